@@ -1,0 +1,257 @@
+/**
+ * The models of Orb's backfill API, as Schemas.
+ *
+ * Each Schema's `Type` is what users work with (camelCase fields, `DateTime.Utc`, `Option` for nullable
+ * values) and its `Encoded` side is Orb's wire format (snake_case keys, ISO 8601 strings, `null`), so one
+ * Schema both decodes Orb's responses and encodes requests, for the library and the simulator alike.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import * as Encoding from "effect/Encoding"
+import * as Schema from "effect/Schema"
+
+/**
+ * The id Orb gives a backfill.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const BackfillId = Schema.String.pipe(Schema.minLength(1), Schema.brand("BackfillId"))
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type BackfillId = typeof BackfillId.Type
+
+/**
+ * Where a backfill is in its lifecycle:
+ *
+ * - `pending`: open (accepting events) or closed and not yet reflected in usage,
+ * - `reflected`: closed and reflected in usage and draft invoices,
+ * - `pending_revert`: a revert of a reflected backfill is under way,
+ * - `reverted`: its events no longer count.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const BackfillStatus = Schema.Literal("pending", "reflected", "pending_revert", "reverted")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type BackfillStatus = typeof BackfillStatus.Type
+
+/**
+ * A date-time on the wire: an ISO 8601 string, decoded to `DateTime.Utc` and encoded with `Z`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Timestamp = Schema.DateTimeUtc
+
+const wireKey = <S extends Schema.Schema.All>(schema: S, key: string) =>
+  Schema.propertySignature(schema).pipe(Schema.fromKey(key))
+
+/**
+ * A backfill as Orb returns it. Unknown extra keys in a response are ignored, so new fields Orb adds do
+ * not break decoding; a status outside {@link BackfillStatus} or a missing field is a decoding failure.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Backfill extends Schema.Class<Backfill>("Backfill")({
+  id: BackfillId,
+  status: BackfillStatus,
+  createdAt: wireKey(Timestamp, "created_at"),
+  timeframeStart: wireKey(Timestamp, "timeframe_start"),
+  timeframeEnd: wireKey(Timestamp, "timeframe_end"),
+  eventsIngested: wireKey(Schema.NonNegativeInt, "events_ingested"),
+  /** In the future: when the backfill will close by itself; in the past: when it closed. */
+  closeTime: wireKey(Schema.OptionFromNullOr(Timestamp), "close_time"),
+  revertedAt: wireKey(Schema.OptionFromNullOr(Timestamp), "reverted_at"),
+  /** `None`: the backfill covers every customer. */
+  customerId: wireKey(Schema.OptionFromNullOr(Schema.String), "customer_id"),
+  replaceExistingEvents: wireKey(Schema.Boolean, "replace_existing_events"),
+  deprecationFilter: Schema.optionalWith(Schema.String, { nullable: true, as: "Option" }).pipe(
+    Schema.fromKey("deprecation_filter")
+  )
+}) {}
+
+/**
+ * One page of `GET /events/backfills`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class BackfillPage extends Schema.Class<BackfillPage>("BackfillPage")({
+  data: Schema.Array(Backfill),
+  paginationMetadata: wireKey(
+    Schema.Struct({
+      hasMore: wireKey(Schema.Boolean, "has_more"),
+      nextCursor: wireKey(Schema.NullOr(Schema.String), "next_cursor")
+    }),
+    "pagination_metadata"
+  )
+}) {}
+
+/**
+ * The input of `Backfills.create`. Its encoded side is Orb's `NewBackfill` body.
+ *
+ * `replaceExistingEvents` is required here although Orb defaults it to `true`: leaving it out would
+ * silently deprecate every existing event of the timeframe, so the caller must say which mode is meant.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const CreateBackfill = Schema.Struct({
+  /** Inclusive start of the timeframe. */
+  timeframeStart: wireKey(Timestamp, "timeframe_start"),
+  /** Exclusive end of the timeframe; at most 31 days after the start. */
+  timeframeEnd: wireKey(Timestamp, "timeframe_end"),
+  /** `true`: the backfill's events replace the timeframe's existing events; `false`: they are added. */
+  replaceExistingEvents: wireKey(Schema.Boolean, "replace_existing_events"),
+  /** Scope to one customer by Orb id (at most one of `customerId` and `externalCustomerId`). */
+  customerId: Schema.optional(Schema.String).pipe(Schema.fromKey("customer_id")),
+  /** Scope to one customer by your own id. */
+  externalCustomerId: Schema.optional(Schema.String).pipe(Schema.fromKey("external_customer_id")),
+  /** When Orb closes the backfill by itself (Orb's default: one day after creation). */
+  closeTime: Schema.optional(Timestamp).pipe(Schema.fromKey("close_time")),
+  /** In replace mode, only existing events matching this computed-property expression are deprecated. */
+  deprecationFilter: Schema.optional(Schema.String).pipe(Schema.fromKey("deprecation_filter"))
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type CreateBackfill = typeof CreateBackfill.Type
+
+/**
+ * A property value of an event: Orb accepts strings, numbers and booleans only, no nesting.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const PropertyValue = Schema.Union(Schema.String, Schema.Number, Schema.Boolean)
+
+/**
+ * A usage event as users write it. Its encoded side is Orb's `IngestEvent` wire object.
+ *
+ * Exactly one of `customerId` and `externalCustomerId` must be given. `idempotencyKey` is optional here:
+ * when it is missing, the library derives one from the event's content (see {@link deriveIdempotencyKey}), so
+ * that sending the same events again never counts them twice.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const IngestEvent = Schema.Struct({
+  eventName: wireKey(Schema.String, "event_name"),
+  timestamp: Timestamp,
+  properties: Schema.Record({ key: Schema.String, value: PropertyValue }),
+  idempotencyKey: Schema.optional(Schema.String).pipe(Schema.fromKey("idempotency_key")),
+  customerId: Schema.optional(Schema.String).pipe(Schema.fromKey("customer_id")),
+  externalCustomerId: Schema.optional(Schema.String).pipe(Schema.fromKey("external_customer_id"))
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type IngestEvent = typeof IngestEvent.Type
+
+/**
+ * One event that Orb refused, with Orb's reasons.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class EventValidationFailure extends Schema.Class<EventValidationFailure>("EventValidationFailure")({
+  idempotencyKey: wireKey(Schema.String, "idempotency_key"),
+  validationErrors: wireKey(Schema.Array(Schema.String), "validation_errors")
+}) {}
+
+/**
+ * The body of a successful `POST /ingest`: `validationFailed` is always empty on a 200.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class IngestResult extends Schema.Class<IngestResult>("IngestResult")({
+  validationFailed: wireKey(Schema.Array(EventValidationFailure), "validation_failed")
+}) {}
+
+/**
+ * Statuses a backfill can still reach from each status (itself included), following Orb's lifecycle:
+ * `pending` → `reflected` → `pending_revert` → `reverted`, and `pending` → `reverted` for a revert before
+ * the close.
+ *
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const reachableFrom: Readonly<Record<BackfillStatus, ReadonlyArray<BackfillStatus>>> = {
+  pending: ["pending", "reflected", "pending_revert", "reverted"],
+  reflected: ["reflected", "pending_revert", "reverted"],
+  pending_revert: ["pending_revert", "reverted"],
+  reverted: ["reverted"]
+}
+
+/**
+ * Whether a backfill in `from` can still come to be in `to`.
+ *
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const canReach = (from: BackfillStatus, to: BackfillStatus): boolean => reachableFrom[from].includes(to)
+
+/**
+ * The longest timeframe Orb accepts by default, in milliseconds (31 days).
+ *
+ * @since 0.1.0
+ * @category limits
+ */
+export const maxTimeframeMillis = 31 * 24 * 60 * 60 * 1000
+
+/**
+ * The most events Orb accepts in one ingest request by default.
+ *
+ * @since 0.1.0
+ * @category limits
+ */
+export const maxEventsPerRequest = 500
+
+/**
+ * The longest idempotency key Orb accepts, for the `Idempotency-Key` header and for events.
+ *
+ * @since 0.1.0
+ * @category limits
+ */
+export const maxIdempotencyKeyLength = 64
+
+const textEncoder = new TextEncoder()
+
+/**
+ * The idempotency key of an event that has none: a SHA-256 digest of the event's content (name, customer
+ * keys, timestamp to the millisecond, and properties in key order), base64url-encoded, behind a version
+ * prefix (47 characters in all). The same content always gives the same key, so re-sending the same input
+ * never counts an event twice; two events identical in every field are therefore one event: give them keys
+ * of their own when they are really distinct.
+ *
+ * @since 0.1.0
+ * @category idempotency
+ */
+export const deriveIdempotencyKey = (event: IngestEvent): Effect.Effect<string> => {
+  const properties = Object.keys(event.properties).sort().map((key) => [key, event.properties[key]])
+  const content = JSON.stringify([
+    event.eventName,
+    event.customerId ?? null,
+    event.externalCustomerId ?? null,
+    event.timestamp.epochMillis,
+    properties
+  ])
+  return Effect.promise(() => globalThis.crypto.subtle.digest("SHA-256", textEncoder.encode(content))).pipe(
+    Effect.map((digest) => `eo1-${Encoding.encodeBase64Url(new Uint8Array(digest))}`)
+  )
+}

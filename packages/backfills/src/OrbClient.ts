@@ -1,0 +1,347 @@
+/**
+ * The configured transport to Orb: the only module that touches HTTP. It adds the base URL, bearer auth and
+ * an idempotency key, retries what is safe to retry, and turns every response into a decoded value or a
+ * typed error from `OrbError`.
+ *
+ * @since 0.1.0
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import type * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import { maxIdempotencyKeyLength } from "./Backfill.js"
+import * as OrbError from "./OrbError.js"
+
+/**
+ * Orb's production API.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultBaseUrl = "https://api.withorb.com/v1"
+
+/**
+ * How the client reaches Orb.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The secret API key; it is sent as a bearer token and never logged. */
+  readonly apiKey: Redacted.Redacted
+  /** Default `https://api.withorb.com/v1`. */
+  readonly baseUrl?: string | undefined
+  /** Allow a plain `http:` base URL on a host other than loopback. Default `false`. */
+  readonly allowInsecureHttp?: boolean | undefined
+  /** Time allowed for one attempt, response body included. Default 60 seconds. */
+  readonly timeout?: Duration.DurationInput | undefined
+  /** Retries after the first attempt, with the default schedule. Default 2. */
+  readonly maxRetries?: number | undefined
+  /**
+   * Replaces the default retry schedule (and `maxRetries`): it receives each retryable error and decides
+   * whether and when to try again. A wait the server asks for still takes precedence.
+   */
+  readonly retrySchedule?: Schedule.Schedule<unknown, OrbError.OrbError> | undefined
+  /** The longest wait honoured from `Retry-After` / `retry-after-ms`. Default 60 seconds. */
+  readonly maxRetryAfter?: Duration.DurationInput | undefined
+  /** Sent as `User-Agent`. */
+  readonly userAgent?: string | undefined
+}
+
+/**
+ * One request to Orb, relative to the base URL.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Request {
+  readonly method: "GET" | "POST"
+  /** The path under the base URL, starting with `/`, its segments already percent-encoded. */
+  readonly path: string
+  readonly urlParams?: ReadonlyArray<readonly [string, string]> | undefined
+  /** A JSON body; `undefined` sends none. */
+  readonly body?: unknown
+  /** For a POST: the `Idempotency-Key` to send (default: a new one per call, reused by its retries). */
+  readonly idempotencyKey?: string | undefined
+}
+
+/**
+ * The transport service.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface OrbClient {
+  /** Sends a request (retrying as configured) and decodes a successful response with `success`. */
+  readonly request: <A, I>(request: Request, success: Schema.Schema<A, I>) => Effect.Effect<A, OrbError.OrbError>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export const OrbClient: Context.Tag<OrbClient, OrbClient> = Context.GenericTag<OrbClient>("@effect-orb/OrbClient")
+
+/**
+ * A failed attempt, with what the response said about retrying it.
+ */
+interface AttemptFailure {
+  readonly error: OrbError.OrbError
+  readonly retryable: boolean
+  /** The wait the server asked for, if any. */
+  readonly retryAfter: Option.Option<Duration.Duration>
+}
+
+const retryableStatus = (status: number) => status === 408 || status === 409 || status === 429 || status >= 500
+
+const excerptLength = 200
+
+const excerpt = (text: string) => (text.length > excerptLength ? `${text.slice(0, excerptLength)}…` : text)
+
+/**
+ * The wait a response asks for: `retry-after-ms` (milliseconds), else `Retry-After` (seconds or an HTTP
+ * date, relative to `now`).
+ *
+ * @internal
+ */
+export const retryAfterOf = (
+  headers: Readonly<Record<string, string | undefined>>,
+  now: number
+): Option.Option<Duration.Duration> => {
+  const millis = Number.parseFloat(headers["retry-after-ms"] ?? "")
+  if (Number.isFinite(millis) && millis >= 0) return Option.some(Duration.millis(millis))
+  const retryAfter = headers["retry-after"]
+  if (retryAfter === undefined) return Option.none()
+  const seconds = Number(retryAfter.trim())
+  if (retryAfter.trim() !== "" && Number.isFinite(seconds) && seconds >= 0) {
+    return Option.some(Duration.millis(seconds * 1000))
+  }
+  const date = Date.parse(retryAfter)
+  return Number.isNaN(date) ? Option.none() : Option.some(Duration.millis(Math.max(0, date - now)))
+}
+
+const isLoopback = (hostname: string) =>
+  hostname === "localhost" || hostname === "[::1]" || /^127(\.\d{1,3}){3}$/.test(hostname)
+
+/**
+ * The base URL, checked: `https:`, or `http:` on loopback (or with `allowInsecureHttp`), without a
+ * trailing slash.
+ */
+const checkBaseUrl = (
+  baseUrl: string,
+  allowInsecureHttp: boolean
+): Either.Either<string, ConfigError.ConfigError> => {
+  let url: URL
+  try {
+    url = new URL(baseUrl)
+  } catch {
+    return Either.left(ConfigError.InvalidData(["baseUrl"], `${JSON.stringify(baseUrl)} is not a URL`))
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    return Either.left(ConfigError.InvalidData(["baseUrl"], `expected an https: URL, got ${url.protocol}`))
+  }
+  if (url.protocol === "http:" && !allowInsecureHttp && !isLoopback(url.hostname)) {
+    return Either.left(
+      ConfigError.InvalidData(
+        ["baseUrl"],
+        `refusing plain http: to ${url.hostname}, which would send the API key unencrypted ` +
+          "(use https:, a loopback host, or allowInsecureHttp)"
+      )
+    )
+  }
+  if (url.username !== "" || url.password !== "") {
+    return Either.left(ConfigError.InvalidData(["baseUrl"], "credentials belong in apiKey, not in the URL"))
+  }
+  return Either.right(`${url.origin}${url.pathname.replace(/\/+$/, "")}`)
+}
+
+/**
+ * The default retry schedule: exponential from 0.5 s, doubling, capped at 8 s, each wait scaled by a random
+ * factor in [0.75, 1] (as the official SDK does), at most `maxRetries` times.
+ *
+ * @since 0.1.0
+ * @category retries
+ */
+export const defaultRetrySchedule = (maxRetries: number): Schedule.Schedule<unknown, unknown> =>
+  Schedule.exponential(Duration.millis(500), 2).pipe(
+    Schedule.modifyDelay((_, delay) => Duration.min(delay, Duration.seconds(8))),
+    Schedule.jitteredWith({ min: 0.75, max: 1 }),
+    Schedule.intersect(Schedule.recurs(maxRetries))
+  )
+
+const generateIdempotencyKey = () => `effect-orb-${globalThis.crypto.randomUUID()}`
+
+/**
+ * Builds the client from options. Fails when the base URL is not acceptable.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: Options
+): Effect.Effect<OrbClient, ConfigError.ConfigError, HttpClient.HttpClient> =>
+  Effect.gen(function*() {
+    const baseUrl = yield* checkBaseUrl(options.baseUrl ?? defaultBaseUrl, options.allowInsecureHttp ?? false)
+    const httpClient = yield* HttpClient.HttpClient
+    const timeout = Duration.decode(options.timeout ?? Duration.seconds(60))
+    const maxRetryAfter = Duration.decode(options.maxRetryAfter ?? Duration.seconds(60))
+    const userAgent = options.userAgent ?? "effect-orb/0.1.0"
+    const baseSchedule: Schedule.Schedule<unknown, OrbError.OrbError> = options.retrySchedule ??
+      defaultRetrySchedule(options.maxRetries ?? 2)
+
+    const request = <A, I>(req: Request, success: Schema.Schema<A, I>): Effect.Effect<A, OrbError.OrbError> => {
+      const { method } = req
+      const query = req.urlParams && req.urlParams.length > 0 ? `?${new URLSearchParams(req.urlParams.map(([k, v]) => [k, v]))}` : ""
+      const path = `${req.path}${query}`
+      let httpRequest = HttpClientRequest.make(method)(`${baseUrl}${path}`).pipe(
+        HttpClientRequest.bearerToken(options.apiKey),
+        HttpClientRequest.acceptJson,
+        HttpClientRequest.setHeader("user-agent", userAgent)
+      )
+      if (method === "POST") {
+        httpRequest = HttpClientRequest.setHeader(httpRequest, "idempotency-key", req.idempotencyKey ?? generateIdempotencyKey())
+      }
+      if (req.body !== undefined) {
+        httpRequest = HttpClientRequest.bodyText(httpRequest, JSON.stringify(req.body), "application/json")
+      }
+      const decodeSuccess = Schema.decodeUnknownEither(success)
+
+      const transportFailure = (reason: "Timeout" | "Connection", description?: string): AttemptFailure => ({
+        error: new OrbError.TransportError({ reason, method, path, ...(description ? { description } : {}) }),
+        retryable: true,
+        retryAfter: Option.none()
+      })
+
+      const onResponse = (
+        response: HttpClientResponse.HttpClientResponse,
+        text: string
+      ): Effect.Effect<A, AttemptFailure> => {
+        const status = response.status
+        if (status >= 200 && status < 300) {
+          const decoded = parseJson(text).pipe(Either.flatMap((json) =>
+            decodeSuccess(json).pipe(Either.mapLeft((error) => ParseResult.TreeFormatter.formatErrorSync(error)))
+          ))
+          return Either.isRight(decoded) ? Effect.succeed(decoded.right) : Effect.fail({
+            error: new OrbError.DecodeError({ status, method, path, reason: decoded.left, excerpt: excerpt(text) }),
+            retryable: false,
+            retryAfter: Option.none()
+          })
+        }
+        const problem = parseJson(text).pipe(
+          Either.flatMap((json) => decodeProblem(json).pipe(Either.mapLeft(() => "not a problem document"))),
+          Either.getOrUndefined
+        )
+        const error = OrbError.fromResponse({ status, method, path, problem, excerpt: excerpt(text) })
+        const shouldRetry = response.headers["x-should-retry"]
+        return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.fail({
+            error,
+            retryable: shouldRetry === "true" || (shouldRetry !== "false" && retryableStatus(status)),
+            retryAfter: retryAfterOf(response.headers, now)
+          }))
+      }
+
+      const attempt: Effect.Effect<A, AttemptFailure> = httpClient.execute(httpRequest).pipe(
+        Effect.flatMap((response) => Effect.map(response.text, (text) => [response, text] as const)),
+        Effect.timeoutFail({ duration: timeout, onTimeout: () => "timeout" as const }),
+        Effect.catchAll((error) =>
+          Effect.fail(
+            error === "timeout"
+              ? transportFailure("Timeout", `no response within ${Duration.format(timeout)}`)
+              : transportFailure("Connection", error.message)
+          )
+        ),
+        Effect.flatMap(([response, text]) => onResponse(response, text))
+      )
+
+      const schedule = baseSchedule.pipe(
+        Schedule.mapInput((failure: AttemptFailure) => failure.error),
+        Schedule.intersect(Schedule.identity<AttemptFailure>()),
+        Schedule.modifyDelayEffect(([_, failure], delay) => {
+          const wait = Option.match(failure.retryAfter, {
+            onNone: () => delay,
+            onSome: (asked) => Duration.min(asked, maxRetryAfter)
+          })
+          return Effect.as(
+            Effect.logDebug(`Retrying ${method} ${path} in ${Duration.format(wait)}`).pipe(
+              Effect.annotateLogs({ error: failure.error._tag, reason: failure.error.message })
+            ),
+            wait
+          )
+        })
+      )
+
+      return attempt.pipe(
+        Effect.retry({ schedule, while: (failure) => failure.retryable }),
+        Effect.mapError((failure) => failure.error)
+      )
+    }
+
+    return OrbClient.of({ request })
+  })
+
+const parseJson = (text: string): Either.Either<unknown, string> => {
+  try {
+    return Either.right(JSON.parse(text))
+  } catch (error) {
+    return Either.left(text.length === 0 ? "empty body" : `not JSON (${(error as Error).message})`)
+  }
+}
+
+const decodeProblem = Schema.decodeUnknownEither(OrbError.ProblemDocument)
+
+/**
+ * The client as a layer over any `HttpClient` (`FetchHttpClient.layer`, `NodeHttpClient.layerUndici`, or a
+ * test layer such as the simulator's).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<OrbClient, ConfigError.ConfigError, HttpClient.HttpClient> =>
+  Layer.effect(OrbClient, make(options))
+
+/**
+ * The client configured from `Config`: by default `ORB_API_KEY` (read as `Redacted`) and `ORB_BASE_URL`
+ * (default Orb's production URL). Pass your own `Config` for any option to read it elsewhere.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  config: Config.Config.Wrap<Options> = {
+    apiKey: Config.redacted("ORB_API_KEY"),
+    baseUrl: Config.string("ORB_BASE_URL").pipe(Config.withDefault(defaultBaseUrl))
+  }
+): Layer.Layer<OrbClient, ConfigError.ConfigError, HttpClient.HttpClient> =>
+  Layer.effect(OrbClient, Effect.flatMap(Config.unwrap(config), make))
+
+/**
+ * Checks an idempotency key given by a caller: non-empty and at most 64 characters.
+ *
+ * @since 0.1.0
+ * @category idempotency
+ */
+export const checkIdempotencyKey = (
+  key: string | undefined,
+  field = "idempotencyKey"
+): Effect.Effect<void, OrbError.InvalidInput> =>
+  key === undefined || (key.length > 0 && key.length <= maxIdempotencyKeyLength)
+    ? Effect.void
+    : Effect.fail(
+      new OrbError.InvalidInput({
+        field,
+        reason: `must be 1 to ${maxIdempotencyKeyLength} characters, got ${key.length}`
+      })
+    )

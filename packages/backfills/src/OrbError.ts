@@ -1,0 +1,522 @@
+/**
+ * The errors of the library, each a `Schema.TaggedError` handled with `Effect.catchTag`:
+ *
+ * - one class per error type Orb documents, chosen by the response body's `type` (when its status is the
+ *   one Orb declares for that type), otherwise by the status alone, else {@link UnknownApiError};
+ * - {@link TransportError}: no response (connection failure or the per-attempt timeout), after the retries;
+ * - {@link DecodeError}: a response that does not match its schema (HTML from a proxy, truncated JSON);
+ * - {@link InvalidInput}: a request refused locally, before anything was sent;
+ * - {@link StatusUnreachable} and {@link AwaitTimeout}: what `Backfills.awaitStatus` fails with.
+ *
+ * None of them carries the API key or request headers.
+ *
+ * @since 0.1.0
+ */
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+import { BackfillStatus } from "./Backfill.js"
+
+/**
+ * The prefix of every Orb error type URI.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const typePrefix = "https://docs.withorb.com/reference/error-responses#"
+
+const apiErrorFields = {
+  /** The HTTP status of the response. */
+  status: Schema.Number,
+  /** Orb's error type URI, or `""` when the body had none. */
+  type: Schema.String,
+  title: Schema.optional(Schema.String),
+  detail: Schema.optional(Schema.String),
+  /** The request's method. */
+  method: Schema.String,
+  /** The request's path under the base URL, with its query string. */
+  path: Schema.String
+}
+
+interface ApiErrorShape {
+  readonly _tag: string
+  readonly status: number
+  readonly title?: string | undefined
+  readonly detail?: string | undefined
+  readonly method: string
+  readonly path: string
+}
+
+const apiMessage = (error: ApiErrorShape): string => {
+  const what = [error.title, error.detail].filter(Predicate.isString).filter((s) => s.length > 0).join(": ")
+  return `${error._tag} (HTTP ${error.status}) on ${error.method} ${error.path}${what.length > 0 ? `: ${what}` : ""}`
+}
+
+/**
+ * 400: the request breaks a rule of Orb's (an overlapping backfill, a close of a closed backfill, ...).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ConstraintViolation extends Schema.TaggedError<ConstraintViolation>()(
+  "ConstraintViolation",
+  apiErrorFields
+) {
+  override get message() {
+    return apiMessage(this)
+  }
+}
+
+/**
+ * 400: the resource already exists.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DuplicateResourceCreation extends Schema.TaggedError<DuplicateResourceCreation>()(
+  "DuplicateResourceCreation",
+  apiErrorFields
+) {
+  override get message() {
+    return apiMessage(this)
+  }
+}
+
+/**
+ * 400 (with a type URI that says 404): the feature is not enabled for the account.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class FeatureNotAvailable extends Schema.TaggedError<FeatureNotAvailable>()(
+  "FeatureNotAvailable",
+  apiErrorFields
+) {
+  override get message() {
+    return apiMessage(this)
+  }
+}
+
+/**
+ * 400: the request failed validation. For an ingest request, `validationErrors` holds one
+ * `{ idempotency_key, validation_errors }` entry per refused event (see {@link eventFailures}).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RequestValidationError extends Schema.TaggedError<RequestValidationError>()(
+  "RequestValidationError",
+  { ...apiErrorFields, validationErrors: Schema.Array(Schema.Unknown) }
+) {
+  override get message() {
+    const base = apiMessage(this)
+    const count = this.validationErrors.length
+    return count === 0 ? base : `${base} (${count} validation error${count === 1 ? "" : "s"})`
+  }
+}
+
+/**
+ * 401: the API key is missing or wrong.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class AuthenticationError extends Schema.TaggedError<AuthenticationError>()(
+  "AuthenticationError",
+  apiErrorFields
+) {
+  override get message() {
+    return apiMessage(this)
+  }
+}
+
+/**
+ * 404: no such resource (an unknown backfill id).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ResourceNotFound extends Schema.TaggedError<ResourceNotFound>()("ResourceNotFound", apiErrorFields) {
+  override get message() {
+    return apiMessage(this)
+  }
+}
+
+/**
+ * 404: no such endpoint (often a wrong base URL).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UrlNotFound extends Schema.TaggedError<UrlNotFound>()("UrlNotFound", apiErrorFields) {
+  override get message() {
+    return apiMessage(this)
+  }
+}
+
+/**
+ * 409: a concurrent request with the same idempotency key, or the same key with another body. Retried.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ResourceConflict extends Schema.TaggedError<ResourceConflict>()("ResourceConflict", apiErrorFields) {
+  override get message() {
+    return apiMessage(this)
+  }
+}
+
+/**
+ * 413: the request is too large (more than 500 events in one ingest request).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RequestTooLarge extends Schema.TaggedError<RequestTooLarge>()("RequestTooLarge", apiErrorFields) {
+  override get message() {
+    return apiMessage(this)
+  }
+}
+
+/**
+ * 413: the resource is too large.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ResourceTooLarge extends Schema.TaggedError<ResourceTooLarge>()("ResourceTooLarge", apiErrorFields) {
+  override get message() {
+    return apiMessage(this)
+  }
+}
+
+/**
+ * 413: the query would return too many results.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TooManyResults extends Schema.TaggedError<TooManyResults>()("TooManyResults", apiErrorFields) {
+  override get message() {
+    return apiMessage(this)
+  }
+}
+
+/**
+ * 429: a rate limit was hit. Retried, waiting as long as the server asks (up to `maxRetryAfter`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TooManyRequests extends Schema.TaggedError<TooManyRequests>()("TooManyRequests", apiErrorFields) {
+  override get message() {
+    return apiMessage(this)
+  }
+}
+
+/**
+ * 5xx: Orb failed. Retried.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InternalServerError extends Schema.TaggedError<InternalServerError>()(
+  "InternalServerError",
+  apiErrorFields
+) {
+  override get message() {
+    return apiMessage(this)
+  }
+}
+
+/**
+ * Any other error response: a status or type this library does not know. `detail` holds an excerpt of the
+ * body when it was not one of Orb's problem documents.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnknownApiError extends Schema.TaggedError<UnknownApiError>()("UnknownApiError", apiErrorFields) {
+  override get message() {
+    return apiMessage(this)
+  }
+}
+
+/**
+ * An error answered by Orb (or by something in front of it) with an HTTP status.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type ApiError =
+  | ConstraintViolation
+  | DuplicateResourceCreation
+  | FeatureNotAvailable
+  | RequestValidationError
+  | AuthenticationError
+  | ResourceNotFound
+  | UrlNotFound
+  | ResourceConflict
+  | RequestTooLarge
+  | ResourceTooLarge
+  | TooManyResults
+  | TooManyRequests
+  | InternalServerError
+  | UnknownApiError
+
+/**
+ * No response came back: the connection failed or the attempt timed out, on every attempt.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TransportError extends Schema.TaggedError<TransportError>()("TransportError", {
+  reason: Schema.Literal("Timeout", "Connection"),
+  method: Schema.String,
+  path: Schema.String,
+  /** What the HTTP client said, when it said something. */
+  description: Schema.optional(Schema.String)
+}) {
+  override get message() {
+    const what = this.reason === "Timeout" ? "timed out" : "failed to connect"
+    return `${this.method} ${this.path} ${what}${this.description ? `: ${this.description}` : ""}`
+  }
+}
+
+/**
+ * A response did not match what Orb's contract promises: not JSON, truncated, or a missing or invalid
+ * field. It carries the status and a short excerpt of the body.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DecodeError extends Schema.TaggedError<DecodeError>()("DecodeError", {
+  status: Schema.Number,
+  method: Schema.String,
+  path: Schema.String,
+  /** What was wrong with the body. */
+  reason: Schema.String,
+  /** The first characters of the body. */
+  excerpt: Schema.String
+}) {
+  override get message() {
+    return `Unexpected response (HTTP ${this.status}) to ${this.method} ${this.path}: ${this.reason}; body starts with ${
+      JSON.stringify(this.excerpt)
+    }`
+  }
+}
+
+/**
+ * Anything a request to Orb can fail with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type OrbError = ApiError | TransportError | DecodeError
+
+/**
+ * A request refused locally, before anything was sent: `field` names the offending input (for example
+ * `replaceExistingEvents` or `events[3].customerId`) and `reason` says what is wrong with it.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInput", {
+  field: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `Invalid ${this.field}: ${this.reason}`
+  }
+}
+
+/**
+ * `Backfills.awaitStatus` saw the backfill in a status from which the awaited one can no longer come
+ * (for example `reverted` while awaiting `reflected`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class StatusUnreachable extends Schema.TaggedError<StatusUnreachable>()("StatusUnreachable", {
+  backfillId: Schema.String,
+  target: BackfillStatus,
+  status: BackfillStatus
+}) {
+  override get message() {
+    return `Backfill ${this.backfillId} is ${this.status} and can no longer become ${this.target}`
+  }
+}
+
+/**
+ * `Backfills.awaitStatus` gave up before the backfill reached the awaited status.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class AwaitTimeout extends Schema.TaggedError<AwaitTimeout>()("AwaitTimeout", {
+  backfillId: Schema.String,
+  target: BackfillStatus,
+  /** The last status seen, if any fetch succeeded. */
+  lastStatus: Schema.optional(BackfillStatus),
+  /** How long it waited, in milliseconds. */
+  waitedMillis: Schema.Number
+}) {
+  override get message() {
+    return `Backfill ${this.backfillId} did not become ${this.target} within ${Math.round(this.waitedMillis / 1000)} s${
+      this.lastStatus ? ` (last seen ${this.lastStatus})` : ""
+    }`
+  }
+}
+
+/**
+ * An ingest request's per-event failures, decoded from a {@link RequestValidationError}'s
+ * `validationErrors` when they have Orb's `{ idempotency_key, validation_errors }` shape (entries of other
+ * shapes are left out).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const eventFailures = (
+  error: RequestValidationError
+): ReadonlyArray<{ readonly idempotencyKey: string; readonly validationErrors: ReadonlyArray<string> }> =>
+  error.validationErrors.flatMap((entry) =>
+    Option.match(decodeEventFailure(entry), {
+      onNone: () => [],
+      onSome: (failure) => [failure]
+    })
+  )
+
+const decodeEventFailure = Schema.decodeUnknownOption(
+  Schema.Struct({
+    idempotencyKey: Schema.propertySignature(Schema.String).pipe(Schema.fromKey("idempotency_key")),
+    validationErrors: Schema.propertySignature(Schema.Array(Schema.String)).pipe(Schema.fromKey("validation_errors"))
+  })
+)
+
+/**
+ * The shape of an Orb error body (RFC 7807 problem document). `title` and `detail` may be `null`.
+ *
+ * @since 0.1.0
+ * @category wire
+ */
+export const ProblemDocument = Schema.Struct({
+  type: Schema.String,
+  status: Schema.Number,
+  title: Schema.optional(Schema.NullOr(Schema.String)),
+  detail: Schema.optional(Schema.NullOr(Schema.String)),
+  validation_errors: Schema.optional(Schema.Array(Schema.Unknown))
+})
+
+/**
+ * @since 0.1.0
+ * @category wire
+ */
+export type ProblemDocument = typeof ProblemDocument.Type
+
+/**
+ * Each Orb error type: its URI fragment, the status Orb declares for it, and its class.
+ *
+ * @since 0.1.0
+ * @category wire
+ */
+export const errorTypes = {
+  ConstraintViolation: { fragment: "400-constraint-violation", status: 400 },
+  DuplicateResourceCreation: { fragment: "400-duplicate-resource-creation", status: 400 },
+  FeatureNotAvailable: { fragment: "404-feature-not-available", status: 400 },
+  RequestValidationError: { fragment: "400-request-validation-errors", status: 400 },
+  AuthenticationError: { fragment: "401-authentication-error", status: 401 },
+  ResourceNotFound: { fragment: "404-resource-not-found", status: 404 },
+  UrlNotFound: { fragment: "404-url-not-found", status: 404 },
+  ResourceConflict: { fragment: "409-resource-conflict", status: 409 },
+  RequestTooLarge: { fragment: "413-request-too-large", status: 413 },
+  ResourceTooLarge: { fragment: "413-resource-too-large", status: 413 },
+  TooManyResults: { fragment: "413-too-many-results", status: 413 },
+  TooManyRequests: { fragment: "429-too-many-requests", status: 429 },
+  InternalServerError: { fragment: "500-internal-server-error", status: 500 }
+} as const
+
+/**
+ * The tag of an error Orb documents.
+ *
+ * @since 0.1.0
+ * @category wire
+ */
+export type ErrorType = keyof typeof errorTypes
+
+/**
+ * The full type URI of an Orb error type, as it appears in a problem document.
+ *
+ * @since 0.1.0
+ * @category wire
+ */
+export const typeUri = (type: ErrorType): string => typePrefix + errorTypes[type].fragment
+
+const classes = {
+  ConstraintViolation,
+  DuplicateResourceCreation,
+  FeatureNotAvailable,
+  AuthenticationError,
+  ResourceNotFound,
+  UrlNotFound,
+  ResourceConflict,
+  RequestTooLarge,
+  ResourceTooLarge,
+  TooManyResults,
+  TooManyRequests,
+  InternalServerError
+} as const
+
+const byUri = new Map(
+  (Object.keys(errorTypes) as Array<ErrorType>).map((tag) => [typeUri(tag), tag] as const)
+)
+
+// When the body is not one of Orb's documents (a proxy's page, an empty body), the status alone decides,
+// as in the official SDK's fallback.
+const byStatus = (status: number): ErrorType | undefined => {
+  switch (status) {
+    case 401:
+      return "AuthenticationError"
+    case 404:
+      return "ResourceNotFound"
+    case 409:
+      return "ResourceConflict"
+    case 413:
+      return "RequestTooLarge"
+    case 429:
+      return "TooManyRequests"
+  }
+  return status >= 500 ? "InternalServerError" : undefined
+}
+
+/**
+ * The typed error for an error response: by the problem document's `type` when its status is the one Orb
+ * declares for that type, otherwise by status, otherwise {@link UnknownApiError}.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromResponse = (options: {
+  readonly status: number
+  readonly method: string
+  readonly path: string
+  /** The decoded problem document, when the body was one. */
+  readonly problem: ProblemDocument | undefined
+  /** An excerpt of the body, used as `detail` when it was not a problem document. */
+  readonly excerpt: string
+}): ApiError => {
+  const { excerpt, method, path, problem, status } = options
+  const fields = {
+    status,
+    type: problem?.type ?? "",
+    method,
+    path,
+    ...(problem?.title ? { title: problem.title } : {}),
+    ...(problem ? (problem.detail ? { detail: problem.detail } : {}) : excerpt ? { detail: excerpt } : {})
+  }
+  const byType = problem ? byUri.get(problem.type) : undefined
+  const tag = byType !== undefined && errorTypes[byType].status === status ? byType : byStatus(status)
+  if (tag === "RequestValidationError") {
+    return new RequestValidationError({ ...fields, validationErrors: problem?.validation_errors ?? [] })
+  }
+  return tag === undefined ? new UnknownApiError(fields) : new classes[tag](fields)
+}

@@ -1,0 +1,31 @@
+/**
+ * @since 0.1.0
+ */
+
+/**
+ * The models of Orb's backfill API, as Schemas.
+ *
+ * @since 0.1.0
+ */
+export * as Backfill from "./Backfill.js"
+
+/**
+ * The backfill operations.
+ *
+ * @since 0.1.0
+ */
+export * as Backfills from "./Backfills.js"
+
+/**
+ * The configured transport to Orb.
+ *
+ * @since 0.1.0
+ */
+export * as OrbClient from "./OrbClient.js"
+
+/**
+ * The errors of the library.
+ *
+ * @since 0.1.0
+ */
+export * as OrbError from "./OrbError.js"
