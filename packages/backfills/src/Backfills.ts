@@ -202,7 +202,9 @@ export const validateEvent = (
   if (hasCustomer === hasExternal) {
     return invalid(
       `${field}.customerId`,
-      hasCustomer ? "give only one of customerId and externalCustomerId" : "give one of customerId and externalCustomerId"
+      hasCustomer
+        ? "give only one of customerId and externalCustomerId"
+        : "give one of customerId and externalCustomerId"
     )
   }
   if (!DateTime.isDateTime(event.timestamp) || Number.isNaN(event.timestamp.epochMillis)) {
@@ -275,15 +277,18 @@ export const make: Effect.Effect<Backfills, never, OrbClient.OrbClient> = Effect
   })
 
   const list = (options?: ListOptions): Stream.Stream<Backfill.Backfill, Error> =>
-    Stream.paginateChunkEffect(undefined as string | undefined, (cursor) =>
-      listPage({ limit: options?.limit, cursor }).pipe(
-        Effect.map((page) => {
-          const next = page.paginationMetadata.nextCursor
-          // Orb's own SDK stops on an empty page or a null cursor; a cursor that repeats would loop forever.
-          const more = page.data.length > 0 && next !== null && next !== cursor
-          return [Chunk.unsafeFromArray(page.data), more ? Option.some(next) : Option.none()] as const
-        })
-      )).pipe(Stream.withSpan("Backfills.list"))
+    Stream.paginateChunkEffect(
+      undefined as string | undefined,
+      (cursor) =>
+        listPage({ limit: options?.limit, cursor }).pipe(
+          Effect.map((page) => {
+            const next = page.paginationMetadata.nextCursor
+            // Orb's own SDK stops on an empty page or a null cursor; a cursor that repeats would loop forever.
+            const more = page.data.length > 0 && next !== null && next !== cursor
+            return [Chunk.unsafeFromArray(page.data), more ? Option.some(next) : Option.none()] as const
+          })
+        )
+    ).pipe(Stream.withSpan("Backfills.list"))
 
   const ingest = Effect.fn("Backfills.ingest")(
     function*(id: string, events: Iterable<Backfill.IngestEvent>, options?: WriteOptions) {
@@ -303,7 +308,10 @@ export const make: Effect.Effect<Backfills, never, OrbClient.OrbClient> = Effect
         validateEvent(event, `events[${index}]`).pipe(
           Effect.zipRight(
             event.idempotencyKey === undefined
-              ? Effect.map(Backfill.deriveIdempotencyKey(event), (key) => encodeEvent({ ...event, idempotencyKey: key }))
+              ? Effect.map(
+                Backfill.deriveIdempotencyKey(event),
+                (key) => encodeEvent({ ...event, idempotencyKey: key })
+              )
               : Effect.succeed(encodeEvent(event))
           )
         ))
@@ -457,7 +465,8 @@ export const ingest = (
   id: string,
   events: Iterable<Backfill.IngestEvent>,
   options?: WriteOptions
-): Effect.Effect<Backfill.IngestResult, Error, Backfills> => Effect.flatMap(Backfills, (s) => s.ingest(id, events, options))
+): Effect.Effect<Backfill.IngestResult, Error, Backfills> =>
+  Effect.flatMap(Backfills, (s) => s.ingest(id, events, options))
 
 /**
  * Awaits a status with the service in context.

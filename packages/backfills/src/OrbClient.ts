@@ -203,7 +203,9 @@ export const make = (
 
     const request = <A, I>(req: Request, success: Schema.Schema<A, I>): Effect.Effect<A, OrbError.OrbError> => {
       const { method } = req
-      const query = req.urlParams && req.urlParams.length > 0 ? `?${new URLSearchParams(req.urlParams.map(([k, v]) => [k, v]))}` : ""
+      const query = req.urlParams && req.urlParams.length > 0
+        ? `?${new URLSearchParams(req.urlParams.map(([k, v]) => [k, v]))}`
+        : ""
       const path = `${req.path}${query}`
       let httpRequest = HttpClientRequest.make(method)(`${baseUrl}${path}`).pipe(
         HttpClientRequest.bearerToken(options.apiKey),
@@ -211,7 +213,11 @@ export const make = (
         HttpClientRequest.setHeader("user-agent", userAgent)
       )
       if (method === "POST") {
-        httpRequest = HttpClientRequest.setHeader(httpRequest, "idempotency-key", req.idempotencyKey ?? generateIdempotencyKey())
+        httpRequest = HttpClientRequest.setHeader(
+          httpRequest,
+          "idempotency-key",
+          req.idempotencyKey ?? generateIdempotencyKey()
+        )
       }
       if (req.body !== undefined) {
         httpRequest = HttpClientRequest.bodyText(httpRequest, JSON.stringify(req.body), "application/json")
@@ -240,7 +246,9 @@ export const make = (
           })
         }
         const problem = parseJson(text).pipe(
-          Either.flatMap((json) => decodeProblem(json).pipe(Either.mapLeft(() => "not a problem document"))),
+          Either.flatMap((json) =>
+            decodeProblem(json).pipe(Either.mapLeft(() => "not a problem document"))
+          ),
           Either.getOrUndefined
         )
         const error = OrbError.fromResponse({ status, method, path, problem, excerpt: excerpt(text) })
