@@ -13,7 +13,15 @@ import * as TestClock from "effect/TestClock"
 import * as Backfills from "../src/Backfills.js"
 import * as OrbClient from "../src/OrbClient.js"
 import * as OrbError from "../src/OrbError.js"
-import { apiKey, clientOptions, makeRecording, makeRecordingTracer, problem, recordingBackfills, wireBackfill } from "./utils.js"
+import {
+  apiKey,
+  clientOptions,
+  makeRecording,
+  makeRecordingTracer,
+  problem,
+  recordingBackfills,
+  wireBackfill
+} from "./utils.js"
 
 const flush = Effect.repeatN(Effect.yieldNow(), 20)
 
@@ -72,7 +80,9 @@ describe("OrbClient", () => {
 
   describe("base URL", () => {
     const build = (options: Partial<OrbClient.Options>) =>
-      Layer.build(OrbClient.layer({ ...clientOptions, ...options }).pipe(Layer.provide(makeRecording(() => "drop").layer)))
+      Layer.build(
+        OrbClient.layer({ ...clientOptions, ...options }).pipe(Layer.provide(makeRecording(() => "drop").layer))
+      )
         .pipe(Effect.scoped, Effect.either)
 
     it.effect("refuses plain http to a remote host, naming the risk", () =>
@@ -102,7 +112,9 @@ describe("OrbClient", () => {
 
     it.effect("layerConfig reads ORB_API_KEY and ORB_BASE_URL", () => {
       const recording = makeRecording(() => ({ json: wireBackfill() }))
-      const env = ConfigProvider.fromMap(new Map([["ORB_API_KEY", "sk-from-env"], ["ORB_BASE_URL", "https://eu.orb.test/v1"]]))
+      const env = ConfigProvider.fromMap(
+        new Map([["ORB_API_KEY", "sk-from-env"], ["ORB_BASE_URL", "https://eu.orb.test/v1"]])
+      )
       const layer = Backfills.layer.pipe(
         Layer.provide(OrbClient.layerConfig()),
         Layer.provide(recording.layer),
@@ -385,8 +397,9 @@ describe("OrbClient", () => {
     })
 
     it.effect("caps a requested wait at maxRetryAfter", () => {
-      const { layer, requests } = recordingBackfills((_, index) =>
-        index === 0 ? { status: 429, text: "", headers: { "retry-after": "3600" } } : { json: wireBackfill() },
+      const { layer, requests } = recordingBackfills(
+        (_, index) =>
+          index === 0 ? { status: 429, text: "", headers: { "retry-after": "3600" } } : { json: wireBackfill() },
         { maxRetryAfter: Duration.seconds(5) }
       )
       return Effect.gen(function*() {
@@ -403,7 +416,11 @@ describe("OrbClient", () => {
           case 0:
             return { status: 503, text: "", headers: { "x-should-retry": "false" } }
           case 1:
-            return { status: 400, json: problem("400-constraint-violation", 400), headers: { "x-should-retry": "true" } }
+            return {
+              status: 400,
+              json: problem("400-constraint-violation", 400),
+              headers: { "x-should-retry": "true" }
+            }
           default:
             return { json: wireBackfill() }
         }

@@ -24,7 +24,12 @@ export interface Recorded {
 }
 
 export type Reply =
-  | { readonly status?: number; readonly json?: unknown; readonly text?: string; readonly headers?: Record<string, string> }
+  | {
+    readonly status?: number
+    readonly json?: unknown
+    readonly text?: string
+    readonly headers?: Record<string, string>
+  }
   | "drop"
   | "hang"
 
@@ -152,9 +157,15 @@ export class RecordedSpan implements Tracer.Span {
   }
   /** Everything the span holds, as text. */
   dump(): string {
-    const exit = this.status._tag === "Ended" ? String(Cause.pretty(
-      Exit.isFailure(this.status.exit) ? this.status.exit.cause : Cause.empty
-    )) : ""
-    return JSON.stringify({ name: this.name, attributes: [...this.attributes].map(([k, v]) => [k, String(v)]), events: this.events }) + exit
+    const exit = this.status._tag === "Ended" ?
+      String(Cause.pretty(
+        Exit.isFailure(this.status.exit) ? this.status.exit.cause : Cause.empty
+      )) :
+      ""
+    return JSON.stringify({
+      name: this.name,
+      attributes: [...this.attributes].map(([k, v]) => [k, String(v)]),
+      events: this.events
+    }) + exit
   }
 }
