@@ -342,7 +342,13 @@ export const make: Effect.Effect<Backfills, never, OrbClient.OrbClient> = Effect
             return Effect.fail(new OrbError.StatusUnreachable({ backfillId: id, target, status: backfill.status }))
           }
           return Effect.succeed(Option.none<Backfill.Backfill>())
-        })
+        }),
+        // A wait can last an hour: an outage that outlasts the transport's retries is no reason to give up.
+        Effect.catchIf(OrbError.isTransient, (error) =>
+          Effect.as(
+            Effect.logDebug(`Still waiting for backfill ${id} to be ${target}: ${error.message}`),
+            Option.none<Backfill.Backfill>()
+          ))
       )
       const timedOut = Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis

@@ -315,6 +315,17 @@ export class DecodeError extends Schema.TaggedError<DecodeError>()("DecodeError"
 export type OrbError = ApiError | TransportError | DecodeError
 
 /**
+ * Whether an error is the kind that passes by itself: no response, a 5xx, a 429 or a 409 conflict. The
+ * transport retries these already; a long wait such as `awaitStatus` keeps going through them too.
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isTransient = (error: { readonly _tag: string }): boolean =>
+  error._tag === "TransportError" || error._tag === "InternalServerError" || error._tag === "TooManyRequests" ||
+  error._tag === "ResourceConflict"
+
+/**
  * A request refused locally, before anything was sent: `field` names the offending input (for example
  * `replaceExistingEvents` or `events[3].customerId`) and `reason` says what is wrong with it.
  *

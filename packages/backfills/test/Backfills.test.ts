@@ -450,7 +450,20 @@ describe("Backfills", () => {
       }).pipe(Effect.provide(layer))
     })
 
-    it.effect("a fetch error ends the wait with that error", () => {
+    it.effect("keeps polling through transient failures that outlast the transport's retries", () => {
+      const { layer, requests } = recordingBackfills((_, index) =>
+        index < 6 ? { status: 503, text: "" } : { json: wireBackfill({ status: "reflected" }) }
+      )
+      return Effect.gen(function*() {
+        const fiber = yield* Effect.fork(Backfills.awaitStatus("bf_1", "reflected"))
+        yield* TestClock.adjust("2 minutes")
+        const backfill = yield* Fiber.join(fiber)
+        assert.strictEqual(backfill.status, "reflected")
+        assert.strictEqual(requests.length, 7)
+      }).pipe(Effect.provide(layer))
+    })
+
+    it.effect("a fetch error that will not pass ends the wait with that error", () => {
       const { layer } = recordingBackfills(() => ({ status: 404, json: problem("404-resource-not-found", 404) }))
       return Effect.gen(function*() {
         const error = yield* Effect.flip(Backfills.awaitStatus("bf_1", "reflected"))
