@@ -10,6 +10,7 @@ import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
@@ -18,6 +19,8 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Backfill from "./Backfill.js"
+import { ingestStream as internalIngestStream } from "./internal/ingestStream.js"
+import { run as internalRun } from "./internal/run.js"
 import * as OrbClient from "./OrbClient.js"
 import * as OrbError from "./OrbError.js"
 
@@ -64,6 +67,190 @@ export interface AwaitStatusOptions {
 }
 
 /**
+ * Orb's live-mode ingest quota: 100 requests per second and 10,000 events per minute.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const liveModeQuota: IngestQuota = { requestsPerSecond: 100, eventsPerMinute: 10_000 }
+
+/**
+ * Orb's test-mode ingest quota: 10 requests per second and 2,000 events per minute.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const testModeQuota: IngestQuota = { requestsPerSecond: 10, eventsPerMinute: 2_000 }
+
+/**
+ * A pace for ingest requests.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface IngestQuota {
+  readonly requestsPerSecond: number
+  readonly eventsPerMinute: number
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface IngestStreamOptions {
+  /** Events per request, 1 to 500. Default 500. */
+  readonly batchSize?: number | undefined
+  /** Requests in flight at once. Default 4. */
+  readonly concurrency?: number | undefined
+  /**
+   * The pace to keep: Orb's ingest quota for the account (default {@link liveModeQuota}), or `false` for none
+   * (a simulator without quotas). When Orb answers 429 anyway, the pace halves and then recovers.
+   */
+  readonly quota?: IngestQuota | false | undefined
+  /**
+   * What to do with an invalid event (refused locally or by Orb): `"skip"` sets it aside, reports it in the
+   * summary and carries on (the default); `"fail"` stops with `InvalidEvent`.
+   */
+  readonly onInvalid?: "skip" | "fail" | undefined
+  /** Attempts per request through transient failures (timeouts, 5xx, 429, 409). Default 10. */
+  readonly maxAttempts?: number | undefined
+  /** Called with a snapshot after each request, to draw a progress bar. */
+  readonly onProgress?: ((progress: IngestProgress) => Effect.Effect<void>) | undefined
+}
+
+/**
+ * How far an ingestion has come.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface IngestProgress {
+  /** Events pulled from the stream. */
+  readonly read: number
+  /** Events Orb accepted (each counted once, whatever the retries). */
+  readonly accepted: number
+  /** Events set aside as invalid. */
+  readonly failed: number
+  /** Requests Orb accepted. */
+  readonly batches: number
+  /** Requests sent again after a transient failure. */
+  readonly retries: number
+  /** Requests answered 429. */
+  readonly rateLimited: number
+  readonly elapsedMillis: number
+}
+
+/**
+ * An event set aside, with where it was in the stream and why.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FailedEvent {
+  /** Its index in the stream, from 0. */
+  readonly position: number
+  readonly idempotencyKey: string | undefined
+  /** `"local"`: refused before sending; `"orb"`: Orb refused it. */
+  readonly refusedBy: "local" | "orb"
+  readonly reasons: ReadonlyArray<string>
+}
+
+/**
+ * What an ingestion did.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface IngestSummary extends IngestProgress {
+  /** Events sent in requests that Orb accepted. */
+  readonly sent: number
+  /**
+   * Accepted events that Orb already had (by idempotency key), from the backfill's `eventsIngested` before and
+   * after; exact when nothing else ingests into the backfill meanwhile.
+   */
+  readonly duplicates: number
+  /** The first 1,000 events set aside; `failed` counts them all. */
+  readonly failures: ReadonlyArray<FailedEvent>
+  /** The backfill after the ingestion. */
+  readonly backfill: Backfill.Backfill
+}
+
+/**
+ * A whole backfill: what to create, the events to send, and how to go about it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunSpec<E = never, R = never> extends Backfill.CreateBackfill {
+  readonly events: Stream.Stream<Backfill.IngestEvent, E, R>
+  /**
+   * An invalid event (refused locally or by Orb): `"fail"` stops the run and reverts the backfill (the
+   * default); `"skip"` sets it aside, reports it in the summary, and carries on.
+   */
+  readonly invalidEvents?: "fail" | "skip" | undefined
+  /** Where to stop: once Orb has `"reflected"` the backfill (the default), or right after it is `"closed"`. */
+  readonly until?: "reflected" | "closed" | undefined
+  /**
+   * How many events the stream holds, when known: the default `closeTime` is estimated from it (see
+   * {@link defaultCloseTime}).
+   */
+  readonly expectedEvents?: number | undefined
+  /** Batching, concurrency, quota and retries of the ingestion. */
+  readonly ingest?: Omit<IngestStreamOptions, "onInvalid" | "onProgress"> | undefined
+  /** How to await reflection. */
+  readonly await?: AwaitStatusOptions | undefined
+  /** The `Idempotency-Key` of the create request. */
+  readonly idempotencyKey?: string | undefined
+  /** Called as the run moves on, and after each ingest request. */
+  readonly onProgress?: ((progress: RunProgress) => Effect.Effect<void>) | undefined
+}
+
+/**
+ * Where a run is.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RunProgress =
+  | { readonly stage: "created"; readonly backfill: Backfill.Backfill }
+  | { readonly stage: "ingesting"; readonly backfillId: Backfill.BackfillId; readonly ingest: IngestProgress }
+  | { readonly stage: "closed"; readonly backfill: Backfill.Backfill; readonly ingest: IngestSummary }
+  | { readonly stage: "done"; readonly backfill: Backfill.Backfill; readonly ingest: IngestSummary }
+
+/**
+ * What a run did: the backfill as last seen (reflected, or just closed) and the ingestion's summary.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunResult {
+  readonly backfill: Backfill.Backfill
+  readonly ingestion: IngestSummary
+}
+
+/**
+ * The `closeTime` a run gives its backfill when the spec has none. The backfill closes by itself then, so it
+ * must come after the ingestion ends, however slow: with `expectedEvents`, twice the time the quota allows for
+ * them plus 30 minutes, and at least 1 hour; without, 24 hours (Orb's own default). A run closes the backfill
+ * itself as soon as its events are in, so a far close time costs nothing, except if the process dies
+ * mid-run: then the open backfill closes half-done at that time unless someone reverts it first.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const defaultCloseTime = (options: {
+  readonly now: DateTime.Utc
+  readonly expectedEvents?: number | undefined
+  readonly quota?: IngestQuota | false | undefined
+}): DateTime.Utc => {
+  const { expectedEvents, now } = options
+  if (expectedEvents === undefined || !(expectedEvents >= 0)) return DateTime.add(now, { hours: 24 })
+  const eventsPerMinute = options.quota === false ? 600_000 : (options.quota ?? liveModeQuota).eventsPerMinute
+  const minutes = Math.max(60, Math.ceil((2 * expectedEvents) / eventsPerMinute) + 30)
+  return DateTime.add(now, { minutes })
+}
+
+/**
  * The errors of an operation: Orb's, and a local refusal of the input.
  *
  * @since 0.1.0
@@ -104,6 +291,24 @@ export interface Backfills {
     options?: WriteOptions
   ) => Effect.Effect<Backfill.IngestResult, Error>
   /**
+   * Streams events into an open backfill: checks each event locally (including the backfill's timeframe),
+   * derives missing idempotency keys, sends batches with bounded concurrency at a pace within Orb's quota,
+   * sets aside events Orb refuses and sends the rest again, retries transient failures with the same keys,
+   * and reads the stream lazily, in constant memory.
+   */
+  readonly ingestStream: <E, R>(
+    id: string,
+    events: Stream.Stream<Backfill.IngestEvent, E, R>,
+    options?: IngestStreamOptions
+  ) => Effect.Effect<IngestSummary, Error | OrbError.InvalidEvent | E, R>
+  /**
+   * The whole workflow: check the spec, create the backfill, stream the events into it, close it, and await
+   * `reflected` (or stop after the close). If anything fails, or the fiber is interrupted, after the create
+   * and before the close, the backfill is reverted (uninterruptibly) and the run fails with `RunFailed`
+   * saying so; after the close it is never reverted on your behalf.
+   */
+  readonly run: <E, R>(spec: RunSpec<E, R>) => Effect.Effect<RunResult, Error | OrbError.RunFailed, R>
+  /**
    * Polls a backfill until it is in `target`. Fails with `StatusUnreachable` as soon as it is in a status
    * from which `target` cannot come, and with `AwaitTimeout` when the time runs out.
    */
@@ -120,16 +325,16 @@ export interface Backfills {
  */
 export const Backfills: Context.Tag<Backfills, Backfills> = Context.GenericTag<Backfills>("@effect-orb/Backfills")
 
-const invalid = (field: string, reason: string) => Effect.fail(new OrbError.InvalidInput({ field, reason }))
+const invalid = (field: string, reason: string) => Either.left(new OrbError.InvalidInput({ field, reason }))
 
 /**
  * A backfill id as a path segment: non-empty, not `.` or `..` (which a URL would resolve away), and
  * percent-encoded.
  */
-const pathSegment = (id: string): Effect.Effect<string, OrbError.InvalidInput> => {
+const pathSegment = (id: string): Either.Either<string, OrbError.InvalidInput> => {
   if (typeof id !== "string" || id.length === 0) return invalid("id", "a backfill id must not be empty")
   if (id === "." || id === "..") return invalid("id", `${JSON.stringify(id)} is not a backfill id`)
-  return Effect.succeed(encodeURIComponent(id))
+  return Either.right(encodeURIComponent(id))
 }
 
 /**
@@ -138,7 +343,7 @@ const pathSegment = (id: string): Effect.Effect<string, OrbError.InvalidInput> =
  * @since 0.1.0
  * @category validation
  */
-export const validateCreate = (input: Backfill.CreateBackfill): Effect.Effect<void, OrbError.InvalidInput> => {
+export const validateCreate = (input: Backfill.CreateBackfill): Either.Either<void, OrbError.InvalidInput> => {
   if (!Predicate.isBoolean(input.replaceExistingEvents)) {
     return invalid(
       "replaceExistingEvents",
@@ -176,7 +381,7 @@ export const validateCreate = (input: Backfill.CreateBackfill): Effect.Effect<vo
   if (input.closeTime !== undefined && !DateTime.isDateTime(input.closeTime)) {
     return invalid("closeTime", "must be a DateTime")
   }
-  return Effect.void
+  return Either.void
 }
 
 const isFlatValue = (value: unknown) =>
@@ -185,15 +390,17 @@ const isFlatValue = (value: unknown) =>
 /**
  * The checks Orb makes on one event that can be made locally: exactly one customer key, a flat
  * `properties` object of strings, finite numbers and booleans, a valid timestamp and a key of at most 64
- * characters. `field` prefixes the names in the error (for example `events[3]`).
+ * characters; given the backfill, also a timestamp inside its timeframe and, for a backfill scoped to one
+ * customer by Orb id, that customer. `field` prefixes the names in the error (for example `events[3]`).
  *
  * @since 0.1.0
  * @category validation
  */
 export const validateEvent = (
   event: Backfill.IngestEvent,
-  field: string
-): Effect.Effect<void, OrbError.InvalidInput> => {
+  field: string,
+  backfill?: Backfill.Backfill
+): Either.Either<void, OrbError.InvalidInput> => {
   if (!Predicate.isString(event.eventName) || event.eventName.length === 0) {
     return invalid(`${field}.eventName`, "must be a non-empty string")
   }
@@ -211,15 +418,33 @@ export const validateEvent = (
     return invalid(`${field}.timestamp`, "must be a valid DateTime")
   }
   if (!Predicate.isRecord(event.properties)) return invalid(`${field}.properties`, "must be an object")
-  for (const [key, value] of Object.entries(event.properties)) {
-    if (!isFlatValue(value)) {
+  for (const key in event.properties) {
+    if (!isFlatValue(event.properties[key])) {
       return invalid(`${field}.properties.${key}`, "must be a string, a finite number or a boolean (no nesting)")
     }
   }
   if (event.idempotencyKey !== undefined) {
-    return OrbClient.checkIdempotencyKey(event.idempotencyKey, `${field}.idempotencyKey`)
+    const problem = OrbClient.checkIdempotencyKey(event.idempotencyKey, `${field}.idempotencyKey`)
+    if (Either.isLeft(problem)) return problem
   }
-  return Effect.void
+  if (backfill !== undefined) {
+    const at = event.timestamp.epochMillis
+    if (at < backfill.timeframeStart.epochMillis || at >= backfill.timeframeEnd.epochMillis) {
+      return invalid(
+        `${field}.timestamp`,
+        `${DateTime.formatIso(event.timestamp)} is outside the backfill's timeframe [${
+          DateTime.formatIso(backfill.timeframeStart)
+        }, ${DateTime.formatIso(backfill.timeframeEnd)})`
+      )
+    }
+    if (hasCustomer && Option.isSome(backfill.customerId) && backfill.customerId.value !== event.customerId) {
+      return invalid(
+        `${field}.customerId`,
+        `${event.customerId} is not the backfill's customer (${backfill.customerId.value})`
+      )
+    }
+  }
+  return Either.void
 }
 
 const encodeCreate = Schema.encodeSync(Backfill.CreateBackfill)
@@ -264,6 +489,9 @@ export const make: Effect.Effect<Backfills, never, OrbClient.OrbClient> = Effect
         idempotencyKey: options?.idempotencyKey
       }, Backfill.Backfill)
     })
+
+  const close = transition("close")
+  const revert = transition("revert")
 
   const listPage = Effect.fn("Backfills.listPage")(function*(options?: ListPageOptions) {
     const limit = options?.limit
@@ -373,11 +601,33 @@ export const make: Effect.Effect<Backfills, never, OrbClient.OrbClient> = Effect
     }
   )
 
+  const ingestStream = <E, R>(
+    id: string,
+    events: Stream.Stream<Backfill.IngestEvent, E, R>,
+    options?: IngestStreamOptions
+  ) =>
+    internalIngestStream({ client, fetch, validateEvent }, id, events, options ?? {}, liveModeQuota).pipe(
+      Effect.withSpan("Backfills.ingestStream", { attributes: { "backfill.id": id } })
+    )
+
+  const run = <E, R>(spec: RunSpec<E, R>) =>
+    internalRun({
+      create,
+      ingestStream,
+      close,
+      revert,
+      awaitStatus,
+      defaultCloseTime
+    }, spec)
+      .pipe(Effect.withSpan("Backfills.run"))
+
   return Backfills.of({
     create,
+    ingestStream,
+    run,
     fetch,
-    close: transition("close"),
-    revert: transition("revert"),
+    close,
+    revert,
     listPage,
     list,
     ingest,
@@ -473,6 +723,28 @@ export const ingest = (
   options?: WriteOptions
 ): Effect.Effect<Backfill.IngestResult, Error, Backfills> =>
   Effect.flatMap(Backfills, (s) => s.ingest(id, events, options))
+
+/**
+ * Streams events into an open backfill with the service in context.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const ingestStream = <E, R>(
+  id: string,
+  events: Stream.Stream<Backfill.IngestEvent, E, R>,
+  options?: IngestStreamOptions
+): Effect.Effect<IngestSummary, Error | OrbError.InvalidEvent | E, R | Backfills> =>
+  Effect.flatMap(Backfills, (s) => s.ingestStream(id, events, options))
+
+/**
+ * Runs a whole backfill with the service in context.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const run = <E, R>(spec: RunSpec<E, R>): Effect.Effect<RunResult, Error | OrbError.RunFailed, R | Backfills> =>
+  Effect.flatMap(Backfills, (s) => s.run(spec))
 
 /**
  * Awaits a status with the service in context.

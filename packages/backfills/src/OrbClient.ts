@@ -75,6 +75,11 @@ export interface Request {
   readonly body?: unknown
   /** For a POST: the `Idempotency-Key` to send (default: a new one per call, reused by its retries). */
   readonly idempotencyKey?: string | undefined
+  /**
+   * `false`: make a single attempt, for callers that run their own retry policy (such as `ingestStream`,
+   * which adapts its pace to 429s). Default `true`.
+   */
+  readonly retry?: boolean | undefined
 }
 
 /**
@@ -251,14 +256,22 @@ export const make = (
           ),
           Either.getOrUndefined
         )
-        const error = OrbError.fromResponse({ status, method, path, problem, excerpt: excerpt(text) })
         const shouldRetry = response.headers["x-should-retry"]
-        return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          Effect.fail({
-            error,
+        return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const retryAfter = retryAfterOf(response.headers, now)
+          return Effect.fail({
+            error: OrbError.fromResponse({
+              status,
+              method,
+              path,
+              problem,
+              excerpt: excerpt(text),
+              retryAfterMillis: Option.getOrUndefined(Option.map(retryAfter, Duration.toMillis))
+            }),
             retryable: shouldRetry === "true" || (shouldRetry !== "false" && retryableStatus(status)),
-            retryAfter: retryAfterOf(response.headers, now)
-          }))
+            retryAfter
+          })
+        })
       }
 
       const attempt: Effect.Effect<A, AttemptFailure> = httpClient.execute(httpRequest).pipe(
@@ -291,10 +304,10 @@ export const make = (
         })
       )
 
-      return attempt.pipe(
-        Effect.retry({ schedule, while: (failure) => failure.retryable }),
-        Effect.mapError((failure) => failure.error)
-      )
+      return (req.retry === false
+        ? attempt
+        : Effect.retry(attempt, { schedule, while: (failure) => failure.retryable }))
+        .pipe(Effect.mapError((failure) => failure.error))
     }
 
     return OrbClient.of({ request })
@@ -344,10 +357,10 @@ export const layerConfig = (
 export const checkIdempotencyKey = (
   key: string | undefined,
   field = "idempotencyKey"
-): Effect.Effect<void, OrbError.InvalidInput> =>
+): Either.Either<void, OrbError.InvalidInput> =>
   key === undefined || (key.length > 0 && key.length <= maxIdempotencyKeyLength)
-    ? Effect.void
-    : Effect.fail(
+    ? Either.void
+    : Either.left(
       new OrbError.InvalidInput({
         field,
         reason: `must be 1 to ${maxIdempotencyKeyLength} characters, got ${key.length}`

@@ -35,7 +35,9 @@ const apiErrorFields = {
   /** The request's method. */
   method: Schema.String,
   /** The request's path under the base URL, with its query string. */
-  path: Schema.String
+  path: Schema.String,
+  /** The wait the response asked for before a retry (`retry-after-ms` or `Retry-After`), in milliseconds. */
+  retryAfterMillis: Schema.optional(Schema.Number)
 }
 
 interface ApiErrorShape {
@@ -342,6 +344,60 @@ export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInp
 }
 
 /**
+ * An event was invalid and the ingestion was asked to stop on the first one (`onInvalid: "fail"`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidEvent extends Schema.TaggedError<InvalidEvent>()("InvalidEvent", {
+  backfillId: Schema.String,
+  /** The event's index in the stream, from 0. */
+  position: Schema.Number,
+  idempotencyKey: Schema.optional(Schema.String),
+  refusedBy: Schema.Literal("local", "orb"),
+  reasons: Schema.Array(Schema.String)
+}) {
+  override get message() {
+    const by = this.refusedBy === "orb" ? "Orb refused" : "refused"
+    return `Event at position ${this.position}${this.idempotencyKey ? ` (key ${this.idempotencyKey})` : ""} ${by}: ${
+      this.reasons.join("; ")
+    }`
+  }
+}
+
+/**
+ * `Backfills.run` failed after creating the backfill. Before the close, the run reverts the backfill so that
+ * nothing half-done stays behind, and `reverted` says whether that worked; after the close it never reverts on
+ * your behalf, and `status` tells where the backfill was last seen. `cause` is the error that stopped the run.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RunFailed extends Schema.TaggedError<RunFailed>()("RunFailed", {
+  backfillId: Schema.String,
+  /** What the run was doing: ingesting, closing, or awaiting reflection. */
+  stage: Schema.Literal("ingest", "close", "await"),
+  reverted: Schema.Boolean,
+  /** Why the revert failed, when it did. */
+  revertFailure: Schema.optional(Schema.String),
+  /** The backfill's last known status. */
+  status: Schema.optional(BackfillStatus),
+  cause: Schema.Unknown
+}) {
+  override get message() {
+    const what = this.cause instanceof Error ? this.cause.message : String(this.cause)
+    const during = this.stage === "ingest" ? "ingesting" : this.stage === "close" ? "closing" : "awaiting reflection"
+    const outcome = this.reverted
+      ? `backfill ${this.backfillId} was reverted, so no usage changed`
+      : this.stage === "await"
+      ? `backfill ${this.backfillId} is closed and was not reverted${this.status ? ` (last seen ${this.status})` : ""}`
+      : `backfill ${this.backfillId} could NOT be reverted (${this.revertFailure ?? "unknown reason"}): ` +
+        "revert it before its close time"
+    return `Run failed while ${during}: ${what}; ${outcome}`
+  }
+}
+
+/**
  * `Backfills.awaitStatus` saw the backfill in a status from which the awaited one can no longer come
  * (for example `reverted` while awaiting `reflected`).
  *
@@ -514,13 +570,15 @@ export const fromResponse = (options: {
   readonly problem: ProblemDocument | undefined
   /** An excerpt of the body, used as `detail` when it was not a problem document. */
   readonly excerpt: string
+  readonly retryAfterMillis?: number | undefined
 }): ApiError => {
-  const { excerpt, method, path, problem, status } = options
+  const { excerpt, method, path, problem, retryAfterMillis, status } = options
   const fields = {
     status,
     type: problem?.type ?? "",
     method,
     path,
+    ...(retryAfterMillis !== undefined ? { retryAfterMillis } : {}),
     ...(problem?.title ? { title: problem.title } : {}),
     ...(problem ? (problem.detail ? { detail: problem.detail } : {}) : excerpt ? { detail: excerpt } : {})
   }
