@@ -173,17 +173,22 @@ export const ingestStream = <E, R>(
             continue
           }
           if (!isRetryable(error) || attempt >= maxAttempts) return yield* error
-          if (error._tag === "TooManyRequests") {
+          const retryAfter = "retryAfterMillis" in error ? error.retryAfterMillis : undefined
+          if (error._tag === "TooManyRequests" && quota !== false) {
+            // The limiter holds every request back for the server's wait, and slows the pace.
             counts.rateLimited++
-            yield* limiter.slowDown
+            yield* limiter.slowDown(retryAfter === undefined ? undefined : Math.min(retryAfter, 60_000))
+            yield* Effect.logDebug(`Rate limited: sending ${pending.length} events again at a slower pace`).pipe(
+              Effect.annotateLogs({ backfillId: id, attempt })
+            )
+          } else {
+            if (error._tag === "TooManyRequests") counts.rateLimited++
+            const wait = retryAfter !== undefined ? Duration.millis(Math.min(retryAfter, 60_000)) : yield* backoff(attempt)
+            yield* Effect.logDebug(`Sending ${pending.length} events again in ${Duration.format(wait)}`).pipe(
+              Effect.annotateLogs({ backfillId: id, error: error._tag, attempt })
+            )
+            yield* Effect.sleep(wait)
           }
-          const wait = "retryAfterMillis" in error && error.retryAfterMillis !== undefined
-            ? Duration.millis(Math.min(error.retryAfterMillis, 60_000))
-            : yield* backoff(attempt)
-          yield* Effect.logDebug(`Sending ${pending.length} events again in ${Duration.format(wait)}`).pipe(
-            Effect.annotateLogs({ backfillId: id, error: error._tag, attempt })
-          )
-          yield* Effect.sleep(wait)
           counts.retries++
           attempt++
         }
@@ -202,7 +207,7 @@ export const ingestStream = <E, R>(
                 position,
                 idempotencyKey: event?.idempotencyKey,
                 refusedBy: "local",
-                reasons: [problem.left.message]
+                reasons: [`${problem.left.field}: ${problem.left.reason}`]
               })
             } else {
               candidates.push({ position, event })

@@ -3,8 +3,10 @@
  *
  * Each acquisition reserves its share of both budgets after the previous reservation (a virtual schedule, as
  * in GCRA), so requests leave evenly spaced rather than in bursts that a rolling window would refuse. When the
- * server answers 429 anyway (another client shares the quota, or the configured limits are too high), the pace
- * halves; each success then brings it back by a few percent, so a long run neither stalls nor storms.
+ * server answers 429 anyway (another client shares the quota, or the configured limits are too high), every
+ * request holds back for as long as the server asked and the pace halves, once for all the 429s of one burst;
+ * each success then brings back a twentieth of the full pace (additive increase, multiplicative decrease, as
+ * TCP does), so a long run neither stalls nor storms.
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -20,8 +22,8 @@ export interface Quota {
 export interface RateLimiter {
   /** Waits until a request of `events` events may leave, and reserves its budget. */
   readonly acquire: (events: number) => Effect.Effect<void>
-  /** The server said 429: slow down. */
-  readonly slowDown: Effect.Effect<void>
+  /** The server said 429 (asking for `retryAfterMillis`, if it said): hold back, and slow down. */
+  readonly slowDown: (retryAfterMillis: number | undefined) => Effect.Effect<void>
   /** A request went through: recover some pace. */
   readonly recover: Effect.Effect<void>
   /** The current share of the configured pace, in (0, 1]. */
@@ -33,11 +35,15 @@ interface State {
   readonly nextRequestAt: number
   /** When the events budget is free again (ms since epoch). */
   readonly eventsFreeAt: number
+  /** No request leaves before this, after a 429; 429s before it belong to the same burst. */
+  readonly pausedUntil: number
   readonly pace: number
 }
 
 const minPace = 1 / 32
-const recoveryFactor = 1.05
+const recoveryStep = 1 / 20
+/** A 429 without a `Retry-After` holds requests back this long. */
+const minPause = 1_000
 
 /**
  * The share of a quota used by default: spacing at exactly the quota would put a request on the boundary of
@@ -49,23 +55,29 @@ export const safetyMargin = 0.99
 
 /** @internal */
 export const make = (quota: Quota): Effect.Effect<RateLimiter> =>
-  Effect.map(Ref.make<State>({ nextRequestAt: 0, eventsFreeAt: 0, pace: 1 }), (state) => {
+  Effect.map(Ref.make<State>({ nextRequestAt: 0, eventsFreeAt: 0, pausedUntil: 0, pace: 1 }), (state) => {
     const requestInterval = 1000 / (quota.requestsPerSecond * safetyMargin)
     const eventInterval = 60_000 / (quota.eventsPerMinute * safetyMargin)
     const acquire = (events: number) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
         Ref.modify(state, (s): [number, State] => {
-          const start = Math.max(now, s.nextRequestAt, s.eventsFreeAt)
+          const start = Math.max(now, s.nextRequestAt, s.eventsFreeAt, s.pausedUntil)
           return [start - now, {
-            pace: s.pace,
+            ...s,
             nextRequestAt: start + requestInterval / s.pace,
             eventsFreeAt: start + (events * eventInterval) / s.pace
           }]
         })).pipe(Effect.flatMap((wait) => wait > 0 ? Effect.sleep(wait) : Effect.void))
     return {
       acquire,
-      slowDown: Ref.update(state, (s) => ({ ...s, pace: Math.max(minPace, s.pace / 2) })),
-      recover: Ref.update(state, (s) => s.pace >= 1 ? s : { ...s, pace: Math.min(1, s.pace * recoveryFactor) }),
+      slowDown: (retryAfterMillis) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Ref.update(state, (s) => ({
+            ...s,
+            pace: now >= s.pausedUntil ? Math.max(minPace, s.pace / 2) : s.pace,
+            pausedUntil: Math.max(s.pausedUntil, now + Math.max(minPause, retryAfterMillis ?? 0))
+          }))),
+      recover: Ref.update(state, (s) => s.pace >= 1 ? s : { ...s, pace: Math.min(1, s.pace + recoveryStep) }),
       pace: Ref.get(state).pipe(Effect.map((s) => s.pace))
     }
   })
@@ -73,7 +85,7 @@ export const make = (quota: Quota): Effect.Effect<RateLimiter> =>
 /** A limiter that never waits. @internal */
 export const unlimited: RateLimiter = {
   acquire: () => Effect.void,
-  slowDown: Effect.void,
+  slowDown: () => Effect.void,
   recover: Effect.void,
   pace: Effect.succeed(1)
 }

@@ -1,0 +1,197 @@
+import { OrbSimulator } from "@effect-orb/simulator"
+import { assert, describe, it } from "@effect/vitest"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import * as Backfills from "../src/Backfills.js"
+import type * as OrbError from "../src/OrbError.js"
+import { driveClock, sampleEvent, setNow, timeframe, withSimulator } from "./simulator.js"
+
+const createOpen = (overrides: Partial<Parameters<typeof Backfills.create>[0]> = {}) =>
+  Backfills.create({ ...timeframe, replaceExistingEvents: false, ...overrides })
+
+const events = (count: number, from = 0) => Stream.range(from, from + count - 1).pipe(Stream.map((i) => sampleEvent(i)))
+
+describe("Backfills.ingestStream", () => {
+  it.effect("sends every event in batches and reports what it did", () =>
+    Effect.gen(function*() {
+      yield* setNow
+      const backfill = yield* createOpen()
+      const progress: Array<Backfills.IngestProgress> = []
+      const summary = yield* driveClock(Backfills.ingestStream(backfill.id, events(1_234), {
+        quota: false,
+        onProgress: (p) => Effect.sync(() => progress.push(p))
+      }))
+      assert.strictEqual(summary.read, 1_234)
+      assert.strictEqual(summary.sent, 1_234)
+      assert.strictEqual(summary.accepted, 1_234)
+      assert.strictEqual(summary.failed, 0)
+      assert.strictEqual(summary.duplicates, 0)
+      assert.strictEqual(summary.batches, 3)
+      assert.strictEqual(summary.retries, 0)
+      assert.strictEqual(summary.backfill.eventsIngested, 1_234)
+      assert.isAtLeast(progress.length, 3)
+      assert.strictEqual(progress[progress.length - 1].accepted, 1_234)
+      const sim = yield* OrbSimulator.OrbSimulator
+      const ingests = (yield* sim.requests).filter((r) => r.url.startsWith("/v1/ingest"))
+      assert.deepStrictEqual(ingests.map((r) => JSON.parse(r.body).events.length).sort(), [234, 500, 500])
+    }).pipe(Effect.provide(withSimulator())))
+
+  it.effect("counts events Orb already had as duplicates when the same input is sent again", () =>
+    Effect.gen(function*() {
+      yield* setNow
+      const backfill = yield* createOpen()
+      yield* driveClock(Backfills.ingestStream(backfill.id, events(600), { quota: false }))
+      const again = yield* driveClock(Backfills.ingestStream(backfill.id, events(800), { quota: false }))
+      assert.strictEqual(again.accepted, 800)
+      assert.strictEqual(again.duplicates, 600)
+      assert.strictEqual(again.backfill.eventsIngested, 800)
+    }).pipe(Effect.provide(withSimulator())))
+
+  it.effect("derives keys for events without one, so a re-run adds nothing", () =>
+    Effect.gen(function*() {
+      yield* setNow
+      const backfill = yield* createOpen()
+      const keyless = Stream.range(0, 99).pipe(Stream.map((i) => sampleEvent(i, { idempotencyKey: undefined })))
+      yield* driveClock(Backfills.ingestStream(backfill.id, keyless, { quota: false }))
+      const again = yield* driveClock(Backfills.ingestStream(backfill.id, keyless, { quota: false }))
+      assert.strictEqual(again.duplicates, 100)
+      assert.strictEqual(again.backfill.eventsIngested, 100)
+    }).pipe(Effect.provide(withSimulator())))
+
+  it.effect("sets invalid events aside with their position, and sends the rest", () =>
+    Effect.gen(function*() {
+      yield* setNow
+      const backfill = yield* createOpen()
+      const input = Stream.range(0, 9).pipe(Stream.map((i) => {
+        if (i === 3) return sampleEvent(i, { timestamp: DateTime.unsafeMake("2026-10-09T00:00:00Z") })
+        if (i === 7) return sampleEvent(i, { externalCustomerId: undefined })
+        return sampleEvent(i)
+      }))
+      const summary = yield* driveClock(Backfills.ingestStream(backfill.id, input, { quota: false }))
+      assert.strictEqual(summary.read, 10)
+      assert.strictEqual(summary.accepted, 8)
+      assert.strictEqual(summary.failed, 2)
+      assert.deepStrictEqual(summary.failures.map((f) => [f.position, f.refusedBy, f.idempotencyKey]), [
+        [3, "local", "event-3"],
+        [7, "local", "event-7"]
+      ])
+      assert.match(summary.failures[0].reasons[0], /events\[3\]\.timestamp: .* outside the backfill's timeframe/)
+      assert.match(summary.failures[1].reasons[0], /events\[7\]\.customerId/)
+      assert.strictEqual(summary.backfill.eventsIngested, 8)
+    }).pipe(Effect.provide(withSimulator())))
+
+  it.effect("sets aside the events Orb refuses, with Orb's reasons, and sends the rest of their batch again", () =>
+    Effect.gen(function*() {
+      yield* setNow
+      // Scoped by external id: the library cannot check the customer of an event locally, Orb does.
+      const backfill = yield* createOpen({ externalCustomerId: "customer-0" })
+      const input = Stream.range(0, 29).pipe(Stream.map((i) => sampleEvent(i * 3 + (i === 5 || i === 20 ? 1 : 0))))
+      const summary = yield* driveClock(Backfills.ingestStream(backfill.id, input, { quota: false }))
+      assert.strictEqual(summary.accepted, 28)
+      assert.deepStrictEqual(summary.failures.map((f) => [f.position, f.refusedBy]), [[5, "orb"], [20, "orb"]])
+      assert.isAbove(summary.failures[0].reasons.length, 0)
+      assert.strictEqual(summary.backfill.eventsIngested, 28)
+    }).pipe(Effect.provide(withSimulator())))
+
+  it.effect("onInvalid: fail stops at the first invalid event with InvalidEvent", () =>
+    Effect.gen(function*() {
+      yield* setNow
+      const backfill = yield* createOpen()
+      const input = Stream.range(0, 9).pipe(
+        Stream.map((i) => i === 4 ? sampleEvent(i, { properties: { nested: { no: 1 } as never } }) : sampleEvent(i))
+      )
+      const error = yield* Effect.flip(driveClock(Backfills.ingestStream(backfill.id, input, {
+        quota: false,
+        onInvalid: "fail"
+      })))
+      assert.strictEqual(error._tag, "InvalidEvent")
+      const invalid = error as OrbError.InvalidEvent
+      assert.strictEqual(invalid.position, 4)
+      assert.strictEqual(invalid.refusedBy, "local")
+      assert.match(invalid.message, /^Event at position 4 \(key event-4\) refused: events\[4\]\.properties\.nested/)
+    }).pipe(Effect.provide(withSimulator())))
+
+  it.effect("refuses a backfill that is not open, before reading the stream", () =>
+    Effect.gen(function*() {
+      yield* setNow
+      const backfill = yield* createOpen()
+      yield* Backfills.close(backfill.id)
+      let pulled = 0
+      const input = events(10).pipe(Stream.tap(() => Effect.sync(() => pulled++)))
+      const error = yield* Effect.flip(Backfills.ingestStream(backfill.id, input, { quota: false }))
+      assert.strictEqual(error._tag, "InvalidInput")
+      assert.match((error as OrbError.InvalidInput).reason, /is closed; only an open backfill accepts events/)
+      assert.strictEqual(pulled, 0)
+    }).pipe(Effect.provide(withSimulator())))
+
+  it.effect("refuses bad options", () =>
+    Effect.gen(function*() {
+      yield* setNow
+      const backfill = yield* createOpen()
+      for (const options of [{ batchSize: 501 }, { batchSize: 0 }, { concurrency: 0 }, { maxAttempts: 0 }]) {
+        const error = yield* Effect.flip(Backfills.ingestStream(backfill.id, events(1), options))
+        assert.strictEqual(error._tag, "InvalidInput")
+        assert.strictEqual((error as OrbError.InvalidInput).field, Object.keys(options)[0])
+      }
+    }).pipe(Effect.provide(withSimulator())))
+
+  it.effect("pulls the stream lazily: never more than a few batches ahead of what Orb accepted", () =>
+    Effect.gen(function*() {
+      yield* setNow
+      const backfill = yield* createOpen()
+      let pulled = 0
+      let accepted = 0
+      let maxAhead = 0
+      const input = events(20_000).pipe(Stream.tap(() =>
+        Effect.sync(() => {
+          pulled++
+          maxAhead = Math.max(maxAhead, pulled - accepted)
+        })
+      ))
+      const summary = yield* driveClock(Backfills.ingestStream(backfill.id, input, {
+        quota: false,
+        concurrency: 4,
+        onProgress: (p) => Effect.sync(() => void (accepted = p.accepted))
+      }))
+      assert.strictEqual(summary.accepted, 20_000)
+      // concurrency (4) batches in flight, one being filled, and the stream's own chunk: far below 20,000
+      assert.isAtMost(maxAhead, 6 * 500 + 4_096)
+    }).pipe(Effect.provide(withSimulator())))
+
+  it.effect("keeps within the quota it is given: no 429 from an Orb with the same limits", () =>
+    Effect.gen(function*() {
+      yield* setNow
+      const backfill = yield* createOpen()
+      const sim = yield* OrbSimulator.OrbSimulator
+      const started = Date.now()
+      const summary = yield* driveClock(
+        Backfills.ingestStream(backfill.id, events(30_000), { quota: Backfills.liveModeQuota }),
+        "500 millis"
+      )
+      assert.strictEqual(summary.accepted, 30_000)
+      assert.strictEqual(summary.rateLimited, 0)
+      const statuses = (yield* sim.requests).map((r) => r.status)
+      assert.notInclude(statuses, 429)
+      // 30,000 events at 10,000 a minute: about three minutes of (virtual) time, and not much more
+      assert.isAtLeast(summary.elapsedMillis, 170_000)
+      assert.isAtMost(summary.elapsedMillis, 190_000)
+      assert.isBelow(Date.now() - started, 60_000)
+    }).pipe(Effect.provide(withSimulator({ quotas: "live" }))))
+
+  it.effect("slows down when Orb's quota is lower than configured, and still finishes", () =>
+    Effect.gen(function*() {
+      yield* setNow
+      const backfill = yield* createOpen()
+      const summary = yield* driveClock(
+        Backfills.ingestStream(backfill.id, events(10_000), { quota: Backfills.liveModeQuota }),
+        "500 millis"
+      )
+      assert.strictEqual(summary.accepted, 10_000)
+      assert.strictEqual(summary.backfill.eventsIngested, 10_000)
+      assert.isAbove(summary.rateLimited, 0)
+      assert.isBelow(summary.rateLimited, summary.batches)
+      // Orb allows 2,000 a minute here, in windows of a calendar minute: five windows at best
+      assert.isAtMost(summary.elapsedMillis, 6 * 60_000)
+    }).pipe(Effect.provide(withSimulator({ quotas: "test" }))), 60_000)
+})

@@ -1,0 +1,56 @@
+/**
+ * The library over the simulator's test layer, as users test their own code, with helpers to drive the
+ * TestClock until a forked program ends.
+ */
+import { OrbSimulator } from "@effect-orb/simulator"
+import * as DateTime from "effect/DateTime"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as TestClock from "effect/TestClock"
+import type * as Backfill from "../src/Backfill.js"
+import * as Backfills from "../src/Backfills.js"
+import * as OrbClient from "../src/OrbClient.js"
+
+/** The tests' "now": 2026-11-01T00:00:00Z, a month after the timeframe below. */
+export const now = Date.parse("2026-11-01T00:00:00Z")
+
+export const timeframe = {
+  timeframeStart: DateTime.unsafeMake("2026-10-01T00:00:00Z"),
+  timeframeEnd: DateTime.unsafeMake("2026-10-08T00:00:00Z")
+}
+
+export const withSimulator = (options: OrbSimulator.Options = {}) =>
+  Backfills.layer.pipe(
+    Layer.provideMerge(OrbClient.layer({ apiKey: Redacted.make("sk-sim"), baseUrl: "http://127.0.0.1/v1" })),
+    Layer.provideMerge(OrbSimulator.layer({ apiKey: "sk-sim", reflectionDelay: "30 seconds", ...options })),
+    Layer.orDie
+  )
+
+/** The n-th event of a deterministic sample: a minute apart, spread over three customers. */
+export const sampleEvent = (i: number, overrides: Partial<Backfill.IngestEvent> = {}): Backfill.IngestEvent => ({
+  eventName: "api_call",
+  timestamp: DateTime.unsafeMake(timeframe.timeframeStart.epochMillis + (i % 10_000) * 60_000 + Math.floor(i / 10_000)),
+  properties: { units: i % 7, region: i % 2 === 0 ? "eu" : "us" },
+  externalCustomerId: `customer-${i % 3}`,
+  idempotencyKey: `event-${i}`,
+  ...overrides
+})
+
+/**
+ * Runs `effect` in a fiber and moves the TestClock on by `step` until it ends, so that sleeps (pacing,
+ * backoff, polling) pass in virtual time.
+ */
+export const driveClock = <A, E, R>(effect: Effect.Effect<A, E, R>, step: Duration.DurationInput = "1 second") =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(effect)
+    while (Option.isNone(yield* Fiber.poll(fiber))) {
+      yield* TestClock.adjust(step)
+    }
+    return yield* Fiber.join(fiber)
+  })
+
+export const setNow = TestClock.setTime(now)
