@@ -183,7 +183,9 @@ export const ingestStream = <E, R>(
             )
           } else {
             if (error._tag === "TooManyRequests") counts.rateLimited++
-            const wait = retryAfter !== undefined ? Duration.millis(Math.min(retryAfter, 60_000)) : yield* backoff(attempt)
+            const wait = retryAfter !== undefined
+              ? Duration.millis(Math.min(retryAfter, 60_000))
+              : yield* backoff(attempt)
             yield* Effect.logDebug(`Sending ${pending.length} events again in ${Duration.format(wait)}`).pipe(
               Effect.annotateLogs({ backfillId: id, error: error._tag, attempt })
             )
