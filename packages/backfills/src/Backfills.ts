@@ -162,7 +162,7 @@ export interface FailedEvent {
  * @category models
  */
 export interface IngestSummary extends IngestProgress {
-  /** Events sent in requests that Orb accepted. */
+  /** Events sent to Orb at least once (accepted, or refused by Orb), each counted once. */
   readonly sent: number
   /**
    * Accepted events that Orb already had (by idempotency key), from the backfill's `eventsIngested` before and

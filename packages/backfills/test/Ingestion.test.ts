@@ -88,6 +88,7 @@ describe("Backfills.ingestStream", () => {
       const backfill = yield* createOpen({ externalCustomerId: "customer-0" })
       const input = Stream.range(0, 29).pipe(Stream.map((i) => sampleEvent(i * 3 + (i === 5 || i === 20 ? 1 : 0))))
       const summary = yield* driveClock(Backfills.ingestStream(backfill.id, input, { quota: false }))
+      assert.strictEqual(summary.sent, 30)
       assert.strictEqual(summary.accepted, 28)
       assert.deepStrictEqual(summary.failures.map((f) => [f.position, f.refusedBy]), [[5, "orb"], [20, "orb"]])
       assert.isAbove(summary.failures[0].reasons.length, 0)

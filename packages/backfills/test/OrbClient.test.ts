@@ -436,6 +436,22 @@ describe("OrbClient", () => {
       }).pipe(Effect.provide(layer))
     })
 
+    it.effect("a 429 that outlasts the retries carries the wait it asked for", () => {
+      const { layer, requests } = recordingBackfills(() => ({
+        status: 429,
+        json: problem("429-too-many-requests", 429),
+        headers: { "retry-after": "2" }
+      }))
+      return Effect.gen(function*() {
+        const fiber = yield* Effect.fork(Effect.flip(Backfills.fetch("bf_1")))
+        yield* TestClock.adjust("10 seconds")
+        const error = yield* Fiber.join(fiber)
+        assert.strictEqual(error._tag, "TooManyRequests")
+        assert.strictEqual((error as OrbError.TooManyRequests).retryAfterMillis, 2_000)
+        assert.strictEqual(requests.length, 3)
+      }).pipe(Effect.provide(layer))
+    })
+
     it.effect("maxRetries: 0 makes a single attempt", () => {
       const { layer, requests } = recordingBackfills(() => "drop", { maxRetries: 0 })
       return Effect.gen(function*() {

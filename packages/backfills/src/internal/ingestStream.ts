@@ -137,6 +137,7 @@ export const ingestStream = <E, R>(
       Effect.gen(function*() {
         let pending = batch
         let attempt = 1
+        counts.sent += batch.length
         while (pending.length > 0) {
           yield* limiter.acquire(pending.length)
           const idempotencyKey = yield* batchKey(pending)
@@ -149,7 +150,6 @@ export const ingestStream = <E, R>(
             retry: false
           }, Backfill.IngestResult))
           if (Either.isRight(result)) {
-            counts.sent += pending.length
             counts.accepted += pending.length
             counts.batches++
             yield* limiter.recover
