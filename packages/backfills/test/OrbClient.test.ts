@@ -341,60 +341,29 @@ describe("OrbClient", () => {
       })
     }
 
-    it.effect("honours Retry-After in seconds", () => {
-      const { layer, requests } = recordingBackfills((_, index) =>
-        index === 0
-          ? { status: 429, json: problem("429-too-many-requests", 429), headers: { "retry-after": "7" } }
-          : { json: wireBackfill() }
-      )
-      return Effect.gen(function*() {
-        const fiber = yield* Effect.fork(Backfills.fetch("bf_1"))
-        yield* flush
-        yield* TestClock.adjust("6999 millis")
-        yield* flush
-        assert.strictEqual(requests.length, 1)
-        yield* TestClock.adjust("1 millis")
-        yield* Fiber.join(fiber)
-        assert.strictEqual(requests.length, 2)
-      }).pipe(Effect.provide(layer))
-    })
-
-    it.effect("honours retry-after-ms before Retry-After", () => {
-      const { layer, requests } = recordingBackfills((_, index) =>
-        index === 0
-          ? { status: 503, text: "", headers: { "retry-after-ms": "1500", "retry-after": "30" } }
-          : { json: wireBackfill() }
-      )
-      return Effect.gen(function*() {
-        const fiber = yield* Effect.fork(Backfills.fetch("bf_1"))
-        yield* flush
-        yield* TestClock.adjust("1499 millis")
-        yield* flush
-        assert.strictEqual(requests.length, 1)
-        yield* TestClock.adjust("1 millis")
-        yield* Fiber.join(fiber)
-        assert.strictEqual(requests.length, 2)
-      }).pipe(Effect.provide(layer))
-    })
-
-    it.effect("honours Retry-After as an HTTP date", () => {
-      const { layer, requests } = recordingBackfills((_, index) =>
-        index === 0
-          ? { status: 429, text: "", headers: { "retry-after": new Date(20_000).toUTCString() } }
-          : { json: wireBackfill() }
-      )
-      return Effect.gen(function*() {
-        yield* TestClock.setTime(10_000)
-        const fiber = yield* Effect.fork(Backfills.fetch("bf_1"))
-        yield* flush
-        yield* TestClock.adjust("9999 millis")
-        yield* flush
-        assert.strictEqual(requests.length, 1)
-        yield* TestClock.adjust("1 millis")
-        yield* Fiber.join(fiber)
-        assert.strictEqual(requests.length, 2)
-      }).pipe(Effect.provide(layer))
-    })
+    const waits: Array<[string, number, Record<string, string>, number]> = [
+      ["Retry-After in seconds", 429, { "retry-after": "7" }, 7_000],
+      ["retry-after-ms before Retry-After", 503, { "retry-after-ms": "1500", "retry-after": "30" }, 1_500],
+      ["Retry-After as an HTTP date", 429, { "retry-after": new Date(20_000).toUTCString() }, 10_000]
+    ]
+    for (const [name, status, headers, waitMillis] of waits) {
+      it.effect(`honours ${name}`, () => {
+        const { layer, requests } = recordingBackfills((_, index) =>
+          index === 0 ? { status, text: "", headers } : { json: wireBackfill() }
+        )
+        return Effect.gen(function*() {
+          yield* TestClock.setTime(10_000)
+          const fiber = yield* Effect.fork(Backfills.fetch("bf_1"))
+          yield* flush
+          yield* TestClock.adjust(waitMillis - 1)
+          yield* flush
+          assert.strictEqual(requests.length, 1)
+          yield* TestClock.adjust(1)
+          yield* Fiber.join(fiber)
+          assert.strictEqual(requests.length, 2)
+        }).pipe(Effect.provide(layer))
+      })
+    }
 
     it.effect("caps a requested wait at maxRetryAfter", () => {
       const { layer, requests } = recordingBackfills(

@@ -9,7 +9,16 @@ import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as Backfills from "../src/Backfills.js"
 import type * as OrbError from "../src/OrbError.js"
-import { driveClock, now, sampleEvent, setNow, timeframe, withSimulator } from "./simulator.js"
+import {
+  driveClock,
+  maxReadAhead,
+  now,
+  sampleEvent,
+  setNow,
+  timeframe,
+  trackPulls,
+  withSimulator
+} from "./simulator.js"
 
 const spec = <E, R>(events: Stream.Stream<ReturnType<typeof sampleEvent>, E, R>): Backfills.RunSpec<E, R> => ({
   ...timeframe,
@@ -48,24 +57,16 @@ describe("Backfills.run", () => {
   it.effect("100,000 events end reflected, each counted once, read lazily", () =>
     Effect.gen(function*() {
       yield* setNow
-      let pulled = 0
-      let accepted = 0
-      let maxAhead = 0
-      const input = events(100_000).pipe(Stream.tap(() =>
-        Effect.sync(() => {
-          pulled++
-          maxAhead = Math.max(maxAhead, pulled - accepted)
-        })
-      ))
+      const { stream, tracker } = trackPulls(events(100_000))
       const result = yield* driveClock(Backfills.run({
-        ...spec(input),
-        onProgress: (p) => Effect.sync(() => p.stage === "ingesting" && void (accepted = p.ingest.accepted))
+        ...spec(stream),
+        onProgress: (p) => Effect.sync(() => p.stage === "ingesting" && void (tracker.accepted = p.ingest.accepted))
       }))
       assert.strictEqual(result.backfill.status, "reflected")
       assert.strictEqual(result.backfill.eventsIngested, 100_000)
       assert.strictEqual((yield* onlyBackfill).eventsIngested, 100_000)
       // the source is never read more than a few batches ahead of what Orb accepted
-      assert.isAtMost(maxAhead, 6 * 500 + 4_096)
+      assert.isAtMost(tracker.maxAhead, maxReadAhead(4))
     }).pipe(Effect.provide(withSimulator())), 120_000)
 
   it.effect(

@@ -10,6 +10,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import type * as Backfill from "../src/Backfill.js"
 import * as Backfills from "../src/Backfills.js"
@@ -54,3 +55,21 @@ export const driveClock = <A, E, R>(effect: Effect.Effect<A, E, R>, step: Durati
   })
 
 export const setNow = TestClock.setTime(now)
+
+/**
+ * Wraps a stream to measure how far ahead of what Orb accepted it is pulled: `maxAhead` after the run is
+ * the most events read but not yet accepted at any time. Feed `accepted` from the progress callback.
+ */
+export const trackPulls = <A, E, R>(stream: Stream.Stream<A, E, R>) => {
+  const tracker = { pulled: 0, accepted: 0, maxAhead: 0 }
+  const tracked = stream.pipe(Stream.tap(() =>
+    Effect.sync(() => {
+      tracker.pulled++
+      tracker.maxAhead = Math.max(tracker.maxAhead, tracker.pulled - tracker.accepted)
+    })
+  ))
+  return { tracker, stream: tracked }
+}
+
+/** The most events a run may have read ahead: `concurrency` batches in flight, one filling, and a chunk. */
+export const maxReadAhead = (concurrency: number, batchSize = 500) => (concurrency + 2) * batchSize + 4_096
