@@ -118,10 +118,8 @@ const excerpt = (text: string) => (text.length > excerptLength ? `${text.slice(0
 /**
  * The wait a response asks for: `retry-after-ms` (milliseconds), else `Retry-After` (seconds or an HTTP
  * date, relative to `now`).
- *
- * @internal
  */
-export const retryAfterOf = (
+const retryAfterOf = (
   headers: Readonly<Record<string, string | undefined>>,
   now: number
 ): Option.Option<Duration.Duration> => {
