@@ -152,8 +152,11 @@ export const IngestEvent = Schema.Struct({
   timestamp: Timestamp,
   properties: Schema.Record({ key: Schema.String, value: PropertyValue }),
   idempotencyKey: Schema.optional(Schema.String).pipe(Schema.fromKey("idempotency_key")),
-  customerId: Schema.optional(Schema.String).pipe(Schema.fromKey("customer_id")),
-  externalCustomerId: Schema.optional(Schema.String).pipe(Schema.fromKey("external_customer_id"))
+  // Orb's schema allows an explicit null for the customer key an event does not use.
+  customerId: Schema.optionalWith(Schema.String, { nullable: true }).pipe(Schema.fromKey("customer_id")),
+  externalCustomerId: Schema.optionalWith(Schema.String, { nullable: true }).pipe(
+    Schema.fromKey("external_customer_id")
+  )
 })
 
 /**

@@ -1,0 +1,687 @@
+/**
+ * A faithful, in-memory Orb for tests: the backfill and ingest endpoints of Orb's API (see `ORB_API.md`,
+ * including its "Decided here" assumptions), served under `/v1` by one request handler with two faces:
+ *
+ * - {@link layer}: an `HttpClient` that answers in-process (no socket) plus the {@link OrbSimulator}
+ *   control service (inspect backfills and events, inject faults, set quotas, reset);
+ * - {@link serve}: a real HTTP server on `127.0.0.1` for any other client.
+ *
+ * Time comes from Effect's `Clock`: a backfill's status is derived from the clock when it is read, so
+ * `TestClock.adjust` moves backfills through their lifecycle.
+ *
+ * @since 0.1.0
+ */
+import { Backfill } from "@effect-orb/backfills"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import type * as HttpServerError from "@effect/platform/HttpServerError"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import * as Http from "node:http"
+import * as Handler from "./internal/handler.js"
+import * as State from "./internal/state.js"
+import * as Traffic from "./internal/traffic.js"
+
+// ---------------------------------------------------------------------------------------------------------
+// options
+
+/**
+ * Rate limits per Orb's categories; a limit left out is not enforced. A request over a limit is answered
+ * `429` with `Retry-After` (seconds until the window resets).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Quotas {
+  /** GET requests per second. */
+  readonly readsPerSecond?: number | undefined
+  /** POST requests per second, ingest excepted. */
+  readonly writesPerSecond?: number | undefined
+  /** Ingest requests per second. */
+  readonly ingestRequestsPerSecond?: number | undefined
+  /** Ingested events per minute (counted per request, accepted or not). */
+  readonly ingestEventsPerMinute?: number | undefined
+}
+
+/**
+ * Orb's documented limits in live mode.
+ *
+ * @since 0.1.0
+ * @category quotas
+ */
+export const liveQuotas: Quotas = {
+  readsPerSecond: 100,
+  writesPerSecond: 50,
+  ingestRequestsPerSecond: 100,
+  ingestEventsPerMinute: 10_000
+}
+
+/**
+ * Orb's documented limits in test mode.
+ *
+ * @since 0.1.0
+ * @category quotas
+ */
+export const testQuotas: Quotas = {
+  readsPerSecond: 50,
+  writesPerSecond: 5,
+  ingestRequestsPerSecond: 10,
+  ingestEventsPerMinute: 2_000
+}
+
+/**
+ * What an injected fault does to a request:
+ *
+ * - `internal-error`: `500` with `Transient-Error: true`,
+ * - `unavailable`: `503` with `Transient-Error: true`,
+ * - `too-many-requests`: `429` with `Retry-After: 1`,
+ * - `conflict`: `409` resource-conflict,
+ * - `drop`: the connection is dropped (no response at all),
+ * - `delay`: the response comes only after `delay` (default 2 minutes, beyond a client's 60 s timeout).
+ *
+ * @since 0.1.0
+ * @category faults
+ */
+export type FaultKind = "internal-error" | "unavailable" | "too-many-requests" | "conflict" | "drop" | "delay"
+
+/**
+ * One fault. `before`: the request has no effect. `after`: the request took effect (and its response was
+ * stored for its `Idempotency-Key`) but the client sees the fault: a retry with the same key gets the
+ * stored response, which is what idempotency is for.
+ *
+ * @since 0.1.0
+ * @category faults
+ */
+export interface Fault {
+  readonly kind: FaultKind
+  readonly timing: "before" | "after"
+  /** For `delay`: how long. Default 2 minutes. */
+  readonly delay?: Duration.DurationInput | undefined
+}
+
+/**
+ * Random faults: a share of requests (drawn from the simulator's seed, so a run is reproducible) gets one
+ * of `kinds` (default: all).
+ *
+ * @since 0.1.0
+ * @category faults
+ */
+export interface Faults {
+  /** The share of requests affected, from 0 to 1. */
+  readonly rate: number
+  readonly kinds?: ReadonlyArray<FaultKind> | undefined
+  /** Default `random`: half before, half after the request takes effect. */
+  readonly timing?: "before" | "after" | "random" | undefined
+  /** For `delay`. Default 2 minutes. */
+  readonly delay?: Duration.DurationInput | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The bearer key to demand; without one, any request is accepted. */
+  readonly apiKey?: string | Redacted.Redacted | undefined
+  /** From close to `reflected`. Default 5 seconds. */
+  readonly reflectionDelay?: Duration.DurationInput | undefined
+  /** From revert of a reflected backfill to `reverted`. Default 5 seconds. */
+  readonly revertDelay?: Duration.DurationInput | undefined
+  /** The longest timeframe accepted. Default 31 days. */
+  readonly maxTimeframe?: Duration.DurationInput | undefined
+  /** The most events in one ingest request. Default 500. */
+  readonly maxEventsPerRequest?: number | undefined
+  /** How old an event outside a backfill may be. Default 12 hours. */
+  readonly gracePeriod?: Duration.DurationInput | undefined
+  /** Rate limits: Orb's `live` or `test` mode presets, or your own. Default: none. */
+  readonly quotas?: "live" | "test" | Quotas | undefined
+  /** Random faults. Default: none. */
+  readonly faults?: Faults | undefined
+  /** Seeds ids and fault draws. Default 1. */
+  readonly seed?: number | undefined
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// models
+
+/**
+ * A request to the handler, whatever the transport.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Request {
+  readonly method: string
+  /** The path with its query string, e.g. `/v1/ingest?backfill_id=...` (the host of a full URL is ignored). */
+  readonly url: string
+  readonly headers: Readonly<Record<string, string | undefined>>
+  readonly body: string
+}
+
+/**
+ * What the handler answers: a response, or a dropped connection.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Outcome =
+  | {
+    readonly _tag: "Respond"
+    readonly status: number
+    readonly headers: Readonly<Record<string, string>>
+    readonly body: string
+  }
+  | { readonly _tag: "Drop" }
+
+/**
+ * An event as the simulator recorded it. `status`:
+ *
+ * - `active`: counts in usage,
+ * - `pending`: ingested into a backfill that is not reflected yet,
+ * - `deprecated`: replaced by a reflected replace-mode backfill,
+ * - `reverted`: ingested into a backfill that was reverted.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RecordedEvent {
+  readonly idempotencyKey: string
+  readonly eventName: string
+  readonly timestamp: DateTime.Utc
+  readonly properties: Readonly<Record<string, string | number | boolean>>
+  /** The customer's Orb id (made up by the simulator when the event gave an external id). */
+  readonly customerId: string
+  readonly externalCustomerId: Option.Option<string>
+  readonly backfillId: Option.Option<string>
+  readonly ingestedAt: DateTime.Utc
+  readonly status: "active" | "pending" | "deprecated" | "reverted"
+  readonly deprecated: boolean
+}
+
+/**
+ * A request the simulator received, with what it answered.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RequestRecord {
+  readonly method: string
+  readonly url: string
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string
+  readonly at: DateTime.Utc
+  /** The status answered, or `undefined` when no response reached the client (dropped, or it gave up waiting). */
+  readonly status: number | undefined
+  /** Answered from the idempotency store. */
+  readonly replayed: boolean
+  readonly fault: FaultKind | undefined
+}
+
+/**
+ * The control service: what a test reads and steers.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface OrbSimulator {
+  /** The request handler itself, for a transport of your own. */
+  readonly handle: (request: Request) => Effect.Effect<Outcome>
+  /** Every backfill, newest first, as the API would show it now. */
+  readonly backfills: Effect.Effect<ReadonlyArray<Backfill.Backfill>>
+  /** Every recorded event (outside backfills first, then per backfill), as it stands now. */
+  readonly events: Effect.Effect<ReadonlyArray<RecordedEvent>>
+  /** Every request received so far, oldest first. */
+  readonly requests: Effect.Effect<ReadonlyArray<RequestRecord>>
+  /** The Orb id the simulator uses for a customer known by its external id. */
+  readonly customerIdFor: (externalCustomerId: string) => Effect.Effect<string>
+  /** Replaces the random faults (`undefined`: none). */
+  readonly setFaults: (faults: Faults | undefined) => Effect.Effect<void>
+  /** Queues faults for the next requests, one per request, before any random fault. */
+  readonly injectFaults: (...faults: ReadonlyArray<Fault>) => Effect.Effect<void>
+  /** Replaces the quotas (`undefined`: none). */
+  readonly setQuotas: (quotas: "live" | "test" | Quotas | undefined) => Effect.Effect<void>
+  /** Back to the state at creation: no backfills, events or requests; the options' faults and quotas. */
+  readonly reset: Effect.Effect<void>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export const OrbSimulator: Context.Tag<OrbSimulator, OrbSimulator> = Context.GenericTag<OrbSimulator>(
+  "@effect-orb/simulator/OrbSimulator"
+)
+
+// ---------------------------------------------------------------------------------------------------------
+// constructors
+
+const defaultFaultDelay = Duration.minutes(2)
+
+const resolveQuotas = (quotas: Options["quotas"]): Quotas | undefined =>
+  quotas === "live" ? liveQuotas : quotas === "test" ? testQuotas : quotas
+
+const millis = (input: Duration.DurationInput | undefined, fallback: Duration.DurationInput) =>
+  Duration.toMillis(Duration.decode(input ?? fallback))
+
+const lowerCaseHeaders = (headers: Readonly<Record<string, string | undefined>>): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined) out[name.toLowerCase()] = value
+  return out
+}
+
+const faultOutcome = (kind: Exclude<FaultKind, "delay">): Outcome => {
+  const respond = (response: Handler.Response): Outcome => ({ _tag: "Respond", ...response })
+  switch (kind) {
+    case "internal-error":
+      return respond(
+        withHeaders(Handler.problem("InternalServerError", "Internal server error", "Injected fault"), {
+          "transient-error": "true"
+        })
+      )
+    case "unavailable":
+      return respond(
+        withHeaders(
+          Handler.problem("InternalServerError", "Service unavailable", "Injected fault", { status: 503 }),
+          { "transient-error": "true" }
+        )
+      )
+    case "too-many-requests":
+      return respond(
+        withHeaders(Handler.problem("TooManyRequests", "Too many requests", "Injected fault"), { "retry-after": "1" })
+      )
+    case "conflict":
+      return respond(Handler.problem("ResourceConflict", "Resource conflict", "Injected fault"))
+    case "drop":
+      return { _tag: "Drop" }
+  }
+}
+
+const withHeaders = (response: Handler.Response, headers: Record<string, string>): Handler.Response => ({
+  ...response,
+  headers: { ...response.headers, ...headers }
+})
+
+const pathOf = (url: string) => {
+  const parsed = new URL(url, "http://simulator.invalid")
+  return `${parsed.pathname}${parsed.search}`
+}
+
+/**
+ * Builds a simulator with its own empty state.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options = {}): Effect.Effect<OrbSimulator> =>
+  Effect.sync(() => {
+    const seed = options.seed ?? 1
+    const config: State.Config = {
+      apiKey: options.apiKey === undefined
+        ? undefined
+        : Redacted.isRedacted(options.apiKey)
+        ? Redacted.value(options.apiKey)
+        : options.apiKey,
+      reflectionDelayMillis: millis(options.reflectionDelay, Duration.seconds(5)),
+      revertDelayMillis: millis(options.revertDelay, Duration.seconds(5)),
+      maxTimeframeMillis: millis(options.maxTimeframe, Backfill.maxTimeframeMillis),
+      maxEventsPerRequest: options.maxEventsPerRequest ?? Backfill.maxEventsPerRequest,
+      gracePeriodMillis: millis(options.gracePeriod, Duration.hours(12)),
+      maxFutureMillis: Duration.toMillis(Duration.minutes(5)),
+      idempotencyTtlMillis: Duration.toMillis(Duration.hours(48)),
+      defaultCloseAfterMillis: Duration.toMillis(Duration.days(1))
+    }
+    const state = new State.State(config, seed)
+    const limiter = new Traffic.Limiter(resolveQuotas(options.quotas))
+    const faults = new Traffic.Faults(options.faults, seed)
+    const requests: Array<RequestRecord> = []
+
+    const handle = (request: Request): Effect.Effect<Outcome> =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        const headers = lowerCaseHeaders(request.headers)
+        const req: Handler.Request = {
+          method: request.method.toUpperCase(),
+          url: request.url,
+          headers,
+          body: request.body
+        }
+        // Filled in as the request goes along, for the request log.
+        const seen: { replayed: boolean; fault: FaultKind | undefined } = { replayed: false, fault: undefined }
+        const done = (outcome: Outcome): Outcome => {
+          requests.push({
+            method: req.method,
+            url: pathOf(req.url),
+            headers,
+            body: req.body,
+            at: DateTime.unsafeMake(now),
+            status: outcome._tag === "Respond" ? outcome.status : undefined,
+            replayed: seen.replayed,
+            fault: seen.fault
+          })
+          return outcome
+        }
+        const respond = (response: Handler.Response): Outcome => done({ _tag: "Respond", ...response })
+
+        if (config.apiKey !== undefined) {
+          const match = /^Bearer\s+(.+)$/i.exec(headers["authorization"] ?? "")
+          if (match === null || match[1] !== config.apiKey) {
+            return respond(
+              Handler.problem(
+                "AuthenticationError",
+                "Authentication failed",
+                match === null ? "Missing bearer API key" : "The API key is not valid"
+              )
+            )
+          }
+        }
+
+        const category = Handler.category(req)
+        const wait = limiter.admit(category, category === "ingest" ? Handler.eventCount(req) : 0, now)
+        if (wait !== undefined) {
+          return respond(
+            withHeaders(
+              Handler.problem("TooManyRequests", "Too many requests", `Rate limit for ${category} requests reached`),
+              { "retry-after": String(wait) }
+            )
+          )
+        }
+
+        const key = req.method === "POST" ? headers["idempotency-key"] : undefined
+        const fingerprint = `${req.method} ${pathOf(req.url)}\n${req.body}`
+        let stored: Handler.Response | undefined
+        if (key !== undefined) {
+          if (key.length === 0 || key.length > Backfill.maxIdempotencyKeyLength) {
+            return respond(
+              Handler.validationError("Invalid Idempotency-Key", [
+                `Idempotency-Key: must be 1 to ${Backfill.maxIdempotencyKeyLength} characters`
+              ])
+            )
+          }
+          const entry = state.idempotency.get(key)
+          if (entry !== undefined && entry.storedAt + config.idempotencyTtlMillis > now) {
+            if (entry.fingerprint !== fingerprint) {
+              return respond(
+                Handler.problem(
+                  "ResourceConflict",
+                  "Idempotency key reused",
+                  "This Idempotency-Key was used with a different request"
+                )
+              )
+            }
+            if (entry.response === undefined) {
+              return respond(
+                Handler.problem(
+                  "ResourceConflict",
+                  "Request in progress",
+                  "A request with this Idempotency-Key is still in progress"
+                )
+              )
+            }
+            stored = withHeaders(entry.response, { "idempotent-replayed": "true" })
+          } else {
+            state.idempotency.set(key, { fingerprint, storedAt: now, response: undefined })
+          }
+        }
+
+        const fault = faults.next()
+        seen.fault = fault?.kind
+        const delay = Duration.decode(fault?.delay ?? defaultFaultDelay)
+        // A request that never completed leaves no trace in the idempotency store, so a retry runs it.
+        const release = Effect.sync(() => {
+          if (key !== undefined && stored === undefined && state.idempotency.get(key)?.response === undefined) {
+            state.idempotency.delete(key)
+          }
+        })
+
+        const run = Effect.gen(function*() {
+          if (fault !== undefined && (fault.timing === "before" || stored !== undefined)) {
+            if (fault.kind === "delay") yield* Effect.sleep(delay)
+            else {
+              yield* release
+              return done(faultOutcome(fault.kind))
+            }
+          }
+          let response = stored
+          if (response === undefined) {
+            const at = yield* Clock.currentTimeMillis
+            response = Handler.handle(state, req, at)
+            if (key !== undefined) state.idempotency.set(key, { fingerprint, storedAt: at, response })
+          }
+          if (fault !== undefined && fault.timing === "after" && stored === undefined) {
+            if (fault.kind === "delay") yield* Effect.sleep(delay)
+            else return done(faultOutcome(fault.kind))
+          }
+          seen.replayed = stored !== undefined
+          return respond(response)
+        })
+        // The client gave up (a timeout during an injected delay): log the request as unanswered.
+        return yield* Effect.onInterrupt(run, () => Effect.zipRight(release, Effect.sync(() => done({ _tag: "Drop" }))))
+      })
+
+    const events = Effect.map(Clock.currentTimeMillis, (now) => {
+      const out: Array<RecordedEvent> = []
+      const push = (
+        event: State.StoredEvent,
+        countsFrom: number | undefined,
+        base: "active" | "pending" | "reverted"
+      ) => {
+        const deprecated = base === "active" && countsFrom !== undefined && state.isDeprecated(event, countsFrom, now)
+        out.push({
+          idempotencyKey: event.idempotencyKey,
+          eventName: event.eventName,
+          timestamp: DateTime.unsafeMake(event.timestamp),
+          properties: event.properties,
+          customerId: event.customerId,
+          externalCustomerId: Option.fromNullable(event.externalCustomerId),
+          backfillId: Option.fromNullable(event.backfillId),
+          ingestedAt: DateTime.unsafeMake(event.ingestedAt),
+          status: deprecated ? "deprecated" : base,
+          deprecated
+        })
+      }
+      for (const event of state.events) push(event, event.ingestedAt, "active")
+      for (const record of [...state.sortedBackfills()].reverse()) {
+        const view = state.view(record, now)
+        const base = view.status === "reverted"
+          ? "reverted"
+          : view.status === "reflected" || view.status === "pending_revert"
+          ? "active"
+          : "pending"
+        for (const event of record.events.values()) push(event, view.reflectedAt, base)
+      }
+      return out as ReadonlyArray<RecordedEvent>
+    })
+
+    return OrbSimulator.of({
+      handle,
+      backfills: Effect.map(
+        Clock.currentTimeMillis,
+        (now) => state.sortedBackfills().map((record) => Handler.toBackfill(state, record, now))
+      ),
+      events,
+      requests: Effect.sync(() => requests.slice()),
+      customerIdFor: (externalCustomerId) => Effect.sync(() => state.customerIdFor(externalCustomerId)),
+      setFaults: (next) => Effect.sync(() => faults.faults = next),
+      injectFaults: (...next) => Effect.sync(() => faults.inject(next)),
+      setQuotas: (next) =>
+        Effect.sync(() => {
+          limiter.quotas = resolveQuotas(next)
+          limiter.reset()
+        }),
+      reset: Effect.sync(() => {
+        state.reset()
+        limiter.quotas = resolveQuotas(options.quotas)
+        limiter.reset()
+        faults.reset(options.faults)
+        requests.length = 0
+      })
+    })
+  })
+
+// ---------------------------------------------------------------------------------------------------------
+// in-process HTTP client
+
+const textDecoder = new TextDecoder()
+
+// A web Response whose text is at hand at once: reading a real Response's body stream takes several turns of
+// the event loop, and a caller driven by `TestClock` should see its answer as soon as possible.
+class InProcessResponse extends Response {
+  constructor(private readonly bodyText: string, status: number, headers: Record<string, string>) {
+    super(bodyText, { status, headers })
+  }
+  override text(): Promise<string> {
+    return Promise.resolve(this.bodyText)
+  }
+  override json(): Promise<any> {
+    return this.text().then((text) => JSON.parse(text))
+  }
+}
+
+const bodyText = (
+  request: HttpClientRequest.HttpClientRequest
+): Effect.Effect<string, HttpClientError.RequestError> => {
+  const body = request.body
+  switch (body._tag) {
+    case "Empty":
+      return Effect.succeed("")
+    case "Uint8Array":
+      return Effect.succeed(textDecoder.decode(body.body))
+    case "Raw":
+      if (typeof body.body === "string") return Effect.succeed(body.body)
+  }
+  return Effect.fail(
+    new HttpClientError.RequestError({
+      request,
+      reason: "Encode",
+      description: `the simulator's client does not support ${body._tag} bodies`
+    })
+  )
+}
+
+/**
+ * An `HttpClient` that answers every request with the simulator's handler, in-process. The host of the
+ * URL is ignored: only its path (which must start with `/v1`) and query matter, so Orb's default base URL
+ * works as well as any other.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const httpClient = (simulator: OrbSimulator): HttpClient.HttpClient =>
+  HttpClient.make((request, url) =>
+    Effect.gen(function*() {
+      const body = yield* bodyText(request)
+      const outcome = yield* simulator.handle({
+        method: request.method,
+        url: `${url.pathname}${url.search}`,
+        headers: request.headers,
+        body
+      })
+      if (outcome._tag === "Drop") {
+        return yield* new HttpClientError.RequestError({
+          request,
+          reason: "Transport",
+          description: "the simulator dropped the connection (injected fault)"
+        })
+      }
+      return HttpClientResponse.fromWeb(request, new InProcessResponse(outcome.body, outcome.status, outcome.headers))
+    })
+  )
+
+/**
+ * The test layer: the {@link OrbSimulator} control service and an `HttpClient` served by it in-process.
+ * Put `OrbClient.layer(...)` over it to run the library against the simulator.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options?: Options): Layer.Layer<OrbSimulator | HttpClient.HttpClient> =>
+  Layer.effectContext(
+    Effect.map(make(options), (simulator) =>
+      Context.make(OrbSimulator, simulator).pipe(Context.add(HttpClient.HttpClient, httpClient(simulator))))
+  )
+
+// ---------------------------------------------------------------------------------------------------------
+// loopback server
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ServeOptions extends Options {
+  /** Default 0: any free port. */
+  readonly port?: number | undefined
+}
+
+/**
+ * A running server.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Server {
+  /** The base URL to give clients, e.g. `http://127.0.0.1:4010/v1`. */
+  readonly url: string
+  readonly port: number
+  readonly simulator: OrbSimulator
+}
+
+/**
+ * An HTTP app serving a simulator, for a server of your own.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const httpApp = (
+  simulator: OrbSimulator
+): Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest> =>
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const body = yield* Effect.orElseSucceed(request.text, () => "")
+    const outcome = yield* simulator.handle({
+      method: request.method,
+      url: request.url,
+      headers: request.headers,
+      body
+    })
+    if (outcome._tag === "Drop") {
+      // Destroying the socket is what a client sees as a dropped connection (no status, no body).
+      yield* Effect.sync(() => NodeHttpServerRequest.toServerResponse(request).destroy())
+      return yield* Effect.interrupt
+    }
+    const { "content-type": contentType, ...headers } = outcome.headers
+    return HttpServerResponse.text(outcome.body, {
+      status: outcome.status,
+      headers,
+      contentType: contentType ?? "application/json"
+    })
+  })
+
+/**
+ * Serves a new simulator over HTTP on `127.0.0.1` until the scope closes.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const serve = (
+  options: ServeOptions = {}
+): Effect.Effect<Server, HttpServerError.ServeError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const simulator = yield* make(options)
+    const server = yield* NodeHttpServer.make(() => Http.createServer(), { port: options.port ?? 0, host: "127.0.0.1" })
+    yield* server.serve(httpApp(simulator))
+    const port = server.address._tag === "TcpAddress" ? server.address.port : 0
+    return { url: `http://127.0.0.1:${port}/v1`, port, simulator }
+  })

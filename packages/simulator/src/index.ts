@@ -1,0 +1,10 @@
+/**
+ * @since 0.1.0
+ */
+
+/**
+ * Orb's backfill and ingest API in memory: a test layer and a loopback server.
+ *
+ * @since 0.1.0
+ */
+export * as OrbSimulator from "./OrbSimulator.js"

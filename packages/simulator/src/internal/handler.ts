@@ -1,0 +1,504 @@
+/**
+ * The request handler: Orb's backfill and ingest endpoints over the in-memory {@link State.State}, one
+ * synchronous function from a request and the current time to a response. Authentication, quotas,
+ * idempotency and faults wrap it (see `OrbSimulator.ts`).
+ *
+ * @internal
+ */
+import { Backfill, OrbError } from "@effect-orb/backfills"
+import * as DateTime from "effect/DateTime"
+import * as Either from "effect/Either"
+import * as Encoding from "effect/Encoding"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as DeprecationFilter from "./deprecationFilter.js"
+import type * as State from "./state.js"
+
+/** @internal */
+export interface Request {
+  readonly method: string
+  /** The path with its query string (a full URL is accepted too; its host is ignored). */
+  readonly url: string
+  /** Header names in lower case. */
+  readonly headers: Readonly<Record<string, string | undefined>>
+  readonly body: string
+}
+
+/** @internal */
+export type Response = State.StoredResponse
+
+const jsonHeaders = { "content-type": "application/json" }
+
+/** @internal */
+export const json = (status: number, body: unknown, headers: Record<string, string> = {}): Response => ({
+  status,
+  headers: { ...jsonHeaders, ...headers },
+  body: JSON.stringify(body)
+})
+
+/**
+ * An RFC 7807 problem document of one of Orb's error types.
+ *
+ * @internal
+ */
+export const problem = (
+  type: OrbError.ErrorType,
+  title: string,
+  detail?: string,
+  extra: { readonly validation_errors?: ReadonlyArray<unknown>; readonly status?: number } = {}
+): Response => {
+  const status = extra.status ?? OrbError.errorTypes[type].status
+  const body: Record<string, unknown> = { type: OrbError.typeUri(type), status, title }
+  if (detail !== undefined) body.detail = detail
+  if (extra.validation_errors !== undefined) body.validation_errors = extra.validation_errors
+  else if (type === "RequestValidationError") body.validation_errors = []
+  return json(status, body)
+}
+
+/** @internal */
+export const validationError = (detail: string, errors: ReadonlyArray<unknown>): Response =>
+  problem("RequestValidationError", "Request validation failed", detail, { validation_errors: errors })
+
+const notFound = (id: string) =>
+  problem("ResourceNotFound", "Resource not found", `No backfill with id ${JSON.stringify(id)}`)
+
+// Orb wants ISO 8601 date-times; `Schema.DateTimeUtc` alone would also take "March 1, 2025".
+const isoDateTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i
+const utcDateTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|\+00:00|-00:00)$/i
+
+const formatIssues = (error: ParseResult.ParseError): Array<string> =>
+  ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) =>
+    issue.path.length === 0 ? issue.message : `${issue.path.join(".")}: ${issue.message}`
+  )
+
+const parseJson = (text: string): Either.Either<unknown, string> => {
+  try {
+    return Either.right(JSON.parse(text))
+  } catch {
+    return Either.left(text.length === 0 ? "the body is empty" : "the body is not valid JSON")
+  }
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+const iso = (millis: number) => DateTime.unsafeMake(millis)
+
+const encodeBackfillModel = Schema.encodeSync(Backfill.Backfill)
+// The model leaves out an absent `deprecation_filter`; Orb's backfills carry it as `null`, which clients must
+// accept, so the simulator sends it that way.
+const encodeBackfill = (backfill: Backfill.Backfill) => ({ deprecation_filter: null, ...encodeBackfillModel(backfill) })
+const encodeIngestResult = Schema.encodeSync(Backfill.IngestResult)
+const encodeFailure = Schema.encodeSync(Backfill.EventValidationFailure)
+
+/**
+ * A backfill as the API shows it at `now`, through the library's model.
+ *
+ * @internal
+ */
+export const toBackfill = (state: State.State, record: State.BackfillRecord, now: number): Backfill.Backfill => {
+  const view = state.view(record, now)
+  return new Backfill.Backfill({
+    id: Backfill.BackfillId.make(record.id),
+    status: view.status,
+    createdAt: iso(record.createdAt),
+    timeframeStart: iso(record.timeframeStart),
+    timeframeEnd: iso(record.timeframeEnd),
+    eventsIngested: record.events.size,
+    closeTime: Option.some(iso(view.closeAt)),
+    revertedAt: view.revertedAt === undefined ? Option.none() : Option.some(iso(view.revertedAt)),
+    customerId: Option.fromNullable(record.customerId),
+    replaceExistingEvents: record.replaceExistingEvents,
+    deprecationFilter: Option.fromNullable(record.deprecationFilter)
+  })
+}
+
+const backfillResponse = (state: State.State, record: State.BackfillRecord, now: number) =>
+  json(200, encodeBackfill(toBackfill(state, record, now)))
+
+// ---------------------------------------------------------------------------------------------------------
+// create
+
+const nullable = <S extends Schema.Schema.Any>(schema: S, key: string) =>
+  Schema.optional(Schema.NullOr(schema)).pipe(Schema.fromKey(key))
+
+// The wire `NewBackfill`: the library's `CreateBackfill` timeframe fields, with the server's leniency
+// where the library is strict (`replace_existing_events` defaults to true, nullable optional fields).
+const NewBackfill = Schema.Struct({
+  timeframeStart: Backfill.CreateBackfill.fields.timeframeStart,
+  timeframeEnd: Backfill.CreateBackfill.fields.timeframeEnd,
+  replaceExistingEvents: Schema.optional(Schema.Boolean).pipe(Schema.fromKey("replace_existing_events")),
+  customerId: nullable(Schema.String, "customer_id"),
+  externalCustomerId: nullable(Schema.String, "external_customer_id"),
+  closeTime: nullable(Backfill.Timestamp, "close_time"),
+  deprecationFilter: nullable(Schema.String, "deprecation_filter")
+})
+
+const decodeNewBackfill = Schema.decodeUnknownEither(NewBackfill, { onExcessProperty: "error", errors: "all" })
+
+const create = (state: State.State, body: string, now: number): Response => {
+  const json = parseJson(body)
+  if (Either.isLeft(json)) return validationError(json.left, [json.left])
+  if (!isRecord(json.right)) return validationError("The body must be a JSON object", ["body: expected an object"])
+  const raw = json.right
+  const decoded = decodeNewBackfill(raw)
+  if (Either.isLeft(decoded)) return validationError("Invalid backfill", formatIssues(decoded.left))
+  const input = decoded.right
+  const errors: Array<string> = []
+  for (const key of ["timeframe_start", "timeframe_end", "close_time"]) {
+    const value = raw[key]
+    if (typeof value === "string" && !isoDateTime.test(value)) errors.push(`${key}: expected an ISO 8601 date-time`)
+  }
+  const start = input.timeframeStart.epochMillis
+  const end = input.timeframeEnd.epochMillis
+  if (end <= start) errors.push("timeframe_end: must be after timeframe_start")
+  else if (end - start > state.config.maxTimeframeMillis) {
+    errors.push(
+      `timeframe_end: the timeframe spans ${((end - start) / 86_400_000).toFixed(2)} days, more than the ` +
+        `${(state.config.maxTimeframeMillis / 86_400_000).toFixed(0)} days allowed`
+    )
+  }
+  const customerId = input.customerId ?? null
+  const externalCustomerId = input.externalCustomerId ?? null
+  if (customerId !== null && externalCustomerId !== null) {
+    errors.push("customer_id, external_customer_id: give at most one of them")
+  }
+  const deprecationFilter = input.deprecationFilter ?? null
+  let filter = DeprecationFilter.all
+  if (deprecationFilter !== null) {
+    const parsed = DeprecationFilter.parse(deprecationFilter)
+    if (Either.isLeft(parsed)) errors.push(parsed.left)
+    else filter = parsed.right
+  }
+  if (errors.length > 0) return validationError("Invalid backfill", errors)
+
+  for (const other of state.sortedBackfills()) {
+    const status = state.view(other, now).status
+    if (status !== "pending" && status !== "pending_revert") continue
+    if (start < other.timeframeEnd && other.timeframeStart < end) {
+      return problem(
+        "ConstraintViolation",
+        "Overlapping backfill",
+        `The timeframe overlaps backfill ${other.id} (${status}, ${
+          iso(other.timeframeStart).pipe(DateTime.formatIso)
+        } to ${
+          iso(other.timeframeEnd).pipe(DateTime.formatIso)
+        }); backfills in pending or pending_revert may not overlap`
+      )
+    }
+  }
+
+  const record: State.BackfillRecord = {
+    seq: state.nextSeq(),
+    id: state.newBackfillId(),
+    createdAt: now,
+    timeframeStart: start,
+    timeframeEnd: end,
+    closeTime: input.closeTime?.epochMillis ?? now + state.config.defaultCloseAfterMillis,
+    closedAt: undefined,
+    revert: undefined,
+    customerId: customerId ?? (externalCustomerId === null ? null : state.customerIdFor(externalCustomerId)),
+    replaceExistingEvents: input.replaceExistingEvents ?? true,
+    deprecationFilter,
+    filter,
+    events: new Map()
+  }
+  state.backfills.set(record.id, record)
+  return backfillResponse(state, record, now)
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// list
+
+const encodeCursor = (seq: number) => Encoding.encodeBase64Url(`backfills:${seq}`)
+
+const decodeCursor = (cursor: string): number | undefined => {
+  const text = Either.getOrUndefined(Encoding.decodeBase64UrlString(cursor))
+  const match = text === undefined ? null : /^backfills:(\d+)$/.exec(text)
+  return match === null ? undefined : Number(match[1])
+}
+
+const list = (state: State.State, params: URLSearchParams, now: number): Response => {
+  const limitText = params.get("limit")
+  let limit = 20
+  if (limitText !== null) {
+    limit = /^\d+$/.test(limitText) ? Number(limitText) : Number.NaN
+    if (!(limit >= 1 && limit <= 100)) {
+      return validationError("Invalid query", [
+        `limit: expected an integer from 1 to 100, got ${JSON.stringify(limitText)}`
+      ])
+    }
+  }
+  const cursorText = params.get("cursor")
+  let after = Number.POSITIVE_INFINITY
+  if (cursorText !== null && cursorText !== "") {
+    const seq = decodeCursor(cursorText)
+    if (seq === undefined) return validationError("Invalid query", ["cursor: not a cursor this API returned"])
+    after = seq
+  }
+  const rest = state.sortedBackfills().filter((record) => record.seq < after)
+  const page = rest.slice(0, limit)
+  const hasMore = rest.length > limit
+  return json(200, {
+    data: page.map((record) => encodeBackfill(toBackfill(state, record, now))),
+    pagination_metadata: { has_more: hasMore, next_cursor: hasMore ? encodeCursor(page[page.length - 1].seq) : null }
+  })
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// close and revert
+
+const close = (state: State.State, record: State.BackfillRecord, now: number): Response => {
+  const view = state.view(record, now)
+  if (!view.open) {
+    return problem(
+      "ConstraintViolation",
+      "Backfill is not open",
+      `Backfill ${record.id} is ${view.status}${
+        view.status === "pending" ? " and already closed" : ""
+      }; only an open backfill can be closed`
+    )
+  }
+  record.closedAt = now
+  return backfillResponse(state, record, now)
+}
+
+const revert = (state: State.State, record: State.BackfillRecord, now: number): Response => {
+  const view = state.view(record, now)
+  if (view.status === "pending_revert" || view.status === "reverted") {
+    return problem(
+      "ConstraintViolation",
+      "Backfill cannot be reverted",
+      `Backfill ${record.id} is already ${view.status}`
+    )
+  }
+  // Before reflection nothing of the backfill counts yet, so there is nothing to undo asynchronously.
+  record.revert = { at: now, immediate: view.status === "pending" }
+  return backfillResponse(state, record, now)
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// ingest
+
+const decodeEvent = Schema.decodeUnknownEither(Backfill.IngestEvent, { onExcessProperty: "error", errors: "all" })
+
+interface CheckedEvent {
+  readonly key: string
+  readonly canonical: string
+  readonly event: Omit<State.StoredEvent, "seq" | "ingestedAt">
+}
+
+const canonicalJson = (value: unknown): string =>
+  JSON.stringify(value, (_, v) => isRecord(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]])) : v)
+
+const checkEvent = (
+  state: State.State,
+  raw: unknown,
+  index: number,
+  backfill: State.BackfillRecord | undefined,
+  now: number
+): Either.Either<CheckedEvent, Backfill.EventValidationFailure> => {
+  const keyOf = isRecord(raw) && typeof raw.idempotency_key === "string" ? raw.idempotency_key : ""
+  const fail = (errors: ReadonlyArray<string>) =>
+    Either.left(new Backfill.EventValidationFailure({ idempotencyKey: keyOf, validationErrors: errors }))
+  if (!isRecord(raw)) return fail([`events[${index}]: expected an object`])
+  const decoded = decodeEvent(raw)
+  const errors: Array<string> = Either.isLeft(decoded) ? formatIssues(decoded.left) : []
+  if (typeof raw.idempotency_key !== "string" || raw.idempotency_key.length === 0) {
+    errors.push("idempotency_key: is required and must be a non-empty string")
+  } else if (raw.idempotency_key.length > Backfill.maxIdempotencyKeyLength) {
+    errors.push(`idempotency_key: must be at most ${Backfill.maxIdempotencyKeyLength} characters`)
+  }
+  if (typeof raw.timestamp === "string" && !utcDateTime.test(raw.timestamp)) {
+    errors.push("timestamp: expected an ISO 8601 date-time in UTC (ending in Z)")
+  }
+  if (Either.isLeft(decoded)) return fail(errors)
+  const event = decoded.right
+  const hasCustomer = event.customerId !== undefined
+  const hasExternal = event.externalCustomerId !== undefined
+  if (hasCustomer === hasExternal) errors.push("exactly one of customer_id and external_customer_id is required")
+  const timestamp = event.timestamp.epochMillis
+  const customerId = event.customerId ??
+    (event.externalCustomerId === undefined ? "" : state.customerIdFor(event.externalCustomerId))
+  if (backfill !== undefined) {
+    if (timestamp < backfill.timeframeStart || timestamp >= backfill.timeframeEnd) {
+      errors.push(
+        `timestamp: ${DateTime.formatIso(event.timestamp)} is outside the backfill's timeframe ` +
+          `[${DateTime.formatIso(iso(backfill.timeframeStart))}, ${DateTime.formatIso(iso(backfill.timeframeEnd))})`
+      )
+    }
+    if (backfill.customerId !== null && hasCustomer !== hasExternal && customerId !== backfill.customerId) {
+      errors.push(`customer: the backfill is scoped to customer ${backfill.customerId}`)
+    }
+  } else {
+    if (timestamp < now - state.config.gracePeriodMillis) {
+      errors.push("timestamp: older than the grace period; use a backfill to ingest historical events")
+    }
+  }
+  if (timestamp > now + state.config.maxFutureMillis) {
+    errors.push("timestamp: more than 5 minutes in the future")
+  }
+  if (errors.length > 0) return fail(errors)
+  return Either.right({
+    key: keyOf,
+    canonical: canonicalJson(raw),
+    event: {
+      eventName: event.eventName,
+      timestamp,
+      properties: event.properties,
+      idempotencyKey: keyOf,
+      customerId,
+      externalCustomerId: event.externalCustomerId,
+      backfillId: backfill?.id
+    }
+  })
+}
+
+const ingest = (state: State.State, params: URLSearchParams, body: string, now: number): Response => {
+  const backfillId = params.get("backfill_id")
+  let backfill: State.BackfillRecord | undefined
+  if (backfillId !== null && backfillId !== "") {
+    backfill = state.backfills.get(backfillId)
+    if (backfill === undefined) return notFound(backfillId)
+    const view = state.view(backfill, now)
+    if (!view.open) {
+      return problem(
+        "ConstraintViolation",
+        "Backfill is closed",
+        `Backfill ${backfill.id} is ${view.status}${
+          view.status === "pending" ? " and closed" : ""
+        }; events can only be ingested into an open backfill`
+      )
+    }
+  }
+  const parsed = parseJson(body)
+  if (Either.isLeft(parsed)) return validationError(parsed.left, [parsed.left])
+  const raw = parsed.right
+  if (!isRecord(raw) || !Array.isArray(raw.events)) {
+    return validationError("Invalid ingest request", ["events: is required and must be an array"])
+  }
+  const extra = Object.keys(raw).filter((key) => key !== "events")
+  if (extra.length > 0) return validationError("Invalid ingest request", extra.map((key) => `${key}: is unexpected`))
+  if (raw.events.length > state.config.maxEventsPerRequest) {
+    return problem(
+      "RequestTooLarge",
+      "Request too large",
+      `${raw.events.length} events in one request; at most ${state.config.maxEventsPerRequest} are accepted`
+    )
+  }
+  const failures: Array<Backfill.EventValidationFailure> = []
+  const batch = new Map<string, CheckedEvent>()
+  const conflicting = new Set<string>()
+  raw.events.forEach((item, index) => {
+    const checked = checkEvent(state, item, index, backfill, now)
+    if (Either.isLeft(checked)) {
+      failures.push(checked.left)
+      return
+    }
+    const previous = batch.get(checked.right.key)
+    if (previous === undefined) batch.set(checked.right.key, checked.right)
+    else if (previous.canonical !== checked.right.canonical) conflicting.add(checked.right.key)
+  })
+  for (const key of conflicting) {
+    failures.push(
+      new Backfill.EventValidationFailure({
+        idempotencyKey: key,
+        validationErrors: ["idempotency_key: appears more than once in this request with different contents"]
+      })
+    )
+  }
+  if (failures.length > 0) {
+    return validationError(
+      `${failures.length} event${
+        failures.length === 1 ? "" : "s"
+      } failed validation; no event of this request was recorded`,
+      failures.map((failure) => encodeFailure(failure))
+    )
+  }
+  for (const { event, key } of batch.values()) {
+    if (backfill !== undefined) {
+      if (!backfill.events.has(key)) backfill.events.set(key, { ...event, seq: state.nextSeq(), ingestedAt: now })
+    } else {
+      const seen = state.events.some((existing) =>
+        existing.idempotencyKey === key && existing.ingestedAt > now - state.config.gracePeriodMillis
+      )
+      if (!seen) state.events.push({ ...event, seq: state.nextSeq(), ingestedAt: now })
+    }
+  }
+  return json(200, encodeIngestResult(new Backfill.IngestResult({ validationFailed: [] })))
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// routing
+
+const urlNotFound = (method: string, path: string) =>
+  problem("UrlNotFound", "URL not found", `No endpoint ${method} ${path}`)
+
+/**
+ * Answers one request at `now`. Authentication, quotas and idempotency are the caller's.
+ *
+ * @internal
+ */
+export const handle = (state: State.State, request: Request, now: number): Response => {
+  const url = new URL(request.url, "http://simulator.invalid")
+  const method = request.method.toUpperCase()
+  const fullPath = url.pathname.length > 1 ? url.pathname.replace(/\/$/, "") : url.pathname
+  if (!fullPath.startsWith("/v1/")) return urlNotFound(method, fullPath)
+  let segments: Array<string>
+  try {
+    segments = fullPath.slice("/v1/".length).split("/").map(decodeURIComponent)
+  } catch {
+    return urlNotFound(method, fullPath)
+  }
+  const params = url.searchParams
+  if (segments.length === 1 && segments[0] === "ingest" && method === "POST") {
+    return ingest(state, params, request.body, now)
+  }
+  if (segments[0] !== "events" || segments[1] !== "backfills") return urlNotFound(method, fullPath)
+  if (segments.length === 2) {
+    if (method === "GET") return list(state, params, now)
+    if (method === "POST") return create(state, request.body, now)
+    return urlNotFound(method, fullPath)
+  }
+  const id = segments[2]
+  const action = segments.length === 3 ? "fetch" : segments.length === 4 ? segments[3] : undefined
+  const route = action === "fetch" && method === "GET"
+    ? "fetch"
+    : (action === "close" || action === "revert") && method === "POST"
+    ? action
+    : undefined
+  if (route === undefined || id.length === 0) return urlNotFound(method, fullPath)
+  const record = state.backfills.get(id)
+  if (record === undefined) return notFound(id)
+  switch (route) {
+    case "fetch":
+      return backfillResponse(state, record, now)
+    case "close":
+      return close(state, record, now)
+    case "revert":
+      return revert(state, record, now)
+  }
+}
+
+/**
+ * The rate-limit category of a request, as Orb counts them.
+ *
+ * @internal
+ */
+export const category = (request: Request): "read" | "write" | "ingest" => {
+  const method = request.method.toUpperCase()
+  if (method === "GET" || method === "HEAD") return "read"
+  const path = new URL(request.url, "http://simulator.invalid").pathname.replace(/\/$/, "")
+  return path === "/v1/ingest" ? "ingest" : "write"
+}
+
+/**
+ * How many events an ingest request carries (0 when the body is not an ingest body).
+ *
+ * @internal
+ */
+export const eventCount = (request: Request): number => {
+  const parsed = Either.getOrUndefined(parseJson(request.body))
+  return isRecord(parsed) && Array.isArray(parsed.events) ? parsed.events.length : 0
+}

@@ -1,0 +1,174 @@
+/**
+ * The simulator's in-memory Orb: backfills, events, customers and stored idempotent responses, with the
+ * lifecycle of each backfill derived from the current time whenever it is read (no background fiber, so
+ * `TestClock` moves backfills along simply by moving time).
+ *
+ * @internal
+ */
+import type { Backfill } from "@effect-orb/backfills"
+import type * as DeprecationFilter from "./deprecationFilter.js"
+import * as Random from "./random.js"
+
+/** @internal */
+export interface Config {
+  /** The bearer key demanded, if any. */
+  readonly apiKey: string | undefined
+  readonly reflectionDelayMillis: number
+  readonly revertDelayMillis: number
+  readonly maxTimeframeMillis: number
+  readonly maxEventsPerRequest: number
+  /** How far in the past an event outside a backfill may be (Orb's grace period). */
+  readonly gracePeriodMillis: number
+  /** How far in the future any event may be. */
+  readonly maxFutureMillis: number
+  /** How long an `Idempotency-Key` is remembered. */
+  readonly idempotencyTtlMillis: number
+  /** The default `close_time`, after creation. */
+  readonly defaultCloseAfterMillis: number
+}
+
+/** An event as recorded. @internal */
+export interface StoredEvent {
+  readonly seq: number
+  readonly eventName: string
+  readonly timestamp: number
+  readonly properties: DeprecationFilter.Properties
+  readonly idempotencyKey: string
+  /** The Orb id of the customer (resolved from the external id when that was given). */
+  readonly customerId: string
+  readonly externalCustomerId: string | undefined
+  readonly backfillId: string | undefined
+  readonly ingestedAt: number
+}
+
+/** @internal */
+export interface BackfillRecord {
+  readonly seq: number
+  readonly id: string
+  readonly createdAt: number
+  readonly timeframeStart: number
+  readonly timeframeEnd: number
+  /** When the backfill closes by itself. */
+  readonly closeTime: number
+  /** When `close` was called, if it was called while open. */
+  closedAt: number | undefined
+  /** When `revert` was called, and whether it took effect at once (nothing was reflected yet). */
+  revert: { readonly at: number; readonly immediate: boolean } | undefined
+  readonly customerId: string | null
+  readonly replaceExistingEvents: boolean
+  readonly deprecationFilter: string | null
+  readonly filter: DeprecationFilter.Filter
+  /** Keyed by idempotency key: dedup is per backfill. */
+  readonly events: Map<string, StoredEvent>
+}
+
+/** What a backfill looks like at a given time. @internal */
+export interface View {
+  readonly status: Backfill.BackfillStatus
+  /** Accepting events. */
+  readonly open: boolean
+  /** When it closed or will close. */
+  readonly closeAt: number
+  /** When its events count(ed) in usage, if they ever do. */
+  readonly reflectedAt: number | undefined
+  readonly revertedAt: number | undefined
+}
+
+/** @internal */
+export interface StoredResponse {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string
+}
+
+/** @internal */
+export interface IdempotencyEntry {
+  readonly fingerprint: string
+  readonly storedAt: number
+  /** `undefined` while the first request is in flight. */
+  readonly response: StoredResponse | undefined
+}
+
+/** @internal */
+export class State {
+  seq = 0
+  readonly backfills = new Map<string, BackfillRecord>()
+  /** Events outside any backfill, in arrival order. */
+  readonly events: Array<StoredEvent> = []
+  /** External customer id to the Orb id the simulator made up for it. */
+  readonly customers = new Map<string, string>()
+  readonly idempotency = new Map<string, IdempotencyEntry>()
+  random: Random.Random
+
+  constructor(readonly config: Config, readonly seed: number) {
+    this.random = Random.make(seed)
+  }
+
+  nextSeq(): number {
+    return ++this.seq
+  }
+
+  newBackfillId(): string {
+    for (;;) {
+      const id = Random.id(this.random)
+      if (!this.backfills.has(id)) return id
+    }
+  }
+
+  /** The Orb id of a customer given by its external id, made up (and kept) on first sight. */
+  customerIdFor(externalCustomerId: string): string {
+    let id = this.customers.get(externalCustomerId)
+    if (id === undefined) {
+      id = `cus_${Random.id(this.random)}`
+      this.customers.set(externalCustomerId, id)
+    }
+    return id
+  }
+
+  view(record: BackfillRecord, now: number): View {
+    const closeAt = record.closedAt ?? record.closeTime
+    const reflectedAt = closeAt + this.config.reflectionDelayMillis
+    if (record.revert !== undefined) {
+      if (record.revert.immediate) {
+        return { status: "reverted", open: false, closeAt, reflectedAt: undefined, revertedAt: record.revert.at }
+      }
+      const revertedAt = record.revert.at + this.config.revertDelayMillis
+      return now >= revertedAt
+        ? { status: "reverted", open: false, closeAt, reflectedAt, revertedAt }
+        : { status: "pending_revert", open: false, closeAt, reflectedAt, revertedAt: undefined }
+    }
+    if (now >= reflectedAt) return { status: "reflected", open: false, closeAt, reflectedAt, revertedAt: undefined }
+    return { status: "pending", open: now < closeAt, closeAt, reflectedAt: undefined, revertedAt: undefined }
+  }
+
+  /** Backfills newest first. */
+  sortedBackfills(): Array<BackfillRecord> {
+    return Array.from(this.backfills.values()).sort((a, b) => b.seq - a.seq)
+  }
+
+  /**
+   * Whether an event is deprecated at `now`: a replace-mode backfill whose timeframe, customer scope and
+   * filter cover it was reflected (and not yet reverted) after the event came to count.
+   */
+  isDeprecated(event: StoredEvent, countsFrom: number, now: number): boolean {
+    for (const record of this.backfills.values()) {
+      if (!record.replaceExistingEvents || record.id === event.backfillId) continue
+      const view = this.view(record, now)
+      if (view.status !== "reflected" && view.status !== "pending_revert") continue
+      if (view.reflectedAt === undefined || countsFrom >= view.reflectedAt) continue
+      if (event.timestamp < record.timeframeStart || event.timestamp >= record.timeframeEnd) continue
+      if (record.customerId !== null && record.customerId !== event.customerId) continue
+      if (record.filter(event.properties)) return true
+    }
+    return false
+  }
+
+  reset(): void {
+    this.seq = 0
+    this.backfills.clear()
+    this.events.length = 0
+    this.customers.clear()
+    this.idempotency.clear()
+    this.random = Random.make(this.seed)
+  }
+}

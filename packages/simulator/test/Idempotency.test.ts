@@ -1,0 +1,84 @@
+import { OrbSimulator } from "@effect-orb/simulator"
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as TestClock from "effect/TestClock"
+import { errorType, get, layer, newBackfill, post, whenSleeping } from "./support.js"
+
+const conflict = errorType("409-resource-conflict")
+
+describe("Idempotency-Key", () => {
+  it.effect("a replay answers the first response with Idempotent-Replayed: true", () =>
+    Effect.gen(function*() {
+      const simulator = yield* OrbSimulator.OrbSimulator
+      const first = yield* post("/events/backfills", newBackfill(), { "idempotency-key": "k1" })
+      expect(first.status).toBe(200)
+      expect(first.headers["idempotent-replayed"]).toBeUndefined()
+      yield* TestClock.adjust("47 hours")
+      const replay = yield* post("/events/backfills", newBackfill(), { "idempotency-key": "k1" })
+      expect(replay.status).toBe(200)
+      expect(replay.headers["idempotent-replayed"]).toBe("true")
+      expect(replay.body).toEqual(first.body)
+      expect(yield* simulator.backfills).toHaveLength(1)
+      const requests = yield* simulator.requests
+      expect(requests.map((r) => r.replayed)).toEqual([false, true])
+    }).pipe(Effect.provide(layer())))
+
+  it.effect("error responses are replayed too", () =>
+    Effect.gen(function*() {
+      const first = yield* post("/events/backfills/nope/close", undefined, { "idempotency-key": "k" })
+      const replay = yield* post("/events/backfills/nope/close", undefined, { "idempotency-key": "k" })
+      expect(first.status).toBe(404)
+      expect(replay.status).toBe(404)
+      expect(replay.headers["idempotent-replayed"]).toBe("true")
+    }).pipe(Effect.provide(layer())))
+
+  it.effect("the same key with another body or path is 409 resource-conflict", () =>
+    Effect.gen(function*() {
+      yield* post("/events/backfills", newBackfill(), { "idempotency-key": "k" })
+      const otherBody = yield* post("/events/backfills", newBackfill({ replace_existing_events: true }), {
+        "idempotency-key": "k"
+      })
+      expect(otherBody.status).toBe(409)
+      expect(otherBody.body.type).toBe(conflict)
+      const otherPath = yield* post("/ingest", { events: [] }, { "idempotency-key": "k" })
+      expect(otherPath.status).toBe(409)
+    }).pipe(Effect.provide(layer())))
+
+  it.effect("a key is forgotten after 48 hours", () =>
+    Effect.gen(function*() {
+      const first = yield* post("/events/backfills/nope/close", undefined, { "idempotency-key": "k" })
+      yield* TestClock.adjust("48 hours")
+      const later = yield* post("/events/backfills/nope/close", undefined, { "idempotency-key": "k" })
+      expect(first.status).toBe(404)
+      expect(later.headers["idempotent-replayed"]).toBeUndefined()
+    }).pipe(Effect.provide(layer())))
+
+  it.effect("the same key while the first request is in flight is 409", () =>
+    Effect.gen(function*() {
+      const simulator = yield* OrbSimulator.OrbSimulator
+      yield* simulator.injectFaults({ kind: "delay", timing: "before", delay: "10 seconds" })
+      const first = yield* Effect.fork(post("/events/backfills", newBackfill(), { "idempotency-key": "k" }))
+      yield* whenSleeping
+      yield* TestClock.adjust("1 second")
+      const second = yield* post("/events/backfills", newBackfill(), { "idempotency-key": "k" })
+      expect(second.status).toBe(409)
+      expect(second.body.type).toBe(conflict)
+      expect(second.body.detail).toContain("in progress")
+      yield* TestClock.adjust("9 seconds")
+      expect((yield* Fiber.join(first)).status).toBe(200)
+      const third = yield* post("/events/backfills", newBackfill(), { "idempotency-key": "k" })
+      expect(third.headers["idempotent-replayed"]).toBe("true")
+    }).pipe(Effect.provide(layer())))
+
+  it.effect("a key longer than 64 characters is refused; GET ignores the header", () =>
+    Effect.gen(function*() {
+      const long = yield* post("/events/backfills", newBackfill(), { "idempotency-key": "x".repeat(65) })
+      expect(long.status).toBe(400)
+      expect(long.body.type).toBe(errorType("400-request-validation-errors"))
+      const a = yield* get("/events/backfills", { "idempotency-key": "g" })
+      const b = yield* get("/events/backfills", { "idempotency-key": "g" })
+      expect(a.status).toBe(200)
+      expect(b.headers["idempotent-replayed"]).toBeUndefined()
+    }).pipe(Effect.provide(layer())))
+})

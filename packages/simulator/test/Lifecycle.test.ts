@@ -1,0 +1,255 @@
+import { OrbSimulator } from "@effect-orb/simulator"
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as TestClock from "effect/TestClock"
+import { createBackfill, errorType, event, get, layer, post, T0 } from "./support.js"
+
+const iso = (millis: number) => new Date(millis).toISOString()
+
+describe("lifecycle", () => {
+  it.effect("create answers a pending backfill that closes by itself one day later", () =>
+    Effect.gen(function*() {
+      const created = yield* createBackfill({ customer_id: "cus_1" })
+      expect(created).toMatchObject({
+        status: "pending",
+        created_at: iso(T0),
+        timeframe_start: "2025-03-01T00:00:00.000Z",
+        timeframe_end: "2025-03-02T00:00:00.000Z",
+        events_ingested: 0,
+        close_time: iso(T0 + 86_400_000),
+        reverted_at: null,
+        customer_id: "cus_1",
+        replace_existing_events: false
+      })
+      const fetched = yield* get(`/events/backfills/${created.id}`)
+      expect(fetched.body).toEqual(created)
+
+      yield* TestClock.adjust("1 day")
+      const closing = yield* get(`/events/backfills/${created.id}`)
+      expect(closing.body.status).toBe("pending")
+      const ingest = yield* post(`/ingest?backfill_id=${created.id}`, { events: [event("late")] })
+      expect(ingest.status).toBe(400)
+      expect(ingest.body.type).toBe(errorType("400-constraint-violation"))
+
+      yield* TestClock.adjust("5 seconds")
+      const reflected = yield* get(`/events/backfills/${created.id}`)
+      expect(reflected.body.status).toBe("reflected")
+      expect(reflected.body.close_time).toBe(iso(T0 + 86_400_000))
+    }).pipe(Effect.provide(layer())))
+
+  it.effect("close answers pending and the backfill is reflected after reflectionDelay", () =>
+    Effect.gen(function*() {
+      const created = yield* createBackfill()
+      yield* TestClock.adjust("1 minute")
+      const closed = yield* post(`/events/backfills/${created.id}/close`)
+      expect(closed.status).toBe(200)
+      expect(closed.body).toMatchObject({ status: "pending", close_time: iso(T0 + 60_000) })
+
+      yield* TestClock.adjust("1999 millis")
+      expect((yield* get(`/events/backfills/${created.id}`)).body.status).toBe("pending")
+      yield* TestClock.adjust("1 millis")
+      expect((yield* get(`/events/backfills/${created.id}`)).body.status).toBe("reflected")
+
+      const again = yield* post(`/events/backfills/${created.id}/close`)
+      expect(again.status).toBe(400)
+      expect(again.body.type).toBe(errorType("400-constraint-violation"))
+    }).pipe(Effect.provide(layer({ reflectionDelay: "2 seconds" }))))
+
+  it.effect("a closed backfill that is not reflected yet cannot be closed again nor take events", () =>
+    Effect.gen(function*() {
+      const created = yield* createBackfill()
+      yield* post(`/events/backfills/${created.id}/close`)
+      const close = yield* post(`/events/backfills/${created.id}/close`)
+      expect(close.status).toBe(400)
+      expect(close.body.detail).toContain("already closed")
+      const ingest = yield* post(`/ingest?backfill_id=${created.id}`, { events: [event("a")] })
+      expect(ingest.status).toBe(400)
+      expect(ingest.body.type).toBe(errorType("400-constraint-violation"))
+    }).pipe(Effect.provide(layer())))
+
+  it.effect("close_time in the create body closes the backfill by itself", () =>
+    Effect.gen(function*() {
+      const created = yield* createBackfill({ close_time: iso(T0 + 3_600_000) })
+      yield* TestClock.adjust("59 minutes")
+      expect((yield* post(`/ingest?backfill_id=${created.id}`, { events: [event("a")] })).status).toBe(200)
+      yield* TestClock.adjust("1 minute")
+      expect((yield* post(`/ingest?backfill_id=${created.id}`, { events: [event("b")] })).status).toBe(400)
+      expect((yield* post(`/events/backfills/${created.id}/close`)).status).toBe(400)
+      yield* TestClock.adjust("5 seconds")
+      const fetched = yield* get(`/events/backfills/${created.id}`)
+      expect(fetched.body).toMatchObject({ status: "reflected", events_ingested: 1 })
+    }).pipe(Effect.provide(layer())))
+
+  it.effect("revert of an open backfill reverts it at once", () =>
+    Effect.gen(function*() {
+      const created = yield* createBackfill()
+      yield* TestClock.adjust("10 seconds")
+      const reverted = yield* post(`/events/backfills/${created.id}/revert`)
+      expect(reverted.body).toMatchObject({ status: "reverted", reverted_at: iso(T0 + 10_000) })
+      const again = yield* post(`/events/backfills/${created.id}/revert`)
+      expect(again.status).toBe(400)
+      expect(again.body.type).toBe(errorType("400-constraint-violation"))
+      expect((yield* post(`/events/backfills/${created.id}/close`)).status).toBe(400)
+      expect((yield* post(`/ingest?backfill_id=${created.id}`, { events: [event("a")] })).status).toBe(400)
+    }).pipe(Effect.provide(layer())))
+
+  it.effect("revert of a closed backfill not yet reflected reverts it at once", () =>
+    Effect.gen(function*() {
+      const created = yield* createBackfill()
+      yield* post(`/events/backfills/${created.id}/close`)
+      yield* TestClock.adjust("1 second")
+      const reverted = yield* post(`/events/backfills/${created.id}/revert`)
+      expect(reverted.body).toMatchObject({ status: "reverted", reverted_at: iso(T0 + 1_000), close_time: iso(T0) })
+      yield* TestClock.adjust("1 minute")
+      expect((yield* get(`/events/backfills/${created.id}`)).body.status).toBe("reverted")
+    }).pipe(Effect.provide(layer())))
+
+  it.effect("revert of a reflected backfill goes through pending_revert", () =>
+    Effect.gen(function*() {
+      const created = yield* createBackfill()
+      yield* post(`/events/backfills/${created.id}/close`)
+      yield* TestClock.adjust("5 seconds")
+      const reverting = yield* post(`/events/backfills/${created.id}/revert`)
+      expect(reverting.body).toMatchObject({ status: "pending_revert", reverted_at: null })
+      const twice = yield* post(`/events/backfills/${created.id}/revert`)
+      expect(twice.status).toBe(400)
+      expect(twice.body.type).toBe(errorType("400-constraint-violation"))
+      yield* TestClock.adjust("2999 millis")
+      expect((yield* get(`/events/backfills/${created.id}`)).body.status).toBe("pending_revert")
+      yield* TestClock.adjust("1 millis")
+      expect((yield* get(`/events/backfills/${created.id}`)).body).toMatchObject({
+        status: "reverted",
+        reverted_at: iso(T0 + 8_000)
+      })
+    }).pipe(Effect.provide(layer({ revertDelay: "3 seconds" }))))
+
+  it.effect("list pages newest first with opaque cursors", () =>
+    Effect.gen(function*() {
+      const ids: Array<string> = []
+      for (let day = 0; day < 25; day++) {
+        const start = Date.parse("2025-01-01T00:00:00Z") + day * 86_400_000
+        const created = yield* createBackfill({ timeframe_start: iso(start), timeframe_end: iso(start + 86_400_000) })
+        ids.push(created.id)
+      }
+      const first = yield* get("/events/backfills")
+      expect(first.body.data.map((b: any) => b.id)).toEqual(ids.slice().reverse().slice(0, 20))
+      expect(first.body.pagination_metadata.has_more).toBe(true)
+      const cursor = first.body.pagination_metadata.next_cursor
+      expect(typeof cursor).toBe("string")
+      const second = yield* get(`/events/backfills?cursor=${encodeURIComponent(cursor)}`)
+      expect(second.body.data.map((b: any) => b.id)).toEqual(ids.slice(0, 5).reverse())
+      expect(second.body.pagination_metadata).toEqual({ has_more: false, next_cursor: null })
+
+      const small = yield* get("/events/backfills?limit=25")
+      expect(small.body.data).toHaveLength(25)
+      expect(small.body.pagination_metadata.has_more).toBe(false)
+      for (const limit of ["0", "101", "abc", "2.5"]) {
+        const bad = yield* get(`/events/backfills?limit=${limit}`)
+        expect(bad.status).toBe(400)
+        expect(bad.body.type).toBe(errorType("400-request-validation-errors"))
+      }
+      const badCursor = yield* get("/events/backfills?cursor=nope")
+      expect(badCursor.status).toBe(400)
+    }).pipe(Effect.provide(layer())))
+
+  it.effect("replace mode deprecates the timeframe's existing events when reflected, and revert restores them", () =>
+    Effect.gen(function*() {
+      const simulator = yield* OrbSimulator.OrbSimulator
+      const ts = iso(T0 - 3_600_000)
+      const ordinary = [
+        event("big-eu", { timestamp: ts, properties: { units: 150, region: "eu" } }),
+        event("small-eu", { timestamp: ts, properties: { units: 50, region: "eu" } }),
+        event("big-us", { timestamp: ts, properties: { units: 150, region: "us" } }),
+        event("other-customer", { timestamp: ts, customer_id: "cus_2", properties: { units: 150, region: "eu" } })
+      ]
+      expect((yield* post("/ingest", { events: ordinary })).status).toBe(200)
+      const created = yield* createBackfill({
+        timeframe_start: iso(T0 - 86_400_000),
+        timeframe_end: iso(T0),
+        replace_existing_events: true,
+        customer_id: "cus_1",
+        deprecation_filter: "units > 100 AND region = 'eu'"
+      })
+      expect(created.deprecation_filter).toBe("units > 100 AND region = 'eu'")
+      const replacement = event("replacement", { timestamp: ts, properties: { units: 120, region: "eu" } })
+      expect((yield* post(`/ingest?backfill_id=${created.id}`, { events: [replacement] })).status).toBe(200)
+
+      const statusOf = Effect.map(
+        simulator.events,
+        (events) => Object.fromEntries(events.map((e) => [e.idempotencyKey, e.status]))
+      )
+      expect(yield* statusOf).toEqual({
+        "big-eu": "active",
+        "small-eu": "active",
+        "big-us": "active",
+        "other-customer": "active",
+        replacement: "pending"
+      })
+      yield* post(`/events/backfills/${created.id}/close`)
+      yield* TestClock.adjust("5 seconds")
+      const reflected = yield* statusOf
+      expect(reflected).toEqual({
+        "big-eu": "deprecated",
+        "small-eu": "active",
+        "big-us": "active",
+        "other-customer": "active",
+        replacement: "active"
+      })
+      yield* post(`/events/backfills/${created.id}/revert`)
+      expect((yield* statusOf)["big-eu"]).toBe("deprecated")
+      yield* TestClock.adjust("5 seconds")
+      expect(yield* statusOf).toEqual({
+        "big-eu": "active",
+        "small-eu": "active",
+        "big-us": "active",
+        "other-customer": "active",
+        replacement: "reverted"
+      })
+    }).pipe(Effect.provide(layer())))
+
+  it.effect("add mode deprecates nothing", () =>
+    Effect.gen(function*() {
+      const simulator = yield* OrbSimulator.OrbSimulator
+      const ts = iso(T0 - 3_600_000)
+      yield* post("/ingest", { events: [event("existing", { timestamp: ts })] })
+      const created = yield* createBackfill({ timeframe_start: iso(T0 - 86_400_000), timeframe_end: iso(T0) })
+      yield* post(`/ingest?backfill_id=${created.id}`, { events: [event("added", { timestamp: ts })] })
+      yield* post(`/events/backfills/${created.id}/close`)
+      yield* TestClock.adjust("5 seconds")
+      const events = yield* simulator.events
+      expect(events.map((e) => [e.idempotencyKey, e.status, e.deprecated])).toEqual([
+        ["existing", "active", false],
+        ["added", "active", false]
+      ])
+      const backfills = yield* simulator.backfills
+      expect(backfills.map((b) => b.status)).toEqual(["reflected"])
+    }).pipe(Effect.provide(layer())))
+
+  it.effect("a later replace-mode backfill deprecates an earlier backfill's events, not its own", () =>
+    Effect.gen(function*() {
+      const simulator = yield* OrbSimulator.OrbSimulator
+      const first = yield* createBackfill({ replace_existing_events: true })
+      yield* post(`/ingest?backfill_id=${first.id}`, { events: [event("v1")] })
+      yield* post(`/events/backfills/${first.id}/close`)
+      yield* TestClock.adjust("5 seconds")
+      const second = yield* createBackfill({ replace_existing_events: true, external_customer_id: "acme" })
+      const acme = yield* simulator.customerIdFor("acme")
+      const own = yield* post(`/ingest?backfill_id=${second.id}`, {
+        events: [event("v2", { customer_id: null, external_customer_id: "acme" })]
+      })
+      expect(own.status).toBe(200)
+      const foreign = yield* post(`/ingest?backfill_id=${second.id}`, { events: [event("v3")] })
+      expect(foreign.status).toBe(400)
+      yield* post(`/events/backfills/${second.id}/close`)
+      yield* TestClock.adjust("5 seconds")
+      // The second backfill is scoped to acme, so cus_1's v1 stays; acme's v2 counts.
+      expect((yield* simulator.events).map((e) => [e.idempotencyKey, e.customerId, e.status])).toEqual([
+        ["v1", "cus_1", "active"],
+        ["v2", acme, "active"]
+      ])
+      const third = yield* createBackfill({ replace_existing_events: true })
+      yield* post(`/events/backfills/${third.id}/close`)
+      yield* TestClock.adjust("5 seconds")
+      expect((yield* simulator.events).map((e) => e.status)).toEqual(["deprecated", "deprecated"])
+    }).pipe(Effect.provide(layer())))
+})

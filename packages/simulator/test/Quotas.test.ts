@@ -1,0 +1,54 @@
+import { OrbSimulator } from "@effect-orb/simulator"
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as TestClock from "effect/TestClock"
+import { errorType, event, get, layer, newBackfill, post } from "./support.js"
+
+describe("quotas", () => {
+  it.effect("are off by default", () =>
+    Effect.gen(function*() {
+      for (let i = 0; i < 200; i++) expect((yield* get("/events/backfills")).status).toBe(200)
+    }).pipe(Effect.provide(layer())))
+
+  it.effect("test mode: 5 writes per second, then 429 with Retry-After", () =>
+    Effect.gen(function*() {
+      yield* TestClock.adjust("300 millis")
+      for (let i = 0; i < 5; i++) {
+        expect((yield* post("/events/backfills/none/close")).status).toBe(404)
+      }
+      const limited = yield* post("/events/backfills", newBackfill())
+      expect(limited.status).toBe(429)
+      expect(limited.body.type).toBe(errorType("429-too-many-requests"))
+      expect(limited.headers["retry-after"]).toBe("1")
+      // Reads have their own budget.
+      expect((yield* get("/events/backfills")).status).toBe(200)
+      yield* TestClock.adjust("700 millis")
+      expect((yield* post("/events/backfills", newBackfill())).status).toBe(200)
+    }).pipe(Effect.provide(layer({ quotas: "test" }))))
+
+  it.effect("ingest events per minute, with Retry-After until the window ends", () =>
+    Effect.gen(function*() {
+      const simulator = yield* OrbSimulator.OrbSimulator
+      yield* simulator.setQuotas({ ingestEventsPerMinute: 10 })
+      const created = yield* post("/events/backfills", newBackfill())
+      const path = `/ingest?backfill_id=${created.body.id}`
+      const batch = (from: number) => ({
+        events: Array.from({ length: 6 }, (_, i) => event(`k${from + i}`))
+      })
+      expect((yield* post(path, batch(0))).status).toBe(200)
+      yield* TestClock.adjust("15 seconds")
+      const limited = yield* post(path, batch(6))
+      expect(limited.status).toBe(429)
+      expect(limited.headers["retry-after"]).toBe("45")
+      yield* TestClock.adjust("45 seconds")
+      expect((yield* post(path, batch(6))).status).toBe(200)
+      yield* simulator.setQuotas(undefined)
+      expect((yield* post(path, batch(12))).status).toBe(200)
+    }).pipe(Effect.provide(layer())))
+
+  it.effect("live mode: 100 reads per second", () =>
+    Effect.gen(function*() {
+      for (let i = 0; i < 100; i++) expect((yield* get("/events/backfills")).status).toBe(200)
+      expect((yield* get("/events/backfills")).status).toBe(429)
+    }).pipe(Effect.provide(layer({ quotas: "live" }))))
+})

@@ -1,0 +1,74 @@
+// Validates simulator responses (and request bodies) against Orb's OpenAPI 3.1 document (JSON Schema
+// 2020-12). `fixtures/backfills.json` is an unchanged copy of shared/orb-openapi/backfills.json, so the
+// tests do not depend on a folder outside the repository.
+import addFormatsModule from "ajv-formats"
+import { Ajv2020 } from "ajv/dist/2020.js"
+import { readFileSync } from "node:fs"
+
+const spec = JSON.parse(readFileSync(new URL("./fixtures/backfills.json", import.meta.url), "utf8"))
+const specId = "https://orb.example/openapi.json"
+
+const addFormats: (ajv: Ajv2020) => void = (addFormatsModule as any).default ?? addFormatsModule
+const ajv = new Ajv2020({ strict: false, allErrors: true })
+addFormats(ajv)
+ajv.addSchema({ ...spec, $id: specId })
+
+const validators = new Map<string, ReturnType<typeof ajv.compile>>()
+const validatorFor = (ref: string) => {
+  let validate = validators.get(ref)
+  if (validate === undefined) {
+    validate = ajv.compile({ $ref: `${specId}${ref}` })
+    validators.set(ref, validate)
+  }
+  return validate
+}
+
+const templates = Object.keys(spec.paths).map((template) => ({
+  template,
+  pattern: new RegExp(`^${template.replace(/\{[^}]+\}/g, "[^/]+")}$`)
+}))
+
+/** The spec's path template for a request URL (`/v1/...?...`), if any. */
+export const templateOf = (url: string): string | undefined => {
+  const path = new URL(url, "http://x").pathname.replace(/^\/v1/, "").replace(/\/$/, "")
+  return templates.find(({ pattern }) => pattern.test(path))?.template
+}
+
+const check = (ref: string, value: unknown, what: string) => {
+  const validate = validatorFor(ref)
+  if (!validate(value)) {
+    throw new Error(`${what} does not match ${ref}: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(value)}`)
+  }
+}
+
+/**
+ * Checks a response body against the schema the spec gives for its path, method and status. Returns
+ * `false` for a status the spec does not document for that operation (the caller decides whether that is
+ * acceptable, e.g. an injected 503), and for a path the spec does not have (only 404 is expected there).
+ */
+export const validateResponse = (method: string, url: string, status: number, body: unknown): boolean => {
+  const template = templateOf(url)
+  if (template === undefined) {
+    check("#/components/schemas/404Error", body, `${method} ${url} (${status})`)
+    return status === 404
+  }
+  const operation = spec.paths[template][method.toLowerCase()]
+  const response = operation?.responses?.[String(status)]
+  if (response === undefined) {
+    if (operation === undefined && status === 404) {
+      check("#/components/schemas/404Error", body, `${method} ${url} (${status})`)
+      return true
+    }
+    return false
+  }
+  check(response.content["application/json"].schema.$ref, body, `${method} ${url} (${status})`)
+  return true
+}
+
+/** Checks a request body against the spec's request schema for its path and method, if it has one. */
+export const validateRequest = (method: string, url: string, body: unknown): void => {
+  const template = templateOf(url)
+  const operation = template === undefined ? undefined : spec.paths[template][method.toLowerCase()]
+  const ref = operation?.requestBody?.content?.["application/json"]?.schema?.$ref
+  if (ref !== undefined) check(ref, body, `request ${method} ${url}`)
+}
