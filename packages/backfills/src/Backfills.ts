@@ -19,7 +19,7 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Backfill from "./Backfill.js"
-import { ingestStream as internalIngestStream } from "./internal/ingestStream.js"
+import { ingestStream as internalIngestStream, toWire } from "./internal/ingestStream.js"
 import { run as internalRun } from "./internal/run.js"
 import * as OrbClient from "./OrbClient.js"
 import * as OrbError from "./OrbError.js"
@@ -448,7 +448,6 @@ export const validateEvent = (
 }
 
 const encodeCreate = Schema.encodeSync(Backfill.CreateBackfill)
-const encodeEvent = Schema.encodeSync(Backfill.IngestEvent)
 
 /**
  * Builds the service over an `OrbClient`.
@@ -534,14 +533,7 @@ export const make: Effect.Effect<Backfills, never, OrbClient.OrbClient> = Effect
       yield* Effect.annotateCurrentSpan("events", batch.length)
       const wire = yield* Effect.forEach(batch, (event, index) =>
         validateEvent(event, `events[${index}]`).pipe(
-          Effect.zipRight(
-            event.idempotencyKey === undefined
-              ? Effect.map(
-                Backfill.deriveIdempotencyKey(event),
-                (key) => encodeEvent({ ...event, idempotencyKey: key })
-              )
-              : Effect.succeed(encodeEvent(event))
-          )
+          Effect.zipRight(Effect.map(toWire(event), (prepared) => prepared.wire))
         ))
       return yield* client.request({
         method: "POST",

@@ -45,15 +45,24 @@ const batchKey = (batch: ReadonlyArray<Prepared>): Effect.Effect<string> =>
     globalThis.crypto.subtle.digest("SHA-256", textEncoder.encode(batch.map((p) => p.key).join("\n")))
   ).pipe(Effect.map((digest) => `eob-${Encoding.encodeBase64Url(new Uint8Array(digest))}`))
 
+/**
+ * An event's wire form, its idempotency key settled (derived from its content when it has none).
+ *
+ * @internal
+ */
+export const toWire = (event: Backfill.IngestEvent): Effect.Effect<{ readonly key: string; readonly wire: unknown }> =>
+  event.idempotencyKey !== undefined
+    ? Effect.succeed({ key: event.idempotencyKey, wire: encodeEvent(event) })
+    : Effect.map(
+      Backfill.deriveIdempotencyKey(event),
+      (key) => ({ key, wire: encodeEvent({ ...event, idempotencyKey: key }) })
+    )
+
 const prepare = (candidates: Chunk.Chunk<Candidate>): Effect.Effect<Array<Prepared>> =>
-  Effect.forEach(candidates, ({ event, position }) =>
-    event.idempotencyKey !== undefined
-      ? Effect.succeed({ position, key: event.idempotencyKey, wire: encodeEvent(event) })
-      : Effect.map(Backfill.deriveIdempotencyKey(event), (key) => ({
-        position,
-        key,
-        wire: encodeEvent({ ...event, idempotencyKey: key })
-      })))
+  Effect.forEach(
+    candidates,
+    ({ event, position }) => Effect.map(toWire(event), ({ key, wire }) => ({ position, key, wire }))
+  )
 
 const isRetryable = (error: OrbError.OrbError) =>
   OrbError.isTransient(error) || (error._tag === "UnknownApiError" && error.status === 408)
