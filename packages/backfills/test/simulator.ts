@@ -4,11 +4,8 @@
  */
 import { OrbSimulator } from "@effect-orb/simulator"
 import * as DateTime from "effect/DateTime"
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
@@ -41,18 +38,7 @@ export const sampleEvent = (i: number, overrides: Partial<Backfill.IngestEvent> 
   ...overrides
 })
 
-/**
- * Runs `effect` in a fiber and moves the TestClock on by `step` until it ends, so that sleeps (pacing,
- * backoff, polling) pass in virtual time.
- */
-export const driveClock = <A, E, R>(effect: Effect.Effect<A, E, R>, step: Duration.DurationInput = "1 second") =>
-  Effect.gen(function*() {
-    const fiber = yield* Effect.fork(effect)
-    while (Option.isNone(yield* Fiber.poll(fiber))) {
-      yield* TestClock.adjust(step)
-    }
-    return yield* Fiber.join(fiber)
-  })
+export const driveClock = OrbSimulator.drive
 
 export const setNow = TestClock.setTime(now)
 

@@ -26,10 +26,12 @@ import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
+import * as TestClock from "effect/TestClock"
 import * as Http from "node:http"
 import * as Handler from "./internal/handler.js"
 import * as State from "./internal/state.js"
@@ -599,6 +601,25 @@ export const httpClient = (simulator: OrbSimulator): HttpClient.HttpClient =>
       return HttpClientResponse.fromWeb(request, new InProcessResponse(outcome.body, outcome.status, outcome.headers))
     })
   )
+
+/**
+ * Runs `effect` in a fiber and moves the `TestClock` on by `step` (default 1 second) until it ends, so that
+ * whatever sleeps inside it (polling, retry backoff, pacing, an injected delay) passes in virtual time. Small
+ * steps are what makes this reliable: a fiber woken by one adjustment may schedule its next sleep only after
+ * that adjustment returned, so one big jump can leave it asleep.
+ *
+ * @since 0.1.0
+ * @category testing
+ */
+export const drive = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  step: Duration.DurationInput = Duration.seconds(1)
+): Effect.Effect<A, E, R> =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(effect)
+    while (Option.isNone(yield* Fiber.poll(fiber))) yield* TestClock.adjust(step)
+    return yield* Fiber.join(fiber)
+  })
 
 /**
  * The test layer: the {@link OrbSimulator} control service and an `HttpClient` served by it in-process.

@@ -5,11 +5,9 @@ import { OrbSimulator } from "@effect-orb/simulator"
 import { describe, expect, it } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
-import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import * as TestClock from "effect/TestClock"
 import { validateRequest } from "./openapi.js"
 import { layer } from "./support.js"
 
@@ -28,17 +26,7 @@ const events = (count: number): Array<Backfill.IngestEvent> =>
     customerId: "cus_1"
   }))
 
-/**
- * Runs `effect` in a fiber and moves the TestClock a second at a time until it ends: a fiber woken by one
- * adjustment may schedule its next sleep only after that adjustment returned, so small steps are reliable
- * where one big jump is not.
- */
-const drive = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function*() {
-    const fiber = yield* Effect.fork(effect)
-    while (Option.isNone(yield* Fiber.poll(fiber))) yield* TestClock.adjust("1 second")
-    return yield* Fiber.join(fiber)
-  })
+const drive = OrbSimulator.drive
 
 /** Every request the library sent, checked against the spec's request schemas. */
 const checkRequests = Effect.gen(function*() {
