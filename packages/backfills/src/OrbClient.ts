@@ -204,6 +204,24 @@ export const make = (
     const baseSchedule: Schedule.Schedule<unknown, OrbError.OrbError> = options.retrySchedule ??
       defaultRetrySchedule(options.maxRetries ?? 2)
 
+    // Built once: what it logs comes from the failure, which names the request.
+    const retrySchedule = baseSchedule.pipe(
+      Schedule.mapInput((failure: AttemptFailure) => failure.error),
+      Schedule.intersect(Schedule.identity<AttemptFailure>()),
+      Schedule.modifyDelayEffect(([_, { error, retryAfter }], delay) => {
+        const wait = Option.match(retryAfter, {
+          onNone: () => delay,
+          onSome: (asked) => Duration.min(asked, maxRetryAfter)
+        })
+        return Effect.as(
+          Effect.logDebug(`Retrying ${error.method} ${error.path} in ${Duration.format(wait)}`).pipe(
+            Effect.annotateLogs({ error: error._tag, reason: error.message })
+          ),
+          wait
+        )
+      })
+    )
+
     const request = <A, I>(req: Request, success: Schema.Schema<A, I>): Effect.Effect<A, OrbError.OrbError> => {
       const { method } = req
       const query = req.urlParams && req.urlParams.length > 0
@@ -285,26 +303,9 @@ export const make = (
         Effect.flatMap(([response, text]) => onResponse(response, text))
       )
 
-      const schedule = baseSchedule.pipe(
-        Schedule.mapInput((failure: AttemptFailure) => failure.error),
-        Schedule.intersect(Schedule.identity<AttemptFailure>()),
-        Schedule.modifyDelayEffect(([_, failure], delay) => {
-          const wait = Option.match(failure.retryAfter, {
-            onNone: () => delay,
-            onSome: (asked) => Duration.min(asked, maxRetryAfter)
-          })
-          return Effect.as(
-            Effect.logDebug(`Retrying ${method} ${path} in ${Duration.format(wait)}`).pipe(
-              Effect.annotateLogs({ error: failure.error._tag, reason: failure.error.message })
-            ),
-            wait
-          )
-        })
-      )
-
       return (req.retry === false
         ? attempt
-        : Effect.retry(attempt, { schedule, while: (failure) => failure.retryable }))
+        : Effect.retry(attempt, { schedule: retrySchedule, while: (failure) => failure.retryable }))
         .pipe(Effect.mapError((failure) => failure.error))
     }
 
