@@ -4,10 +4,12 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as Backfill from "../src/Backfill.js"
 import * as Backfills from "../src/Backfills.js"
+import { encodeWireEvent } from "../src/internal/ingestStream.js"
 import type * as OrbError from "../src/OrbError.js"
 import { makeRecordingTracer, problem, type Recorded, recordingBackfills, wireBackfill } from "./utils.js"
 
@@ -309,6 +311,18 @@ describe("Backfills", () => {
         assert.match(first, /^eo1-[A-Za-z0-9_-]{43}$/)
         assert.strictEqual(first, yield* Backfill.deriveIdempotencyKey(event()))
       }).pipe(Effect.provide(layer))
+    })
+
+    it("writes events on the wire exactly as the IngestEvent Schema encodes them", () => {
+      const encode = Schema.encodeSync(Backfill.IngestEvent)
+      const cases: Array<Backfill.IngestEvent> = [
+        event({ idempotencyKey: "k1" }),
+        event({ idempotencyKey: "k2", externalCustomerId: undefined, customerId: "cus_1", properties: {} }),
+        event({ idempotencyKey: "k3", timestamp: utc("2026-10-02T12:00:00.123Z"), properties: { a: 0, b: false } })
+      ]
+      for (const e of cases) {
+        assert.strictEqual(JSON.stringify(encodeWireEvent(e, e.idempotencyKey!)), JSON.stringify(encode(e)))
+      }
     })
 
     it.effect("refuses invalid events by position, sending nothing", () => {
