@@ -1,0 +1,140 @@
+/**
+ * Which Orb the commands talk to: the real one when `ORB_API_KEY` is set, otherwise a simulator in this
+ * process, with the pace and polling that suit each.
+ *
+ * @since 0.1.0
+ */
+import { Backfills, OrbClient } from "@effect-orb/backfills"
+import { OrbSimulator } from "@effect-orb/simulator"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Backend {
+  readonly kind: "simulator" | "orb"
+  /** The first line of every command that talks to this backend, when it deserves one. */
+  readonly notice: Option.Option<string>
+  /** The ingest pace when no flag says otherwise. */
+  readonly defaultQuota: Backfills.IngestQuota | false
+  /** How to poll while awaiting a status (`undefined`: the library's default, up to 30 s apart). */
+  readonly awaitSchedule: Schedule.Schedule<unknown> | undefined
+  /** How often `watch` fetches the backfill. */
+  readonly watchInterval: Duration.Duration
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export const Backend: Context.Tag<Backend, Backend> = Context.GenericTag<Backend>("@effect-orb/cli/Backend")
+
+/**
+ * The line every command prints first when no `ORB_API_KEY` is set.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const simulatorNotice =
+  "ORB_API_KEY is not set: using the in-process Orb simulator (nothing is sent to Orb, and its backfills vanish " +
+  "when this command exits)."
+
+/**
+ * The simulator's settings for the command line: reflection and revert in 2 seconds of real time, so that a
+ * whole backfill can be watched end to end in a few seconds.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const simulatorDefaults: OrbSimulator.Options = {
+  apiKey: "sk-simulator",
+  reflectionDelay: Duration.seconds(2),
+  revertDelay: Duration.seconds(2)
+}
+
+/**
+ * The backfill service over the simulator's in-process `HttpClient`, with no quota (the simulator has none
+ * unless asked) and quick polling. The simulator's control service is provided as well, for tests and the
+ * demo.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerSimulator = (
+  options: OrbSimulator.Options = {},
+  backend: Partial<Backend> = {}
+): Layer.Layer<Backend | Backfills.Backfills | OrbSimulator.OrbSimulator> => {
+  const settings = { ...simulatorDefaults, ...options }
+  const apiKey = typeof settings.apiKey === "string" ? settings.apiKey : "sk-simulator"
+  return Layer.mergeAll(
+    Backfills.layer.pipe(
+      Layer.provide(OrbClient.layer({ apiKey: Redacted.make(apiKey), baseUrl: "http://127.0.0.1/v1" }))
+    ),
+    Layer.succeed(Backend, {
+      kind: "simulator",
+      notice: Option.some(simulatorNotice),
+      defaultQuota: false,
+      awaitSchedule: Schedule.spaced(Duration.millis(250)),
+      watchInterval: Duration.millis(250),
+      ...backend
+    })
+  ).pipe(
+    Layer.provideMerge(OrbSimulator.layer(settings)),
+    // The client's configuration is all literal here: a config error cannot happen.
+    Layer.orDie
+  )
+}
+
+/**
+ * The backfill service over the real Orb (`ORB_API_KEY`, `ORB_BASE_URL`) with Node's HTTP client, pacing
+ * ingestion within Orb's live-mode quota unless flags say otherwise.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerOrb: Layer.Layer<Backend | Backfills.Backfills, ConfigError.ConfigError> = Layer.mergeAll(
+  Backfills.layer.pipe(Layer.provide(OrbClient.layerConfig()), Layer.provide(NodeHttpClient.layerUndici)),
+  Layer.succeed(Backend, {
+    kind: "orb",
+    notice: Option.none(),
+    defaultQuota: Backfills.liveModeQuota,
+    awaitSchedule: undefined,
+    watchInterval: Duration.seconds(5)
+  })
+)
+
+/**
+ * {@link layerOrb} when `ORB_API_KEY` is set (and not empty), otherwise {@link layerSimulator}.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerFromEnv: Layer.Layer<Backend | Backfills.Backfills, ConfigError.ConfigError> = Layer.unwrapEffect(
+  Effect.map(
+    Config.option(Config.string("ORB_API_KEY")),
+    (key): Layer.Layer<Backend | Backfills.Backfills, ConfigError.ConfigError> =>
+      Option.isSome(key) && key.value.trim().length > 0 ? layerOrb : layerSimulator()
+  )
+)
+
+/**
+ * Prints the backend's notice, if any, as the command's first line (on standard error, so that standard output
+ * stays machine-readable with `--json`).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const announce = <R>(
+  write: (text: string) => Effect.Effect<void, never, R>
+): Effect.Effect<void, never, Backend | R> =>
+  Effect.flatMap(Backend, (backend) => Option.match(backend.notice, { onNone: () => Effect.void, onSome: write }))

@@ -1,0 +1,645 @@
+/**
+ * The `orb-backfill` command: `run`, `list`, `show`, `close`, `revert`, `watch`, `simulate` and `demo`, built
+ * with `@effect/cli`. {@link run} takes the arguments and answers the exit code, with the backend and the
+ * output as services, so that tests run commands in-process against a simulator and read what they print.
+ *
+ * @since 0.1.0
+ */
+import { type Backfill, Backfills } from "@effect-orb/backfills"
+import { OrbSimulator } from "@effect-orb/simulator"
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
+import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as Path from "@effect/platform/Path"
+import type * as Terminal from "@effect/platform/Terminal"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as Backend from "./Backend.js"
+import * as CliError from "./CliError.js"
+import * as Demo from "./Demo.js"
+import * as Input from "./Input.js"
+import * as Output from "./Output.js"
+import * as Progress from "./Progress.js"
+import * as Render from "./Render.js"
+import * as Workflow from "./Workflow.js"
+
+// ---------------------------------------------------------------------------------------------------------
+// parsing helpers
+
+const usage = (reason: string) => new CliError.UsageError({ reason })
+
+/**
+ * A `--start`/`--end`/`--close-time` value: an ISO 8601 date-time with a zone, or a date (midnight UTC).
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parseTime = (flag: string, text: string): Either.Either<DateTime.Utc, CliError.UsageError> => {
+  const value = text.trim()
+  const iso = /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value
+  if (!Input.isIsoDateTime(iso)) {
+    return Either.left(
+      usage(
+        `--${flag}: expected an ISO 8601 date-time with a time zone (2026-10-01T00:00:00Z) or a date ` +
+          `(2026-10-01, midnight UTC), got "${text}"`
+      )
+    )
+  }
+  return Either.right(DateTime.unsafeMake(iso))
+}
+
+/**
+ * A duration flag: a number with a unit (`ms`, `s`, `m`, `h`), e.g. `500ms` or `2s`, as the simulator's own
+ * command line reads it.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parseDuration = (flag: string, text: string): Either.Either<Duration.Duration, CliError.UsageError> => {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim())
+  if (match === null) {
+    return Either.left(usage(`--${flag}: expected a duration such as 500ms, 2s, 1m or 1h, got "${text}"`))
+  }
+  const value = Number(match[1])
+  const unit = match[2]
+  return Either.right(
+    unit === "ms"
+      ? Duration.millis(value)
+      : unit === "s"
+      ? Duration.seconds(value)
+      : unit === "m"
+      ? Duration.minutes(value)
+      : Duration.hours(value)
+  )
+}
+
+const positive = (flag: string, value: Option.Option<number>, max = Number.MAX_SAFE_INTEGER) =>
+  Option.match(value, {
+    onNone: () => Either.right(undefined),
+    onSome: (n) =>
+      Number.isInteger(n) && n >= 1 && n <= max
+        ? Either.right(n)
+        : Either.left(usage(`--${flag}: expected an integer from 1 to ${max.toLocaleString("en-US")}, got ${n}`))
+  })
+
+// ---------------------------------------------------------------------------------------------------------
+// shared options
+
+const verbose = Options.boolean("verbose").pipe(
+  Options.withDescription("On failure, print the error's details after its one-line message")
+)
+const json = Options.boolean("json").pipe(Options.withDescription("Print one JSON document on standard output"))
+const idArg = Args.text({ name: "id" }).pipe(Args.withDescription("The backfill's id"))
+const wait = (target: string) =>
+  Options.boolean("wait").pipe(Options.withDescription(`Wait until the backfill is ${target}`))
+
+/**
+ * Runs a command body with its errors reported (one sentence, an exit code) and the library's logs shown only
+ * with `--verbose`.
+ *
+ * @since 0.1.0
+ * @category internals
+ */
+const handler = <A extends { readonly verbose: boolean; readonly json?: boolean }, E, R>(
+  body: (args: A) => Effect.Effect<void, E, R>
+) =>
+(args: A) =>
+  body(args).pipe(
+    CliError.report(args),
+    Logger.withMinimumLogLevel(args.verbose ? LogLevel.Debug : LogLevel.None)
+  )
+
+const announce = Backend.announce(Output.note)
+
+// ---------------------------------------------------------------------------------------------------------
+// run
+
+const runCommand = Command.make(
+  "run",
+  {
+    file: Options.text("file").pipe(
+      Options.withAlias("f"),
+      Options.withDescription("The events: NDJSON (one Orb ingest event per line) or CSV (a header row)")
+    ),
+    format: Options.choice("format", ["ndjson", "csv"]).pipe(
+      Options.optional,
+      Options.withDescription("The file's format (default: from its extension)")
+    ),
+    start: Options.text("start").pipe(
+      Options.withDescription("Start of the timeframe, inclusive (ISO 8601 with a zone, or a date: midnight UTC)")
+    ),
+    end: Options.text("end").pipe(
+      Options.withDescription("End of the timeframe, exclusive; at most 31 days after --start")
+    ),
+    replace: Options.boolean("replace").pipe(
+      Options.withDescription("The file's events replace every existing event in the timeframe")
+    ),
+    add: Options.boolean("add").pipe(Options.withDescription("The file's events are added to the existing ones")),
+    customerId: Options.text("customer-id").pipe(
+      Options.optional,
+      Options.withDescription("Scope the backfill to one customer (Orb id)")
+    ),
+    externalCustomerId: Options.text("external-customer-id").pipe(
+      Options.optional,
+      Options.withDescription("Scope the backfill to one customer (your id)")
+    ),
+    closeTime: Options.text("close-time").pipe(
+      Options.optional,
+      Options.withDescription("When Orb closes the backfill by itself (default: estimated from the file's size)")
+    ),
+    deprecationFilter: Options.text("deprecation-filter").pipe(
+      Options.optional,
+      Options.withDescription("With --replace: deprecate only the existing events matching this expression")
+    ),
+    batchSize: Options.integer("batch-size").pipe(
+      Options.optional,
+      Options.withDescription("Events per request (1-500)")
+    ),
+    concurrency: Options.integer("concurrency").pipe(
+      Options.optional,
+      Options.withDescription("Requests in flight at once (default 4)")
+    ),
+    eventsPerMinute: Options.integer("events-per-minute").pipe(
+      Options.optional,
+      Options.withDescription("Ingest pace, events per minute (default: Orb's live-mode quota, 10,000)")
+    ),
+    requestsPerSecond: Options.integer("requests-per-second").pipe(
+      Options.optional,
+      Options.withDescription("Ingest pace, requests per second (default: Orb's live-mode quota, 100)")
+    ),
+    testMode: Options.boolean("test-mode").pipe(
+      Options.withDescription("Pace within Orb's test-mode quota (2,000 events per minute, 10 requests per second)")
+    ),
+    noWait: Options.boolean("no-wait").pipe(Options.withDescription("Stop once the backfill is closed")),
+    skipInvalid: Options.boolean("skip-invalid").pipe(
+      Options.withDescription("Leave invalid lines out (and events Orb refuses) instead of stopping")
+    ),
+    dryRun: Options.boolean("dry-run").pipe(Options.withDescription("Only check the file, create nothing")),
+    json,
+    verbose
+  },
+  handler((flags) =>
+    Effect.gen(function*() {
+      yield* announce
+      const backend = yield* Backend.Backend
+      if (flags.replace === flags.add) {
+        return yield* usage(
+          flags.replace
+            ? "give only one of --replace and --add"
+            : "give --replace (the file's events replace the timeframe's existing events) or --add (they are added " +
+              "to them): Orb would otherwise replace"
+        )
+      }
+      if (Option.isSome(flags.customerId) && Option.isSome(flags.externalCustomerId)) {
+        return yield* usage("give at most one of --customer-id and --external-customer-id")
+      }
+      if (Option.isSome(flags.deprecationFilter) && !flags.replace) {
+        return yield* usage("--deprecation-filter only applies with --replace")
+      }
+      const start = yield* parseTime("start", flags.start)
+      const end = yield* parseTime("end", flags.end)
+      const closeTime = Option.isSome(flags.closeTime)
+        ? yield* parseTime("close-time", flags.closeTime.value)
+        : undefined
+      const batchSize = yield* positive("batch-size", flags.batchSize, 500)
+      const concurrency = yield* positive("concurrency", flags.concurrency, 64)
+      const eventsPerMinute = yield* positive("events-per-minute", flags.eventsPerMinute)
+      const requestsPerSecond = yield* positive("requests-per-second", flags.requestsPerSecond)
+      const base = flags.testMode ? Backfills.testModeQuota : Backfills.liveModeQuota
+      const paced = flags.testMode || eventsPerMinute !== undefined || requestsPerSecond !== undefined
+      const quota: Backfills.IngestQuota | false = paced
+        ? {
+          eventsPerMinute: eventsPerMinute ?? base.eventsPerMinute,
+          requestsPerSecond: requestsPerSecond ?? base.requestsPerSecond
+        }
+        : backend.defaultQuota
+      const format = yield* Input.formatOf(flags.file, Option.getOrUndefined(flags.format))
+      const backfill: Backfill.CreateBackfill = {
+        timeframeStart: start,
+        timeframeEnd: end,
+        replaceExistingEvents: flags.replace,
+        ...(Option.isSome(flags.customerId) ? { customerId: flags.customerId.value } : {}),
+        ...(Option.isSome(flags.externalCustomerId) ? { externalCustomerId: flags.externalCustomerId.value } : {}),
+        ...(closeTime !== undefined ? { closeTime } : {}),
+        ...(Option.isSome(flags.deprecationFilter) ? { deprecationFilter: flags.deprecationFilter.value } : {})
+      }
+      if (closeTime !== undefined && closeTime.epochMillis <= (yield* DateTime.now).epochMillis) {
+        return yield* usage(`--close-time: ${DateTime.formatIso(closeTime)} is not in the future`)
+      }
+      yield* Workflow.run({
+        file: flags.file,
+        format,
+        backfill,
+        skipInvalid: flags.skipInvalid,
+        dryRun: flags.dryRun,
+        wait: !flags.noWait,
+        json: flags.json,
+        batchSize,
+        concurrency,
+        quota
+      })
+    })
+  )
+).pipe(Command.withDescription("Run a whole backfill from an NDJSON or CSV file: check, create, send, close, await"))
+
+// ---------------------------------------------------------------------------------------------------------
+// list, show, close, revert, watch
+
+const listCommand = Command.make(
+  "list",
+  {
+    limit: Options.integer("limit").pipe(
+      Options.withDefault(20),
+      Options.withDescription("How many backfills to show")
+    ),
+    json,
+    verbose
+  },
+  handler((flags) =>
+    Effect.gen(function*() {
+      yield* announce
+      const limit = yield* positive("limit", Option.some(flags.limit))
+      const backfills = yield* Backfills.list({ limit: Math.min(limit ?? 20, 100) }).pipe(
+        Stream.take(limit ?? 20),
+        Stream.runCollect
+      )
+      const all = Array.from(backfills)
+      if (flags.json) return yield* Output.line(JSON.stringify(all.map(Render.backfillJson)))
+      if (all.length === 0) {
+        const backend = yield* Backend.Backend
+        return yield* Output.line(
+          backend.kind === "simulator" ? "No backfills (the in-process simulator starts empty)." : "No backfills."
+        )
+      }
+      yield* Output.line(Render.backfillTable(all))
+    })
+  )
+).pipe(Command.withDescription("List backfills, newest first"))
+
+const showCommand = Command.make(
+  "show",
+  { id: idArg, json, verbose },
+  handler((flags) =>
+    Effect.gen(function*() {
+      yield* announce
+      const backfill = yield* Backfills.fetch(flags.id)
+      yield* Output.line(flags.json ? JSON.stringify(Render.backfillJson(backfill)) : Render.backfillDetails(backfill))
+    })
+  )
+).pipe(Command.withDescription("Show one backfill"))
+
+const awaitWithProgress = (id: string, target: Backfill.BackfillStatus, quiet: boolean) =>
+  Effect.scoped(Effect.gen(function*() {
+    const backend = yield* Backend.Backend
+    const output = yield* Output.Output
+    const reporter = yield* Progress.reporter(quiet ? "json" : output.isTTY ? "tty" : "plain", undefined)
+    yield* reporter.waiting(id, target)
+    return yield* Backfills.awaitStatus(id, target, { schedule: backend.awaitSchedule }).pipe(
+      Effect.ensuring(reporter.stopWaiting)
+    )
+  }))
+
+const closeCommand = Command.make(
+  "close",
+  { id: idArg, wait: wait("reflected"), json, verbose },
+  handler((flags) =>
+    Effect.gen(function*() {
+      yield* announce
+      let backfill = yield* Backfills.close(flags.id)
+      if (!flags.json) yield* Output.note(`Closed backfill ${backfill.id}; Orb is reflecting it.`)
+      if (flags.wait) backfill = yield* awaitWithProgress(flags.id, "reflected", flags.json)
+      yield* Output.line(flags.json ? JSON.stringify(Render.backfillJson(backfill)) : Render.backfillSummary(backfill))
+    })
+  )
+).pipe(Command.withDescription("Close an open backfill: Orb starts reflecting its events"))
+
+const revertCommand = Command.make(
+  "revert",
+  { id: idArg, wait: wait("reverted"), json, verbose },
+  handler((flags) =>
+    Effect.gen(function*() {
+      yield* announce
+      let backfill = yield* Backfills.revert(flags.id)
+      if (!flags.json) {
+        yield* Output.note(
+          backfill.status === "reverted"
+            ? `Reverted backfill ${backfill.id}.`
+            : `Reverting backfill ${backfill.id} (${backfill.status}).`
+        )
+      }
+      if (flags.wait && backfill.status !== "reverted") {
+        backfill = yield* awaitWithProgress(flags.id, "reverted", flags.json)
+      }
+      yield* Output.line(flags.json ? JSON.stringify(Render.backfillJson(backfill)) : Render.backfillSummary(backfill))
+    })
+  )
+).pipe(Command.withDescription("Revert a backfill: its events stop counting"))
+
+const finalStatuses: ReadonlyArray<Backfill.BackfillStatus> = ["reflected", "reverted"]
+
+const watchCommand = Command.make(
+  "watch",
+  { id: idArg, json, verbose },
+  handler((flags) =>
+    Effect.gen(function*() {
+      yield* announce
+      const backend = yield* Backend.Backend
+      let last = ""
+      const observe = Effect.gen(function*() {
+        const backfill = yield* Backfills.fetch(flags.id)
+        const line = `${backfill.status}, ${Progress.count(backfill.eventsIngested)} events` +
+          Option.match(backfill.closeTime, {
+            onNone: () => "",
+            onSome: (t) => (backfill.status === "pending" ? `, close time ${Render.time(t)}` : "")
+          })
+        if (line !== last && !flags.json) {
+          last = line
+          yield* Output.line(`${Render.time(yield* DateTime.now)}  ${backfill.id}  ${line}`)
+        }
+        return backfill
+      })
+      const final = yield* observe.pipe(
+        Effect.repeat({
+          schedule: Schedule.passthrough(Schedule.spaced(backend.watchInterval)) as Schedule.Schedule<
+            Backfill.Backfill,
+            Backfill.Backfill
+          >,
+          until: (backfill) => finalStatuses.includes(backfill.status)
+        })
+      )
+      if (flags.json) yield* Output.line(JSON.stringify(Render.backfillJson(final)))
+    })
+  )
+).pipe(Command.withDescription("Follow a backfill's status until it is reflected or reverted"))
+
+// ---------------------------------------------------------------------------------------------------------
+// simulate, demo
+
+const faultKinds: ReadonlyArray<OrbSimulator.FaultKind> = [
+  "internal-error",
+  "unavailable",
+  "too-many-requests",
+  "conflict",
+  "drop",
+  "delay"
+]
+
+const simulateFlags = {
+  port: Options.integer("port").pipe(Options.withDefault(4010), Options.withDescription("Port on 127.0.0.1 (0: any)")),
+  apiKey: Options.text("api-key").pipe(Options.optional, Options.withDescription("The bearer key to demand")),
+  reflectionDelay: Options.text("reflection-delay").pipe(
+    Options.optional,
+    Options.withDescription("From close to reflected, e.g. 5s (default 5s)")
+  ),
+  revertDelay: Options.text("revert-delay").pipe(
+    Options.optional,
+    Options.withDescription("From revert to reverted, e.g. 5s (default 5s)")
+  ),
+  quotas: Options.choice("quotas", ["live", "test"]).pipe(
+    Options.optional,
+    Options.withDescription("Enforce Orb's live- or test-mode rate limits (default: none)")
+  ),
+  faultRate: Options.float("fault-rate").pipe(
+    Options.optional,
+    Options.withDescription("Share of requests to answer with a fault, 0 to 1")
+  ),
+  faults: Options.text("faults").pipe(
+    Options.optional,
+    Options.withDescription(`Fault kinds, comma-separated: ${faultKinds.join(", ")} (default: all)`)
+  ),
+  faultTiming: Options.choice("fault-timing", ["before", "after", "random"]).pipe(
+    Options.optional,
+    Options.withDescription("Fault before or after the request takes effect (default random)")
+  ),
+  faultDelay: Options.text("fault-delay").pipe(
+    Options.optional,
+    Options.withDescription("For delay faults (default 2m)")
+  ),
+  seed: Options.integer("seed").pipe(Options.optional, Options.withDescription("Seeds ids and fault draws")),
+  verbose
+}
+
+/**
+ * The simulator's server options from `simulate`'s flags.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const serveOptions = (flags: {
+  readonly port: number
+  readonly apiKey: Option.Option<string>
+  readonly reflectionDelay: Option.Option<string>
+  readonly revertDelay: Option.Option<string>
+  readonly quotas: Option.Option<"live" | "test">
+  readonly faultRate: Option.Option<number>
+  readonly faults: Option.Option<string>
+  readonly faultTiming: Option.Option<"before" | "after" | "random">
+  readonly faultDelay: Option.Option<string>
+  readonly seed: Option.Option<number>
+}): Either.Either<OrbSimulator.ServeOptions, CliError.UsageError> =>
+  Either.gen(function*() {
+    if (!Number.isInteger(flags.port) || flags.port < 0 || flags.port > 65535) {
+      return yield* Either.left(usage(`--port: expected 0 to 65535, got ${flags.port}`))
+    }
+    if (Option.isSome(flags.apiKey) && flags.apiKey.value.length === 0) {
+      return yield* Either.left(usage("--api-key: must not be empty"))
+    }
+    const delay = (flag: string, value: Option.Option<string>) =>
+      Option.match(value, { onNone: () => Either.right(undefined), onSome: (text) => parseDuration(flag, text) })
+    const reflectionDelay = yield* delay("reflection-delay", flags.reflectionDelay)
+    const revertDelay = yield* delay("revert-delay", flags.revertDelay)
+    if (Option.isSome(flags.seed) && !(Number.isInteger(flags.seed.value) && flags.seed.value >= 0)) {
+      return yield* Either.left(usage(`--seed: expected a non-negative integer, got ${flags.seed.value}`))
+    }
+    let faults: OrbSimulator.Faults | undefined
+    if (Option.isNone(flags.faultRate)) {
+      const stray = Option.isSome(flags.faults)
+        ? "faults"
+        : Option.isSome(flags.faultTiming)
+        ? "fault-timing"
+        : Option.isSome(flags.faultDelay)
+        ? "fault-delay"
+        : undefined
+      if (stray !== undefined) return yield* Either.left(usage(`--${stray}: needs --fault-rate`))
+    } else {
+      const rate = flags.faultRate.value
+      if (!(rate >= 0 && rate <= 1)) {
+        return yield* Either.left(usage(`--fault-rate: expected a number from 0 to 1, got ${rate}`))
+      }
+      let kinds: Array<OrbSimulator.FaultKind> | undefined
+      if (Option.isSome(flags.faults)) {
+        kinds = []
+        for (const kind of flags.faults.value.split(",").map((k) => k.trim())) {
+          if (!faultKinds.includes(kind as OrbSimulator.FaultKind)) {
+            return yield* Either.left(
+              usage(`--faults: unknown fault "${kind}" (expected some of ${faultKinds.join(", ")})`)
+            )
+          }
+          kinds.push(kind as OrbSimulator.FaultKind)
+        }
+      }
+      const faultDelay = yield* delay("fault-delay", flags.faultDelay)
+      faults = {
+        rate,
+        ...(kinds !== undefined ? { kinds } : {}),
+        ...(Option.isSome(flags.faultTiming) ? { timing: flags.faultTiming.value } : {}),
+        ...(faultDelay !== undefined ? { delay: faultDelay } : {})
+      }
+    }
+    return {
+      port: flags.port,
+      ...(Option.isSome(flags.apiKey) ? { apiKey: flags.apiKey.value } : {}),
+      ...(reflectionDelay !== undefined ? { reflectionDelay } : {}),
+      ...(revertDelay !== undefined ? { revertDelay } : {}),
+      ...(Option.isSome(flags.quotas) ? { quotas: flags.quotas.value } : {}),
+      ...(faults !== undefined ? { faults } : {}),
+      ...(Option.isSome(flags.seed) ? { seed: flags.seed.value } : {})
+    }
+  })
+
+const simulateCommand = Command.make(
+  "simulate",
+  simulateFlags,
+  handler((flags) =>
+    Effect.gen(function*() {
+      const options = yield* serveOptions(flags)
+      // The server's own scope: closing it waits for open connections to end, which can take forever after a
+      // client kept one alive, so Ctrl-C gives it a second and then lets the process exit.
+      const scope = yield* Scope.make()
+      yield* Effect.addFinalizer(() =>
+        Scope.close(scope, Exit.void).pipe(Effect.disconnect, Effect.timeout("1 second"), Effect.ignore)
+      )
+      const server = yield* OrbSimulator.serve(options).pipe(
+        Scope.extend(scope),
+        Effect.catchAll((error) =>
+          Effect.zipRight(
+            Output.note(
+              `Error: cannot listen on 127.0.0.1:${options.port}: ${
+                error.cause instanceof Error ? error.cause.message : String(error.cause)
+              }.`
+            ),
+            new CliError.Exit({ code: CliError.ExitCode.failure })
+          )
+        )
+      )
+      // The URL alone on the first line of standard output, for scripts; the hints go to standard error.
+      yield* Output.line(server.url)
+      yield* Output.note(
+        `Orb simulator listening. Point the CLI at it with: ORB_API_KEY=${
+          options.apiKey === undefined ? "any" : "<the --api-key>"
+        } ORB_BASE_URL=${server.url} orb-backfill list`
+      )
+      yield* Output.note("Stop it with Ctrl-C.")
+      return yield* Effect.never
+    }).pipe(Effect.scoped)
+  )
+).pipe(Command.withDescription("Serve the Orb simulator on 127.0.0.1 until stopped"))
+
+const demoCommand = Command.make(
+  "demo",
+  {
+    events: Options.integer("events").pipe(
+      Options.withDefault(40_000),
+      Options.withDescription("About how many events to generate")
+    ),
+    verbose
+  },
+  handler((flags) =>
+    Effect.gen(function*() {
+      const events = yield* positive("events", Option.some(flags.events), 1_000_000)
+      // The demo always runs in-process, ORB_API_KEY or not: it must never touch a real account.
+      yield* Demo.demo({ events }).pipe(Effect.provide(Backend.layerSimulator()))
+    })
+  )
+).pipe(Command.withDescription("A whole backfill of generated events against the in-process simulator, then reverted"))
+
+// ---------------------------------------------------------------------------------------------------------
+// the command
+
+/**
+ * The whole command tree.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const command = Command.make(
+  "orb-backfill",
+  { verbose },
+  handler(() =>
+    usage("give a command: run, list, show, close, revert, watch, simulate or demo (see orb-backfill --help)")
+  )
+).pipe(
+  Command.withDescription(
+    "Run, list, show, close, revert and watch Orb event backfills. Without ORB_API_KEY, every command runs " +
+      "against an in-process Orb simulator."
+  ),
+  Command.withSubcommands([
+    runCommand,
+    listCommand,
+    showCommand,
+    closeCommand,
+    revertCommand,
+    watchCommand,
+    simulateCommand,
+    demoCommand
+  ])
+)
+
+const cli = Command.run(command, { name: "orb-backfill", version: "0.1.0", executable: "orb-backfill" })
+
+/**
+ * What the commands need: the backend (the backfill service and its settings), the output, and the platform
+ * services of `@effect/cli` (`NodeContext.layer`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Environment =
+  | Backfills.Backfills
+  | Backend.Backend
+  | Output.Output
+  | FileSystem.FileSystem
+  | Path.Path
+  | Terminal.Terminal
+
+/**
+ * Runs the command line (`args` without the `node` and script paths) and answers its exit code: 0 success,
+ * 1 the work failed, 2 bad usage or input. An interruption (Ctrl-C) interrupts the returned effect after
+ * the command said what became of its backfill; `bin.ts` exits with 130 then.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const run = (args: ReadonlyArray<string>): Effect.Effect<number, never, Environment> =>
+  Effect.gen(function*() {
+    const output = yield* Output.Output
+    const logger = Logger.make(({ logLevel, message }) => {
+      const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
+      Effect.runSync(output.stderr(`[${logLevel.label.toLowerCase()}] ${text}\n`))
+    })
+    return yield* cli(["orb-backfill", "orb-backfill", ...args]).pipe(
+      Effect.as(CliError.ExitCode.success),
+      Effect.catchAll((error) =>
+        Effect.succeed(
+          ValidationError.isValidationError(error)
+            ? CliError.ExitCode.usage
+            : error._tag === "Exit"
+            ? error.code
+            : CliError.ExitCode.failure
+        )
+      ),
+      Effect.withConsole(Output.toConsole(output)),
+      Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+    )
+  })

@@ -1,0 +1,307 @@
+/**
+ * What `orb-backfill run` does: a validation pass over the whole file before anything is created, then the
+ * whole backfill (create, ingest, close, await reflection) from a second pass over the file, with progress,
+ * and a revert when it fails or is interrupted before the close.
+ *
+ * @since 0.1.0
+ */
+import { type Backfill, Backfills, type OrbError } from "@effect-orb/backfills"
+import type * as FileSystem from "@effect/platform/FileSystem"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as Stream from "effect/Stream"
+import * as Backend from "./Backend.js"
+import * as CliError from "./CliError.js"
+import * as Input from "./Input.js"
+import * as Output from "./Output.js"
+import * as Progress from "./Progress.js"
+import * as Render from "./Render.js"
+
+/**
+ * What the validation pass found.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Validation {
+  /** Non-blank lines read (a CSV's header excepted). */
+  readonly lines: number
+  /** Valid events: what the run will send. */
+  readonly events: number
+  readonly invalid: number
+  /** The first invalid lines, as `file:line: reason`. */
+  readonly problems: ReadonlyArray<string>
+}
+
+const maxProblems = 10
+
+/**
+ * Reads the whole file once, checking every line against the scope, in constant memory: it keeps counts and
+ * the first few problems only.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validate = (
+  file: string,
+  format: Input.Format,
+  scope: Input.Scope
+): Effect.Effect<Validation, Input.InputError, FileSystem.FileSystem> =>
+  Input.read(file, format).pipe(
+    Stream.runFold(
+      { lines: 0, events: 0, invalid: 0, problems: [] as Array<string> },
+      (acc, parsed) => {
+        acc.lines++
+        const checked = Either.flatMap(parsed.event, (event) => Input.checkEvent(event, scope))
+        if (Either.isRight(checked)) {
+          acc.events++
+        } else {
+          acc.invalid++
+          if (acc.problems.length < maxProblems) acc.problems.push(`${file}:${parsed.line}: ${checked.left}`)
+        }
+        return acc
+      }
+    )
+  )
+
+/**
+ * The valid events of a file, in order, read lazily: the run's second pass. With `skipInvalid`, invalid lines
+ * are left out (the validation pass reported them); without, one fails the stream (the file changed since the
+ * validation pass), which makes the run revert.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const events = (
+  file: string,
+  format: Input.Format,
+  scope: Input.Scope,
+  skipInvalid: boolean
+): Stream.Stream<Backfill.IngestEvent, Input.InputError, FileSystem.FileSystem> =>
+  Input.read(file, format).pipe(
+    Stream.mapEffect((parsed) => {
+      const checked = Either.flatMap(parsed.event, (event) => Input.checkEvent(event, scope))
+      if (Either.isRight(checked)) return Effect.succeed(Option.some(checked.right))
+      return skipInvalid
+        ? Effect.succeed(Option.none())
+        : Effect.fail(new Input.InputError({ file, line: parsed.line, reason: checked.left }))
+    }),
+    Stream.filterMap((event) => event)
+  )
+
+/**
+ * The settings of a run from the command line.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunOptions {
+  readonly file: string
+  readonly format: Input.Format
+  readonly backfill: Backfill.CreateBackfill
+  readonly skipInvalid: boolean
+  readonly dryRun: boolean
+  /** `false`: stop once the backfill is closed (`--no-wait`). */
+  readonly wait: boolean
+  readonly json: boolean
+  readonly batchSize?: number | undefined
+  readonly concurrency?: number | undefined
+  /** The ingest pace; default: the backend's. */
+  readonly quota?: Backfills.IngestQuota | false | undefined
+}
+
+const scopeOf = (create: Backfill.CreateBackfill): Input.Scope => ({
+  timeframeStart: create.timeframeStart,
+  timeframeEnd: create.timeframeEnd,
+  customerId: create.customerId,
+  externalCustomerId: create.externalCustomerId
+})
+
+const ingestionJson = (summary: Backfills.IngestSummary) => ({
+  sent: summary.sent,
+  accepted: summary.accepted,
+  duplicates: summary.duplicates,
+  failed: summary.failed,
+  batches: summary.batches,
+  retries: summary.retries,
+  rate_limited: summary.rateLimited,
+  elapsed_ms: summary.elapsedMillis,
+  failures: summary.failures.map((f) => ({
+    position: f.position,
+    idempotency_key: f.idempotencyKey ?? null,
+    refused_by: f.refusedBy,
+    reasons: f.reasons
+  }))
+})
+
+/**
+ * The result of a run, dry or not.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunOutcome {
+  readonly validation: Validation
+  readonly result: Option.Option<Backfills.RunResult>
+}
+
+/**
+ * Validates the file, then (unless `dryRun`) runs the whole backfill from it, reporting on the way. Fails with
+ * `InvalidLines` before creating anything when a line is invalid and `skipInvalid` is off.
+ *
+ * @since 0.1.0
+ * @category workflow
+ */
+export const run = (
+  options: RunOptions
+): Effect.Effect<
+  RunOutcome,
+  Input.InputError | CliError.InvalidLines | CliError.UsageError | Backfills.Error | OrbError.RunFailed,
+  FileSystem.FileSystem | Backfills.Backfills | Backend.Backend | Output.Output
+> =>
+  Effect.gen(function*() {
+    const backend = yield* Backend.Backend
+    const output = yield* Output.Output
+    const mode: Progress.Mode = options.json ? "json" : output.isTTY ? "tty" : "plain"
+    const say = (text: string) => (options.json ? Effect.void : Output.note(text))
+    const scope = scopeOf(options.backfill)
+    // The safety rails of the create request, before reading a line.
+    yield* Backfills.validateCreate(options.backfill)
+
+    if (mode === "tty") yield* output.stderr(`Checking ${options.file}…`)
+    const validation = yield* validate(options.file, options.format, scope).pipe(
+      Effect.onInterrupt(() => Output.note("\nInterrupted while checking the file; nothing was created."))
+    )
+    if (mode === "tty") yield* output.stderr("\r\x1b[2K")
+    yield* say(
+      `Checked ${options.file}: ${Progress.count(validation.events)} valid events` +
+        (validation.invalid > 0 ? `, ${Progress.plural(validation.invalid, "invalid line")}` : "") + "."
+    )
+    if (validation.invalid > 0) {
+      if (!options.json || !options.skipInvalid) {
+        for (const problem of validation.problems) yield* Output.note(`  ${problem}`)
+        if (validation.invalid > validation.problems.length) {
+          yield* Output.note(`  … and ${Progress.count(validation.invalid - validation.problems.length)} more`)
+        }
+      }
+      if (!options.skipInvalid) {
+        return yield* new CliError.InvalidLines({
+          file: options.file,
+          invalid: validation.invalid,
+          first: validation.problems[0]
+        })
+      }
+    }
+    if (validation.events === 0) {
+      // An empty backfill in replace mode would delete the timeframe's usage and put nothing back.
+      return yield* new CliError.UsageError({
+        reason: `${options.file} holds no valid events; nothing was created`
+      })
+    }
+    if (options.dryRun) {
+      if (options.json) {
+        yield* Output.line(
+          JSON.stringify({ dry_run: true, file: options.file, validation: validationJson(validation) })
+        )
+      } else {
+        yield* Output.line(
+          `Dry run: ${Progress.count(validation.events)} events in ${options.file} would be sent` +
+            (validation.invalid > 0 ? ` (${Progress.plural(validation.invalid, "invalid line")} left out)` : "") +
+            "; nothing was created."
+        )
+      }
+      return { validation, result: Option.none() }
+    }
+
+    const created = yield* Ref.make(Option.none<Backfill.BackfillId>())
+    const closed = yield* Ref.make(false)
+    const result = yield* Effect.scoped(Effect.gen(function*() {
+      const reporter = yield* Progress.reporter(mode, validation.events, { awaitReflection: options.wait })
+      return yield* Backfills.run({
+        ...options.backfill,
+        events: events(options.file, options.format, scope, options.skipInvalid),
+        invalidEvents: options.skipInvalid ? "skip" : "fail",
+        until: options.wait ? "reflected" : "closed",
+        expectedEvents: validation.events,
+        ingest: {
+          batchSize: options.batchSize,
+          concurrency: options.concurrency,
+          quota: options.quota ?? backend.defaultQuota
+        },
+        await: { schedule: backend.awaitSchedule },
+        onProgress: (progress) =>
+          Effect.zipRight(
+            progress.stage === "created"
+              ? Ref.set(created, Option.some(progress.backfill.id))
+              : progress.stage === "closed"
+              ? Ref.set(closed, true)
+              : Effect.void,
+            reporter.onProgress(progress)
+          )
+      }).pipe(Effect.ensuring(reporter.stopWaiting))
+    })).pipe(
+      Effect.onInterrupt(() => reportInterruption(created, closed))
+    )
+    if (options.json) {
+      yield* Output.line(JSON.stringify({
+        backfill: Render.backfillJson(result.backfill),
+        ingestion: ingestionJson(result.ingestion),
+        validation: validationJson(validation)
+      }))
+    } else {
+      yield* Output.line(Render.backfillSummary(result.backfill))
+      const ingestion = result.ingestion
+      yield* Output.line(
+        `Sent ${Progress.count(ingestion.accepted)} events in ${Progress.duration(ingestion.elapsedMillis)}` +
+          (ingestion.duplicates > 0 ? ` (${Progress.count(ingestion.duplicates)} already there)` : "") +
+          (ingestion.failed > 0 ? `; ${Progress.count(ingestion.failed)} refused and left out` : "") +
+          (validation.invalid > 0 ? `; ${Progress.plural(validation.invalid, "invalid line")} left out` : "") + "."
+      )
+      for (const failure of ingestion.failures.slice(0, maxProblems)) {
+        yield* Output.note(
+          `  event #${failure.position + 1}${failure.idempotencyKey ? ` (${failure.idempotencyKey})` : ""}: ` +
+            failure.reasons.join("; ")
+        )
+      }
+      if (!options.wait) {
+        yield* Output.line(
+          `Orb is reflecting it now; follow it with: orb-backfill watch ${result.backfill.id}`
+        )
+      }
+    }
+    return { validation, result: Option.some(result) }
+  })
+
+const validationJson = (validation: Validation) => ({
+  lines: validation.lines,
+  events: validation.events,
+  invalid: validation.invalid,
+  problems: validation.problems
+})
+
+// The run itself reverts an open backfill when interrupted; this says what became of it, in words.
+const reportInterruption = (
+  created: Ref.Ref<Option.Option<Backfill.BackfillId>>,
+  closed: Ref.Ref<boolean>
+) =>
+  Effect.gen(function*() {
+    const id = yield* Ref.get(created)
+    if (Option.isNone(id)) return yield* Output.note("\nInterrupted before anything was created.")
+    if (yield* Ref.get(closed)) {
+      return yield* Output.note(
+        `\nInterrupted while waiting: backfill ${id.value} is closed and Orb will still reflect it ` +
+          `(follow it with: orb-backfill watch ${id.value}).`
+      )
+    }
+    const backfill = yield* Effect.either(Backfills.fetch(id.value))
+    if (Either.isRight(backfill) && backfill.right.status === "reverted") {
+      return yield* Output.note(`\nInterrupted: backfill ${id.value} was reverted, so no usage changed.`)
+    }
+    yield* Output.note(
+      `\nInterrupted: backfill ${id.value} could not be confirmed reverted` +
+        (Either.isRight(backfill) ? ` (it is ${backfill.right.status})` : "") +
+        `; revert it with: orb-backfill revert ${id.value}`
+    )
+  })

@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+/**
+ * `orb-backfill`: the command line, against Orb when `ORB_API_KEY` is set, against an in-process simulator
+ * otherwise.
+ *
+ * @since 0.1.0
+ */
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Backend from "./Backend.js"
+import * as Cli from "./Cli.js"
+import * as CliError from "./CliError.js"
+import * as Output from "./Output.js"
+
+const main = Cli.run(process.argv.slice(2)).pipe(
+  Effect.provide(Layer.mergeAll(Backend.layerFromEnv, NodeContext.layer, Output.layerProcess)),
+  // Only a malformed ORB_BASE_URL can fail here, before any command runs: that is bad configuration.
+  Effect.catchAll((error) =>
+    Effect.as(
+      Effect.sync(() => process.stderr.write(`Error: ${CliError.messageOf(error)}\n`)),
+      CliError.ExitCode.usage
+    )
+  )
+)
+
+NodeRuntime.runMain(main, {
+  disableErrorReporting: true,
+  disablePrettyLogger: true,
+  // Ctrl-C interrupts the command (which reverts an open backfill and says so); the code follows the shell's
+  // convention for a process stopped by SIGINT.
+  teardown: (exit, onExit) =>
+    onExit(
+      Exit.isSuccess(exit)
+        ? exit.value as number
+        : Exit.isInterrupted(exit)
+        ? CliError.ExitCode.interrupted
+        : CliError.ExitCode.failure
+    )
+})

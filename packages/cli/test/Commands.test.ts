@@ -1,0 +1,72 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import { cli, cliForked, simulator } from "./support.js"
+
+describe("orb-backfill simulate", () => {
+  it.live(
+    "serves the simulator on loopback until interrupted, its URL alone on the first line",
+    () =>
+      Effect.gen(function*() {
+        const started = yield* cliForked(["simulate", "--port", "0", "--api-key", "KEY", "--reflection-delay", "1s"])
+        let url: string | undefined
+        while (url === undefined) {
+          yield* Effect.sleep("20 millis")
+          url = /^(http:\/\/127\.0\.0\.1:\d+\/v1)$/m.exec(started.stdout())?.[1]
+        }
+        const response = yield* Effect.promise(() =>
+          fetch(`${url}/events/backfills`, { headers: { authorization: "Bearer KEY" } })
+        )
+        assert.strictEqual(response.status, 200)
+        assert.deepStrictEqual(yield* Effect.promise(() => response.json()), {
+          data: [],
+          pagination_metadata: { has_more: false, next_cursor: null }
+        })
+        const refused = yield* Effect.promise(() => fetch(`${url}/events/backfills`))
+        assert.strictEqual(refused.status, 401)
+        assert.include(started.stderr(), `ORB_BASE_URL=${url} orb-backfill list`)
+        yield* Fiber.interrupt(started.fiber)
+      }).pipe(Effect.provide(simulator)),
+    20_000
+  )
+
+  it.live("refuses bad flags with exit 2 and one sentence", () =>
+    Effect.gen(function*() {
+      const cases: Array<[ReadonlyArray<string>, string | RegExp]> = [
+        [["--port", "70000"], "Error: --port: expected 0 to 65535, got 70000."],
+        [
+          ["--reflection-delay", "5"],
+          "Error: --reflection-delay: expected a duration such as 500ms, 2s, 1m or 1h, got \"5\"."
+        ],
+        [["--fault-rate", "2"], "Error: --fault-rate: expected a number from 0 to 1, got 2."],
+        [["--faults", "drop"], "Error: --faults: needs --fault-rate."],
+        [["--fault-rate", "0.1", "--faults", "drop,flood"], /unknown fault "flood"/],
+        [["--quotas", "prod"], /live|test/],
+        [["--port", "nope"], /integer/]
+      ]
+      for (const [args, expected] of cases) {
+        const ran = yield* cli(["simulate", ...args])
+        assert.strictEqual(ran.code, 2, args.join(" "))
+        if (typeof expected === "string") assert.strictEqual(ran.stderr.trimEnd(), expected)
+        else assert.match(ran.stderr, expected)
+      }
+    }).pipe(Effect.provide(simulator)))
+})
+
+describe("orb-backfill demo", () => {
+  it.live("generates a week of usage, runs a whole backfill, shows it and reverts it", () =>
+    Effect.gen(function*() {
+      const ran = yield* cli(["demo", "--events", "3000"])
+      assert.strictEqual(ran.code, 0, ran.stderr)
+      const err = ran.stderr.split("\n")
+      assert.match(err[0], /^Demo: a whole backfill against the in-process Orb simulator/)
+      assert.match(ran.stderr, /^Generated a week of usage for 4 customers/m)
+      assert.match(ran.stderr, /^Checked \S+usage\.ndjson: [\d,]+ valid events\.$/m)
+      const out = ran.stdout.trimEnd().split("\n")
+      assert.match(out[0], /^Backfill (\S+) is reflected: [\d,]+ events, add mode, all customers/)
+      assert.match(out[out.length - 1], /^Backfill \S+ is reverted: /)
+      const events = Number(/is reflected: ([\d,]+) events/.exec(out[0])![1].replace(/,/g, ""))
+      assert.isAtLeast(events, 2_500)
+      assert.isAtMost(events, 3_500)
+    }).pipe(Effect.provide(simulator)), 60_000)
+})

@@ -1,0 +1,175 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as DateTime from "effect/DateTime"
+import * as Either from "effect/Either"
+import * as Input from "../src/Input.js"
+
+const right = <A, E>(either: Either.Either<A, E>): A => {
+  if (Either.isLeft(either)) assert.fail(`expected a value, got ${String(either.left)}`)
+  return (either as Either.Right<E, A>).right
+}
+const left = <A, E>(either: Either.Either<A, E>): E => {
+  if (Either.isRight(either)) assert.fail(`expected a failure, got ${JSON.stringify(either.right)}`)
+  return (either as Either.Left<E, A>).left
+}
+
+describe("CSV", () => {
+  it("splits RFC 4180 records: quoted commas, doubled quotes, empty fields", () => {
+    assert.deepStrictEqual(right(Input.parseCsvRecord("a,\"b,c\",\"say \"\"hi\"\"\",,\"\"")), [
+      { value: "a", quoted: false },
+      { value: "b,c", quoted: true },
+      { value: "say \"hi\"", quoted: true },
+      { value: "", quoted: false },
+      { value: "", quoted: true }
+    ])
+    assert.deepStrictEqual(right(Input.parseCsvRecord("")), [{ value: "", quoted: false }])
+    assert.deepStrictEqual(right(Input.parseCsvRecord("x,")), [{ value: "x", quoted: false }, {
+      value: "",
+      quoted: false
+    }])
+  })
+
+  it("refuses a quoted field left open (a newline inside quotes) and stray quotes", () => {
+    assert.match(left(Input.parseCsvRecord("a,\"b")), /not closed on this line/)
+    assert.match(left(Input.parseCsvRecord("a,\"b\"c")), /after the closing quote of field 2/)
+    assert.match(left(Input.parseCsvRecord("a,b\"c")), /field 2 holds a quote but is not quoted/)
+  })
+
+  it("types cells: plain numbers, true/false, strings otherwise; quoted cells stay strings", () => {
+    const cell = (value: string, quoted = false) => Input.csvValue({ value, quoted })
+    assert.strictEqual(cell("42"), 42)
+    assert.strictEqual(cell("-3.25"), -3.25)
+    assert.strictEqual(cell("0"), 0)
+    assert.strictEqual(cell("007"), "007")
+    assert.strictEqual(cell("1e3"), "1e3")
+    assert.strictEqual(cell("12345678901234567890"), "12345678901234567890")
+    assert.strictEqual(cell("true"), true)
+    assert.strictEqual(cell("FALSE"), "FALSE")
+    assert.strictEqual(cell("42", true), "42")
+    assert.strictEqual(cell(""), undefined)
+    assert.strictEqual(cell("", true), "")
+  })
+
+  it("needs event_name, timestamp and a customer column in the header", () => {
+    assert.deepStrictEqual(right(Input.parseCsvHeader("\uFEFFevent_name,timestamp,customer_id,units")), [
+      "event_name",
+      "timestamp",
+      "customer_id",
+      "units"
+    ])
+    assert.match(left(Input.parseCsvHeader("timestamp,customer_id")), /no "event_name" column/)
+    assert.match(left(Input.parseCsvHeader("event_name,timestamp")), /no customer column/)
+    assert.match(left(Input.parseCsvHeader("event_name,timestamp,customer_id,a,a")), /"a" appears twice/)
+  })
+
+  it("makes an event of a row, with the other columns as properties", () => {
+    const header = right(Input.parseCsvHeader("event_name,timestamp,external_customer_id,units,region"))
+    const event = right(Input.parseCsvRow(header, "api_call,2026-10-01T00:00:00Z,acme,3,\"eu, west\""))
+    assert.strictEqual(event.eventName, "api_call")
+    assert.strictEqual(event.externalCustomerId, "acme")
+    assert.strictEqual(DateTime.formatIso(event.timestamp), "2026-10-01T00:00:00.000Z")
+    assert.deepStrictEqual(event.properties, { units: 3, region: "eu, west" })
+    assert.match(left(Input.parseCsvRow(header, "api_call,2026-10-01T00:00:00Z,acme")), /expected 5 fields/)
+    assert.match(left(Input.parseCsvRow(header, "api_call,2026-10-01,acme,1,eu")), /^timestamp: expected an ISO 8601/)
+  })
+})
+
+describe("NDJSON", () => {
+  it("decodes Orb's wire events", () => {
+    const event = right(Input.parseNdjsonLine(JSON.stringify({
+      event_name: "api_call",
+      timestamp: "2026-10-01T02:00:00+02:00",
+      customer_id: "cus_1",
+      properties: { n: 1, ok: true, s: "x" }
+    })))
+    assert.strictEqual(DateTime.formatIso(event.timestamp), "2026-10-01T00:00:00.000Z")
+    assert.strictEqual(event.customerId, "cus_1")
+    assert.isUndefined(event.idempotencyKey)
+    const withNull = right(Input.parseNdjsonLine(
+      "{\"event_name\":\"a\",\"timestamp\":\"2026-10-01T00:00:00Z\",\"properties\":{},\"customer_id\":null,\"external_customer_id\":\"x\"}"
+    ))
+    assert.isFalse("customerId" in withNull)
+    assert.strictEqual(withNull.externalCustomerId, "x")
+    assert.match(
+      left(
+        Input.parseNdjsonLine(
+          "{\"event_name\":\"a\",\"timestamp\":\"2026-10-01T00:00:00Z\",\"properties\":{},\"idempotency_key\":null}"
+        )
+      ),
+      /^idempotency_key: /
+    )
+  })
+
+  it("says what is wrong with a line", () => {
+    assert.match(left(Input.parseNdjsonLine("{")), /^not valid JSON/)
+    assert.strictEqual(left(Input.parseNdjsonLine("[1]")), "expected a JSON object (one event)")
+    assert.strictEqual(
+      left(Input.parseNdjsonLine("{\"timestamp\":\"2026-10-01T00:00:00Z\",\"properties\":{}}")),
+      "event_name: is missing"
+    )
+    assert.match(
+      left(Input.parseNdjsonLine("{\"event_name\":\"a\",\"timestamp\":\"2026-10-01T00:00:00\",\"properties\":{}}")),
+      /^timestamp: expected an ISO 8601 date-time with a time zone/
+    )
+    assert.match(
+      left(
+        Input.parseNdjsonLine("{\"event_name\":\"a\",\"timestamp\":\"2026-10-01T00:00:00Z\",\"properties\":{\"x\":{}}}")
+      ),
+      /^properties\.x: /
+    )
+    assert.strictEqual(
+      left(
+        Input.parseNdjsonLine("{\"event_name\":\"a\",\"timestamp\":\"2026-10-01T00:00:00Z\",\"properties\":{},\"x\":1}")
+      ),
+      "x: is not an Orb event field"
+    )
+  })
+})
+
+describe("checkEvent", () => {
+  const scope = {
+    timeframeStart: DateTime.unsafeMake("2026-10-01T00:00:00Z"),
+    timeframeEnd: DateTime.unsafeMake("2026-10-08T00:00:00Z")
+  }
+  const event = {
+    eventName: "api_call",
+    timestamp: DateTime.unsafeMake("2026-10-07T23:59:59.999Z"),
+    properties: {},
+    externalCustomerId: "acme"
+  }
+
+  it("checks the timeframe (end excluded) and the customer keys", () => {
+    right(Input.checkEvent(event, scope))
+    assert.match(
+      left(Input.checkEvent({ ...event, timestamp: DateTime.unsafeMake("2026-10-08T00:00:00Z") }, scope)),
+      /^timestamp: 2026-10-08T00:00:00.000Z is outside the timeframe \[2026-10-01T00:00:00.000Z, 2026-10-08T00:00:00.000Z\)$/
+    )
+    assert.match(
+      left(Input.checkEvent({ ...event, externalCustomerId: undefined }, scope)),
+      /^customer_id: give one of customerId and externalCustomerId$/
+    )
+  })
+
+  it("fills in and enforces the backfill's customer", () => {
+    const scoped = { ...scope, externalCustomerId: "acme" }
+    assert.strictEqual(
+      right(Input.checkEvent({ ...event, externalCustomerId: undefined }, scoped)).externalCustomerId,
+      "acme"
+    )
+    assert.match(
+      left(Input.checkEvent({ ...event, externalCustomerId: "globex" }, scoped)),
+      /globex is not the backfill's customer \(acme\)/
+    )
+    const byId = { ...scope, customerId: "cus_1" }
+    assert.strictEqual(right(Input.checkEvent({ ...event, externalCustomerId: undefined }, byId)).customerId, "cus_1")
+    assert.match(left(Input.checkEvent(event, byId)), /scoped to customer cus_1/)
+  })
+})
+
+describe("formatOf", () => {
+  it("goes by the extension unless told", () => {
+    assert.strictEqual(right(Input.formatOf("a.CSV")), "csv")
+    assert.strictEqual(right(Input.formatOf("a.jsonl")), "ndjson")
+    assert.strictEqual(right(Input.formatOf("a.txt", "csv")), "csv")
+    assert.match(left(Input.formatOf("a.txt")).message, /^a\.txt: cannot tell the format/)
+  })
+})

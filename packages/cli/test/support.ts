@@ -1,0 +1,84 @@
+/**
+ * Runs the command line in-process against a fresh simulator, capturing what it prints and its exit code.
+ */
+import type { Backfills } from "@effect-orb/backfills"
+import type { OrbSimulator } from "@effect-orb/simulator"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as Backend from "../src/Backend.js"
+import * as Cli from "../src/Cli.js"
+import * as Output from "../src/Output.js"
+
+type Environment = Exclude<Cli.Environment, Output.Output>
+
+export interface Ran {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** A simulator that reflects and reverts in 100 ms of real time, with the CLI's settings for it. */
+export const simulator: Layer.Layer<
+  Backend.Backend | Backfills.Backfills | OrbSimulator.OrbSimulator | NodeContext.NodeContext
+> = Layer.mergeAll(
+  Backend.layerSimulator({ reflectionDelay: Duration.millis(100), revertDelay: Duration.millis(100) }),
+  NodeContext.layer
+)
+
+export const cli = (
+  args: ReadonlyArray<string>,
+  options: { readonly isTTY?: boolean } = {}
+): Effect.Effect<Ran, never, Environment> =>
+  Effect.gen(function*() {
+    const memory = Output.memory(options)
+    const code = yield* Cli.run(args).pipe(Effect.provideService(Output.Output, memory.output))
+    return { code, stdout: memory.stdout(), stderr: memory.stderr() }
+  })
+
+/** Starts `cli` and returns its captured output so far, for commands that are interrupted. */
+export const cliForked = (args: ReadonlyArray<string>): Effect.Effect<
+  {
+    readonly fiber: Fiber.RuntimeFiber<number>
+    readonly stdout: () => string
+    readonly stderr: () => string
+  },
+  never,
+  Environment
+> =>
+  Effect.gen(function*() {
+    const memory = Output.memory()
+    const fiber = yield* Effect.fork(Cli.run(args).pipe(Effect.provideService(Output.Output, memory.output)))
+    return { fiber, stdout: memory.stdout, stderr: memory.stderr }
+  })
+
+let dir: string | undefined
+
+/** Writes a file in a temporary directory of this test run and returns its path. */
+export const tempFile = (name: string, content: string): string => {
+  dir ??= fs.mkdtempSync(path.join(os.tmpdir(), "orb-backfill-test-"))
+  const file = path.join(dir, name)
+  fs.writeFileSync(file, content)
+  return file
+}
+
+export const timeframe = ["--start", "2026-10-01T00:00:00Z", "--end", "2026-10-08T00:00:00Z"] as const
+
+/** The n-th sample event in Orb's wire format, a minute apart inside the timeframe. */
+export const wireEvent = (i: number, overrides: Record<string, unknown> = {}) => ({
+  event_name: "api_call",
+  timestamp: new Date(Date.parse("2026-10-01T00:00:00Z") + i * 60_000).toISOString(),
+  external_customer_id: `customer-${i % 3}`,
+  idempotency_key: `event-${i}`,
+  properties: { units: i % 7, region: i % 2 === 0 ? "eu" : "us" },
+  ...overrides
+})
+
+export const ndjson = (count: number, change: (i: number) => string | undefined = () => undefined) =>
+  Array.from({ length: count }, (_, index) => change(index + 1) ?? JSON.stringify(wireEvent(index + 1))).join("\n") +
+  "\n"
