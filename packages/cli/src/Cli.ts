@@ -18,12 +18,10 @@ import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Exit from "effect/Exit"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
-import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Backend from "./Backend.js"
 import * as CliError from "./CliError.js"
@@ -514,14 +512,7 @@ const simulateCommand = Command.make(
   handler((flags) =>
     Effect.gen(function*() {
       const options = yield* serveOptions(flags)
-      // The server's own scope: closing it waits for open connections to end, which can take forever after a
-      // client kept one alive, so Ctrl-C gives it a second and then lets the process exit.
-      const scope = yield* Scope.make()
-      yield* Effect.addFinalizer(() =>
-        Scope.close(scope, Exit.void).pipe(Effect.disconnect, Effect.timeout("1 second"), Effect.ignore)
-      )
       const server = yield* OrbSimulator.serve(options).pipe(
-        Scope.extend(scope),
         Effect.catchAll((error) =>
           Effect.zipRight(
             Output.note(

@@ -1,6 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Cli from "../src/Cli.js"
 import { cli, cliForked, simulator } from "./support.js"
 
 describe("orb-backfill simulate", () => {
@@ -29,6 +33,31 @@ describe("orb-backfill simulate", () => {
       }).pipe(Effect.provide(simulator)),
     20_000
   )
+
+  it("turns every flag into the simulator's options", () => {
+    const some = Option.some
+    const parsed = Cli.serveOptions({
+      port: 4010,
+      apiKey: some("KEY"),
+      reflectionDelay: some("2s"),
+      revertDelay: some("500ms"),
+      quotas: some("test"),
+      faultRate: some(0.1),
+      faults: some("internal-error,drop"),
+      faultTiming: some("after"),
+      faultDelay: some("1m"),
+      seed: some(7)
+    })
+    assert.isTrue(Either.isRight(parsed))
+    const options = Either.getOrThrow(parsed)
+    assert.deepInclude(options, { port: 4010, apiKey: "KEY", quotas: "test", seed: 7 })
+    assert.strictEqual(Duration.toMillis(Duration.decode(options.reflectionDelay!)), 2_000)
+    assert.strictEqual(Duration.toMillis(Duration.decode(options.revertDelay!)), 500)
+    assert.deepStrictEqual(
+      { ...options.faults, delay: Duration.toMillis(Duration.decode(options.faults!.delay!)) },
+      { rate: 0.1, kinds: ["internal-error", "drop"], timing: "after", delay: 60_000 }
+    )
+  })
 
   it.live("refuses bad flags with exit 2 and one sentence", () =>
     Effect.gen(function*() {

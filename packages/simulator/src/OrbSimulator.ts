@@ -701,7 +701,11 @@ export const serve = (
 ): Effect.Effect<Server, HttpServerError.ServeError, Scope.Scope> =>
   Effect.gen(function*() {
     const simulator = yield* make(options)
-    const server = yield* NodeHttpServer.make(() => Http.createServer(), { port: options.port ?? 0, host: "127.0.0.1" })
+    const httpServer = Http.createServer()
+    const server = yield* NodeHttpServer.make(() => httpServer, { port: options.port ?? 0, host: "127.0.0.1" })
+    // Closing a Node server waits for every open connection to end, and a client's keep-alive connection may
+    // never end: drop them first (this finaliser runs before the server's own).
+    yield* Effect.addFinalizer(() => Effect.sync(() => httpServer.closeAllConnections()))
     yield* server.serve(httpApp(simulator))
     const port = server.address._tag === "TcpAddress" ? server.address.port : 0
     return { url: `http://127.0.0.1:${port}/v1`, port, simulator }
