@@ -38,5 +38,10 @@ export default tseslint.config(
   {
     files: ["packages/*/src/**/*"],
     rules: { "no-console": "error" }
+  },
+  {
+    // The benchmarks report on the console.
+    files: ["packages/bench/src/**/*"],
+    rules: { "no-console": "off" }
   }
 )

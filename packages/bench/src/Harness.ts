@@ -1,0 +1,832 @@
+/**
+ * The harness: builds the client programs, starts the simulator server in a process of its own, runs every
+ * client in a process of its own, in alternation over several rounds, and collects what they measured.
+ */
+import * as esbuild from "esbuild"
+import { fork, spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import { gzipSync } from "node:zlib"
+import type { Job, Measurement, ServerConfig, ServerMessage, ServerStats } from "./Protocol.js"
+import { resultMarker } from "./Protocol.js"
+
+// ---------------------------------------------------------------------------------------------------------
+// settings
+
+/** The scenarios, in the order they run. */
+export const scenarios = ["fetch", "list", "ingest", "quota", "decode", "startup", "overhead"] as const
+
+export type Scenario = typeof scenarios[number]
+
+export type Mode = "full" | "quick" | "smoke"
+
+/** How much work each scenario does in a mode. */
+export interface Sizes {
+  readonly rounds: number
+  readonly fetch: number
+  readonly fetchWarmup: number
+  readonly listBackfills: number
+  /** Event counts of the ingest scenario (peak RSS is compared across them), and rounds for each. */
+  readonly ingest: ReadonlyArray<number>
+  readonly ingestRounds: ReadonlyArray<number>
+  /** The ingest scenario again with a delay added to every response, as a network between client and Orb adds. */
+  readonly ingestLatency: { readonly events: number; readonly latencyMs: number; readonly rounds: number }
+  readonly quota: number
+  readonly decode: number
+  readonly startupRounds: number
+  /** Requests of the analysis scenario (no socket). */
+  readonly overhead: number
+}
+
+export const sizes: Record<Mode, Sizes> = {
+  full: {
+    rounds: 3,
+    fetch: 5_000,
+    fetchWarmup: 500,
+    listBackfills: 10_000,
+    ingest: [100_000, 1_000_000],
+    ingestRounds: [3, 1],
+    ingestLatency: { events: 100_000, latencyMs: 20, rounds: 3 },
+    quota: 200_000,
+    decode: 100_000,
+    startupRounds: 7,
+    overhead: 20_000
+  },
+  quick: {
+    rounds: 2,
+    fetch: 500,
+    fetchWarmup: 100,
+    listBackfills: 2_000,
+    ingest: [10_000, 50_000],
+    ingestRounds: [2, 2],
+    ingestLatency: { events: 10_000, latencyMs: 20, rounds: 2 },
+    quota: 10_000,
+    decode: 20_000,
+    startupRounds: 2,
+    overhead: 5_000
+  },
+  smoke: {
+    rounds: 1,
+    fetch: 200,
+    fetchWarmup: 20,
+    listBackfills: 300,
+    ingest: [1_000],
+    ingestRounds: [1],
+    ingestLatency: { events: 1_000, latencyMs: 20, rounds: 1 },
+    quota: 1_000,
+    decode: 300,
+    startupRounds: 1,
+    overhead: 300
+  }
+}
+
+export interface Options {
+  readonly mode: Mode
+  /** Where `latest.json` goes. */
+  readonly outDir: string
+  readonly rounds?: number | undefined
+  readonly only?: ReadonlySet<Scenario> | undefined
+  /** Client ids to run under `node --cpu-prof` (profiles land in `<outDir>/profiles`). */
+  readonly profile?: ReadonlySet<string> | undefined
+  readonly log: (line: string) => void
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// clients
+
+/** A client program and the switch it runs with. */
+export interface Client {
+  readonly id: string
+  readonly label: string
+  readonly bundle: string
+  readonly variant?: string
+  readonly concurrency?: number
+}
+
+const requestClients: ReadonlyArray<Client> = [
+  { id: "raw-undici", label: "raw undici", bundle: "rawUndici" },
+  { id: "raw-fetch", label: "global fetch", bundle: "rawFetch" },
+  { id: "orb-billing", label: "orb-billing", bundle: "orbBilling" },
+  { id: "effect-fetch-bare", label: "Effect FetchHttpClient alone (no library)", bundle: "oursFetch", variant: "bare" },
+  {
+    id: "effect-undici-bare",
+    label: "Effect NodeHttpClient undici alone (no library)",
+    bundle: "oursUndici",
+    variant: "bare"
+  },
+  { id: "ours-fetch", label: "ours (FetchHttpClient)", bundle: "oursFetch" },
+  { id: "ours-undici", label: "ours (NodeHttpClient undici)", bundle: "oursUndici" },
+  {
+    id: "ours-undici-nohttpspan",
+    label: "ours (undici, no HTTP client span)",
+    bundle: "oursUndici",
+    variant: "nohttpspan"
+  },
+  { id: "ours-undici-notrace", label: "ours (undici, tracing off)", bundle: "oursUndici", variant: "notrace" }
+]
+
+/** ingestStream's default concurrency: the others send with the same. */
+export const ingestConcurrency = 4
+
+const ingestClients: ReadonlyArray<Client> = [
+  { id: "raw-undici", label: `raw undici x${ingestConcurrency}`, bundle: "rawUndici", concurrency: ingestConcurrency },
+  { id: "orb-billing-loop", label: "orb-billing loop (x1)", bundle: "orbBilling", concurrency: 1 },
+  {
+    id: "orb-billing",
+    label: `orb-billing x${ingestConcurrency}`,
+    bundle: "orbBilling",
+    concurrency: ingestConcurrency
+  },
+  {
+    id: "ours-undici",
+    label: `ours ingestStream (undici) x${ingestConcurrency}`,
+    bundle: "oursUndici",
+    concurrency: ingestConcurrency
+  },
+  {
+    id: "ours-fetch",
+    label: `ours ingestStream (fetch) x${ingestConcurrency}`,
+    bundle: "oursFetch",
+    concurrency: ingestConcurrency
+  }
+]
+
+const decodeClients: ReadonlyArray<Client> = [
+  { id: "json-parse", label: "JSON.parse alone", bundle: "decode", variant: "json" },
+  { id: "ours-schema", label: "JSON.parse + Schema.decodeUnknownSync(Backfill)", bundle: "decode", variant: "schema" }
+]
+
+const overheadClients: ReadonlyArray<Client> = [
+  { id: "stub", label: "in-process HttpClient alone (execute, text, JSON.parse)", bundle: "overhead", variant: "stub" },
+  { id: "ours", label: "ours: Backfills.fetch", bundle: "overhead", variant: "ours" },
+  { id: "ours-nohttpspan", label: "ours, no HTTP client span", bundle: "overhead", variant: "nohttpspan" },
+  { id: "ours-notrace", label: "ours, tracing off", bundle: "overhead", variant: "notrace" },
+  {
+    id: "hand",
+    label: "by hand: headers, execute, text, JSON.parse, Schema decode",
+    bundle: "overhead",
+    variant: "hand"
+  },
+  { id: "hand-timeout", label: "by hand + Effect.timeoutFail", bundle: "overhead", variant: "hand-timeout" },
+  { id: "hand-retry", label: "by hand + Effect.retry (default schedule)", bundle: "overhead", variant: "hand-retry" },
+  { id: "hand-span", label: "by hand + Effect.withSpan", bundle: "overhead", variant: "hand-span" },
+  { id: "hand-fn", label: "by hand + Effect.fn wrapper", bundle: "overhead", variant: "hand-fn" }
+]
+
+const startupPrograms = [
+  { id: "baseline", label: "node, empty program", entry: "startup/baseline.ts", transport: "none" },
+  { id: "ours-fetch", label: "ours (FetchHttpClient)", entry: "startup/ours.ts", transport: "fetch" },
+  { id: "ours-undici", label: "ours (NodeHttpClient undici)", entry: "startup/ours.ts", transport: "undici" },
+  { id: "orb-billing", label: "orb-billing", entry: "startup/orbBilling.ts", transport: "none" }
+] as const
+
+// ---------------------------------------------------------------------------------------------------------
+// results
+
+/** One client's runs in one scenario (or one size of it), with medians. */
+export interface ClientResult {
+  readonly id: string
+  readonly label: string
+  readonly runs: ReadonlyArray<Measurement>
+  readonly median: {
+    readonly wallMs: number
+    readonly opsPerSecond: number
+    readonly cpuMicrosPerOp: number
+    readonly maxRssMb: number
+  }
+  /** Server CPU per operation during the client's runs (median), where measured. */
+  readonly serverCpuMicrosPerOp?: number | undefined
+  readonly extra?: Readonly<Record<string, number>> | undefined
+}
+
+export interface ScenarioResult {
+  readonly scenario: Scenario
+  /** e.g. `100000 events`. */
+  readonly title: string
+  readonly unit: string
+  readonly ops: number
+  /** ingest: the delay the server added to every response. */
+  readonly latencyMs?: number | undefined
+  readonly clients: ReadonlyArray<ClientResult>
+  /** Ratios are taken to these clients. */
+  readonly rawId: string
+  readonly orbId: string
+}
+
+export interface QuotaResult {
+  readonly events: number
+  readonly wallMs: number
+  readonly eventsPerMinute: number
+  readonly quotaEventsPerMinute: number
+  readonly shareOfQuota: number
+  readonly ingestRequests: number
+  readonly answered429: number
+  readonly share429: number
+  readonly clientRateLimited: number
+}
+
+export interface StartupResult {
+  readonly id: string
+  readonly label: string
+  readonly bundleBytes: number
+  readonly bundleGzipBytes: number
+  readonly runs: ReadonlyArray<
+    { readonly importedMs: number; readonly firstRequestMs: number; readonly wallMs: number }
+  >
+  readonly median: { readonly importedMs: number; readonly firstRequestMs: number; readonly wallMs: number }
+}
+
+export interface Results {
+  readonly mode: Mode
+  readonly date: string
+  readonly rounds: number
+  readonly machine: {
+    readonly cpu: string
+    readonly cores: number
+    readonly memoryGiB: number
+    readonly platform: string
+    readonly release: string
+    readonly arch: string
+  }
+  readonly node: string
+  readonly versions: Readonly<Record<string, string>>
+  readonly scenarios: ReadonlyArray<ScenarioResult>
+  readonly quota?: QuotaResult | undefined
+  readonly startup?: ReadonlyArray<StartupResult> | undefined
+  readonly durationMs: number
+}
+
+export const median = (values: ReadonlyArray<number>): number => {
+  if (values.length === 0) return Number.NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}
+
+const summarise = (
+  client: Client,
+  runs: ReadonlyArray<Measurement>,
+  serverCpu: ReadonlyArray<number> = []
+): ClientResult => ({
+  id: client.id,
+  label: client.label,
+  runs,
+  median: {
+    wallMs: median(runs.map((r) => r.wallMs)),
+    opsPerSecond: median(runs.map((r) => r.ops / (r.wallMs / 1000))),
+    cpuMicrosPerOp: median(runs.map((r) => (r.cpuUserMicros + r.cpuSystemMicros) / r.ops)),
+    maxRssMb: median(runs.map((r) => r.maxRssKb / 1024))
+  },
+  serverCpuMicrosPerOp: serverCpu.length > 0 ? median(serverCpu) : undefined
+})
+
+// ---------------------------------------------------------------------------------------------------------
+// processes
+
+const here = Path.dirname(fileURLToPath(import.meta.url))
+const packageDir = Path.resolve(here, "..")
+
+const workerEntries = ["rawUndici", "rawFetch", "orbBilling", "oursFetch", "oursUndici", "decode", "overhead", "server"]
+
+// Some bundled CommonJS modules `require` Node's built-ins: give the ES module bundle a `require`.
+const requireBanner = "import { createRequire as __benchCreateRequire } from \"node:module\";\n" +
+  "const require = __benchCreateRequire(import.meta.url);"
+
+/** Builds every worker program (not minified: readable profiles) and returns their paths. */
+const buildWorkers = async (bundleDir: string): Promise<Record<string, string>> => {
+  mkdirSync(bundleDir, { recursive: true })
+  const out: Record<string, string> = {}
+  await Promise.all(workerEntries.map(async (name) => {
+    const outfile = Path.join(bundleDir, `${name}.mjs`)
+    await esbuild.build({
+      entryPoints: [Path.join(here, "workers", `${name}.ts`)],
+      outfile,
+      bundle: true,
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      banner: { js: requireBanner },
+      logLevel: "error"
+    })
+    out[name] = outfile
+  }))
+  return out
+}
+
+/** A program that fetches one backfill, minified as it would ship, and its size. */
+const buildStartup = async (
+  bundleDir: string,
+  program: typeof startupPrograms[number]
+): Promise<{ readonly file: string; readonly bytes: number; readonly gzipBytes: number }> => {
+  const file = Path.join(bundleDir, `startup-${program.id}.mjs`)
+  await esbuild.build({
+    entryPoints: [Path.join(here, program.entry)],
+    outfile: file,
+    bundle: true,
+    minify: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    legalComments: "none",
+    banner: { js: requireBanner },
+    define: { ORB_BENCH_TRANSPORT: JSON.stringify(program.transport) },
+    logLevel: "error"
+  })
+  const content = readFileSync(file)
+  return { file, bytes: content.length, gzipBytes: gzipSync(content).length }
+}
+
+const apiKey = "bench-secret-key"
+
+interface RunningServer {
+  readonly url: string
+  readonly seededIds: ReadonlyArray<string>
+  readonly stats: (detail?: boolean) => Promise<ServerStats>
+  readonly stop: () => Promise<void>
+}
+
+const waitForExit = (child: ChildProcess, ms: number): Promise<void> =>
+  new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve()
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL")
+      resolve()
+    }, ms)
+    child.once("exit", () => {
+      clearTimeout(timer)
+      resolve()
+    })
+  })
+
+const startServer = (bundle: string, config: ServerConfig): Promise<RunningServer> =>
+  new Promise((resolve, reject) => {
+    const child = fork(bundle, [JSON.stringify(config)], {
+      execArgv: ["--max-old-space-size=8192"],
+      stdio: ["ignore", "ignore", "pipe", "ipc"]
+    })
+    let stderr = ""
+    child.stderr?.on("data", (chunk) => stderr += String(chunk))
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL")
+      reject(new Error(`the simulator server did not start within 120 s: ${stderr}`))
+    }, 120_000)
+    child.once("exit", (code) => {
+      clearTimeout(timer)
+      reject(new Error(`the simulator server exited (${code}): ${stderr}`))
+    })
+    const waiters: Array<(stats: ServerStats) => void> = []
+    child.on("message", (message: ServerMessage) => {
+      if (message.type === "stats") waiters.shift()?.(message.stats)
+      else if (message.type === "ready") {
+        clearTimeout(timer)
+        resolve({
+          url: message.url,
+          seededIds: message.seededIds,
+          stats: (detail = false) =>
+            new Promise((done) => {
+              waiters.push(done)
+              child.send({ type: "stats", detail })
+            }),
+          stop: () => {
+            child.removeAllListeners("exit")
+            if (child.connected) child.disconnect()
+            return waitForExit(child, 5_000)
+          }
+        })
+      }
+    })
+  })
+
+/** Runs one client process to the end, or kills it after `timeoutMs`. */
+const runClient = (
+  bundle: string,
+  job: Job,
+  timeoutMs: number,
+  profileDir: string | undefined
+): Promise<Measurement> =>
+  new Promise((resolve, reject) => {
+    const flags = profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`]
+    const child = spawn(process.execPath, [...flags, bundle, JSON.stringify(job)], {
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (chunk) => stdout += String(chunk))
+    child.stderr.on("data", (chunk) => stderr += String(chunk))
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs)
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer)
+      const line = stdout.split("\n").find((l) => l.startsWith(resultMarker))
+      if (code === 0 && line !== undefined) return resolve(JSON.parse(line.slice(resultMarker.length)) as Measurement)
+      reject(
+        new Error(
+          `${Path.basename(bundle)} ${job.scenario} ${job.variant}: ${
+            signal === "SIGKILL" ? `killed after ${timeoutMs} ms` : `exit ${code ?? signal}`
+          }\n${stderr.slice(-2_000)}`
+        )
+      )
+    })
+  })
+
+/** Runs a program and returns its one line of JSON and the wall time from spawn to exit. */
+const runStartup = (file: string, args: ReadonlyArray<string>) =>
+  new Promise<{ importedMs: number; firstRequestMs: number; wallMs: number }>((resolve, reject) => {
+    const started = performance.now()
+    const child = spawn(process.execPath, [file, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (chunk) => stdout += String(chunk))
+    child.stderr.on("data", (chunk) => stderr += String(chunk))
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000)
+    child.once("exit", (code) => {
+      clearTimeout(timer)
+      const wallMs = performance.now() - started
+      try {
+        if (code !== 0) throw new Error(`exit ${code}`)
+        const parsed = JSON.parse(stdout.trim()) as { importedMs: number; firstRequestMs: number }
+        resolve({ importedMs: parsed.importedMs, firstRequestMs: parsed.firstRequestMs, wallMs })
+      } catch (error) {
+        reject(new Error(`${Path.basename(file)}: ${String(error)}\n${stderr.slice(-2_000)}`))
+      }
+    })
+  })
+
+// ---------------------------------------------------------------------------------------------------------
+// data
+
+const day = 86_400_000
+
+/** The timeframe of every ingest backfill: 30 days ending today at midnight UTC. */
+const timeframe = () => {
+  const end = Math.floor(Date.now() / day) * day
+  return { start: end - 30 * day, end }
+}
+
+/** Writes `count` events inside the timeframe as NDJSON, in Orb's wire format, each with its own key. */
+const writeEvents = async (file: string, count: number, start: number): Promise<void> => {
+  const spacing = Math.max(1, Math.floor((29 * day) / count))
+  const out = createWriteStream(file)
+  const regions = ["eu-west-1", "us-east-1", "ap-south-1"]
+  for (let from = 0; from < count; from += 10_000) {
+    const lines: Array<string> = []
+    for (let i = from; i < Math.min(count, from + 10_000); i++) {
+      lines.push(JSON.stringify({
+        event_name: "api_request",
+        timestamp: new Date(start + i * spacing).toISOString(),
+        properties: { region: regions[i % 3], bytes: (i * 7_919) % 100_000, cached: i % 5 === 0 },
+        idempotency_key: `evt-${i.toString().padStart(9, "0")}`,
+        external_customer_id: `customer-${i % 100}`
+      }))
+    }
+    if (!out.write(`${lines.join("\n")}\n`)) await new Promise<void>((resolve) => out.once("drain", () => resolve()))
+  }
+  await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => error ? reject(error) : resolve()))
+}
+
+/** Creates the backfill events go into, over HTTP. */
+const createBackfill = async (url: string, range: { start: number; end: number }): Promise<string> => {
+  const response = await fetch(`${url}/events/backfills`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+    body: JSON.stringify({
+      timeframe_start: new Date(range.start).toISOString(),
+      timeframe_end: new Date(range.end).toISOString(),
+      replace_existing_events: false
+    })
+  })
+  const text = await response.text()
+  if (response.status !== 200) throw new Error(`create backfill: HTTP ${response.status}: ${text}`)
+  return (JSON.parse(text) as { id: string }).id
+}
+
+const rotate = <A>(items: ReadonlyArray<A>, by: number): Array<A> => items.map((_, i) => items[(i + by) % items.length])
+
+const packageVersion = (name: string): string => {
+  try {
+    const file = Path.join(packageDir, "node_modules", name, "package.json")
+    return (JSON.parse(readFileSync(file, "utf8")) as { version: string }).version
+  } catch {
+    return "unknown"
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// the run
+
+/** Runs the selected scenarios and returns what was measured. */
+export const run = async (options: Options): Promise<Results> => {
+  const began = performance.now()
+  const size = sizes[options.mode]
+  const rounds = options.rounds ?? size.rounds
+  const selected = (scenario: Scenario) => options.only === undefined || options.only.has(scenario)
+  const log = options.log
+  const tmp = mkdtempSync(Path.join(Os.tmpdir(), "effect-orb-bench-"))
+  const profileDir = Path.join(options.outDir, "profiles")
+  const profileFor = (client: Client, scenario: string) => {
+    if (options.profile === undefined || !options.profile.has(client.id)) return undefined
+    const dir = Path.join(profileDir, `${scenario}-${client.id}`)
+    mkdirSync(dir, { recursive: true })
+    return dir
+  }
+  const results: Array<ScenarioResult> = []
+  let quota: QuotaResult | undefined
+  let startup: Array<StartupResult> | undefined
+  const servers: Array<RunningServer> = []
+  const serve = async (config: ServerConfig) => {
+    const server = await startServer(bundles.server, config)
+    servers.push(server)
+    return server
+  }
+  const stopServer = async (server: RunningServer) => {
+    servers.splice(servers.indexOf(server), 1)
+    await server.stop()
+  }
+
+  // Each run has its programs of its own (a run in CI cannot rebuild them under another); profiled runs keep
+  // theirs beside the profiles, which name lines in them.
+  const bundleDir = options.profile === undefined ? Path.join(tmp, "bundles") : Path.join(profileDir, "bundles")
+  log(`building the client programs into ${bundleDir}`)
+  const bundles = await buildWorkers(bundleDir)
+  const range = timeframe()
+  const baseJob = { apiKey, warmup: 0, file: "", concurrency: 1, variant: "" }
+
+  try {
+    // The quota scenario spends most of its time waiting for the quota: it runs alongside the others (one
+    // request every three seconds, a negligible load), on a server of its own.
+    const quotaRun = selected("quota")
+      ? (async (): Promise<QuotaResult> => {
+        const file = Path.join(tmp, `quota-${size.quota}.ndjson`)
+        await writeEvents(file, size.quota, range.start)
+        const server = await serve({ apiKey, quotas: "live", seedBackfills: 0, latencyMs: 0 })
+        const backfillId = await createBackfill(server.url, range)
+        log(`quota: ${size.quota} events at Orb's live-mode quota (about ${Math.ceil(size.quota / 10_000)} min)`)
+        const measurement = await runClient(
+          bundles.oursUndici,
+          { ...baseJob, scenario: "quota", baseUrl: server.url, backfillId, count: size.quota, file },
+          (size.quota / 10_000) * 2 * 60_000 + 120_000,
+          undefined
+        )
+        const stats = await server.stats(true)
+        await stopServer(server)
+        const quotaEventsPerMinute = 10_000
+        // From the first accepted request to the last: every event but the last batch's was sent in that span.
+        const span = stats.ingestLastAt - stats.ingestFirstAt
+        const eventsPerMinute = span > 0
+          ? ((stats.ingestEventsAccepted - stats.ingestLastBatchEvents) / span) * 60_000
+          : Number.NaN
+        return {
+          events: measurement.ops,
+          wallMs: measurement.wallMs,
+          eventsPerMinute,
+          quotaEventsPerMinute,
+          shareOfQuota: eventsPerMinute / quotaEventsPerMinute,
+          ingestRequests: stats.ingestRequests,
+          answered429: stats.ingest429,
+          share429: stats.ingestRequests > 0 ? stats.ingest429 / stats.ingestRequests : 0,
+          clientRateLimited: measurement.extra.rateLimited ?? 0
+        }
+      })()
+      : undefined
+    // Failures surface when awaited below; do not let one go unhandled meanwhile.
+    quotaRun?.catch(() => undefined)
+
+    if (selected("fetch") || selected("list") || selected("startup")) {
+      log(`starting the simulator with ${size.listBackfills} backfills`)
+      const server = await serve({ apiKey, quotas: "none", seedBackfills: size.listBackfills, latencyMs: 0 })
+      const backfillId = server.seededIds[0]
+      const requestScenario = async (scenario: "fetch" | "list", count: number, warmup: number) => {
+        const runs = new Map<string, Array<Measurement>>(requestClients.map((c) => [c.id, []]))
+        const serverCpu = new Map<string, Array<number>>(requestClients.map((c) => [c.id, []]))
+        for (let round = 0; round < rounds; round++) {
+          for (const client of rotate(requestClients, round)) {
+            log(`${scenario}: round ${round + 1}/${rounds}, ${client.label}`)
+            const before = await server.stats()
+            const measurement = await runClient(
+              bundles[client.bundle],
+              {
+                ...baseJob,
+                scenario,
+                baseUrl: server.url,
+                backfillId,
+                count,
+                warmup,
+                variant: client.variant ?? ""
+              },
+              600_000,
+              profileFor(client, scenario)
+            )
+            const after = await server.stats()
+            if (scenario === "list" && measurement.ops !== size.listBackfills) {
+              throw new Error(`${client.label} listed ${measurement.ops} of ${size.listBackfills} backfills`)
+            }
+            runs.get(client.id)!.push(measurement)
+            const cpu = after.cpuUserMicros + after.cpuSystemMicros - before.cpuUserMicros - before.cpuSystemMicros
+            serverCpu.get(client.id)!.push(cpu / (measurement.ops * (scenario === "fetch" ? 1 + warmup / count : 1)))
+          }
+        }
+        results.push({
+          scenario,
+          title: scenario === "fetch"
+            ? `${count.toLocaleString("en-US")} sequential fetches of one backfill`
+            : `${count.toLocaleString("en-US")} backfills listed at limit 100`,
+          unit: scenario === "fetch" ? "request" : "backfill",
+          ops: count,
+          clients: requestClients.map((c) => summarise(c, runs.get(c.id)!, serverCpu.get(c.id)!)),
+          rawId: "raw-undici",
+          orbId: "orb-billing"
+        })
+      }
+      if (selected("fetch")) await requestScenario("fetch", size.fetch, size.fetchWarmup)
+      if (selected("list")) await requestScenario("list", size.listBackfills, 2)
+
+      if (selected("startup")) {
+        startup = []
+        const built = await Promise.all(startupPrograms.map((program) => buildStartup(bundleDir, program)))
+        const runsOf = startupPrograms.map(() => [] as Array<StartupResult["runs"][number]>)
+        for (let round = 0; round < size.startupRounds; round++) {
+          for (const i of rotate(startupPrograms.map((_, j) => j), round)) {
+            log(`startup: round ${round + 1}/${size.startupRounds}, ${startupPrograms[i].label}`)
+            runsOf[i].push(await runStartup(built[i].file, [server.url, apiKey, backfillId]))
+          }
+        }
+        startupPrograms.forEach((program, i) => {
+          const runs = runsOf[i]
+          startup!.push({
+            id: program.id,
+            label: program.label,
+            bundleBytes: built[i].bytes,
+            bundleGzipBytes: built[i].gzipBytes,
+            runs,
+            median: {
+              importedMs: median(runs.map((r) => r.importedMs)),
+              firstRequestMs: median(runs.map((r) => r.firstRequestMs)),
+              wallMs: median(runs.map((r) => r.wallMs))
+            }
+          })
+        })
+      }
+      await stopServer(server)
+    }
+
+    if (selected("ingest")) {
+      const ingest = async (count: number, ingestRounds: number, latencyMs: number) => {
+        const file = Path.join(tmp, `events-${count}.ndjson`)
+        if (!existsSync(file)) {
+          log(`ingest: writing ${count} events`)
+          await writeEvents(file, count, range.start)
+        }
+        const name = latencyMs > 0 ? `ingest ${count} +${latencyMs} ms` : `ingest ${count}`
+        const runs = new Map<string, Array<Measurement>>(ingestClients.map((c) => [c.id, []]))
+        const serverCpu = new Map<string, Array<number>>(ingestClients.map((c) => [c.id, []]))
+        for (let round = 0; round < ingestRounds; round++) {
+          for (const client of rotate(ingestClients, round)) {
+            log(`${name}: round ${round + 1}/${ingestRounds}, ${client.label}`)
+            // A fresh server for every run: each client meets the same empty simulator.
+            const server = await serve({ apiKey, quotas: "none", seedBackfills: 0, latencyMs })
+            const backfillId = await createBackfill(server.url, range)
+            const before = await server.stats()
+            const measurement = await runClient(
+              bundles[client.bundle],
+              {
+                ...baseJob,
+                scenario: "ingest",
+                baseUrl: server.url,
+                backfillId,
+                count,
+                file,
+                concurrency: client.concurrency ?? 1,
+                variant: client.variant ?? ""
+              },
+              Math.max(120_000, count * 2),
+              profileFor(client, name.replace(/[ +]+/g, "-"))
+            )
+            const after = await server.stats()
+            await stopServer(server)
+            if (measurement.ops !== count) throw new Error(`${client.label} ingested ${measurement.ops} of ${count}`)
+            runs.get(client.id)!.push(measurement)
+            const cpu = after.cpuUserMicros + after.cpuSystemMicros - before.cpuUserMicros - before.cpuSystemMicros
+            serverCpu.get(client.id)!.push(cpu / count)
+          }
+        }
+        results.push({
+          scenario: "ingest",
+          title: `${count.toLocaleString("en-US")} events from NDJSON into one backfill${
+            latencyMs > 0 ? `, ${latencyMs} ms added to every response` : ""
+          }`,
+          unit: "event",
+          ops: count,
+          latencyMs,
+          clients: ingestClients.map((c) => summarise(c, runs.get(c.id)!, serverCpu.get(c.id)!)),
+          rawId: "raw-undici",
+          orbId: "orb-billing-loop"
+        })
+      }
+      for (const [i, count] of size.ingest.entries()) await ingest(count, options.rounds ?? size.ingestRounds[i], 0)
+      await ingest(size.ingestLatency.events, options.rounds ?? size.ingestLatency.rounds, size.ingestLatency.latencyMs)
+    }
+
+    if (selected("decode")) {
+      const runs = new Map<string, Array<Measurement>>(decodeClients.map((c) => [c.id, []]))
+      for (let round = 0; round < rounds; round++) {
+        for (const client of rotate(decodeClients, round)) {
+          log(`decode: round ${round + 1}/${rounds}, ${client.label}`)
+          runs.get(client.id)!.push(
+            await runClient(
+              bundles.decode,
+              {
+                ...baseJob,
+                scenario: "decode",
+                baseUrl: "",
+                backfillId: "",
+                count: size.decode,
+                warmup: Math.min(size.decode, 2_000),
+                variant: client.variant ?? ""
+              },
+              300_000,
+              profileFor(client, "decode")
+            )
+          )
+        }
+      }
+      results.push({
+        scenario: "decode",
+        title: `${size.decode.toLocaleString("en-US")} wire backfills decoded`,
+        unit: "object",
+        ops: size.decode,
+        clients: decodeClients.map((c) => summarise(c, runs.get(c.id)!)),
+        rawId: "json-parse",
+        orbId: "json-parse"
+      })
+    }
+
+    if (selected("overhead")) {
+      const runs = new Map<string, Array<Measurement>>(overheadClients.map((c) => [c.id, []]))
+      for (let round = 0; round < rounds; round++) {
+        for (const client of rotate(overheadClients, round)) {
+          log(`overhead: round ${round + 1}/${rounds}, ${client.label}`)
+          runs.get(client.id)!.push(
+            await runClient(
+              bundles.overhead,
+              {
+                ...baseJob,
+                scenario: "fetch",
+                baseUrl: "",
+                backfillId: "",
+                count: size.overhead,
+                warmup: Math.min(size.overhead, 2_000),
+                variant: client.variant ?? ""
+              },
+              300_000,
+              profileFor(client, "overhead")
+            )
+          )
+        }
+      }
+      results.push({
+        scenario: "overhead",
+        title: `${size.overhead.toLocaleString("en-US")} fetches against an in-process HttpClient (no socket)`,
+        unit: "request",
+        ops: size.overhead,
+        clients: overheadClients.map((c) => summarise(c, runs.get(c.id)!)),
+        rawId: "stub",
+        orbId: "ours"
+      })
+    }
+
+    if (quotaRun !== undefined) {
+      log("quota: waiting for the run to end")
+      quota = await quotaRun
+    }
+  } finally {
+    for (const server of [...servers]) await server.stop()
+    rmSync(tmp, { recursive: true, force: true })
+  }
+
+  const cpus = Os.cpus()
+  return {
+    mode: options.mode,
+    date: new Date().toISOString(),
+    rounds,
+    machine: {
+      cpu: cpus[0]?.model ?? "unknown",
+      cores: cpus.length,
+      memoryGiB: Math.round(Os.totalmem() / 2 ** 30),
+      platform: Os.platform(),
+      release: Os.release(),
+      arch: Os.arch()
+    },
+    node: process.version,
+    versions: Object.fromEntries(
+      ["effect", "@effect/platform", "@effect/platform-node", "orb-billing", "undici", "esbuild"].map((
+        name
+      ) => [name, packageVersion(name)])
+    ),
+    scenarios: results,
+    quota,
+    startup,
+    durationMs: performance.now() - began
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * What the harness and its child processes say to each other: a job on the command line (as JSON), a
+ * measurement back on stdout (one line after {@link resultMarker}).
+ */
+
+/** The scenarios a client process runs. */
+export type ClientScenario = "fetch" | "list" | "ingest" | "quota" | "decode"
+
+/** One job for a client process. */
+export interface Job {
+  readonly scenario: ClientScenario
+  readonly baseUrl: string
+  readonly apiKey: string
+  /** fetch, ingest, quota: the backfill. */
+  readonly backfillId: string
+  /** fetch: requests; list: backfills expected; ingest, quota: events in the file. */
+  readonly count: number
+  /** fetch: untimed requests first (JIT, connection); list: untimed passes over the first page. */
+  readonly warmup: number
+  /** ingest, quota: the NDJSON file. */
+  readonly file: string
+  /** ingest: requests in flight; 1 is the obvious one-at-a-time loop. */
+  readonly concurrency: number
+  /** A client's own switch, e.g. `notrace` for ours without tracing. */
+  readonly variant: string
+}
+
+/** What a client measured, over the timed part of its job only (CPU) or its whole life (peak RSS). */
+export interface Measurement {
+  /** Operations done in the timed part: requests (fetch), backfills (list), events (ingest, quota, decode). */
+  readonly ops: number
+  readonly wallMs: number
+  readonly cpuUserMicros: number
+  readonly cpuSystemMicros: number
+  /** Peak resident set size of the process, in kilobytes (`process.resourceUsage().maxRSS`). */
+  readonly maxRssKb: number
+  readonly extra: Readonly<Record<string, number>>
+}
+
+/** The marker before the JSON measurement on a client's stdout. */
+export const resultMarker = "@@bench-result "
+
+/** Server options, as JSON on its command line. */
+export interface ServerConfig {
+  readonly apiKey: string
+  readonly quotas: "live" | "none"
+  /** Backfills created (in-process, before listening) for the list scenario, one hour each, all reverted. */
+  readonly seedBackfills: number
+  /** Added to every response (a network's round trip); 0 for none. */
+  readonly latencyMs: number
+}
+
+/** Messages from the server process (over IPC). */
+export type ServerMessage =
+  | { readonly type: "ready"; readonly url: string; readonly seededIds: ReadonlyArray<string> }
+  | { readonly type: "stats"; readonly stats: ServerStats }
+
+/** What the server saw, for the quota scenario and to check how busy it was. */
+export interface ServerStats {
+  readonly requests: number
+  readonly byStatus: Readonly<Record<string, number>>
+  readonly ingestRequests: number
+  /** Ingest requests answered 429. */
+  readonly ingest429: number
+  /** Ingest requests answered 200: events (counted only with `detail`), first and last time (ms since epoch). */
+  readonly ingestAccepted: number
+  readonly ingestEventsAccepted: number
+  readonly ingestLastBatchEvents: number
+  readonly ingestFirstAt: number
+  readonly ingestLastAt: number
+  readonly cpuUserMicros: number
+  readonly cpuSystemMicros: number
+  readonly maxRssKb: number
+}

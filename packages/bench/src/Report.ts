@@ -1,0 +1,211 @@
+/**
+ * The results as Markdown tables, and the issue's targets checked against them (goals for the library, not
+ * assertions: a missed target is reported, never an error).
+ */
+import type { ClientResult, Results, ScenarioResult } from "./Harness.js"
+
+const fixed = (value: number, digits = 0) =>
+  Number.isFinite(value)
+    ? value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
+    : "n/a"
+
+const ratio = (value: number, reference: number | undefined) =>
+  reference === undefined || !Number.isFinite(value / reference) ? "n/a" : `${(value / reference).toFixed(2)}x`
+
+const find = (scenario: ScenarioResult, id: string) => scenario.clients.find((c) => c.id === id)
+
+const cpu = (client: ClientResult | undefined) => client?.median.cpuMicrosPerOp
+
+const scenarioTable = (scenario: ScenarioResult): string => {
+  const raw = find(scenario, scenario.rawId)
+  const orb = find(scenario, scenario.orbId)
+  const withServer = scenario.clients.some((c) => c.serverCpuMicrosPerOp !== undefined)
+  const rawName = raw?.label ?? scenario.rawId
+  const orbName = orb?.label ?? scenario.orbId
+  const header = [
+    "client",
+    "wall ms",
+    `${scenario.unit}s/s`,
+    `client CPU µs/${scenario.unit}`,
+    "peak RSS MB",
+    `CPU vs ${rawName}`,
+    `CPU vs ${orbName}`,
+    `wall vs ${rawName}`,
+    `wall vs ${orbName}`,
+    ...(withServer ? [`server CPU µs/${scenario.unit}`] : [])
+  ]
+  const rows = scenario.clients.map((c) => [
+    c.label,
+    fixed(c.median.wallMs),
+    fixed(c.median.opsPerSecond),
+    fixed(c.median.cpuMicrosPerOp, 1),
+    fixed(c.median.maxRssMb, 1),
+    ratio(c.median.cpuMicrosPerOp, cpu(raw)),
+    ratio(c.median.cpuMicrosPerOp, cpu(orb)),
+    ratio(c.median.wallMs, raw?.median.wallMs),
+    ratio(c.median.wallMs, orb?.median.wallMs),
+    ...(withServer ? [fixed(c.serverCpuMicrosPerOp ?? Number.NaN, 1)] : [])
+  ])
+  return [
+    `### ${scenario.scenario}: ${scenario.title}`,
+    "",
+    `| ${header.join(" | ")} |`,
+    `|${header.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`,
+    ...rows.map((row) => `| ${row.join(" | ")} |`)
+  ].join("\n")
+}
+
+/** Each target of the issue, met or missed, with the figures behind it. */
+export const targets = (results: Results): Array<{ target: string; status: "met" | "missed"; detail: string }> => {
+  const out: Array<{ target: string; status: "met" | "missed"; detail: string }> = []
+  const check = (target: string, ok: boolean, detail: string) =>
+    out.push({ target, status: ok ? "met" : "missed", detail })
+  const fetch = results.scenarios.find((s) => s.scenario === "fetch")
+  if (fetch !== undefined) {
+    const raw = cpu(find(fetch, "raw-undici"))!
+    const orb = cpu(find(fetch, "orb-billing"))!
+    for (const id of ["ours-undici", "ours-fetch"]) {
+      const ours = cpu(find(fetch, id))!
+      check(
+        `fetch, ${id}: client CPU per request below orb-billing (must)`,
+        ours < orb,
+        `${ours.toFixed(0)} µs vs ${orb.toFixed(0)} µs`
+      )
+      check(
+        `fetch, ${id}: within 2x raw undici (stretch)`,
+        ours <= 2 * raw,
+        `${(ours / raw).toFixed(2)}x (${ours.toFixed(0)} µs vs ${raw.toFixed(0)} µs)`
+      )
+    }
+  }
+  const list = results.scenarios.find((s) => s.scenario === "list")
+  if (list !== undefined) {
+    const raw = cpu(find(list, "raw-undici"))!
+    for (const id of ["ours-undici", "ours-fetch"]) {
+      const ours = cpu(find(list, id))!
+      check(
+        `list, ${id}: within 1.5x raw per item (client CPU)`,
+        ours <= 1.5 * raw,
+        `${(ours / raw).toFixed(2)}x (${ours.toFixed(1)} µs vs ${raw.toFixed(1)} µs)`
+      )
+    }
+  }
+  const ingests = results.scenarios.filter((s) => s.scenario === "ingest")
+  for (const ingest of ingests) {
+    const raw = find(ingest, "raw-undici")!
+    const loop = find(ingest, "orb-billing-loop")!
+    for (const id of ["ours-undici", "ours-fetch"]) {
+      const ours = find(ingest, id)!
+      const prefix = `ingest ${ingest.ops.toLocaleString("en-US")}${
+        ingest.latencyMs ? ` +${ingest.latencyMs} ms` : ""
+      }, ${id}`
+      check(
+        `${prefix}: at least 3x the obvious orb-billing loop`,
+        ours.median.opsPerSecond >= 3 * loop.median.opsPerSecond,
+        `${(ours.median.opsPerSecond / loop.median.opsPerSecond).toFixed(2)}x`
+      )
+      check(
+        `${prefix}: wall within 1.1x raw undici at equal concurrency`,
+        ours.median.wallMs <= 1.1 * raw.median.wallMs,
+        `${(ours.median.wallMs / raw.median.wallMs).toFixed(2)}x`
+      )
+      check(
+        `${prefix}: client CPU per event within 1.5x raw`,
+        ours.median.cpuMicrosPerOp <= 1.5 * raw.median.cpuMicrosPerOp,
+        `${(ours.median.cpuMicrosPerOp / raw.median.cpuMicrosPerOp).toFixed(2)}x (${
+          ours.median.cpuMicrosPerOp.toFixed(1)
+        } µs vs ${raw.median.cpuMicrosPerOp.toFixed(1)} µs)`
+      )
+      check(`${prefix}: peak RSS under 150 MB`, ours.median.maxRssMb < 150, `${ours.median.maxRssMb.toFixed(0)} MB`)
+    }
+  }
+  const plain = ingests.filter((s) => !s.latencyMs)
+  if (plain.length > 1) {
+    const small = plain[0]
+    const large = plain[plain.length - 1]
+    for (const id of ["ours-undici", "ours-fetch"]) {
+      const a = find(small, id)!.median.maxRssMb
+      const b = find(large, id)!.median.maxRssMb
+      check(
+        `ingest, ${id}: peak RSS flat from ${small.ops.toLocaleString("en-US")} to ${
+          large.ops.toLocaleString("en-US")
+        } events (within 10%)`,
+        b <= a * 1.1,
+        `${a.toFixed(0)} MB -> ${b.toFixed(0)} MB`
+      )
+    }
+  }
+  if (results.quota !== undefined) {
+    const q = results.quota
+    check(
+      "quota: at least 98% of the allowed events per minute",
+      q.shareOfQuota >= 0.98,
+      `${(q.shareOfQuota * 100).toFixed(1)}% (${q.eventsPerMinute.toFixed(0)}/min)`
+    )
+    check(
+      "quota: at most 1% of requests answered 429",
+      q.share429 <= 0.01,
+      `${(q.share429 * 100).toFixed(2)}% (${q.answered429} of ${q.ingestRequests})`
+    )
+  }
+  return out
+}
+
+/** The whole report in Markdown. */
+export const markdown = (results: Results): string => {
+  const parts: Array<string> = []
+  parts.push(
+    `Mode \`${results.mode}\`, ${results.rounds} round(s), medians; ${results.machine.cores} × ${results.machine.cpu}, ` +
+      `${results.machine.memoryGiB} GiB, ${results.machine.platform} ${results.machine.release}, Node ${results.node}; ` +
+      `${results.date}; ${(results.durationMs / 60_000).toFixed(1)} min.`
+  )
+  parts.push(
+    `Versions: ${Object.entries(results.versions).map(([name, version]) => `${name} ${version}`).join(", ")}.`
+  )
+  for (const scenario of results.scenarios) parts.push(scenarioTable(scenario))
+  if (results.quota !== undefined) {
+    const q = results.quota
+    parts.push(
+      [
+        `### quota: ${q.events.toLocaleString("en-US")} events at Orb's live-mode quota (ours, default settings)`,
+        "",
+        "| events/min achieved | quota | share of quota | ingest requests | answered 429 | share 429 | wall s |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+        `| ${fixed(q.eventsPerMinute)} | ${fixed(q.quotaEventsPerMinute)} | ${(q.shareOfQuota * 100).toFixed(1)}% | ${
+          fixed(q.ingestRequests)
+        } | ${fixed(q.answered429)} | ${(q.share429 * 100).toFixed(2)}% | ${fixed(q.wallMs / 1000, 1)} |`
+      ].join("\n")
+    )
+  }
+  if (results.startup !== undefined) {
+    const orb = results.startup.find((s) => s.id === "orb-billing")
+    parts.push(
+      [
+        "### startup: import, build the client, fetch one backfill (minified esbuild bundle)",
+        "",
+        "| program | imported at ms | first request done at ms | process wall ms | bundle KB | gzip KB | first request vs orb-billing |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        ...results.startup.map((s) =>
+          `| ${s.label} | ${fixed(s.median.importedMs, 1)} | ${fixed(s.median.firstRequestMs, 1)} | ${
+            fixed(s.median.wallMs, 1)
+          } | ${fixed(s.bundleBytes / 1024, 1)} | ${fixed(s.bundleGzipBytes / 1024, 1)} | ${
+            ratio(s.median.firstRequestMs, orb?.median.firstRequestMs)
+          } |`
+        )
+      ].join("\n")
+    )
+  }
+  const checked = targets(results)
+  if (checked.length > 0) {
+    parts.push(
+      [
+        "### targets",
+        "",
+        "| target | status | figures |",
+        "|---|---|---|",
+        ...checked.map((t) => `| ${t.target} | ${t.status} | ${t.detail} |`)
+      ].join("\n")
+    )
+  }
+  return parts.join("\n\n") + "\n"
+}
