@@ -17,11 +17,11 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
 import type * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { maxIdempotencyKeyLength } from "./Backfill.js"
+import { decoderFor } from "./internal/decode.js"
 import * as OrbError from "./OrbError.js"
 
 /**
@@ -58,6 +58,11 @@ export interface Options {
   readonly maxRetryAfter?: Duration.DurationInput | undefined
   /** Sent as `User-Agent`. */
   readonly userAgent?: string | undefined
+  /**
+   * Keep the HTTP client's own span per attempt and its trace headers (`traceparent`, `b3`). Default `false`:
+   * each operation has its span already, and these double the client's CPU per request.
+   */
+  readonly httpSpans?: boolean | undefined
 }
 
 /**
@@ -197,7 +202,14 @@ export const make = (
 ): Effect.Effect<OrbClient, ConfigError.ConfigError, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const baseUrl = yield* checkBaseUrl(options.baseUrl ?? defaultBaseUrl, options.allowInsecureHttp ?? false)
-    const httpClient = yield* HttpClient.HttpClient
+    // The platform client's own span and trace headers, per attempt, cost as much CPU as the rest of a request;
+    // the operation's span (`Backfills.fetch`, ...) already covers the call.
+    const httpClient = options.httpSpans === true
+      ? yield* HttpClient.HttpClient
+      : (yield* HttpClient.HttpClient).pipe(
+        HttpClient.withTracerDisabledWhen(() => true),
+        HttpClient.withTracerPropagation(false)
+      )
     const timeout = Duration.decode(options.timeout ?? Duration.seconds(60))
     const maxRetryAfter = Duration.decode(options.maxRetryAfter ?? Duration.seconds(60))
     const userAgent = options.userAgent ?? "effect-orb/0.1.0"
@@ -243,7 +255,7 @@ export const make = (
       if (req.body !== undefined) {
         httpRequest = HttpClientRequest.bodyText(httpRequest, JSON.stringify(req.body), "application/json")
       }
-      const decodeSuccess = Schema.decodeUnknownEither(success)
+      const decodeSuccess = decoderFor(success)
 
       const transportFailure = (reason: "Timeout" | "Connection", description?: string): AttemptFailure => ({
         error: new OrbError.TransportError({ reason, method, path, ...(description ? { description } : {}) }),
@@ -257,9 +269,7 @@ export const make = (
       ): Effect.Effect<A, AttemptFailure> => {
         const status = response.status
         if (status >= 200 && status < 300) {
-          const decoded = parseJson(text).pipe(Either.flatMap((json) =>
-            decodeSuccess(json).pipe(Either.mapLeft((error) => ParseResult.TreeFormatter.formatErrorSync(error)))
-          ))
+          const decoded = Either.flatMap(parseJson(text), decodeSuccess)
           return Either.isRight(decoded) ? Effect.succeed(decoded.right) : Effect.fail({
             error: new OrbError.DecodeError({ status, method, path, reason: decoded.left, excerpt: excerpt(text) }),
             retryable: false,
@@ -267,9 +277,7 @@ export const make = (
           })
         }
         const problem = parseJson(text).pipe(
-          Either.flatMap((json) =>
-            decodeProblem(json).pipe(Either.mapLeft(() => "not a problem document"))
-          ),
+          Either.flatMap((json) => decodeProblem(json).pipe(Either.mapLeft(() => "not a problem document"))),
           Either.getOrUndefined
         )
         const shouldRetry = response.headers["x-should-retry"]

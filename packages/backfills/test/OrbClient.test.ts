@@ -78,6 +78,28 @@ describe("OrbClient", () => {
     })
   })
 
+  describe("tracing", () => {
+    it.effect("by default, one span per operation and no trace headers to Orb", () => {
+      const { spans, tracer } = makeRecordingTracer()
+      const { layer, requests } = recordingBackfills(() => ({ json: wireBackfill() }))
+      return Effect.gen(function*() {
+        yield* Backfills.fetch("bf_1")
+        assert.deepStrictEqual(spans.map((s) => s.name), ["Backfills.fetch"])
+        assert.isUndefined(requests[0].headers["traceparent"])
+      }).pipe(Effect.provide(layer), Effect.withTracer(tracer))
+    })
+
+    it.effect("httpSpans: true adds the HTTP client's span and trace headers", () => {
+      const { spans, tracer } = makeRecordingTracer()
+      const { layer, requests } = recordingBackfills(() => ({ json: wireBackfill() }), { httpSpans: true })
+      return Effect.gen(function*() {
+        yield* Backfills.fetch("bf_1")
+        assert.deepStrictEqual(spans.map((s) => s.name), ["Backfills.fetch", "http.client GET"])
+        assert.isString(requests[0].headers["traceparent"])
+      }).pipe(Effect.provide(layer), Effect.withTracer(tracer))
+    })
+  })
+
   describe("base URL", () => {
     const build = (options: Partial<OrbClient.Options>) =>
       Layer.build(
@@ -509,8 +531,7 @@ describe("OrbClient", () => {
       const { layer } = recordingBackfills((request, index) =>
         request.method === "POST"
           ? index % 2 === 0 ? "drop" : { status: 503, text: "" }
-          : { status: 401, json: problem("401-authentication-error", 401, { detail: "bad key" }) }
-      )
+          : { status: 401, json: problem("401-authentication-error", 401, { detail: "bad key" }) }, { httpSpans: true })
       return Effect.gen(function*() {
         const fiber = yield* Effect.fork(Effect.all([
           Effect.flip(Backfills.fetch("bf_1")),
