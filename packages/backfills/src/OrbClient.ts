@@ -45,7 +45,10 @@ export interface Options {
   readonly baseUrl?: string | undefined
   /** Allow a plain `http:` base URL on a host other than loopback. Default `false`. */
   readonly allowInsecureHttp?: boolean | undefined
-  /** Time allowed for one attempt, response body included. Default 60 seconds. */
+  /**
+   * Time allowed for one attempt, response body included. Default 60 seconds. `Duration.infinity` leaves it to
+   * the transport (saving a timer fiber per attempt).
+   */
   readonly timeout?: Duration.DurationInput | undefined
   /** Retries after the first attempt, with the default schedule. Default 2. */
   readonly maxRetries?: number | undefined
@@ -189,6 +192,19 @@ export const defaultRetrySchedule = (maxRetries: number): Schedule.Schedule<unkn
     Schedule.intersect(Schedule.recurs(maxRetries))
   )
 
+const durationOption = (
+  name: string,
+  input: Duration.DurationInput | undefined,
+  fallback: Duration.Duration
+): Either.Either<Duration.Duration, ConfigError.ConfigError> =>
+  input === undefined ? Either.right(fallback) : Option.match(
+    Option.filter(Duration.decodeUnknown(input), (d) => Duration.greaterThan(d, Duration.zero)),
+    {
+      onNone: () => Either.left(ConfigError.InvalidData([name], `expected a positive duration, got ${String(input)}`)),
+      onSome: Either.right
+    }
+  )
+
 const generateIdempotencyKey = () => `effect-orb-${globalThis.crypto.randomUUID()}`
 
 /**
@@ -210,11 +226,17 @@ export const make = (
         HttpClient.withTracerDisabledWhen(() => true),
         HttpClient.withTracerPropagation(false)
       )
-    const timeout = Duration.decode(options.timeout ?? Duration.seconds(60))
-    const maxRetryAfter = Duration.decode(options.maxRetryAfter ?? Duration.seconds(60))
+    const timeout = yield* durationOption("timeout", options.timeout, Duration.seconds(60))
+    const maxRetryAfter = yield* durationOption("maxRetryAfter", options.maxRetryAfter, Duration.seconds(60))
+    const maxRetries = options.maxRetries ?? 2
+    if (!Number.isInteger(maxRetries) || maxRetries < 0) {
+      return yield* Effect.fail(
+        ConfigError.InvalidData(["maxRetries"], `expected a whole number from 0, got ${maxRetries}`)
+      )
+    }
     const userAgent = options.userAgent ?? "effect-orb/0.1.0"
     const baseSchedule: Schedule.Schedule<unknown, OrbError.OrbError> = options.retrySchedule ??
-      defaultRetrySchedule(options.maxRetries ?? 2)
+      defaultRetrySchedule(maxRetries)
 
     // Built once: what it logs comes from the failure, which names the request.
     const retrySchedule = baseSchedule.pipe(
@@ -298,18 +320,21 @@ export const make = (
         })
       }
 
-      const attempt: Effect.Effect<A, AttemptFailure> = httpClient.execute(httpRequest).pipe(
-        Effect.flatMap((response) => Effect.map(response.text, (text) => [response, text] as const)),
-        Effect.timeoutFail({ duration: timeout, onTimeout: () => "timeout" as const }),
-        Effect.catchAll((error) =>
-          Effect.fail(
-            error === "timeout"
-              ? transportFailure("Timeout", `no response within ${Duration.format(timeout)}`)
-              : transportFailure("Connection", error.message)
-          )
-        ),
-        Effect.flatMap(([response, text]) => onResponse(response, text))
+      const exchange = httpClient.execute(httpRequest).pipe(
+        Effect.flatMap((response) => Effect.map(response.text, (text) => [response, text] as const))
       )
+      const attempt: Effect.Effect<A, AttemptFailure> = (Duration.isFinite(timeout)
+        ? Effect.timeoutFail(exchange, { duration: timeout, onTimeout: () => "timeout" as const })
+        : exchange).pipe(
+          Effect.catchAll((error) =>
+            Effect.fail(
+              error === "timeout"
+                ? transportFailure("Timeout", `no response within ${Duration.format(timeout)}`)
+                : transportFailure("Connection", error.message)
+            )
+          ),
+          Effect.flatMap(([response, text]) => onResponse(response, text))
+        )
 
       return (req.retry === false
         ? attempt

@@ -125,6 +125,15 @@ describe("OrbClient", () => {
         assert.isTrue(Either.isRight(yield* build({ baseUrl: "http://orb.internal/v1", allowInsecureHttp: true })))
       }))
 
+    it.effect("refuses options that make no sense", () =>
+      Effect.gen(function*() {
+        for (const options of [{ timeout: "soon" }, { maxRetryAfter: -5 }, { maxRetries: -1 }, { maxRetries: 1.5 }]) {
+          const result = yield* build(options as Partial<OrbClient.Options>)
+          assert.isTrue(Either.isLeft(result), JSON.stringify(options))
+          if (Either.isLeft(result)) assert.include(String(result.left), Object.keys(options)[0])
+        }
+      }))
+
     it.effect("refuses a URL that is not one, or that carries credentials", () =>
       Effect.gen(function*() {
         assert.isTrue(Either.isLeft(yield* build({ baseUrl: "not a url" })))
