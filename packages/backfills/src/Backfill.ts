@@ -7,8 +7,11 @@
  *
  * @since 0.1.0
  */
+import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Encoding from "effect/Encoding"
+import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 
 /**
@@ -164,6 +167,63 @@ export const IngestEvent = Schema.Struct({
  * @category models
  */
 export type IngestEvent = typeof IngestEvent.Type
+
+const wireEventKeys: ReadonlySet<string> = new Set([
+  "event_name",
+  "timestamp",
+  "properties",
+  "idempotency_key",
+  "customer_id",
+  "external_customer_id"
+])
+
+const decodeIngestEventBySchema = Schema.decodeUnknownEither(IngestEvent, { onExcessProperty: "error" })
+
+// The Schema decoder costs several times the `JSON.parse` of an event, which is most of the client's CPU when
+// reading a large file; an event that is plainly well formed is decoded by hand, anything else by the Schema,
+// which then names the problem. A test checks that both agree.
+const decodeIngestEventByHand = (u: unknown): IngestEvent | undefined => {
+  if (typeof u !== "object" || u === null || Array.isArray(u)) return undefined
+  const value = u as Record<string, unknown>
+  for (const key in value) if (!wireEventKeys.has(key)) return undefined
+  const { customer_id, event_name, external_customer_id, idempotency_key, properties, timestamp } = value
+  if (typeof event_name !== "string" || typeof timestamp !== "string") return undefined
+  if (typeof properties !== "object" || properties === null || Array.isArray(properties)) return undefined
+  for (const key in properties) {
+    const v = (properties as Record<string, unknown>)[key]
+    if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") return undefined
+  }
+  if (idempotency_key !== undefined && typeof idempotency_key !== "string") return undefined
+  if (customer_id !== undefined && customer_id !== null && typeof customer_id !== "string") return undefined
+  if (
+    external_customer_id !== undefined && external_customer_id !== null && typeof external_customer_id !== "string"
+  ) return undefined
+  const millis = Date.parse(timestamp)
+  if (Number.isNaN(millis)) return undefined
+  const event: { -readonly [K in keyof IngestEvent]: IngestEvent[K] } = {
+    eventName: event_name,
+    timestamp: DateTime.unsafeMake(millis),
+    properties: properties as IngestEvent["properties"]
+  }
+  if (idempotency_key !== undefined) event.idempotencyKey = idempotency_key
+  if (typeof customer_id === "string") event.customerId = customer_id
+  if (typeof external_customer_id === "string") event.externalCustomerId = external_customer_id
+  return event
+}
+
+/**
+ * Decodes an event written in Orb's wire format (one line of an NDJSON file, say) into an {@link IngestEvent}.
+ * Unknown keys are refused, as Orb refuses them: a misspelt key would otherwise be dropped without a word. The
+ * error is the Schema's, naming the offending key. Much faster than `Schema.decodeUnknown(IngestEvent)` on
+ * well-formed events.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeIngestEvent = (u: unknown): Either.Either<IngestEvent, ParseResult.ParseError> => {
+  const event = decodeIngestEventByHand(u)
+  return event === undefined ? decodeIngestEventBySchema(u) : Either.right(event)
+}
 
 /**
  * One event that Orb refused, with Orb's reasons.

@@ -51,3 +51,44 @@ describe("the fast decoding path", () => {
     assert.isUndefined(fastBackfillPage({ data: [wireBackfill({ status: "x" })], pagination_metadata: {} }))
   })
 })
+
+describe("Backfill.decodeIngestEvent", () => {
+  const bySchema = Schema.decodeUnknownEither(Backfill.IngestEvent, { onExcessProperty: "error" })
+  const wire = {
+    event_name: "api_call",
+    timestamp: "2026-10-02T12:00:00Z",
+    properties: { region: "eu", units: 3, billable: true },
+    idempotency_key: "k1",
+    external_customer_id: "acme"
+  }
+
+  it("decodes well-formed events exactly as the Schema does", () => {
+    const cases = [
+      wire,
+      { ...wire, idempotency_key: undefined, properties: {} },
+      { ...wire, external_customer_id: undefined, customer_id: "cus_1" },
+      { ...wire, customer_id: null },
+      { ...wire, timestamp: "2026-10-02T14:00:00.250+02:00" }
+    ].map((c) => JSON.parse(JSON.stringify(c)))
+    for (const c of cases) {
+      assert.deepStrictEqual(Backfill.decodeIngestEvent(c), bySchema(c), JSON.stringify(c))
+      assert.isTrue(Either.isRight(Backfill.decodeIngestEvent(c)))
+    }
+  })
+
+  it("refuses what Orb refuses, naming it", () => {
+    const cases: Array<[unknown, string]> = [
+      [{ ...wire, propertes: {} }, "propertes"],
+      [{ ...wire, properties: { nested: { a: 1 } } }, "nested"],
+      [{ ...wire, timestamp: "noon" }, "timestamp"],
+      [{ ...wire, event_name: 5 }, "event_name"],
+      [{ ...wire, customer_id: 5 }, "customer_id"],
+      ["a string", "Expected"]
+    ]
+    for (const [input, named] of cases) {
+      const decoded = Backfill.decodeIngestEvent(input)
+      assert.isTrue(Either.isLeft(decoded), JSON.stringify(input))
+      if (Either.isLeft(decoded)) assert.include(String(decoded.left), named)
+    }
+  })
+})

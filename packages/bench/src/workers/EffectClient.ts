@@ -5,14 +5,14 @@ import { Backfill, Backfills, OrbClient } from "@effect-orb/backfills"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type { Job, Measurement } from "../Protocol.js"
 import { lineChunks, main, start, stop } from "./Worker.js"
 
-const decodeEvent = Schema.decodeUnknownSync(Backfill.IngestEvent)
+const decodeEvent = (json: unknown) => Either.getOrThrow(Backfill.decodeIngestEvent(json))
 
 /** An NDJSON file as a stream of events, read with the same reader as the other clients. */
 const eventsOf = (file: string): Stream.Stream<Backfill.IngestEvent, Error> =>
