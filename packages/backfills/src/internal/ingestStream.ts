@@ -72,11 +72,26 @@ export const toWire = (event: Backfill.IngestEvent): Effect.Effect<{ readonly ke
     ? Effect.succeed({ key: event.idempotencyKey, wire: encodeWireEvent(event, event.idempotencyKey) })
     : Effect.map(Backfill.deriveIdempotencyKey(event), (key) => ({ key, wire: encodeWireEvent(event, key) }))
 
-const prepare = (candidates: Chunk.Chunk<Candidate>): Effect.Effect<Array<Prepared>> =>
-  Effect.forEach(
-    candidates,
-    ({ event, position }) => Effect.map(toWire(event), ({ key, wire }) => ({ position, key, wire }))
+// Most events come with their keys: encode those in one synchronous loop, and derive the missing keys (an
+// asynchronous digest) only for the events that need them.
+const prepare = (candidates: Chunk.Chunk<Candidate>): Effect.Effect<Array<Prepared>> => {
+  const prepared: Array<Prepared> = []
+  const keyless: Array<number> = []
+  for (const { event, position } of candidates) {
+    const key = event.idempotencyKey
+    if (key === undefined) keyless.push(prepared.length)
+    prepared.push({ position, key: key ?? "", wire: key === undefined ? undefined : encodeWireEvent(event, key) })
+  }
+  if (keyless.length === 0) return Effect.succeed(prepared)
+  const events = Chunk.toReadonlyArray(candidates)
+  return Effect.as(
+    Effect.forEach(keyless, (index) =>
+      Effect.map(Backfill.deriveIdempotencyKey(events[index].event), (key) => {
+        prepared[index] = { position: prepared[index].position, key, wire: encodeWireEvent(events[index].event, key) }
+      }), { discard: true }),
+    prepared
   )
+}
 
 const isRetryable = (error: OrbError.OrbError) =>
   OrbError.isTransient(error) || (error._tag === "UnknownApiError" && error.status === 408)
@@ -220,12 +235,12 @@ export const ingestStream = <E, R>(
       })
 
     yield* events.pipe(
-      Stream.zipWithIndex,
       Stream.mapChunksEffect((chunk) =>
         Effect.gen(function*() {
           const candidates: Array<Candidate> = []
-          for (const [event, position] of chunk) {
-            counts.read++
+          for (const event of chunk) {
+            // The position is the count of events read before this one.
+            const position = counts.read++
             const problem = deps.validateEvent(event, `events[${position}]`, before)
             if (Either.isLeft(problem)) {
               yield* setAside({
