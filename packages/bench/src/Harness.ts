@@ -120,10 +120,10 @@ const requestClients: ReadonlyArray<Client> = [
   { id: "ours-fetch", label: "ours (FetchHttpClient)", bundle: "oursFetch" },
   { id: "ours-undici", label: "ours (NodeHttpClient undici)", bundle: "oursUndici" },
   {
-    id: "ours-undici-nohttpspan",
-    label: "ours (undici, no HTTP client span)",
+    id: "ours-undici-httpspans",
+    label: "ours (undici, httpSpans: true)",
     bundle: "oursUndici",
-    variant: "nohttpspan"
+    variant: "httpspans"
   },
   { id: "ours-undici-notrace", label: "ours (undici, tracing off)", bundle: "oursUndici", variant: "notrace" }
 ]
@@ -162,7 +162,7 @@ const decodeClients: ReadonlyArray<Client> = [
 const overheadClients: ReadonlyArray<Client> = [
   { id: "stub", label: "in-process HttpClient alone (execute, text, JSON.parse)", bundle: "overhead", variant: "stub" },
   { id: "ours", label: "ours: Backfills.fetch", bundle: "overhead", variant: "ours" },
-  { id: "ours-nohttpspan", label: "ours, no HTTP client span", bundle: "overhead", variant: "nohttpspan" },
+  { id: "ours-httpspans", label: "ours, httpSpans: true", bundle: "overhead", variant: "httpspans" },
   { id: "ours-notrace", label: "ours, tracing off", bundle: "overhead", variant: "notrace" },
   {
     id: "hand",

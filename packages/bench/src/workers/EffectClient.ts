@@ -61,19 +61,6 @@ const program = (job: Job) =>
   })
 
 /**
- * The transport without the platform client's own span per request (and its trace headers): what the
- * library would save by turning them off inside `OrbClient`, where its own spans already say what happened.
- */
-const withoutHttpSpans = (transport: Layer.Layer<HttpClient.HttpClient>): Layer.Layer<HttpClient.HttpClient> =>
-  Layer.effect(
-    HttpClient.HttpClient,
-    Effect.map(
-      HttpClient.HttpClient,
-      (client) => HttpClient.withTracerPropagation(HttpClient.withTracerDisabledWhen(client, () => true), false)
-    )
-  ).pipe(Layer.provide(transport))
-
-/**
  * The floor of any Effect client over the same transport: the platform `HttpClient` alone (`execute`, `text`,
  * `JSON.parse`, no library, no Schema), for fetch and list.
  */
@@ -116,15 +103,21 @@ const bare = (job: Job) =>
   })
 
 /**
- * Runs the job over `transport`. Variants: `notrace` runs with Effect's tracer off altogether; `nohttpspan`
+ * Runs the job over `transport`. Variants: `notrace` runs with Effect's tracer off altogether; `httpspans`
  * keeps the library's spans but not the HTTP client's; `bare` is the platform client alone.
  */
 export const run = (transport: Layer.Layer<HttpClient.HttpClient>): void =>
   main((job): Promise<Measurement> => {
     if (job.variant === "bare") return Effect.runPromise(Effect.provide(bare(job), transport))
     const orb = Backfills.layer.pipe(
-      Layer.provide(OrbClient.layer({ apiKey: Redacted.make(job.apiKey), baseUrl: job.baseUrl })),
-      Layer.provide(job.variant === "nohttpspan" ? withoutHttpSpans(transport) : transport)
+      Layer.provide(
+        OrbClient.layer({
+          apiKey: Redacted.make(job.apiKey),
+          baseUrl: job.baseUrl,
+          httpSpans: job.variant === "httpspans"
+        })
+      ),
+      Layer.provide(transport)
     )
     const effect = Effect.provide(program(job), orb)
     return Effect.runPromise(job.variant === "notrace" ? Effect.withTracerEnabled(effect, false) : effect)

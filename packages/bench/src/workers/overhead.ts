@@ -4,7 +4,7 @@
  *
  * - `stub`: that client alone (`execute`, `text`, `JSON.parse`): the floor of any Effect `HttpClient`;
  * - `ours`: `Backfills.fetch` as it ships;
- * - `nohttpspan`: the same without the HTTP client's own span and trace headers;
+ * - `httpspans`: the same with the HTTP client's own span and trace headers (`httpSpans: true`);
  * - `notrace`: the same with Effect's tracer off altogether;
  * - `hand`: what `OrbClient` does at the least (a request built once with its headers, `execute`, `text`,
  *   `JSON.parse`, the Schema decode hoisted), then `hand-timeout`, `hand-retry`, `hand-span` and `hand-fn`,
@@ -84,11 +84,13 @@ const run = async (job: Job): Promise<Measurement> => {
     const once = Effect.flatMap(stub.execute(request), (response) => Effect.map(response.text, JSON.parse))
     return Effect.runPromise(loop(once))
   }
-  const client = job.variant === "nohttpspan"
-    ? HttpClient.withTracerPropagation(HttpClient.withTracerDisabledWhen(stub, () => true), false)
-    : stub
+  const client = stub
   const layer = Backfills.layer.pipe(
-    Layer.provide(OrbClient.layer({ apiKey: Redacted.make("key"), baseUrl: "http://127.0.0.1:1/v1" })),
+    Layer.provide(OrbClient.layer({
+      apiKey: Redacted.make("key"),
+      baseUrl: "http://127.0.0.1:1/v1",
+      httpSpans: job.variant === "httpspans"
+    })),
     Layer.provide(Layer.succeed(HttpClient.HttpClient, client))
   )
   const program = Effect.provide(loop(Backfills.fetch("bf_overhead")), layer)
