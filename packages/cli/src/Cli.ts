@@ -384,14 +384,7 @@ const watchCommand = Command.make(
 // ---------------------------------------------------------------------------------------------------------
 // simulate, demo
 
-const faultKinds: ReadonlyArray<OrbSimulator.FaultKind> = [
-  "internal-error",
-  "unavailable",
-  "too-many-requests",
-  "conflict",
-  "drop",
-  "delay"
-]
+const faultKinds = OrbSimulator.faultKinds
 
 const simulateFlags = {
   port: Options.integer("port").pipe(Options.withDefault(4010), Options.withDescription("Port on 127.0.0.1 (0: any)")),

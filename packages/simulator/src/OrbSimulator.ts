@@ -100,6 +100,14 @@ export const testQuotas: Quotas = {
 export type FaultKind = "internal-error" | "unavailable" | "too-many-requests" | "conflict" | "drop" | "delay"
 
 /**
+ * Every kind of fault the simulator can inject.
+ *
+ * @since 0.1.0
+ * @category faults
+ */
+export const faultKinds: ReadonlyArray<FaultKind> = Traffic.faultKinds
+
+/**
  * One fault. `before`: the request has no effect. `after`: the request took effect (and its response was
  * stored for its `Idempotency-Key`) but the client sees the fault: a retry with the same key gets the
  * stored response, which is what idempotency is for.

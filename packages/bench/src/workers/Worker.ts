@@ -2,6 +2,7 @@
  * Shared by every client process: read the job, time the measured part, report, and read the NDJSON file
  * the same way for every client (so reading the file costs each of them the same).
  */
+import { randomUUID } from "node:crypto"
 import { createReadStream } from "node:fs"
 import type { Job, Measurement } from "../Protocol.js"
 import { resultMarker } from "../Protocol.js"
@@ -105,4 +106,69 @@ export const listPath = (cursor: string | null): string =>
 /** Stops with an error when an HTTP status is not 200. */
 export const expectOk = (status: number, body: string, what: string): void => {
   if (status !== 200) throw new Error(`${what}: HTTP ${status}: ${body.slice(0, 300)}`)
+}
+
+/**
+ * A raw client's transport: one HTTP exchange, the response's status and body text.
+ */
+export type RawSend = (
+  method: "GET" | "POST",
+  url: string,
+  headers: Record<string, string>,
+  body?: string
+) => Promise<{ readonly status: number; readonly text: string }>
+
+/**
+ * The scenarios of a raw client (no retries, no validation: the floor), over any transport, so that raw undici
+ * and raw fetch differ only in the exchange itself.
+ */
+export const rawClient = (send: RawSend) => async (job: Job): Promise<Measurement> => {
+  const headers = { authorization: `Bearer ${job.apiKey}`, accept: "application/json" }
+  const get = async (path: string): Promise<any> => {
+    const { status, text } = await send("GET", `${job.baseUrl}${path}`, headers)
+    expectOk(status, text, `GET ${path}`)
+    return JSON.parse(text)
+  }
+  switch (job.scenario) {
+    case "fetch": {
+      const path = `/events/backfills/${encodeURIComponent(job.backfillId)}`
+      for (let i = 0; i < job.warmup; i++) await get(path)
+      const mark = start()
+      for (let i = 0; i < job.count; i++) {
+        const backfill = await get(path)
+        if (backfill.id !== job.backfillId) throw new Error("wrong backfill")
+      }
+      return stop(mark, job.count)
+    }
+    case "list": {
+      for (let i = 0; i < job.warmup; i++) await get(listPath(null))
+      const mark = start()
+      let items = 0
+      let cursor: string | null = null
+      for (;;) {
+        const page: any = await get(listPath(cursor))
+        items += page.data.length
+        cursor = page.pagination_metadata.next_cursor
+        if (page.data.length === 0 || cursor === null) break
+      }
+      return stop(mark, items, { pages: Math.ceil(items / 100) })
+    }
+    case "ingest":
+    case "quota": {
+      const url = `${job.baseUrl}/ingest?backfill_id=${encodeURIComponent(job.backfillId)}`
+      const mark = start()
+      const sent = await sendAll(batches(job.file, 500), job.concurrency, async (events) => {
+        const { status, text } = await send(
+          "POST",
+          url,
+          { ...headers, "content-type": "application/json", "idempotency-key": randomUUID() },
+          JSON.stringify({ events })
+        )
+        expectOk(status, text, "POST /ingest")
+      })
+      return stop(mark, sent.events, { requests: sent.requests })
+    }
+    default:
+      throw new Error(`no ${job.scenario} scenario here`)
+  }
 }

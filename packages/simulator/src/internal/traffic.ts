@@ -75,7 +75,8 @@ export class Limiter {
   }
 }
 
-const allKinds: ReadonlyArray<OrbSimulator.FaultKind> = [
+/** @internal */
+export const faultKinds: ReadonlyArray<OrbSimulator.FaultKind> = [
   "internal-error",
   "unavailable",
   "too-many-requests",
@@ -111,7 +112,7 @@ export class Faults {
     const kindDraw = this.random.next()
     const timingDraw = this.random.next()
     if (!hit) return undefined
-    const kinds = faults.kinds !== undefined && faults.kinds.length > 0 ? faults.kinds : allKinds
+    const kinds = faults.kinds !== undefined && faults.kinds.length > 0 ? faults.kinds : faultKinds
     const kind = kinds[Math.floor(kindDraw * kinds.length)]
     const timing = faults.timing === "before" || faults.timing === "after"
       ? faults.timing
