@@ -162,6 +162,11 @@ export interface Options {
   readonly faults?: Faults | undefined
   /** Seeds ids and fault draws. Default 1. */
   readonly seed?: number | undefined
+  /**
+   * What the request log (`requests`) keeps: everything (`"all"`, the default), everything but the bodies
+   * (`"metadata"`), or nothing (`"none"`). A long run of large ingest requests holds every body otherwise.
+   */
+  readonly recordRequests?: "all" | "metadata" | "none" | undefined
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -357,6 +362,7 @@ export const make = (options: Options = {}): Effect.Effect<OrbSimulator> =>
     const limiter = new Traffic.Limiter(resolveQuotas(options.quotas))
     const faults = new Traffic.Faults(options.faults, seed)
     const requests: Array<RequestRecord> = []
+    const recordRequests = options.recordRequests ?? "all"
 
     const handle = (request: Request): Effect.Effect<Outcome> =>
       Effect.gen(function*() {
@@ -371,11 +377,12 @@ export const make = (options: Options = {}): Effect.Effect<OrbSimulator> =>
         // Filled in as the request goes along, for the request log.
         const seen: { replayed: boolean; fault: FaultKind | undefined } = { replayed: false, fault: undefined }
         const done = (outcome: Outcome): Outcome => {
+          if (recordRequests === "none") return outcome
           requests.push({
             method: req.method,
             url: pathOf(req.url),
             headers,
-            body: req.body,
+            body: recordRequests === "all" ? req.body : "",
             at: DateTime.unsafeMake(now),
             status: outcome._tag === "Respond" ? outcome.status : undefined,
             replayed: seen.replayed,

@@ -112,4 +112,22 @@ describe("faults", () => {
       expect((yield* get("/events/backfills")).body.data).toEqual([])
       expect(yield* simulator.requests).toHaveLength(1)
     }).pipe(Effect.provide(layer())))
+
+  it.effect("recordRequests: metadata keeps no bodies, none keeps nothing", () =>
+    Effect.gen(function*() {
+      for (const mode of ["metadata", "none"] as const) {
+        const requests = yield* Effect.gen(function*() {
+          const simulator = yield* OrbSimulator.OrbSimulator
+          const created = yield* post("/events/backfills", newBackfill())
+          expect(created.status).toBe(200)
+          return yield* simulator.requests
+        }).pipe(Effect.provide(layer({ recordRequests: mode })))
+        if (mode === "none") expect(requests).toHaveLength(0)
+        else {
+          expect(requests).toHaveLength(1)
+          expect(requests[0].body).toBe("")
+          expect(requests[0].status).toBe(200)
+        }
+      }
+    }))
 })
