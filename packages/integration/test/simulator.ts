@@ -1,3 +1,5 @@
+import type { Backfill } from "@effect-orb/backfills"
+import { Backfills, OrbClient } from "@effect-orb/backfills"
 /**
  * The library over the simulator's test layer, as users test their own code, with helpers to drive the
  * TestClock until a forked program ends.
@@ -9,9 +11,6 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-import type * as Backfill from "../src/Backfill.js"
-import * as Backfills from "../src/Backfills.js"
-import * as OrbClient from "../src/OrbClient.js"
 
 /** The tests' "now": 2026-11-01T00:00:00Z, a month after the timeframe below. */
 export const now = Date.parse("2026-11-01T00:00:00Z")

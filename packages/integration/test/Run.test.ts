@@ -1,3 +1,5 @@
+import type { OrbError } from "@effect-orb/backfills"
+import { Backfills } from "@effect-orb/backfills"
 import { OrbSimulator } from "@effect-orb/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
@@ -7,8 +9,6 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-import * as Backfills from "../src/Backfills.js"
-import type * as OrbError from "../src/OrbError.js"
 import {
   driveClock,
   maxReadAhead,

@@ -1,10 +1,10 @@
+import type { OrbError } from "@effect-orb/backfills"
+import { Backfills } from "@effect-orb/backfills"
 import { OrbSimulator } from "@effect-orb/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import * as Backfills from "../src/Backfills.js"
-import type * as OrbError from "../src/OrbError.js"
 import { driveClock, maxReadAhead, sampleEvent, setNow, timeframe, trackPulls, withSimulator } from "./simulator.js"
 
 const createOpen = (overrides: Partial<Parameters<typeof Backfills.create>[0]> = {}) =>
