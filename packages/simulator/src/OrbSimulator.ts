@@ -235,6 +235,7 @@ export interface RecordedEvent {
 export interface RequestRecord {
   readonly method: string
   readonly url: string
+  /** The request's headers, lower-cased; the `authorization` header's credentials are masked. */
   readonly headers: Readonly<Record<string, string>>
   readonly body: string
   readonly at: DateTime.Utc
@@ -329,6 +330,14 @@ const withHeaders = (response: Handler.Response, headers: Record<string, string>
   headers: { ...response.headers, ...headers }
 })
 
+// The request log is test output: a key that reaches the simulator must not be printed with a failing test.
+const masked = (headers: Record<string, string>): Record<string, string> => {
+  const authorization = headers["authorization"]
+  if (authorization === undefined) return headers
+  const scheme = /^\S+\s+/.exec(authorization)?.[0] ?? ""
+  return { ...headers, authorization: `${scheme}<redacted>` }
+}
+
 const pathOf = (url: string) => {
   const parsed = new URL(url, "http://simulator.invalid")
   return `${parsed.pathname}${parsed.search}`
@@ -381,7 +390,7 @@ export const make = (options: Options = {}): Effect.Effect<OrbSimulator> =>
           requests.push({
             method: req.method,
             url: pathOf(req.url),
-            headers,
+            headers: masked(headers),
             body: recordRequests === "all" ? req.body : "",
             at: DateTime.unsafeMake(now),
             status: outcome._tag === "Respond" ? outcome.status : undefined,
