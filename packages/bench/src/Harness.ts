@@ -504,6 +504,24 @@ const createBackfill = async (url: string, range: { start: number; end: number }
 
 const rotate = <A>(items: ReadonlyArray<A>, by: number): Array<A> => items.map((_, i) => items[(i + by) % items.length])
 
+/** Runs every client once per round, the order rotated each round, and collects each client's measurements. */
+const inRounds = async <C extends { readonly id: string; readonly label: string }>(
+  clients: ReadonlyArray<C>,
+  rounds: number,
+  name: string,
+  log: (line: string) => void,
+  measure: (client: C) => Promise<Measurement>
+): Promise<Map<string, Array<Measurement>>> => {
+  const runs = new Map<string, Array<Measurement>>(clients.map((c) => [c.id, []]))
+  for (let round = 0; round < rounds; round++) {
+    for (const client of rotate(clients, round)) {
+      log(`${name}: round ${round + 1}/${rounds}, ${client.label}`)
+      runs.get(client.id)!.push(await measure(client))
+    }
+  }
+  return runs
+}
+
 const packageVersion = (name: string): string => {
   try {
     const file = Path.join(packageDir, "node_modules", name, "package.json")
@@ -598,35 +616,31 @@ export const run = async (options: Options): Promise<Results> => {
       const server = await serve({ apiKey, quotas: "none", seedBackfills: size.listBackfills, latencyMs: 0 })
       const backfillId = server.seededIds[0]
       const requestScenario = async (scenario: "fetch" | "list", count: number, warmup: number) => {
-        const runs = new Map<string, Array<Measurement>>(requestClients.map((c) => [c.id, []]))
         const serverCpu = new Map<string, Array<number>>(requestClients.map((c) => [c.id, []]))
-        for (let round = 0; round < rounds; round++) {
-          for (const client of rotate(requestClients, round)) {
-            log(`${scenario}: round ${round + 1}/${rounds}, ${client.label}`)
-            const before = await server.stats()
-            const measurement = await runClient(
-              bundles[client.bundle],
-              {
-                ...baseJob,
-                scenario,
-                baseUrl: server.url,
-                backfillId,
-                count,
-                warmup,
-                variant: client.variant ?? ""
-              },
-              600_000,
-              profileFor(client, scenario)
-            )
-            const after = await server.stats()
-            if (scenario === "list" && measurement.ops !== size.listBackfills) {
-              throw new Error(`${client.label} listed ${measurement.ops} of ${size.listBackfills} backfills`)
-            }
-            runs.get(client.id)!.push(measurement)
-            const cpu = after.cpuUserMicros + after.cpuSystemMicros - before.cpuUserMicros - before.cpuSystemMicros
-            serverCpu.get(client.id)!.push(cpu / (measurement.ops * (scenario === "fetch" ? 1 + warmup / count : 1)))
+        const runs = await inRounds(requestClients, rounds, scenario, log, async (client) => {
+          const before = await server.stats()
+          const measurement = await runClient(
+            bundles[client.bundle],
+            {
+              ...baseJob,
+              scenario,
+              baseUrl: server.url,
+              backfillId,
+              count,
+              warmup,
+              variant: client.variant ?? ""
+            },
+            600_000,
+            profileFor(client, scenario)
+          )
+          const after = await server.stats()
+          if (scenario === "list" && measurement.ops !== size.listBackfills) {
+            throw new Error(`${client.label} listed ${measurement.ops} of ${size.listBackfills} backfills`)
           }
-        }
+          const cpu = after.cpuUserMicros + after.cpuSystemMicros - before.cpuUserMicros - before.cpuSystemMicros
+          serverCpu.get(client.id)!.push(cpu / (measurement.ops * (scenario === "fetch" ? 1 + warmup / count : 1)))
+          return measurement
+        })
         results.push({
           scenario,
           title: scenario === "fetch"
@@ -679,38 +693,34 @@ export const run = async (options: Options): Promise<Results> => {
           await writeEvents(file, count, range.start)
         }
         const name = latencyMs > 0 ? `ingest ${count} +${latencyMs} ms` : `ingest ${count}`
-        const runs = new Map<string, Array<Measurement>>(ingestClients.map((c) => [c.id, []]))
         const serverCpu = new Map<string, Array<number>>(ingestClients.map((c) => [c.id, []]))
-        for (let round = 0; round < ingestRounds; round++) {
-          for (const client of rotate(ingestClients, round)) {
-            log(`${name}: round ${round + 1}/${ingestRounds}, ${client.label}`)
-            // A fresh server for every run: each client meets the same empty simulator.
-            const server = await serve({ apiKey, quotas: "none", seedBackfills: 0, latencyMs })
-            const backfillId = await createBackfill(server.url, range)
-            const before = await server.stats()
-            const measurement = await runClient(
-              bundles[client.bundle],
-              {
-                ...baseJob,
-                scenario: "ingest",
-                baseUrl: server.url,
-                backfillId,
-                count,
-                file,
-                concurrency: client.concurrency ?? 1,
-                variant: client.variant ?? ""
-              },
-              Math.max(120_000, count * 2),
-              profileFor(client, name.replace(/[ +]+/g, "-"))
-            )
-            const after = await server.stats()
-            await stopServer(server)
-            if (measurement.ops !== count) throw new Error(`${client.label} ingested ${measurement.ops} of ${count}`)
-            runs.get(client.id)!.push(measurement)
-            const cpu = after.cpuUserMicros + after.cpuSystemMicros - before.cpuUserMicros - before.cpuSystemMicros
-            serverCpu.get(client.id)!.push(cpu / count)
-          }
-        }
+        const runs = await inRounds(ingestClients, ingestRounds, name, log, async (client) => {
+          // A fresh server for every run: each client meets the same empty simulator.
+          const server = await serve({ apiKey, quotas: "none", seedBackfills: 0, latencyMs })
+          const backfillId = await createBackfill(server.url, range)
+          const before = await server.stats()
+          const measurement = await runClient(
+            bundles[client.bundle],
+            {
+              ...baseJob,
+              scenario: "ingest",
+              baseUrl: server.url,
+              backfillId,
+              count,
+              file,
+              concurrency: client.concurrency ?? 1,
+              variant: client.variant ?? ""
+            },
+            Math.max(120_000, count * 2),
+            profileFor(client, name.replace(/[ +]+/g, "-"))
+          )
+          const after = await server.stats()
+          await stopServer(server)
+          if (measurement.ops !== count) throw new Error(`${client.label} ingested ${measurement.ops} of ${count}`)
+          const cpu = after.cpuUserMicros + after.cpuSystemMicros - before.cpuUserMicros - before.cpuSystemMicros
+          serverCpu.get(client.id)!.push(cpu / count)
+          return measurement
+        })
         results.push({
           scenario: "ingest",
           title: `${count.toLocaleString("en-US")} events from NDJSON into one backfill${
@@ -729,28 +739,21 @@ export const run = async (options: Options): Promise<Results> => {
     }
 
     if (selected("decode")) {
-      const runs = new Map<string, Array<Measurement>>(decodeClients.map((c) => [c.id, []]))
-      for (let round = 0; round < rounds; round++) {
-        for (const client of rotate(decodeClients, round)) {
-          log(`decode: round ${round + 1}/${rounds}, ${client.label}`)
-          runs.get(client.id)!.push(
-            await runClient(
-              bundles.decode,
-              {
-                ...baseJob,
-                scenario: "decode",
-                baseUrl: "",
-                backfillId: "",
-                count: size.decode,
-                warmup: Math.min(size.decode, 2_000),
-                variant: client.variant ?? ""
-              },
-              300_000,
-              profileFor(client, "decode")
-            )
-          )
-        }
-      }
+      const runs = await inRounds(decodeClients, rounds, "decode", log, (client) =>
+        runClient(
+          bundles.decode,
+          {
+            ...baseJob,
+            scenario: "decode",
+            baseUrl: "",
+            backfillId: "",
+            count: size.decode,
+            warmup: Math.min(size.decode, 2_000),
+            variant: client.variant ?? ""
+          },
+          300_000,
+          profileFor(client, "decode")
+        ))
       results.push({
         scenario: "decode",
         title: `${size.decode.toLocaleString("en-US")} wire backfills decoded`,
@@ -763,28 +766,21 @@ export const run = async (options: Options): Promise<Results> => {
     }
 
     if (selected("overhead")) {
-      const runs = new Map<string, Array<Measurement>>(overheadClients.map((c) => [c.id, []]))
-      for (let round = 0; round < rounds; round++) {
-        for (const client of rotate(overheadClients, round)) {
-          log(`overhead: round ${round + 1}/${rounds}, ${client.label}`)
-          runs.get(client.id)!.push(
-            await runClient(
-              bundles.overhead,
-              {
-                ...baseJob,
-                scenario: "fetch",
-                baseUrl: "",
-                backfillId: "",
-                count: size.overhead,
-                warmup: Math.min(size.overhead, 2_000),
-                variant: client.variant ?? ""
-              },
-              300_000,
-              profileFor(client, "overhead")
-            )
-          )
-        }
-      }
+      const runs = await inRounds(overheadClients, rounds, "overhead", log, (client) =>
+        runClient(
+          bundles.overhead,
+          {
+            ...baseJob,
+            scenario: "fetch",
+            baseUrl: "",
+            backfillId: "",
+            count: size.overhead,
+            warmup: Math.min(size.overhead, 2_000),
+            variant: client.variant ?? ""
+          },
+          300_000,
+          profileFor(client, "overhead")
+        ))
       results.push({
         scenario: "overhead",
         title: `${size.overhead.toLocaleString("en-US")} fetches against an in-process HttpClient (no socket)`,
