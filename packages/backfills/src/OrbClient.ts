@@ -22,6 +22,7 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { maxIdempotencyKeyLength } from "./Backfill.js"
 import { decoderFor } from "./internal/decode.js"
+import * as Exchange from "./internal/exchange.js"
 import * as OrbError from "./OrbError.js"
 
 /**
@@ -46,8 +47,9 @@ export interface Options {
   /** Allow a plain `http:` base URL on a host other than loopback. Default `false`. */
   readonly allowInsecureHttp?: boolean | undefined
   /**
-   * Time allowed for one attempt, response body included. Default 60 seconds. `Duration.infinity` leaves it to
-   * the transport (saving a timer fiber per attempt).
+   * Time allowed for one attempt, response body included. Default 60 seconds. When it runs out the request is
+   * aborted through its `AbortSignal` (every `@effect/platform` transport honours it). `Duration.infinity` leaves
+   * it to the transport's own timeouts.
    */
   readonly timeout?: Duration.DurationInput | undefined
   /** Retries after the first attempt, with the default schedule. Default 2. */
@@ -256,6 +258,8 @@ export const make = (
       })
     )
 
+    const exchange = Exchange.make(httpClient, timeout)
+
     const request = <A, I>(req: Request, success: Schema.Schema<A, I>): Effect.Effect<A, OrbError.OrbError> => {
       const { method } = req
       const query = req.urlParams && req.urlParams.length > 0
@@ -320,21 +324,16 @@ export const make = (
         })
       }
 
-      const exchange = httpClient.execute(httpRequest).pipe(
-        Effect.flatMap((response) => Effect.map(response.text, (text) => [response, text] as const))
+      const attempt: Effect.Effect<A, AttemptFailure> = exchange(httpRequest).pipe(
+        Effect.catchAll((error) =>
+          Effect.fail(
+            error === "timeout"
+              ? transportFailure("Timeout", `no response within ${Duration.format(timeout)}`)
+              : transportFailure("Connection", error.message)
+          )
+        ),
+        Effect.flatMap(([response, text]) => onResponse(response, text))
       )
-      const attempt: Effect.Effect<A, AttemptFailure> = (Duration.isFinite(timeout)
-        ? Effect.timeoutFail(exchange, { duration: timeout, onTimeout: () => "timeout" as const })
-        : exchange).pipe(
-          Effect.catchAll((error) =>
-            Effect.fail(
-              error === "timeout"
-                ? transportFailure("Timeout", `no response within ${Duration.format(timeout)}`)
-                : transportFailure("Connection", error.message)
-            )
-          ),
-          Effect.flatMap(([response, text]) => onResponse(response, text))
-        )
 
       return (req.retry === false
         ? attempt
