@@ -28,7 +28,7 @@ const stallingServer = (behaviour: Behaviour) =>
       (resume) => {
         let requests = 0
         let aborted = 0
-        const server = Http.createServer((request, response) => {
+        const server = Http.createServer((_request, response) => {
           requests++
           response.on("close", () => {
             if (!response.writableFinished) aborted++
