@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
@@ -17,7 +18,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import type * as Redacted from "effect/Redacted"
+import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { maxIdempotencyKeyLength } from "./Backfill.js"
@@ -259,6 +260,12 @@ export const make = (
     )
 
     const exchange = Exchange.make(httpClient, timeout)
+    // Built once: every request carries them (the platform redacts `authorization` wherever it logs headers).
+    const commonHeaders = Headers.fromInput({
+      authorization: `Bearer ${Redacted.value(options.apiKey)}`,
+      accept: "application/json",
+      "user-agent": userAgent
+    })
 
     const request = <A, I>(req: Request, success: Schema.Schema<A, I>): Effect.Effect<A, OrbError.OrbError> => {
       const { method } = req
@@ -266,11 +273,7 @@ export const make = (
         ? `?${new URLSearchParams(req.urlParams.map(([k, v]) => [k, v]))}`
         : ""
       const path = `${req.path}${query}`
-      let httpRequest = HttpClientRequest.make(method)(`${baseUrl}${path}`).pipe(
-        HttpClientRequest.bearerToken(options.apiKey),
-        HttpClientRequest.acceptJson,
-        HttpClientRequest.setHeader("user-agent", userAgent)
-      )
+      let httpRequest = HttpClientRequest.make(method)(`${baseUrl}${path}`, { headers: commonHeaders })
       if (method === "POST") {
         httpRequest = HttpClientRequest.setHeader(
           httpRequest,

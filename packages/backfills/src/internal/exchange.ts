@@ -60,7 +60,10 @@ export const make = (client: HttpClient.HttpClient, timeout: Duration.Duration):
           Effect.provideService(Scope.Scope, scope),
           Effect.onExit((exit) => {
             clearTimeout(timer)
-            return Scope.close(scope, exit)
+            // After a whole body there is nothing to abort (and aborting builds a DOMException, with its stack);
+            // the unclosed scope holds nothing else and goes with the garbage. A failure or an interruption
+            // aborts the request, so that its connection is not left busy.
+            return Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, exit)
           }),
           Effect.catchAll((error) =>
             Effect.fail(timedOut ? "timeout" as const : error)
