@@ -15,7 +15,7 @@ export interface Job {
   readonly backfillId: string
   /** fetch: requests; list: backfills expected; ingest, quota: events in the file. */
   readonly count: number
-  /** fetch: untimed requests first (JIT, connection); list: untimed passes over the first page. */
+  /** fetch: untimed requests first (JIT, connection); list: untimed full passes over every backfill first. */
   readonly warmup: number
   /** ingest, quota: the NDJSON file. */
   readonly file: string

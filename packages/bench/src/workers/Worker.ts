@@ -141,16 +141,20 @@ export const rawClient = (send: RawSend) => async (job: Job): Promise<Measuremen
       return stop(mark, job.count)
     }
     case "list": {
-      for (let i = 0; i < job.warmup; i++) await get(listPath(null))
-      const mark = start()
-      let items = 0
-      let cursor: string | null = null
-      for (;;) {
-        const page: any = await get(listPath(cursor))
-        items += page.data.length
-        cursor = page.pagination_metadata.next_cursor
-        if (page.data.length === 0 || cursor === null) break
+      const pass = async () => {
+        let items = 0
+        let cursor: string | null = null
+        for (;;) {
+          const page: any = await get(listPath(cursor))
+          items += page.data.length
+          cursor = page.pagination_metadata.next_cursor
+          if (page.data.length === 0 || cursor === null) break
+        }
+        return items
       }
+      for (let i = 0; i < job.warmup; i++) await pass()
+      const mark = start()
+      const items = await pass()
       return stop(mark, items, { pages: Math.ceil(items / 100) })
     }
     case "ingest":

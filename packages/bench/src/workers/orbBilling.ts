@@ -20,10 +20,14 @@ const run = async (job: Job): Promise<Measurement> => {
       return stop(mark, job.count)
     }
     case "list": {
-      for (let i = 0; i < job.warmup; i++) await client.events.backfills.list({ limit: 100 })
+      const pass = async () => {
+        let items = 0
+        for await (const _backfill of client.events.backfills.list({ limit: 100 })) items++
+        return items
+      }
+      for (let i = 0; i < job.warmup; i++) await pass()
       const mark = start()
-      let items = 0
-      for await (const _backfill of client.events.backfills.list({ limit: 100 })) items++
+      const items = await pass()
       return stop(mark, items, { pages: Math.ceil(items / 100) })
     }
     case "ingest":
