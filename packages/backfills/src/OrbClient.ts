@@ -222,13 +222,11 @@ export const make = (
   Effect.gen(function*() {
     const baseUrl = yield* checkBaseUrl(options.baseUrl ?? defaultBaseUrl, options.allowInsecureHttp ?? false)
     // The platform client's own span and trace headers, per attempt, cost as much CPU as the rest of a request;
-    // the operation's span (`Backfills.fetch`, ...) already covers the call.
+    // the operation's span (`Backfills.fetch`, ...) already covers the call. Without its span the platform sends no
+    // trace headers either (it propagates the span it makes), so one `FiberRef` set per request is enough.
     const httpClient = options.httpSpans === true
       ? yield* HttpClient.HttpClient
-      : (yield* HttpClient.HttpClient).pipe(
-        HttpClient.withTracerDisabledWhen(() => true),
-        HttpClient.withTracerPropagation(false)
-      )
+      : HttpClient.withTracerDisabledWhen(yield* HttpClient.HttpClient, () => true)
     const timeout = yield* durationOption("timeout", options.timeout, Duration.seconds(60))
     const maxRetryAfter = yield* durationOption("maxRetryAfter", options.maxRetryAfter, Duration.seconds(60))
     const maxRetries = options.maxRetries ?? 2
