@@ -167,6 +167,14 @@ export interface Options {
    * (`"metadata"`), or nothing (`"none"`). A long run of large ingest requests holds every body otherwise.
    */
   readonly recordRequests?: "all" | "metadata" | "none" | undefined
+  /**
+   * How long every answer takes to reach the client, like a network's round trip: the request takes effect
+   * at once, and its response (or dropped connection) comes `latency` later; a client that gives up meanwhile
+   * is logged as unanswered. It applies to every request of both faces, the in-process client of
+   * {@link layer} and the HTTP server of {@link serve} and {@link httpApp}, and it passes on Effect's `Clock`,
+   * so under `TestClock` an answer waits until the clock moves (see {@link drive}). Default: none.
+   */
+  readonly latency?: Duration.DurationInput | undefined
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -253,7 +261,7 @@ export interface RequestRecord {
  * @category models
  */
 export interface OrbSimulator {
-  /** The request handler itself, for a transport of your own. */
+  /** The request handler itself, for a transport of your own (its answer comes after the `latency` option). */
   readonly handle: (request: Request) => Effect.Effect<Outcome>
   /** Every backfill, newest first, as the API would show it now. */
   readonly backfills: Effect.Effect<ReadonlyArray<Backfill.Backfill>>
@@ -372,6 +380,7 @@ export const make = (options: Options = {}): Effect.Effect<OrbSimulator> =>
     const faults = new Traffic.Faults(options.faults, seed)
     const requests: Array<RequestRecord> = []
     const recordRequests = options.recordRequests ?? "all"
+    const latency = Duration.decode(options.latency ?? Duration.zero)
 
     const handle = (request: Request): Effect.Effect<Outcome> =>
       Effect.gen(function*() {
@@ -381,17 +390,17 @@ export const make = (options: Options = {}): Effect.Effect<OrbSimulator> =>
           method: request.method.toUpperCase(),
           url: request.url,
           headers,
-          body: request.body
+          body: new Handler.Body(request.body)
         }
         // Filled in as the request goes along, for the request log.
         const seen: { replayed: boolean; fault: FaultKind | undefined } = { replayed: false, fault: undefined }
-        const done = (outcome: Outcome): Outcome => {
+        const record = (outcome: Outcome): Outcome => {
           if (recordRequests === "none") return outcome
           requests.push({
             method: req.method,
             url: pathOf(req.url),
             headers: masked(headers),
-            body: recordRequests === "all" ? req.body : "",
+            body: recordRequests === "all" ? req.body.text : "",
             at: DateTime.unsafeMake(now),
             status: outcome._tag === "Respond" ? outcome.status : undefined,
             replayed: seen.replayed,
@@ -399,102 +408,113 @@ export const make = (options: Options = {}): Effect.Effect<OrbSimulator> =>
           })
           return outcome
         }
-        const respond = (response: Handler.Response): Outcome => done({ _tag: "Respond", ...response })
+        const respond = (response: Handler.Response): Outcome => ({ _tag: "Respond", ...response })
 
-        if (config.apiKey !== undefined) {
-          const match = /^Bearer\s+(.+)$/i.exec(headers["authorization"] ?? "")
-          if (match === null || match[1] !== config.apiKey) {
+        const answer = Effect.gen(function*() {
+          if (config.apiKey !== undefined) {
+            const match = /^Bearer\s+(.+)$/i.exec(headers["authorization"] ?? "")
+            if (match === null || match[1] !== config.apiKey) {
+              return respond(
+                Handler.problem(
+                  "AuthenticationError",
+                  "Authentication failed",
+                  match === null ? "Missing bearer API key" : "The API key is not valid"
+                )
+              )
+            }
+          }
+
+          const category = Handler.category(req)
+          const wait = limiter.admit(category, () => Handler.eventCount(req), now)
+          if (wait !== undefined) {
             return respond(
-              Handler.problem(
-                "AuthenticationError",
-                "Authentication failed",
-                match === null ? "Missing bearer API key" : "The API key is not valid"
+              withHeaders(
+                Handler.problem("TooManyRequests", "Too many requests", `Rate limit for ${category} requests reached`),
+                { "retry-after": String(wait) }
               )
             )
           }
-        }
 
-        const category = Handler.category(req)
-        const wait = limiter.admit(category, category === "ingest" ? Handler.eventCount(req) : 0, now)
-        if (wait !== undefined) {
-          return respond(
-            withHeaders(
-              Handler.problem("TooManyRequests", "Too many requests", `Rate limit for ${category} requests reached`),
-              { "retry-after": String(wait) }
-            )
-          )
-        }
-
-        const key = req.method === "POST" ? headers["idempotency-key"] : undefined
-        const fingerprint = `${req.method} ${pathOf(req.url)}\n${req.body}`
-        let stored: Handler.Response | undefined
-        if (key !== undefined) {
-          if (key.length === 0 || key.length > Backfill.maxIdempotencyKeyLength) {
+          const key = req.method === "POST" ? headers["idempotency-key"] : undefined
+          if (key !== undefined && (key.length === 0 || key.length > Backfill.maxIdempotencyKeyLength)) {
             return respond(
               Handler.validationError("Invalid Idempotency-Key", [
                 `Idempotency-Key: must be 1 to ${Backfill.maxIdempotencyKeyLength} characters`
               ])
             )
           }
-          const entry = state.idempotency.get(key)
-          if (entry !== undefined && entry.storedAt + config.idempotencyTtlMillis > now) {
-            if (entry.fingerprint !== fingerprint) {
-              return respond(
-                Handler.problem(
-                  "ResourceConflict",
-                  "Idempotency key reused",
-                  "This Idempotency-Key was used with a different request"
+          // Only a request with a key is remembered, so only its body needs hashing.
+          const fingerprint = key === undefined ? "" : State.fingerprint(req.method, pathOf(req.url), req.body.text)
+          let stored: Handler.Response | undefined
+          if (key !== undefined) {
+            const entry = state.idempotency.get(key)
+            if (entry !== undefined && entry.storedAt + config.idempotencyTtlMillis > now) {
+              if (entry.fingerprint !== fingerprint) {
+                return respond(
+                  Handler.problem(
+                    "ResourceConflict",
+                    "Idempotency key reused",
+                    "This Idempotency-Key was used with a different request"
+                  )
                 )
-              )
-            }
-            if (entry.response === undefined) {
-              return respond(
-                Handler.problem(
-                  "ResourceConflict",
-                  "Request in progress",
-                  "A request with this Idempotency-Key is still in progress"
+              }
+              if (entry.response === undefined) {
+                return respond(
+                  Handler.problem(
+                    "ResourceConflict",
+                    "Request in progress",
+                    "A request with this Idempotency-Key is still in progress"
+                  )
                 )
-              )
+              }
+              stored = withHeaders(entry.response, { "idempotent-replayed": "true" })
+            } else {
+              state.idempotency.set(key, { fingerprint, storedAt: now, response: undefined })
             }
-            stored = withHeaders(entry.response, { "idempotent-replayed": "true" })
-          } else {
-            state.idempotency.set(key, { fingerprint, storedAt: now, response: undefined })
           }
-        }
 
-        const fault = faults.next()
-        seen.fault = fault?.kind
-        const delay = Duration.decode(fault?.delay ?? defaultFaultDelay)
-        // A request that never completed leaves no trace in the idempotency store, so a retry runs it.
-        const release = Effect.sync(() => {
-          if (key !== undefined && stored === undefined && state.idempotency.get(key)?.response === undefined) {
-            state.idempotency.delete(key)
-          }
+          const fault = faults.next()
+          seen.fault = fault?.kind
+          const delay = Duration.decode(fault?.delay ?? defaultFaultDelay)
+          // A request that never completed leaves no trace in the idempotency store, so a retry runs it.
+          const release = Effect.sync(() => {
+            if (key !== undefined && stored === undefined && state.idempotency.get(key)?.response === undefined) {
+              state.idempotency.delete(key)
+            }
+          })
+
+          const run = Effect.gen(function*() {
+            if (fault !== undefined && (fault.timing === "before" || stored !== undefined)) {
+              if (fault.kind === "delay") yield* Effect.sleep(delay)
+              else {
+                yield* release
+                return faultOutcome(fault.kind)
+              }
+            }
+            let response = stored
+            if (response === undefined) {
+              const at = yield* Clock.currentTimeMillis
+              response = Handler.handle(state, req, at)
+              if (key !== undefined) state.idempotency.set(key, { fingerprint, storedAt: at, response })
+            }
+            if (fault !== undefined && fault.timing === "after" && stored === undefined) {
+              if (fault.kind === "delay") yield* Effect.sleep(delay)
+              else return faultOutcome(fault.kind)
+            }
+            seen.replayed = stored !== undefined
+            return respond(response)
+          })
+          return yield* Effect.onInterrupt(run, () => release)
         })
 
-        const run = Effect.gen(function*() {
-          if (fault !== undefined && (fault.timing === "before" || stored !== undefined)) {
-            if (fault.kind === "delay") yield* Effect.sleep(delay)
-            else {
-              yield* release
-              return done(faultOutcome(fault.kind))
-            }
-          }
-          let response = stored
-          if (response === undefined) {
-            const at = yield* Clock.currentTimeMillis
-            response = Handler.handle(state, req, at)
-            if (key !== undefined) state.idempotency.set(key, { fingerprint, storedAt: at, response })
-          }
-          if (fault !== undefined && fault.timing === "after" && stored === undefined) {
-            if (fault.kind === "delay") yield* Effect.sleep(delay)
-            else return done(faultOutcome(fault.kind))
-          }
-          seen.replayed = stored !== undefined
-          return respond(response)
-        })
-        // The client gave up (a timeout during an injected delay): log the request as unanswered.
-        return yield* Effect.onInterrupt(run, () => Effect.zipRight(release, Effect.sync(() => done({ _tag: "Drop" }))))
+        // The latency is the answer's way back to the client: the request has taken effect, and a client that
+        // gives up meanwhile never sees the answer.
+        const delivered = Duration.isZero(latency) ? answer : Effect.zipLeft(answer, Effect.sleep(latency))
+        // The client gave up (a timeout during an injected delay or the latency): log the request as unanswered.
+        return yield* Effect.onInterrupt(
+          Effect.map(delivered, record),
+          () => Effect.sync(() => record({ _tag: "Drop" }))
+        )
       })
 
     const events = Effect.map(Clock.currentTimeMillis, (now) => {
@@ -519,7 +539,7 @@ export const make = (options: Options = {}): Effect.Effect<OrbSimulator> =>
         })
       }
       for (const event of state.events) push(event, event.ingestedAt, "active")
-      for (const record of [...state.sortedBackfills()].reverse()) {
+      for (const record of state.oldestFirst()) {
         const view = state.view(record, now)
         const base = view.status === "reverted"
           ? "reverted"
@@ -535,7 +555,7 @@ export const make = (options: Options = {}): Effect.Effect<OrbSimulator> =>
       handle,
       backfills: Effect.map(
         Clock.currentTimeMillis,
-        (now) => state.sortedBackfills().map((record) => Handler.toBackfill(state, record, now))
+        (now) => Array.from(state.newestFirst(), (record) => Handler.toBackfill(state, record, now))
       ),
       events,
       requests: Effect.sync(() => requests.slice()),
@@ -684,7 +704,8 @@ export interface Server {
 }
 
 /**
- * An HTTP app serving a simulator, for a server of your own.
+ * An HTTP app serving a simulator, for a server of your own. Every response comes after the simulator's
+ * `latency` option, if it has one.
  *
  * @since 0.1.0
  * @category constructors
@@ -715,7 +736,8 @@ export const httpApp = (
   })
 
 /**
- * Serves a new simulator over HTTP on `127.0.0.1` until the scope closes.
+ * Serves a new simulator over HTTP on `127.0.0.1` until the scope closes. With a `latency`, every
+ * response comes that long after its request took effect, on Effect's `Clock`.
  *
  * @since 0.1.0
  * @category constructors

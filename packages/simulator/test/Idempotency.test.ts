@@ -3,7 +3,8 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
-import { errorType, get, layer, newBackfill, post, whenSleeping } from "./support.js"
+import * as State from "../src/internal/state.js"
+import { createBackfill, errorType, event, get, layer, newBackfill, post, whenSleeping } from "./support.js"
 
 const conflict = errorType("409-resource-conflict")
 
@@ -70,6 +71,39 @@ describe("Idempotency-Key", () => {
       const third = yield* post("/events/backfills", newBackfill(), { "idempotency-key": "k" })
       expect(third.headers["idempotent-replayed"]).toBe("true")
     }).pipe(Effect.provide(layer())))
+
+  it.effect("a large body: the same one is replayed, one differing in its last event is 409 and not recorded", () =>
+    Effect.gen(function*() {
+      const simulator = yield* OrbSimulator.OrbSimulator
+      const created = yield* createBackfill()
+      const path = `/ingest?backfill_id=${created.id}`
+      const events = Array.from({ length: 500 }, (_, i) => event(`e${i}`, { properties: { units: i } }))
+      const headers = { "idempotency-key": "batch-1" }
+      const first = yield* post(path, { events }, headers)
+      expect(first.status).toBe(200)
+      const replay = yield* post(path, { events }, headers)
+      expect(replay.status).toBe(200)
+      expect(replay.headers["idempotent-replayed"]).toBe("true")
+      const changed = [...events.slice(0, 499), event("e499", { properties: { units: 500 } })]
+      const reused = yield* post(path, { events: changed }, headers)
+      expect(reused.status).toBe(409)
+      expect(reused.body.type).toBe(conflict)
+      expect(reused.body.detail).toBe("This Idempotency-Key was used with a different request")
+      const stored = (yield* simulator.events).find((e) => e.idempotencyKey === "e499")
+      expect(stored?.properties).toEqual({ units: 499 })
+    }).pipe(Effect.provide(layer())))
+
+  it("a remembered request is a fixed-size digest of its method, path and body, not the body itself", () => {
+    const big = JSON.stringify({ events: Array.from({ length: 500 }, (_, i) => event(`e${i}`)) })
+    const digest = State.fingerprint("POST", "/v1/ingest?backfill_id=b", big)
+    expect(digest).toHaveLength(State.fingerprint("POST", "/v1/ingest?backfill_id=b", "").length)
+    expect(digest.length).toBeLessThan(64)
+    expect(State.fingerprint("POST", "/v1/ingest?backfill_id=b", big)).toBe(digest)
+    // One character changed at the very end.
+    expect(State.fingerprint("POST", "/v1/ingest?backfill_id=b", `${big.slice(0, -3)}x]}`)).not.toBe(digest)
+    expect(State.fingerprint("POST", "/v1/ingest?backfill_id=c", big)).not.toBe(digest)
+    expect(State.fingerprint("PUT", "/v1/ingest?backfill_id=b", big)).not.toBe(digest)
+  })
 
   it.effect("a key longer than 64 characters is refused; GET ignores the header", () =>
     Effect.gen(function*() {

@@ -152,6 +152,62 @@ describe("lifecycle", () => {
       expect(badCursor.status).toBe(400)
     }).pipe(Effect.provide(layer())))
 
+  it.effect("a cursor keeps its place while backfills are created; the control service lists in the same order", () =>
+    Effect.gen(function*() {
+      const simulator = yield* OrbSimulator.OrbSimulator
+      const ids: Array<string> = []
+      const createOnDay = (day: number) =>
+        Effect.map(
+          createBackfill({
+            timeframe_start: iso(Date.parse("2025-01-01T00:00:00Z") + day * 86_400_000),
+            timeframe_end: iso(Date.parse("2025-01-02T00:00:00Z") + day * 86_400_000)
+          }),
+          (created) => created.id as string
+        )
+      for (let day = 0; day < 7; day++) ids.push(yield* createOnDay(day))
+      const page = (cursor: string | null, limit: number) =>
+        Effect.map(
+          get(`/events/backfills?limit=${limit}${cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`}`),
+          (reply) => ({
+            ids: reply.body.data.map((b: any) => b.id),
+            ...reply.body.pagination_metadata as { has_more: boolean; next_cursor: string | null }
+          })
+        )
+
+      const first = yield* page(null, 3)
+      expect(first.ids).toEqual([ids[6], ids[5], ids[4]])
+      expect(first.has_more).toBe(true)
+      // Backfills created after a page came out are newer than its cursor: the next page neither repeats nor
+      // skips anything.
+      const later = [yield* createOnDay(20), yield* createOnDay(21)]
+      const second = yield* page(first.next_cursor, 3)
+      expect(second.ids).toEqual([ids[3], ids[2], ids[1]])
+      expect(second.has_more).toBe(true)
+      const last = yield* page(second.next_cursor, 3)
+      expect(last).toEqual({ ids: [ids[0]], has_more: false, next_cursor: null })
+      // Exactly `limit` left: no further page is announced.
+      expect(yield* page(first.next_cursor, 4)).toEqual({
+        ids: [ids[3], ids[2], ids[1], ids[0]],
+        has_more: false,
+        next_cursor: null
+      })
+      const newestFirst = [...later.slice().reverse(), ...ids.slice().reverse()]
+      expect((yield* page(null, 100)).ids).toEqual(newestFirst)
+      expect((yield* simulator.backfills).map((b) => b.id)).toEqual(newestFirst)
+
+      // Events are listed oldest backfill first, whatever order they were ingested in.
+      yield* post(`/ingest?backfill_id=${ids[1]}`, { events: [event("b", { timestamp: "2025-01-02T01:00:00Z" })] })
+      yield* post(`/ingest?backfill_id=${ids[0]}`, { events: [event("a", { timestamp: "2025-01-01T01:00:00Z" })] })
+      const events = yield* simulator.events
+      expect(events.map((e) => e.idempotencyKey)).toEqual(["a", "b"])
+
+      yield* simulator.reset
+      expect((yield* page(null, 100)).ids).toEqual([])
+      const afterReset = yield* createOnDay(0)
+      expect((yield* page(null, 100)).ids).toEqual([afterReset])
+      expect((yield* simulator.backfills).map((b) => b.id)).toEqual([afterReset])
+    }).pipe(Effect.provide(layer())))
+
   it.effect("replace mode deprecates the timeframe's existing events when reflected, and revert restores them", () =>
     Effect.gen(function*() {
       const simulator = yield* OrbSimulator.OrbSimulator

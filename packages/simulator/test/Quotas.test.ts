@@ -1,5 +1,5 @@
 import { OrbSimulator } from "@effect-orb/simulator"
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it, vi } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
 import { errorType, event, get, layer, newBackfill, post } from "./support.js"
@@ -45,6 +45,34 @@ describe("quotas", () => {
       yield* simulator.setQuotas(undefined)
       expect((yield* post(path, batch(12))).status).toBe(200)
     }).pipe(Effect.provide(layer())))
+
+  it.effect("an ingest body is parsed once, for the events quota and the handler alike", () =>
+    Effect.gen(function*() {
+      // The layer's own client checks bodies against the spec (parsing them): call the handler directly.
+      const simulator = yield* OrbSimulator.OrbSimulator
+      const created = yield* post("/events/backfills", newBackfill())
+      const ingest = (keys: ReadonlyArray<string>) =>
+        simulator.handle({
+          method: "POST",
+          url: `/v1/ingest?backfill_id=${created.body.id}`,
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ events: keys.map((key) => event(key)) })
+        })
+      const parse = vi.spyOn(JSON, "parse")
+      try {
+        const accepted = yield* ingest(["a", "b", "c", "d", "e", "f"])
+        expect(accepted._tag === "Respond" && accepted.status).toBe(200)
+        expect(parse).toHaveBeenCalledTimes(1)
+        // The events were counted against the quota: 6 of 10 spent, so 6 more are too many.
+        parse.mockClear()
+        const limited = yield* ingest(["g", "h", "i", "j", "k", "l"])
+        expect(limited._tag === "Respond" && limited.status).toBe(429)
+        expect(parse).toHaveBeenCalledTimes(1)
+      } finally {
+        parse.mockRestore()
+      }
+      expect((yield* get(`/events/backfills/${created.body.id}`)).body.events_ingested).toBe(6)
+    }).pipe(Effect.provide(layer({ quotas: { ingestEventsPerMinute: 10 } }))))
 
   it.effect("live mode: 100 reads per second", () =>
     Effect.gen(function*() {

@@ -121,6 +121,23 @@ describe("create", () => {
       const afterRevert = yield* post("/events/backfills", newBackfill({ timeframe_end: "2025-03-01T06:00:00Z" }))
       expect(afterRevert.status).toBe(200)
     }).pipe(Effect.provide(layer())))
+
+  it.effect("of several overlapping backfills, the refusal names the newest", () =>
+    Effect.gen(function*() {
+      const older = yield* createBackfill()
+      const newer = yield* createBackfill({
+        timeframe_start: "2025-03-02T00:00:00Z",
+        timeframe_end: "2025-03-03T00:00:00Z"
+      })
+      const spanningBoth = newBackfill({
+        timeframe_start: "2025-03-01T12:00:00Z",
+        timeframe_end: "2025-03-02T12:00:00Z"
+      })
+      const refused = yield* post("/events/backfills", spanningBoth)
+      expect(refused.status).toBe(400)
+      expect(refused.body.detail).toContain(newer.id)
+      expect(refused.body.detail).not.toContain(older.id)
+    }).pipe(Effect.provide(layer())))
 })
 
 describe("not found and auth", () => {

@@ -4,9 +4,8 @@
  * when asked.
  */
 import { OrbSimulator } from "@effect-orb/simulator"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Http from "node:http"
 import type { ServerConfig, ServerMessage, ServerStats } from "../Protocol.js"
 
 const config = JSON.parse(process.argv[2] ?? "{}") as ServerConfig
@@ -23,20 +22,12 @@ const program = Effect.gen(function*() {
     apiKey: config.apiKey,
     ...(config.quotas === "live" ? { quotas: "live" as const } : { recordRequests: "metadata" as const })
   }
-  // With a latency, the simulator's own app behind a server of ours that delays every response; without,
-  // the simulator's server as it comes.
-  const server = config.latencyMs > 0
-    ? yield* Effect.gen(function*() {
-      const simulator = yield* OrbSimulator.make(options)
-      const http = yield* NodeHttpServer.make(() => Http.createServer(), { port: 0, host: "127.0.0.1" })
-      yield* http.serve(Effect.delay(OrbSimulator.httpApp(simulator), config.latencyMs))
-      const port = http.address._tag === "TcpAddress" ? http.address.port : 0
-      return { url: `http://127.0.0.1:${port}/v1`, simulator }
-    })
-    : yield* OrbSimulator.serve({ port: 0, ...options })
+  // The simulator's own latency option delays every response (a network's round trip); 0 adds nothing.
+  const server = yield* OrbSimulator.serve({ port: 0, latency: Duration.millis(config.latencyMs), ...options })
   const simulator = server.simulator
   const headers = { authorization: `Bearer ${config.apiKey}`, "content-type": "application/json" }
-  // One-hour backfills, back to back, ending well before now: none overlaps another.
+  // One-hour backfills, back to back, ending well before now: none overlaps another. Seeding goes through
+  // `handle`, which waits the latency like any request: the harness seeds only servers without one.
   const firstStart = Math.floor(Date.now() / hour) * hour - (config.seedBackfills + 48) * hour
   const seededIds: Array<string> = []
   for (let i = 0; i < config.seedBackfills; i++) {

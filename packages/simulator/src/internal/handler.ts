@@ -22,7 +22,24 @@ export interface Request {
   readonly url: string
   /** Header names in lower case. */
   readonly headers: Readonly<Record<string, string | undefined>>
-  readonly body: string
+  readonly body: Body
+}
+
+/**
+ * A request body, parsed as JSON on first use and kept: an ingest body is read both by the events quota
+ * (how many events) and by the handler, which need not parse its 500 events (about 100 kB) twice.
+ *
+ * @internal
+ */
+export class Body {
+  private parsed: Either.Either<unknown, string> | undefined
+  constructor(readonly text: string) {}
+
+  /** The parsed body, or why it is not JSON. */
+  json(): Either.Either<unknown, string> {
+    if (this.parsed === undefined) this.parsed = parseJson(this.text)
+    return this.parsed
+  }
 }
 
 /** @internal */
@@ -137,8 +154,8 @@ const NewBackfill = Schema.Struct({
 
 const decodeNewBackfill = Schema.decodeUnknownEither(NewBackfill, { onExcessProperty: "error", errors: "all" })
 
-const create = (state: State.State, body: string, now: number): Response => {
-  const json = parseJson(body)
+const create = (state: State.State, body: Body, now: number): Response => {
+  const json = body.json()
   if (Either.isLeft(json)) return validationError(json.left, [json.left])
   if (!isRecord(json.right)) return validationError("The body must be a JSON object", ["body: expected an object"])
   const raw = json.right
@@ -173,7 +190,11 @@ const create = (state: State.State, body: string, now: number): Response => {
   }
   if (errors.length > 0) return validationError("Invalid backfill", errors)
 
-  for (const other of state.sortedBackfills()) {
+  // Newest first, so that of several overlapping backfills the error names the latest. An index loop rather than
+  // `newestFirst()`: this walks every backfill on every create, and a generator step costs about 30 ns.
+  const backfills = state.oldestFirst()
+  for (let index = backfills.length - 1; index >= 0; index--) {
+    const other = backfills[index]
     const status = state.view(other, now).status
     if (status !== "pending" && status !== "pending_revert") continue
     if (start < other.timeframeEnd && other.timeframeStart < end) {
@@ -204,7 +225,7 @@ const create = (state: State.State, body: string, now: number): Response => {
     filter,
     events: new Map()
   }
-  state.backfills.set(record.id, record)
+  state.addBackfill(record)
   return backfillResponse(state, record, now)
 }
 
@@ -237,9 +258,16 @@ const list = (state: State.State, params: URLSearchParams, now: number): Respons
     if (seq === undefined) return validationError("Invalid query", ["cursor: not a cursor this API returned"])
     after = seq
   }
-  const rest = state.sortedBackfills().filter((record) => record.seq < after)
-  const page = rest.slice(0, limit)
-  const hasMore = rest.length > limit
+  // One record beyond the page says whether there is more, without walking the rest.
+  const page: Array<State.BackfillRecord> = []
+  let hasMore = false
+  for (const record of state.newestFirst(after)) {
+    if (page.length === limit) {
+      hasMore = true
+      break
+    }
+    page.push(record)
+  }
   return json(200, {
     data: page.map((record) => encodeBackfill(toBackfill(state, record, now))),
     pagination_metadata: { has_more: hasMore, next_cursor: hasMore ? encodeCursor(page[page.length - 1].seq) : null }
@@ -355,7 +383,7 @@ const checkEvent = (
   })
 }
 
-const ingest = (state: State.State, params: URLSearchParams, body: string, now: number): Response => {
+const ingest = (state: State.State, params: URLSearchParams, body: Body, now: number): Response => {
   const backfillId = params.get("backfill_id")
   let backfill: State.BackfillRecord | undefined
   if (backfillId !== null && backfillId !== "") {
@@ -372,7 +400,7 @@ const ingest = (state: State.State, params: URLSearchParams, body: string, now: 
       )
     }
   }
-  const parsed = parseJson(body)
+  const parsed = body.json()
   if (Either.isLeft(parsed)) return validationError(parsed.left, [parsed.left])
   const raw = parsed.right
   if (!isRecord(raw) || !Array.isArray(raw.events)) {
@@ -499,6 +527,6 @@ export const category = (request: Request): "read" | "write" | "ingest" => {
  * @internal
  */
 export const eventCount = (request: Request): number => {
-  const parsed = Either.getOrUndefined(parseJson(request.body))
+  const parsed = Either.getOrUndefined(request.body.json())
   return isRecord(parsed) && Array.isArray(parsed.events) ? parsed.events.length : 0
 }

@@ -6,6 +6,7 @@
  * @internal
  */
 import type { Backfill } from "@effect-orb/backfills"
+import * as Crypto from "node:crypto"
 import type * as DeprecationFilter from "./deprecationFilter.js"
 import * as Random from "./random.js"
 
@@ -81,8 +82,20 @@ export interface StoredResponse {
   readonly body: string
 }
 
+/**
+ * What identifies a request for its `Idempotency-Key`: a SHA-256 digest of its method, path and body. A
+ * digest rather than the body itself, so that a remembered key costs the same few bytes whatever it was
+ * sent with (an ingest body of 500 events is about 100 kB, kept for 48 hours).
+ *
+ * @internal
+ */
+export const fingerprint = (method: string, path: string, body: string): string =>
+  // A path holds no raw newline (the URL parser encodes it), so the newline cannot be confused with the body.
+  Crypto.createHash("sha256").update(`${method} ${path}\n`).update(body).digest("base64")
+
 /** @internal */
 export interface IdempotencyEntry {
+  /** See {@link fingerprint}. */
   readonly fingerprint: string
   readonly storedAt: number
   /** `undefined` while the first request is in flight. */
@@ -92,7 +105,12 @@ export interface IdempotencyEntry {
 /** @internal */
 export class State {
   seq = 0
-  readonly backfills = new Map<string, BackfillRecord>()
+  private readonly backfillsById = new Map<string, BackfillRecord>()
+  /**
+   * The same backfills in creation order, so ascending `seq`: listing is newest first, and a page is a walk
+   * back from its cursor rather than a sort of every backfill on every request.
+   */
+  private readonly backfillsOldestFirst: Array<BackfillRecord> = []
   /** Events outside any backfill, in arrival order. */
   readonly events: Array<StoredEvent> = []
   /** External customer id to the Orb id the simulator made up for it. */
@@ -102,6 +120,17 @@ export class State {
 
   constructor(readonly config: Config, readonly seed: number) {
     this.random = Random.make(seed)
+  }
+
+  /** Every backfill by id; add one with {@link addBackfill}. */
+  get backfills(): ReadonlyMap<string, BackfillRecord> {
+    return this.backfillsById
+  }
+
+  /** Keeps a new backfill; its `seq` must be the newest yet (as `nextSeq` gives it). */
+  addBackfill(record: BackfillRecord): void {
+    this.backfillsById.set(record.id, record)
+    this.backfillsOldestFirst.push(record)
   }
 
   nextSeq(): number {
@@ -141,9 +170,23 @@ export class State {
     return { status: "pending", open: now < closeAt, closeAt, reflectedAt: undefined, revertedAt: undefined }
   }
 
-  /** Backfills newest first. */
-  sortedBackfills(): Array<BackfillRecord> {
-    return Array.from(this.backfills.values()).sort((a, b) => b.seq - a.seq)
+  /** Backfills newest first, starting with the newest one whose `seq` is below `beforeSeq` (default: all). */
+  *newestFirst(beforeSeq = Number.POSITIVE_INFINITY): Generator<BackfillRecord> {
+    const records = this.backfillsOldestFirst
+    // Binary search: the first index whose seq is not below `beforeSeq`; the walk starts just before it.
+    let low = 0
+    let high = records.length
+    while (low < high) {
+      const middle = (low + high) >>> 1
+      if (records[middle].seq < beforeSeq) low = middle + 1
+      else high = middle
+    }
+    for (let index = low - 1; index >= 0; index--) yield records[index]
+  }
+
+  /** Backfills oldest first. */
+  oldestFirst(): ReadonlyArray<BackfillRecord> {
+    return this.backfillsOldestFirst
   }
 
   /**
@@ -165,7 +208,8 @@ export class State {
 
   reset(): void {
     this.seq = 0
-    this.backfills.clear()
+    this.backfillsById.clear()
+    this.backfillsOldestFirst.length = 0
     this.events.length = 0
     this.customers.clear()
     this.idempotency.clear()

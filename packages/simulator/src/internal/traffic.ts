@@ -26,7 +26,8 @@ export class Limiter {
 
   constructor(public quotas: OrbSimulator.Quotas | undefined) {}
 
-  admit(category: Category, events: number, now: number): number | undefined {
+  /** `events` counts an ingest request's events, asked only when an events quota applies (it parses the body). */
+  admit(category: Category, events: () => number, now: number): number | undefined {
     const quotas = this.quotas
     if (quotas === undefined) return undefined
     const checks: Array<{ name: string; limit: number | undefined; length: number; cost: number }> = [
@@ -41,8 +42,8 @@ export class Limiter {
         cost: 1
       }
     ]
-    if (category === "ingest") {
-      checks.push({ name: "ingest-events", limit: quotas.ingestEventsPerMinute, length: 60_000, cost: events })
+    if (category === "ingest" && quotas.ingestEventsPerMinute !== undefined) {
+      checks.push({ name: "ingest-events", limit: quotas.ingestEventsPerMinute, length: 60_000, cost: events() })
     }
     let wait: number | undefined
     for (const check of checks) {
