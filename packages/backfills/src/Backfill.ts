@@ -8,11 +8,11 @@
  * @since 0.1.0
  */
 import * as DateTime from "effect/DateTime"
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Encoding from "effect/Encoding"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { deriveKey, keyContent, parseTimestamp } from "./internal/eventKey.js"
 
 /**
  * The id Orb gives a backfill.
@@ -55,7 +55,9 @@ export type BackfillStatus = typeof BackfillStatus.Type
  */
 export const Timestamp = Schema.DateTimeUtc
 
-const wireKey = <S extends Schema.Schema.All>(schema: S, key: string) =>
+// `K` keeps the key's literal type, so that each Schema's `Encoded` type names its wire keys (with `string`, they
+// would collapse into an index signature).
+const wireKey = <S extends Schema.Schema.All, K extends string>(schema: S, key: K) =>
   Schema.propertySignature(schema).pipe(Schema.fromKey(key))
 
 /**
@@ -198,7 +200,8 @@ const decodeIngestEventByHand = (u: unknown): IngestEvent | undefined => {
   if (
     external_customer_id !== undefined && external_customer_id !== null && typeof external_customer_id !== "string"
   ) return undefined
-  const millis = Date.parse(timestamp)
+  // As the Schema reads it (a date-time without a zone is UTC), whatever the machine's time zone.
+  const millis = parseTimestamp(timestamp)
   if (Number.isNaN(millis)) return undefined
   const event: { -readonly [K in keyof IngestEvent]: IngestEvent[K] } = {
     eventName: event_name,
@@ -293,28 +296,23 @@ export const maxEventsPerRequest = 500
  */
 export const maxIdempotencyKeyLength = 64
 
-const textEncoder = new TextEncoder()
-
 /**
  * The idempotency key of an event that has none: a SHA-256 digest of the event's content (name, customer
  * keys, timestamp to the millisecond, and properties in key order), base64url-encoded, behind a version
  * prefix (47 characters in all). The same content always gives the same key, so re-sending the same input
  * never counts an event twice; two events identical in every field are therefore one event: give them keys
- * of their own when they are really distinct.
+ * of their own when they are really distinct. An event in wire form gets the same key as its decoded form.
  *
  * @since 0.1.0
  * @category idempotency
  */
-export const deriveIdempotencyKey = (event: IngestEvent): Effect.Effect<string> => {
-  const properties = Object.keys(event.properties).sort().map((key) => [key, event.properties[key]])
-  const content = JSON.stringify([
-    event.eventName,
-    event.customerId ?? null,
-    event.externalCustomerId ?? null,
-    event.timestamp.epochMillis,
-    properties
-  ])
-  return Effect.promise(() => globalThis.crypto.subtle.digest("SHA-256", textEncoder.encode(content))).pipe(
-    Effect.map((digest) => `eo1-${Encoding.encodeBase64Url(new Uint8Array(digest))}`)
+export const deriveIdempotencyKey = (event: IngestEvent): Effect.Effect<string> =>
+  deriveKey(
+    keyContent(
+      event.eventName,
+      event.customerId,
+      event.externalCustomerId,
+      event.timestamp.epochMillis,
+      event.properties
+    )
   )
-}

@@ -19,7 +19,8 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Backfill from "./Backfill.js"
-import { ingestStream as internalIngestStream, toWire } from "./internal/ingestStream.js"
+import * as Events from "./internal/events.js"
+import { decodedEvents, encodedEvents, ingestStream as internalIngestStream } from "./internal/ingestStream.js"
 import { run as internalRun } from "./internal/run.js"
 import * as OrbClient from "./OrbClient.js"
 import * as OrbError from "./OrbError.js"
@@ -176,13 +177,33 @@ export interface IngestSummary extends IngestProgress {
 }
 
 /**
- * A whole backfill: what to create, the events to send, and how to go about it.
+ * A whole backfill: what to create, the events to send (either `events`, decoded, or `encodedEvents`, in Orb's
+ * wire form, as {@link Backfills.ingestEncodedStream} takes them), and how to go about it.
  *
  * @since 0.1.0
  * @category models
  */
-export interface RunSpec<E = never, R = never> extends Backfill.CreateBackfill {
-  readonly events: Stream.Stream<Backfill.IngestEvent, E, R>
+export type RunSpec<E = never, R = never> =
+  & RunOptions
+  & (
+    | {
+      readonly events: Stream.Stream<Backfill.IngestEvent, E, R>
+      readonly encodedEvents?: undefined
+    }
+    | {
+      /** Events in Orb's wire form: checked and sent without decoding (see `ingestEncodedStream`). */
+      readonly encodedEvents: Stream.Stream<typeof Backfill.IngestEvent.Encoded, E, R>
+      readonly events?: undefined
+    }
+  )
+
+/**
+ * Everything of a {@link RunSpec} but its events.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunOptions extends Backfill.CreateBackfill {
   /**
    * An invalid event (refused locally or by Orb): `"fail"` stops the run and reverts the backfill (the
    * default); `"skip"` sets it aside, reports it in the summary, and carries on.
@@ -302,6 +323,19 @@ export interface Backfills {
     options?: IngestStreamOptions
   ) => Effect.Effect<IngestSummary, Error | OrbError.InvalidEvent | E, R>
   /**
+   * {@link Backfills.ingestStream} for events already in Orb's wire form (`typeof Backfill.IngestEvent.Encoded`:
+   * snake_case keys, ISO 8601 timestamps), such as the parsed lines of an NDJSON file: no decoding to
+   * `DateTime` and encoding back. Each event is checked as {@link validateEncodedEvent} checks it (its shape as
+   * strictly as `Backfill.decodeIngestEvent`, then the rules of {@link validateEvent}), and is sent as it is when
+   * it is already in the form sent. The same events give the same keys, the same refusals and the same requests
+   * as through `ingestStream`; everything after the check is the same pipeline.
+   */
+  readonly ingestEncodedStream: <E, R>(
+    id: string,
+    events: Stream.Stream<typeof Backfill.IngestEvent.Encoded, E, R>,
+    options?: IngestStreamOptions
+  ) => Effect.Effect<IngestSummary, Error | OrbError.InvalidEvent | E, R>
+  /**
    * The whole workflow: check the spec, create the backfill, stream the events into it, close it, and await
    * `reflected` (or stop after the close). If anything fails, or the fiber is interrupted, after the create
    * and before the close, the backfill is reverted (uninterruptibly) and the run fails with `RunFailed`
@@ -384,8 +418,8 @@ export const validateCreate = (input: Backfill.CreateBackfill): Either.Either<vo
   return Either.void
 }
 
-const isFlatValue = (value: unknown) =>
-  Predicate.isString(value) || Predicate.isBoolean(value) || (typeof value === "number" && Number.isFinite(value))
+const refusal = (field: string, problem: Events.Problem) =>
+  invalid(problem.field === "" ? field : `${field}.${problem.field}`, problem.reason)
 
 /**
  * The checks Orb makes on one event that can be made locally: exactly one customer key, a flat
@@ -401,50 +435,30 @@ export const validateEvent = (
   field: string,
   backfill?: Backfill.Backfill
 ): Either.Either<void, OrbError.InvalidInput> => {
-  if (!Predicate.isString(event.eventName) || event.eventName.length === 0) {
-    return invalid(`${field}.eventName`, "must be a non-empty string")
-  }
-  const hasCustomer = Predicate.isString(event.customerId) && event.customerId.length > 0
-  const hasExternal = Predicate.isString(event.externalCustomerId) && event.externalCustomerId.length > 0
-  if (hasCustomer === hasExternal) {
-    return invalid(
-      `${field}.customerId`,
-      hasCustomer
-        ? "give only one of customerId and externalCustomerId"
-        : "give one of customerId and externalCustomerId"
-    )
-  }
-  if (!DateTime.isDateTime(event.timestamp) || Number.isNaN(event.timestamp.epochMillis)) {
-    return invalid(`${field}.timestamp`, "must be a valid DateTime")
-  }
-  if (!Predicate.isRecord(event.properties)) return invalid(`${field}.properties`, "must be an object")
-  for (const key in event.properties) {
-    if (!isFlatValue(event.properties[key])) {
-      return invalid(`${field}.properties.${key}`, "must be a string, a finite number or a boolean (no nesting)")
-    }
-  }
-  if (event.idempotencyKey !== undefined) {
-    const problem = OrbClient.checkIdempotencyKey(event.idempotencyKey, `${field}.idempotencyKey`)
-    if (Either.isLeft(problem)) return problem
-  }
-  if (backfill !== undefined) {
-    const at = event.timestamp.epochMillis
-    if (at < backfill.timeframeStart.epochMillis || at >= backfill.timeframeEnd.epochMillis) {
-      return invalid(
-        `${field}.timestamp`,
-        `${DateTime.formatIso(event.timestamp)} is outside the backfill's timeframe [${
-          DateTime.formatIso(backfill.timeframeStart)
-        }, ${DateTime.formatIso(backfill.timeframeEnd)})`
-      )
-    }
-    if (hasCustomer && Option.isSome(backfill.customerId) && backfill.customerId.value !== event.customerId) {
-      return invalid(
-        `${field}.customerId`,
-        `${event.customerId} is not the backfill's customer (${backfill.customerId.value})`
-      )
-    }
-  }
-  return Either.void
+  const problem = Events.checkEvent(event, backfill)
+  return problem === undefined ? Either.void : refusal(field, problem)
+}
+
+/**
+ * The checks of {@link validateEvent} on an event in Orb's wire form (`typeof Backfill.IngestEvent.Encoded`, a
+ * parsed NDJSON line, say), after the checks of its shape that `Backfill.decodeIngestEvent` makes (unknown keys
+ * refused, as Orb refuses them). Errors name the fields as `IngestEvent` does (`events[3].eventName`), so that
+ * an event is refused with the same message in either form.
+ *
+ * Succeeds with the event as it is sent: the value itself when its timestamp is written as
+ * `Date.prototype.toISOString` writes it and it holds no `null` customer key (no copy), else a copy with the
+ * timestamp so written and the `null` keys left out, exactly what the decoded event would be encoded to.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validateEncodedEvent = (
+  event: unknown,
+  field: string,
+  backfill?: Backfill.Backfill
+): Either.Either<typeof Backfill.IngestEvent.Encoded, OrbError.InvalidInput> => {
+  const checked = Events.checkWire(event, backfill)
+  return checked instanceof Events.Problem ? refusal(field, checked) : Either.right(checked)
 }
 
 const encodeCreate = Schema.encodeSync(Backfill.CreateBackfill)
@@ -536,10 +550,13 @@ export const make: Effect.Effect<Backfills, never, OrbClient.OrbClient> = Effect
         )
       }
       yield* Effect.annotateCurrentSpan("events", batch.length)
-      const wire = yield* Effect.forEach(batch, (event, index) =>
-        validateEvent(event, `events[${index}]`).pipe(
-          Effect.zipRight(Effect.map(toWire(event), (prepared) => prepared.wire))
-        ))
+      const wire = yield* Effect.forEach(batch, (event, index) => {
+        const problem = Events.checkEvent(event, undefined)
+        if (problem !== undefined) return refusal(`events[${index}]`, problem)
+        return event.idempotencyKey !== undefined
+          ? Effect.succeed(Events.encodeEvent(event, event.idempotencyKey))
+          : Effect.map(Backfill.deriveIdempotencyKey(event), (key) => Events.encodeEvent(event, key))
+      })
       return yield* client.request({
         method: "POST",
         path: "/ingest",
@@ -598,29 +615,40 @@ export const make: Effect.Effect<Backfills, never, OrbClient.OrbClient> = Effect
     }
   )
 
-  const ingestStream = <E, R>(
-    id: string,
-    events: Stream.Stream<Backfill.IngestEvent, E, R>,
-    options?: IngestStreamOptions
-  ) =>
-    internalIngestStream({ client, fetch, validateEvent }, id, events, options ?? {}, liveModeQuota).pipe(
-      Effect.withSpan("Backfills.ingestStream", { attributes: { "backfill.id": id } })
-    )
+  const ingestStream = Effect.fn("Backfills.ingestStream", spanOptions)(
+    function*<E, R>(id: string, events: Stream.Stream<Backfill.IngestEvent, E, R>, options?: IngestStreamOptions) {
+      yield* Effect.annotateCurrentSpan("backfill.id", id)
+      return yield* internalIngestStream({ client, fetch }, id, events, decodedEvents, options ?? {}, liveModeQuota)
+    }
+  )
 
-  const run = <E, R>(spec: RunSpec<E, R>) =>
-    internalRun({
+  const ingestEncodedStream = Effect.fn("Backfills.ingestEncodedStream", spanOptions)(
+    function*<E, R>(
+      id: string,
+      events: Stream.Stream<typeof Backfill.IngestEvent.Encoded, E, R>,
+      options?: IngestStreamOptions
+    ) {
+      yield* Effect.annotateCurrentSpan("backfill.id", id)
+      return yield* internalIngestStream({ client, fetch }, id, events, encodedEvents, options ?? {}, liveModeQuota)
+    }
+  )
+
+  const run = Effect.fn("Backfills.run", spanOptions)(function*<E, R>(spec: RunSpec<E, R>) {
+    return yield* internalRun({
       create,
       ingestStream,
+      ingestEncodedStream,
       close,
       revert,
       awaitStatus,
       defaultCloseTime
     }, spec)
-      .pipe(Effect.withSpan("Backfills.run"))
+  })
 
   return Backfills.of({
     create,
     ingestStream,
+    ingestEncodedStream,
     run,
     fetch,
     close,
@@ -733,6 +761,19 @@ export const ingestStream = <E, R>(
   options?: IngestStreamOptions
 ): Effect.Effect<IngestSummary, Error | OrbError.InvalidEvent | E, R | Backfills> =>
   Effect.flatMap(Backfills, (s) => s.ingestStream(id, events, options))
+
+/**
+ * Streams events in Orb's wire form into an open backfill with the service in context.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const ingestEncodedStream = <E, R>(
+  id: string,
+  events: Stream.Stream<typeof Backfill.IngestEvent.Encoded, E, R>,
+  options?: IngestStreamOptions
+): Effect.Effect<IngestSummary, Error | OrbError.InvalidEvent | E, R | Backfills> =>
+  Effect.flatMap(Backfills, (s) => s.ingestEncodedStream(id, events, options))
 
 /**
  * Runs a whole backfill with the service in context.

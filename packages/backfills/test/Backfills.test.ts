@@ -9,7 +9,7 @@ import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as Backfill from "../src/Backfill.js"
 import * as Backfills from "../src/Backfills.js"
-import { encodeWireEvent } from "../src/internal/ingestStream.js"
+import { encodeEvent } from "../src/internal/events.js"
 import type * as OrbError from "../src/OrbError.js"
 import { makeRecordingTracer, problem, type Recorded, recordingBackfills, wireBackfill } from "./utils.js"
 
@@ -321,7 +321,7 @@ describe("Backfills", () => {
         event({ idempotencyKey: "k3", timestamp: utc("2026-10-02T12:00:00.123Z"), properties: { a: 0, b: false } })
       ]
       for (const e of cases) {
-        assert.strictEqual(JSON.stringify(encodeWireEvent(e, e.idempotencyKey!)), JSON.stringify(encode(e)))
+        assert.strictEqual(JSON.stringify(encodeEvent(e, e.idempotencyKey)), JSON.stringify(encode(e)))
       }
     })
 

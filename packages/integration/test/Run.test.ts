@@ -188,7 +188,7 @@ describe("Backfills.run", () => {
   it.effect("checks the spec before creating anything", () =>
     Effect.gen(function*() {
       yield* setNow
-      const cases: Array<[Partial<Backfills.RunSpec>, string]> = [
+      const cases: Array<[Partial<Backfills.RunOptions>, string]> = [
         [{ replaceExistingEvents: undefined as never }, "replaceExistingEvents"],
         [{ timeframeEnd: DateTime.unsafeMake("2026-11-15T00:00:00Z") }, "timeframeEnd"],
         [{ closeTime: DateTime.unsafeMake(now - 1) }, "closeTime"],

@@ -20,6 +20,11 @@ interface Operations {
     events: Stream.Stream<Backfill.IngestEvent, E, R>,
     options?: Backfills.IngestStreamOptions
   ) => Effect.Effect<Backfills.IngestSummary, Backfills.Error | OrbError.InvalidEvent | E, R>
+  readonly ingestEncodedStream: <E, R>(
+    id: string,
+    events: Stream.Stream<typeof Backfill.IngestEvent.Encoded, E, R>,
+    options?: Backfills.IngestStreamOptions
+  ) => Effect.Effect<Backfills.IngestSummary, Backfills.Error | OrbError.InvalidEvent | E, R>
   readonly close: Backfills.Backfills["close"]
   readonly revert: Backfills.Backfills["revert"]
   readonly awaitStatus: Backfills.Backfills["awaitStatus"]
@@ -38,6 +43,10 @@ export const run = <E, R>(
     }
     if (spec.until !== undefined && spec.until !== "reflected" && spec.until !== "closed") {
       return yield* invalid("until", `must be "reflected" or "closed", got ${String(spec.until)}`)
+    }
+    // Checked here too, for callers whose types did not: with both, or neither, which events would be meant?
+    if ((spec.events === undefined) === (spec.encodedEvents === undefined)) {
+      return yield* invalid("events", "give exactly one of events and encodedEvents")
     }
     const now = yield* DateTime.now
     const closeTime = spec.closeTime ??
@@ -62,11 +71,14 @@ export const run = <E, R>(
 
     let stage: "ingest" | "close" = "ingest"
     const ingestAndClose = Effect.gen(function*() {
-      const ingestion = yield* ops.ingestStream(id, spec.events, {
+      const options: Backfills.IngestStreamOptions = {
         ...spec.ingest,
         onInvalid: spec.invalidEvents ?? "fail",
         onProgress: (ingest) => report({ stage: "ingesting", backfillId: id, ingest })
-      })
+      }
+      const ingestion = yield* (spec.encodedEvents !== undefined
+        ? ops.ingestEncodedStream(id, spec.encodedEvents, options)
+        : ops.ingestStream(id, spec.events!, options))
       stage = "close"
       const closed = yield* ops.close(id)
       return { ingestion, closed }
