@@ -5,14 +5,13 @@
  *
  * @since 0.1.0
  */
-import { Backfill, Backfills } from "@effect-orb/backfills"
+import { type Backfill, Backfills } from "@effect-orb/backfills"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -43,14 +42,23 @@ export class InputError extends Schema.TaggedError<InputError>()("InputError", {
 }
 
 /**
- * One non-blank line of the input: its 1-based number and either the event it holds or why it holds none.
+ * An event in Orb's wire form, as the file holds it and as it is sent.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type WireEvent = typeof Backfill.IngestEvent.Encoded
+
+/**
+ * One non-blank line of the input: its 1-based number and either the event it holds, an object whose shape
+ * {@link checkEvent} checks, or why it holds none.
  *
  * @since 0.1.0
  * @category models
  */
 export interface ParsedLine {
   readonly line: number
-  readonly event: Either.Either<Backfill.IngestEvent, string>
+  readonly event: Either.Either<Readonly<Record<string, unknown>>, string>
 }
 
 /**
@@ -90,23 +98,14 @@ const badTimestamp = (value: unknown) =>
     JSON.stringify(value) ?? String(value)
   }`
 
-const firstIssue = (error: ParseResult.ParseError): string => {
-  const issues = ParseResult.ArrayFormatter.formatErrorSync(error)
-  const issue = issues[0]
-  if (issue === undefined) return error.message
-  const path = issue.path.map(String).join(".")
-  // A missing or unexpected key reads best as "<key>: is missing" rather than as the whole expected type.
-  const message = issue._tag === "Unexpected" ? "is not an Orb event field" : issue.message
-  return path.length > 0 ? `${path}: ${message}` : message
-}
-
 /**
- * Parses one NDJSON line into an event, or says in one phrase what is wrong with it.
+ * Parses one NDJSON line into an object, or says in one phrase what is wrong with it. The object's shape is
+ * checked by {@link checkEvent}, after the run's customer is filled in.
  *
  * @since 0.1.0
  * @category parsing
  */
-export const parseNdjsonLine = (text: string): Either.Either<Backfill.IngestEvent, string> => {
+export const parseNdjsonLine = (text: string): Either.Either<Readonly<Record<string, unknown>>, string> => {
   let value: unknown
   try {
     value = JSON.parse(text)
@@ -114,15 +113,19 @@ export const parseNdjsonLine = (text: string): Either.Either<Backfill.IngestEven
     return Either.left(`not valid JSON (${(error as Error).message})`)
   }
   if (!Predicate.isRecord(value) || Array.isArray(value)) return Either.left("expected a JSON object (one event)")
-  const timestamp = value.timestamp
-  if (timestamp !== undefined && (typeof timestamp !== "string" || !isIsoDateTime(timestamp))) {
-    return Either.left(badTimestamp(timestamp))
-  }
-  return decodeWire(value)
+  return checkTimestampText(value)
 }
 
-const decodeWire = (value: Record<string, unknown>): Either.Either<Backfill.IngestEvent, string> =>
-  Either.mapLeft(Backfill.decodeIngestEvent(value), firstIssue)
+// Stricter than the library (which reads a date-time without a zone as UTC, as Effect's Schema does): in a file,
+// a missing zone is more likely a mistake than a promise of UTC.
+const checkTimestampText = (
+  value: Readonly<Record<string, unknown>>
+): Either.Either<Readonly<Record<string, unknown>>, string> => {
+  const timestamp = value.timestamp
+  return timestamp !== undefined && (typeof timestamp !== "string" || !isIsoDateTime(timestamp))
+    ? Either.left(badTimestamp(timestamp))
+    : Either.right(value)
+}
 
 /**
  * A CSV field and whether it was quoted (a quoted field is always a string).
@@ -249,7 +252,7 @@ export const parseCsvHeader = (text: string): Either.Either<ReadonlyArray<string
 export const parseCsvRow = (
   header: ReadonlyArray<string>,
   text: string
-): Either.Either<Backfill.IngestEvent, string> =>
+): Either.Either<Readonly<Record<string, unknown>>, string> =>
   Either.flatMap(parseCsvRecord(text), (fields) => {
     if (fields.length !== header.length) {
       return Either.left(`expected ${header.length} fields as in the header, got ${fields.length}`)
@@ -266,10 +269,7 @@ export const parseCsvRow = (
       }
     }
     wire.properties = properties
-    if (wire.timestamp !== undefined && !isIsoDateTime(wire.timestamp as string)) {
-      return Either.left(badTimestamp(wire.timestamp))
-    }
-    return decodeWire(wire)
+    return checkTimestampText(wire)
   })
 
 /**
@@ -357,50 +357,67 @@ export interface Scope {
 
 /**
  * Completes and checks an event against the run's scope: an event with no customer key in a backfill scoped
- * to one customer gets that customer; then the checks Orb makes (via `Backfills.validateEvent`), the
- * timeframe, and the scope's customer.
+ * to one customer gets that customer; then the checks Orb makes, shape and rules (via
+ * `Backfills.validateEncodedEvent`, as the run will check it), the timeframe, and the scope's customer. Gives
+ * the event as it will be sent.
  *
  * @since 0.1.0
  * @category validation
  */
 export const checkEvent = (
-  event: Backfill.IngestEvent,
+  event: Readonly<Record<string, unknown>>,
   scope: Scope
-): Either.Either<Backfill.IngestEvent, string> => {
+): Either.Either<WireEvent, string> => {
   let filled = event
-  if (event.customerId === undefined && event.externalCustomerId === undefined) {
-    if (scope.customerId !== undefined) filled = { ...event, customerId: scope.customerId }
-    else if (scope.externalCustomerId !== undefined) filled = { ...event, externalCustomerId: scope.externalCustomerId }
+  if (event.customer_id == null && event.external_customer_id == null) {
+    if (scope.customerId !== undefined) filled = { ...event, customer_id: scope.customerId }
+    else if (scope.externalCustomerId !== undefined) {
+      filled = { ...event, external_customer_id: scope.externalCustomerId }
+    }
   }
-  const problem = Backfills.validateEvent(filled, "event")
-  if (Either.isLeft(problem)) {
-    const field = problem.left.field.replace(/^event\.?/, "")
-    return Either.left(`${snake(field)}: ${problem.left.reason}`)
+  const checked = Backfills.validateEncodedEvent(filled, "event")
+  if (Either.isLeft(checked)) {
+    const field = fileField(checked.left.field.replace(/^event\.?/, ""))
+    return Either.left(field === "" ? checked.left.reason : `${field}: ${checked.left.reason}`)
   }
-  const at = filled.timestamp.epochMillis
+  const wire = checked.right
+  // The library gives the timestamp as `toISOString` writes it.
+  const at = Date.parse(wire.timestamp)
   if (at < scope.timeframeStart.epochMillis || at >= scope.timeframeEnd.epochMillis) {
     return Either.left(
-      `timestamp: ${DateTime.formatIso(filled.timestamp)} is outside the timeframe [${
-        DateTime.formatIso(scope.timeframeStart)
-      }, ${DateTime.formatIso(scope.timeframeEnd)})`
+      `timestamp: ${wire.timestamp} is outside the timeframe [${DateTime.formatIso(scope.timeframeStart)}, ${
+        DateTime.formatIso(scope.timeframeEnd)
+      })`
     )
   }
-  if (scope.customerId !== undefined && filled.customerId !== scope.customerId) {
+  if (scope.customerId !== undefined && wire.customer_id !== scope.customerId) {
     return Either.left(
-      filled.customerId === undefined
+      wire.customer_id == null
         ? `customer_id: the backfill is scoped to customer ${scope.customerId}; this event names an external customer id`
-        : `customer_id: ${filled.customerId} is not the backfill's customer (${scope.customerId})`
+        : `customer_id: ${wire.customer_id} is not the backfill's customer (${scope.customerId})`
     )
   }
-  if (scope.externalCustomerId !== undefined && filled.externalCustomerId !== scope.externalCustomerId) {
+  if (scope.externalCustomerId !== undefined && wire.external_customer_id !== scope.externalCustomerId) {
     return Either.left(
-      filled.externalCustomerId === undefined
+      wire.external_customer_id == null
         ? `external_customer_id: the backfill is scoped to external customer ${scope.externalCustomerId}; this event names a customer id`
-        : `external_customer_id: ${filled.externalCustomerId} is not the backfill's customer (${scope.externalCustomerId})`
+        : `external_customer_id: ${wire.external_customer_id} is not the backfill's customer (${scope.externalCustomerId})`
     )
   }
-  return Either.right(filled)
+  return Either.right(wire)
 }
 
-// The library names fields in camelCase; the file uses Orb's snake_case, so the messages follow the file.
-const snake = (field: string) => field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
+// The library names an event's fields in camelCase; the file uses Orb's snake_case, so the messages follow the
+// file. Only the event's own fields are renamed: a property's name, or an unknown key, is as the file has it.
+const fileFields: Readonly<Record<string, string>> = {
+  eventName: "event_name",
+  idempotencyKey: "idempotency_key",
+  customerId: "customer_id",
+  externalCustomerId: "external_customer_id"
+}
+
+const fileField = (field: string): string => {
+  const dot = field.indexOf(".")
+  const head = dot === -1 ? field : field.slice(0, dot)
+  return (fileFields[head] ?? head) + (dot === -1 ? "" : field.slice(dot))
+}

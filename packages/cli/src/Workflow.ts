@@ -79,7 +79,7 @@ export const events = (
   format: Input.Format,
   scope: Input.Scope,
   skipInvalid: boolean
-): Stream.Stream<Backfill.IngestEvent, Input.InputError, FileSystem.FileSystem> =>
+): Stream.Stream<Input.WireEvent, Input.InputError, FileSystem.FileSystem> =>
   Input.read(file, format).pipe(
     Stream.mapEffect((parsed) => {
       const checked = Either.flatMap(parsed.event, (event) => Input.checkEvent(event, scope))
@@ -221,7 +221,8 @@ export const run = (
       const reporter = yield* Progress.reporter(mode, validation.events, { awaitReflection: options.wait })
       return yield* Backfills.run({
         ...options.backfill,
-        events: events(options.file, options.format, scope, options.skipInvalid),
+        // In Orb's wire form, as the file holds them: sent without decoding timestamps and encoding them back.
+        encodedEvents: events(options.file, options.format, scope, options.skipInvalid),
         invalidEvents: options.skipInvalid ? "skip" : "fail",
         until: options.wait ? "reflected" : "closed",
         expectedEvents: validation.events,

@@ -12,6 +12,12 @@ const left = <A, E>(either: Either.Either<A, E>): E => {
   return (either as Either.Left<E, A>).left
 }
 
+// A scope that takes any instant, for checking an event's shape alone.
+const wide = {
+  timeframeStart: DateTime.unsafeMake("2000-01-01T00:00:00Z"),
+  timeframeEnd: DateTime.unsafeMake("2100-01-01T00:00:00Z")
+}
+
 describe("CSV", () => {
   it("splits RFC 4180 records: quoted commas, doubled quotes, empty fields", () => {
     assert.deepStrictEqual(right(Input.parseCsvRecord("a,\"b,c\",\"say \"\"hi\"\"\",,\"\"")), [
@@ -63,38 +69,48 @@ describe("CSV", () => {
 
   it("makes an event of a row, with the other columns as properties", () => {
     const header = right(Input.parseCsvHeader("event_name,timestamp,external_customer_id,units,region"))
-    const event = right(Input.parseCsvRow(header, "api_call,2026-10-01T00:00:00Z,acme,3,\"eu, west\""))
-    assert.strictEqual(event.eventName, "api_call")
-    assert.strictEqual(event.externalCustomerId, "acme")
-    assert.strictEqual(DateTime.formatIso(event.timestamp), "2026-10-01T00:00:00.000Z")
-    assert.deepStrictEqual(event.properties, { units: 3, region: "eu, west" })
+    const event = right(
+      Input.checkEvent(right(Input.parseCsvRow(header, "api_call,2026-10-01T00:00:00Z,acme,3,\"eu, west\"")), wide)
+    )
+    assert.deepStrictEqual(event, {
+      event_name: "api_call",
+      timestamp: "2026-10-01T00:00:00.000Z",
+      properties: { units: 3, region: "eu, west" },
+      external_customer_id: "acme"
+    })
     assert.match(left(Input.parseCsvRow(header, "api_call,2026-10-01T00:00:00Z,acme")), /expected 5 fields/)
     assert.match(left(Input.parseCsvRow(header, "api_call,2026-10-01,acme,1,eu")), /^timestamp: expected an ISO 8601/)
   })
 })
 
 describe("NDJSON", () => {
-  it("decodes Orb's wire events", () => {
-    const event = right(Input.parseNdjsonLine(JSON.stringify({
+  // A line as the run reads it: parsed, then checked (its shape too) against a scope that takes any instant.
+  const line = (text: string) => Either.flatMap(Input.parseNdjsonLine(text), (event) => Input.checkEvent(event, wide))
+
+  it("reads Orb's wire events, and gives them as they are sent", () => {
+    const text = JSON.stringify({
       event_name: "api_call",
-      timestamp: "2026-10-01T02:00:00+02:00",
+      timestamp: "2026-10-01T00:00:00.000Z",
       customer_id: "cus_1",
       properties: { n: 1, ok: true, s: "x" }
-    })))
-    assert.strictEqual(DateTime.formatIso(event.timestamp), "2026-10-01T00:00:00.000Z")
-    assert.strictEqual(event.customerId, "cus_1")
-    assert.isUndefined(event.idempotencyKey)
-    const withNull = right(Input.parseNdjsonLine(
+    })
+    const parsed = right(Input.parseNdjsonLine(text))
+    // Already in the form sent: the very object, no copy.
+    assert.strictEqual(right(Input.checkEvent(parsed, wide)), parsed)
+    const offset = right(line(
+      "{\"event_name\":\"a\",\"timestamp\":\"2026-10-01T02:00:00+02:00\",\"properties\":{},\"customer_id\":\"cus_1\"}"
+    ))
+    assert.strictEqual(offset.timestamp, "2026-10-01T00:00:00.000Z")
+    assert.isUndefined(offset.idempotency_key)
+    const withNull = right(line(
       "{\"event_name\":\"a\",\"timestamp\":\"2026-10-01T00:00:00Z\",\"properties\":{},\"customer_id\":null,\"external_customer_id\":\"x\"}"
     ))
-    assert.isFalse("customerId" in withNull)
-    assert.strictEqual(withNull.externalCustomerId, "x")
+    assert.isFalse("customer_id" in withNull)
+    assert.strictEqual(withNull.external_customer_id, "x")
     assert.match(
-      left(
-        Input.parseNdjsonLine(
-          "{\"event_name\":\"a\",\"timestamp\":\"2026-10-01T00:00:00Z\",\"properties\":{},\"idempotency_key\":null}"
-        )
-      ),
+      left(line(
+        "{\"event_name\":\"a\",\"timestamp\":\"2026-10-01T00:00:00Z\",\"properties\":{},\"idempotency_key\":null,\"customer_id\":\"c\"}"
+      )),
       /^idempotency_key: /
     )
   })
@@ -103,7 +119,7 @@ describe("NDJSON", () => {
     assert.match(left(Input.parseNdjsonLine("{")), /^not valid JSON/)
     assert.strictEqual(left(Input.parseNdjsonLine("[1]")), "expected a JSON object (one event)")
     assert.strictEqual(
-      left(Input.parseNdjsonLine("{\"timestamp\":\"2026-10-01T00:00:00Z\",\"properties\":{}}")),
+      left(line("{\"timestamp\":\"2026-10-01T00:00:00Z\",\"properties\":{},\"customer_id\":\"c\"}")),
       "event_name: is missing"
     )
     assert.match(
@@ -111,16 +127,29 @@ describe("NDJSON", () => {
       /^timestamp: expected an ISO 8601 date-time with a time zone/
     )
     assert.match(
-      left(
-        Input.parseNdjsonLine("{\"event_name\":\"a\",\"timestamp\":\"2026-10-01T00:00:00Z\",\"properties\":{\"x\":{}}}")
-      ),
+      left(line(
+        "{\"event_name\":\"a\",\"timestamp\":\"2026-10-01T00:00:00Z\",\"properties\":{\"x\":{}},\"customer_id\":\"c\"}"
+      )),
       /^properties\.x: /
     )
     assert.strictEqual(
-      left(
-        Input.parseNdjsonLine("{\"event_name\":\"a\",\"timestamp\":\"2026-10-01T00:00:00Z\",\"properties\":{},\"x\":1}")
-      ),
+      left(line(
+        "{\"event_name\":\"a\",\"timestamp\":\"2026-10-01T00:00:00Z\",\"properties\":{},\"x\":1,\"customer_id\":\"c\"}"
+      )),
       "x: is not an Orb event field"
+    )
+    // A property's name is the file's, even in camelCase; only the event's own fields are written in snake_case.
+    assert.strictEqual(
+      left(line(
+        "{\"event_name\":\"\",\"timestamp\":\"2026-10-01T00:00:00Z\",\"properties\":{},\"customer_id\":\"c\"}"
+      )),
+      "event_name: must be a non-empty string"
+    )
+    assert.match(
+      left(line(
+        "{\"event_name\":\"a\",\"timestamp\":\"2026-10-01T00:00:00Z\",\"properties\":{\"bytesSent\":[1]},\"customer_id\":\"c\"}"
+      )),
+      /^properties\.bytesSent: /
     )
   })
 })
@@ -131,20 +160,20 @@ describe("checkEvent", () => {
     timeframeEnd: DateTime.unsafeMake("2026-10-08T00:00:00Z")
   }
   const event = {
-    eventName: "api_call",
-    timestamp: DateTime.unsafeMake("2026-10-07T23:59:59.999Z"),
+    event_name: "api_call",
+    timestamp: "2026-10-07T23:59:59.999Z",
     properties: {},
-    externalCustomerId: "acme"
+    external_customer_id: "acme"
   }
 
   it("checks the timeframe (end excluded) and the customer keys", () => {
     right(Input.checkEvent(event, scope))
     assert.match(
-      left(Input.checkEvent({ ...event, timestamp: DateTime.unsafeMake("2026-10-08T00:00:00Z") }, scope)),
+      left(Input.checkEvent({ ...event, timestamp: "2026-10-08T00:00:00Z" }, scope)),
       /^timestamp: 2026-10-08T00:00:00.000Z is outside the timeframe \[2026-10-01T00:00:00.000Z, 2026-10-08T00:00:00.000Z\)$/
     )
     assert.match(
-      left(Input.checkEvent({ ...event, externalCustomerId: undefined }, scope)),
+      left(Input.checkEvent({ ...event, external_customer_id: undefined }, scope)),
       /^customer_id: give one of customerId and externalCustomerId$/
     )
   })
@@ -152,15 +181,22 @@ describe("checkEvent", () => {
   it("fills in and enforces the backfill's customer", () => {
     const scoped = { ...scope, externalCustomerId: "acme" }
     assert.strictEqual(
-      right(Input.checkEvent({ ...event, externalCustomerId: undefined }, scoped)).externalCustomerId,
+      right(Input.checkEvent({ ...event, external_customer_id: undefined }, scoped)).external_customer_id,
+      "acme"
+    )
+    assert.strictEqual(
+      right(Input.checkEvent({ ...event, external_customer_id: null }, scoped)).external_customer_id,
       "acme"
     )
     assert.match(
-      left(Input.checkEvent({ ...event, externalCustomerId: "globex" }, scoped)),
+      left(Input.checkEvent({ ...event, external_customer_id: "globex" }, scoped)),
       /globex is not the backfill's customer \(acme\)/
     )
     const byId = { ...scope, customerId: "cus_1" }
-    assert.strictEqual(right(Input.checkEvent({ ...event, externalCustomerId: undefined }, byId)).customerId, "cus_1")
+    assert.strictEqual(
+      right(Input.checkEvent({ ...event, external_customer_id: undefined }, byId)).customer_id,
+      "cus_1"
+    )
     assert.match(left(Input.checkEvent(event, byId)), /scoped to customer cus_1/)
   })
 })
