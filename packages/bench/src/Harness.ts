@@ -128,7 +128,7 @@ const requestClients: ReadonlyArray<Client> = [
   { id: "ours-undici-notrace", label: "ours (undici, tracing off)", bundle: "oursUndici", variant: "notrace" }
 ]
 
-/** ingestStream's default concurrency: the others send with the same. */
+/** ingestEncodedStream's default concurrency: the others send with the same. */
 export const ingestConcurrency = 4
 
 const ingestClients: ReadonlyArray<Client> = [
@@ -142,13 +142,13 @@ const ingestClients: ReadonlyArray<Client> = [
   },
   {
     id: "ours-undici",
-    label: `ours ingestStream (undici) x${ingestConcurrency}`,
+    label: `ours ingestEncodedStream (undici) x${ingestConcurrency}`,
     bundle: "oursUndici",
     concurrency: ingestConcurrency
   },
   {
     id: "ours-fetch",
-    label: `ours ingestStream (fetch) x${ingestConcurrency}`,
+    label: `ours ingestEncodedStream (fetch) x${ingestConcurrency}`,
     bundle: "oursFetch",
     concurrency: ingestConcurrency
   }

@@ -1,23 +1,24 @@
 /**
  * Ours: `@effect-orb/backfills` over a given `HttpClient` layer, written the way its docs show.
  */
-import { Backfill, Backfills, OrbClient } from "@effect-orb/backfills"
+import type { Backfill } from "@effect-orb/backfills"
+import { Backfills, OrbClient } from "@effect-orb/backfills"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import type { Job, Measurement } from "../Protocol.js"
 import { lineChunks, main, start, stop } from "./Worker.js"
 
-const decodeEvent = (json: unknown) => Either.getOrThrow(Backfill.decodeIngestEvent(json))
-
-/** An NDJSON file as a stream of events, read with the same reader as the other clients. */
-const eventsOf = (file: string): Stream.Stream<Backfill.IngestEvent, Error> =>
+/**
+ * An NDJSON file as a stream of wire events, read with the same reader as the other clients and parsed with
+ * `JSON.parse` alone: `ingestEncodedStream` checks each event as strictly as `Backfill.decodeIngestEvent` would.
+ */
+const eventsOf = (file: string): Stream.Stream<typeof Backfill.IngestEvent.Encoded, Error> =>
   Stream.fromAsyncIterable(lineChunks(file), (error) => error as Error).pipe(
-    Stream.mapConcatChunk((lines) => Chunk.unsafeFromArray(lines.map((line) => decodeEvent(JSON.parse(line)))))
+    Stream.mapConcatChunk((lines) => Chunk.unsafeFromArray(lines.map((line) => JSON.parse(line))))
   )
 
 const program = (job: Job) =>
@@ -42,7 +43,7 @@ const program = (job: Job) =>
       case "ingest":
       case "quota": {
         const mark = start()
-        const summary = yield* backfills.ingestStream(
+        const summary = yield* backfills.ingestEncodedStream(
           job.backfillId,
           eventsOf(job.file),
           // The simulator runs without quotas except in the quota scenario, where the default (live mode) applies.
