@@ -119,6 +119,12 @@ describe("Backfills.validateEncodedEvent", () => {
     }
     const { event_name: _, ...nameless } = wire
     assert.deepStrictEqual([refusal(nameless).field, refusal(nameless).reason], ["events[3].eventName", "is missing"])
+    // A key an object inherits is read as the Schema reads it, and sent: JSON.stringify writes own keys only, so such
+    // an object is sent as a copy, never as it is.
+    const inherited = Object.assign(Object.create({ event_name: "api_call" }), nameless)
+    const sent = Either.getOrThrow(agree(inherited, open))
+    assert.notStrictEqual(sent, inherited)
+    assert.strictEqual(asSent(sent).event_name, "api_call")
   })
 
   it("accepts what the decoded path accepts, and gives what it would send", () => {

@@ -157,6 +157,12 @@ const wireKeys: ReadonlySet<string> = new Set([
   "external_customer_id"
 ])
 
+const isPlainObject = (value: unknown): value is object => {
+  if (typeof value !== "object" || value === null) return false
+  const prototype = Object.getPrototypeOf(value)
+  return prototype === Object.prototype || prototype === null
+}
+
 const decodeBySchema = Schema.decodeUnknownEither(Backfill.IngestEvent, { onExcessProperty: "error" })
 
 const camelFields: Readonly<Record<string, string>> = {
@@ -184,12 +190,14 @@ const problemOf = (error: ParseResult.ParseError): Problem => {
  */
 export const checkWire = (value: unknown, backfill: Backfill.Backfill | undefined): Wire | Problem => {
   checks: {
-    if (typeof value !== "object" || value === null || Array.isArray(value)) break checks
+    // Plain objects only (what `JSON.parse` makes): an object that inherits keys would be read here with them,
+    // and sent without them, as `JSON.stringify` writes own keys only.
+    if (!isPlainObject(value)) break checks
     const wire = value as Record<string, unknown>
     for (const key in wire) if (!wireKeys.has(key)) break checks
     const { customer_id, event_name, external_customer_id, idempotency_key, properties, timestamp } = wire
     if (typeof event_name !== "string" || typeof timestamp !== "string") break checks
-    if (typeof properties !== "object" || properties === null || Array.isArray(properties)) break checks
+    if (!isPlainObject(properties)) break checks
     for (const key in properties) {
       const v = (properties as Record<string, unknown>)[key]
       if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") break checks
