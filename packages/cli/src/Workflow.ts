@@ -7,6 +7,7 @@
  */
 import { type Backfill, Backfills, type OrbError } from "@effect-orb/backfills"
 import type * as FileSystem from "@effect/platform/FileSystem"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -81,14 +82,18 @@ export const events = (
   skipInvalid: boolean
 ): Stream.Stream<Input.WireEvent, Input.InputError, FileSystem.FileSystem> =>
   Input.read(file, format).pipe(
-    Stream.mapEffect((parsed) => {
-      const checked = Either.flatMap(parsed.event, (event) => Input.checkEvent(event, scope))
-      if (Either.isRight(checked)) return Effect.succeed(Option.some(checked.right))
-      return skipInvalid
-        ? Effect.succeed(Option.none())
-        : Effect.fail(new Input.InputError({ file, line: parsed.line, reason: checked.left }))
-    }),
-    Stream.filterMap((event) => event)
+    // One loop per chunk of lines rather than an Effect per line: this runs for every event of the file.
+    Stream.mapChunksEffect((chunk) => {
+      const valid: Array<Input.WireEvent> = []
+      for (const parsed of chunk) {
+        const checked = Either.flatMap(parsed.event, (event) => Input.checkEvent(event, scope))
+        if (Either.isRight(checked)) valid.push(checked.right)
+        else if (!skipInvalid) {
+          return Effect.fail(new Input.InputError({ file, line: parsed.line, reason: checked.left }))
+        }
+      }
+      return Effect.succeed(Chunk.unsafeFromArray(valid))
+    })
   )
 
 /**
