@@ -265,6 +265,45 @@ describe("ingest", () => {
       expect(events[1].customerId).toBe(yield* simulator.customerIdFor("acme"))
     }).pipe(Effect.provide(layer())))
 
+  it.effect("outside a backfill: a key is deduped for the grace period after its event was ingested", () =>
+    Effect.gen(function*() {
+      const simulator = yield* OrbSimulator.OrbSimulator
+      const keys = Effect.map(simulator.events, (events) => events.map((e) => e.idempotencyKey))
+      const ingest = (...keys: ReadonlyArray<string>) =>
+        Effect.flatMap(
+          TestClock.currentTimeMillis,
+          (now) => post("/ingest", { events: keys.map((key) => event(key, { timestamp: iso(now - 60_000) })) })
+        )
+      expect((yield* ingest("a", "b", "a")).status).toBe(200)
+      expect(yield* keys).toEqual(["a", "b"])
+      yield* TestClock.adjust(12 * 3_600_000 - 1)
+      expect((yield* ingest("a", "c", "b")).status).toBe(200)
+      expect(yield* keys).toEqual(["a", "b", "c"])
+      // Twelve hours after "a" and "b" were ingested they are forgotten; "c" is still remembered.
+      yield* TestClock.adjust("1 millis")
+      expect((yield* ingest("c", "b", "a")).status).toBe(200)
+      expect(yield* keys).toEqual(["a", "b", "c", "b", "a"])
+      // The dedup window runs from the latest ingestion of a key.
+      yield* TestClock.adjust("11 hours")
+      expect((yield* ingest("a", "b")).status).toBe(200)
+      expect(yield* keys).toEqual(["a", "b", "c", "b", "a"])
+      // A key used in a backfill does not count outside it, nor the other way round.
+      const created = yield* createBackfill({
+        timeframe_start: "2025-03-05T00:00:00Z",
+        timeframe_end: "2025-03-06T00:00:00Z"
+      })
+      const inBackfill = yield* post(`/ingest?backfill_id=${created.id}`, {
+        events: [event("d", { timestamp: "2025-03-05T01:00:00Z" }), event("a", { timestamp: "2025-03-05T02:00:00Z" })]
+      })
+      expect(inBackfill.status).toBe(200)
+      expect((yield* ingest("d")).status).toBe(200)
+      expect((yield* keys).filter((key) => key === "d")).toHaveLength(2)
+      // A reset forgets every key.
+      yield* simulator.reset
+      expect((yield* ingest("a")).status).toBe(200)
+      expect(yield* keys).toEqual(["a"])
+    }).pipe(Effect.provide(layer())))
+
   it.effect("refuses bodies that are not { events: [...] }", () =>
     Effect.gen(function*() {
       for (const body of [{}, { events: {} }, { events: [], debug: true }, []]) {

@@ -111,8 +111,12 @@ export class State {
    * back from its cursor rather than a sort of every backfill on every request.
    */
   private readonly backfillsOldestFirst: Array<BackfillRecord> = []
-  /** Events outside any backfill, in arrival order. */
-  readonly events: Array<StoredEvent> = []
+  private readonly eventsInArrivalOrder: Array<StoredEvent> = []
+  /**
+   * For each idempotency key of the events outside any backfill, when the latest of them was ingested: the dedup
+   * check of an ingest is then one lookup an event rather than a walk of every event kept.
+   */
+  private readonly lastIngestedByKey = new Map<string, number>()
   /** External customer id to the Orb id the simulator made up for it. */
   readonly customers = new Map<string, string>()
   readonly idempotency = new Map<string, IdempotencyEntry>()
@@ -131,6 +135,26 @@ export class State {
   addBackfill(record: BackfillRecord): void {
     this.backfillsById.set(record.id, record)
     this.backfillsOldestFirst.push(record)
+  }
+
+  /** Events outside any backfill, in arrival order; add one with {@link addEvent}. */
+  get events(): ReadonlyArray<StoredEvent> {
+    return this.eventsInArrivalOrder
+  }
+
+  /** Keeps an event ingested outside any backfill. */
+  addEvent(event: StoredEvent): void {
+    this.eventsInArrivalOrder.push(event)
+    const last = this.lastIngestedByKey.get(event.idempotencyKey)
+    if (last === undefined || event.ingestedAt > last) {
+      this.lastIngestedByKey.set(event.idempotencyKey, event.ingestedAt)
+    }
+  }
+
+  /** Whether an event outside any backfill with this idempotency key was ingested after `since`. */
+  ingestedSince(idempotencyKey: string, since: number): boolean {
+    const last = this.lastIngestedByKey.get(idempotencyKey)
+    return last !== undefined && last > since
   }
 
   nextSeq(): number {
@@ -210,7 +234,8 @@ export class State {
     this.seq = 0
     this.backfillsById.clear()
     this.backfillsOldestFirst.length = 0
-    this.events.length = 0
+    this.eventsInArrivalOrder.length = 0
+    this.lastIngestedByKey.clear()
     this.customers.clear()
     this.idempotency.clear()
     this.random = Random.make(this.seed)
