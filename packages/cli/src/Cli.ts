@@ -417,6 +417,10 @@ const simulateFlags = {
     Options.optional,
     Options.withDescription("For delay faults (default 2m)")
   ),
+  latency: Options.text("latency").pipe(
+    Options.optional,
+    Options.withDescription("How long every answer takes to reach the client, like a network's round trip, e.g. 50ms")
+  ),
   seed: Options.integer("seed").pipe(Options.optional, Options.withDescription("Seeds ids and fault draws")),
   verbose
 }
@@ -437,6 +441,7 @@ export const serveOptions = (flags: {
   readonly faults: Option.Option<string>
   readonly faultTiming: Option.Option<"before" | "after" | "random">
   readonly faultDelay: Option.Option<string>
+  readonly latency: Option.Option<string>
   readonly seed: Option.Option<number>
 }): Either.Either<OrbSimulator.ServeOptions, CliError.UsageError> =>
   Either.gen(function*() {
@@ -450,6 +455,7 @@ export const serveOptions = (flags: {
       Option.match(value, { onNone: () => Either.right(undefined), onSome: (text) => parseDuration(flag, text) })
     const reflectionDelay = yield* delay("reflection-delay", flags.reflectionDelay)
     const revertDelay = yield* delay("revert-delay", flags.revertDelay)
+    const latency = yield* delay("latency", flags.latency)
     if (Option.isSome(flags.seed) && !(Number.isInteger(flags.seed.value) && flags.seed.value >= 0)) {
       return yield* Either.left(usage(`--seed: expected a non-negative integer, got ${flags.seed.value}`))
     }
@@ -495,6 +501,7 @@ export const serveOptions = (flags: {
       ...(revertDelay !== undefined ? { revertDelay } : {}),
       ...(Option.isSome(flags.quotas) ? { quotas: flags.quotas.value } : {}),
       ...(faults !== undefined ? { faults } : {}),
+      ...(latency !== undefined ? { latency } : {}),
       ...(Option.isSome(flags.seed) ? { seed: flags.seed.value } : {})
     }
   })

@@ -46,6 +46,7 @@ describe("orb-backfill simulate", () => {
       faults: some("internal-error,drop"),
       faultTiming: some("after"),
       faultDelay: some("1m"),
+      latency: some("50ms"),
       seed: some(7)
     })
     assert.isTrue(Either.isRight(parsed))
@@ -53,11 +54,50 @@ describe("orb-backfill simulate", () => {
     assert.deepInclude(options, { port: 4010, apiKey: "KEY", quotas: "test", seed: 7 })
     assert.strictEqual(Duration.toMillis(Duration.decode(options.reflectionDelay!)), 2_000)
     assert.strictEqual(Duration.toMillis(Duration.decode(options.revertDelay!)), 500)
+    assert.strictEqual(Duration.toMillis(Duration.decode(options.latency!)), 50)
     assert.deepStrictEqual(
       { ...options.faults, delay: Duration.toMillis(Duration.decode(options.faults!.delay!)) },
       { rate: 0.1, kinds: ["internal-error", "drop"], timing: "after", delay: 60_000 }
     )
   })
+
+  it("leaves out what no flag asks for: no latency without --latency", () => {
+    const none = Option.none()
+    const options = Either.getOrThrow(Cli.serveOptions({
+      port: 0,
+      apiKey: none,
+      reflectionDelay: none,
+      revertDelay: none,
+      quotas: none,
+      faultRate: none,
+      faults: none,
+      faultTiming: none,
+      faultDelay: none,
+      latency: none,
+      seed: none
+    }))
+    assert.deepStrictEqual(options, { port: 0 })
+  })
+
+  it.live(
+    "--latency holds every answer that long",
+    () =>
+      Effect.gen(function*() {
+        const started = yield* cliForked(["simulate", "--port", "0", "--latency", "300ms"])
+        let url: string | undefined
+        while (url === undefined) {
+          yield* Effect.sleep("20 millis")
+          url = /^(http:\/\/127\.0\.0\.1:\d+\/v1)$/m.exec(started.stdout())?.[1]
+        }
+        const before = Date.now()
+        const response = yield* Effect.promise(() => fetch(`${url}/events/backfills`))
+        assert.strictEqual(response.status, 200)
+        yield* Effect.promise(() => response.text())
+        assert.isAtLeast(Date.now() - before, 290)
+        yield* Fiber.interrupt(started.fiber)
+      }).pipe(Effect.provide(simulator)),
+    20_000
+  )
 
   it.live("refuses bad flags with exit 2 and one sentence", () =>
     Effect.gen(function*() {
@@ -67,6 +107,7 @@ describe("orb-backfill simulate", () => {
           ["--reflection-delay", "5"],
           "Error: --reflection-delay: expected a duration such as 500ms, 2s, 1m or 1h, got \"5\"."
         ],
+        [["--latency", "50"], "Error: --latency: expected a duration such as 500ms, 2s, 1m or 1h, got \"50\"."],
         [["--fault-rate", "2"], "Error: --fault-rate: expected a number from 0 to 1, got 2."],
         [["--faults", "drop"], "Error: --faults: needs --fault-rate."],
         [["--fault-rate", "0.1", "--faults", "drop,flood"], /unknown fault "flood"/],
