@@ -262,12 +262,14 @@ export const ingestStream = <A, E, R>(
     // pulled, so the input is read only as fast as batches leave. Not `Stream.mapEffect` with `concurrency`: in
     // this version of Effect it costs a few hundred microseconds of CPU per element (about 1 ms per batch in the
     // ingestion's profile, against some 30 µs for a semaphore and a fiber set). The first failure of a batch
-    // fails the whole and interrupts the others (the scope closes them).
+    // fails the whole and interrupts the others (the scope closes them). A batch frees its slot only when Orb has
+    // accepted it: were a failed batch to free its slot, the feed could take every slot back and win the race before
+    // the failure reached `join`, and a batch Orb never accepted would go unreported.
     yield* Effect.scoped(Effect.gen(function*() {
       const sending = yield* FiberSet.make<void, Backfills.Error | OrbError.InvalidEvent>()
       const slots = yield* Effect.makeSemaphore(concurrency)
       const feed = Stream.runForEach(batches, (batch) =>
-        Effect.zipRight(slots.take(1), FiberSet.run(sending, Effect.ensuring(send(batch), slots.release(1)))))
+        Effect.zipRight(slots.take(1), FiberSet.run(sending, Effect.zipRight(send(batch), slots.release(1)))))
       yield* Effect.raceFirst(Effect.zipRight(feed, slots.take(concurrency)), FiberSet.join(sending))
     }))
 
