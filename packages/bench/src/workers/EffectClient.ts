@@ -35,9 +35,10 @@ const program = (job: Job) =>
         return stop(mark, job.count)
       }
       case "list": {
-        for (let i = 0; i < job.warmup; i++) yield* backfills.listPage({ limit: 100 })
+        const pass = Stream.runCount(backfills.list({ limit: 100 }))
+        for (let i = 0; i < job.warmup; i++) yield* pass
         const mark = start()
-        const items = yield* Stream.runCount(backfills.list({ limit: 100 }))
+        const items = yield* pass
         return stop(mark, items, { pages: Math.ceil(items / 100) })
       }
       case "ingest":
@@ -86,16 +87,20 @@ const bare = (job: Job) =>
         return stop(mark, job.count)
       }
       case "list": {
-        for (let i = 0; i < job.warmup; i++) yield* get(listPath(null))
+        const pass = Effect.gen(function*() {
+          let items = 0
+          let cursor: string | null = null
+          for (;;) {
+            const page: any = yield* get(listPath(cursor))
+            items += page.data.length
+            cursor = page.pagination_metadata.next_cursor
+            if (page.data.length === 0 || cursor === null) break
+          }
+          return items
+        })
+        for (let i = 0; i < job.warmup; i++) yield* pass
         const mark = start()
-        let items = 0
-        let cursor: string | null = null
-        for (;;) {
-          const page: any = yield* get(listPath(cursor))
-          items += page.data.length
-          cursor = page.pagination_metadata.next_cursor
-          if (page.data.length === 0 || cursor === null) break
-        }
+        const items = yield* pass
         return stop(mark, items, { pages: Math.ceil(items / 100) })
       }
       default:
