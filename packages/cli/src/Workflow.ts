@@ -68,9 +68,46 @@ export const validate = (
   )
 
 /**
+ * The file line of each event a run sends, so that an event Orb refuses (known to the library by its position in
+ * the stream) is reported where it is in the file. It keeps only the places where positions and lines drift apart
+ * (blank lines, a CSV header, invalid lines left out): a few numbers, whatever the file's length.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export class LineIndex {
+  private readonly positions: Array<number> = []
+  private readonly offsets: Array<number> = []
+  private sent = 0
+
+  /** Records that the next event of the stream is on `line`. */
+  record(line: number): void {
+    const offset = line - this.sent
+    if (this.offsets.length === 0 || this.offsets[this.offsets.length - 1] !== offset) {
+      this.positions.push(this.sent)
+      this.offsets.push(offset)
+    }
+    this.sent++
+  }
+
+  /** The line of the event at `position` (counted from 0), or `undefined` if no such event was recorded. */
+  lineOf(position: number): number | undefined {
+    if (!(position >= 0 && position < this.sent)) return undefined
+    let low = 0
+    let high = this.positions.length - 1
+    while (low < high) {
+      const middle = (low + high + 1) >> 1
+      if (this.positions[middle] <= position) low = middle
+      else high = middle - 1
+    }
+    return position + this.offsets[low]
+  }
+}
+
+/**
  * The valid events of a file, in order, read lazily: the run's second pass. With `skipInvalid`, invalid lines
  * are left out (the validation pass reported them); without, one fails the stream (the file changed since the
- * validation pass), which makes the run revert.
+ * validation pass), which makes the run revert. `lines`, if given, learns the line of every event sent.
  *
  * @since 0.1.0
  * @category reading
@@ -79,7 +116,8 @@ export const events = (
   file: string,
   format: Input.Format,
   scope: Input.Scope,
-  skipInvalid: boolean
+  skipInvalid: boolean,
+  lines?: LineIndex
 ): Stream.Stream<Input.WireEvent, Input.InputError, FileSystem.FileSystem> =>
   Input.read(file, format).pipe(
     // One loop per chunk of lines rather than an Effect per line: this runs for every event of the file.
@@ -87,8 +125,10 @@ export const events = (
       const valid: Array<Input.WireEvent> = []
       for (const parsed of chunk) {
         const checked = Either.flatMap(parsed.event, (event) => Input.checkEvent(event, scope))
-        if (Either.isRight(checked)) valid.push(checked.right)
-        else if (!skipInvalid) {
+        if (Either.isRight(checked)) {
+          valid.push(checked.right)
+          lines?.record(parsed.line)
+        } else if (!skipInvalid) {
           return Effect.fail(new Input.InputError({ file, line: parsed.line, reason: checked.left }))
         }
       }
@@ -124,7 +164,7 @@ const scopeOf = (create: Backfill.CreateBackfill): Input.Scope => ({
   externalCustomerId: create.externalCustomerId
 })
 
-const ingestionJson = (summary: Backfills.IngestSummary) => ({
+const ingestionJson = (summary: Backfills.IngestSummary, lines: LineIndex) => ({
   sent: summary.sent,
   accepted: summary.accepted,
   duplicates: summary.duplicates,
@@ -135,6 +175,7 @@ const ingestionJson = (summary: Backfills.IngestSummary) => ({
   elapsed_ms: summary.elapsedMillis,
   failures: summary.failures.map((f) => ({
     position: f.position,
+    line: lines.lineOf(f.position) ?? null,
     idempotency_key: f.idempotencyKey ?? null,
     refused_by: f.refusedBy,
     reasons: f.reasons
@@ -220,6 +261,7 @@ export const run = (
       return { validation, result: Option.none() }
     }
 
+    const lines = new LineIndex()
     const created = yield* Ref.make(Option.none<Backfill.BackfillId>())
     const closed = yield* Ref.make(false)
     const result = yield* Effect.scoped(Effect.gen(function*() {
@@ -227,7 +269,7 @@ export const run = (
       return yield* Backfills.run({
         ...options.backfill,
         // In Orb's wire form, as the file holds them: sent without decoding timestamps and encoding them back.
-        encodedEvents: events(options.file, options.format, scope, options.skipInvalid),
+        encodedEvents: events(options.file, options.format, scope, options.skipInvalid, lines),
         invalidEvents: options.skipInvalid ? "skip" : "fail",
         until: options.wait ? "reflected" : "closed",
         expectedEvents: validation.events,
@@ -253,7 +295,7 @@ export const run = (
     if (options.json) {
       yield* Output.line(JSON.stringify({
         backfill: Render.backfillJson(result.backfill),
-        ingestion: ingestionJson(result.ingestion),
+        ingestion: ingestionJson(result.ingestion, lines),
         validation: validationJson(validation)
       }))
     } else {
@@ -266,9 +308,10 @@ export const run = (
           (validation.invalid > 0 ? `; ${Progress.plural(validation.invalid, "invalid line")} left out` : "") + "."
       )
       for (const failure of ingestion.failures.slice(0, maxProblems)) {
+        const line = lines.lineOf(failure.position)
         yield* Output.note(
-          `  event #${failure.position + 1}${failure.idempotencyKey ? ` (${failure.idempotencyKey})` : ""}: ` +
-            failure.reasons.join("; ")
+          `  ${line === undefined ? `event #${failure.position + 1}` : `${options.file}:${line}`}` +
+            `${failure.idempotencyKey ? ` (${failure.idempotencyKey})` : ""}: ${failure.reasons.join("; ")}`
         )
       }
       if (!options.wait) {

@@ -243,6 +243,42 @@ describe("orb-backfill run", () => {
       assert.strictEqual((yield* backfills)[0].eventsIngested, 999)
     }).pipe(Effect.provide(simulator)))
 
+  // Lines 10 and 20 share a key with different contents: the local check passes them, Orb refuses both.
+  const refusedFile = () =>
+    tempFile(
+      "refused.ndjson",
+      ndjson(100, (line) =>
+        line === 3
+          ? ""
+          : line === 5
+          ? "not json"
+          : line === 10 || line === 20
+          ? JSON.stringify(wireEvent(line, { idempotency_key: "dup" }))
+          : undefined)
+    )
+
+  it.live("events Orb refuses are reported by their file line, blank and invalid lines notwithstanding", () =>
+    Effect.gen(function*() {
+      const file = refusedFile()
+      const ran = yield* cli(["run", "--file", file, ...timeframe, "--add", "--skip-invalid"])
+      assert.strictEqual(ran.code, 0, ran.stderr)
+      assert.include(ran.stdout, "; 2 refused and left out; 1 invalid line left out.")
+      assert.include(ran.stderr, `  ${file}:10 (dup): idempotency_key: appears more than once`)
+      assert.include(ran.stderr, `  ${file}:20 (dup): idempotency_key: appears more than once`)
+      assert.strictEqual((yield* backfills)[0].eventsIngested, 96)
+    }).pipe(Effect.provide(simulator)))
+
+  it.live("--json gives the file line of each event Orb refused", () =>
+    Effect.gen(function*() {
+      const ran = yield* cli(["run", "--file", refusedFile(), ...timeframe, "--add", "--skip-invalid", "--json"])
+      assert.strictEqual(ran.code, 0, ran.stderr)
+      const failures = JSON.parse(ran.stdout).ingestion.failures
+      assert.deepStrictEqual(
+        failures.map((f: { line: number; position: number }) => [f.line, f.position]).sort(),
+        [[10, 7], [20, 17]]
+      )
+    }).pipe(Effect.provide(simulator)))
+
   it.live("--dry-run checks the file and creates nothing", () =>
     Effect.gen(function*() {
       const file = tempFile("dry.ndjson", ndjson(500))
