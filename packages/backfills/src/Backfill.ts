@@ -170,7 +170,14 @@ export const IngestEvent = Schema.Struct({
  */
 export type IngestEvent = typeof IngestEvent.Type
 
-const wireEventKeys: ReadonlySet<string> = new Set([
+/**
+ * The keys an event may have in Orb's wire form: Orb refuses any other, and so do the checks of this library and
+ * the simulator.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const wireEventKeys: ReadonlySet<string> = new Set([
   "event_name",
   "timestamp",
   "properties",

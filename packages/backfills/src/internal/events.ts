@@ -148,15 +148,6 @@ export const wireKeyContent = (wire: Wire): string =>
     wire.properties
   )
 
-const wireKeys: ReadonlySet<string> = new Set([
-  "event_name",
-  "timestamp",
-  "properties",
-  "idempotency_key",
-  "customer_id",
-  "external_customer_id"
-])
-
 const isPlainObject = (value: unknown): value is object => {
   if (typeof value !== "object" || value === null) return false
   const prototype = Object.getPrototypeOf(value)
@@ -194,7 +185,7 @@ export const checkWire = (value: unknown, backfill: Backfill.Backfill | undefine
     // and sent without them, as `JSON.stringify` writes own keys only.
     if (!isPlainObject(value)) break checks
     const wire = value as Record<string, unknown>
-    for (const key in wire) if (!wireKeys.has(key)) break checks
+    for (const key in wire) if (!Backfill.wireEventKeys.has(key)) break checks
     const { customer_id, event_name, external_customer_id, idempotency_key, properties, timestamp } = wire
     if (typeof event_name !== "string" || typeof timestamp !== "string") break checks
     if (!isPlainObject(properties)) break checks

@@ -392,15 +392,6 @@ export interface DecodedEvent {
   readonly externalCustomerId: string | undefined
 }
 
-const wireEventKeys: ReadonlySet<string> = new Set([
-  "event_name",
-  "timestamp",
-  "properties",
-  "idempotency_key",
-  "customer_id",
-  "external_customer_id"
-])
-
 // A subset of `utcDateTime` (no lower-case z) whose every match has a zone by `DateTime.unsafeMake`'s reading, so
 // that the Schema decodes it as `new Date(text)`, as `Date.parse` does here.
 const plainUtcDateTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]00:00)$/
@@ -416,7 +407,7 @@ const plainUtcDateTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)
  * @internal
  */
 export const decodeEventFast = (raw: Readonly<Record<string, unknown>>): DecodedEvent | undefined => {
-  for (const key in raw) if (!wireEventKeys.has(key)) return undefined
+  for (const key in raw) if (!Backfill.wireEventKeys.has(key)) return undefined
   const { customer_id, event_name, external_customer_id, idempotency_key, properties, timestamp } = raw
   if (typeof event_name !== "string" || typeof timestamp !== "string") return undefined
   if (
