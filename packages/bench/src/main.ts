@@ -2,7 +2,7 @@
  * `pnpm bench [--quick | --smoke] [--out DIR] [--rounds N] [--only fetch,list,...] [--profile client,...]`
  *
  * Runs the benchmarks, prints the Markdown tables and writes `latest.json` (default
- * `packages/bench/results/`). `--quick` takes a few minutes; `--smoke` (for CI) a few hundred operations per
+ * `packages/bench/results/`). `--quick` takes about two minutes; `--smoke` (for CI) a few hundred operations per
  * scenario. `--profile ours-undici` runs that client under `node --cpu-prof` (profiles in `<out>/profiles`).
  */
 import { mkdirSync, writeFileSync } from "node:fs"
