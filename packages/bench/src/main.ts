@@ -1,8 +1,8 @@
 /**
  * `pnpm bench [--quick | --smoke] [--out DIR] [--rounds N] [--only fetch,list,...] [--profile client,...]`
  *
- * Runs the benchmarks, prints the Markdown tables and writes `latest.json` (default
- * `packages/bench/results/`). `--quick` takes about two minutes; `--smoke` (for CI) a few hundred operations per
+ * Runs the benchmarks, prints the Markdown tables and writes `latest.json` (default `packages/bench/results/`
+ * for a full run of every scenario, `packages/bench/results/scratch/` (untracked) for any other). `--quick` takes about two minutes; `--smoke` (for CI) a few hundred operations per
  * scenario. `--profile ours-undici` runs that client under `node --cpu-prof` (profiles in `<out>/profiles`).
  */
 import { mkdirSync, writeFileSync } from "node:fs"
@@ -27,10 +27,13 @@ const { values } = parseArgs({
 })
 
 const mode: Mode = values.smoke ? "smoke" : values.quick ? "quick" : "full"
-const outDir = Path.resolve(
-  values.out ?? Path.join(Path.dirname(fileURLToPath(import.meta.url)), "..", "results")
-)
 const only = values.only === undefined ? undefined : new Set(values.only.split(",").map((s) => s.trim()))
+// Only a full run of every scenario replaces the committed figures; any other run (quick, smoke, --only,
+// --rounds, --profile) writes to an untracked folder unless --out says where.
+const complete = mode === "full" && only === undefined && values.rounds === undefined && values.profile === undefined
+const outDir = Path.resolve(
+  values.out ?? Path.join(Path.dirname(fileURLToPath(import.meta.url)), "..", "results", complete ? "" : "scratch")
+)
 for (const name of only ?? []) {
   if (!scenarios.includes(name as Scenario)) {
     console.error(`bench: unknown scenario "${name}" (expected some of ${scenarios.join(", ")})`)
