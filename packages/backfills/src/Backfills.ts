@@ -550,13 +550,12 @@ export const make: Effect.Effect<Backfills, never, OrbClient.OrbClient> = Effect
         )
       }
       yield* Effect.annotateCurrentSpan("events", batch.length)
-      const wire = yield* Effect.forEach(batch, (event, index) => {
+      const wire: Array<Events.Wire> = []
+      for (const [index, event] of batch.entries()) {
         const problem = Events.checkEvent(event, undefined)
-        if (problem !== undefined) return refusal(`events[${index}]`, problem)
-        return event.idempotencyKey !== undefined
-          ? Effect.succeed(Events.encodeEvent(event, event.idempotencyKey))
-          : Effect.map(Backfill.deriveIdempotencyKey(event), (key) => Events.encodeEvent(event, key))
-      })
+        if (problem !== undefined) return yield* refusal(`events[${index}]`, problem)
+        wire.push(Events.withSettledKey(Events.encodeEvent(event, event.idempotencyKey)))
+      }
       return yield* client.request({
         method: "POST",
         path: "/ingest",

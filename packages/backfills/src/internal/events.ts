@@ -11,7 +11,7 @@ import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as Backfill from "../Backfill.js"
 import * as OrbClient from "../OrbClient.js"
-import { keyContent, parseCanonicalTimestamp, parseTimestamp } from "./eventKey.js"
+import { keyContent, keyOf, parseCanonicalTimestamp, parseTimestamp } from "./eventKey.js"
 
 /** An event in Orb's wire form. */
 export type Wire = typeof Backfill.IngestEvent.Encoded
@@ -137,6 +137,10 @@ const normalize = (value: Wire, millis: number, idempotencyKey: string | undefin
 /** The same event with its derived key. */
 export const withKey = (wire: Wire, idempotencyKey: string): Wire =>
   normalize(wire, parseTimestamp(wire.timestamp), idempotencyKey)
+
+/** The event as sent: as it is when it carries a key, else with the key derived from its content. */
+export const withSettledKey = (wire: Wire): Wire =>
+  wire.idempotency_key !== undefined ? wire : withKey(wire, keyOf(wireKeyContent(wire)))
 
 /** What the derived key of a valid wire event is a digest of. */
 export const wireKeyContent = (wire: Wire): string =>

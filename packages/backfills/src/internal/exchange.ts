@@ -37,16 +37,20 @@ const maxTimerMillis = 2 ** 31 - 1
  * The exchange for a client: `timeout` covers the response and its whole body; `Duration.infinity` sets no
  * deadline of ours (the transport's own timeouts still apply).
  */
-export const make = (client: HttpClient.HttpClient, timeout: Duration.Duration): Exchange => {
-  const read = (request: HttpClientRequest.HttpClientRequest) =>
+const readWith =
+  <R>(client: HttpClient.HttpClient.With<HttpClientError.HttpClientError, R>) =>
+  (request: HttpClientRequest.HttpClientRequest) =>
     Effect.flatMap(
       client.execute(request),
       (response) => Effect.map(response.text, (text) => [response, text] as const)
     )
+
+export const make = (client: HttpClient.HttpClient, timeout: Duration.Duration): Exchange => {
+  const read = readWith(client)
   const millis = Duration.toMillis(timeout)
   if (!Duration.isFinite(timeout) || millis > maxTimerMillis) return read
 
-  const scoped = HttpClient.withScope(client)
+  const readScoped = readWith(HttpClient.withScope(client))
   const withTimer = (request: HttpClientRequest.HttpClientRequest) =>
     Effect.flatMap(Scope.make(), (scope) => {
       let timedOut = false
@@ -55,20 +59,17 @@ export const make = (client: HttpClient.HttpClient, timeout: Duration.Duration):
         timedOut = true
         Effect.runSync(Scope.close(scope, Exit.void))
       }, millis)
-      return Effect.flatMap(scoped.execute(request), (response) =>
-        Effect.map(response.text, (text) => [response, text] as const)).pipe(
-          Effect.provideService(Scope.Scope, scope),
-          Effect.onExit((exit) => {
-            clearTimeout(timer)
-            // After a whole body there is nothing to abort (and aborting builds a DOMException, with its stack);
-            // the unclosed scope holds nothing else and goes with the garbage. A failure or an interruption
-            // aborts the request, so that its connection is not left busy.
-            return Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, exit)
-          }),
-          Effect.catchAll((error) =>
-            Effect.fail(timedOut ? "timeout" as const : error)
-          )
-        )
+      return readScoped(request).pipe(
+        Effect.provideService(Scope.Scope, scope),
+        Effect.onExit((exit) => {
+          clearTimeout(timer)
+          // After a whole body there is nothing to abort (and aborting builds a DOMException, with its stack);
+          // the unclosed scope holds nothing else and goes with the garbage. A failure or an interruption
+          // aborts the request, so that its connection is not left busy.
+          return Exit.isSuccess(exit) ? Effect.void : Scope.close(scope, exit)
+        }),
+        Effect.catchAll((error) => Effect.fail(timedOut ? "timeout" as const : error))
+      )
     })
   const withFiber = (request: HttpClientRequest.HttpClientRequest) =>
     Effect.timeoutFail(read(request), { duration: timeout, onTimeout: () => "timeout" as const })

@@ -17,7 +17,6 @@ import * as Backfill from "../Backfill.js"
 import type * as Backfills from "../Backfills.js"
 import type * as OrbClient from "../OrbClient.js"
 import * as OrbError from "../OrbError.js"
-import { keyOf } from "./eventKey.js"
 import * as Events from "./events.js"
 import * as RateLimiter from "./rateLimiter.js"
 import { sha256 } from "./sha256.js"
@@ -240,11 +239,7 @@ export const ingestStream = <A, E, R>(
           filling.positions.push(position)
           // Most events come with their keys; the others get one derived from their content, on a copy: the
           // caller's objects stay the caller's.
-          filling.wires.push(
-            checked.idempotency_key !== undefined
-              ? checked
-              : Events.withKey(checked, keyOf(Events.wireKeyContent(checked)))
-          )
+          filling.wires.push(Events.withSettledKey(checked))
           if (filling.wires.length === batchSize) {
             full.push(filling)
             filling = { positions: [], wires: [] }

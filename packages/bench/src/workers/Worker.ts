@@ -99,6 +99,14 @@ export const sendAll = async (
   return { events, requests }
 }
 
+/** The list scenario: `warmup` untimed passes over every backfill, then one timed pass. */
+export const timeListing = async (warmup: number, pass: () => Promise<number>): Promise<Measurement> => {
+  for (let i = 0; i < warmup; i++) await pass()
+  const mark = start()
+  const items = await pass()
+  return stop(mark, items, { pages: Math.ceil(items / 100) })
+}
+
 /** The path of the list endpoint with a cursor. */
 export const listPath = (cursor: string | null): string =>
   `/events/backfills?limit=100${cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`}`
@@ -140,8 +148,8 @@ export const rawClient = (send: RawSend) => async (job: Job): Promise<Measuremen
       }
       return stop(mark, job.count)
     }
-    case "list": {
-      const pass = async () => {
+    case "list":
+      return timeListing(job.warmup, async () => {
         let items = 0
         let cursor: string | null = null
         for (;;) {
@@ -151,12 +159,7 @@ export const rawClient = (send: RawSend) => async (job: Job): Promise<Measuremen
           if (page.data.length === 0 || cursor === null) break
         }
         return items
-      }
-      for (let i = 0; i < job.warmup; i++) await pass()
-      const mark = start()
-      const items = await pass()
-      return stop(mark, items, { pages: Math.ceil(items / 100) })
-    }
+      })
     case "ingest":
     case "quota": {
       const url = `${job.baseUrl}/ingest?backfill_id=${encodeURIComponent(job.backfillId)}`

@@ -3,7 +3,7 @@
  */
 import Orb from "orb-billing"
 import type { Job, Measurement } from "../Protocol.js"
-import { batches, main, sendAll, start, stop } from "./Worker.js"
+import { batches, main, sendAll, start, stop, timeListing } from "./Worker.js"
 
 type IngestEvents = Parameters<Orb["events"]["ingest"]>[0]["events"]
 
@@ -19,17 +19,12 @@ const run = async (job: Job): Promise<Measurement> => {
       }
       return stop(mark, job.count)
     }
-    case "list": {
-      const pass = async () => {
+    case "list":
+      return timeListing(job.warmup, async () => {
         let items = 0
         for await (const _backfill of client.events.backfills.list({ limit: 100 })) items++
         return items
-      }
-      for (let i = 0; i < job.warmup; i++) await pass()
-      const mark = start()
-      const items = await pass()
-      return stop(mark, items, { pages: Math.ceil(items / 100) })
-    }
+      })
     case "ingest":
     case "quota": {
       const mark = start()
