@@ -87,10 +87,11 @@ export const testQuotas: Quotas = {
 /**
  * What an injected fault does to a request:
  *
- * - `internal-error`: `500` with `Transient-Error: true`,
- * - `unavailable`: `503` with `Transient-Error: true`,
- * - `too-many-requests`: `429` with `Retry-After: 1`,
- * - `conflict`: `409` resource-conflict,
+ * - `internal-error`: `500` internal-server-error with `Transient-Error: true`,
+ * - `unavailable`: `503` from a load balancer in front of Orb: an HTML page, not one of Orb's problem documents
+ *   (Orb's document has no 503, and its `500-internal-server-error` type is always status 500),
+ * - `too-many-requests`: `429` too-many-requests with `Retry-After: 1`,
+ * - `conflict`: `409` resource-conflict, as Orb answers a request whose `Idempotency-Key` is in progress,
  * - `drop`: the connection is dropped (no response at all),
  * - `delay`: the response comes only after `delay` (default 2 minutes, beyond a client's 60 s timeout).
  *
@@ -306,8 +307,24 @@ const lowerCaseHeaders = (headers: Readonly<Record<string, string | undefined>>)
   return out
 }
 
-const faultOutcome = (kind: Exclude<FaultKind, "delay">): Outcome => {
-  const respond = (response: Handler.Response): Outcome => ({ _tag: "Respond", ...response })
+// Orb's answer to a concurrent duplicate: the `conflict` fault is the same answer.
+const inProgress = Handler.problem(
+  "ResourceConflict",
+  "Request in progress",
+  "A request with this Idempotency-Key is still in progress"
+)
+
+/**
+ * The response a fault of one of these kinds answers with, as Orb (or, for `unavailable`, a load balancer in
+ * front of it) sends it: for a proxy of your own that answers in the simulator's place.
+ *
+ * @since 0.1.0
+ * @category faults
+ */
+export const faultResponse = (
+  kind: Exclude<FaultKind, "drop" | "delay">
+): Extract<Outcome, { readonly _tag: "Respond" }> => {
+  const respond = (response: Handler.Response) => ({ _tag: "Respond" as const, ...response })
   switch (kind) {
     case "internal-error":
       return respond(
@@ -316,22 +333,24 @@ const faultOutcome = (kind: Exclude<FaultKind, "delay">): Outcome => {
         })
       )
     case "unavailable":
-      return respond(
-        withHeaders(
-          Handler.problem("InternalServerError", "Service unavailable", "Injected fault", { status: 503 }),
-          { "transient-error": "true" }
-        )
-      )
+      // nginx's page, as a load balancer answers when no backend is up: not JSON, and no header of Orb's.
+      return respond({
+        status: 503,
+        headers: { "content-type": "text/html" },
+        body: "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n" +
+          "<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n</body>\r\n</html>\r\n"
+      })
     case "too-many-requests":
       return respond(
         withHeaders(Handler.problem("TooManyRequests", "Too many requests", "Injected fault"), { "retry-after": "1" })
       )
     case "conflict":
-      return respond(Handler.problem("ResourceConflict", "Resource conflict", "Injected fault"))
-    case "drop":
-      return { _tag: "Drop" }
+      return respond(inProgress)
   }
 }
+
+const faultOutcome = (kind: Exclude<FaultKind, "delay">): Outcome =>
+  kind === "drop" ? { _tag: "Drop" } : faultResponse(kind)
 
 const withHeaders = (response: Handler.Response, headers: Record<string, string>): Handler.Response => ({
   ...response,
@@ -459,13 +478,7 @@ export const make = (options: Options = {}): Effect.Effect<OrbSimulator> =>
                 )
               }
               if (entry.response === undefined) {
-                return respond(
-                  Handler.problem(
-                    "ResourceConflict",
-                    "Request in progress",
-                    "A request with this Idempotency-Key is still in progress"
-                  )
-                )
+                return respond(inProgress)
               }
               stored = withHeaders(entry.response, { "idempotent-replayed": "true" })
             } else {

@@ -27,8 +27,11 @@ describe("faults", () => {
       const simulator = yield* OrbSimulator.OrbSimulator
       yield* simulator.injectFaults({ kind: "unavailable", timing: "after" })
       const failed = yield* post("/events/backfills", newBackfill(), { "idempotency-key": "k" })
+      // A load balancer's page, not one of Orb's problem documents.
       expect(failed.status).toBe(503)
-      expect(failed.headers["transient-error"]).toBe("true")
+      expect(failed.headers["content-type"]).toBe("text/html")
+      expect(failed.body).toMatch(/^<html>/)
+      expect(failed.headers["transient-error"]).toBeUndefined()
       const backfills = yield* simulator.backfills
       expect(backfills).toHaveLength(1)
       const retried = yield* post("/events/backfills", newBackfill(), { "idempotency-key": "k" })

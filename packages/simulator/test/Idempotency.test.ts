@@ -115,4 +115,75 @@ describe("Idempotency-Key", () => {
       expect(a.status).toBe(200)
       expect(b.headers["idempotent-replayed"]).toBeUndefined()
     }).pipe(Effect.provide(layer())))
+  it.effect("the same key with another request is 409 on every try for as long as the key is kept", () =>
+    Effect.gen(function*() {
+      // Open for longer than the key is kept.
+      const created = yield* createBackfill({ close_time: "2025-04-01T00:00:00Z" })
+      const other = yield* createBackfill({
+        timeframe_start: "2025-03-05T00:00:00Z",
+        timeframe_end: "2025-03-06T00:00:00Z",
+        close_time: "2025-04-01T00:00:00Z"
+      })
+      const headers = { "idempotency-key": "batch" }
+      const body = { events: [event("a")] }
+      expect((yield* post(`/ingest?backfill_id=${created.id}`, body, headers)).status).toBe(200)
+      // Another query (another backfill_id) with the same body and key.
+      for (const wait of ["1 second", "24 hours", "23 hours"] as const) {
+        yield* TestClock.adjust(wait)
+        const reused = yield* post(`/ingest?backfill_id=${other.id}`, body, headers)
+        expect(reused.status).toBe(409)
+        expect(reused.body.detail).toBe("This Idempotency-Key was used with a different request")
+      }
+      // 48 hours after the first request, the key is forgotten: the request is answered on its own merits (its event
+      // is outside this backfill's timeframe).
+      yield* TestClock.adjust("1 hour")
+      const later = yield* post(`/ingest?backfill_id=${other.id}`, body, headers)
+      expect(later.status).toBe(400)
+      expect(later.body.type).toBe(errorType("400-request-validation-errors"))
+    }).pipe(Effect.provide(layer())))
+
+  it.effect("a concurrent duplicate is 409 until the first request ends; another request meanwhile is 409 for good", () =>
+    Effect.gen(function*() {
+      const simulator = yield* OrbSimulator.OrbSimulator
+      yield* simulator.injectFaults({ kind: "delay", timing: "before", delay: "10 seconds" })
+      const headers = { "idempotency-key": "k" }
+      const first = yield* Effect.fork(post("/events/backfills", newBackfill(), headers))
+      yield* whenSleeping
+      for (let i = 0; i < 3; i++) {
+        const duplicate = yield* post("/events/backfills", newBackfill(), headers)
+        expect(duplicate.status).toBe(409)
+        expect(duplicate.body.detail).toContain("in progress")
+        const other = yield* post("/events/backfills", newBackfill({ replace_existing_events: true }), headers)
+        expect(other.status).toBe(409)
+        expect(other.body.detail).toBe("This Idempotency-Key was used with a different request")
+        yield* TestClock.adjust("3 seconds")
+      }
+      yield* TestClock.adjust("1 second")
+      const answered = yield* Fiber.join(first)
+      expect(answered.status).toBe(200)
+      const replay = yield* post("/events/backfills", newBackfill(), headers)
+      expect(replay.headers["idempotent-replayed"]).toBe("true")
+      expect(replay.body).toEqual(answered.body)
+      const other = yield* post("/events/backfills", newBackfill({ replace_existing_events: true }), headers)
+      expect(other.status).toBe(409)
+      expect(yield* simulator.backfills).toHaveLength(1)
+    }).pipe(Effect.provide(layer())))
+
+  it.effect("a replay answers the first response whatever happened since, faults included", () =>
+    Effect.gen(function*() {
+      const simulator = yield* OrbSimulator.OrbSimulator
+      const created = yield* createBackfill()
+      const headers = { "idempotency-key": "close" }
+      yield* simulator.injectFaults({ kind: "internal-error", timing: "after" })
+      const lost = yield* post(`/events/backfills/${created.id}/close`, undefined, headers)
+      expect(lost.status).toBe(500)
+      // The backfill moves on (reflected), but the replay is the close's own answer, byte for byte.
+      yield* TestClock.adjust("1 hour")
+      const replay = yield* post(`/events/backfills/${created.id}/close`, undefined, headers)
+      expect(replay.status).toBe(200)
+      expect(replay.headers["idempotent-replayed"]).toBe("true")
+      expect(replay.body.status).toBe("pending")
+      const again = yield* post(`/events/backfills/${created.id}/close`, undefined, {})
+      expect(again.status).toBe(400)
+    }).pipe(Effect.provide(layer())))
 })

@@ -2,9 +2,10 @@
 import { OrbSimulator } from "@effect-orb/simulator"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
-import { validateResponse } from "./openapi.js"
-import { atT0, errorType, event, newBackfill } from "./support.js"
+import { checkResponse } from "./openapi.js"
+import { atT0, errorType, event, newBackfill, whenSleeping } from "./support.js"
 
 interface Reply {
   readonly status: number
@@ -20,11 +21,8 @@ const request = (base: string, method: string, path: string, body?: unknown, hea
       ...(body === undefined ? {} : { body: JSON.stringify(body) })
     })
     const text = await response.text()
-    const json = JSON.parse(text)
-    if (!validateResponse(method, `/v1${path}`, response.status, json) && response.status !== 503) {
-      throw new Error(`undocumented status ${response.status}`)
-    }
-    return { status: response.status, headers: response.headers, body: json }
+    checkResponse(method, `/v1${path}`, response.status, response.headers.get("content-type"), text)
+    return { status: response.status, headers: response.headers, body: JSON.parse(text) }
   })
 
 describe("loopback server", () => {
@@ -76,5 +74,23 @@ describe("loopback server", () => {
       const failed = yield* request(server.url, "GET", "/events/backfills")
       expect(failed.status).toBe(500)
       expect(failed.headers.get("transient-error")).toBe("true")
+    }))
+  it.scoped("a concurrent duplicate over the socket is 409 until the first request ends, then replayed", () =>
+    Effect.gen(function*() {
+      yield* atT0
+      const server = yield* OrbSimulator.serve()
+      yield* server.simulator.injectFaults({ kind: "delay", timing: "before", delay: "5 seconds" })
+      const headers = { "idempotency-key": "k" }
+      const first = yield* Effect.fork(request(server.url, "POST", "/events/backfills", newBackfill(), headers))
+      yield* whenSleeping
+      const duplicate = yield* request(server.url, "POST", "/events/backfills", newBackfill(), headers)
+      expect(duplicate.status).toBe(409)
+      expect(duplicate.body.type).toBe(errorType("409-resource-conflict"))
+      yield* TestClock.adjust("5 seconds")
+      const answered = yield* Fiber.join(first)
+      expect(answered.status).toBe(200)
+      const replay = yield* request(server.url, "POST", "/events/backfills", newBackfill(), headers)
+      expect(replay.headers.get("idempotent-replayed")).toBe("true")
+      expect(replay.body).toEqual(answered.body)
     }))
 })

@@ -65,6 +65,47 @@ export const validateResponse = (method: string, url: string, status: number, bo
   return true
 }
 
+// Statuses that Orb's document leaves out but that a load balancer or proxy in front of Orb really sends.
+const gatewayStatuses = new Set([502, 503, 504])
+const orbTypePrefix = "https://docs.withorb.com/reference/error-responses#"
+
+const parseJson = (text: string): { readonly json: true; readonly value: unknown } | { readonly json: false } => {
+  try {
+    return { json: true, value: JSON.parse(text) }
+  } catch {
+    return { json: false }
+  }
+}
+
+/**
+ * Checks a whole response as a client would see it: a status the spec documents for the operation must carry
+ * JSON (`content-type: application/json`) matching its schema; any other status must be a gateway's (502, 503,
+ * 504), which is not Orb's own answer and so must not pass itself off as one of Orb's problem documents (each of
+ * Orb's error types has exactly one status, and none of these). Throws on anything else.
+ */
+export const checkResponse = (
+  method: string,
+  url: string,
+  status: number,
+  contentType: string | null | undefined,
+  text: string
+): void => {
+  const what = `${method} ${url} (${status})`
+  const parsed = parseJson(text)
+  if (gatewayStatuses.has(status) && templateOf(url) !== undefined) {
+    const body = parsed.json ? parsed.value : undefined
+    if (typeof body === "object" && body !== null && String((body as any).type).startsWith(orbTypePrefix)) {
+      throw new Error(`${what}: a gateway's answer dressed as one of Orb's problem documents: ${text}`)
+    }
+    return
+  }
+  if (!/^application\/json\b/.test(contentType ?? "")) throw new Error(`${what}: content-type ${contentType}, not JSON`)
+  if (!parsed.json) throw new Error(`${what}: the body is not JSON: ${text.slice(0, 200)}`)
+  if (!validateResponse(method, url, status, parsed.value)) {
+    throw new Error(`${what}: a status the spec does not document`)
+  }
+}
+
 /** Checks a request body against the spec's request schema for its path and method, if it has one. */
 export const validateRequest = (method: string, url: string, body: unknown): void => {
   const template = templateOf(url)
