@@ -202,3 +202,63 @@ describe("Backfills.run under chaos, over real sockets", () => {
     for (const fault of ChaosProxy.chaosFaults) assert.isTrue(struck.has(`fault:${fault}`), `fault ${fault} struck`)
   })
 })
+
+describe("the chaos proxy", () => {
+  // What each fault must look like from both ends: what the client gets, and whether the server applied the request.
+  const expectations: Record<
+    ChaosProxy.ChaosFault,
+    { readonly client: number | "no answer"; readonly applied: boolean }
+  > = {
+    "reset-before": { client: "no answer", applied: false },
+    "reset-after": { client: "no answer", applied: true },
+    "drop-response": { client: "no answer", applied: true },
+    "answer-500": { client: 500, applied: false },
+    "answer-502": { client: 502, applied: false },
+    "answer-503": { client: 503, applied: false },
+    "answer-429": { client: 429, applied: false },
+    "answer-429-retry-after": { client: 429, applied: false },
+    "answer-409": { client: 409, applied: false },
+    // The client gives up first; the request reaches the server later all the same.
+    "delay": { client: "no answer", applied: true },
+    "garbage-html": { client: 200, applied: true },
+    "garbage-truncated": { client: 200, applied: true },
+    "garbage-empty": { client: 200, applied: true }
+  }
+
+  it.scopedLive("each fault does what it says, to the client and to the server", () =>
+    Effect.gen(function*() {
+      for (const fault of ChaosProxy.chaosFaults) {
+        const server = yield* OrbSimulator.serve({ apiKey })
+        const proxy = yield* ChaosProxy.make({
+          upstream: `http://127.0.0.1:${server.port}`,
+          seed: 1,
+          rate: 1,
+          faults: [fault],
+          delayMillis: attemptTimeoutMillis + 200
+        })
+        const reply = yield* Effect.promise(() =>
+          fetch(`${proxy.url}/events/backfills`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+            body: JSON.stringify({
+              timeframe_start: new Date(timeframeStart).toISOString(),
+              timeframe_end: new Date(timeframeEnd).toISOString(),
+              replace_existing_events: false
+            }),
+            signal: AbortSignal.timeout(attemptTimeoutMillis)
+          }).then(
+            async (response) => ({ status: response.status, text: await response.text() }),
+            () => "no answer" as const
+          )
+        )
+        yield* proxy.settled
+        const expected = expectations[fault]
+        assert.strictEqual(reply === "no answer" ? reply : reply.status, expected.client, fault)
+        assert.strictEqual((yield* server.simulator.backfills).length, expected.applied ? 1 : 0, fault)
+        assert.deepStrictEqual(proxy.decisions.map((d) => [d.operation, d.fault]), [["create", fault]], fault)
+        if (reply !== "no answer" && reply.status === 200) {
+          assert.throws(() => JSON.parse(reply.text), undefined, undefined, `${fault}: the 200 is unreadable`)
+        }
+      }
+    }), 30_000)
+})
