@@ -40,7 +40,13 @@ const event = (seed: number, i: number): Backfill.IngestEvent => ({
 })
 
 /** The simulator's real server behind a chaos proxy, and the library over undici pointed at the proxy. */
-const chaos = (seed: number, proxySeed: string = String(seed)) =>
+const chaos = (seed: number, options: {
+  /** Default: the seed. */
+  readonly proxySeed?: string
+  readonly faults?: Partial<Pick<ChaosProxy.Options, "rate" | "rates" | "faults">>
+  /** The client's retries of a create, close, revert or fetch. Default 12. */
+  readonly retries?: number
+} = {}) =>
   Effect.gen(function*() {
     const server = yield* OrbSimulator.serve({
       apiKey,
@@ -51,12 +57,13 @@ const chaos = (seed: number, proxySeed: string = String(seed)) =>
     })
     const proxy = yield* ChaosProxy.make({
       upstream: `http://127.0.0.1:${server.port}`,
-      seed: proxySeed,
+      seed: options.proxySeed ?? String(seed),
       rate: 0.2,
       // A run sends one create and one close against a dozen ingests and polls: a share of their own, so that
       // most seeds strike them too.
       rates: { create: 0.4, close: 0.4, revert: 0.4 },
-      delayMillis: attemptTimeoutMillis + 200
+      delayMillis: attemptTimeoutMillis + 200,
+      ...options.faults
     })
     const library = Backfills.layer.pipe(
       Layer.provide(OrbClient.layer({
@@ -66,7 +73,7 @@ const chaos = (seed: number, proxySeed: string = String(seed)) =>
         // Small waits, capped at 400 ms, and enough retries that a fifth of attempts failing never exhausts them.
         retrySchedule: Schedule.union(Schedule.exponential("25 millis"), Schedule.spaced("400 millis")).pipe(
           Schedule.jittered,
-          Schedule.intersect(Schedule.recurs(12))
+          Schedule.intersect(Schedule.recurs(options.retries ?? 12))
         ),
         maxRetryAfter: "100 millis"
       })),
@@ -110,7 +117,7 @@ describe("Backfills.run under chaos, over real sockets", () => {
         () =>
           Effect.gen(function*() {
             // The mode goes into the proxy's seed, so that the two runs of a seed meet different faults.
-            const { library, proxy, simulator } = yield* chaos(seed, `${seed}-${mode}`)
+            const { library, proxy, simulator } = yield* chaos(seed, { proxySeed: `${seed}-${mode}` })
             const events = Stream.range(0, eventsPerRun - 1).pipe(Stream.map((i) => event(seed, i)))
             const result = yield* Effect.either(
               Backfills.run(runSpec(mode, events)).pipe(Effect.provide(library))
@@ -191,6 +198,25 @@ describe("Backfills.run under chaos, over real sockets", () => {
           `seed ${seed}: no backfill is left open; faults: ${faults}; backfills: ${states}`
         )
       }
+    }), 30_000)
+
+  it.scopedLive("a run interrupted while its create is unanswered leaves nothing open", () =>
+    Effect.gen(function*() {
+      // Every create is held past the client's timeout and reaches the server all the same, after the client gave
+      // up on it: the interruption comes while the client cannot know whether a backfill exists.
+      const { library, proxy, simulator } = yield* chaos(14, {
+        faults: { rate: 0, rates: { create: 1 }, faults: ["delay"] },
+        retries: 2
+      })
+      const events = Stream.range(0, 999).pipe(Stream.map((i) => event(14, i)))
+      const fiber = yield* Effect.fork(Backfills.run(runSpec("replace", events)).pipe(Effect.provide(library)))
+      yield* Effect.sleep(`${attemptTimeoutMillis / 3} millis`)
+      yield* Fiber.interrupt(fiber)
+      yield* proxy.settled
+      const backfills = yield* simulator.backfills
+      const states = backfills.map((b) => `${b.id} ${b.status}`).join(", ")
+      assert.isAbove(backfills.length, 0, "the held create reached the server")
+      assert.deepStrictEqual(yield* openBackfills(simulator), [], `no backfill is left open; backfills: ${states}`)
     }), 30_000)
 
   it("the chaos struck every operation of a run, with every kind of fault", (context) => {
