@@ -211,29 +211,60 @@ describe("OrbClient", () => {
         assert.include(error.message, "GET /events/backfills/bf_1")
       }))
 
-    it.effect("HTML from a proxy is a DecodeError with an excerpt", () =>
+    /** The failure of a fetch whose every attempt gets `reply`, with the retries' waits driven by the clock. */
+    const unreadable = (reply: Parameters<typeof recordingBackfills>[0]) => {
+      const { layer, requests } = recordingBackfills(reply)
+      return Effect.gen(function*() {
+        const fiber = yield* Effect.fork(Effect.flip(Backfills.fetch("bf_1")))
+        yield* TestClock.adjust("1 minute")
+        const error = yield* Fiber.join(fiber)
+        assert.strictEqual(error._tag, "TransportError")
+        return { error: error as OrbError.TransportError, requests }
+      }).pipe(Effect.provide(layer))
+    }
+
+    it.effect("HTML from a proxy on a 200 is no answer: retried, then a TransportError with an excerpt", () =>
       Effect.gen(function*() {
         const html = `<html><body>${"Welcome to the captive portal ".repeat(20)}</body></html>`
-        const error = yield* decodeFailure(() => ({ text: html, headers: { "content-type": "text/html" } }))
-        assert.include(error.reason, "not JSON")
-        assert.isTrue(error.excerpt.startsWith("<html><body>Welcome"))
-        assert.isAtMost(error.excerpt.length, 201)
+        const { error, requests } = yield* unreadable(() => ({ text: html, headers: { "content-type": "text/html" } }))
+        assert.strictEqual(error.reason, "UnreadableBody")
+        assert.strictEqual(error.status, 200)
+        assert.include(error.description, "not JSON")
+        assert.isTrue(error.excerpt!.startsWith("<html><body>Welcome"))
+        assert.isAtMost(error.excerpt!.length, 201)
+        assert.include(error.message, "GET /events/backfills/bf_1 answered HTTP 200 with a body that is not JSON")
+        assert.strictEqual(requests.length, 3)
       }))
 
-    it.effect("truncated JSON, an empty body and a missing field are DecodeErrors", () =>
+    it.effect("truncated JSON and an empty body are unreadable; a missing field is a DecodeError", () =>
       Effect.gen(function*() {
         const truncated = JSON.stringify(wireBackfill()).slice(0, 50)
-        assert.include((yield* decodeFailure(() => ({ text: truncated }))).reason, "not JSON")
-        assert.include((yield* decodeFailure(() => ({ text: "" }))).reason, "empty body")
+        assert.include((yield* unreadable(() => ({ text: truncated }))).error.description, "not JSON")
+        assert.include((yield* unreadable(() => ({ text: "" }))).error.description, "empty body")
         const { events_ingested: _, ...missing } = wireBackfill()
         assert.include((yield* decodeFailure(() => ({ json: missing }))).reason, "events_ingested")
       }))
 
-    it.effect("a DecodeError is not retried", () => {
-      const { layer, requests } = recordingBackfills(() => ({ text: "<html>" }))
+    it.effect("JSON of the wrong shape is an answer (a DecodeError, not retried)", () => {
+      const { layer, requests } = recordingBackfills(() => ({ json: { unexpected: true } }))
       return Effect.gen(function*() {
-        yield* Effect.flip(Backfills.fetch("bf_1"))
+        const error = yield* Effect.flip(Backfills.fetch("bf_1"))
+        assert.strictEqual(error._tag, "DecodeError")
         assert.strictEqual(requests.length, 1)
+      }).pipe(Effect.provide(layer))
+    })
+
+    it.effect("a POST whose 200 was unreadable is sent again with the same key, and the replay is the answer", () => {
+      const { layer, requests } = recordingBackfills((_, index) =>
+        index === 0 ? { text: "<html>502 Bad Gateway</html>" } : { json: wireBackfill({ status: "reflected" }) }
+      )
+      return Effect.gen(function*() {
+        const fiber = yield* Effect.fork(Backfills.close("bf_1"))
+        yield* TestClock.adjust("1 second")
+        const backfill = yield* Fiber.join(fiber)
+        assert.strictEqual(backfill.status, "reflected")
+        assert.strictEqual(requests.length, 2)
+        assert.strictEqual(requests[0].headers["idempotency-key"], requests[1].headers["idempotency-key"])
       }).pipe(Effect.provide(layer))
     })
   })
@@ -433,6 +464,51 @@ describe("OrbClient", () => {
         yield* TestClock.adjust("1 second")
         yield* Fiber.join(fiber)
         assert.strictEqual(requests.length, 3)
+      }).pipe(Effect.provide(layer))
+    })
+
+    it.effect("a 409 that persists for one key fails after a few attempts, naming the key and why", () => {
+      const { layer, requests } = recordingBackfills(
+        () => ({ status: 409, json: problem("409-resource-conflict", 409) }),
+        { maxRetries: 20 }
+      )
+      return Effect.gen(function*() {
+        const fiber = yield* Effect.fork(Effect.flip(Backfills.close("bf_1", { idempotencyKey: "close-bf_1" })))
+        yield* TestClock.adjust("1 minute")
+        const error = yield* Fiber.join(fiber)
+        assert.strictEqual(error._tag, "ResourceConflict")
+        assert.strictEqual(requests.length, 4)
+        assert.include(error.message, "close-bf_1 was refused 4 times in a row")
+        assert.isFalse(OrbError.isTransient(error))
+      }).pipe(Effect.provide(layer))
+    })
+
+    it.effect("a 409 that passes (a concurrent duplicate ending) is retried through", () => {
+      const { layer, requests } = recordingBackfills(
+        (_, index) =>
+          index < 3 ? { status: 409, json: problem("409-resource-conflict", 409) } : { json: wireBackfill() },
+        { maxRetries: 20 }
+      )
+      return Effect.gen(function*() {
+        const fiber = yield* Effect.fork(Backfills.close("bf_1"))
+        yield* TestClock.adjust("1 minute")
+        yield* Fiber.join(fiber)
+        assert.strictEqual(requests.length, 4)
+      }).pipe(Effect.provide(layer))
+    })
+
+    it.effect("the retry verdict travels on the error: x-should-retry: false makes a 500 final", () => {
+      const { layer } = recordingBackfills(() => ({
+        status: 500,
+        json: problem("500-internal-server-error", 500),
+        headers: { "x-should-retry": "false" }
+      }))
+      return Effect.gen(function*() {
+        const error = yield* Effect.flip(Backfills.fetch("bf_1"))
+        assert.strictEqual(error._tag, "InternalServerError")
+        assert.isFalse(OrbError.isTransient(error))
+        const { _tag, retryable: _, ...fields } = error as OrbError.InternalServerError
+        assert.isTrue(OrbError.isTransient(new OrbError.InternalServerError(fields)))
       }).pipe(Effect.provide(layer))
     })
 

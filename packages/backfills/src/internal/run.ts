@@ -3,33 +3,60 @@
  * run fails or is interrupted between the create and the close.
  */
 import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import type * as Stream from "effect/Stream"
+import * as Stream from "effect/Stream"
 import type * as Backfill from "../Backfill.js"
 import type * as Backfills from "../Backfills.js"
 import * as OrbError from "../OrbError.js"
 
-interface Operations {
-  readonly create: Backfills.Backfills["create"]
-  readonly ingestStream: <E, R>(
-    id: string,
-    events: Stream.Stream<Backfill.IngestEvent, E, R>,
-    options?: Backfills.IngestStreamOptions
-  ) => Effect.Effect<Backfills.IngestSummary, Backfills.Error | OrbError.InvalidEvent | E, R>
-  readonly ingestEncodedStream: <E, R>(
-    id: string,
-    events: Stream.Stream<typeof Backfill.IngestEvent.Encoded, E, R>,
-    options?: Backfills.IngestStreamOptions
-  ) => Effect.Effect<Backfills.IngestSummary, Backfills.Error | OrbError.InvalidEvent | E, R>
-  readonly close: Backfills.Backfills["close"]
-  readonly revert: Backfills.Backfills["revert"]
-  readonly awaitStatus: Backfills.Backfills["awaitStatus"]
-  readonly defaultCloseTime: typeof Backfills.defaultCloseTime
+type Operations =
+  & Pick<
+    Backfills.Backfills,
+    "create" | "fetch" | "list" | "ingestStream" | "ingestEncodedStream" | "close" | "revert" | "awaitStatus"
+  >
+  & { readonly defaultCloseTime: typeof Backfills.defaultCloseTime }
+
+/**
+ * Whether a failed create may still have taken effect: no readable answer (no response, an unreadable or
+ * ill-shaped one), or an answer that does not say the request was refused (a 5xx, a 408, or a 409 or 429 a proxy
+ * may have sent after Orb applied it). A refusal of the request itself (400, 401, 404, ...) created nothing.
+ */
+const outcomeUnknown = (error: Backfills.Error): boolean => {
+  switch (error._tag) {
+    case "TransportError":
+    case "DecodeError":
+      return true
+    case "InvalidInput":
+      return false
+    default:
+      return error.status >= 500 || error.status === 408 || error.status === 409 || error.status === 429
+  }
 }
+
+// Orb's clock and ours may disagree: a backfill made by this run's create can carry a `created_at` a little
+// before the run's own start.
+const clockSkewMillis = 15 * 60_000
+
+/** Whether a backfill is one this run's create could have made: open, with exactly its parameters. */
+const isThisRun = (backfill: Backfill.Backfill, input: Backfill.CreateBackfill): boolean =>
+  backfill.status === "pending" &&
+  backfill.timeframeStart.epochMillis === input.timeframeStart.epochMillis &&
+  backfill.timeframeEnd.epochMillis === input.timeframeEnd.epochMillis &&
+  backfill.replaceExistingEvents === input.replaceExistingEvents &&
+  // Orb may store the close time at a coarser precision than the millisecond sent.
+  Option.exists(backfill.closeTime, (at) => Math.abs(at.epochMillis - input.closeTime!.epochMillis) < 1_000) &&
+  // A backfill names its customer by Orb id only: one scoped by external id can only be told from one of all
+  // customers.
+  (input.customerId !== undefined
+    ? Option.contains(backfill.customerId, input.customerId)
+    : input.externalCustomerId !== undefined
+    ? Option.isSome(backfill.customerId)
+    : Option.isNone(backfill.customerId))
 
 /** @internal */
 export const run = <E, R>(
@@ -56,7 +83,7 @@ export const run = <E, R>(
     }
     const report = spec.onProgress ?? (() => Effect.void)
 
-    const created = yield* ops.create({
+    const createInput: Backfill.CreateBackfill = {
       timeframeStart: spec.timeframeStart,
       timeframeEnd: spec.timeframeEnd,
       replaceExistingEvents: spec.replaceExistingEvents,
@@ -64,53 +91,128 @@ export const run = <E, R>(
       ...(spec.customerId !== undefined ? { customerId: spec.customerId } : {}),
       ...(spec.externalCustomerId !== undefined ? { externalCustomerId: spec.externalCustomerId } : {}),
       ...(spec.deprecationFilter !== undefined ? { deprecationFilter: spec.deprecationFilter } : {})
-    }, { idempotencyKey: spec.idempotencyKey })
-    const id = created.id
-    yield* Effect.annotateCurrentSpan("backfill.id", id)
-    yield* report({ stage: "created", backfill: created })
+    }
+    // One key for the create and for any re-send of it below, so that Orb can only ever apply it once.
+    const createKey = spec.idempotencyKey ?? `effect-orb-run-${globalThis.crypto.randomUUID()}`
 
     let stage: "ingest" | "close" = "ingest"
-    const ingestAndClose = Effect.gen(function*() {
-      const options: Backfills.IngestStreamOptions = {
-        ...spec.ingest,
-        onInvalid: spec.invalidEvents ?? "fail",
-        onProgress: (ingest) => report({ stage: "ingesting", backfillId: id, ingest })
-      }
-      const ingestion = yield* (spec.encodedEvents !== undefined
-        ? ops.ingestEncodedStream(id, spec.encodedEvents, options)
-        : ops.ingestStream(id, spec.events!, options))
-      stage = "close"
-      const closed = yield* ops.close(id)
-      return { ingestion, closed }
-    })
+
+    /**
+     * Reverts the backfill, and says what is known of it afterwards: when the revert's own answer is lost, a fetch
+     * tells whether it took effect; when that fails too, its status stays unknown rather than guessed.
+     */
+    const revertKnown = (id: string) =>
+      Effect.gen(function*() {
+        const reverted = yield* Effect.either(ops.revert(id))
+        if (Either.isRight(reverted)) return { reverted: true, status: reverted.right.status } as const
+        const revertFailure = reverted.left.message
+        const seen = yield* Effect.either(ops.fetch(id))
+        if (Either.isLeft(seen)) {
+          yield* Effect.logError(`Could not revert backfill ${id} (${revertFailure}), nor fetch it again`)
+          return { reverted: false, revertFailure } as const
+        }
+        const status = seen.right.status
+        const done = status === "reverted" || status === "pending_revert"
+        if (!done) yield* Effect.logError(`Could not revert backfill ${id}: ${revertFailure}`)
+        return { reverted: done, status, revertFailure } as const
+      })
+
+    /**
+     * The create's answer was lost: find the backfill it may have made, and revert it, so that no unknown open
+     * backfill stays behind to close by itself (in replace mode, replacing the timeframe's usage with nothing).
+     * First among the open backfills created since the run began with exactly this run's timeframe, mode, scope
+     * and close time; when there is not exactly one, by sending the create again with the same idempotency key
+     * (Orb replays the answer of a create it applied, and applies one it never saw, which is reverted at once).
+     */
+    const recoverCreate = (cause: Backfills.Error) =>
+      Effect.gen(function*() {
+        yield* Effect.logWarning(`The create's outcome is unknown (${cause.message}): looking for its backfill`)
+        const since = now.epochMillis - clockSkewMillis
+        const listed = yield* ops.list().pipe(
+          Stream.takeWhile((backfill) => backfill.createdAt.epochMillis >= since),
+          Stream.filter((backfill) => isThisRun(backfill, createInput)),
+          Stream.runCollect,
+          Effect.map(Chunk.toReadonlyArray),
+          Effect.either
+        )
+        const found: { readonly how: "listed" | "replayed"; readonly backfill: Backfill.Backfill } | undefined =
+          Either.isRight(listed) && listed.right.length === 1
+            ? { how: "listed", backfill: listed.right[0] }
+            : yield* ops.create(createInput, { idempotencyKey: createKey }).pipe(
+              Effect.map((backfill) => ({ how: "replayed" as const, backfill })),
+              Effect.orElseSucceed(() => undefined)
+            )
+        if (found === undefined) {
+          return yield* new OrbError.RunFailed({
+            stage: "create",
+            reverted: false,
+            found: "none",
+            lookFor: `a pending backfill of ${DateTime.formatIso(spec.timeframeStart)} to ${
+              DateTime.formatIso(spec.timeframeEnd)
+            } closing by itself at ${DateTime.formatIso(closeTime)}`,
+            cause
+          })
+        }
+        const id = found.backfill.id
+        yield* Effect.annotateCurrentSpan("backfill.id", id)
+        const outcome = yield* revertKnown(id)
+        return yield* new OrbError.RunFailed({ backfillId: id, stage: "create", found: found.how, ...outcome, cause })
+      })
+
+    const createOrRecover = ops.create(createInput, { idempotencyKey: createKey }).pipe(
+      Effect.catchIf(outcomeUnknown, recoverCreate)
+    )
+
+    const ingestAndClose = (id: Backfill.BackfillId) =>
+      Effect.gen(function*() {
+        const options: Backfills.IngestStreamOptions = {
+          ...spec.ingest,
+          onInvalid: spec.invalidEvents ?? "fail",
+          onProgress: (ingest) => report({ stage: "ingesting", backfillId: id, ingest })
+        }
+        const ingestion = yield* (spec.encodedEvents !== undefined
+          ? ops.ingestEncodedStream(id, spec.encodedEvents, options)
+          : ops.ingestStream(id, spec.events!, options))
+        stage = "close"
+        const closed = yield* ops.close(id)
+        return { ingestion, closed }
+      })
 
     // Between the create and the close, a failure or an interruption reverts the backfill: its events are not
     // visible before the close, so a revert leaves usage exactly as it was.
-    const revertAfter = (cause: Cause.Cause<unknown>) =>
+    const revertAfter = (created: Backfill.Backfill, cause: Cause.Cause<unknown>) =>
       Effect.gen(function*() {
-        const reverted = yield* Effect.either(ops.revert(id))
-        if (Either.isLeft(reverted)) {
-          yield* Effect.logError(`Could not revert backfill ${id}: ${reverted.left.message}`)
-        } else {
+        const outcome = yield* revertKnown(created.id)
+        if (outcome.reverted) {
           yield* Effect.logWarning(
-            `Reverted backfill ${id} after the run stopped while ${stage === "ingest" ? "ingesting" : "closing"}`
+            `Reverted backfill ${created.id} after the run stopped while ${
+              stage === "ingest" ? "ingesting" : "closing"
+            }`
           )
         }
         if (Cause.isInterruptedOnly(cause)) return yield* Effect.failCause(cause as Cause.Cause<never>)
         return yield* new OrbError.RunFailed({
-          backfillId: id,
+          backfillId: created.id,
           stage,
-          reverted: Either.isRight(reverted),
-          ...(Either.isLeft(reverted) ? { revertFailure: reverted.left.message } : {}),
-          status: Either.isRight(reverted) ? reverted.right.status : created.status,
+          ...outcome,
           cause: Option.getOrElse(Cause.failureOption(cause), () => Cause.squash(cause))
         })
       })
 
-    const { closed, ingestion } = yield* Effect.uninterruptibleMask((restore) =>
-      Effect.flatMap(Effect.exit(restore(ingestAndClose)), (exit) =>
-        Exit.isSuccess(exit) ? Effect.succeed(exit.value) : revertAfter(exit.cause))
+    // The create runs uninterruptibly: an interruption while it is in flight waits for its outcome, so that the
+    // backfill it made is known, and reverted as the interruption then reaches the ingestion.
+    const { closed, created, ingestion } = yield* Effect.uninterruptibleMask((restore) =>
+      Effect.gen(function*() {
+        const created = yield* createOrRecover
+        yield* Effect.annotateCurrentSpan("backfill.id", created.id)
+        const exit = yield* Effect.exit(restore(Effect.zipRight(
+          report({ stage: "created", backfill: created }),
+          ingestAndClose(created.id)
+        )))
+        return Exit.isSuccess(exit) ? { ...exit.value, created } : yield* revertAfter(created, exit.cause)
+      })
     )
+    const id = created.id
     yield* report({ stage: "closed", backfill: closed, ingest: ingestion })
     if (spec.until === "closed") {
       return { backfill: closed, ingestion }

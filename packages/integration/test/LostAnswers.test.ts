@@ -1,0 +1,155 @@
+/**
+ * Runs whose answers are lost after Orb applied the request: a proxy's page instead of the create's 200, a revert
+ * whose answer never comes. The simulator applies each request; a client layer between it and the library
+ * replaces the answers the test picks by an unreadable page, as a proxy in front of Orb would.
+ */
+import type { OrbError } from "@effect-orb/backfills"
+import { Backfills, OrbClient } from "@effect-orb/backfills"
+import { OrbSimulator } from "@effect-orb/simulator"
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+import { driveClock, sampleEvent, setNow, timeframe } from "./simulator.js"
+
+/** Which answers to lose: given the request and how many requests of the same method and path came before. */
+type Garble = (request: HttpClientRequest.HttpClientRequest, path: string, seen: number) => boolean
+
+const proxyPage = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+
+/** The simulator behind a client that hands the library a proxy's page instead of the answers `garble` picks. */
+const withLostAnswers = (garble: Garble) => {
+  const lossy = Layer.effect(
+    HttpClient.HttpClient,
+    Effect.map(HttpClient.HttpClient, (inner) => {
+      const seen = new Map<string, number>()
+      return HttpClient.make((request, url) =>
+        Effect.flatMap(inner.execute(request), (response) => {
+          const route = `${request.method} ${url.pathname}`
+          const count = seen.get(route) ?? 0
+          seen.set(route, count + 1)
+          if (!garble(request, route, count)) return Effect.succeed(response)
+          // The request took effect; only its answer is lost.
+          return Effect.as(
+            response.text,
+            HttpClientResponse.fromWeb(request, new Response(proxyPage, { status: 200 }))
+          )
+        }).pipe(Effect.orDie)
+      )
+    })
+  )
+  return Backfills.layer.pipe(
+    Layer.provideMerge(OrbClient.layer({ apiKey: Redacted.make("sk-sim"), baseUrl: "http://127.0.0.1/v1" })),
+    Layer.provide(lossy),
+    Layer.provideMerge(OrbSimulator.layer({ apiKey: "sk-sim", reflectionDelay: "30 seconds" })),
+    Layer.orDie
+  )
+}
+
+const events = (count: number) => Stream.range(0, count - 1).pipe(Stream.map((i) => sampleEvent(i)))
+
+const spec = <E = never>(
+  replaceExistingEvents: boolean,
+  input: number | Stream.Stream<ReturnType<typeof sampleEvent>, E>
+): Backfills.RunSpec<E, never> => ({
+  ...timeframe,
+  replaceExistingEvents,
+  events: typeof input === "number" ? events(input) : input,
+  ingest: { quota: false }
+})
+
+const activeEvents = Effect.gen(function*() {
+  const sim = yield* OrbSimulator.OrbSimulator
+  return (yield* sim.events).filter((e) => e.status === "active").length
+})
+
+const openBackfills = Effect.gen(function*() {
+  const sim = yield* OrbSimulator.OrbSimulator
+  return (yield* sim.backfills).filter((b) => b.status === "pending")
+})
+
+const createPath = "POST /v1/events/backfills"
+
+describe("Backfills.run when answers are lost", () => {
+  it.effect("a create whose every answer is a proxy's page: the backfill is found among the open ones, reverted", () =>
+    Effect.gen(function*() {
+      yield* setNow
+      // 293 events already count in the timeframe.
+      yield* driveClock(Backfills.run(spec(false, 293)))
+      assert.strictEqual(yield* activeEvents, 293)
+      const error = yield* Effect.flip(driveClock(Backfills.run(spec(true, 10))))
+      assert.strictEqual(error._tag, "RunFailed")
+      const failed = error as OrbError.RunFailed
+      assert.strictEqual(failed.stage, "create")
+      assert.strictEqual(failed.found, "listed")
+      assert.isTrue(failed.reverted)
+      assert.include(failed.message, "Run failed while creating the backfill")
+      assert.include(failed.message, `found backfill ${failed.backfillId} among the open ones`)
+      assert.include(failed.message, "was reverted, so no usage changed")
+      assert.deepStrictEqual(yield* openBackfills, [])
+      // Past the orphan's close time, the earlier usage still counts: nothing replaced it.
+      yield* TestClock.adjust("2 days")
+      assert.strictEqual(yield* activeEvents, 293)
+    }).pipe(Effect.provide(withLostAnswers((_, route, seen) => route === createPath && seen >= 1))))
+
+  it.effect("when the listing fails too, the create is sent again with its key and the replayed backfill reverted", () =>
+    Effect.gen(function*() {
+      yield* setNow
+      const error = yield* Effect.flip(driveClock(Backfills.run(spec(true, 10))))
+      const failed = error as OrbError.RunFailed
+      assert.strictEqual(failed.stage, "create")
+      assert.strictEqual(failed.found, "replayed")
+      assert.isTrue(failed.reverted)
+      const sim = yield* OrbSimulator.OrbSimulator
+      const all = yield* sim.backfills
+      assert.strictEqual(all.length, 1, "the re-sent create was a replay, not a second backfill")
+      assert.strictEqual(all[0].status, "reverted")
+      const creates = (yield* sim.requests).filter((r) => r.method === "POST" && r.url === "/v1/events/backfills")
+      assert.strictEqual(new Set(creates.map((r) => r.headers["idempotency-key"])).size, 1)
+    }).pipe(
+      Effect.provide(
+        withLostAnswers((request, route, seen) =>
+          (route === createPath && seen < 3) || (request.method === "GET" && route === "GET /v1/events/backfills")
+        )
+      )
+    ))
+
+  it.effect("a revert whose answer is lost: the run fetches the backfill and reports what it saw", () =>
+    Effect.gen(function*() {
+      yield* setNow
+      const failing = Stream.concat(events(700), Stream.fail("disk read error"))
+      const error = yield* Effect.flip(driveClock(Backfills.run(spec(true, failing))))
+      const failed = error as OrbError.RunFailed
+      assert.strictEqual(failed.stage, "ingest")
+      assert.isTrue(failed.reverted)
+      assert.strictEqual(failed.status, "reverted")
+      assert.notInclude(failed.message, "could NOT")
+      assert.include(failed.message, "its revert's answer was lost; fetched again, it is reverted")
+      assert.deepStrictEqual(yield* openBackfills, [])
+    }).pipe(Effect.provide(withLostAnswers((_, route) => route.endsWith("/revert")))))
+
+  it.effect("interrupted while the create is in flight: the create's backfill is reverted, nothing stays open", () =>
+    Effect.gen(function*() {
+      yield* setNow
+      const sim = yield* OrbSimulator.OrbSimulator
+      const fiber = yield* Effect.fork(Backfills.run(spec(true, 10)))
+      // The create's first answer is lost; the interruption comes while its retry waits.
+      yield* Effect.yieldNow().pipe(
+        Effect.zipRight(sim.requests),
+        Effect.repeat({ until: (requests) => requests.some((r) => r.method === "POST") })
+      )
+      const interrupting = yield* Effect.fork(Fiber.interrupt(fiber))
+      yield* TestClock.adjust("1 minute")
+      yield* Fiber.join(interrupting)
+      const all = yield* sim.backfills
+      assert.strictEqual(all.length, 1)
+      assert.strictEqual(all[0].status, "reverted")
+      assert.deepStrictEqual(yield* openBackfills, [])
+    }).pipe(Effect.provide(withLostAnswers((_, route, seen) => route === createPath && seen === 0))))
+})
