@@ -7,9 +7,11 @@ import type { OrbError } from "@effect-orb/backfills"
 import { Backfills, OrbClient } from "@effect-orb/backfills"
 import { OrbSimulator } from "@effect-orb/simulator"
 import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { assert, describe, it } from "@effect/vitest"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -23,24 +25,33 @@ type Garble = (request: HttpClientRequest.HttpClientRequest, path: string, seen:
 
 const proxyPage = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
 
-/** The simulator behind a client that hands the library a proxy's page instead of the answers `garble` picks. */
-const withLostAnswers = (garble: Garble) => {
+/**
+ * The simulator behind a client that hands the library a proxy's page instead of the answers `garble` picks; with
+ * `holdCreates`, every create is held on the way for that long and the client told at once that the connection
+ * failed, as a proxy that gives up on a request it forwards later.
+ */
+const withLostAnswers = (garble: Garble, holdCreates?: Duration.DurationInput) => {
   const lossy = Layer.effect(
     HttpClient.HttpClient,
     Effect.map(HttpClient.HttpClient, (inner) => {
       const seen = new Map<string, number>()
       return HttpClient.make((request, url) =>
-        Effect.flatMap(inner.execute(request), (response) => {
-          const route = `${request.method} ${url.pathname}`
-          const count = seen.get(route) ?? 0
-          seen.set(route, count + 1)
-          if (!garble(request, route, count)) return Effect.succeed(response)
-          // The request took effect; only its answer is lost.
-          return Effect.as(
-            response.text,
-            HttpClientResponse.fromWeb(request, new Response(proxyPage, { status: 200 }))
+        holdCreates !== undefined && request.method === "POST" && url.pathname === "/v1/events/backfills"
+          ? Effect.zipRight(
+            Effect.forkDaemon(Effect.delay(Effect.ignore(inner.execute(request)), holdCreates)),
+            Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", description: "reset" }))
           )
-        }).pipe(Effect.orDie)
+          : Effect.flatMap(inner.execute(request), (response) => {
+            const route = `${request.method} ${url.pathname}`
+            const count = seen.get(route) ?? 0
+            seen.set(route, count + 1)
+            if (!garble(request, route, count)) return Effect.succeed(response)
+            // The request took effect; only its answer is lost.
+            return Effect.as(
+              response.text,
+              HttpClientResponse.fromWeb(request, new Response(proxyPage, { status: 200 }))
+            )
+          }).pipe(Effect.orDie)
       )
     })
   )
@@ -118,6 +129,37 @@ describe("Backfills.run when answers are lost", () => {
           (route === createPath && seen < 3) || (request.method === "GET" && route === "GET /v1/events/backfills")
         )
       )
+    ))
+
+  it.effect("a create that reaches Orb only after the client gave up on it is found by a later search", () =>
+    Effect.gen(function*() {
+      yield* setNow
+      const error = yield* Effect.flip(driveClock(Backfills.run(spec(true, 10))))
+      const failed = error as OrbError.RunFailed
+      assert.strictEqual(failed.stage, "create")
+      assert.strictEqual(failed.found, "listed")
+      assert.isTrue(failed.reverted)
+      yield* TestClock.adjust("1 minute")
+      const sim = yield* OrbSimulator.OrbSimulator
+      const all = yield* sim.backfills
+      assert.isAbove(all.length, 0)
+      assert.deepStrictEqual(all.filter((b) => b.status !== "reverted"), [])
+    }).pipe(Effect.provide(withLostAnswers(() => false, "3 seconds"))))
+
+  it.effect("when nothing can be found, the error says what to look for", () =>
+    Effect.gen(function*() {
+      yield* setNow
+      const error = yield* Effect.flip(driveClock(Backfills.run(spec(true, 10))))
+      const failed = error as OrbError.RunFailed
+      assert.strictEqual(failed.stage, "create")
+      assert.strictEqual(failed.found, "none")
+      assert.isUndefined(failed.backfillId)
+      assert.match(
+        failed.message,
+        /the create's outcome is unknown and no backfill it could have made was found \(a pending backfill of 2026-10-01T00:00:00.000Z to 2026-10-08T00:00:00.000Z closing by itself at .*\): list the backfills/
+      )
+    }).pipe(
+      Effect.provide(withLostAnswers((_, route) => route === createPath || route === "GET /v1/events/backfills"))
     ))
 
   it.effect("a revert whose answer is lost: the run fetches the backfill and reports what it saw", () =>

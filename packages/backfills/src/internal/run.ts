@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type * as Backfill from "../Backfill.js"
 import type * as Backfills from "../Backfills.js"
@@ -41,6 +42,9 @@ const outcomeUnknown = (error: Backfills.Error): boolean => {
 // Orb's clock and ours may disagree: a backfill made by this run's create can carry a `created_at` a little
 // before the run's own start.
 const clockSkewMillis = 15 * 60_000
+
+/** Searches after the first for the backfill of a lost create, 2, 4 and 8 seconds apart. */
+const recoveryRetries = 3
 
 /** Whether a backfill is one this run's create could have made: open, with exactly its parameters. */
 const isThisRun = (backfill: Backfill.Backfill, input: Backfill.CreateBackfill): boolean =>
@@ -128,20 +132,27 @@ export const run = <E, R>(
       Effect.gen(function*() {
         yield* Effect.logWarning(`The create's outcome is unknown (${cause.message}): looking for its backfill`)
         const since = now.epochMillis - clockSkewMillis
-        const listed = yield* ops.list().pipe(
-          Stream.takeWhile((backfill) => backfill.createdAt.epochMillis >= since),
-          Stream.filter((backfill) => isThisRun(backfill, createInput)),
-          Stream.runCollect,
-          Effect.map(Chunk.toReadonlyArray),
-          Effect.either
+        const search = Effect.gen(function*() {
+          const listed = yield* ops.list().pipe(
+            Stream.takeWhile((backfill) => backfill.createdAt.epochMillis >= since),
+            Stream.filter((backfill) => isThisRun(backfill, createInput)),
+            Stream.runCollect,
+            Effect.map(Chunk.toReadonlyArray),
+            Effect.either
+          )
+          if (Either.isRight(listed) && listed.right.length === 1) {
+            return { how: "listed" as const, backfill: listed.right[0] }
+          }
+          return yield* ops.create(createInput, { idempotencyKey: createKey }).pipe(
+            Effect.map((backfill) => ({ how: "replayed" as const, backfill }))
+          )
+        })
+        // A create held up on the way (by a proxy, say) can reach Orb after the client gave up on it: look again a
+        // few times, a while apart, before saying nothing was found.
+        const found = yield* search.pipe(
+          Effect.retry(Schedule.exponential("2 seconds", 2).pipe(Schedule.intersect(Schedule.recurs(recoveryRetries)))),
+          Effect.orElseSucceed(() => undefined)
         )
-        const found: { readonly how: "listed" | "replayed"; readonly backfill: Backfill.Backfill } | undefined =
-          Either.isRight(listed) && listed.right.length === 1
-            ? { how: "listed", backfill: listed.right[0] }
-            : yield* ops.create(createInput, { idempotencyKey: createKey }).pipe(
-              Effect.map((backfill) => ({ how: "replayed" as const, backfill })),
-              Effect.orElseSucceed(() => undefined)
-            )
         if (found === undefined) {
           return yield* new OrbError.RunFailed({
             stage: "create",
