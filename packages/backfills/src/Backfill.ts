@@ -10,9 +10,11 @@
 import * as DateTime from "effect/DateTime"
 import type * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import type * as ParseResult from "effect/ParseResult"
+import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { deriveKey, keyContent, parseTimestamp } from "./internal/eventKey.js"
+import { deriveKey, keyContent } from "./internal/eventKey.js"
+import * as IsoDateTime from "./internal/isoDateTime.js"
+import * as WireEvent from "./internal/wireEvent.js"
 
 /**
  * The id Orb gives a backfill.
@@ -48,12 +50,62 @@ export const BackfillStatus = Schema.Literal("pending", "reflected", "pending_re
 export type BackfillStatus = typeof BackfillStatus.Type
 
 /**
- * A date-time on the wire: an ISO 8601 string, decoded to `DateTime.Utc` and encoded with `Z`.
+ * A date-time on the wire: an ISO 8601 string, decoded to `DateTime.Utc` and encoded as `toISOString` writes it
+ * (`2026-10-01T12:00:00.000Z`).
+ *
+ * Strict, so that a date is refused rather than moved: the form is `YYYY-MM-DDTHH:mm[:ss[.fraction]]` followed by
+ * `Z` or an offset `±hh:mm` (at most ±23:59; `T` and `Z` may be lower case, as RFC 3339 allows; digits below the
+ * millisecond are dropped), a date on the calendar, in the years 0000 to 9999 in UTC. Refused, with the reason: a
+ * date that is not on the calendar (`2026-11-31`, `2026-02-29`), hour 24, a leap second, a missing zone (read
+ * neither in UTC nor in the machine's zone: refused), a space for `T`, and any other form (`Date.parse`'s
+ * `Thu, 01 Oct 2026 00:00:00 GMT`, say). Every Schema of this module, the fast decoders and the event checks read
+ * date-times through this one parser, whatever the machine's time zone.
  *
  * @since 0.1.0
  * @category models
  */
-export const Timestamp = Schema.DateTimeUtc
+export const Timestamp: Schema.Schema<DateTime.Utc, string> = Schema.transformOrFail(
+  Schema.String,
+  Schema.DateTimeUtcFromSelf,
+  {
+    strict: true,
+    decode: (text, _, ast) => {
+      const read = IsoDateTime.read(text)
+      return typeof read === "number"
+        ? ParseResult.succeed(DateTime.unsafeMake(read))
+        : ParseResult.fail(new ParseResult.Type(ast, text, IsoDateTime.explain(text, read)))
+    },
+    encode: (utc) => ParseResult.succeed(DateTime.formatIso(utc))
+  }
+).annotations({ identifier: "Timestamp" })
+
+/**
+ * Reads a date-time as {@link Timestamp} does, for a value from a flag or a setting: the instant, or a sentence
+ * that quotes the text and says why it is refused. With `date: true`, a date alone (`2026-10-01`) is also
+ * accepted, as midnight UTC, and as strictly (`2026-11-31` is refused).
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const parseTimestamp = (
+  text: string,
+  options?: { readonly date?: boolean | undefined }
+): Either.Either<DateTime.Utc, string> => {
+  const read = IsoDateTime.read(text, options?.date === true)
+  return typeof read === "number"
+    ? Either.right(DateTime.unsafeMake(read))
+    : Either.left(IsoDateTime.explain(text, read))
+}
+
+/**
+ * The instant of a date-time as {@link Timestamp} reads it, in epoch milliseconds, or `NaN` when it refuses it
+ * (decode it with the Schema, or {@link parseTimestamp}, to learn why). For loops over many events: it allocates
+ * nothing.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const timestampMillis = (text: string): number => IsoDateTime.parse(text)
 
 // `K` keeps the key's literal type, so that each Schema's `Encoded` type names its wire keys (with `string`, they
 // would collapse into an index signature).
@@ -177,49 +229,9 @@ export type IngestEvent = typeof IngestEvent.Type
  * @since 0.1.0
  * @category models
  */
-export const wireEventKeys: ReadonlySet<string> = new Set([
-  "event_name",
-  "timestamp",
-  "properties",
-  "idempotency_key",
-  "customer_id",
-  "external_customer_id"
-])
+export const wireEventKeys: ReadonlySet<string> = WireEvent.wireEventKeys
 
 const decodeIngestEventBySchema = Schema.decodeUnknownEither(IngestEvent, { onExcessProperty: "error" })
-
-// The Schema decoder costs several times the `JSON.parse` of an event, which is most of the client's CPU when
-// reading a large file; an event that is plainly well formed is decoded by hand, anything else by the Schema,
-// which then names the problem. A test checks that both agree.
-const decodeIngestEventByHand = (u: unknown): IngestEvent | undefined => {
-  if (typeof u !== "object" || u === null || Array.isArray(u)) return undefined
-  const value = u as Record<string, unknown>
-  for (const key in value) if (!wireEventKeys.has(key)) return undefined
-  const { customer_id, event_name, external_customer_id, idempotency_key, properties, timestamp } = value
-  if (typeof event_name !== "string" || typeof timestamp !== "string") return undefined
-  if (typeof properties !== "object" || properties === null || Array.isArray(properties)) return undefined
-  for (const key in properties) {
-    const v = (properties as Record<string, unknown>)[key]
-    if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") return undefined
-  }
-  if (idempotency_key !== undefined && typeof idempotency_key !== "string") return undefined
-  if (customer_id !== undefined && customer_id !== null && typeof customer_id !== "string") return undefined
-  if (
-    external_customer_id !== undefined && external_customer_id !== null && typeof external_customer_id !== "string"
-  ) return undefined
-  // As the Schema reads it (a date-time without a zone is UTC), whatever the machine's time zone.
-  const millis = parseTimestamp(timestamp)
-  if (Number.isNaN(millis)) return undefined
-  const event: { -readonly [K in keyof IngestEvent]: IngestEvent[K] } = {
-    eventName: event_name,
-    timestamp: DateTime.unsafeMake(millis),
-    properties: properties as IngestEvent["properties"]
-  }
-  if (idempotency_key !== undefined) event.idempotencyKey = idempotency_key
-  if (typeof customer_id === "string") event.customerId = customer_id
-  if (typeof external_customer_id === "string") event.externalCustomerId = external_customer_id
-  return event
-}
 
 /**
  * Decodes an event written in Orb's wire format (one line of an NDJSON file, say) into an {@link IngestEvent}.
@@ -231,8 +243,21 @@ const decodeIngestEventByHand = (u: unknown): IngestEvent | undefined => {
  * @category decoding
  */
 export const decodeIngestEvent = (u: unknown): Either.Either<IngestEvent, ParseResult.ParseError> => {
-  const event = decodeIngestEventByHand(u)
-  return event === undefined ? decodeIngestEventBySchema(u) : Either.right(event)
+  // The Schema decoder costs several times the `JSON.parse` of an event, which is most of the client's CPU when
+  // reading a large file; an event that the wire reader finds plainly well formed is built by hand, anything else
+  // goes to the Schema, which then names the problem. A test checks that both agree.
+  const millis = WireEvent.read(u)
+  if (Number.isNaN(millis)) return decodeIngestEventBySchema(u)
+  const { customer_id, event_name, external_customer_id, idempotency_key, properties } = u as typeof IngestEvent.Encoded
+  const event: { -readonly [K in keyof IngestEvent]: IngestEvent[K] } = {
+    eventName: event_name,
+    timestamp: DateTime.unsafeMake(millis),
+    properties
+  }
+  if (idempotency_key !== undefined) event.idempotencyKey = idempotency_key
+  if (typeof customer_id === "string") event.customerId = customer_id
+  if (typeof external_customer_id === "string") event.externalCustomerId = external_customer_id
+  return Either.right(event)
 }
 
 /**
@@ -296,12 +321,35 @@ export const maxTimeframeMillis = 31 * 24 * 60 * 60 * 1000
 export const maxEventsPerRequest = 500
 
 /**
- * The longest idempotency key Orb accepts, for the `Idempotency-Key` header and for events.
+ * The longest `Idempotency-Key` header Orb accepts. An event's `idempotency_key` has no documented limit (it must
+ * only be a non-empty string).
  *
  * @since 0.1.0
  * @category limits
  */
 export const maxIdempotencyKeyLength = 64
+
+/**
+ * How far ahead of the current time an event's timestamp may be, in milliseconds (5 minutes): Orb refuses an
+ * event further in the future, inside a backfill as outside, and so do the library's checks, against Effect's
+ * `Clock`.
+ *
+ * @since 0.1.0
+ * @category limits
+ */
+export const maxFutureMillis = 5 * 60 * 1000
+
+/**
+ * The largest event the library's checks accept: the UTF-8 bytes of its JSON as sent (before a derived key is
+ * added), 32 KiB. Orb documents no limit; this one is the library's own, so that one runaway line cannot make a
+ * request of hundreds of megabytes: at the bound, a request of 500 events is 16 MiB, and the default 4 requests in
+ * flight stay within about 130 MB. An Orb event (a name, a timestamp, ids and a few flat properties) is typically
+ * well under 1 KiB.
+ *
+ * @since 0.1.0
+ * @category limits
+ */
+export const maxEventBytes = 32 * 1024
 
 /**
  * The idempotency key of an event that has none: a SHA-256 digest of the event's content (name, customer

@@ -422,10 +422,13 @@ const refusal = (field: string, problem: Events.Problem) =>
   invalid(problem.field === "" ? field : `${field}.${problem.field}`, problem.reason)
 
 /**
- * The checks Orb makes on one event that can be made locally: exactly one customer key, a flat
- * `properties` object of strings, finite numbers and booleans, a valid timestamp and a key of at most 64
- * characters; given the backfill, also a timestamp inside its timeframe and, for a backfill scoped to one
- * customer by Orb id, that customer. `field` prefixes the names in the error (for example `events[3]`).
+ * The checks Orb makes on one event that can be made locally: a non-empty name, exactly one customer key, a flat
+ * `properties` object of strings, finite numbers and booleans, a valid timestamp, a non-empty key when one is
+ * given, and at most `Backfill.maxEventBytes` of JSON; given the backfill, also a timestamp inside its timeframe
+ * and, for a backfill scoped to one customer by Orb id, that customer; given `now`, a timestamp at most
+ * `Backfill.maxFutureMillis` (5 minutes) after it, as Orb requires. Read `now` from Effect's `Clock` once for many
+ * events (`DateTime.now`), as the ingestion does; without it, that check is left to Orb. `field` prefixes the
+ * names in the error (for example `events[3]`).
  *
  * @since 0.1.0
  * @category validation
@@ -433,9 +436,10 @@ const refusal = (field: string, problem: Events.Problem) =>
 export const validateEvent = (
   event: Backfill.IngestEvent,
   field: string,
-  backfill?: Backfill.Backfill
+  backfill?: Backfill.Backfill | undefined,
+  now?: DateTime.Utc | undefined
 ): Either.Either<void, OrbError.InvalidInput> => {
-  const problem = Events.checkEvent(event, backfill)
+  const problem = Events.checkEvent(event, backfill, now?.epochMillis)
   return problem === undefined ? Either.void : refusal(field, problem)
 }
 
@@ -443,7 +447,7 @@ export const validateEvent = (
  * The checks of {@link validateEvent} on an event in Orb's wire form (`typeof Backfill.IngestEvent.Encoded`, a
  * parsed NDJSON line, say), after the checks of its shape that `Backfill.decodeIngestEvent` makes (unknown keys
  * refused, as Orb refuses them). Errors name the fields as `IngestEvent` does (`events[3].eventName`), so that
- * an event is refused with the same message in either form.
+ * an event is refused with the same message in either form. `backfill` and `now` as for {@link validateEvent}.
  *
  * Succeeds with the event as it is sent: the value itself when its timestamp is written as
  * `Date.prototype.toISOString` writes it and it holds no `null` customer key (no copy), else a copy with the
@@ -455,9 +459,10 @@ export const validateEvent = (
 export const validateEncodedEvent = (
   event: unknown,
   field: string,
-  backfill?: Backfill.Backfill
+  backfill?: Backfill.Backfill | undefined,
+  now?: DateTime.Utc | undefined
 ): Either.Either<typeof Backfill.IngestEvent.Encoded, OrbError.InvalidInput> => {
-  const checked = Events.checkWire(event, backfill)
+  const checked = Events.checkWire(event, backfill, now?.epochMillis)
   return checked instanceof Events.Problem ? refusal(field, checked) : Either.right(checked)
 }
 
@@ -550,9 +555,10 @@ export const make: Effect.Effect<Backfills, never, OrbClient.OrbClient> = Effect
         )
       }
       yield* Effect.annotateCurrentSpan("events", batch.length)
+      const now = yield* Clock.currentTimeMillis
       const wire: Array<Events.Wire> = []
       for (const [index, event] of batch.entries()) {
-        const problem = Events.checkEvent(event, undefined)
+        const problem = Events.checkEvent(event, undefined, now)
         if (problem !== undefined) return yield* refusal(`events[${index}]`, problem)
         wire.push(Events.withSettledKey(Events.encodeEvent(event, event.idempotencyKey)))
       }

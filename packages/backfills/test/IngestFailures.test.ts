@@ -8,7 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type * as Backfill from "../src/Backfill.js"
 import * as Backfills from "../src/Backfills.js"
-import { problem, type Recorded, recordingBackfills, wireBackfill } from "./utils.js"
+import { inFixtureTime, problem, type Recorded, recordingBackfills, wireBackfill } from "./utils.js"
 
 const batchSize = 10
 const batches = 7
@@ -40,7 +40,7 @@ describe("ingestion when a batch fails for good", () => {
           const { layer, requests } = recordingBackfills(orb(failing))
           const error = yield* Effect.flip(
             Backfills.ingestStream("bf_1", Stream.fromIterable(events), { quota: false, batchSize, concurrency })
-          ).pipe(Effect.provide(layer))
+          ).pipe(Effect.provide(layer), inFixtureTime)
           assert.strictEqual(error._tag, "AuthenticationError")
           assert.isAtLeast(requests.filter((r) => r.method === "POST").length, failing + 1)
         }))
@@ -59,7 +59,7 @@ describe("ingestion when a batch fails for good", () => {
       }))
       const error = yield* Effect.flip(
         Backfills.ingestEncodedStream("bf_1", Stream.fromIterable(wires), { quota: false, batchSize, concurrency: 4 })
-      ).pipe(Effect.provide(layer))
+      ).pipe(Effect.provide(layer), inFixtureTime)
       assert.strictEqual(error._tag, "AuthenticationError")
     }))
 })

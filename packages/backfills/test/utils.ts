@@ -12,6 +12,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as TestClock from "effect/TestClock"
 import * as Tracer from "effect/Tracer"
 import * as Backfills from "../src/Backfills.js"
 import * as OrbClient from "../src/OrbClient.js"
@@ -84,6 +85,13 @@ export const recordingBackfills = (
   )
   return { requests: recording.requests, layer }
 }
+
+/**
+ * Runs a test at 2026-11-01T00:00:00Z, after the fixtures' events (October 2026): the event checks refuse an event
+ * more than 5 minutes ahead of the `Clock`, and the TestClock starts at 1970.
+ */
+export const inFixtureTime = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.zipRight(TestClock.setTime(Date.UTC(2026, 10, 1)), self)
 
 export const wireBackfill = (overrides: Record<string, unknown> = {}) => ({
   id: "bf_1",

@@ -13,16 +13,20 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Backfill from "../Backfill.js"
+import * as IsoDateTime from "./isoDateTime.js"
 
 /** A decoder of a parsed JSON body: the value, or what is wrong with it. */
 export type Decoder<A> = (json: unknown) => Either.Either<A, string>
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
-/** The same strings `Schema.DateTimeUtc` accepts, parsed; `undefined` sends the object to the Schema. */
+/**
+ * A date-time through the one strict parser behind `Backfill.Timestamp`, so that both paths accept the same strings
+ * and read the same instants under any `TZ`; `undefined` sends the object to the Schema, which names the problem.
+ */
 const dateTime = (u: unknown): DateTime.Utc | undefined => {
   if (typeof u !== "string") return undefined
-  const millis = Date.parse(u)
+  const millis = IsoDateTime.parse(u)
   return Number.isNaN(millis) ? undefined : DateTime.unsafeMake(millis)
 }
 

@@ -10,8 +10,9 @@ import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as Backfill from "../Backfill.js"
-import * as OrbClient from "../OrbClient.js"
-import { keyContent, keyOf, parseCanonicalTimestamp, parseTimestamp } from "./eventKey.js"
+import { keyContent, keyOf } from "./eventKey.js"
+import * as IsoDateTime from "./isoDateTime.js"
+import * as WireEvent from "./wireEvent.js"
 
 /** An event in Orb's wire form. */
 export type Wire = typeof Backfill.IngestEvent.Encoded
@@ -38,11 +39,53 @@ export class Problem {
 const isFlatValue = (value: unknown) =>
   Predicate.isString(value) || Predicate.isBoolean(value) || (typeof value === "number" && Number.isFinite(value))
 
-const iso = (millis: number) => new Date(millis).toISOString()
+const iso = IsoDateTime.format
+
+const maxBytes = Backfill.maxEventBytes
+const count = (n: number) => n.toLocaleString("en-US")
+
+// The JSON text of an event as sent, less its punctuation by field: `{"event_name":…,"timestamp":"<24>",
+// "properties":{…}}`, then `,"idempotency_key":`, `,"customer_id":`, `,"external_customer_id":` when present.
+const baseBytes = 70
+const keyBytes = 19
+const customerBytes = 15
+const externalBytes = 24
+// `JSON.stringify` of a finite number is 1 to 25 characters (`-0.0000012345678901234567`).
+const maxNumberBytes = 25
+
+/** The UTF-8 length of a string (JSON text has no lone surrogate: `JSON.stringify` escapes them). */
+const utf8Bytes = (text: string): number => {
+  let bytes = text.length
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (code >= 0x80) bytes += code < 0x800 || (code >= 0xd800 && code <= 0xdfff) ? 1 : 2
+  }
+  return bytes
+}
+
+/** The exact size of an event's JSON as sent: only for the few events whose cheap bounds straddle the limit. */
+const exactBytes = (
+  eventName: string,
+  customerId: unknown,
+  externalCustomerId: unknown,
+  properties: object,
+  idempotencyKey: unknown
+): number => {
+  const wire: Record<string, unknown> = { event_name: eventName, timestamp: "", properties }
+  if (idempotencyKey !== undefined) wire.idempotency_key = idempotencyKey
+  if (customerId != null) wire.customer_id = customerId
+  if (externalCustomerId != null) wire.external_customer_id = externalCustomerId
+  return utf8Bytes(JSON.stringify(wire)) + 24
+}
 
 /**
  * The checks Orb makes on one event that can be made locally (see `Backfills.validateEvent`), on the event's
- * fields whatever its form. `millis` is `NaN` when the timestamp is not a valid instant.
+ * fields whatever its form. `millis` is `NaN` when the timestamp is not a valid instant; `now` (epoch
+ * milliseconds), when given, bounds how far in the future it may be.
+ *
+ * The size of the event (see `Backfill.maxEventBytes`) is bounded from below and above by the lengths of its
+ * strings, which the loop over the properties reads anyway (a UTF-16 unit is 1 to 6 bytes of JSON); only an event
+ * whose bounds straddle the limit is written out to be measured exactly.
  */
 export const checkRules = (
   eventName: unknown,
@@ -51,7 +94,8 @@ export const checkRules = (
   millis: number,
   properties: unknown,
   idempotencyKey: unknown,
-  backfill: Backfill.Backfill | undefined
+  backfill: Backfill.Backfill | undefined,
+  now: number | undefined
 ): Problem | undefined => {
   if (!Predicate.isString(eventName) || eventName.length === 0) {
     return new Problem("eventName", "must be a non-empty string")
@@ -68,14 +112,67 @@ export const checkRules = (
   }
   if (Number.isNaN(millis)) return new Problem("timestamp", "must be a valid DateTime")
   if (!Predicate.isRecord(properties)) return new Problem("properties", "must be an object")
+  // Characters of the strings, and the most and least bytes the other values take.
+  let units = eventName.length
+  let low = baseBytes + 2
+  let high = baseBytes + 2
+  let entries = 0
   for (const key in properties) {
-    if (!isFlatValue(properties[key])) {
+    const value = properties[key]
+    if (!isFlatValue(value)) {
       return new Problem(`properties.${key}`, "must be a string, a finite number or a boolean (no nesting)")
     }
+    units += key.length
+    entries++
+    if (typeof value === "string") {
+      units += value.length
+      low += 2
+      high += 2
+    } else if (typeof value === "number") {
+      low += 1
+      high += maxNumberBytes
+    } else {
+      low += value ? 4 : 5
+      high += value ? 4 : 5
+    }
+  }
+  if (entries > 0) {
+    // Quotes and a colon per key, commas between entries.
+    low += entries * 4 - 1
+    high += entries * 4 - 1
   }
   if (idempotencyKey !== undefined) {
-    const problem = OrbClient.checkIdempotencyKey(idempotencyKey as string)
-    if (Either.isLeft(problem)) return new Problem("idempotencyKey", problem.left.reason)
+    // An event's key has no documented length limit (the 64 characters are the `Idempotency-Key` header's).
+    if (!Predicate.isString(idempotencyKey) || idempotencyKey.length === 0) {
+      return new Problem("idempotencyKey", "must be a non-empty string")
+    }
+    units += idempotencyKey.length
+    low += keyBytes + 2
+    high += keyBytes + 2
+  }
+  if (Predicate.isString(customerId)) {
+    units += customerId.length
+    low += customerBytes + 2
+    high += customerBytes + 2
+  }
+  if (Predicate.isString(externalCustomerId)) {
+    units += externalCustomerId.length
+    low += externalBytes + 2
+    high += externalBytes + 2
+  }
+  low += units
+  high += units * 6
+  if (high > maxBytes) {
+    if (low > maxBytes) {
+      return new Problem(
+        "",
+        `the event is at least ${count(low)} bytes of JSON; at most ${count(maxBytes)} are allowed`
+      )
+    }
+    const exact = exactBytes(eventName, customerId, externalCustomerId, properties, idempotencyKey)
+    if (exact > maxBytes) {
+      return new Problem("", `the event is ${count(exact)} bytes of JSON; at most ${count(maxBytes)} are allowed`)
+    }
   }
   if (backfill !== undefined) {
     if (millis < backfill.timeframeStart.epochMillis || millis >= backfill.timeframeEnd.epochMillis) {
@@ -90,11 +187,21 @@ export const checkRules = (
       return new Problem("customerId", `${customerId} is not the backfill's customer (${backfill.customerId.value})`)
     }
   }
+  if (now !== undefined && millis - now > Backfill.maxFutureMillis) {
+    return new Problem(
+      "timestamp",
+      `${iso(millis)} is more than ${Backfill.maxFutureMillis / 60_000} minutes after now (${iso(now)}); Orb refuses it`
+    )
+  }
   return undefined
 }
 
 /** The rules on a decoded event. */
-export const checkEvent = (event: Backfill.IngestEvent, backfill: Backfill.Backfill | undefined): Problem | undefined =>
+export const checkEvent = (
+  event: Backfill.IngestEvent,
+  backfill: Backfill.Backfill | undefined,
+  now: number | undefined
+): Problem | undefined =>
   checkRules(
     event.eventName,
     event.customerId,
@@ -102,7 +209,8 @@ export const checkEvent = (event: Backfill.IngestEvent, backfill: Backfill.Backf
     DateTime.isDateTime(event.timestamp) ? event.timestamp.epochMillis : NaN,
     event.properties,
     event.idempotencyKey,
-    backfill
+    backfill,
+    now
   )
 
 /**
@@ -136,7 +244,7 @@ const normalize = (value: Wire, millis: number, idempotencyKey: string | undefin
 
 /** The same event with its derived key. */
 export const withKey = (wire: Wire, idempotencyKey: string): Wire =>
-  normalize(wire, parseTimestamp(wire.timestamp), idempotencyKey)
+  normalize(wire, IsoDateTime.parse(wire.timestamp), idempotencyKey)
 
 /** The event as sent: as it is when it carries a key, else with the key derived from its content. */
 export const withSettledKey = (wire: Wire): Wire =>
@@ -148,15 +256,9 @@ export const wireKeyContent = (wire: Wire): string =>
     wire.event_name,
     wire.customer_id,
     wire.external_customer_id,
-    parseTimestamp(wire.timestamp),
+    IsoDateTime.parse(wire.timestamp),
     wire.properties
   )
-
-const isPlainObject = (value: unknown): value is object => {
-  if (typeof value !== "object" || value === null) return false
-  const prototype = Object.getPrototypeOf(value)
-  return prototype === Object.prototype || prototype === null
-}
 
 const decodeBySchema = Schema.decodeUnknownEither(Backfill.IngestEvent, { onExcessProperty: "error" })
 
@@ -179,48 +281,37 @@ const problemOf = (error: ParseResult.ParseError): Problem => {
 /**
  * Checks an event in wire form, with the strictness of `Backfill.decodeIngestEvent` (unknown keys refused) and
  * then the rules of {@link checkRules}, and returns the wire event to send: the value itself when it is already
- * in the form the decoded path sends (the common case: no copy), else a normalized copy. An event that is
- * plainly well formed is checked by hand; anything else goes through the Schema, which then names the problem
- * or, when the hand check was only unsure, decodes it.
+ * in the form the decoded path sends (the common case: no copy), else a normalized copy. An event that the one wire
+ * reader (`wireEvent.ts`, also behind `Backfill.decodeIngestEvent`) finds plainly well formed is checked as it is;
+ * anything else goes through the Schema, which then names the problem or, when the reader was only unsure, decodes
+ * it.
  */
-export const checkWire = (value: unknown, backfill: Backfill.Backfill | undefined): Wire | Problem => {
-  checks: {
-    // Plain objects only (what `JSON.parse` makes): an object that inherits keys would be read here with them,
-    // and sent without them, as `JSON.stringify` writes own keys only.
-    if (!isPlainObject(value)) break checks
-    const wire = value as Record<string, unknown>
-    for (const key in wire) if (!Backfill.wireEventKeys.has(key)) break checks
-    const { customer_id, event_name, external_customer_id, idempotency_key, properties, timestamp } = wire
-    if (typeof event_name !== "string" || typeof timestamp !== "string") break checks
-    if (!isPlainObject(properties)) break checks
-    for (const key in properties) {
-      const v = (properties as Record<string, unknown>)[key]
-      if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") break checks
-    }
-    if (idempotency_key !== undefined && typeof idempotency_key !== "string") break checks
-    if (customer_id != null && typeof customer_id !== "string") break checks
-    if (external_customer_id != null && typeof external_customer_id !== "string") break checks
-    let millis = parseCanonicalTimestamp(timestamp)
-    const canonical = !Number.isNaN(millis)
-    if (!canonical) millis = parseTimestamp(timestamp)
-    if (Number.isNaN(millis)) break checks
+export const checkWire = (
+  value: unknown,
+  backfill: Backfill.Backfill | undefined,
+  now: number | undefined
+): Wire | Problem => {
+  const millis = WireEvent.read(value)
+  if (!Number.isNaN(millis)) {
+    const wire = value as Wire
     const problem = checkRules(
-      event_name,
-      customer_id,
-      external_customer_id,
+      wire.event_name,
+      wire.customer_id,
+      wire.external_customer_id,
       millis,
-      properties,
-      idempotency_key,
-      backfill
+      wire.properties,
+      wire.idempotency_key,
+      backfill,
+      now
     )
     if (problem !== undefined) return problem
-    return canonical && customer_id !== null && external_customer_id !== null
-      ? wire as Wire
-      : normalize(wire as Wire, millis, idempotency_key as string | undefined)
+    return IsoDateTime.isCanonical(wire.timestamp) && wire.customer_id !== null && wire.external_customer_id !== null
+      ? wire
+      : normalize(wire, millis, wire.idempotency_key)
   }
   const decoded = decodeBySchema(value)
   if (Either.isLeft(decoded)) return problemOf(decoded.left)
-  return checkEvent(decoded.right, backfill) ?? encodeEvent(decoded.right, decoded.right.idempotencyKey)
+  return checkEvent(decoded.right, backfill, now) ?? encodeEvent(decoded.right, decoded.right.idempotencyKey)
 }
 
 /** The idempotency key an event carries, in either form, for reporting it when it is refused. */

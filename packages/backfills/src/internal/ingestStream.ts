@@ -32,19 +32,21 @@ interface Batch {
 
 /**
  * One input event's check, for either form: the wire event to send, or why it is refused. Given the backfill,
- * so that the timeframe and the customer are checked too.
+ * so that the timeframe and the customer are checked too, and the current time (epoch milliseconds, read from the
+ * `Clock` once per chunk), so that an event too far in the future is refused before Orb refuses it.
  *
  * @internal
  */
 export interface Check<A> {
-  readonly check: (event: A, backfill: Backfill.Backfill) => Events.Wire | Events.Problem
+  readonly check: (event: A, backfill: Backfill.Backfill, now: number) => Events.Wire | Events.Problem
   /** The key an event carries, to report it when the event is refused. */
   readonly keyOf: (event: A) => string | undefined
 }
 
 /** Decoded events: checked, then encoded to the wire form at once, so that the rest of the way is shared. */
 export const decodedEvents: Check<Backfill.IngestEvent> = {
-  check: (event, backfill) => Events.checkEvent(event, backfill) ?? Events.encodeEvent(event, event.idempotencyKey),
+  check: (event, backfill, now) =>
+    Events.checkEvent(event, backfill, now) ?? Events.encodeEvent(event, event.idempotencyKey),
   keyOf: (event) => Events.givenKey(event, "idempotencyKey")
 }
 
@@ -220,12 +222,12 @@ export const ingestStream = <A, E, R>(
     // object per event besides its wire form (when it needs one), no closure per event, no copy of a chunk.
     const batches = Stream.suspend(() => {
       let filling: Batch = { positions: [], wires: [] }
-      const fill = (chunk: Chunk.Chunk<A>): Effect.Effect<Chunk.Chunk<Batch>, OrbError.InvalidEvent> => {
+      const fill = (chunk: Chunk.Chunk<A>, now: number): Effect.Effect<Chunk.Chunk<Batch>, OrbError.InvalidEvent> => {
         const full: Array<Batch> = []
         for (const event of Chunk.toReadonlyArray(chunk)) {
           // The position is the count of events read before this one.
           const position = counts.read++
-          const checked = events.check(event, before)
+          const checked = events.check(event, before, now)
           if (checked instanceof Events.Problem) {
             const refused = setAside({
               position,
@@ -248,7 +250,7 @@ export const ingestStream = <A, E, R>(
         return Effect.succeed(Chunk.unsafeFromArray(full))
       }
       return input.pipe(
-        Stream.mapChunksEffect(fill),
+        Stream.mapChunksEffect((chunk) => Effect.flatMap(Clock.currentTimeMillis, (now) => fill(chunk, now))),
         Stream.concat(Stream.suspend(() => filling.wires.length > 0 ? Stream.make(filling) : Stream.empty))
       )
     })
