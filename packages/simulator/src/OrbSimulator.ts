@@ -390,7 +390,7 @@ export const make = (options: Options = {}): Effect.Effect<OrbSimulator> =>
       maxTimeframeMillis: millis(options.maxTimeframe, Backfill.maxTimeframeMillis),
       maxEventsPerRequest: options.maxEventsPerRequest ?? Backfill.maxEventsPerRequest,
       gracePeriodMillis: millis(options.gracePeriod, Duration.hours(12)),
-      maxFutureMillis: Duration.toMillis(Duration.minutes(5)),
+      maxFutureMillis: Backfill.maxFutureMillis,
       idempotencyTtlMillis: Duration.toMillis(Duration.hours(48)),
       defaultCloseAfterMillis: Duration.toMillis(Duration.days(1))
     }

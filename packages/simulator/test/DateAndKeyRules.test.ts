@@ -1,0 +1,85 @@
+// The simulator reads dates and event keys as the library does: one strict ISO 8601 parser (an impossible date
+// or a missing zone is refused, never moved), no length limit on an event's key (the 64 characters are the
+// Idempotency-Key header's), and Orb's 5-minute rule on future events inside a backfill too.
+import { OrbSimulator } from "@effect-orb/simulator"
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import { createBackfill, errorType, event, layer, newBackfill, post, T0 } from "./support.js"
+
+const validation = errorType("400-request-validation-errors")
+
+const ingestInto = (backfillId: string, events: ReadonlyArray<unknown>) =>
+  post(`/ingest?backfill_id=${backfillId}`, { events })
+
+describe("dates", () => {
+  it.effect("a create with an impossible date or no zone is refused, naming the field", () =>
+    Effect.gen(function*() {
+      const cases: Array<[Record<string, unknown>, RegExp]> = [
+        [{ timeframe_end: "2025-02-30T00:00:00Z" }, /timeframe_end.*February 2025 has 28 days/],
+        [{ timeframe_start: "2025-03-01T00:00:00" }, /timeframe_start.*has no time zone/],
+        [{ close_time: "2025-11-31T00:00:00Z" }, /close_time.*November 2025 has 30 days/],
+        [{ timeframe_start: "Sat, 01 Mar 2025 00:00:00 GMT" }, /timeframe_start.*is not an ISO 8601 date-time/]
+      ]
+      for (const [overrides, reason] of cases) {
+        const reply = yield* post("/events/backfills", newBackfill(overrides))
+        expect(reply.status, JSON.stringify(overrides)).toBe(400)
+        expect(reply.body.type).toBe(validation)
+        expect(reply.body.validation_errors.join("\n")).toMatch(reason)
+      }
+      const simulator = yield* OrbSimulator.OrbSimulator
+      expect(yield* simulator.backfills).toHaveLength(0)
+    }).pipe(Effect.provide(layer())))
+
+  it.effect("an event with an impossible date is refused, not moved into the timeframe", () =>
+    Effect.gen(function*() {
+      const backfill = yield* createBackfill({
+        timeframe_start: "2025-03-01T00:00:00Z",
+        timeframe_end: "2025-03-08T00:00:00Z"
+      })
+      // 2025-02-29 would roll over to March 1, inside the timeframe.
+      for (const timestamp of ["2025-02-29T12:00:00Z", "2025-03-01T24:00:00Z", "2025-03-01T12:00:00"]) {
+        const reply = yield* ingestInto(backfill.id, [event("k1", { timestamp })])
+        expect(reply.status, timestamp).toBe(400)
+        expect(JSON.stringify(reply.body.validation_errors), timestamp).toMatch(/timestamp/)
+      }
+      const simulator = yield* OrbSimulator.OrbSimulator
+      expect(yield* simulator.events).toHaveLength(0)
+    }).pipe(Effect.provide(layer())))
+})
+
+describe("event keys", () => {
+  it.effect("an event's idempotency_key has no length limit; the Idempotency-Key header keeps its 64", () =>
+    Effect.gen(function*() {
+      const backfill = yield* createBackfill()
+      const long = "k".repeat(200)
+      const reply = yield* ingestInto(backfill.id, [event(long)])
+      expect(reply.status).toBe(200)
+      const simulator = yield* OrbSimulator.OrbSimulator
+      expect((yield* simulator.events).map((e) => e.idempotencyKey)).toEqual([long])
+      const empty = yield* ingestInto(backfill.id, [event("")])
+      expect(empty.status).toBe(400)
+      const header = yield* post(`/ingest?backfill_id=${backfill.id}`, { events: [event("k2")] }, {
+        "idempotency-key": "h".repeat(65)
+      })
+      expect(header.status).toBe(400)
+    }).pipe(Effect.provide(layer())))
+})
+
+describe("future events", () => {
+  it.effect("inside a backfill too, an event more than 5 minutes ahead of the clock is refused", () =>
+    Effect.gen(function*() {
+      // A timeframe that runs past now (T0).
+      const backfill = yield* createBackfill({
+        timeframe_start: new Date(T0 - 86_400_000).toISOString(),
+        timeframe_end: new Date(T0 + 86_400_000).toISOString()
+      })
+      const at = (millis: number) => new Date(T0 + millis).toISOString()
+      const refused = yield* ingestInto(backfill.id, [event("late", { timestamp: at(5 * 60_000 + 1) })])
+      expect(refused.status).toBe(400)
+      expect(refused.body.validation_errors[0].validation_errors).toEqual([
+        "timestamp: more than 5 minutes in the future"
+      ])
+      const accepted = yield* ingestInto(backfill.id, [event("edge", { timestamp: at(5 * 60_000) })])
+      expect(accepted.status).toBe(200)
+    }).pipe(Effect.provide(layer())))
+})
