@@ -19,6 +19,7 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Backfill from "./Backfill.js"
+import { excerptOf, truncate } from "./internal/excerpt.js"
 import * as Events from "./internal/events.js"
 import { decodedEvents, encodedEvents, ingestStream as internalIngestStream } from "./internal/ingestStream.js"
 import { run as internalRun } from "./internal/run.js"
@@ -528,18 +529,43 @@ export const make: Effect.Effect<Backfills, never, OrbClient.OrbClient> = Effect
   })
 
   const list = (options?: ListOptions): Stream.Stream<Backfill.Backfill, Error> =>
-    Stream.paginateChunkEffect(
-      undefined as string | undefined,
-      (cursor) =>
-        listPage({ limit: options?.limit, cursor }).pipe(
-          Effect.map((page) => {
-            const next = page.paginationMetadata.nextCursor
-            // Orb's own SDK stops on an empty page or a null cursor; a cursor that repeats would loop forever.
-            const more = page.data.length > 0 && next !== null && next !== cursor
-            return [Chunk.unsafeFromArray(page.data), more ? Option.some(next) : Option.none()] as const
-          })
-        )
-    ).pipe(Stream.withSpan("Backfills.list"))
+    Stream.suspend(() => {
+      // Every cursor followed so far (one per page, a few dozen characters each): a server that hands one back
+      // again, at once or after others, would make the listing go round forever.
+      const followed = new Set<string>()
+      return Stream.paginateChunkEffect(
+        undefined as string | undefined,
+        (cursor) =>
+          listPage({ limit: options?.limit, cursor }).pipe(
+            Effect.flatMap((page) => {
+              const next = page.paginationMetadata.nextCursor
+              const data = Chunk.unsafeFromArray(page.data)
+              // As Orb's own SDK: an empty page, or no cursor (`null` or `""`), is the end.
+              if (page.data.length === 0 || next === null || next === "") {
+                return Effect.succeed([data, Option.none<string>()] as const)
+              }
+              if (cursor !== undefined) followed.add(cursor)
+              if (followed.has(next)) {
+                return Effect.fail(
+                  new OrbError.DecodeError({
+                    status: 200,
+                    method: "GET",
+                    path: `/events/backfills?${new URLSearchParams([
+                      ...(options?.limit === undefined ? [] : [["limit", String(options.limit)]]),
+                      ["cursor", truncate(cursor ?? "", 200)]
+                    ])}`,
+                    reason: `next_cursor ${excerptOf(next)} was already followed: the listing would never end (after ${
+                      followed.size + 1
+                    } pages)`,
+                    excerpt: ""
+                  })
+                )
+              }
+              return Effect.succeed([data, Option.some(next)] as const)
+            })
+          )
+      )
+    }).pipe(Stream.withSpan("Backfills.list"))
 
   const ingest = Effect.fn("Backfills.ingest", spanOptions)(
     function*(id: string, events: Iterable<Backfill.IngestEvent>, options?: WriteOptions) {

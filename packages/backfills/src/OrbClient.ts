@@ -23,6 +23,7 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { maxIdempotencyKeyLength } from "./Backfill.js"
 import { decoderFor } from "./internal/decode.js"
+import { truncate } from "./internal/excerpt.js"
 import * as Exchange from "./internal/exchange.js"
 import * as OrbError from "./OrbError.js"
 
@@ -65,8 +66,9 @@ export interface Options {
   /** Sent as `User-Agent`. */
   readonly userAgent?: string | undefined
   /**
-   * Keep the HTTP client's own span per attempt and its trace headers (`traceparent`, `b3`). Default `false`:
-   * each operation has its span already, and these double the client's CPU per request.
+   * A span per attempt, named and annotated as the HTTP client's own (`http.client GET`, request headers redacted),
+   * and its trace headers (`traceparent`, `b3`) sent to Orb. Its exit holds no request, so the key reaches no
+   * tracer. Default `false`: each operation has its span already, and these double the client's CPU per request.
    */
   readonly httpSpans?: boolean | undefined
 }
@@ -124,7 +126,7 @@ const retryableStatus = (status: number) => status === 408 || status === 409 || 
 
 const excerptLength = 200
 
-const excerpt = (text: string) => (text.length > excerptLength ? `${text.slice(0, excerptLength)}…` : text)
+const excerpt = (text: string) => truncate(text, excerptLength)
 
 /**
  * The wait a response asks for: `retry-after-ms` (milliseconds), else `Retry-After` (seconds or an HTTP
@@ -221,12 +223,10 @@ export const make = (
 ): Effect.Effect<OrbClient, ConfigError.ConfigError, HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const baseUrl = yield* checkBaseUrl(options.baseUrl ?? defaultBaseUrl, options.allowInsecureHttp ?? false)
-    // The platform client's own span and trace headers, per attempt, cost as much CPU as the rest of a request;
-    // the operation's span (`Backfills.fetch`, ...) already covers the call. Without its span the platform sends no
-    // trace headers either (it propagates the span it makes), so one `FiberRef` set per request is enough.
-    const httpClient = options.httpSpans === true
-      ? yield* HttpClient.HttpClient
-      : HttpClient.withTracerDisabledWhen(yield* HttpClient.HttpClient, () => true)
+    // The platform client's own span is always off: it ends with the request as its exit, bearer token included.
+    // Without its span the platform sends no trace headers either (it propagates the span it makes). With
+    // `httpSpans` the exchange makes a span per attempt of its own, with the same attributes and trace headers.
+    const httpClient = HttpClient.withTracerDisabledWhen(yield* HttpClient.HttpClient, () => true)
     const timeout = yield* durationOption("timeout", options.timeout, Duration.seconds(60))
     const maxRetryAfter = yield* durationOption("maxRetryAfter", options.maxRetryAfter, Duration.seconds(60))
     const maxRetries = options.maxRetries ?? 2
@@ -257,7 +257,7 @@ export const make = (
       })
     )
 
-    const exchange = Exchange.make(httpClient, timeout)
+    const exchange = Exchange.make(httpClient, timeout, { spans: options.httpSpans === true })
     // Built once: every request carries them (the platform redacts `authorization` wherever it logs headers).
     const commonHeaders = Headers.fromInput({
       authorization: `Bearer ${Redacted.value(options.apiKey)}`,

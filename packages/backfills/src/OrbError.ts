@@ -16,6 +16,7 @@ import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import { BackfillStatus } from "./Backfill.js"
+import { excerptOf, truncate } from "./internal/excerpt.js"
 
 /**
  * The prefix of every Orb error type URI.
@@ -555,6 +556,57 @@ const byStatus = (status: number): ErrorType | undefined => {
   return status >= 500 ? "InternalServerError" : undefined
 }
 
+// An error is printed, logged and kept: it holds a bounded part of what Orb (or anything in front of it) sent.
+// The bounds leave Orb's real answers whole: a type URI, a sentence of title or detail, and for an ingest
+// request of at most 500 events one entry per refused event, each a key and a few short messages.
+const maxTextLength = 1_000
+const maxEntries = 1_000
+const maxEntryMessages = 20
+const maxKeyLength = 1_000
+const maxMessageLength = 500
+const maxExcerptLength = 200
+// All entries together: far above 500 refused events with their messages, far below a body of megabytes.
+const maxEntriesLength = 256_000
+
+/**
+ * Orb's `validation_errors`, bounded: entries of the documented `{ idempotency_key, validation_errors }` shape
+ * are kept (with those two keys only, and their messages cut to length); anything else becomes a short excerpt
+ * of itself (a string, its start), as does an entry whose key is too long to be one sent. Past `maxEntries`, or
+ * `maxEntriesLength` characters in all, the rest is left out: an ingestion sends the events of entries left
+ * out again, and Orb names them again.
+ */
+const boundedValidationErrors = (entries: ReadonlyArray<unknown>): Array<unknown> => {
+  const kept: Array<unknown> = []
+  let length = 0
+  for (const entry of entries) {
+    if (kept.length >= maxEntries || length >= maxEntriesLength) break
+    const bounded = boundedEntry(entry)
+    kept.push(bounded)
+    length += typeof bounded === "string"
+      ? bounded.length
+      : bounded.idempotency_key.length + bounded.validation_errors.reduce((n, m) => n + m.length, 0)
+  }
+  return kept
+}
+
+const boundedEntry = (
+  entry: unknown
+): { readonly idempotency_key: string; readonly validation_errors: ReadonlyArray<string> } | string => {
+  if (typeof entry === "object" && entry !== null && !Array.isArray(entry)) {
+    const { idempotency_key, validation_errors } = entry as Record<string, unknown>
+    if (
+      typeof idempotency_key === "string" && idempotency_key.length <= maxKeyLength &&
+      Array.isArray(validation_errors) && validation_errors.every(Predicate.isString)
+    ) {
+      return {
+        idempotency_key,
+        validation_errors: validation_errors.slice(0, maxEntryMessages).map((m) => truncate(m, maxMessageLength))
+      }
+    }
+  }
+  return typeof entry === "string" ? truncate(entry, maxExcerptLength) : excerptOf(entry, maxExcerptLength)
+}
+
 /**
  * The typed error for an error response: by the problem document's `type` when its status is the one Orb
  * declares for that type, otherwise by status, otherwise {@link UnknownApiError}.
@@ -573,19 +625,23 @@ export const fromResponse = (options: {
   readonly retryAfterMillis?: number | undefined
 }): ApiError => {
   const { excerpt, method, path, problem, retryAfterMillis, status } = options
+  const detail = problem ? problem.detail : excerpt
   const fields = {
     status,
-    type: problem?.type ?? "",
+    type: truncate(problem?.type ?? "", maxTextLength),
     method,
     path,
     ...(retryAfterMillis !== undefined ? { retryAfterMillis } : {}),
-    ...(problem?.title ? { title: problem.title } : {}),
-    ...(problem ? (problem.detail ? { detail: problem.detail } : {}) : excerpt ? { detail: excerpt } : {})
+    ...(problem?.title ? { title: truncate(problem.title, maxTextLength) } : {}),
+    ...(detail ? { detail: truncate(detail, maxTextLength) } : {})
   }
   const byType = problem ? byUri.get(problem.type) : undefined
   const tag = byType !== undefined && errorTypes[byType].status === status ? byType : byStatus(status)
   if (tag === "RequestValidationError") {
-    return new RequestValidationError({ ...fields, validationErrors: problem?.validation_errors ?? [] })
+    return new RequestValidationError({
+      ...fields,
+      validationErrors: boundedValidationErrors(problem?.validation_errors ?? [])
+    })
   }
   return tag === undefined ? new UnknownApiError(fields) : new classes[tag](fields)
 }

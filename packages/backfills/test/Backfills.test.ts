@@ -234,13 +234,14 @@ describe("Backfills", () => {
       }).pipe(Effect.provide(layer))
     })
 
-    it.effect("stops when the server repeats a cursor instead of looping", () => {
+    it.effect("fails when the server repeats a cursor, instead of looping or silently stopping", () => {
       const { layer, requests } = recordingBackfills(() => ({
         json: { data: [wireBackfill()], pagination_metadata: { has_more: true, next_cursor: "same" } }
       }))
       return Effect.gen(function*() {
-        const all = yield* Stream.runCollect(Backfills.list())
-        assert.strictEqual(all.length, 2)
+        const error = yield* Effect.flip(Stream.runCollect(Backfills.list()))
+        assert.strictEqual(error._tag, "DecodeError")
+        assert.include((error as OrbError.DecodeError).reason, "\"same\" was already followed")
         assert.strictEqual(requests.length, 2)
       }).pipe(Effect.provide(layer))
     })

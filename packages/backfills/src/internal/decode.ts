@@ -13,6 +13,7 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Backfill from "../Backfill.js"
+import { excerptOf, truncate } from "./excerpt.js"
 import * as IsoDateTime from "./isoDateTime.js"
 
 /** A decoder of a parsed JSON body: the value, or what is wrong with it. */
@@ -100,6 +101,54 @@ const fastPaths = new Map<Schema.Schema.Any, (u: unknown) => unknown>([
 
 const cache = new WeakMap<Schema.Schema.Any, Decoder<unknown>>()
 
+// The reason ends up in a `DecodeError`, which is printed and logged: a schema's message quotes the value it
+// refused, which can be the size of the body.
+const maxReasonLength = 1_000
+
+/**
+ * What is wrong with a body, in at most `maxReasonLength` characters. The Schema's own message quotes the
+ * refused value with a recursive printer, which overflows the stack on a value nested a few thousand deep; then
+ * the message says where and what was expected, without the value.
+ */
+const describe = (error: ParseResult.ParseError): string => {
+  let message: string
+  try {
+    message = ParseResult.TreeFormatter.formatErrorSync(error)
+  } catch {
+    message = describeWithoutValue(error.issue)
+  }
+  return truncate(message, maxReasonLength)
+}
+
+/** The first problem of an issue tree, by path, without quoting the value (the tree is as deep as the Schema). */
+const describeWithoutValue = (root: ParseResult.ParseIssue): string => {
+  const path: Array<PropertyKey> = []
+  let issue = root
+  for (;;) {
+    switch (issue._tag) {
+      case "Pointer":
+        path.push(...(Array.isArray(issue.path) ? issue.path : [issue.path]))
+        issue = issue.issue
+        continue
+      case "Composite":
+        issue = Array.isArray(issue.issues) ? issue.issues[0] : issue.issues
+        continue
+      case "Refinement":
+      case "Transformation":
+        issue = issue.issue
+        continue
+    }
+    break
+  }
+  const at = path.length === 0 ? "" : `at ${path.map((key) => `[${excerptOf(key, 100)}]`).join("")}: `
+  const what = issue._tag === "Type"
+    ? `expected ${truncate(String(issue.ast), 200)}, got a value too deeply nested to quote`
+    : issue._tag === "Missing"
+    ? "is missing"
+    : issue.message ?? (issue._tag === "Forbidden" ? "is forbidden" : "is unexpected")
+  return at + what
+}
+
 /**
  * The decoder for a success Schema, built once per Schema: the fast path where there is one, the Schema
  * otherwise and whenever the fast path declines.
@@ -110,8 +159,14 @@ export const decoderFor = <A, I>(schema: Schema.Schema<A, I>): Decoder<A> => {
   const cached = cache.get(schema)
   if (cached !== undefined) return cached as Decoder<A>
   const bySchema = Schema.decodeUnknownEither(schema)
-  const slow: Decoder<A> = (json) =>
-    Either.mapLeft(bySchema(json), (error) => ParseResult.TreeFormatter.formatErrorSync(error))
+  const slow: Decoder<A> = (json) => {
+    try {
+      return Either.mapLeft(bySchema(json), describe)
+    } catch {
+      // Whatever the body, the answer is a typed failure, never a defect.
+      return Either.left("could not be checked against its schema")
+    }
+  }
   const fast = fastPaths.get(schema) as ((u: unknown) => A | undefined) | undefined
   const decoder: Decoder<A> = fast === undefined ? slow : (json) => {
     const value = fast(json)

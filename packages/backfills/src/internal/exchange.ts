@@ -19,6 +19,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
+import * as AttemptSpan from "./attemptSpan.js"
 
 /** A response with its body read as text, or why there is none. */
 export type Exchange = (
@@ -33,10 +34,6 @@ const liveClock = Context.get(DefaultServices.liveServices, Clock.Clock)
 // Beyond this a JavaScript timer fires at once; such a deadline is as good as none.
 const maxTimerMillis = 2 ** 31 - 1
 
-/**
- * The exchange for a client: `timeout` covers the response and its whole body; `Duration.infinity` sets no
- * deadline of ours (the transport's own timeouts still apply).
- */
 const readWith =
   <R>(client: HttpClient.HttpClient.With<HttpClientError.HttpClientError, R>) =>
   (request: HttpClientRequest.HttpClientRequest) =>
@@ -45,7 +42,21 @@ const readWith =
       (response) => Effect.map(response.text, (text) => [response, text] as const)
     )
 
-export const make = (client: HttpClient.HttpClient, timeout: Duration.Duration): Exchange => {
+/**
+ * The exchange for a client: `timeout` covers the response and its whole body; `Duration.infinity` sets no
+ * deadline of ours (the transport's own timeouts still apply). `spans`: a span per attempt (see `attemptSpan`).
+ */
+export const make = (
+  client: HttpClient.HttpClient,
+  timeout: Duration.Duration,
+  options?: { readonly spans?: boolean | undefined }
+): Exchange => {
+  const exchange = withDeadline(client, timeout)
+  // A span per attempt, of our own: the platform client's would end with the request, API key included.
+  return options?.spans === true ? AttemptSpan.traced(exchange) : exchange
+}
+
+const withDeadline = (client: HttpClient.HttpClient, timeout: Duration.Duration): Exchange => {
   const read = readWith(client)
   const millis = Duration.toMillis(timeout)
   if (!Duration.isFinite(timeout) || millis > maxTimerMillis) return read

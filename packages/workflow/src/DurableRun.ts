@@ -1,0 +1,187 @@
+/**
+ * A whole backfill run as a durable workflow (`@effect/workflow`): create, ingest the source segment by segment,
+ * close, await reflection. Each step is an activity whose result the engine journals, so a run that a crash, an
+ * OOM kill or a deploy stops resumes where it was, in this process or another, and ends once: the create is keyed
+ * from the execution (a crash between the POST and the journal gives back the same backfill), each segment's
+ * requests are keyed from the backfill and their events (a segment sent again is Orb's replay), and a close of a
+ * closed backfill is done. A typed failure before the close reverts the backfill; an interruption (SIGTERM, a
+ * shutdown) only suspends the run, never reverts it.
+ *
+ * @since 0.1.0
+ */
+import { Backfill } from "@effect-orb/backfills"
+import type { Backfills } from "@effect-orb/backfills"
+import * as Workflow from "@effect/workflow/Workflow"
+import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
+import type * as DateTime from "effect/DateTime"
+import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import * as internal from "./internal/durableRun.js"
+import * as RunSource from "./RunSource.js"
+
+/**
+ * An ingest pace, as `Backfills.IngestQuota`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Quota = Schema.Struct({ requestsPerSecond: Schema.Positive, eventsPerMinute: Schema.Positive })
+
+/**
+ * What a durable run is: everything `Backfills.run` takes but its events, a replayable source instead, and the run
+ * key from which its execution id derives (submitting the same run key again attaches to the same execution). Its
+ * close time is fixed at submission, so that every attempt of the create sends the same request.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const RunPayload = Schema.Struct({
+  runKey: Schema.NonEmptyString,
+  timeframeStart: Backfill.Timestamp,
+  timeframeEnd: Backfill.Timestamp,
+  replaceExistingEvents: Schema.Boolean,
+  customerId: Schema.optional(Schema.String),
+  externalCustomerId: Schema.optional(Schema.String),
+  deprecationFilter: Schema.optional(Schema.String),
+  closeTime: Backfill.Timestamp,
+  source: RunSource.RunSource,
+  /** Events per segment (one activity): a few thousand, so that a crash costs at most that much sent again. */
+  segmentEvents: Schema.Int.pipe(Schema.between(1, 1_000_000)),
+  batchSize: Schema.Int.pipe(Schema.between(1, Backfill.maxEventsPerRequest)),
+  concurrency: Schema.Int.pipe(Schema.between(1, 64)),
+  quota: Schema.Union(Schema.Literal(false), Quota),
+  invalidEvents: Schema.Literal("fail", "skip"),
+  until: Schema.Literal("reflected", "closed")
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type RunPayload = typeof RunPayload.Type
+
+/**
+ * What a finished run did.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class RunResult extends Schema.Class<RunResult>("@effect-orb/workflow/RunResult")({
+  backfillId: Schema.String,
+  /** `reflected`, or `pending` (closed) when the run stopped after the close. */
+  status: Backfill.BackfillStatus,
+  /** Events read from the source. */
+  read: Schema.NonNegativeInt,
+  /** Events Orb accepted (a segment sent again after a crash counts its events once). */
+  accepted: Schema.NonNegativeInt,
+  /** Events set aside as invalid (under `invalidEvents: "skip"`). */
+  failed: Schema.NonNegativeInt,
+  segments: Schema.NonNegativeInt
+}) {}
+
+/**
+ * A durable run failed for good. Before the close, the backfill was reverted (`reverted`), so usage is as it was;
+ * after the close it never is.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class RunFailed extends Schema.TaggedError<RunFailed>("@effect-orb/workflow/RunFailed")("RunFailed", {
+  runKey: Schema.String,
+  /** The backfill, when one was created. */
+  backfillId: Schema.optional(Schema.String),
+  /** The step that failed: `create`, `ingest` (with the segment), `close` or `await`. */
+  stage: Schema.String,
+  /** What went wrong, as the failing error said it. */
+  reason: Schema.String,
+  reverted: Schema.Boolean,
+  /** The backfill's last known status. */
+  status: Schema.optional(Backfill.BackfillStatus)
+}) {
+  override get message() {
+    const outcome = this.backfillId === undefined
+      ? "no backfill was created"
+      : this.reverted
+      ? `backfill ${this.backfillId} was reverted, so no usage changed`
+      : `backfill ${this.backfillId} was not reverted${this.status ? ` (last seen ${this.status})` : ""}`
+    return `Durable run ${this.runKey} failed at ${this.stage}: ${this.reason}; ${outcome}`
+  }
+}
+
+/**
+ * The workflow. Its execution id derives from the payload's `runKey`.
+ *
+ * @since 0.1.0
+ * @category workflows
+ */
+export const BackfillRun = Workflow.make({
+  name: "effect-orb/BackfillRun",
+  payload: RunPayload,
+  success: RunResult,
+  error: RunFailed,
+  idempotencyKey: (payload) => payload.runKey
+})
+
+/**
+ * The workflow's implementation, over the `Backfills` service in context.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<never, never, WorkflowEngine.WorkflowEngine | Backfills.Backfills> = internal.layer(
+  BackfillRun,
+  { RunFailed, RunResult }
+)
+
+/**
+ * A run as a user describes it: the options of `Backfills.run` (without events), a source and a run key.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunSpec {
+  readonly runKey: string
+  readonly source: RunSource.RunSource
+  readonly timeframeStart: DateTime.Utc
+  readonly timeframeEnd: DateTime.Utc
+  readonly replaceExistingEvents: boolean
+  readonly customerId?: string | undefined
+  readonly externalCustomerId?: string | undefined
+  readonly deprecationFilter?: string | undefined
+  /** Default: `Backfills.defaultCloseTime` from the source's size, at submission. */
+  readonly closeTime?: DateTime.Utc | undefined
+  /** How many events the source holds, when known: for the default close time. */
+  readonly expectedEvents?: number | undefined
+  /** Default 5,000. */
+  readonly segmentEvents?: number | undefined
+  /** Default 500. */
+  readonly batchSize?: number | undefined
+  /** Default 4. */
+  readonly concurrency?: number | undefined
+  /** Default Orb's live-mode quota. */
+  readonly quota?: Backfills.IngestQuota | false | undefined
+  /** Default `"fail"`. */
+  readonly invalidEvents?: "fail" | "skip" | undefined
+  /** Default `"reflected"`. */
+  readonly until?: "reflected" | "closed" | undefined
+}
+
+/**
+ * The payload of a spec, checked as `Backfills.run` checks its spec (and the close time fixed now).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const payload: (spec: RunSpec) => Effect.Effect<RunPayload, Backfills.Error> = internal.payload
+
+/**
+ * Submits a run and waits for its end; a run already submitted under the same run key is attached to (and a
+ * finished one gives its result at once).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const execute = (
+  runPayload: RunPayload
+): Effect.Effect<RunResult, RunFailed, WorkflowEngine.WorkflowEngine> => BackfillRun.execute(runPayload)

@@ -1,0 +1,20 @@
+/**
+ * Durable Orb backfill runs: a run that survives a crash or a deploy and resumes exactly once.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * @since 0.1.0
+ */
+export * as DurableEngine from "./DurableEngine.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as DurableRun from "./DurableRun.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as RunSource from "./RunSource.js"

@@ -1,0 +1,284 @@
+/**
+ * The steps of a durable run, each an activity (journaled by the engine, run again only if it never finished).
+ */
+import { Backfill, Backfills, OrbError } from "@effect-orb/backfills"
+import * as Activity from "@effect/workflow/Activity"
+import * as DurableClock from "@effect/workflow/DurableClock"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import type * as DurableRun from "../DurableRun.js"
+import * as RunSource from "../RunSource.js"
+
+/** Why a step failed, as the engine journals it. */
+class StepFailed extends Schema.TaggedError<StepFailed>("@effect-orb/workflow/StepFailed")("StepFailed", {
+  stage: Schema.String,
+  reason: Schema.String
+}) {}
+
+const SegmentResult = Schema.Struct({
+  next: Schema.NonNegativeInt,
+  nextLine: Schema.NonNegativeInt,
+  eof: Schema.Boolean,
+  read: Schema.NonNegativeInt,
+  accepted: Schema.NonNegativeInt,
+  failed: Schema.NonNegativeInt
+})
+
+/**
+ * Within one attempt of an activity, an outage is waited out: the keys make every request safe to send again, and
+ * a durable run that gave up on a blip would revert hours of work. Up to about half an hour, 1 s doubling to 1 min.
+ */
+const throughOutages = <A, E extends { readonly _tag: string }, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.retry(effect, {
+    while: OrbError.isTransient,
+    schedule: Schedule.exponential("1 second", 2).pipe(
+      Schedule.modifyDelay((_, delay) => Duration.min(delay, Duration.minutes(1))),
+      Schedule.intersect(Schedule.recurs(35))
+    )
+  })
+
+const failed = (stage: string) => (error: { readonly message: string }) =>
+  new StepFailed({ stage, reason: error.message })
+
+/** An Orb idempotency key from the execution id: at most 64 characters. */
+const createKey = (executionId: string) => `eorun-${executionId}`.slice(0, 64)
+
+/** The polls' waits: 1 s doubling to 30 s, the same in every process (no jitter: the schedule is journaled). */
+const pollWait = (poll: number) => Duration.seconds(Math.min(2 ** poll, 30))
+
+/**
+ * The workflow's implementation; the public module's classes are passed in, as this module imports that one for
+ * its types only.
+ *
+ * @internal
+ */
+export const layer = (
+  workflow: typeof DurableRun.BackfillRun,
+  classes: { readonly RunFailed: typeof DurableRun.RunFailed; readonly RunResult: typeof DurableRun.RunResult }
+) =>
+  workflow.toLayer((payload, executionId) =>
+    Effect.gen(function*() {
+      const backfills = yield* Backfills.Backfills
+      let backfillId: string | undefined
+
+      const create = Activity.make({
+        name: "create",
+        success: Schema.String,
+        error: StepFailed,
+        execute: throughOutages(backfills.create({
+          timeframeStart: payload.timeframeStart,
+          timeframeEnd: payload.timeframeEnd,
+          replaceExistingEvents: payload.replaceExistingEvents,
+          closeTime: payload.closeTime,
+          ...(payload.customerId !== undefined ? { customerId: payload.customerId } : {}),
+          ...(payload.externalCustomerId !== undefined ? { externalCustomerId: payload.externalCustomerId } : {}),
+          ...(payload.deprecationFilter !== undefined ? { deprecationFilter: payload.deprecationFilter } : {})
+        }, { idempotencyKey: createKey(executionId) })).pipe(
+          Effect.map((backfill) => backfill.id as string),
+          Effect.mapError(failed("create"))
+        )
+      })
+
+      const segment = (id: string, index: number, from: { readonly offset: number; readonly line: number }) =>
+        Activity.make({
+          name: `segment-${index}`,
+          success: SegmentResult,
+          error: StepFailed,
+          execute: Effect.gen(function*() {
+            const where = `ingest (segment ${index}, from line ${from.line})`
+            const read = yield* RunSource.readSegment(payload.source, from, payload.segmentEvents).pipe(
+              Effect.mapError(failed(where))
+            )
+            if (read.unreadable.length > 0 && payload.invalidEvents === "fail") {
+              const first = read.unreadable[0]
+              return yield* new StepFailed({ stage: where, reason: `line ${first.line}: ${first.reason}` })
+            }
+            const summary = read.events.length === 0
+              ? { accepted: 0, failed: 0 }
+              : yield* throughOutages(backfills.ingestEncodedStream(
+                id,
+                Stream.fromIterable(read.events as ReadonlyArray<typeof Backfill.IngestEvent.Encoded>),
+                {
+                  batchSize: payload.batchSize,
+                  concurrency: payload.concurrency,
+                  quota: payload.quota,
+                  onInvalid: payload.invalidEvents
+                }
+              )).pipe(
+                Effect.mapError((error) =>
+                  error._tag === "InvalidEvent"
+                    ? new StepFailed({
+                      stage: where,
+                      reason: `line ${read.lines[error.position] ?? "?"}: ${error.reasons.join("; ")}`
+                    })
+                    : failed(where)(error)
+                )
+              )
+            return {
+              next: read.next,
+              nextLine: read.nextLine,
+              eof: read.eof,
+              read: read.events.length + read.unreadable.length,
+              accepted: summary.accepted,
+              failed: summary.failed + read.unreadable.length
+            }
+          })
+        })
+
+      // "Already closed" is done: a close sent again after a crash finds the backfill closed.
+      const close = (id: string) =>
+        Activity.make({
+          name: "close",
+          success: Backfill.BackfillStatus,
+          error: StepFailed,
+          execute: throughOutages(backfills.close(id)).pipe(
+            Effect.map((backfill) => backfill.status),
+            Effect.catchTag("ConstraintViolation", (refused) =>
+              Effect.flatMap(throughOutages(backfills.fetch(id)), (backfill) =>
+                Effect.map(DateTime.now, (now) => {
+                  const open = backfill.status === "pending" &&
+                    Option.match(backfill.closeTime, {
+                      onNone: () => true,
+                      onSome: (at) => at.epochMillis > now.epochMillis
+                    })
+                  return { open, backfill }
+                })).pipe(Effect.flatMap(({ backfill, open }) =>
+                  open || backfill.status === "reverted" || backfill.status === "pending_revert"
+                    ? Effect.fail(refused)
+                    : Effect.succeed(backfill.status)
+                ))),
+            Effect.mapError(failed("close"))
+          )
+        })
+
+      const poll = (id: string, index: number) =>
+        Activity.make({
+          name: `poll-${index}`,
+          success: Backfill.BackfillStatus,
+          error: StepFailed,
+          execute: throughOutages(backfills.fetch(id)).pipe(
+            Effect.map((backfill) => backfill.status),
+            Effect.mapError(failed("await"))
+          )
+        })
+
+      // A revert that fails is checked by a fetch: the error then says what is known, not a guess.
+      const revert = (id: string) =>
+        Activity.make({
+          name: "revert",
+          success: Schema.Struct({ reverted: Schema.Boolean, status: Schema.optional(Backfill.BackfillStatus) }),
+          execute: throughOutages(backfills.revert(id)).pipe(
+            Effect.map((backfill) => ({ reverted: true, status: backfill.status })),
+            Effect.orElse(() =>
+              throughOutages(backfills.fetch(id)).pipe(
+                Effect.map((backfill) => ({
+                  reverted: backfill.status === "reverted" || backfill.status === "pending_revert",
+                  status: backfill.status
+                })),
+                Effect.orElseSucceed(() => ({ reverted: false }))
+              )
+            )
+          )
+        })
+
+      const runFailed = (
+        error: StepFailed,
+        outcome: { readonly reverted: boolean; readonly status?: Backfill.BackfillStatus | undefined }
+      ) =>
+        new classes.RunFailed({
+          runKey: payload.runKey,
+          ...(backfillId !== undefined ? { backfillId } : {}),
+          stage: error.stage,
+          reason: error.reason,
+          reverted: outcome.reverted,
+          ...(outcome.status !== undefined ? { status: outcome.status } : {})
+        })
+
+      // Before the close, a typed failure reverts the backfill. An interruption is no failure: the run suspends,
+      // and resumes where it was.
+      const ingested = yield* Effect.gen(function*() {
+        const id = yield* create
+        backfillId = id
+        yield* Effect.annotateCurrentSpan("backfill.id", id)
+        let from = { offset: 0, line: 1 }
+        const totals = { read: 0, accepted: 0, failed: 0, segments: 0 }
+        for (let index = 0;; index++) {
+          const done = yield* segment(id, index, from)
+          totals.read += done.read
+          totals.accepted += done.accepted
+          totals.failed += done.failed
+          totals.segments++
+          from = { offset: done.next, line: done.nextLine }
+          if (done.eof) break
+        }
+        const status = yield* close(id)
+        return { id, status, totals }
+      }).pipe(
+        Effect.catchTag("StepFailed", (error) =>
+          backfillId === undefined
+            ? Effect.fail(runFailed(error, { reverted: false }))
+            : Effect.flatMap(revert(backfillId), (outcome) => Effect.fail(runFailed(error, outcome))))
+      )
+
+      const { id, totals } = ingested
+      let status = ingested.status
+      if (payload.until === "reflected") {
+        for (let index = 0; status !== "reflected"; index++) {
+          if (index > 0) {
+            yield* DurableClock.sleep({ name: `wait-${index}`, duration: pollWait(index - 1), inMemoryThreshold: 0 })
+          }
+          status = yield* poll(id, index).pipe(Effect.mapError((error) => runFailed(error, { reverted: false })))
+          if (!Backfill.canReach(status, "reflected")) {
+            return yield* runFailed(
+              new StepFailed({ stage: "await", reason: `the backfill is ${status} and can no longer be reflected` }),
+              { reverted: false, status }
+            )
+          }
+        }
+      }
+      return new classes.RunResult({ backfillId: id, status, ...totals })
+    })
+  )
+
+/** @internal */
+export const payload = (spec: DurableRun.RunSpec): Effect.Effect<DurableRun.RunPayload, Backfills.Error> =>
+  Effect.gen(function*() {
+    const invalid = (field: string, reason: string) => new OrbError.InvalidInput({ field, reason })
+    if (spec.runKey.length === 0) return yield* invalid("runKey", "must not be empty")
+    const now = yield* DateTime.now
+    const closeTime = spec.closeTime ?? Backfills.defaultCloseTime({
+      now,
+      expectedEvents: spec.expectedEvents ?? (spec.source.size > 0 ? Math.ceil(spec.source.size / 100) : undefined),
+      quota: spec.quota
+    })
+    const createInput: Backfill.CreateBackfill = {
+      timeframeStart: spec.timeframeStart,
+      timeframeEnd: spec.timeframeEnd,
+      replaceExistingEvents: spec.replaceExistingEvents,
+      closeTime,
+      ...(spec.customerId !== undefined ? { customerId: spec.customerId } : {}),
+      ...(spec.externalCustomerId !== undefined ? { externalCustomerId: spec.externalCustomerId } : {}),
+      ...(spec.deprecationFilter !== undefined ? { deprecationFilter: spec.deprecationFilter } : {})
+    }
+    yield* Backfills.validateCreate(createInput)
+    if (closeTime.epochMillis <= now.epochMillis) {
+      return yield* invalid("closeTime", `${DateTime.formatIso(closeTime)} is not in the future`)
+    }
+    return {
+      runKey: spec.runKey,
+      ...createInput,
+      closeTime,
+      source: spec.source,
+      segmentEvents: spec.segmentEvents ?? 5_000,
+      batchSize: spec.batchSize ?? Backfill.maxEventsPerRequest,
+      concurrency: spec.concurrency ?? 4,
+      quota: spec.quota ?? Backfills.liveModeQuota,
+      invalidEvents: spec.invalidEvents ?? "fail",
+      until: spec.until ?? "reflected"
+    }
+  })

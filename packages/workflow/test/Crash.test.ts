@@ -1,0 +1,181 @@
+/**
+ * Durable runs over real processes: a runner process (the library over undici, the engine on a real SQLite file)
+ * against the simulator's real server in this process, killed with kill -9 or stopped with SIGTERM at the points
+ * that matter, then a new process on the same state file. Every run must end reflected, with exactly one backfill
+ * holding every event exactly once.
+ */
+import { OrbSimulator } from "@effect-orb/simulator"
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as child from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const packageDir = fileURLToPath(new URL("..", import.meta.url))
+const runnerFile = fileURLToPath(new URL("./fixtures/runner.ts", import.meta.url))
+const apiKey = "sk-durable-test"
+const eventCount = 3_000
+
+interface Runner {
+  readonly process: child.ChildProcess
+  readonly exited: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>
+  readonly stdout: () => string
+  readonly stderr: () => string
+}
+
+const start = (env: Record<string, string>): Runner => {
+  const proc = child.spawn(process.execPath, ["--import", "tsx", runnerFile], {
+    cwd: packageDir,
+    env: { ...process.env, ORB_KEY: apiKey, ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let out = ""
+  let err = ""
+  proc.stdout.on("data", (chunk) => (out += chunk))
+  proc.stderr.on("data", (chunk) => (err += chunk))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.on("exit", (code, signal) => resolve({ code, signal }))
+  )
+  return { process: proc, exited, stdout: () => out, stderr: () => err }
+}
+
+/** The runner's last line: its outcome. */
+const outcome = (runner: Runner) => {
+  const lines = runner.stdout().trim().split("\n").filter((line) => line.startsWith("{"))
+  if (lines.length === 0) throw new Error(`no outcome; stderr: ${runner.stderr().slice(-2_000)}`)
+  return JSON.parse(lines[lines.length - 1]) as {
+    readonly outcome: "success" | "failure"
+    readonly result?: { readonly status: string; readonly accepted: number; readonly backfillId: string }
+    readonly error?: string
+  }
+}
+
+const line = (i: number) =>
+  JSON.stringify({
+    event_name: "api_call",
+    timestamp: new Date(Date.parse("2026-10-01T00:00:00Z") + i * 60_000).toISOString(),
+    external_customer_id: `customer-${i % 3}`,
+    idempotency_key: `durable-${i}`,
+    properties: { units: i % 7 }
+  })
+
+/** A fresh folder with an events file, and the simulator's real server (its state outlives the runners). */
+const setup = Effect.gen(function*() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-orb-durable-"))
+  yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+  const file = path.join(dir, "events.ndjson")
+  fs.writeFileSync(file, Array.from({ length: eventCount }, (_, i) => line(i)).join("\n") + "\n")
+  const server = yield* OrbSimulator.serve({ apiKey, reflectionDelay: "2 seconds", revertDelay: "1 second" })
+  const env = { STATE: path.join(dir, "state.sqlite"), ORB_URL: server.url, FILE: file, RUN_KEY: "october-fix" }
+  return { dir, file, env, simulator: server.simulator }
+})
+
+const until = (condition: Effect.Effect<boolean>, what: string, timeoutMillis = 60_000) =>
+  Effect.gen(function*() {
+    const started = Date.now()
+    while (!(yield* condition)) {
+      if (Date.now() - started > timeoutMillis) return yield* Effect.dieMessage(`timed out waiting for ${what}`)
+      yield* Effect.sleep("20 millis")
+    }
+  })
+
+const finish = (runner: Runner) => Effect.promise(() => runner.exited)
+
+/** Exactly one backfill, reflected, holding every event of the file exactly once. */
+const assertExactlyOnce = (simulator: OrbSimulator.OrbSimulator) =>
+  Effect.gen(function*() {
+    const backfills = yield* simulator.backfills
+    assert.strictEqual(backfills.length, 1, "exactly one backfill was created")
+    assert.strictEqual(backfills[0].status, "reflected")
+    assert.strictEqual(backfills[0].eventsIngested, eventCount)
+    const events = (yield* simulator.events).filter((e) => e.backfillId._tag === "Some")
+    assert.strictEqual(events.length, eventCount, "every event recorded once")
+    assert.strictEqual(new Set(events.map((e) => e.idempotencyKey)).size, eventCount)
+    const requests = yield* simulator.requests
+    assert.isFalse(requests.some((r) => r.url.endsWith("/revert")), "nothing was reverted")
+  })
+
+const firstBackfill = (simulator: OrbSimulator.OrbSimulator) => Effect.map(simulator.backfills, (all) => all[0])
+
+describe("durable runs over real processes", () => {
+  const points: Array<[string, (simulator: OrbSimulator.OrbSimulator) => Effect.Effect<boolean>]> = [
+    ["right after the create", (simulator) => Effect.map(firstBackfill(simulator), (b) => b !== undefined)],
+    ["mid-segment", (simulator) => Effect.map(firstBackfill(simulator), (b) => (b?.eventsIngested ?? 0) >= 1_200)],
+    [
+      "after the close, while awaiting reflection",
+      (simulator) =>
+        Effect.map(simulator.requests, (requests) => requests.some((r) => r.url.endsWith("/close") && r.status === 200))
+    ]
+  ]
+  for (const [point, reached] of points) {
+    it.scopedLive(`kill -9 ${point}, then a new process: reflected, one backfill, every event once`, () =>
+      Effect.gen(function*() {
+        const { env, simulator } = yield* setup
+        const first = start({ ...env, MODE: "submit" })
+        yield* until(reached(simulator), point)
+        first.process.kill("SIGKILL")
+        const killed = yield* finish(first)
+        assert.strictEqual(killed.signal, "SIGKILL")
+        const second = start({ ...env, MODE: "resume" })
+        yield* finish(second)
+        const result = outcome(second)
+        assert.strictEqual(result.outcome, "success", result.error)
+        assert.strictEqual(result.result!.status, "reflected")
+        assert.strictEqual(result.result!.accepted, eventCount)
+        yield* assertExactlyOnce(simulator)
+      }))
+  }
+
+  it.scopedLive("SIGTERM suspends within a few seconds, nothing is reverted, and the run resumes later", () =>
+    Effect.gen(function*() {
+      const { env, simulator } = yield* setup
+      const first = start({ ...env, MODE: "submit" })
+      yield* until(points[1][1](simulator), "mid-segment")
+      const stopping = Date.now()
+      first.process.kill("SIGTERM")
+      yield* finish(first)
+      const stoppedMillis = Date.now() - stopping
+      assert.isBelow(stoppedMillis, 8_000, "stops within a few seconds")
+      const second = start({ ...env, MODE: "resume" })
+      yield* finish(second)
+      assert.strictEqual(outcome(second).outcome, "success", outcome(second).error)
+      yield* assertExactlyOnce(simulator)
+    }))
+
+  it.scopedLive("a file changed between a crash and the resume is refused, nothing of it sent, the backfill reverted", () =>
+    Effect.gen(function*() {
+      const { env, file, simulator } = yield* setup
+      const first = start({ ...env, MODE: "submit" })
+      yield* until(points[1][1](simulator), "mid-segment")
+      first.process.kill("SIGKILL")
+      yield* finish(first)
+      fs.appendFileSync(file, line(eventCount) + "\n")
+      const ingestsBefore = (yield* simulator.requests).filter((r) => r.url.startsWith("/v1/ingest")).length
+      const second = start({ ...env, MODE: "resume" })
+      yield* finish(second)
+      const result = outcome(second)
+      assert.strictEqual(result.outcome, "failure")
+      assert.include(result.error, "changed since the run was submitted")
+      assert.include(result.error, "was reverted, so no usage changed")
+      const ingestsAfter = (yield* simulator.requests).filter((r) => r.url.startsWith("/v1/ingest")).length
+      assert.strictEqual(ingestsAfter, ingestsBefore, "nothing of the changed file was sent")
+      assert.strictEqual((yield* firstBackfill(simulator)).status, "reverted")
+    }))
+
+  it.scopedLive("a second process on the same state file is refused, naming the first", () =>
+    Effect.gen(function*() {
+      const { env, simulator } = yield* setup
+      const first = start({ ...env, MODE: "submit" })
+      yield* until(Effect.map(firstBackfill(simulator), (b) => b !== undefined), "the create")
+      const second = start({ ...env, MODE: "resume" })
+      const refused = yield* finish(second)
+      assert.notStrictEqual(refused.code, 0)
+      assert.include(second.stderr() + second.stdout(), "is in use by another process")
+      assert.include(second.stderr() + second.stdout(), `"pid":${first.process.pid}`)
+      yield* finish(first)
+      assert.strictEqual(outcome(first).outcome, "success", outcome(first).error)
+      yield* assertExactlyOnce(simulator)
+    }))
+})
