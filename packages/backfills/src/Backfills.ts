@@ -19,8 +19,8 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Backfill from "./Backfill.js"
-import { excerptOf, truncate } from "./internal/excerpt.js"
 import * as Events from "./internal/events.js"
+import { excerptOf, truncate } from "./internal/excerpt.js"
 import { decodedEvents, encodedEvents, ingestStream as internalIngestStream } from "./internal/ingestStream.js"
 import { run as internalRun } from "./internal/run.js"
 import * as OrbClient from "./OrbClient.js"
@@ -667,6 +667,8 @@ export const make: Effect.Effect<Backfills, never, OrbClient.OrbClient> = Effect
   const run = Effect.fn("Backfills.run", spanOptions)(function*<E, R>(spec: RunSpec<E, R>) {
     return yield* internalRun({
       create,
+      fetch,
+      list,
       ingestStream,
       ingestEncodedStream,
       close,

@@ -25,6 +25,7 @@ import { maxIdempotencyKeyLength } from "./Backfill.js"
 import { decoderFor } from "./internal/decode.js"
 import { truncate } from "./internal/excerpt.js"
 import * as Exchange from "./internal/exchange.js"
+import * as RetryRule from "./internal/retryRule.js"
 import * as OrbError from "./OrbError.js"
 
 /**
@@ -111,18 +112,6 @@ export interface OrbClient {
  * @category tags
  */
 export const OrbClient: Context.Tag<OrbClient, OrbClient> = Context.GenericTag<OrbClient>("@effect-orb/OrbClient")
-
-/**
- * A failed attempt, with what the response said about retrying it.
- */
-interface AttemptFailure {
-  readonly error: OrbError.OrbError
-  readonly retryable: boolean
-  /** The wait the server asked for, if any. */
-  readonly retryAfter: Option.Option<Duration.Duration>
-}
-
-const retryableStatus = (status: number) => status === 408 || status === 409 || status === 429 || status >= 500
 
 const excerptLength = 200
 
@@ -239,15 +228,13 @@ export const make = (
     const baseSchedule: Schedule.Schedule<unknown, OrbError.OrbError> = options.retrySchedule ??
       defaultRetrySchedule(maxRetries)
 
-    // Built once: what it logs comes from the failure, which names the request.
+    // Built once: what it logs comes from the error, which names the request. A wait the server asked for (already
+    // capped at `maxRetryAfter`) wins over the schedule's.
     const retrySchedule = baseSchedule.pipe(
-      Schedule.mapInput((failure: AttemptFailure) => failure.error),
-      Schedule.intersect(Schedule.identity<AttemptFailure>()),
-      Schedule.modifyDelayEffect(([_, { error, retryAfter }], delay) => {
-        const wait = Option.match(retryAfter, {
-          onNone: () => delay,
-          onSome: (asked) => Duration.min(asked, maxRetryAfter)
-        })
+      Schedule.intersect(Schedule.identity<OrbError.OrbError>()),
+      Schedule.modifyDelayEffect(([_, error], delay) => {
+        const asked = "retryAfterMillis" in error ? error.retryAfterMillis : undefined
+        const wait = asked === undefined ? delay : Duration.millis(asked)
         return Effect.as(
           Effect.logDebug(`Retrying ${error.method} ${error.path} in ${Duration.format(wait)}`).pipe(
             Effect.annotateLogs({ error: error._tag, reason: error.message })
@@ -272,60 +259,68 @@ export const make = (
         : ""
       const path = `${req.path}${query}`
       let httpRequest = HttpClientRequest.make(method)(`${baseUrl}${path}`, { headers: commonHeaders })
-      if (method === "POST") {
-        httpRequest = HttpClientRequest.setHeader(
-          httpRequest,
-          "idempotency-key",
-          req.idempotencyKey ?? generateIdempotencyKey()
-        )
+      const idempotencyKey = method === "POST" ? req.idempotencyKey ?? generateIdempotencyKey() : undefined
+      if (idempotencyKey !== undefined) {
+        httpRequest = HttpClientRequest.setHeader(httpRequest, "idempotency-key", idempotencyKey)
       }
       if (req.body !== undefined) {
         httpRequest = HttpClientRequest.bodyText(httpRequest, JSON.stringify(req.body), "application/json")
       }
       const decodeSuccess = decoderFor(success)
+      const keyField = idempotencyKey === undefined ? {} : { idempotencyKey }
 
-      const transportFailure = (reason: "Timeout" | "Connection", description?: string): AttemptFailure => ({
-        error: new OrbError.TransportError({ reason, method, path, ...(description ? { description } : {}) }),
-        retryable: true,
-        retryAfter: Option.none()
-      })
+      const transportFailure = (reason: "Timeout" | "Connection", description?: string) =>
+        new OrbError.TransportError({ reason, method, path, ...(description ? { description } : {}), ...keyField })
 
       const onResponse = (
         response: HttpClientResponse.HttpClientResponse,
         text: string
-      ): Effect.Effect<A, AttemptFailure> => {
+      ): Effect.Effect<A, OrbError.OrbError> => {
         const status = response.status
         if (status >= 200 && status < 300) {
-          const decoded = Either.flatMap(parseJson(text), decodeSuccess)
-          return Either.isRight(decoded) ? Effect.succeed(decoded.right) : Effect.fail({
-            error: new OrbError.DecodeError({ status, method, path, reason: decoded.left, excerpt: excerpt(text) }),
-            retryable: false,
-            retryAfter: Option.none()
-          })
+          const json = parseJson(text)
+          // A body that is not JSON at all (a proxy's page, a cut or empty body) is no answer: whether the request
+          // took effect is unknown, so it is retried as a lost response is (the idempotency key makes that safe,
+          // and Orb replays its answer). JSON of the wrong shape is an answer, and a `DecodeError`.
+          if (Either.isLeft(json)) {
+            return Effect.fail(
+              new OrbError.TransportError({
+                reason: "UnreadableBody",
+                method,
+                path,
+                status,
+                description: json.left,
+                excerpt: excerpt(text),
+                ...keyField
+              })
+            )
+          }
+          const decoded = decodeSuccess(json.right)
+          return Either.isRight(decoded) ? Effect.succeed(decoded.right) : Effect.fail(
+            new OrbError.DecodeError({ status, method, path, reason: decoded.left, excerpt: excerpt(text) })
+          )
         }
         const problem = parseJson(text).pipe(
           Either.flatMap((json) => decodeProblem(json).pipe(Either.mapLeft(() => "not a problem document"))),
           Either.getOrUndefined
         )
-        const shouldRetry = response.headers["x-should-retry"]
         return Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          const retryAfter = retryAfterOf(response.headers, now)
-          return Effect.fail({
-            error: OrbError.fromResponse({
-              status,
-              method,
-              path,
-              problem,
-              excerpt: excerpt(text),
-              retryAfterMillis: Option.getOrUndefined(Option.map(retryAfter, Duration.toMillis))
-            }),
-            retryable: shouldRetry === "true" || (shouldRetry !== "false" && retryableStatus(status)),
-            retryAfter
-          })
+          const retryAfter = Option.map(retryAfterOf(response.headers, now), (asked) =>
+            Duration.min(asked, maxRetryAfter))
+          return Effect.fail(OrbError.fromResponse({
+            status,
+            method,
+            path,
+            problem,
+            excerpt: excerpt(text),
+            retryAfterMillis: Option.getOrUndefined(Option.map(retryAfter, Duration.toMillis)),
+            retryable: RetryRule.retryableResponse(status, response.headers["x-should-retry"]),
+            ...keyField
+          }))
         })
       }
 
-      const attempt: Effect.Effect<A, AttemptFailure> = exchange(httpRequest).pipe(
+      const attempt: Effect.Effect<A, OrbError.OrbError> = exchange(httpRequest).pipe(
         Effect.catchAll((error) =>
           Effect.fail(
             error === "timeout"
@@ -333,13 +328,21 @@ export const make = (
               : transportFailure("Connection", error.message)
           )
         ),
-        Effect.flatMap(([response, text]) => onResponse(response, text))
+        Effect.flatMap(([response, text]) =>
+          onResponse(response, text)
+        )
       )
+      if (req.retry === false) return attempt
 
-      return (req.retry === false
-        ? attempt
-        : Effect.retry(attempt, { schedule: retrySchedule, while: (failure) => failure.retryable }))
-        .pipe(Effect.mapError((failure) => failure.error))
+      // A 409 that persists for one key is final (see `RetryRule.settleConflict`): count them across attempts.
+      return Effect.suspend(() => {
+        let conflictsInARow = 0
+        const counted = Effect.mapError(attempt, (error) => {
+          conflictsInARow = error._tag === "ResourceConflict" ? conflictsInARow + 1 : 0
+          return RetryRule.settleConflict(error, conflictsInARow)
+        })
+        return Effect.retry(counted, { schedule: retrySchedule, while: OrbError.isTransient })
+      })
     }
 
     return OrbClient.of({ request })

@@ -37,8 +37,18 @@ const apiErrorFields = {
   method: Schema.String,
   /** The request's path under the base URL, with its query string. */
   path: Schema.String,
-  /** The wait the response asked for before a retry (`retry-after-ms` or `Retry-After`), in milliseconds. */
-  retryAfterMillis: Schema.optional(Schema.Number)
+  /**
+   * The wait the response asked for before a retry (`retry-after-ms` or `Retry-After`), in milliseconds, capped at
+   * the client's `maxRetryAfter`.
+   */
+  retryAfterMillis: Schema.optional(Schema.Number),
+  /**
+   * Whether another attempt may succeed, as `OrbClient` decided it once from the status and `x-should-retry` (see
+   * {@link isTransient}); absent on an error built elsewhere, where the error's type decides.
+   */
+  retryable: Schema.optional(Schema.Boolean),
+  /** The `Idempotency-Key` the request carried (a POST's). */
+  idempotencyKey: Schema.optional(Schema.String)
 }
 
 interface ApiErrorShape {
@@ -163,9 +173,20 @@ export class UrlNotFound extends Schema.TaggedError<UrlNotFound>()("UrlNotFound"
  * @since 0.1.0
  * @category errors
  */
-export class ResourceConflict extends Schema.TaggedError<ResourceConflict>()("ResourceConflict", apiErrorFields) {
+export class ResourceConflict extends Schema.TaggedError<ResourceConflict>()("ResourceConflict", {
+  ...apiErrorFields,
+  /**
+   * How many attempts in a row with this `idempotencyKey` were answered 409, when that many that the conflict is
+   * taken as final: the key is held for another request, not for one still in flight.
+   */
+  conflictsInARow: Schema.optional(Schema.Number)
+}) {
   override get message() {
-    return apiMessage(this)
+    const base = apiMessage(this)
+    if (this.conflictsInARow === undefined) return base
+    return `${base}; the Idempotency-Key ${this.idempotencyKey ?? "(none)"} was refused ${this.conflictsInARow} ` +
+      "times in a row: Orb keeps a key for 48 hours and refuses it for any other request (another body, path or " +
+      "query), so waiting longer would not help: send this request with a new key"
   }
 }
 
@@ -274,13 +295,29 @@ export type ApiError =
  * @category errors
  */
 export class TransportError extends Schema.TaggedError<TransportError>()("TransportError", {
-  reason: Schema.Literal("Timeout", "Connection"),
+  /**
+   * `Timeout`: no whole response within the per-attempt deadline; `Connection`: the connection failed;
+   * `UnreadableBody`: a success status whose body is not JSON at all (an HTML page from a proxy, a cut or empty
+   * body), which says nothing of whether the request took effect.
+   */
+  reason: Schema.Literal("Timeout", "Connection", "UnreadableBody"),
   method: Schema.String,
   path: Schema.String,
-  /** What the HTTP client said, when it said something. */
-  description: Schema.optional(Schema.String)
+  /** What the HTTP client said, or what was wrong with the body. */
+  description: Schema.optional(Schema.String),
+  /** For `UnreadableBody`: the status of the response. */
+  status: Schema.optional(Schema.Number),
+  /** For `UnreadableBody`: the first characters of the body. */
+  excerpt: Schema.optional(Schema.String),
+  /** The `Idempotency-Key` the request carried (a POST's). */
+  idempotencyKey: Schema.optional(Schema.String)
 }) {
   override get message() {
+    if (this.reason === "UnreadableBody") {
+      return `${this.method} ${this.path} answered HTTP ${this.status ?? "2xx"} with a body that is not JSON (${
+        this.description ?? "unreadable"
+      }); body starts with ${JSON.stringify(this.excerpt ?? "")}`
+    }
     const what = this.reason === "Timeout" ? "timed out" : "failed to connect"
     return `${this.method} ${this.path} ${what}${this.description ? `: ${this.description}` : ""}`
   }
@@ -318,15 +355,24 @@ export class DecodeError extends Schema.TaggedError<DecodeError>()("DecodeError"
 export type OrbError = ApiError | TransportError | DecodeError
 
 /**
- * Whether an error is the kind that passes by itself: no response, a 5xx, a 429 or a 409 conflict. The
- * transport retries these already; a long wait such as `awaitStatus` keeps going through them too.
+ * Whether another attempt of the request may succeed: no response (or an unreadable one), or an answer that
+ * `OrbClient` judged retryable from its status (408, 409, 429, 5xx) and its `x-should-retry` header, which it
+ * carries as `retryable`. A 409 that persisted for one idempotency key is not (see `ResourceConflict`). This is
+ * the one rule: the transport's retries, `ingestStream`'s own retries and `awaitStatus`'s patience all use it.
+ * An error without `retryable` (built by hand) is judged by its type alone.
  *
  * @since 0.1.0
  * @category predicates
  */
-export const isTransient = (error: { readonly _tag: string }): boolean =>
-  error._tag === "TransportError" || error._tag === "InternalServerError" || error._tag === "TooManyRequests" ||
-  error._tag === "ResourceConflict"
+export const isTransient = (error: { readonly _tag: string }): boolean => {
+  if (error._tag === "TransportError") return true
+  const { retryable, status } = error as { readonly retryable?: unknown; readonly status?: unknown }
+  if (typeof retryable === "boolean") return retryable
+  return transientTags.has(error._tag) ||
+    (error._tag === "UnknownApiError" && typeof status === "number" && (status === 408 || status >= 500))
+}
+
+const transientTags: ReadonlySet<string> = new Set(["InternalServerError", "TooManyRequests", "ResourceConflict"])
 
 /**
  * A request refused locally, before anything was sent: `field` names the offending input (for example
@@ -367,34 +413,75 @@ export class InvalidEvent extends Schema.TaggedError<InvalidEvent>()("InvalidEve
 }
 
 /**
- * `Backfills.run` failed after creating the backfill. Before the close, the run reverts the backfill so that
- * nothing half-done stays behind, and `reverted` says whether that worked; after the close it never reverts on
- * your behalf, and `status` tells where the backfill was last seen. `cause` is the error that stopped the run.
+ * `Backfills.run` failed. Before the close, the run reverts the backfill so that nothing half-done stays behind,
+ * and `reverted` says whether it is known to be reverted (when a revert's own answer was lost, the run fetches the
+ * backfill again and says what it saw, never a guess); after the close it never reverts on your behalf, and
+ * `status` tells where the backfill was last seen. A create whose outcome is unknown (no readable answer after the
+ * retries) is stage `create`: the run looks for the backfill it may have created and reverts it, and `found` says
+ * how it was found, or that none was. `cause` is the error that stopped the run.
  *
  * @since 0.1.0
  * @category errors
  */
 export class RunFailed extends Schema.TaggedError<RunFailed>()("RunFailed", {
-  backfillId: Schema.String,
-  /** What the run was doing: ingesting, closing, or awaiting reflection. */
-  stage: Schema.Literal("ingest", "close", "await"),
+  /** The backfill, when one is known (absent: a create whose outcome is unknown, and none was found). */
+  backfillId: Schema.optional(Schema.String),
+  /** What the run was doing: creating, ingesting, closing, or awaiting reflection. */
+  stage: Schema.Literal("create", "ingest", "close", "await"),
+  /** Whether the backfill is known to be reverted (or, reflected, on its way: `pending_revert`). */
   reverted: Schema.Boolean,
   /** Why the revert failed, when it did. */
   revertFailure: Schema.optional(Schema.String),
-  /** The backfill's last known status. */
+  /** The backfill's last known status; absent when it could not be learnt. */
   status: Schema.optional(BackfillStatus),
+  /**
+   * For stage `create`: how the backfill the lost create may have made was found: `listed` (the one open backfill
+   * with this run's timeframe, scope, mode and close time created since the run began), `replayed` (the create sent
+   * again with its idempotency key, whose answer Orb replays, or which creates it now), or `none`.
+   */
+  found: Schema.optional(Schema.Literal("listed", "replayed", "none")),
+  /** For stage `create` with nothing found: what an operator should look for (timeframe, close time). */
+  lookFor: Schema.optional(Schema.String),
   cause: Schema.Unknown
 }) {
   override get message() {
     const what = this.cause instanceof Error ? this.cause.message : String(this.cause)
-    const during = this.stage === "ingest" ? "ingesting" : this.stage === "close" ? "closing" : "awaiting reflection"
-    const outcome = this.reverted
-      ? `backfill ${this.backfillId} was reverted, so no usage changed`
-      : this.stage === "await"
-      ? `backfill ${this.backfillId} is closed and was not reverted${this.status ? ` (last seen ${this.status})` : ""}`
-      : `backfill ${this.backfillId} could NOT be reverted (${this.revertFailure ?? "unknown reason"}): ` +
+    const during = {
+      create: "creating the backfill",
+      ingest: "ingesting",
+      close: "closing",
+      await: "awaiting reflection"
+    }[this.stage]
+    return `Run failed while ${during}: ${what}; ${this.outcome}`
+  }
+
+  /** What became of the backfill, in words. */
+  get outcome(): string {
+    const id = this.backfillId
+    if (id === undefined) {
+      return "the create's outcome is unknown and no backfill it could have made was found" +
+        `${this.lookFor ? ` (${this.lookFor})` : ""}: list the backfills and revert any such one before its close time`
+    }
+    const how = this.found === "listed"
+      ? `found backfill ${id} among the open ones and `
+      : this.found === "replayed"
+      ? `sent the create again with its idempotency key, got backfill ${id}, and `
+      : ""
+    if (this.reverted) {
+      return `${how}backfill ${id} was reverted${
+        this.revertFailure ? ` (its revert's answer was lost; fetched again, it is ${this.status})` : ""
+      }, so no usage changed`
+    }
+    if (this.stage === "await") {
+      return `backfill ${id} is closed and was not reverted${this.status ? ` (last seen ${this.status})` : ""}`
+    }
+    return this.status === undefined
+      ? `${how}whether backfill ${id} was reverted is unknown (${this.revertFailure ?? "unknown reason"}, and ` +
+        "fetching it again failed too): check it, and revert it before its close time"
+      : `${how}backfill ${id} could NOT be reverted (${
+        this.revertFailure ?? "unknown reason"
+      }); it is ${this.status}: ` +
         "revert it before its close time"
-    return `Run failed while ${during}: ${what}; ${outcome}`
   }
 }
 
@@ -623,8 +710,10 @@ export const fromResponse = (options: {
   /** An excerpt of the body, used as `detail` when it was not a problem document. */
   readonly excerpt: string
   readonly retryAfterMillis?: number | undefined
+  readonly retryable?: boolean | undefined
+  readonly idempotencyKey?: string | undefined
 }): ApiError => {
-  const { excerpt, method, path, problem, retryAfterMillis, status } = options
+  const { excerpt, idempotencyKey, method, path, problem, retryable, retryAfterMillis, status } = options
   const detail = problem ? problem.detail : excerpt
   const fields = {
     status,
@@ -632,6 +721,8 @@ export const fromResponse = (options: {
     method,
     path,
     ...(retryAfterMillis !== undefined ? { retryAfterMillis } : {}),
+    ...(retryable !== undefined ? { retryable } : {}),
+    ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
     ...(problem?.title ? { title: truncate(problem.title, maxTextLength) } : {}),
     ...(detail ? { detail: truncate(detail, maxTextLength) } : {})
   }

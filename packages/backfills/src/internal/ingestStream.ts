@@ -19,6 +19,7 @@ import type * as OrbClient from "../OrbClient.js"
 import * as OrbError from "../OrbError.js"
 import * as Events from "./events.js"
 import * as RateLimiter from "./rateLimiter.js"
+import * as RetryRule from "./retryRule.js"
 import { sha256 } from "./sha256.js"
 
 /**
@@ -60,17 +61,16 @@ const maxFailuresKept = 1_000
 const textEncoder = new TextEncoder()
 
 /**
- * A request's `Idempotency-Key`, derived from the keys of its events: the same batch sent again (a retry, or
- * a re-run of the same input) carries the same key, and a batch with events set aside gets a new one.
+ * A request's `Idempotency-Key`, derived from the backfill and the keys of its events: the same batch sent again to
+ * the same backfill (a retry, a resumed run) carries the same key, so Orb replays its answer; the same events sent
+ * to another backfill (a re-run of the same file) make another request, with another key (Orb refuses a key reused
+ * for another request, another `backfill_id` included, for 48 hours); a batch with events set aside gets a new one.
  */
-const batchKey = (wires: ReadonlyArray<Events.Wire>): string => {
-  let keys = wires[0].idempotency_key!
-  for (let i = 1; i < wires.length; i++) keys += "\n" + wires[i].idempotency_key!
-  return `eob-${Encoding.encodeBase64Url(sha256(textEncoder.encode(keys)))}`
+const batchKey = (backfillId: string, wires: ReadonlyArray<Events.Wire>): string => {
+  let content = backfillId
+  for (let i = 0; i < wires.length; i++) content += "\n" + wires[i].idempotency_key!
+  return `eob-${Encoding.encodeBase64Url(sha256(textEncoder.encode(content)))}`
 }
-
-const isRetryable = (error: OrbError.OrbError) =>
-  OrbError.isTransient(error) || (error._tag === "UnknownApiError" && error.status === 408)
 
 /** Exponential backoff for a batch's own retries: 0.5 s doubling to 30 s, jittered down by up to a quarter. */
 const backoff = (attempt: number) =>
@@ -156,10 +156,11 @@ export const ingestStream = <A, E, R>(
       Effect.gen(function*() {
         let { positions, wires } = batch
         let attempt = 1
+        let conflictsInARow = 0
         counts.sent += wires.length
         while (wires.length > 0) {
           yield* limiter.acquire(wires.length)
-          const idempotencyKey = batchKey(wires)
+          const idempotencyKey = batchKey(id, wires)
           const result = yield* Effect.either(deps.client.request({
             method: "POST",
             path: "/ingest",
@@ -174,7 +175,8 @@ export const ingestStream = <A, E, R>(
             yield* limiter.recover
             return yield* report
           }
-          const error = result.left
+          conflictsInARow = result.left._tag === "ResourceConflict" ? conflictsInARow + 1 : 0
+          const error = RetryRule.settleConflict(result.left, conflictsInARow)
           if (error._tag === "RequestValidationError") {
             // Orb recorded nothing of this request: set the events it names aside and send the rest again.
             const reasons = new Map(OrbError.eventFailures(error).map((f) => [f.idempotencyKey, f.validationErrors]))
@@ -192,22 +194,22 @@ export const ingestStream = <A, E, R>(
             if (kept.wires.length === wires.length) return yield* error
             positions = kept.positions
             wires = kept.wires
+            conflictsInARow = 0
             continue
           }
-          if (!isRetryable(error) || attempt >= maxAttempts) return yield* error
+          if (!OrbError.isTransient(error) || attempt >= maxAttempts) return yield* error
+          // Already capped by the client at its `maxRetryAfter`.
           const retryAfter = "retryAfterMillis" in error ? error.retryAfterMillis : undefined
           if (error._tag === "TooManyRequests" && quota !== false) {
             // The limiter holds every request back for the server's wait, and slows the pace.
             counts.rateLimited++
-            yield* limiter.slowDown(retryAfter === undefined ? undefined : Math.min(retryAfter, 60_000))
+            yield* limiter.slowDown(retryAfter)
             yield* Effect.logDebug(`Rate limited: sending ${wires.length} events again at a slower pace`).pipe(
               Effect.annotateLogs({ backfillId: id, attempt })
             )
           } else {
             if (error._tag === "TooManyRequests") counts.rateLimited++
-            const wait = retryAfter !== undefined
-              ? Duration.millis(Math.min(retryAfter, 60_000))
-              : yield* backoff(attempt)
+            const wait = retryAfter !== undefined ? Duration.millis(retryAfter) : yield* backoff(attempt)
             yield* Effect.logDebug(`Sending ${wires.length} events again in ${Duration.format(wait)}`).pipe(
               Effect.annotateLogs({ backfillId: id, error: error._tag, attempt })
             )
