@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { type Backfill, Backfills } from "@effect-orb/backfills"
+import { Backfill, Backfills } from "@effect-orb/backfills"
 import { OrbSimulator } from "@effect-orb/simulator"
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
@@ -43,19 +43,9 @@ const usage = (reason: string) => new CliError.UsageError({ reason })
  * @since 0.1.0
  * @category parsing
  */
-export const parseTime = (flag: string, text: string): Either.Either<DateTime.Utc, CliError.UsageError> => {
-  const value = text.trim()
-  const iso = /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value
-  if (!Input.isIsoDateTime(iso)) {
-    return Either.left(
-      usage(
-        `--${flag}: expected an ISO 8601 date-time with a time zone (2026-10-01T00:00:00Z) or a date ` +
-          `(2026-10-01, midnight UTC), got "${text}"`
-      )
-    )
-  }
-  return Either.right(DateTime.unsafeMake(iso))
-}
+export const parseTime = (flag: string, text: string): Either.Either<DateTime.Utc, CliError.UsageError> =>
+  // The library's one strict parser: `2026-11-31` is refused, not read as December 1.
+  Either.mapLeft(Backfill.parseTimestamp(text.trim(), { date: true }), (reason) => usage(`--${flag}: ${reason}`))
 
 /**
  * A duration flag: a number with a unit (`ms`, `s`, `m`, `h`), e.g. `500ms` or `2s`, as the simulator's own

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { type Backfill, Backfills } from "@effect-orb/backfills"
+import { Backfill, Backfills } from "@effect-orb/backfills"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
@@ -81,26 +81,10 @@ export const formatOf = (file: string, explicit?: Format | undefined): Either.Ei
   )
 }
 
-// Orb wants UTC date-times; a date-time without a zone would be read in the machine's local time zone, which
-// silently moves events by hours, so the zone must be explicit.
-const isoDateTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/i
-
-/**
- * Whether a string is an ISO 8601 date-time with an explicit time zone (`Z` or an offset).
- *
- * @since 0.1.0
- * @category parsing
- */
-export const isIsoDateTime = (text: string): boolean => isoDateTime.test(text) && !Number.isNaN(Date.parse(text))
-
-const badTimestamp = (value: unknown) =>
-  `timestamp: expected an ISO 8601 date-time with a time zone, such as 2026-10-01T12:00:00Z, got ${
-    JSON.stringify(value) ?? String(value)
-  }`
-
 /**
  * Parses one NDJSON line into an object, or says in one phrase what is wrong with it. The object's shape is
- * checked by {@link checkEvent}, after the run's customer is filled in.
+ * checked by {@link checkEvent}, after the run's customer is filled in (its timestamp too, by the library's one
+ * strict parser: an impossible date or a missing zone is refused there, never moved).
  *
  * @since 0.1.0
  * @category parsing
@@ -113,18 +97,7 @@ export const parseNdjsonLine = (text: string): Either.Either<Readonly<Record<str
     return Either.left(`not valid JSON (${(error as Error).message})`)
   }
   if (!Predicate.isRecord(value) || Array.isArray(value)) return Either.left("expected a JSON object (one event)")
-  return checkTimestampText(value)
-}
-
-// Stricter than the library (which reads a date-time without a zone as UTC, as Effect's Schema does): in a file,
-// a missing zone is more likely a mistake than a promise of UTC.
-const checkTimestampText = (
-  value: Readonly<Record<string, unknown>>
-): Either.Either<Readonly<Record<string, unknown>>, string> => {
-  const timestamp = value.timestamp
-  return timestamp !== undefined && (typeof timestamp !== "string" || !isIsoDateTime(timestamp))
-    ? Either.left(badTimestamp(timestamp))
-    : Either.right(value)
+  return Either.right(value)
 }
 
 /**
@@ -269,18 +242,90 @@ export const parseCsvRow = (
       }
     }
     wire.properties = properties
-    return checkTimestampText(wire)
+    return Either.right(wire)
   })
 
 /**
- * The lines of a file, numbered from 1, streamed in constant memory.
+ * Why a line is refused unread: it is longer than `Backfill.maxEventBytes`, the most an event may be.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const lineTooLong = `the line is longer than ${
+  Backfill.maxEventBytes.toLocaleString("en-US")
+} bytes; an event may be at most that`
+
+/**
+ * Splits a stream of bytes into numbered lines (LF or CRLF), holding at most `maxBytes` of a line: a longer line
+ * is skipped to its end, never held whole, and given as `undefined`. Each chunk is decoded once; its newlines are
+ * found both in the text (to cut it) and in the bytes (to count them): UTF-8 never has a newline byte inside a
+ * character, so both find the same newlines in the same order.
+ */
+const lineSplitter = (maxBytes: number) => {
+  const decoder = new TextDecoder()
+  let pending = ""
+  let pendingBytes = 0
+  let skipping = false
+  let line = 0
+  const emit = (out: Array<readonly [string | undefined, number]>, rest: string) => {
+    line++
+    let text: string | undefined = skipping ? undefined : pending + rest
+    if (text !== undefined && text.endsWith("\r")) {
+      text = text.slice(0, -1)
+      pendingBytes--
+    }
+    out.push([text !== undefined && pendingBytes > maxBytes ? undefined : text, line])
+    pending = ""
+    pendingBytes = 0
+    skipping = false
+  }
+  const push = (bytes: Uint8Array): Array<readonly [string | undefined, number]> => {
+    const out: Array<readonly [string | undefined, number]> = []
+    const text = decoder.decode(bytes, { stream: true })
+    let from = 0
+    let byteFrom = 0
+    for (;;) {
+      const newline = text.indexOf("\n", from)
+      if (newline === -1) {
+        pendingBytes += bytes.length - byteFrom
+        if (!skipping) {
+          if (pendingBytes > maxBytes) {
+            skipping = true
+            pending = ""
+          } else {
+            pending += from === 0 ? text : text.slice(from)
+          }
+        }
+        return out
+      }
+      const byteNewline = bytes.indexOf(10, byteFrom)
+      pendingBytes += byteNewline - byteFrom
+      emit(out, skipping || pendingBytes > maxBytes + 1 ? "" : text.slice(from, newline))
+      from = newline + 1
+      byteFrom = byteNewline + 1
+    }
+  }
+  const end = (): Array<readonly [string | undefined, number]> => {
+    const out: Array<readonly [string | undefined, number]> = []
+    const rest = decoder.decode()
+    if (pending.length > 0 || rest.length > 0 || skipping) {
+      emit(out, rest)
+    }
+    return out
+  }
+  return { push, end }
+}
+
+/**
+ * The lines of a file, numbered from 1, streamed in constant memory: a line longer than `Backfill.maxEventBytes`
+ * (LF or CRLF excluded) is not held, and comes as `undefined` text (see {@link lineTooLong}).
  *
  * @since 0.1.0
  * @category reading
  */
 export const lines = (
   file: string
-): Stream.Stream<readonly [text: string, line: number], InputError, FileSystem.FileSystem> =>
+): Stream.Stream<readonly [text: string | undefined, line: number], InputError, FileSystem.FileSystem> =>
   Stream.unwrap(Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const info = yield* fs.stat(file).pipe(
@@ -294,15 +339,14 @@ export const lines = (
       )
     )
     if (info.type !== "File") return yield* new InputError({ file, reason: "not a regular file" })
+    const splitter = lineSplitter(Backfill.maxEventBytes)
     return fs.stream(file, { chunkSize: FileSystem.KiB(64) }).pipe(
       Stream.mapError((error) => new InputError({ file, reason: `cannot read it (${error.message})` })),
-      Stream.decodeText(),
-      Stream.splitLines,
+      Stream.mapConcat(splitter.push),
+      Stream.concat(Stream.suspend(() => Stream.fromIterable(splitter.end()))),
       // Against the in-process simulator nothing waits on the network, and the event loop would turn only when
       // the file is read: a pause of one timer tick per chunk (a few hundred lines) lets it handle Ctrl-C.
-      Stream.mapChunksEffect((chunk) => Effect.as(Effect.sleep(Duration.zero), chunk)),
-      Stream.zipWithIndex,
-      Stream.map(([text, index]) => [text, index + 1] as const)
+      Stream.mapChunksEffect((chunk) => Effect.as(Effect.sleep(Duration.zero), chunk))
     )
   }))
 
@@ -318,9 +362,12 @@ export const read = (
   file: string,
   format: Format
 ): Stream.Stream<ParsedLine, InputError, FileSystem.FileSystem> => {
-  const nonBlank = lines(file).pipe(Stream.filter(([text]) => text.trim().length > 0))
+  const nonBlank = lines(file).pipe(Stream.filter(([text]) => text === undefined || text.trim().length > 0))
   if (format === "ndjson") {
-    return Stream.map(nonBlank, ([text, line]) => ({ line, event: parseNdjsonLine(text) }))
+    return Stream.map(nonBlank, ([text, line]) => ({
+      line,
+      event: text === undefined ? Either.left(lineTooLong) : parseNdjsonLine(text)
+    }))
   }
   return nonBlank.pipe(
     Stream.mapAccumEffect(
@@ -331,11 +378,17 @@ export const read = (
       > =>
         Option.match(header, {
           onNone: () =>
-            Either.match(parseCsvHeader(text), {
+            Either.match(text === undefined ? Either.left(`header: ${lineTooLong}`) : parseCsvHeader(text), {
               onLeft: (reason) => Effect.fail(new InputError({ file, line, reason })),
               onRight: (names) => Effect.succeed([Option.some(names), Option.none()] as const)
             }),
-          onSome: (names) => Effect.succeed([header, Option.some({ line, event: parseCsvRow(names, text) })] as const)
+          onSome: (names) =>
+            Effect.succeed(
+              [
+                header,
+                Option.some({ line, event: text === undefined ? Either.left(lineTooLong) : parseCsvRow(names, text) })
+              ] as const
+            )
         })
     ),
     Stream.filterMap((line) => line)
@@ -358,15 +411,17 @@ export interface Scope {
 /**
  * Completes and checks an event against the run's scope: an event with no customer key in a backfill scoped
  * to one customer gets that customer; then the checks Orb makes, shape and rules (via
- * `Backfills.validateEncodedEvent`, as the run will check it), the timeframe, and the scope's customer. Gives
- * the event as it will be sent.
+ * `Backfills.validateEncodedEvent`, as the run will check it: a strictly read timestamp at most 5 minutes after
+ * `now`, at most `Backfill.maxEventBytes` of JSON), the timeframe, and the scope's customer. Gives the event as it
+ * will be sent.
  *
  * @since 0.1.0
  * @category validation
  */
 export const checkEvent = (
   event: Readonly<Record<string, unknown>>,
-  scope: Scope
+  scope: Scope,
+  now: DateTime.Utc
 ): Either.Either<WireEvent, string> => {
   let filled = event
   if (event.customer_id == null && event.external_customer_id == null) {
@@ -375,14 +430,14 @@ export const checkEvent = (
       filled = { ...event, external_customer_id: scope.externalCustomerId }
     }
   }
-  const checked = Backfills.validateEncodedEvent(filled, "event")
+  const checked = Backfills.validateEncodedEvent(filled, "event", undefined, now)
   if (Either.isLeft(checked)) {
     const field = fileField(checked.left.field.replace(/^event\.?/, ""))
     return Either.left(field === "" ? checked.left.reason : `${field}: ${checked.left.reason}`)
   }
   const wire = checked.right
   // The library gives the timestamp as `toISOString` writes it.
-  const at = Date.parse(wire.timestamp)
+  const at = Backfill.timestampMillis(wire.timestamp)
   if (at < scope.timeframeStart.epochMillis || at >= scope.timeframeEnd.epochMillis) {
     return Either.left(
       `timestamp: ${wire.timestamp} is outside the timeframe [${DateTime.formatIso(scope.timeframeStart)}, ${

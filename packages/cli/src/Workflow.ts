@@ -8,6 +8,7 @@
 import { type Backfill, Backfills, type OrbError } from "@effect-orb/backfills"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Chunk from "effect/Chunk"
+import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -50,22 +51,25 @@ export const validate = (
   format: Input.Format,
   scope: Input.Scope
 ): Effect.Effect<Validation, Input.InputError, FileSystem.FileSystem> =>
-  Input.read(file, format).pipe(
-    Stream.runFold(
-      { lines: 0, events: 0, invalid: 0, problems: [] as Array<string> },
-      (acc, parsed) => {
-        acc.lines++
-        const checked = Either.flatMap(parsed.event, (event) => Input.checkEvent(event, scope))
-        if (Either.isRight(checked)) {
-          acc.events++
-        } else {
-          acc.invalid++
-          if (acc.problems.length < maxProblems) acc.problems.push(`${file}:${parsed.line}: ${checked.left}`)
+  // Now, once for the whole pass: an event more than 5 minutes after it is refused here, before anything is
+  // created (time only moves on, so an event that passes now passes when it is sent).
+  Effect.flatMap(DateTime.now, (now) =>
+    Input.read(file, format).pipe(
+      Stream.runFold(
+        { lines: 0, events: 0, invalid: 0, problems: [] as Array<string> },
+        (acc, parsed) => {
+          acc.lines++
+          const checked = Either.flatMap(parsed.event, (event) => Input.checkEvent(event, scope, now))
+          if (Either.isRight(checked)) {
+            acc.events++
+          } else {
+            acc.invalid++
+            if (acc.problems.length < maxProblems) acc.problems.push(`${file}:${parsed.line}: ${checked.left}`)
+          }
+          return acc
         }
-        return acc
-      }
-    )
-  )
+      )
+    ))
 
 /**
  * The file line of each event a run sends, so that an event Orb refuses (known to the library by its position in
@@ -121,19 +125,21 @@ export const events = (
 ): Stream.Stream<Input.WireEvent, Input.InputError, FileSystem.FileSystem> =>
   Input.read(file, format).pipe(
     // One loop per chunk of lines rather than an Effect per line: this runs for every event of the file.
-    Stream.mapChunksEffect((chunk) => {
-      const valid: Array<Input.WireEvent> = []
-      for (const parsed of chunk) {
-        const checked = Either.flatMap(parsed.event, (event) => Input.checkEvent(event, scope))
-        if (Either.isRight(checked)) {
-          valid.push(checked.right)
-          lines?.record(parsed.line)
-        } else if (!skipInvalid) {
-          return Effect.fail(new Input.InputError({ file, line: parsed.line, reason: checked.left }))
+    Stream.mapChunksEffect((chunk) =>
+      Effect.flatMap(DateTime.now, (now) => {
+        const valid: Array<Input.WireEvent> = []
+        for (const parsed of chunk) {
+          const checked = Either.flatMap(parsed.event, (event) => Input.checkEvent(event, scope, now))
+          if (Either.isRight(checked)) {
+            valid.push(checked.right)
+            lines?.record(parsed.line)
+          } else if (!skipInvalid) {
+            return Effect.fail(new Input.InputError({ file, line: parsed.line, reason: checked.left }))
+          }
         }
-      }
-      return Effect.succeed(Chunk.unsafeFromArray(valid))
-    })
+        return Effect.succeed(Chunk.unsafeFromArray(valid))
+      })
+    )
   )
 
 /**
