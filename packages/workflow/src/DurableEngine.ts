@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import type * as SqlClient from "@effect/sql/SqlClient"
 import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import type * as ConfigError from "effect/ConfigError"
 import type * as Layer from "effect/Layer"
@@ -45,5 +46,15 @@ export interface SqliteOptions {
  */
 export const layerSqlite = (
   options: SqliteOptions
-): Layer.Layer<WorkflowEngine.WorkflowEngine, StateLocked | ConfigError.ConfigError> =>
+): Layer.Layer<WorkflowEngine.WorkflowEngine | SqlClient.SqlClient, StateLocked | ConfigError.ConfigError> =>
   internal.layerSqlite(options, StateLocked)
+
+/**
+ * The state file opened read-only, without the engine, for reading where runs are (`DurableRun.list`) beside the
+ * process that runs them.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerSqliteReader = (options: SqliteOptions): Layer.Layer<SqlClient.SqlClient, ConfigError.ConfigError> =>
+  internal.layerSqliteReader(options)

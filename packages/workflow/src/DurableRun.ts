@@ -11,6 +11,8 @@
  */
 import { Backfill } from "@effect-orb/backfills"
 import type { Backfills } from "@effect-orb/backfills"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import type * as SqlError from "@effect/sql/SqlError"
 import * as Workflow from "@effect/workflow/Workflow"
 import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import type * as DateTime from "effect/DateTime"
@@ -18,6 +20,7 @@ import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as internal from "./internal/durableRun.js"
+import * as RunStates from "./internal/runStates.js"
 import * as RunSource from "./RunSource.js"
 
 /**
@@ -174,6 +177,44 @@ export interface RunSpec {
  * @category constructors
  */
 export const payload: (spec: RunSpec) => Effect.Effect<RunPayload, Backfills.Error> = internal.payload
+
+/**
+ * Where a durable run is, from the engine's own records.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunState {
+  readonly runKey: string
+  readonly executionId: string
+  readonly stage: "creating" | "ingesting" | "closing" | "reverting" | "awaiting reflection" | "done" | "failed"
+  /** Once the create has finished. */
+  readonly backfillId?: string | undefined
+  /** The source's path. */
+  readonly source: string
+  /** Events read, accepted by Orb, and set aside, over the finished segments. */
+  readonly read: number
+  readonly accepted: number
+  readonly failed: number
+  /** How far into the source the finished segments reach, of its size: the share done. */
+  readonly bytesRead: number
+  readonly bytesTotal: number
+  /** The step last started (`segment-3`, `close`, `poll-2`), and whether it is still running (or was cut short). */
+  readonly step?: string | undefined
+  readonly stepInFlight?: boolean | undefined
+  /** The last failure of a step, or the run's own. */
+  readonly lastError?: string | undefined
+}
+
+/**
+ * Every durable run of the engine's database, oldest first: finished ones keep their outcome until pruned.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const list: Effect.Effect<ReadonlyArray<RunState>, SqlError.SqlError, SqlClient.SqlClient> = RunStates.list(
+  BackfillRun.name
+)
 
 /**
  * Submits a run and waits for its end; a run already submitted under the same run key is attached to (and a

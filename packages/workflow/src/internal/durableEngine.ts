@@ -58,6 +58,10 @@ const lock = (filename: string, StateLocked: typeof DurableEngine.StateLocked) =
 export const layerSqlite = (options: DurableEngine.SqliteOptions, StateLocked: typeof DurableEngine.StateLocked) =>
   ClusterWorkflowEngine.layer.pipe(
     Layer.provide(SingleRunner.layer({ runnerStorage: "sql", shardingConfig })),
-    Layer.provide(SqliteClient.layer({ filename: options.filename })),
+    Layer.provideMerge(SqliteClient.layer({ filename: options.filename })),
     Layer.provide(Layer.scopedDiscard(lock(options.filename, StateLocked)))
   )
+
+/** @internal */
+export const layerSqliteReader = (options: DurableEngine.SqliteOptions) =>
+  SqliteClient.layer({ filename: options.filename, readonly: true })

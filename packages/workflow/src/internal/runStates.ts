@@ -1,0 +1,128 @@
+/**
+ * Where durable runs are, read from the engine's own records (the messages and replies `@effect/cluster` keeps
+ * for each workflow and activity), so that progress has no second bookkeeping that could drift from the truth.
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import type * as SqlError from "@effect/sql/SqlError"
+import * as Effect from "effect/Effect"
+import type * as DurableRun from "../DurableRun.js"
+
+interface Row {
+  readonly entity_id: string
+  readonly tag: string
+  readonly payload: string
+  readonly reply: string | null
+}
+
+type Json = { readonly [key: string]: any }
+
+const parse = (text: string | null): Json | undefined => {
+  if (text === null) return undefined
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+/** The exit of a reply: `{ _tag: "Success", value }` or `{ _tag: "Failure", cause }`, once complete. */
+const exitOf = (reply: Json | undefined): Json | undefined =>
+  reply?._tag === "Success" && reply.value?._tag === "Complete" ? reply.value.exit : undefined
+
+/** The first typed error of an encoded cause, in words. */
+const causeText = (cause: Json | undefined): string | undefined => {
+  if (cause === undefined) return undefined
+  switch (cause._tag) {
+    case "Fail": {
+      const error = cause.error ?? {}
+      return error.reason !== undefined ? `${error.stage}: ${error.reason}` : JSON.stringify(error).slice(0, 500)
+    }
+    case "Die":
+      return `defect: ${JSON.stringify(cause.defect).slice(0, 500)}`
+    case "Interrupt":
+      return "interrupted"
+    case "Sequential":
+    case "Parallel":
+      return causeText(cause.left) ?? causeText(cause.right)
+    default:
+      return undefined
+  }
+}
+
+/** @internal */
+export const list = (
+  workflowName: string
+): Effect.Effect<ReadonlyArray<DurableRun.RunState>, SqlError.SqlError, SqlClient.SqlClient> =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    // Message ids are snowflakes beyond 2^53: ordered in SQL, never read into JavaScript numbers.
+    const rows = yield* sql<Row>`
+      SELECT m.entity_id, m.tag, m.payload, r.payload AS reply
+      FROM cluster_messages m
+      LEFT JOIN cluster_replies r ON r.request_id = m.request_id AND r.kind = 0
+      WHERE m.entity_type = ${`Workflow/${workflowName}`} AND m.tag IN ('run', 'activity')
+      ORDER BY m.id`
+    const runs = new Map<string, { run?: Row; activities: Array<Row> }>()
+    for (const row of rows) {
+      let entry = runs.get(row.entity_id)
+      if (entry === undefined) runs.set(row.entity_id, entry = { activities: [] })
+      if (row.tag === "run") entry.run ??= row
+      else entry.activities.push(row)
+    }
+    const states: Array<DurableRun.RunState> = []
+    for (const [executionId, { activities, run }] of runs) {
+      if (run === undefined) continue
+      const payload = parse(run.payload) ?? {}
+      const totals = { read: 0, accepted: 0, failed: 0, bytesRead: 0 }
+      let backfillId: string | undefined
+      let lastError: string | undefined
+      // An activity runs again after a crash under the same name: its last reply counts.
+      const latest = new Map<string, Row>()
+      for (const row of activities) latest.set(parse(row.payload)?.name ?? "", row)
+      const last = activities[activities.length - 1]
+      const current: string | undefined = last === undefined ? undefined : parse(last.payload)?.name
+      // A durable sleep between polls is an activity of the engine's own.
+      const step = current?.replace(/^DurableClock\//, "")
+      for (const [name, row] of latest) {
+        const exit = exitOf(parse(row.reply))
+        if (exit === undefined) continue
+        if (exit._tag === "Failure") {
+          lastError = causeText(exit.cause)
+          continue
+        }
+        if (name === "create") backfillId = exit.value
+        if (name.startsWith("segment-")) {
+          totals.read += exit.value.read
+          totals.accepted += exit.value.accepted
+          totals.failed += exit.value.failed
+          totals.bytesRead = Math.max(totals.bytesRead, exit.value.next)
+        }
+      }
+      const exit = exitOf(parse(run.reply))
+      const inFlight = current !== undefined && exitOf(parse(latest.get(current)!.reply)) === undefined
+      const stage: DurableRun.RunState["stage"] = exit !== undefined
+        ? exit._tag === "Success" ? "done" : "failed"
+        : current === undefined || current === "create"
+        ? "creating"
+        : current.startsWith("segment-")
+        ? "ingesting"
+        : current === "close"
+        ? "closing"
+        : current === "revert"
+        ? "reverting"
+        : "awaiting reflection"
+      if (exit?._tag === "Failure") lastError = causeText(exit.cause) ?? lastError
+      states.push({
+        runKey: String(payload.runKey),
+        executionId,
+        stage,
+        ...(backfillId !== undefined ? { backfillId } : {}),
+        source: String(payload.source?.path ?? ""),
+        bytesTotal: Number(payload.source?.size ?? 0),
+        ...totals,
+        ...(step !== undefined ? { step, stepInFlight: inFlight } : {}),
+        ...(lastError !== undefined ? { lastError } : {})
+      })
+    }
+    return states
+  })
