@@ -469,6 +469,10 @@ export const validateEncodedEvent = (
 
 const encodeCreate = Schema.encodeSync(Backfill.CreateBackfill)
 
+// Orb's cursors are a few dozen characters; past this one would make a URL that servers refuse (commonly 8 kB),
+// and every error that names the request would quote it.
+const maxCursorLength = 2_048
+
 // A stack trace captured on every call costs more CPU than the rest of the operation's own work.
 const spanOptions = { captureStackTrace: false } as const
 
@@ -545,20 +549,30 @@ export const make: Effect.Effect<Backfills, never, OrbClient.OrbClient> = Effect
                 return Effect.succeed([data, Option.none<string>()] as const)
               }
               if (cursor !== undefined) followed.add(cursor)
-              if (followed.has(next)) {
-                return Effect.fail(
+              const refuse = (reason: string) =>
+                Effect.fail(
                   new OrbError.DecodeError({
                     status: 200,
                     method: "GET",
                     path: `/events/backfills?${new URLSearchParams([
                       ...(options?.limit === undefined ? [] : [["limit", String(options.limit)]]),
-                      ["cursor", truncate(cursor ?? "", 200)]
+                      ...(cursor === undefined ? [] : [["cursor", truncate(cursor, 200)]])
                     ])}`,
-                    reason: `next_cursor ${excerptOf(next)} was already followed: the listing would never end (after ${
-                      followed.size + 1
-                    } pages)`,
+                    reason,
                     excerpt: ""
                   })
+                )
+              if (next.length > maxCursorLength) {
+                return refuse(
+                  `next_cursor of ${next.length} characters (${excerptOf(next, 40)}) is no cursor: it would make a ` +
+                    "URL longer than servers accept"
+                )
+              }
+              if (followed.has(next)) {
+                return refuse(
+                  `next_cursor ${excerptOf(next)} was already followed: the listing would never end (after ${
+                    followed.size + 1
+                  } pages)`
                 )
               }
               return Effect.succeed([data, Option.some(next)] as const)

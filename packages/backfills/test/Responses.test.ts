@@ -189,6 +189,20 @@ describe("list", () => {
     }).pipe(Effect.provide(layer))
   })
 
+  it.effect("refuses a next_cursor too long to be one, rather than sending it in a URL", () => {
+    const { layer, requests } = recordingBackfills(
+      (request) => cursorOf(request) === null ? page(["bf_1"], "c".repeat(1_000_000)) : { status: 500, text: "" },
+      { maxRetries: 0 }
+    )
+    return Effect.gen(function*() {
+      const error = yield* Backfills.list().pipe(Stream.runCollect, Effect.flip)
+      assert.strictEqual(error._tag, "DecodeError")
+      assert.include((error as OrbError.DecodeError).reason, "1000000 characters")
+      assertPrintable(error)
+      assert.strictEqual(requests.length, 1)
+    }).pipe(Effect.provide(layer))
+  })
+
   it.effect("still follows a long run of distinct cursors to the end", () => {
     const { layer } = recordingBackfills((request) => {
       const n = Number(cursorOf(request) ?? "0")
