@@ -22,6 +22,7 @@ import * as Backfill from "./Backfill.js"
 import * as Events from "./internal/events.js"
 import { excerptOf, truncate } from "./internal/excerpt.js"
 import { decodedEvents, encodedEvents, ingestStream as internalIngestStream } from "./internal/ingestStream.js"
+import * as RateLimiter from "./internal/rateLimiter.js"
 import { run as internalRun } from "./internal/run.js"
 import * as OrbClient from "./OrbClient.js"
 import * as OrbError from "./OrbError.js"
@@ -96,6 +97,29 @@ export interface IngestQuota {
 }
 
 /**
+ * An ingest pace that several ingestions share: each request of any of them takes its turn within the one quota,
+ * and a 429 that one of them meets slows them all.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface IngestPace {
+  readonly [RateLimiter.PaceTypeId]: RateLimiter.RateLimiter
+  readonly quota: IngestQuota
+}
+
+/**
+ * A pace within `quota`, to give to every ingestion that must share it (`IngestStreamOptions.pace`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeIngestPace = (quota: IngestQuota): Effect.Effect<IngestPace, OrbError.InvalidInput> =>
+  quota.requestsPerSecond > 0 && quota.eventsPerMinute > 0
+    ? Effect.map(RateLimiter.make(quota), (limiter) => ({ [RateLimiter.PaceTypeId]: limiter, quota }))
+    : Effect.fail(new OrbError.InvalidInput({ field: "quota", reason: "both limits must be positive" }))
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -109,6 +133,11 @@ export interface IngestStreamOptions {
    * (a simulator without quotas). When Orb answers 429 anyway, the pace halves and then recovers.
    */
   readonly quota?: IngestQuota | false | undefined
+  /**
+   * A pace shared with other ingestions (see {@link makeIngestPace}), in place of one of this ingestion's own from
+   * `quota`: ingestions running at once into one account stay within its quota together.
+   */
+  readonly pace?: IngestPace | undefined
   /**
    * What to do with an invalid event (refused locally or by Orb): `"skip"` sets it aside, reports it in the
    * summary and carries on (the default); `"fail"` stops with `InvalidEvent`.

@@ -169,6 +169,40 @@ describe("Backfills.ingestStream", () => {
       assert.isAtMost(summary.elapsedMillis, 190_000)
     }).pipe(Effect.provide(withSimulator({ quotas: "live" }))))
 
+  for (const shared of [true, false]) {
+    it.effect(
+      shared
+        ? "two ingestions sharing one pace stay within the account's quota together: no 429"
+        : "two ingestions each with a pace of its own exceed the account's quota together: 429s",
+      () =>
+        Effect.gen(function*() {
+          yield* setNow
+          const first = yield* createOpen()
+          const second = yield* createOpen({
+            timeframeStart: DateTime.unsafeMake("2026-10-10T00:00:00Z"),
+            timeframeEnd: DateTime.unsafeMake("2026-10-17T00:00:00Z")
+          })
+          const pace = yield* Backfills.makeIngestPace(Backfills.liveModeQuota)
+          const options = shared ? { pace } : { quota: Backfills.liveModeQuota }
+          const later = (i: number) =>
+            sampleEvent(i, { timestamp: DateTime.unsafeMake(Date.parse("2026-10-10T00:00:00Z") + i * 1000) })
+          const [a, b] = yield* driveClock(
+            Effect.all([
+              Backfills.ingestStream(first.id, events(10_000), options),
+              Backfills.ingestStream(second.id, Stream.range(0, 9_999).pipe(Stream.map(later)), options)
+            ], { concurrency: 2 }),
+            "500 millis"
+          )
+          assert.strictEqual(a.accepted + b.accepted, 20_000)
+          const sim = yield* OrbSimulator.OrbSimulator
+          const limited = (yield* sim.requests).filter((r) => r.status === 429).length
+          if (shared) assert.strictEqual(limited, 0)
+          else assert.isAbove(limited, 0)
+        }).pipe(Effect.provide(withSimulator({ quotas: "live" }))),
+      60_000
+    )
+  }
+
   it.effect("slows down when Orb's quota is lower than configured, and still finishes", () =>
     Effect.gen(function*() {
       yield* setNow

@@ -110,11 +110,15 @@ export const ingestStream = <A, E, R>(
     if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
       return yield* new OrbError.InvalidInput({ field: "maxAttempts", reason: "must be a positive integer" })
     }
-    const quota = options.quota ?? defaultQuota
+    const quota = options.pace?.quota ?? options.quota ?? defaultQuota
     if (quota !== false && !(quota.requestsPerSecond > 0 && quota.eventsPerMinute > 0)) {
       return yield* new OrbError.InvalidInput({ field: "quota", reason: "both limits must be positive" })
     }
-    const limiter = quota === false ? RateLimiter.unlimited : yield* RateLimiter.make(quota)
+    const limiter = options.pace !== undefined
+      ? options.pace[RateLimiter.PaceTypeId]
+      : quota === false
+      ? RateLimiter.unlimited
+      : yield* RateLimiter.make(quota)
 
     const before = yield* deps.fetch(id)
     const started = yield* Clock.currentTimeMillis

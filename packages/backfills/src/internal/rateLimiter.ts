@@ -82,6 +82,13 @@ export const make = (quota: Quota): Effect.Effect<RateLimiter> =>
     }
   })
 
+/**
+ * Where a shared pace (`Backfills.IngestPace`) keeps its limiter.
+ *
+ * @internal
+ */
+export const PaceTypeId: unique symbol = Symbol.for("@effect-orb/backfills/Backfills/IngestPace")
+
 /** A limiter that never waits. @internal */
 export const unlimited: RateLimiter = {
   acquire: () => Effect.void,
