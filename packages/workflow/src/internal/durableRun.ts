@@ -7,6 +7,7 @@ import * as DurableClock from "@effect/workflow/DurableClock"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
@@ -61,189 +62,200 @@ export const layer = (
   workflow: typeof DurableRun.BackfillRun,
   classes: { readonly RunFailed: typeof DurableRun.RunFailed; readonly RunResult: typeof DurableRun.RunResult }
 ) =>
-  workflow.toLayer((payload, executionId) =>
-    Effect.gen(function*() {
-      const backfills = yield* Backfills.Backfills
-      let backfillId: string | undefined
+  Layer.unwrapEffect(Effect.sync(() => {
+    // The runs this process executes share one pace per quota, so that runs at once stay within the account's
+    // quota together.
+    const paces = new Map<string, Backfills.IngestPace>()
+    const paceOf = (quota: Backfills.IngestQuota) => {
+      const key = `${quota.requestsPerSecond}/${quota.eventsPerMinute}`
+      let pace = paces.get(key)
+      if (pace === undefined) paces.set(key, pace = Effect.runSync(Effect.orDie(Backfills.makeIngestPace(quota))))
+      return pace
+    }
+    return workflow.toLayer((payload, executionId) =>
+      Effect.gen(function*() {
+        const backfills = yield* Backfills.Backfills
+        let backfillId: string | undefined
 
-      const create = Activity.make({
-        name: "create",
-        success: Schema.String,
-        error: StepFailed,
-        execute: throughOutages(backfills.create({
-          timeframeStart: payload.timeframeStart,
-          timeframeEnd: payload.timeframeEnd,
-          replaceExistingEvents: payload.replaceExistingEvents,
-          closeTime: payload.closeTime,
-          ...(payload.customerId !== undefined ? { customerId: payload.customerId } : {}),
-          ...(payload.externalCustomerId !== undefined ? { externalCustomerId: payload.externalCustomerId } : {}),
-          ...(payload.deprecationFilter !== undefined ? { deprecationFilter: payload.deprecationFilter } : {})
-        }, { idempotencyKey: createKey(executionId) })).pipe(
-          Effect.map((backfill) => backfill.id as string),
-          Effect.mapError(failed("create"))
-        )
-      })
-
-      const segment = (id: string, index: number, from: { readonly offset: number; readonly line: number }) =>
-        Activity.make({
-          name: `segment-${index}`,
-          success: SegmentResult,
+        const create = Activity.make({
+          name: "create",
+          success: Schema.String,
           error: StepFailed,
-          execute: Effect.gen(function*() {
-            const where = `ingest (segment ${index}, from line ${from.line})`
-            const read = yield* RunSource.readSegment(payload.source, from, payload.segmentEvents).pipe(
-              Effect.mapError(failed(where))
+          execute: throughOutages(backfills.create({
+            timeframeStart: payload.timeframeStart,
+            timeframeEnd: payload.timeframeEnd,
+            replaceExistingEvents: payload.replaceExistingEvents,
+            closeTime: payload.closeTime,
+            ...(payload.customerId !== undefined ? { customerId: payload.customerId } : {}),
+            ...(payload.externalCustomerId !== undefined ? { externalCustomerId: payload.externalCustomerId } : {}),
+            ...(payload.deprecationFilter !== undefined ? { deprecationFilter: payload.deprecationFilter } : {})
+          }, { idempotencyKey: createKey(executionId) })).pipe(
+            Effect.map((backfill) => backfill.id as string),
+            Effect.mapError(failed("create"))
+          )
+        })
+
+        const segment = (id: string, index: number, from: { readonly offset: number; readonly line: number }) =>
+          Activity.make({
+            name: `segment-${index}`,
+            success: SegmentResult,
+            error: StepFailed,
+            execute: Effect.gen(function*() {
+              const where = `ingest (segment ${index}, from line ${from.line})`
+              const read = yield* RunSource.readSegment(payload.source, from, payload.segmentEvents).pipe(
+                Effect.mapError(failed(where))
+              )
+              if (read.unreadable.length > 0 && payload.invalidEvents === "fail") {
+                const first = read.unreadable[0]
+                return yield* new StepFailed({ stage: where, reason: `line ${first.line}: ${first.reason}` })
+              }
+              const summary = read.events.length === 0
+                ? { accepted: 0, failed: 0 }
+                : yield* throughOutages(backfills.ingestEncodedStream(
+                  id,
+                  Stream.fromIterable(read.events as ReadonlyArray<typeof Backfill.IngestEvent.Encoded>),
+                  {
+                    batchSize: payload.batchSize,
+                    concurrency: payload.concurrency,
+                    ...(payload.quota === false ? { quota: false } : { pace: paceOf(payload.quota) }),
+                    onInvalid: payload.invalidEvents
+                  }
+                )).pipe(
+                  Effect.mapError((error) =>
+                    error._tag === "InvalidEvent"
+                      ? new StepFailed({
+                        stage: where,
+                        reason: `line ${read.lines[error.position] ?? "?"}: ${error.reasons.join("; ")}`
+                      })
+                      : failed(where)(error)
+                  )
+                )
+              return {
+                next: read.next,
+                nextLine: read.nextLine,
+                eof: read.eof,
+                read: read.events.length + read.unreadable.length,
+                accepted: summary.accepted,
+                failed: summary.failed + read.unreadable.length
+              }
+            })
+          })
+
+        // "Already closed" is done: a close sent again after a crash finds the backfill closed.
+        const close = (id: string) =>
+          Activity.make({
+            name: "close",
+            success: Backfill.BackfillStatus,
+            error: StepFailed,
+            execute: throughOutages(backfills.close(id)).pipe(
+              Effect.map((backfill) => backfill.status),
+              Effect.catchTag("ConstraintViolation", (refused) =>
+                Effect.flatMap(throughOutages(backfills.fetch(id)), (backfill) =>
+                  Effect.map(DateTime.now, (now) => {
+                    const open = backfill.status === "pending" &&
+                      Option.match(backfill.closeTime, {
+                        onNone: () => true,
+                        onSome: (at) => at.epochMillis > now.epochMillis
+                      })
+                    return { open, backfill }
+                  })).pipe(Effect.flatMap(({ backfill, open }) =>
+                    open || backfill.status === "reverted" || backfill.status === "pending_revert"
+                      ? Effect.fail(refused)
+                      : Effect.succeed(backfill.status)
+                  ))),
+              Effect.mapError(failed("close"))
             )
-            if (read.unreadable.length > 0 && payload.invalidEvents === "fail") {
-              const first = read.unreadable[0]
-              return yield* new StepFailed({ stage: where, reason: `line ${first.line}: ${first.reason}` })
-            }
-            const summary = read.events.length === 0
-              ? { accepted: 0, failed: 0 }
-              : yield* throughOutages(backfills.ingestEncodedStream(
-                id,
-                Stream.fromIterable(read.events as ReadonlyArray<typeof Backfill.IngestEvent.Encoded>),
-                {
-                  batchSize: payload.batchSize,
-                  concurrency: payload.concurrency,
-                  quota: payload.quota,
-                  onInvalid: payload.invalidEvents
-                }
-              )).pipe(
-                Effect.mapError((error) =>
-                  error._tag === "InvalidEvent"
-                    ? new StepFailed({
-                      stage: where,
-                      reason: `line ${read.lines[error.position] ?? "?"}: ${error.reasons.join("; ")}`
-                    })
-                    : failed(where)(error)
+          })
+
+        const poll = (id: string, index: number) =>
+          Activity.make({
+            name: `poll-${index}`,
+            success: Backfill.BackfillStatus,
+            error: StepFailed,
+            execute: throughOutages(backfills.fetch(id)).pipe(
+              Effect.map((backfill) => backfill.status),
+              Effect.mapError(failed("await"))
+            )
+          })
+
+        // A revert that fails is checked by a fetch: the error then says what is known, not a guess.
+        const revert = (id: string) =>
+          Activity.make({
+            name: "revert",
+            success: Schema.Struct({ reverted: Schema.Boolean, status: Schema.optional(Backfill.BackfillStatus) }),
+            execute: throughOutages(backfills.revert(id)).pipe(
+              Effect.map((backfill) => ({ reverted: true, status: backfill.status })),
+              Effect.orElse(() =>
+                throughOutages(backfills.fetch(id)).pipe(
+                  Effect.map((backfill) => ({
+                    reverted: backfill.status === "reverted" || backfill.status === "pending_revert",
+                    status: backfill.status
+                  })),
+                  Effect.orElseSucceed(() => ({ reverted: false }))
                 )
               )
-            return {
-              next: read.next,
-              nextLine: read.nextLine,
-              eof: read.eof,
-              read: read.events.length + read.unreadable.length,
-              accepted: summary.accepted,
-              failed: summary.failed + read.unreadable.length
-            }
+            )
           })
-        })
 
-      // "Already closed" is done: a close sent again after a crash finds the backfill closed.
-      const close = (id: string) =>
-        Activity.make({
-          name: "close",
-          success: Backfill.BackfillStatus,
+        const runFailed = (
           error: StepFailed,
-          execute: throughOutages(backfills.close(id)).pipe(
-            Effect.map((backfill) => backfill.status),
-            Effect.catchTag("ConstraintViolation", (refused) =>
-              Effect.flatMap(throughOutages(backfills.fetch(id)), (backfill) =>
-                Effect.map(DateTime.now, (now) => {
-                  const open = backfill.status === "pending" &&
-                    Option.match(backfill.closeTime, {
-                      onNone: () => true,
-                      onSome: (at) => at.epochMillis > now.epochMillis
-                    })
-                  return { open, backfill }
-                })).pipe(Effect.flatMap(({ backfill, open }) =>
-                  open || backfill.status === "reverted" || backfill.status === "pending_revert"
-                    ? Effect.fail(refused)
-                    : Effect.succeed(backfill.status)
-                ))),
-            Effect.mapError(failed("close"))
-          )
-        })
+          outcome: { readonly reverted: boolean; readonly status?: Backfill.BackfillStatus | undefined }
+        ) =>
+          new classes.RunFailed({
+            runKey: payload.runKey,
+            ...(backfillId !== undefined ? { backfillId } : {}),
+            stage: error.stage,
+            reason: error.reason,
+            reverted: outcome.reverted,
+            ...(outcome.status !== undefined ? { status: outcome.status } : {})
+          })
 
-      const poll = (id: string, index: number) =>
-        Activity.make({
-          name: `poll-${index}`,
-          success: Backfill.BackfillStatus,
-          error: StepFailed,
-          execute: throughOutages(backfills.fetch(id)).pipe(
-            Effect.map((backfill) => backfill.status),
-            Effect.mapError(failed("await"))
-          )
-        })
+        // Before the close, a typed failure reverts the backfill. An interruption is no failure: the run suspends,
+        // and resumes where it was.
+        const ingested = yield* Effect.gen(function*() {
+          const id = yield* create
+          backfillId = id
+          yield* Effect.annotateCurrentSpan("backfill.id", id)
+          let from = { offset: 0, line: 1 }
+          const totals = { read: 0, accepted: 0, failed: 0, segments: 0 }
+          for (let index = 0;; index++) {
+            const done = yield* segment(id, index, from)
+            totals.read += done.read
+            totals.accepted += done.accepted
+            totals.failed += done.failed
+            totals.segments++
+            from = { offset: done.next, line: done.nextLine }
+            if (done.eof) break
+          }
+          const status = yield* close(id)
+          return { id, status, totals }
+        }).pipe(
+          Effect.catchTag("StepFailed", (error) =>
+            backfillId === undefined
+              ? Effect.fail(runFailed(error, { reverted: false }))
+              : Effect.flatMap(revert(backfillId), (outcome) => Effect.fail(runFailed(error, outcome))))
+        )
 
-      // A revert that fails is checked by a fetch: the error then says what is known, not a guess.
-      const revert = (id: string) =>
-        Activity.make({
-          name: "revert",
-          success: Schema.Struct({ reverted: Schema.Boolean, status: Schema.optional(Backfill.BackfillStatus) }),
-          execute: throughOutages(backfills.revert(id)).pipe(
-            Effect.map((backfill) => ({ reverted: true, status: backfill.status })),
-            Effect.orElse(() =>
-              throughOutages(backfills.fetch(id)).pipe(
-                Effect.map((backfill) => ({
-                  reverted: backfill.status === "reverted" || backfill.status === "pending_revert",
-                  status: backfill.status
-                })),
-                Effect.orElseSucceed(() => ({ reverted: false }))
+        const { id, totals } = ingested
+        let status = ingested.status
+        if (payload.until === "reflected") {
+          for (let index = 0; status !== "reflected"; index++) {
+            if (index > 0) {
+              yield* DurableClock.sleep({ name: `wait-${index}`, duration: pollWait(index - 1), inMemoryThreshold: 0 })
+            }
+            status = yield* poll(id, index).pipe(Effect.mapError((error) => runFailed(error, { reverted: false })))
+            if (!Backfill.canReach(status, "reflected")) {
+              return yield* runFailed(
+                new StepFailed({ stage: "await", reason: `the backfill is ${status} and can no longer be reflected` }),
+                { reverted: false, status }
               )
-            )
-          )
-        })
-
-      const runFailed = (
-        error: StepFailed,
-        outcome: { readonly reverted: boolean; readonly status?: Backfill.BackfillStatus | undefined }
-      ) =>
-        new classes.RunFailed({
-          runKey: payload.runKey,
-          ...(backfillId !== undefined ? { backfillId } : {}),
-          stage: error.stage,
-          reason: error.reason,
-          reverted: outcome.reverted,
-          ...(outcome.status !== undefined ? { status: outcome.status } : {})
-        })
-
-      // Before the close, a typed failure reverts the backfill. An interruption is no failure: the run suspends,
-      // and resumes where it was.
-      const ingested = yield* Effect.gen(function*() {
-        const id = yield* create
-        backfillId = id
-        yield* Effect.annotateCurrentSpan("backfill.id", id)
-        let from = { offset: 0, line: 1 }
-        const totals = { read: 0, accepted: 0, failed: 0, segments: 0 }
-        for (let index = 0;; index++) {
-          const done = yield* segment(id, index, from)
-          totals.read += done.read
-          totals.accepted += done.accepted
-          totals.failed += done.failed
-          totals.segments++
-          from = { offset: done.next, line: done.nextLine }
-          if (done.eof) break
-        }
-        const status = yield* close(id)
-        return { id, status, totals }
-      }).pipe(
-        Effect.catchTag("StepFailed", (error) =>
-          backfillId === undefined
-            ? Effect.fail(runFailed(error, { reverted: false }))
-            : Effect.flatMap(revert(backfillId), (outcome) => Effect.fail(runFailed(error, outcome))))
-      )
-
-      const { id, totals } = ingested
-      let status = ingested.status
-      if (payload.until === "reflected") {
-        for (let index = 0; status !== "reflected"; index++) {
-          if (index > 0) {
-            yield* DurableClock.sleep({ name: `wait-${index}`, duration: pollWait(index - 1), inMemoryThreshold: 0 })
-          }
-          status = yield* poll(id, index).pipe(Effect.mapError((error) => runFailed(error, { reverted: false })))
-          if (!Backfill.canReach(status, "reflected")) {
-            return yield* runFailed(
-              new StepFailed({ stage: "await", reason: `the backfill is ${status} and can no longer be reflected` }),
-              { reverted: false, status }
-            )
+            }
           }
         }
-      }
-      return new classes.RunResult({ backfillId: id, status, ...totals })
-    })
-  )
+        return new classes.RunResult({ backfillId: id, status, ...totals })
+      })
+    )
+  }))
 
 /** @internal */
 export const payload = (spec: DurableRun.RunSpec): Effect.Effect<DurableRun.RunPayload, Backfills.Error> =>
