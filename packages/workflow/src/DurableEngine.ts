@@ -1,15 +1,20 @@
 /**
  * Where durable runs keep their state: the workflow engine of `@effect/cluster` over SQL. The embedded default is
  * one SQLite file, used by one process at a time (a second process on the same file is refused, naming the first:
- * two single runners on one file would each take the other's work).
+ * two single runners on one file would each take the other's work). For several processes or machines, runners
+ * share one Postgres database and split the runs between them; a runner that dies leaves its runs to the others.
  *
  * @since 0.1.0
  */
+import type * as SocketServer from "@effect/platform/SocketServer"
 import type * as SqlClient from "@effect/sql/SqlClient"
+import type * as SqlError from "@effect/sql/SqlError"
 import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import type * as ConfigError from "effect/ConfigError"
 import type * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import type * as Tls from "node:tls"
 import * as internal from "./internal/durableEngine.js"
 
 /**
@@ -58,3 +63,74 @@ export const layerSqlite = (
  */
 export const layerSqliteReader = (options: SqliteOptions): Layer.Layer<SqlClient.SqlClient, ConfigError.ConfigError> =>
   internal.layerSqliteReader(options)
+
+/**
+ * Where the Postgres database is: a connection URL (`Redacted`, as it may hold the password), or its fields.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type PostgresConnection =
+  | { readonly url: Redacted.Redacted }
+  | {
+    readonly host: string
+    /** Default 5432. */
+    readonly port?: number | undefined
+    readonly database?: string | undefined
+    readonly username?: string | undefined
+    readonly password?: Redacted.Redacted | undefined
+    /** TLS to the database: `true`, or Node's TLS options. Default off. */
+    readonly ssl?: boolean | Tls.ConnectionOptions | undefined
+  }
+
+/**
+ * Where the other runners reach a runner: the host and port of its socket server.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunnerAddress {
+  readonly host: string
+  readonly port: number
+}
+
+/**
+ * The cluster engine's options: the database, and either this runner's address or `clientOnly: true`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type PostgresOptions =
+  & {
+    /** The database every runner and client of the cluster shares (its tables are named `cluster_*`). */
+    readonly postgres: PostgresConnection
+  }
+  & (
+    | {
+      /** This runner's address as the other runners reach it: unique in the cluster. */
+      readonly runnerAddress: RunnerAddress
+      /** Where the socket server listens, when not the runner address (`0.0.0.0` in a container, say). */
+      readonly listenAddress?: RunnerAddress | undefined
+      readonly clientOnly?: false | undefined
+    }
+    | {
+      /** Submits and polls runs without running any: no socket server, no shards, no activities. */
+      readonly clientOnly: true
+    }
+  )
+
+/**
+ * The cluster engine: runner processes, on one machine or several, sharing one Postgres database. Runs are spread
+ * over the runners by their execution id; a runner that stops (even by kill -9) leaves its runs to the others
+ * within seconds, and they resume them from the journal. A client-only engine submits and polls runs, and runs
+ * nothing itself. Also provides its `SqlClient`, for `DurableRun.list`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerPostgres = (
+  options: PostgresOptions
+): Layer.Layer<
+  WorkflowEngine.WorkflowEngine | SqlClient.SqlClient,
+  SqlError.SqlError | SocketServer.SocketServerError | ConfigError.ConfigError
+> => internal.layerPostgres(options)

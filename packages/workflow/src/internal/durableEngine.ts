@@ -2,11 +2,17 @@
  * The engine's layers, and the lock that keeps one process per state file.
  */
 import * as ClusterWorkflowEngine from "@effect/cluster/ClusterWorkflowEngine"
+import * as RunnerAddress from "@effect/cluster/RunnerAddress"
+import * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import * as SingleRunner from "@effect/cluster/SingleRunner"
+import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
+import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import Database from "better-sqlite3"
+import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import type * as DurableEngine from "../DurableEngine.js"
@@ -65,3 +71,58 @@ export const layerSqlite = (options: DurableEngine.SqliteOptions, StateLocked: t
 /** @internal */
 export const layerSqliteReader = (options: DurableEngine.SqliteOptions) =>
   SqliteClient.layer({ filename: options.filename, readonly: true })
+
+/**
+ * How fast a dead runner's runs move: each runner stamps its heartbeat (and holds its shards' advisory locks) every
+ * 2 seconds, a runner whose heartbeat is 6 seconds old is taken for gone, and the survivors look at the runners
+ * every second. A runner that is only slow (a long pause, a busy machine) is not robbed: its shards stay its own for
+ * as long as its Postgres session holds their advisory locks, which only its death (or a lost connection) drops.
+ */
+const shardLocks = {
+  shardLockRefreshInterval: "2 seconds",
+  shardLockExpiration: "6 seconds",
+  refreshAssignmentsInterval: "1 second"
+} as const
+
+const address = (option: string, value: DurableEngine.RunnerAddress) =>
+  value.host.length > 0 && Number.isInteger(value.port) && value.port > 0 && value.port < 65_536
+    ? Effect.succeed(RunnerAddress.make(value.host, value.port))
+    : Effect.fail(
+      ConfigError.InvalidData([option], `expected a host and a port from 1 to 65535, got ${value.host}:${value.port}`)
+    )
+
+const pgConfig = (connection: DurableEngine.PostgresConnection): PgClient.PgClientConfig =>
+  "url" in connection
+    ? { url: connection.url, applicationName: "effect-orb-workflow" }
+    : {
+      host: connection.host,
+      port: connection.port,
+      database: connection.database,
+      username: connection.username,
+      password: connection.password,
+      ssl: connection.ssl,
+      applicationName: "effect-orb-workflow"
+    }
+
+/** @internal */
+export const layerPostgres = (options: DurableEngine.PostgresOptions) =>
+  Layer.unwrapEffect(Effect.gen(function*() {
+    // Every setting is given, so that the process environment (`HOST`, `PORT`, ...: `NodeClusterSocket` reads it)
+    // never chooses one behind the caller's back.
+    const base = { ...ShardingConfig.defaults, ...shardingConfig, ...shardLocks }
+    const sockets = options.clientOnly === true
+      ? NodeClusterSocket.layer({ clientOnly: true, shardingConfig: { ...base, runnerAddress: Option.none() } })
+      : NodeClusterSocket.layer({
+        shardingConfig: {
+          ...base,
+          runnerAddress: Option.some(yield* address("runnerAddress", options.runnerAddress)),
+          runnerListenAddress: options.listenAddress === undefined
+            ? Option.none()
+            : Option.some(yield* address("listenAddress", options.listenAddress))
+        }
+      })
+    return ClusterWorkflowEngine.layer.pipe(
+      Layer.provide(sockets),
+      Layer.provideMerge(PgClient.layer(pgConfig(options.postgres)))
+    )
+  }))

