@@ -187,6 +187,33 @@ export const CreateBackfill = Schema.Struct({
 export type CreateBackfill = typeof CreateBackfill.Type
 
 /**
+ * The create input of anything that holds its fields (a run's spec, a durable run's payload), each optional field
+ * left out when `undefined`, so that one rule builds the create request wherever a run starts.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const createBackfillOf = (
+  spec: {
+    readonly timeframeStart: DateTime.Utc
+    readonly timeframeEnd: DateTime.Utc
+    readonly replaceExistingEvents: boolean
+    readonly customerId?: string | undefined
+    readonly externalCustomerId?: string | undefined
+    readonly deprecationFilter?: string | undefined
+  },
+  closeTime: DateTime.Utc
+): CreateBackfill => ({
+  timeframeStart: spec.timeframeStart,
+  timeframeEnd: spec.timeframeEnd,
+  replaceExistingEvents: spec.replaceExistingEvents,
+  closeTime,
+  ...(spec.customerId !== undefined ? { customerId: spec.customerId } : {}),
+  ...(spec.externalCustomerId !== undefined ? { externalCustomerId: spec.externalCustomerId } : {}),
+  ...(spec.deprecationFilter !== undefined ? { deprecationFilter: spec.deprecationFilter } : {})
+})
+
+/**
  * A property value of an event: Orb accepts strings, numbers and booleans only, no nesting.
  *
  * @since 0.1.0

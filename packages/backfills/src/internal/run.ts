@@ -11,7 +11,7 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import type * as Backfill from "../Backfill.js"
+import * as Backfill from "../Backfill.js"
 import type * as Backfills from "../Backfills.js"
 import * as OrbError from "../OrbError.js"
 
@@ -87,15 +87,7 @@ export const run = <E, R>(
     }
     const report = spec.onProgress ?? (() => Effect.void)
 
-    const createInput: Backfill.CreateBackfill = {
-      timeframeStart: spec.timeframeStart,
-      timeframeEnd: spec.timeframeEnd,
-      replaceExistingEvents: spec.replaceExistingEvents,
-      closeTime,
-      ...(spec.customerId !== undefined ? { customerId: spec.customerId } : {}),
-      ...(spec.externalCustomerId !== undefined ? { externalCustomerId: spec.externalCustomerId } : {}),
-      ...(spec.deprecationFilter !== undefined ? { deprecationFilter: spec.deprecationFilter } : {})
-    }
+    const createInput: Backfill.CreateBackfill = Backfill.createBackfillOf(spec, closeTime)
     // One key for the create and for any re-send of it below, so that Orb can only ever apply it once.
     const createKey = spec.idempotencyKey ?? `effect-orb-run-${globalThis.crypto.randomUUID()}`
 

@@ -81,15 +81,11 @@ export const layer = (
           name: "create",
           success: Schema.String,
           error: StepFailed,
-          execute: throughOutages(backfills.create({
-            timeframeStart: payload.timeframeStart,
-            timeframeEnd: payload.timeframeEnd,
-            replaceExistingEvents: payload.replaceExistingEvents,
-            closeTime: payload.closeTime,
-            ...(payload.customerId !== undefined ? { customerId: payload.customerId } : {}),
-            ...(payload.externalCustomerId !== undefined ? { externalCustomerId: payload.externalCustomerId } : {}),
-            ...(payload.deprecationFilter !== undefined ? { deprecationFilter: payload.deprecationFilter } : {})
-          }, { idempotencyKey: createKey(executionId) })).pipe(
+          execute: throughOutages(
+            backfills.create(Backfill.createBackfillOf(payload, payload.closeTime), {
+              idempotencyKey: createKey(executionId)
+            })
+          ).pipe(
             Effect.map((backfill) => backfill.id as string),
             Effect.mapError(failed("create"))
           )
@@ -268,15 +264,7 @@ export const payload = (spec: DurableRun.RunSpec): Effect.Effect<DurableRun.RunP
       expectedEvents: spec.expectedEvents ?? (spec.source.size > 0 ? Math.ceil(spec.source.size / 100) : undefined),
       quota: spec.quota
     })
-    const createInput: Backfill.CreateBackfill = {
-      timeframeStart: spec.timeframeStart,
-      timeframeEnd: spec.timeframeEnd,
-      replaceExistingEvents: spec.replaceExistingEvents,
-      closeTime,
-      ...(spec.customerId !== undefined ? { customerId: spec.customerId } : {}),
-      ...(spec.externalCustomerId !== undefined ? { externalCustomerId: spec.externalCustomerId } : {}),
-      ...(spec.deprecationFilter !== undefined ? { deprecationFilter: spec.deprecationFilter } : {})
-    }
+    const createInput: Backfill.CreateBackfill = Backfill.createBackfillOf(spec, closeTime)
     yield* Backfills.validateCreate(createInput)
     if (closeTime.epochMillis <= now.epochMillis) {
       return yield* invalid("closeTime", `${DateTime.formatIso(closeTime)} is not in the future`)
