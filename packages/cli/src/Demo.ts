@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import { Backfills, type OrbError } from "@effect-orb/backfills"
+import type { EventFile as Input } from "@effect-orb/workflow"
 import type * as PlatformError from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
@@ -15,7 +16,6 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Backend from "./Backend.js"
 import type * as CliError from "./CliError.js"
-import type * as Input from "./Input.js"
 import * as Output from "./Output.js"
 import * as Progress from "./Progress.js"
 import * as Render from "./Render.js"

@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import { type Backfill, Backfills, type OrbError } from "@effect-orb/backfills"
+import { EventFile as Input } from "@effect-orb/workflow"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Chunk from "effect/Chunk"
 import * as DateTime from "effect/DateTime"
@@ -16,7 +17,6 @@ import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import * as Backend from "./Backend.js"
 import * as CliError from "./CliError.js"
-import * as Input from "./Input.js"
 import * as Output from "./Output.js"
 import * as Progress from "./Progress.js"
 import * as Render from "./Render.js"

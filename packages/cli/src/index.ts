@@ -31,13 +31,6 @@ export * as CliError from "./CliError.js"
 export * as Demo from "./Demo.js"
 
 /**
- * Reading NDJSON and CSV event files.
- *
- * @since 0.1.0
- */
-export * as Input from "./Input.js"
-
-/**
  * Standard output and error as a service.
  *
  * @since 0.1.0

@@ -1,7 +1,7 @@
+import { EventFile as Input } from "@effect-orb/workflow"
 import { assert, describe, it } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
 import * as Either from "effect/Either"
-import * as Input from "../src/Input.js"
 
 const right = <A, E>(either: Either.Either<A, E>): A => {
   if (Either.isLeft(either)) assert.fail(`expected a value, got ${String(either.left)}`)

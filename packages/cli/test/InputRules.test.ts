@@ -2,6 +2,7 @@
 // check pass, and lines longer than `Backfill.maxEventBytes` refused by the line reader without holding them.
 import { Backfill } from "@effect-orb/backfills"
 import { OrbSimulator } from "@effect-orb/simulator"
+import { EventFile as Input } from "@effect-orb/workflow"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { assert, describe, it } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
@@ -9,7 +10,6 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
 import * as Cli from "../src/Cli.js"
-import * as Input from "../src/Input.js"
 import { cli, ndjson, simulator, tempFile, timeframe, wireEvent } from "./support.js"
 
 const backfills = Effect.flatMap(OrbSimulator.OrbSimulator, (sim) => sim.backfills)

@@ -5,13 +5,31 @@
  *
  * @since 0.1.0
  */
+import { Backfill } from "@effect-orb/backfills"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import type * as EventFile from "./EventFile.js"
 import * as internal from "./internal/fileSource.js"
 
 /**
- * An NDJSON file of events in Orb's wire form (one event per line, blank lines ignored), by path, with the size
- * and SHA-256 it had when the run was submitted.
+ * What the events of a file source are checked against as they are read, as the command line checks a file
+ * (`EventFile.checkEvent`): an event outside it is set aside like an unreadable line, and an event with no
+ * customer key gets the scope's customer.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const FileScope = Schema.Struct({
+  timeframeStart: Backfill.Timestamp,
+  timeframeEnd: Backfill.Timestamp,
+  customerId: Schema.optional(Schema.String),
+  externalCustomerId: Schema.optional(Schema.String)
+})
+
+/**
+ * A file of events as `EventFile` reads it, NDJSON (one event per line in Orb's wire form) or CSV (a header row,
+ * then one event per row), blank lines ignored, by path, with the size and SHA-256 it had when the run was
+ * submitted.
  *
  * @since 0.1.0
  * @category models
@@ -19,10 +37,11 @@ import * as internal from "./internal/fileSource.js"
 export class FileSource extends Schema.TaggedClass<FileSource>("@effect-orb/workflow/FileSource")("File", {
   /** An absolute path: the run may resume in another process, from another working directory. */
   path: Schema.String,
-  format: Schema.Literal("ndjson"),
+  format: Schema.Literal("ndjson", "csv"),
   size: Schema.NonNegativeInt,
   /** Hex. */
-  sha256: Schema.String
+  sha256: Schema.String,
+  scope: Schema.optional(FileScope)
 }) {}
 
 /**
@@ -59,15 +78,35 @@ export class SourceError extends Schema.TaggedError<SourceError>("@effect-orb/wo
 }
 
 /**
+ * How to read a file source.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FileOptions {
+  /** Default `"ndjson"`. */
+  readonly format?: EventFile.Format | undefined
+  /** Check (and complete) every event against this scope as it is read. */
+  readonly scope?: EventFile.Scope | undefined
+}
+
+/**
  * A file as a source: its absolute path, size and SHA-256, read once, in constant memory.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const fromFile = (path: string): Effect.Effect<FileSource, SourceError> =>
+export const fromFile = (path: string, options: FileOptions = {}): Effect.Effect<FileSource, SourceError> =>
   Effect.map(
     internal.fingerprint(path),
-    ({ path, sha256, size }) => new FileSource({ path, format: "ndjson", size, sha256 })
+    ({ path, sha256, size }) =>
+      new FileSource({
+        path,
+        format: options.format ?? "ndjson",
+        size,
+        sha256,
+        ...(options.scope !== undefined ? { scope: options.scope } : {})
+      })
   )
 
 /**
@@ -81,7 +120,7 @@ export interface Segment {
   /** The parsed events, in wire form, each with the line it came from. */
   readonly events: ReadonlyArray<unknown>
   readonly lines: ReadonlyArray<number>
-  /** Lines that are not JSON objects, with why. */
+  /** Lines that hold no event (or, with a scope, an event outside it), with why. */
   readonly unreadable: ReadonlyArray<{ readonly line: number; readonly reason: string }>
   readonly next: number
   readonly nextLine: number

@@ -18,3 +18,8 @@ export * as DurableRun from "./DurableRun.js"
  * @since 0.1.0
  */
 export * as RunSource from "./RunSource.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as EventFile from "./EventFile.js"

@@ -1,13 +1,17 @@
 /**
- * Reading an NDJSON file from any byte offset, in constant memory, and pinning it by size and SHA-256.
+ * Reading an event file (NDJSON or CSV, by `EventFile`'s reader) from any byte offset, in constant memory, and
+ * pinning it by size and SHA-256.
  */
 import { Backfill } from "@effect-orb/backfills"
+import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type * as RunSource from "../RunSource.js"
 import { SourceError } from "../RunSource.js"
+import * as EventFile from "./eventFile.js"
 
 const unreadable = (file: string, error: unknown) =>
   new SourceError({ path: file, reason: "unreadable", detail: error instanceof Error ? error.message : String(error) })
@@ -59,8 +63,6 @@ const verify = (source: RunSource.FileSource): Effect.Effect<void, SourceError> 
   })
 
 const chunkBytes = 64 * 1024
-// A line longer than an event may be is refused without holding more of it than this.
-const maxLineBytes = Backfill.maxEventBytes
 
 /** Up to `maxEvents` events from byte `offset` (line `line`), read in chunks. */
 export const readSegment = (
@@ -70,91 +72,97 @@ export const readSegment = (
 ): Effect.Effect<RunSource.Segment, SourceError> =>
   Effect.zipRight(
     verify(source),
-    Effect.try({
-      try: () => {
-        const fd = fs.openSync(source.path, "r")
-        try {
-          return readLines(fd, source.size, from, maxEvents)
-        } finally {
-          fs.closeSync(fd)
-        }
-      },
-      catch: (e) => unreadable(source.path, e)
-    })
+    Effect.flatMap(DateTime.now, (now) =>
+      Effect.try({
+        try: () => {
+          const fd = fs.openSync(source.path, "r")
+          try {
+            return readLines(fd, source, from, maxEvents, now)
+          } finally {
+            fs.closeSync(fd)
+          }
+        },
+        catch: (e) => e instanceof SourceError ? e : unreadable(source.path, e)
+      }))
   )
 
-const decoder = new TextDecoder("utf-8", { fatal: true })
-
-const readLines = (
+/** Feeds the file's bytes from `from` to `EventFile`'s line splitter until `take` says stop. */
+const eachLine = (
   fd: number,
   size: number,
   from: { readonly offset: number; readonly line: number },
-  maxEvents: number
+  take: (line: EventFile.SplitLine) => boolean
+) => {
+  const splitter = EventFile.lineSplitter(Backfill.maxEventBytes, from)
+  const buffer = Buffer.alloc(chunkBytes)
+  let position = from.offset
+  while (position < size) {
+    const read = fs.readSync(fd, buffer, 0, Math.min(chunkBytes, size - position), position)
+    if (read === 0) break
+    position += read
+    for (const line of splitter.push(buffer.subarray(0, read))) if (!take(line)) return
+  }
+  for (const line of splitter.end()) if (!take(line)) return
+}
+
+/** A CSV's header: its first non-blank line, read from the start, whatever the segment's offset. */
+const csvHeader = (fd: number, source: RunSource.RunSource) => {
+  let header: { names: ReadonlyArray<string>; end: number; line: number } | undefined
+  let failure: string | undefined
+  eachLine(fd, source.size, { offset: 0, line: 1 }, (line) => {
+    if (EventFile.isBlank(line.text)) return true
+    Either.match(EventFile.headerOf(line.text), {
+      onLeft: (reason) => (failure = `line ${line.line}: ${reason}`),
+      onRight: (names) => (header = { names, end: line.end, line: line.line })
+    })
+    return false
+  })
+  if (header === undefined) {
+    throw new SourceError({ path: source.path, reason: "unreadable", detail: failure ?? "the CSV file has no header" })
+  }
+  return header
+}
+
+const readLines = (
+  fd: number,
+  source: RunSource.RunSource,
+  from: { readonly offset: number; readonly line: number },
+  maxEvents: number,
+  now: DateTime.Utc
 ): RunSource.Segment => {
   const events: Array<unknown> = []
   const lines: Array<number> = []
   const unreadableLines: Array<{ line: number; reason: string }> = []
-  const buffer = Buffer.alloc(chunkBytes)
-  let offset = from.offset
-  let line = from.line
-  // The bytes of the current line read so far (or only its length, once it is known to be too long).
-  let pending: Array<Buffer> = []
-  let pendingBytes = 0
-  let position = offset
-  const endLine = (end: number) => {
-    if (pendingBytes > maxLineBytes) {
-      unreadableLines.push({
-        line,
-        reason: `the line is ${pendingBytes} bytes; an event may be at most ${maxLineBytes}`
-      })
-    } else if (pendingBytes > 0) {
-      const bytes = Buffer.concat(pending, pendingBytes)
-      let text: string
-      try {
-        text = decoder.decode(bytes).trim()
-      } catch {
-        text = ""
-        unreadableLines.push({ line, reason: "not valid UTF-8" })
-      }
-      if (text.length > 0) {
-        try {
-          const value: unknown = JSON.parse(text)
-          if (typeof value === "object" && value !== null && !Array.isArray(value)) {
-            events.push(value)
-            lines.push(line)
-          } else {
-            unreadableLines.push({ line, reason: "not a JSON object" })
-          }
-        } catch (error) {
-          unreadableLines.push({ line, reason: `not JSON (${(error as Error).message})` })
-        }
-      }
-    }
-    pending = []
-    pendingBytes = 0
-    line++
-    offset = end
+  let start = from
+  let header: ReadonlyArray<string> | undefined
+  if (source.format === "csv") {
+    const found = csvHeader(fd, source)
+    header = found.names
+    if (from.offset < found.end) start = { offset: found.end, line: found.line + 1 }
   }
-  while (events.length + unreadableLines.length < maxEvents && position < size) {
-    const read = fs.readSync(fd, buffer, 0, Math.min(chunkBytes, size - position), position)
-    if (read === 0) break
-    let start = 0
-    for (let i = 0; i < read; i++) {
-      if (buffer[i] !== 10) continue
-      const piece = i - start
-      if (pendingBytes + piece <= maxLineBytes) pending.push(Buffer.from(buffer.subarray(start, i)))
-      pendingBytes += piece
-      endLine(position + i + 1)
-      start = i + 1
-      if (events.length + unreadableLines.length >= maxEvents) break
+  let next = start
+  eachLine(fd, source.size, start, (line) => {
+    next = { offset: line.end, line: line.line + 1 }
+    if (EventFile.isBlank(line.text)) return true
+    const event = Either.flatMap(
+      EventFile.parseLine(line.text, header),
+      (event): Either.Either<unknown, string> =>
+        source.scope === undefined ? Either.right(event) : EventFile.checkEvent(event, source.scope, now)
+    )
+    if (Either.isRight(event)) {
+      events.push(event.right)
+      lines.push(line.line)
+    } else {
+      unreadableLines.push({ line: line.line, reason: event.left })
     }
-    if (events.length + unreadableLines.length >= maxEvents) break
-    const rest = read - start
-    if (pendingBytes + rest <= maxLineBytes) pending.push(Buffer.from(buffer.subarray(start, read)))
-    pendingBytes += rest
-    position += read
+    return events.length + unreadableLines.length < maxEvents
+  })
+  return {
+    events,
+    lines,
+    unreadable: unreadableLines,
+    next: next.offset,
+    nextLine: next.line,
+    eof: next.offset >= source.size
   }
-  // The last line may have no newline.
-  if (events.length + unreadableLines.length < maxEvents && pendingBytes > 0 && position >= size) endLine(size)
-  return { events, lines, unreadable: unreadableLines, next: offset, nextLine: line, eof: offset >= size }
 }

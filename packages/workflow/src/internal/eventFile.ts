@@ -1,9 +1,6 @@
 /**
- * Reading events from a file: NDJSON (one Orb ingest event per line, in Orb's snake_case) or CSV (a header
- * row, then one event per row), streamed line by line so that a file of millions of lines is read in
- * constant memory. Every problem is reported with the file name and the 1-based line number.
- *
- * @since 0.1.0
+ * Reading event files, NDJSON and CSV, line by line in constant memory: the one reader of the command line's
+ * validation and run passes and of a durable run's file source.
  */
 import { Backfill, Backfills } from "@effect-orb/backfills"
 import * as FileSystem from "@effect/platform/FileSystem"
@@ -15,22 +12,9 @@ import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import type * as EventFile from "../EventFile.js"
 
-/**
- * The input formats.
- *
- * @since 0.1.0
- * @category models
- */
-export type Format = "ndjson" | "csv"
-
-/**
- * A problem with the input file as a whole (it cannot be read, or its CSV header is unusable), or with one
- * of its lines when the line must stop the work.
- *
- * @since 0.1.0
- * @category errors
- */
+/** @internal */
 export class InputError extends Schema.TaggedError<InputError>()("InputError", {
   file: Schema.String,
   line: Schema.optional(Schema.Number),
@@ -41,34 +25,11 @@ export class InputError extends Schema.TaggedError<InputError>()("InputError", {
   }
 }
 
-/**
- * An event in Orb's wire form, as the file holds it and as it is sent.
- *
- * @since 0.1.0
- * @category models
- */
-export type WireEvent = typeof Backfill.IngestEvent.Encoded
-
-/**
- * One non-blank line of the input: its 1-based number and either the event it holds, an object whose shape
- * {@link checkEvent} checks, or why it holds none.
- *
- * @since 0.1.0
- * @category models
- */
-export interface ParsedLine {
-  readonly line: number
-  readonly event: Either.Either<Readonly<Record<string, unknown>>, string>
-}
-
-/**
- * The format of a file: `explicit` when given, else from its extension (`.ndjson`, `.jsonl`, `.json` are
- * NDJSON; `.csv` is CSV).
- *
- * @since 0.1.0
- * @category parsing
- */
-export const formatOf = (file: string, explicit?: Format | undefined): Either.Either<Format, InputError> => {
+/** @internal */
+export const formatOf = (
+  file: string,
+  explicit?: EventFile.Format | undefined
+): Either.Either<EventFile.Format, InputError> => {
   if (explicit !== undefined) return Either.right(explicit)
   const lower = file.toLowerCase()
   if (lower.endsWith(".csv")) return Either.right("csv")
@@ -81,14 +42,7 @@ export const formatOf = (file: string, explicit?: Format | undefined): Either.Ei
   )
 }
 
-/**
- * Parses one NDJSON line into an object, or says in one phrase what is wrong with it. The object's shape is
- * checked by {@link checkEvent}, after the run's customer is filled in (its timestamp too, by the library's one
- * strict parser: an impossible date or a missing zone is refused there, never moved).
- *
- * @since 0.1.0
- * @category parsing
- */
+/** @internal */
 export const parseNdjsonLine = (text: string): Either.Either<Readonly<Record<string, unknown>>, string> => {
   let value: unknown
   try {
@@ -100,27 +54,9 @@ export const parseNdjsonLine = (text: string): Either.Either<Readonly<Record<str
   return Either.right(value)
 }
 
-/**
- * A CSV field and whether it was quoted (a quoted field is always a string).
- *
- * @since 0.1.0
- * @category models
- */
-export interface CsvField {
-  readonly value: string
-  readonly quoted: boolean
-}
-
-/**
- * Splits one CSV record (RFC 4180: fields separated by commas, a field in double quotes may hold commas and
- * doubled quotes). A quoted field that runs to the end of the line is refused: the reader works line by line,
- * and newlines inside quoted fields are not supported.
- *
- * @since 0.1.0
- * @category parsing
- */
-export const parseCsvRecord = (text: string): Either.Either<Array<CsvField>, string> => {
-  const fields: Array<CsvField> = []
+/** @internal */
+export const parseCsvRecord = (text: string): Either.Either<Array<EventFile.CsvField>, string> => {
+  const fields: Array<EventFile.CsvField> = []
   let i = 0
   const n = text.length
   while (true) {
@@ -169,14 +105,8 @@ export const parseCsvRecord = (text: string): Either.Either<Array<CsvField>, str
 // strings; quote a cell to force a string.
 const plainNumber = /^-?(?:0|[1-9]\d*)(?:\.\d+)?$/
 
-/**
- * A CSV cell as a property value: `true`/`false` are booleans, plain decimal numbers (no leading zeros, no
- * exponent) are numbers, anything else, and any quoted cell, is a string. An empty unquoted cell is no value.
- *
- * @since 0.1.0
- * @category parsing
- */
-export const csvValue = (field: CsvField): string | number | boolean | undefined => {
+/** @internal */
+export const csvValue = (field: EventFile.CsvField): string | number | boolean | undefined => {
   if (field.quoted) return field.value
   if (field.value === "") return undefined
   if (field.value === "true") return true
@@ -190,13 +120,7 @@ export const csvValue = (field: CsvField): string | number | boolean | undefined
 
 const eventColumns = ["event_name", "timestamp", "customer_id", "external_customer_id", "idempotency_key"] as const
 
-/**
- * A CSV header: the column names, checked (the event name and timestamp columns and at least one customer
- * column are required, names are unique and non-empty).
- *
- * @since 0.1.0
- * @category parsing
- */
+/** @internal */
 export const parseCsvHeader = (text: string): Either.Either<ReadonlyArray<string>, string> =>
   Either.flatMap(parseCsvRecord(text.replace(/^\uFEFF/, "")), (fields) => {
     const names = fields.map((f) => f.value.trim())
@@ -215,13 +139,7 @@ export const parseCsvHeader = (text: string): Either.Either<ReadonlyArray<string
     return Either.right(names)
   })
 
-/**
- * One CSV row as an event, given the header: the event columns fill the event, the other columns its
- * properties (see {@link csvValue}).
- *
- * @since 0.1.0
- * @category parsing
- */
+/** @internal */
 export const parseCsvRow = (
   header: ReadonlyArray<string>,
   text: string
@@ -245,42 +163,52 @@ export const parseCsvRow = (
     return Either.right(wire)
   })
 
-/**
- * Why a line is refused unread: it is longer than `Backfill.maxEventBytes`, the most an event may be.
- *
- * @since 0.1.0
- * @category reading
- */
+/** @internal */
 export const lineTooLong = `the line is longer than ${
   Backfill.maxEventBytes.toLocaleString("en-US")
 } bytes; an event may be at most that`
 
+/** A line as the splitter gives it: its text (`undefined` when too long), its number, and the byte after it. */
+export interface SplitLine {
+  readonly text: string | undefined
+  readonly line: number
+  /** The offset in the file just past the line's newline (or the file's end): where the next line begins. */
+  readonly end: number
+}
+
 /**
  * Splits a stream of bytes into numbered lines (LF or CRLF), holding at most `maxBytes` of a line: a longer line
  * is skipped to its end, never held whole, and given as `undefined`. Each chunk is decoded once; its newlines are
- * found both in the text (to cut it) and in the bytes (to count them): UTF-8 never has a newline byte inside a
- * character, so both find the same newlines in the same order.
+ * found both in the text (to cut it) and in the bytes (to count them and know where each line ends): UTF-8 never
+ * has a newline byte inside a character, so both find the same newlines in the same order. `from` is where the
+ * bytes begin in the file, so that a reader may start at any line.
+ *
+ * @internal
  */
-const lineSplitter = (maxBytes: number) => {
+export const lineSplitter = (
+  maxBytes: number,
+  from: { readonly offset: number; readonly line: number } = { offset: 0, line: 1 }
+) => {
   const decoder = new TextDecoder()
   let pending = ""
   let pendingBytes = 0
   let skipping = false
-  let line = 0
-  const emit = (out: Array<readonly [string | undefined, number]>, rest: string) => {
+  let line = from.line - 1
+  let position = from.offset
+  const emit = (out: Array<SplitLine>, rest: string, end: number) => {
     line++
     let text: string | undefined = skipping ? undefined : pending + rest
     if (text !== undefined && text.endsWith("\r")) {
       text = text.slice(0, -1)
       pendingBytes--
     }
-    out.push([text !== undefined && pendingBytes > maxBytes ? undefined : text, line])
+    out.push({ text: text !== undefined && pendingBytes > maxBytes ? undefined : text, line, end })
     pending = ""
     pendingBytes = 0
     skipping = false
   }
-  const push = (bytes: Uint8Array): Array<readonly [string | undefined, number]> => {
-    const out: Array<readonly [string | undefined, number]> = []
+  const push = (bytes: Uint8Array): Array<SplitLine> => {
+    const out: Array<SplitLine> = []
     const text = decoder.decode(bytes, { stream: true })
     let from = 0
     let byteFrom = 0
@@ -296,36 +224,29 @@ const lineSplitter = (maxBytes: number) => {
             pending += from === 0 ? text : text.slice(from)
           }
         }
+        position += bytes.length
         return out
       }
       const byteNewline = bytes.indexOf(10, byteFrom)
       pendingBytes += byteNewline - byteFrom
-      emit(out, skipping || pendingBytes > maxBytes + 1 ? "" : text.slice(from, newline))
+      emit(out, skipping || pendingBytes > maxBytes + 1 ? "" : text.slice(from, newline), position + byteNewline + 1)
       from = newline + 1
       byteFrom = byteNewline + 1
     }
   }
-  const end = (): Array<readonly [string | undefined, number]> => {
-    const out: Array<readonly [string | undefined, number]> = []
+  const end = (): Array<SplitLine> => {
+    const out: Array<SplitLine> = []
     const rest = decoder.decode()
     if (pending.length > 0 || rest.length > 0 || skipping) {
-      emit(out, rest)
+      emit(out, rest, position)
     }
     return out
   }
   return { push, end }
 }
 
-/**
- * The lines of a file, numbered from 1, streamed in constant memory: a line longer than `Backfill.maxEventBytes`
- * (LF or CRLF excluded) is not held, and comes as `undefined` text (see {@link lineTooLong}).
- *
- * @since 0.1.0
- * @category reading
- */
-export const lines = (
-  file: string
-): Stream.Stream<readonly [text: string | undefined, line: number], InputError, FileSystem.FileSystem> =>
+/** The lines of a file with where each ends, streamed in constant memory. */
+const splitLines = (file: string): Stream.Stream<SplitLine, InputError, FileSystem.FileSystem> =>
   Stream.unwrap(Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const info = yield* fs.stat(file).pipe(
@@ -350,79 +271,65 @@ export const lines = (
     )
   }))
 
-/**
- * The events of a file, one {@link ParsedLine} per non-blank line (a CSV's header excepted). The stream fails
- * only when the file cannot be read or a CSV header is unusable; a bad line is a `ParsedLine` holding the
- * reason, so the caller decides whether to stop, report or skip.
- *
- * @since 0.1.0
- * @category reading
- */
+/** @internal */
+export const lines = (
+  file: string
+): Stream.Stream<readonly [text: string | undefined, line: number], InputError, FileSystem.FileSystem> =>
+  Stream.map(splitLines(file), ({ line, text }) => [text, line] as const)
+
+/** Whether a line holds nothing: blank lines are skipped, and still counted. */
+export const isBlank = (text: string | undefined): boolean => text !== undefined && text.trim().length === 0
+
+/** @internal */
+export const parseLine = (
+  text: string | undefined,
+  header: ReadonlyArray<string> | undefined
+): Either.Either<Readonly<Record<string, unknown>>, string> =>
+  text === undefined
+    ? Either.left(lineTooLong)
+    : header === undefined
+    ? parseNdjsonLine(text)
+    : parseCsvRow(header, text)
+
+/** @internal */
+export const headerOf = (text: string | undefined): Either.Either<ReadonlyArray<string>, string> =>
+  text === undefined ? Either.left(`header: ${lineTooLong}`) : parseCsvHeader(text)
+
+/** @internal */
 export const read = (
   file: string,
-  format: Format
-): Stream.Stream<ParsedLine, InputError, FileSystem.FileSystem> => {
-  const nonBlank = lines(file).pipe(Stream.filter(([text]) => text === undefined || text.trim().length > 0))
+  format: EventFile.Format
+): Stream.Stream<EventFile.ParsedLine, InputError, FileSystem.FileSystem> => {
+  const nonBlank = lines(file).pipe(Stream.filter(([text]) => !isBlank(text)))
   if (format === "ndjson") {
-    return Stream.map(nonBlank, ([text, line]) => ({
-      line,
-      event: text === undefined ? Either.left(lineTooLong) : parseNdjsonLine(text)
-    }))
+    return Stream.map(nonBlank, ([text, line]) => ({ line, event: parseLine(text, undefined) }))
   }
   return nonBlank.pipe(
     Stream.mapAccumEffect(
       Option.none<ReadonlyArray<string>>(),
       (header, [text, line]): Effect.Effect<
-        readonly [Option.Option<ReadonlyArray<string>>, Option.Option<ParsedLine>],
+        readonly [Option.Option<ReadonlyArray<string>>, Option.Option<EventFile.ParsedLine>],
         InputError
       > =>
         Option.match(header, {
           onNone: () =>
-            Either.match(text === undefined ? Either.left(`header: ${lineTooLong}`) : parseCsvHeader(text), {
+            Either.match(headerOf(text), {
               onLeft: (reason) => Effect.fail(new InputError({ file, line, reason })),
               onRight: (names) => Effect.succeed([Option.some(names), Option.none()] as const)
             }),
-          onSome: (names) =>
-            Effect.succeed(
-              [
-                header,
-                Option.some({ line, event: text === undefined ? Either.left(lineTooLong) : parseCsvRow(names, text) })
-              ] as const
-            )
+          onSome: (names) => Effect.succeed([header, Option.some({ line, event: parseLine(text, names) })] as const)
         })
     ),
     Stream.filterMap((line) => line)
   )
 }
 
-/**
- * What every event of a run must fit: the timeframe, and the customer when the backfill is scoped to one.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Scope {
-  readonly timeframeStart: DateTime.Utc
-  readonly timeframeEnd: DateTime.Utc
-  readonly customerId?: string | undefined
-  readonly externalCustomerId?: string | undefined
-}
-
-/**
- * Completes and checks an event against the run's scope: an event with no customer key in a backfill scoped
- * to one customer gets that customer; then the checks Orb makes, shape and rules (via
- * `Backfills.validateEncodedEvent`, as the run will check it: a strictly read timestamp at most 5 minutes after
- * `now`, at most `Backfill.maxEventBytes` of JSON), the timeframe, and the scope's customer. Gives the event as it
- * will be sent.
- *
- * @since 0.1.0
- * @category validation
- */
+/** @internal */
 export const checkEvent = (
   event: Readonly<Record<string, unknown>>,
-  scope: Scope,
+  scope: EventFile.Scope,
   now: DateTime.Utc
-): Either.Either<WireEvent, string> => {
+): Either.Either<EventFile.WireEvent, string> => {
   let filled = event
   if (event.customer_id == null && event.external_customer_id == null) {
     if (scope.customerId !== undefined) filled = { ...event, customer_id: scope.customerId }

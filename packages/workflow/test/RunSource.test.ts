@@ -1,0 +1,82 @@
+/**
+ * A file source read segment by segment through `EventFile`'s reader: NDJSON and CSV (whose header is read from the
+ * start, whatever the segment's offset), with the segments together giving every event once.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { RunSource } from "../src/index.js"
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-orb-source-"))
+const write = (name: string, text: string) => {
+  const file = path.join(dir, name)
+  fs.writeFileSync(file, text)
+  return file
+}
+
+/** Every segment of a source, from the start, `size` events at a time. */
+const segments = (source: RunSource.RunSource, size: number) =>
+  Effect.gen(function*() {
+    const all: Array<RunSource.Segment> = []
+    let from = { offset: 0, line: 1 }
+    for (;;) {
+      const segment = yield* RunSource.readSegment(source, from, size)
+      all.push(segment)
+      if (segment.eof) return all
+      from = { offset: segment.next, line: segment.nextLine }
+    }
+  })
+
+describe("RunSource.fromFile", () => {
+  it.effect("a CSV file, read from byte offsets: the header from the start, values typed as the CLI types them", () =>
+    Effect.gen(function*() {
+      const file = write(
+        "events.csv",
+        "\uFEFFevent_name,timestamp,external_customer_id,idempotency_key,units,note\r\n" +
+          Array.from({ length: 7 }, (_, i) => `api_call,2026-10-01T00:0${i}:00Z,acme,k${i},${i},"a, ""b"""`)
+            .join("\r\n") +
+          "\r\n\r\n"
+      )
+      const source = yield* RunSource.fromFile(file, { format: "csv" })
+      assert.strictEqual(source.format, "csv")
+      const all = yield* segments(source, 3)
+      assert.deepStrictEqual(all.map((s) => s.lines), [[2, 3, 4], [5, 6, 7], [8]])
+      const events = all.flatMap((s) => s.events) as Array<Record<string, unknown>>
+      assert.strictEqual(events.length, 7)
+      assert.deepStrictEqual(events[4], {
+        event_name: "api_call",
+        timestamp: "2026-10-01T00:04:00Z",
+        external_customer_id: "acme",
+        idempotency_key: "k4",
+        properties: { units: 4, note: "a, \"b\"" }
+      })
+      assert.strictEqual(all[all.length - 1].next, source.size)
+    }))
+
+  it.live("with a scope: events get its customer and are checked against it as the CLI checks them", () =>
+    Effect.gen(function*() {
+      const file = write(
+        "scoped.ndjson",
+        [
+          { event_name: "a", timestamp: "2026-10-01T00:00:00Z", idempotency_key: "in", properties: {} },
+          { event_name: "a", timestamp: "2026-11-01T00:00:00Z", idempotency_key: "out", properties: {} }
+        ].map((e) => JSON.stringify(e)).join("\n") + "\n{oops\n"
+      )
+      const source = yield* RunSource.fromFile(file, {
+        scope: {
+          timeframeStart: DateTime.unsafeMake("2026-10-01T00:00:00Z"),
+          timeframeEnd: DateTime.unsafeMake("2026-10-08T00:00:00Z"),
+          externalCustomerId: "acme"
+        }
+      })
+      const [segment] = yield* segments(source, 10)
+      assert.deepStrictEqual(segment.lines, [1], JSON.stringify(segment.unreadable))
+      assert.strictEqual((segment.events[0] as Record<string, unknown>).external_customer_id, "acme")
+      assert.deepStrictEqual(segment.unreadable.map((u) => u.line), [2, 3])
+      assert.include(segment.unreadable[0].reason, "is outside the timeframe")
+      assert.include(segment.unreadable[1].reason, "not valid JSON")
+    }))
+})
