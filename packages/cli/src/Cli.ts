@@ -27,6 +27,7 @@ import * as Stream from "effect/Stream"
 import * as Backend from "./Backend.js"
 import * as CliError from "./CliError.js"
 import * as Demo from "./Demo.js"
+import * as Durable from "./Durable.js"
 import * as Output from "./Output.js"
 import * as Progress from "./Progress.js"
 import * as Render from "./Render.js"
@@ -89,6 +90,12 @@ const verbose = Options.boolean("verbose").pipe(
 )
 const json = Options.boolean("json").pipe(Options.withDescription("Print one JSON document on standard output"))
 const idArg = Args.text({ name: "id" }).pipe(Args.withDescription("The backfill's id"))
+const state = Options.text("state").pipe(
+  Options.optional,
+  Options.withDescription(
+    "The durable runs' state file (default: $XDG_STATE_HOME/orb-backfill/runs.sqlite, else ~/.local/state/...)"
+  )
+)
 const wait = (target: string) =>
   Options.boolean("wait").pipe(Options.withDescription(`Wait until the backfill is ${target}`))
 
@@ -174,6 +181,14 @@ const runCommand = Command.make(
       Options.withDescription("Leave invalid lines out (and events Orb refuses) instead of stopping")
     ),
     dryRun: Options.boolean("dry-run").pipe(Options.withDescription("Only check the file, create nothing")),
+    ephemeral: Options.boolean("ephemeral").pipe(
+      Options.withDescription("Run in memory, not durably: Ctrl-C or a crash reverts or abandons the run")
+    ),
+    state,
+    runKey: Options.text("run-key").pipe(
+      Options.optional,
+      Options.withDescription("The durable run's key (default: from the file's SHA-256 and the backfill's flags)")
+    ),
     json,
     verbose
   },
@@ -225,6 +240,24 @@ const runCommand = Command.make(
       if (closeTime !== undefined && closeTime.epochMillis <= (yield* DateTime.now).epochMillis) {
         return yield* usage(`--close-time: ${DateTime.formatIso(closeTime)} is not in the future`)
       }
+      // Durable against anything that outlives the process; the in-process simulator's backfills vanish with it,
+      // so a run there has nothing to resume.
+      const durable = backend.kind === "orb" && !flags.ephemeral
+      if (!durable) {
+        const stray = Option.isSome(flags.state) ? "state" : Option.isSome(flags.runKey) ? "run-key" : undefined
+        if (stray !== undefined) {
+          return yield* usage(
+            flags.ephemeral
+              ? `--${stray} is for durable runs; it cannot go with --ephemeral`
+              : `--${stray} is for durable runs, and the in-process simulator's runs are not durable (set ORB_API_KEY)`
+          )
+        }
+      }
+      if (Option.isSome(flags.runKey) && flags.runKey.value.trim().length === 0) {
+        return yield* usage("--run-key: must not be empty")
+      }
+      const stateFile = durable ? Durable.stateOf(Option.getOrUndefined(flags.state)) : undefined
+      if (stateFile !== undefined && !flags.dryRun && !flags.json) yield* Output.note(`State: ${stateFile.path}`)
       yield* Workflow.run({
         file: flags.file,
         format,
@@ -235,7 +268,8 @@ const runCommand = Command.make(
         json: flags.json,
         batchSize,
         concurrency,
-        quota
+        quota,
+        durable: stateFile === undefined ? undefined : { state: stateFile, runKey: Option.getOrUndefined(flags.runKey) }
       })
     })
   )
@@ -370,6 +404,60 @@ const watchCommand = Command.make(
     })
   )
 ).pipe(Command.withDescription("Follow a backfill's status until it is reflected or reverted"))
+
+// ---------------------------------------------------------------------------------------------------------
+// runs, runs cancel, resume
+
+// Resuming or cancelling sends requests to the backfills of the runs: an in-process simulator has none of them.
+const needsDurableBackend = Effect.flatMap(Backend.Backend, (backend) =>
+  backend.kind === "orb"
+    ? Effect.void
+    : usage(
+      "durable runs are against an Orb that outlives this process: set ORB_API_KEY (and ORB_BASE_URL for a " +
+        "served simulator) as when the run was started"
+    ))
+
+const runKeyArg = Args.text({ name: "run" }).pipe(Args.withDescription("The durable run's key (see orb-backfill runs)"))
+
+const runsCancelCommand = Command.make(
+  "cancel",
+  { run: runKeyArg, state, json, verbose },
+  handler((flags) =>
+    Effect.gen(function*() {
+      yield* announce
+      yield* needsDurableBackend
+      yield* Durable.cancel(Durable.stateOf(Option.getOrUndefined(flags.state)), flags.run, flags.json)
+    })
+  )
+).pipe(Command.withDescription("Revert a durable run's backfill and end the run"))
+
+const runsCommand = Command.make(
+  "runs",
+  { state, json, verbose },
+  handler((flags) => Durable.list(Durable.stateOf(Option.getOrUndefined(flags.state)), flags.json))
+).pipe(
+  Command.withDescription("List the durable runs of the state file and their progress"),
+  Command.withSubcommands([runsCancelCommand])
+)
+
+const resumeCommand = Command.make(
+  "resume",
+  {
+    run: runKeyArg.pipe(Args.optional),
+    state,
+    json,
+    verbose
+  },
+  handler((flags) =>
+    Effect.gen(function*() {
+      yield* announce
+      yield* needsDurableBackend
+      const stateFile = Durable.stateOf(Option.getOrUndefined(flags.state))
+      if (!flags.json) yield* Output.note(`State: ${stateFile.path}`)
+      yield* Durable.resume(stateFile, Option.getOrUndefined(flags.run), flags.json)
+    })
+  )
+).pipe(Command.withDescription("Continue a durable run (or every unfinished one of the state file)"))
 
 // ---------------------------------------------------------------------------------------------------------
 // simulate, demo
@@ -558,7 +646,9 @@ export const command = Command.make(
   "orb-backfill",
   { verbose },
   handler(() =>
-    usage("give a command: run, list, show, close, revert, watch, simulate or demo (see orb-backfill --help)")
+    usage(
+      "give a command: run, runs, resume, list, show, close, revert, watch, simulate or demo (see orb-backfill --help)"
+    )
   )
 ).pipe(
   Command.withDescription(
@@ -567,6 +657,8 @@ export const command = Command.make(
   ),
   Command.withSubcommands([
     runCommand,
+    runsCommand,
+    resumeCommand,
     listCommand,
     showCommand,
     closeCommand,

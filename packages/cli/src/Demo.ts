@@ -16,6 +16,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Backend from "./Backend.js"
 import type * as CliError from "./CliError.js"
+import type * as Durable from "./Durable.js"
 import * as Output from "./Output.js"
 import * as Progress from "./Progress.js"
 import * as Render from "./Render.js"
@@ -133,7 +134,8 @@ export const demo = (options: DemoOptions = {}): Effect.Effect<
   | OrbError.RunFailed
   | OrbError.StatusUnreachable
   | OrbError.AwaitTimeout
-  | PlatformError.PlatformError,
+  | PlatformError.PlatformError
+  | Durable.RunError,
   FileSystem.FileSystem | Path.Path | Backfills.Backfills | Backend.Backend | Output.Output
 > =>
   Effect.scoped(Effect.gen(function*() {

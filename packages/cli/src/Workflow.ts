@@ -17,6 +17,7 @@ import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import * as Backend from "./Backend.js"
 import * as CliError from "./CliError.js"
+import * as Durable from "./Durable.js"
 import * as Output from "./Output.js"
 import * as Progress from "./Progress.js"
 import * as Render from "./Render.js"
@@ -161,6 +162,8 @@ export interface RunOptions {
   readonly concurrency?: number | undefined
   /** The ingest pace; default: the backend's. */
   readonly quota?: Backfills.IngestQuota | false | undefined
+  /** A durable run on this state file (and run key, default derived from the file and the flags), not in memory. */
+  readonly durable?: { readonly state: Durable.State; readonly runKey?: string | undefined } | undefined
 }
 
 const scopeOf = (create: Backfill.CreateBackfill): Input.Scope => ({
@@ -210,7 +213,12 @@ export const run = (
   options: RunOptions
 ): Effect.Effect<
   RunOutcome,
-  Input.InputError | CliError.InvalidLines | CliError.UsageError | Backfills.Error | OrbError.RunFailed,
+  | Input.InputError
+  | CliError.InvalidLines
+  | CliError.UsageError
+  | Backfills.Error
+  | OrbError.RunFailed
+  | Durable.RunError,
   FileSystem.FileSystem | Backfills.Backfills | Backend.Backend | Output.Output
 > =>
   Effect.gen(function*() {
@@ -264,6 +272,24 @@ export const run = (
             "; nothing was created."
         )
       }
+      return { validation, result: Option.none() }
+    }
+    if (options.durable !== undefined) {
+      yield* Durable.run({
+        file: options.file,
+        format: options.format,
+        backfill: options.backfill,
+        state: options.durable.state,
+        runKey: options.durable.runKey,
+        expectedEvents: validation.events,
+        skipInvalid: options.skipInvalid,
+        wait: options.wait,
+        json: options.json,
+        batchSize: options.batchSize,
+        concurrency: options.concurrency,
+        quota: options.quota ?? backend.defaultQuota,
+        validation: validationJson(validation)
+      })
       return { validation, result: Option.none() }
     }
 

@@ -31,6 +31,13 @@ export * as CliError from "./CliError.js"
 export * as Demo from "./Demo.js"
 
 /**
+ * Durable runs from the command line: the state file, run keys, `runs`, `resume`, `runs cancel`.
+ *
+ * @since 0.1.0
+ */
+export * as Durable from "./Durable.js"
+
+/**
  * Standard output and error as a service.
  *
  * @since 0.1.0

@@ -94,7 +94,7 @@ export class RunFailed extends Schema.TaggedError<RunFailed>("@effect-orb/workfl
   runKey: Schema.String,
   /** The backfill, when one was created. */
   backfillId: Schema.optional(Schema.String),
-  /** The step that failed: `create`, `ingest` (with the segment), `close` or `await`. */
+  /** The step that failed: `create`, `ingest` (with the segment), `close`, `await`, or `cancel` when cancelled. */
   stage: Schema.String,
   /** What went wrong, as the failing error said it. */
   reason: Schema.String,
@@ -127,12 +127,17 @@ export const BackfillRun = Workflow.make({
 })
 
 /**
- * The workflow's implementation, over the `Backfills` service in context.
+ * The workflow's implementation, over the `Backfills` service and the engine's `SqlClient` (where cancel requests are)
+ * in context.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<never, never, WorkflowEngine.WorkflowEngine | Backfills.Backfills> = internal.layer(
+export const layer: Layer.Layer<
+  never,
+  never,
+  WorkflowEngine.WorkflowEngine | Backfills.Backfills | SqlClient.SqlClient
+> = internal.layer(
   BackfillRun,
   { RunFailed, RunResult }
 )
@@ -214,6 +219,22 @@ export interface RunState {
  */
 export const list: Effect.Effect<ReadonlyArray<RunState>, SqlError.SqlError, SqlClient.SqlClient> = RunStates.list(
   BackfillRun.name
+)
+
+/**
+ * Cancels a run that has not finished: before its next step that sends something, it reverts its backfill (if it
+ * created one) and ends, failing with `RunFailed` at stage `cancel`. The run must be executing, or resume, for that to
+ * happen (an engine resumes every unfinished run of its database as soon as it is up): the request is a row in the
+ * engine's database (table `effect_orb_cancelled_runs`), seen at once by whichever process runs it. `false` when the
+ * run had already finished: it is left as it is.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const cancel: (
+  executionId: string
+) => Effect.Effect<boolean, SqlError.SqlError, WorkflowEngine.WorkflowEngine | SqlClient.SqlClient> = internal.cancel(
+  BackfillRun
 )
 
 /**

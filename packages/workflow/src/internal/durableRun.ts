@@ -2,6 +2,7 @@
  * The steps of a durable run, each an activity (journaled by the engine, run again only if it never finished).
  */
 import { Backfill, Backfills, OrbError } from "@effect-orb/backfills"
+import * as SqlClient from "@effect/sql/SqlClient"
 import * as Activity from "@effect/workflow/Activity"
 import * as DurableClock from "@effect/workflow/DurableClock"
 import * as DateTime from "effect/DateTime"
@@ -48,6 +49,37 @@ const failed = (stage: string) => (error: { readonly message: string }) =>
 
 /** An Orb idempotency key from the execution id: at most 64 characters. */
 const createKey = (executionId: string) => `eorun-${executionId}`.slice(0, 64)
+
+/**
+ * Cancel requests, a row per run in a table of ours beside the engine's, looked at before every step that sends
+ * something after the create (each segment, the close, each poll). Not `Workflow.interrupt` (it takes effect only when
+ * the workflow suspends, which a run ingesting never does before its close, and runs no revert), nor a durable
+ * deferred (its message waits in the workflow entity's mailbox until the run suspends or ends): a table is read at
+ * once, whoever wrote it.
+ */
+const cancelTable = "effect_orb_cancelled_runs"
+
+const cancelled = (executionId: string) =>
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) => sql`SELECT execution_id FROM ${sql(cancelTable)} WHERE execution_id = ${executionId}`
+  ).pipe(
+    Effect.map((rows) => rows.length > 0),
+    // No table yet: nothing was ever cancelled in this database.
+    Effect.orElseSucceed(() => false)
+  )
+
+/** @internal */
+export const cancel = (workflow: typeof DurableRun.BackfillRun) => (executionId: string) =>
+  Effect.gen(function*() {
+    // A finished run has nothing to cancel: it is left as it is, and the caller told so.
+    const result = yield* workflow.poll(executionId)
+    if (result !== undefined && result._tag === "Complete") return false
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`CREATE TABLE IF NOT EXISTS ${sql(cancelTable)} (execution_id VARCHAR(255) PRIMARY KEY)`
+    yield* sql`INSERT INTO ${sql(cancelTable)} (execution_id) VALUES (${executionId}) ON CONFLICT DO NOTHING`
+    return true
+  })
 
 /** The polls' waits: 1 s doubling to 30 s, the same in every process (no jitter: the schedule is journaled). */
 const pollWait = (poll: number) => Duration.seconds(Math.min(2 ** poll, 30))
@@ -208,13 +240,20 @@ export const layer = (
 
         // Before the close, a typed failure reverts the backfill. An interruption is no failure: the run suspends,
         // and resumes where it was.
+        const unlessCancelled = Effect.flatMap(
+          cancelled(executionId),
+          (yes) => yes ? Effect.fail(new StepFailed({ stage: "cancel", reason: "the run was cancelled" })) : Effect.void
+        )
+
         const ingested = yield* Effect.gen(function*() {
+          // The create comes before the first look at a cancel: on a replay it gives back the backfill to revert.
           const id = yield* create
           backfillId = id
           yield* Effect.annotateCurrentSpan("backfill.id", id)
           let from = { offset: 0, line: 1 }
           const totals = { read: 0, accepted: 0, failed: 0, segments: 0 }
           for (let index = 0;; index++) {
+            yield* unlessCancelled
             const done = yield* segment(id, index, from)
             totals.read += done.read
             totals.accepted += done.accepted
@@ -223,6 +262,7 @@ export const layer = (
             from = { offset: done.next, line: done.nextLine }
             if (done.eof) break
           }
+          yield* unlessCancelled
           const status = yield* close(id)
           return { id, status, totals }
         }).pipe(
@@ -238,6 +278,14 @@ export const layer = (
           for (let index = 0; status !== "reflected"; index++) {
             if (index > 0) {
               yield* DurableClock.sleep({ name: `wait-${index}`, duration: pollWait(index - 1), inMemoryThreshold: 0 })
+            }
+            // Cancelled after the close: the backfill is reverted all the same, as asked.
+            if (yield* cancelled(executionId)) {
+              return yield* Effect.flatMap(
+                revert(id),
+                (outcome) =>
+                  Effect.fail(runFailed(new StepFailed({ stage: "cancel", reason: "the run was cancelled" }), outcome))
+              )
             }
             status = yield* poll(id, index).pipe(Effect.mapError((error) => runFailed(error, { reverted: false })))
             if (!Backfill.canReach(status, "reflected")) {

@@ -1,0 +1,405 @@
+/**
+ * Durable runs from the command line: `run` against an Orb that outlives the process keeps its state in one SQLite
+ * file (`@effect-orb/workflow`), so that a crash, a deploy or Ctrl-C only suspends it; `runs` lists the runs of a
+ * state file, `resume` continues them, `runs cancel` reverts one and ends it.
+ *
+ * @since 0.1.0
+ */
+import { type Backfill, Backfills } from "@effect-orb/backfills"
+import { DurableEngine, DurableRun, RunSource } from "@effect-orb/workflow"
+import type * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as crypto from "node:crypto"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as CliError from "./CliError.js"
+import * as Output from "./Output.js"
+import * as Progress from "./Progress.js"
+import * as Render from "./Render.js"
+
+/**
+ * Where the state file is by default: `$XDG_STATE_HOME/orb-backfill/runs.sqlite`, else
+ * `~/.local/state/orb-backfill/runs.sqlite` (the XDG base directories' place for state that outlives a process
+ * but is not worth a backup).
+ *
+ * @since 0.1.0
+ * @category state
+ */
+export const defaultStatePath = (
+  env: { readonly XDG_STATE_HOME?: string | undefined } = process.env,
+  home: string = os.homedir()
+): string => {
+  const base = env.XDG_STATE_HOME !== undefined && path.isAbsolute(env.XDG_STATE_HOME)
+    ? env.XDG_STATE_HOME
+    : path.join(home, ".local", "state")
+  return path.join(base, "orb-backfill", "runs.sqlite")
+}
+
+/**
+ * Which state file a command uses: `--state`, or the default.
+ *
+ * @since 0.1.0
+ * @category state
+ */
+export interface State {
+  readonly path: string
+  /** Whether `--state` chose it: the commands printed for later then repeat it. */
+  readonly explicit: boolean
+}
+
+/**
+ * The state file of a command's `--state` flag.
+ *
+ * @since 0.1.0
+ * @category state
+ */
+export const stateOf = (flag: string | undefined): State =>
+  flag === undefined ? { path: defaultStatePath(), explicit: false } : { path: path.resolve(flag), explicit: true }
+
+const stateFlag = (state: State) => (state.explicit ? ` --state ${state.path}` : "")
+
+/**
+ * The run key of a run from a file: derived from the file's SHA-256 and what shapes the backfill (timeframe, mode,
+ * customer scope, deprecation filter), so that the same command run again attaches to the same run, and the same
+ * file into another timeframe or mode is another run. Pacing and batching shape no backfill and are left out.
+ *
+ * @since 0.1.0
+ * @category state
+ */
+export const runKeyOf = (sha256: string, backfill: Backfill.CreateBackfill): string => {
+  const shape = JSON.stringify([
+    sha256,
+    backfill.timeframeStart.epochMillis,
+    backfill.timeframeEnd.epochMillis,
+    backfill.replaceExistingEvents,
+    backfill.customerId ?? null,
+    backfill.externalCustomerId ?? null,
+    backfill.deprecationFilter ?? null
+  ])
+  return `run-${crypto.createHash("sha256").update(shape).digest("hex").slice(0, 20)}`
+}
+
+/** The engine on the state file, its workflow over the backend's `Backfills`; refused if another process holds it. */
+const engine = (state: State) =>
+  Layer.unwrapEffect(Effect.sync(() => {
+    fs.mkdirSync(path.dirname(state.path), { recursive: true })
+    return DurableRun.layer.pipe(Layer.provideMerge(DurableEngine.layerSqlite({ filename: state.path })))
+  }))
+
+const share = (run: DurableRun.RunState) => run.bytesTotal === 0 ? 1 : Math.min(1, run.bytesRead / run.bytesTotal)
+
+const percent = (run: DurableRun.RunState) => `${Math.floor(share(run) * 100)}%`
+
+const find = (runs: ReadonlyArray<DurableRun.RunState>, runKey: string) => runs.find((run) => run.runKey === runKey)
+
+const progressLine = (run: DurableRun.RunState) =>
+  `Run ${run.runKey}: ${run.stage}` + (run.backfillId !== undefined ? `, backfill ${run.backfillId}` : "") +
+  `, ${Progress.count(run.accepted)} events accepted, ${percent(run)} of the file done` +
+  (run.lastError !== undefined && run.stage !== "done" ? ` (last error: ${run.lastError})` : "")
+
+/** Prints a line each time a run's progress changes, from the engine's records, until interrupted. */
+const follow = (runKey: string, quiet: boolean) =>
+  Effect.gen(function*() {
+    let last = ""
+    for (;;) {
+      const run = find(yield* Effect.orDie(DurableRun.list), runKey)
+      const line = run === undefined ? "" : progressLine(run)
+      if (line !== last && !quiet) yield* Output.note(line)
+      last = line
+      yield* Effect.sleep("500 millis")
+    }
+  })
+
+/** Waits for the end of a run the engine executes (it resumes unfinished runs by itself), following its progress. */
+const awaitEnd = (run: DurableRun.RunState, quiet: boolean) =>
+  Effect.gen(function*() {
+    const progress = yield* Effect.fork(follow(run.runKey, quiet))
+    for (;;) {
+      const result = yield* DurableRun.BackfillRun.poll(run.executionId)
+      if (result !== undefined && result._tag === "Complete") {
+        yield* Fiber.interrupt(progress)
+        return yield* result.exit
+      }
+      yield* Effect.sleep("250 millis")
+    }
+  })
+
+const resultJson = (runKey: string, state: State, result: DurableRun.RunResult, backfill: Backfill.Backfill) => ({
+  run: { run_key: runKey, state: state.path },
+  backfill: Render.backfillJson(backfill),
+  ingestion: { read: result.read, accepted: result.accepted, failed: result.failed, segments: result.segments }
+})
+
+const printResult = (
+  runKey: string,
+  state: State,
+  result: DurableRun.RunResult,
+  json: boolean,
+  extra: Record<string, unknown> = {}
+) =>
+  Effect.gen(function*() {
+    const backfill = yield* Backfills.fetch(result.backfillId)
+    if (json) return yield* Output.line(JSON.stringify({ ...resultJson(runKey, state, result, backfill), ...extra }))
+    yield* Output.line(Render.backfillSummary(backfill))
+    yield* Output.line(
+      `Sent ${Progress.count(result.accepted)} events (durable run ${runKey})` +
+        (result.failed > 0 ? `; ${Progress.count(result.failed)} left out` : "") + "."
+    )
+  })
+
+// Ctrl-C, SIGTERM or a shutdown suspends a durable run: nothing is reverted, and `resume` continues it.
+const reportSuspension = (runKey: string, state: State, closeTime: string) =>
+  Effect.gen(function*() {
+    const run = find(yield* Effect.orElseSucceed(DurableRun.list, () => []), runKey)
+    const backfill = run?.backfillId === undefined ? "" : ` (backfill ${run.backfillId} stays open, nothing reverted)`
+    yield* Output.note(
+      `\nInterrupted: durable run ${runKey} is suspended${backfill}. Continue it with: orb-backfill resume ${runKey}` +
+        `${stateFlag(state)} (before ${closeTime}, when Orb would close the backfill by itself).`
+    )
+  })
+
+/**
+ * How a durable run can fail beyond an in-memory one: the run failed (and says whether it was reverted), the file
+ * cannot be read or changed, or another process holds the state file.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type RunError =
+  | DurableRun.RunFailed
+  | RunSource.SourceError
+  | DurableEngine.StateLocked
+  | ConfigError.ConfigError
+
+/**
+ * What a durable `run` needs beyond the checked file.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunSettings {
+  readonly file: string
+  readonly format: "ndjson" | "csv"
+  readonly backfill: Backfill.CreateBackfill
+  readonly state: State
+  readonly runKey?: string | undefined
+  readonly expectedEvents: number
+  readonly skipInvalid: boolean
+  readonly wait: boolean
+  readonly json: boolean
+  readonly batchSize?: number | undefined
+  readonly concurrency?: number | undefined
+  readonly quota: Backfills.IngestQuota | false
+  /** Printed with the result under `--json`. */
+  readonly validation: unknown
+}
+
+/**
+ * Submits the run of a checked file to the engine on the state file and waits for its end, printing its progress;
+ * a run already submitted under the same run key is attached to (a finished one prints its result at once).
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const run = (settings: RunSettings) =>
+  Effect.gen(function*() {
+    const { backfill, state } = settings
+    const source = yield* RunSource.fromFile(settings.file, {
+      format: settings.format,
+      scope: {
+        timeframeStart: backfill.timeframeStart,
+        timeframeEnd: backfill.timeframeEnd,
+        customerId: backfill.customerId,
+        externalCustomerId: backfill.externalCustomerId
+      }
+    })
+    const runKey = settings.runKey ?? runKeyOf(source.sha256, backfill)
+    // The close time is fixed here, in the payload: every attempt of the create sends the same request.
+    const payload = yield* DurableRun.payload({
+      ...backfill,
+      runKey,
+      source,
+      expectedEvents: settings.expectedEvents,
+      batchSize: settings.batchSize,
+      concurrency: settings.concurrency,
+      quota: settings.quota,
+      invalidEvents: settings.skipInvalid ? "skip" : "fail",
+      until: settings.wait ? "reflected" : "closed"
+    })
+    return yield* Effect.gen(function*() {
+      const before = find(yield* Effect.orDie(DurableRun.list), runKey)
+      if (!settings.json) {
+        yield* Output.note(
+          before === undefined
+            ? `Durable run ${runKey} (resume it with: orb-backfill resume ${runKey}${stateFlag(state)}).`
+            : `Attaching to durable run ${runKey} (${before.stage}).`
+        )
+      }
+      const progress = yield* Effect.fork(follow(runKey, settings.json))
+      const result = yield* DurableRun.execute(payload).pipe(
+        Effect.ensuring(Fiber.interrupt(progress)),
+        Effect.onInterrupt(() => reportSuspension(runKey, state, Render.time(payload.closeTime)))
+      )
+      yield* printResult(runKey, state, result, settings.json, { validation: settings.validation })
+      if (!settings.json && !settings.wait) {
+        yield* Output.line(`Orb is reflecting it now; follow it with: orb-backfill watch ${result.backfillId}`)
+      }
+      return result
+    }).pipe(Effect.provide(engine(state)))
+  })
+
+const runJson = (run: DurableRun.RunState) => ({
+  run_key: run.runKey,
+  execution_id: run.executionId,
+  backfill_id: run.backfillId ?? null,
+  stage: run.stage,
+  source: run.source,
+  read: run.read,
+  accepted: run.accepted,
+  failed: run.failed,
+  bytes_read: run.bytesRead,
+  bytes_total: run.bytesTotal,
+  done: share(run),
+  step: run.step ?? null,
+  step_in_flight: run.stepInFlight ?? null,
+  last_error: run.lastError ?? null
+})
+
+/**
+ * The runs of a state file as a table: run key, backfill, stage, events accepted, share of the file done, last
+ * error.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const runsTable = (runs: ReadonlyArray<DurableRun.RunState>): string => {
+  const header = ["RUN KEY", "BACKFILL", "STAGE", "ACCEPTED", "DONE", "LAST ERROR"]
+  const rows = runs.map((run) => [
+    run.runKey,
+    run.backfillId ?? "-",
+    run.stage,
+    Progress.count(run.accepted),
+    percent(run),
+    run.lastError ?? "-"
+  ])
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
+  const cell = (text: string, i: number) => (i === 3 || i === 4 ? text.padStart(widths[i]) : text.padEnd(widths[i]))
+  return [header, ...rows].map((r) => r.map(cell).join("  ").trimEnd()).join("\n")
+}
+
+/**
+ * `runs`: the durable runs of the state file, read-only (beside a process that runs them, too).
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const list = (state: State, json: boolean) =>
+  Effect.gen(function*() {
+    const runs = fs.existsSync(state.path)
+      ? yield* DurableRun.list.pipe(Effect.provide(DurableEngine.layerSqliteReader({ filename: state.path })))
+      : []
+    if (json) return yield* Output.line(JSON.stringify(runs.map(runJson)))
+    if (runs.length === 0) return yield* Output.line(`No durable runs in ${state.path}.`)
+    yield* Output.line(runsTable(runs))
+  })
+
+const unfinished = (run: DurableRun.RunState) => run.stage !== "done" && run.stage !== "failed"
+
+const noSuchRun = (state: State, runKey: string) =>
+  new CliError.UsageError({ reason: `no durable run ${runKey} in ${state.path} (list them with: orb-backfill runs)` })
+
+/**
+ * `resume [RUN]`: continues one run (or every unfinished one) of the state file, printing progress, and prints
+ * each result. The engine continues every unfinished run of the file while it is up, whichever was named.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const resume = (state: State, runKey: string | undefined, json: boolean) =>
+  Effect.gen(function*() {
+    if (!fs.existsSync(state.path)) {
+      return yield* runKey === undefined
+        ? Output.line(`No durable runs in ${state.path}.`)
+        : Effect.fail(noSuchRun(state, runKey))
+    }
+    yield* Effect.gen(function*() {
+      const runs = yield* Effect.orDie(DurableRun.list)
+      const chosen = runKey === undefined ? runs.filter(unfinished) : runs.filter((run) => run.runKey === runKey)
+      if (runKey !== undefined && chosen.length === 0) return yield* noSuchRun(state, runKey)
+      if (chosen.length === 0) return yield* Output.line(`No unfinished durable runs in ${state.path}.`)
+      let failure: DurableRun.RunFailed | undefined
+      for (const run of chosen) {
+        if (!json) yield* Output.note(`Resuming durable run ${run.runKey} (${run.stage}).`)
+        const exit = yield* Effect.exit(
+          awaitEnd(run, json).pipe(
+            Effect.onInterrupt(() =>
+              Output.note(
+                `\nInterrupted: durable run ${run.runKey} is suspended again, nothing reverted. Continue it with: ` +
+                  `orb-backfill resume ${run.runKey}${stateFlag(state)}`
+              )
+            )
+          )
+        )
+        if (Exit.isSuccess(exit)) yield* printResult(run.runKey, state, exit.value, json)
+        else if (Exit.isFailure(exit)) {
+          const error = yield* Effect.flip(exit)
+          if (runKey !== undefined) return yield* error
+          failure = error
+          yield* Output.note(`Error: ${CliError.messageOf(error)}`)
+        }
+      }
+      if (failure !== undefined) return yield* new CliError.Exit({ code: CliError.ExitCode.failure })
+    }).pipe(Effect.provide(engine(state)))
+  })
+
+/**
+ * `runs cancel RUN`: reverts the run's backfill and ends the run. The engine resumes the run on the state file and
+ * the run sees the cancel before its next step, reverts and ends: the step in flight, if one was cut short, runs
+ * again first (a segment's requests are replays).
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const cancel = (state: State, runKey: string, json: boolean) =>
+  Effect.gen(function*() {
+    if (!fs.existsSync(state.path)) return yield* noSuchRun(state, runKey)
+    yield* Effect.gen(function*() {
+      const run = find(yield* Effect.orDie(DurableRun.list), runKey)
+      if (run === undefined) return yield* noSuchRun(state, runKey)
+      if (!unfinished(run) || !(yield* DurableRun.cancel(run.executionId))) {
+        return yield* new CliError.UsageError({
+          reason: `durable run ${runKey} has already ended (${run.stage}` +
+            (run.backfillId !== undefined ? `, backfill ${run.backfillId}` : "") + `); nothing to cancel` +
+            (run.backfillId !== undefined ? `. To undo its backfill: orb-backfill revert ${run.backfillId}` : "")
+        })
+      }
+      if (!json) yield* Output.note(`Cancelling durable run ${runKey}…`)
+      const exit = yield* Effect.exit(awaitEnd(run, true))
+      const error = Exit.isFailure(exit) ? yield* Effect.flip(exit) : undefined
+      if (error === undefined || error.stage !== "cancel") {
+        // It finished, or failed on its own, before it saw the cancel.
+        return yield* error ??
+          new CliError.UsageError({ reason: `durable run ${runKey} finished before it was cancelled` })
+      }
+      if (json) {
+        return yield* Output.line(JSON.stringify({
+          cancelled: true,
+          run_key: runKey,
+          backfill_id: error.backfillId ?? null,
+          reverted: error.reverted
+        }))
+      }
+      yield* Output.line(
+        `Cancelled durable run ${runKey}: ` +
+          (error.backfillId === undefined
+            ? "no backfill had been created."
+            : error.reverted
+            ? `backfill ${error.backfillId} was reverted, so no usage changed.`
+            : `backfill ${error.backfillId} could not be confirmed reverted; revert it with: orb-backfill revert ${error.backfillId}`)
+      )
+    }).pipe(Effect.provide(engine(state)))
+  })

@@ -1,0 +1,275 @@
+/**
+ * `orb-backfill run` durable against an Orb that outlives the process (the simulator's real server here), with its
+ * state in a real SQLite file; `runs`, `resume`, `runs cancel`; and `--ephemeral`.
+ */
+import { OrbSimulator } from "@effect-orb/simulator"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import { assert, describe, it } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as Backend from "../src/Backend.js"
+import * as Durable from "../src/Durable.js"
+import { cli, cliForked, ndjson, tempFile, timeframe, wireEvent } from "./support.js"
+
+const apiKey = "sk-durable-cli"
+const fast = ["--events-per-minute", "6000000", "--requests-per-second", "1000"]
+// About 1,000 events a second: slow enough to strike mid-run.
+const slow = [
+  "--batch-size",
+  "50",
+  "--concurrency",
+  "2",
+  "--requests-per-second",
+  "20",
+  "--events-per-minute",
+  "6000000"
+]
+
+/** A served simulator, a state file in a fresh folder, and the CLI pointed at the server as ORB_API_KEY would. */
+const served = Effect.gen(function*() {
+  const server = yield* OrbSimulator.serve({ apiKey, reflectionDelay: "1 second", revertDelay: "500 millis" })
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "orb-backfill-durable-"))
+  yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+  const env = Layer.mergeAll(Backend.layerOrb, NodeContext.layer).pipe(
+    Layer.provide(Layer.setConfigProvider(
+      ConfigProvider.fromMap(new Map([["ORB_API_KEY", apiKey], ["ORB_BASE_URL", server.url]]))
+    )),
+    Layer.orDie
+  )
+  // Built once in the test's scope: a forked command outlives the effect that forked it.
+  const context = yield* Layer.build(env)
+  const state = path.join(dir, "runs.sqlite")
+  return {
+    simulator: server.simulator,
+    state,
+    run: (args: ReadonlyArray<string>) => cli(args).pipe(Effect.provide(context)),
+    fork: (args: ReadonlyArray<string>) => cliForked(args).pipe(Effect.provide(context))
+  }
+})
+
+const until = (condition: Effect.Effect<boolean>, what: string, output?: () => string) =>
+  Effect.gen(function*() {
+    const started = Date.now()
+    while (!(yield* condition)) {
+      if (Date.now() - started > 30_000) {
+        return yield* Effect.dieMessage(`timed out waiting for ${what}: ${output?.() ?? ""}`)
+      }
+      yield* Effect.sleep("20 millis")
+    }
+  })
+
+const ingests = (simulator: OrbSimulator.OrbSimulator) =>
+  Effect.map(simulator.requests, (requests) => requests.filter((r) => r.url.startsWith("/v1/ingest")).length)
+
+const reverts = (simulator: OrbSimulator.OrbSimulator) =>
+  Effect.map(simulator.requests, (requests) => requests.filter((r) => r.url.endsWith("/revert")).length)
+
+/** One backfill, reflected, holding each of `count` events once. */
+const assertOnce = (simulator: OrbSimulator.OrbSimulator, count: number) =>
+  Effect.gen(function*() {
+    const backfills = yield* simulator.backfills
+    assert.strictEqual(backfills.length, 1, "exactly one backfill")
+    assert.strictEqual(backfills[0].status, "reflected")
+    assert.strictEqual(backfills[0].eventsIngested, count)
+    const events = (yield* simulator.events).filter((e) => e.backfillId._tag === "Some")
+    assert.strictEqual(events.length, count, "every event recorded once")
+    assert.strictEqual(yield* reverts(simulator), 0, "nothing reverted")
+  })
+
+const runKeyIn = (text: string) => /[Dd]urable run (run-[0-9a-f]{20})/.exec(text)![1]
+
+describe("orb-backfill run, durable", () => {
+  it("the state file is under the user's state directory", () => {
+    assert.strictEqual(
+      Durable.defaultStatePath({ XDG_STATE_HOME: "/x/state" }, "/home/u"),
+      "/x/state/orb-backfill/runs.sqlite"
+    )
+    assert.strictEqual(Durable.defaultStatePath({}, "/home/u"), "/home/u/.local/state/orb-backfill/runs.sqlite")
+    // XDG: a relative path is to be ignored.
+    assert.strictEqual(
+      Durable.defaultStatePath({ XDG_STATE_HOME: "state" }, "/home/u"),
+      "/home/u/.local/state/orb-backfill/runs.sqlite"
+    )
+  })
+
+  it.scopedLive(
+    "ends reflected; the same command again attaches and adds nothing; runs lists it",
+    () =>
+      Effect.gen(function*() {
+        const { run, simulator, state } = yield* served
+        const file = tempFile("durable.ndjson", ndjson(1_000))
+        const args = ["run", "--file", file, ...timeframe, "--add", "--state", state, ...fast]
+        const first = yield* run(args)
+        assert.strictEqual(first.code, 0, first.stderr)
+        assert.include(first.stderr, `State: ${state}`)
+        assert.match(first.stdout, /Backfill \S+ is reflected: 1,000 events/)
+        yield* assertOnce(simulator, 1_000)
+        const runKey = runKeyIn(first.stderr)
+        const sent = yield* ingests(simulator)
+
+        const again = yield* run(args)
+        assert.strictEqual(again.code, 0, again.stderr)
+        assert.include(again.stderr, `Attaching to durable run ${runKey} (done)`)
+        assert.match(again.stdout, /is reflected: 1,000 events/)
+        assert.strictEqual(yield* ingests(simulator), sent, "nothing sent again")
+        yield* assertOnce(simulator, 1_000)
+
+        // Another timeframe is another run: its key differs.
+        const other = Durable.runKeyOf("0".repeat(64), {
+          timeframeStart: (yield* simulator.backfills)[0].timeframeStart,
+          timeframeEnd: (yield* simulator.backfills)[0].timeframeEnd,
+          replaceExistingEvents: true
+        })
+        assert.notStrictEqual(other, runKey)
+
+        const listed = yield* run(["runs", "--state", state])
+        assert.strictEqual(listed.code, 0, listed.stderr)
+        const [header, row] = listed.stdout.trimEnd().split("\n")
+        assert.match(header, /^RUN KEY\s+BACKFILL\s+STAGE\s+ACCEPTED\s+DONE\s+LAST ERROR$/)
+        assert.match(
+          row,
+          new RegExp(`^${runKey}\\s+${(yield* simulator.backfills)[0].id}\\s+done\\s+1,000\\s+100%\\s+-$`)
+        )
+        const json = JSON.parse((yield* run(["runs", "--state", state, "--json"])).stdout)
+        assert.deepInclude(json[0], { run_key: runKey, stage: "done", accepted: 1_000, done: 1 })
+      }),
+    30_000
+  )
+
+  it.scopedLive(
+    "Ctrl-C suspends the run (nothing reverted); a second process is refused; resume finishes it once",
+    () =>
+      Effect.gen(function*() {
+        const { fork, run, simulator, state } = yield* served
+        const file = tempFile("suspend.ndjson", ndjson(2_000))
+        const started = yield* fork(["run", "--file", file, ...timeframe, "--add", "--state", state, ...slow])
+        yield* until(
+          Effect.map(simulator.backfills, (all) => (all[0]?.eventsIngested ?? 0) >= 400),
+          "some events in",
+          started.stderr
+        )
+        // Beside it: `runs` reads the state file, `resume` would run its engine and is refused.
+        const listed = yield* run(["runs", "--state", state])
+        assert.match(listed.stdout, /ingesting/)
+        const refused = yield* run(["resume", "--state", state])
+        assert.strictEqual(refused.code, 1)
+        assert.match(
+          refused.stderr,
+          new RegExp(`Error: The state file ${state} is in use by another process \\(.*"pid":${process.pid}`)
+        )
+
+        yield* Fiber.interrupt(started.fiber)
+        const runKey = runKeyIn(started.stderr())
+        assert.include(started.stderr(), `Interrupted: durable run ${runKey} is suspended (backfill`)
+        assert.include(started.stderr(), `Continue it with: orb-backfill resume ${runKey} --state ${state}`)
+        const [backfill] = yield* simulator.backfills
+        assert.strictEqual(backfill.status, "pending", "still open")
+        assert.strictEqual(yield* reverts(simulator), 0)
+
+        const resumed = yield* run(["resume", runKey, "--state", state])
+        assert.strictEqual(resumed.code, 0, resumed.stderr)
+        assert.match(resumed.stdout, /is reflected: 2,000 events/)
+        yield* assertOnce(simulator, 2_000)
+        const nothingLeft = yield* run(["resume", "--state", state])
+        assert.include(nothingLeft.stdout, "No unfinished durable runs")
+      }),
+    40_000
+  )
+
+  it.scopedLive("runs cancel reverts a suspended run's backfill and ends the run", () =>
+    Effect.gen(function*() {
+      const { fork, run, simulator, state } = yield* served
+      const file = tempFile("cancel.ndjson", ndjson(2_000))
+      const started = yield* fork(["run", "--file", file, ...timeframe, "--replace", "--state", state, ...slow])
+      yield* until(
+        Effect.map(simulator.backfills, (all) => (all[0]?.eventsIngested ?? 0) >= 200),
+        "some events in",
+        started.stderr
+      )
+      yield* Fiber.interrupt(started.fiber)
+      const runKey = runKeyIn(started.stderr())
+
+      const cancelled = yield* run(["runs", "cancel", runKey, "--state", state])
+      assert.strictEqual(cancelled.code, 0, cancelled.stderr)
+      const [backfill] = yield* simulator.backfills
+      assert.include(
+        cancelled.stdout,
+        `Cancelled durable run ${runKey}: backfill ${backfill.id} was reverted`,
+        cancelled.stdout
+      )
+      assert.strictEqual(backfill.status, "reverted")
+      assert.strictEqual((yield* simulator.requests).filter((r) => r.url.endsWith("/close")).length, 0, "never closed")
+
+      const listed = JSON.parse((yield* run(["runs", "--state", state, "--json"])).stdout)
+      assert.strictEqual(listed[0].stage, "failed")
+      assert.include(listed[0].last_error, "cancel")
+      const again = yield* run(["runs", "cancel", runKey, "--state", state])
+      assert.strictEqual(again.code, 2)
+      assert.include(again.stderr, "has already ended")
+      assert.include((yield* run(["resume", "--state", state])).stdout, "No unfinished durable runs")
+    }), 40_000)
+
+  it.scopedLive("a CSV file works durably, its events given the backfill's customer", () =>
+    Effect.gen(function*() {
+      const { run, simulator, state } = yield* served
+      const rows = Array.from({ length: 300 }, (_, i) => {
+        const e = wireEvent(i + 1)
+        return `${e.event_name},${e.timestamp},,${e.idempotency_key},${i % 7},"0${i}"`
+      })
+      const file = tempFile(
+        "durable.csv",
+        ["event_name,timestamp,external_customer_id,idempotency_key,units,zip", ...rows].join("\n")
+      )
+      const ran = yield* run([
+        "run",
+        "--file",
+        file,
+        ...timeframe,
+        "--add",
+        "--external-customer-id",
+        "acme",
+        "--state",
+        state,
+        ...fast
+      ])
+      assert.strictEqual(ran.code, 0, ran.stderr)
+      yield* assertOnce(simulator, 300)
+      const events = (yield* simulator.events).filter((e) => e.backfillId._tag === "Some")
+      assert.isTrue(events.every((e) => e.externalCustomerId._tag === "Some" && e.externalCustomerId.value === "acme"))
+      const fifth = events.find((e) => e.idempotencyKey === "event-5")!
+      assert.deepStrictEqual(fifth.properties, { units: 4, zip: "04" })
+    }), 30_000)
+
+  it.scopedLive(
+    "--ephemeral runs in memory as before; an invalid file creates nothing, not even the state file",
+    () =>
+      Effect.gen(function*() {
+        const { run, simulator, state } = yield* served
+        const bad = tempFile("bad-durable.ndjson", ndjson(10, (i) => (i === 7 ? "{oops" : undefined)))
+        const refused = yield* run(["run", "--file", bad, ...timeframe, "--add", "--state", state, ...fast])
+        assert.strictEqual(refused.code, 2)
+        assert.include(refused.stderr, "nothing was created")
+        assert.isFalse(fs.existsSync(state), "no state file")
+
+        const file = tempFile("ephemeral.ndjson", ndjson(100))
+        const ran = yield* run(["run", "--file", file, ...timeframe, "--add", "--ephemeral", ...fast])
+        assert.strictEqual(ran.code, 0, ran.stderr)
+        assert.notInclude(ran.stderr, "State:")
+        assert.notInclude(ran.stderr, "durable run")
+        assert.match(ran.stdout, /is reflected: 100 events/)
+        assert.match(ran.stdout, /^Sent 100 events in /m)
+        assert.isFalse(fs.existsSync(state))
+        assert.strictEqual((yield* simulator.backfills).length, 1)
+
+        const mixed = yield* run(["run", "--file", file, ...timeframe, "--add", "--ephemeral", "--state", state])
+        assert.strictEqual(mixed.code, 2)
+        assert.include(mixed.stderr, "--state is for durable runs")
+      }),
+    30_000
+  )
+})
