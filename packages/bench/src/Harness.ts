@@ -5,19 +5,30 @@
 import * as esbuild from "esbuild"
 import { fork, spawn } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import {
+  copyFileSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync
+} from "node:fs"
+import { createRequire } from "node:module"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { gzipSync } from "node:zlib"
-import type { Job, Measurement, ServerConfig, ServerMessage, ServerStats } from "./Protocol.js"
-import { resultMarker } from "./Protocol.js"
+import type { Job, Measurement, ServerConfig, ServerMessage, ServerStats, StatsRequest } from "./Protocol.js"
+import { crashMarker, resultMarker } from "./Protocol.js"
 
 // ---------------------------------------------------------------------------------------------------------
 // settings
 
 /** The scenarios, in the order they run. */
-export const scenarios = ["fetch", "list", "ingest", "quota", "decode", "startup", "overhead"] as const
+export const scenarios = ["fetch", "list", "ingest", "quota", "decode", "startup", "overhead", "durable"] as const
 
 export type Scenario = typeof scenarios[number]
 
@@ -39,6 +50,19 @@ export interface Sizes {
   readonly startupRounds: number
   /** Requests of the analysis scenario (no socket). */
   readonly overhead: number
+  /**
+   * The durable scenario: a run of `events` (segments of `segmentEvents`, batches of 500) durable and in memory,
+   * `rounds` each; then a run killed with kill -9 after `resumeSegments` finished segments of `resumeSegmentEvents`
+   * (and `resumeTail` events more in the file), resumed by a new process.
+   */
+  readonly durable: {
+    readonly events: number
+    readonly segmentEvents: number
+    readonly rounds: number
+    readonly resumeSegments: number
+    readonly resumeSegmentEvents: number
+    readonly resumeTail: number
+  }
 }
 
 export const sizes: Record<Mode, Sizes> = {
@@ -53,7 +77,15 @@ export const sizes: Record<Mode, Sizes> = {
     quota: 200_000,
     decode: 100_000,
     startupRounds: 7,
-    overhead: 20_000
+    overhead: 20_000,
+    durable: {
+      events: 100_000,
+      segmentEvents: 5_000,
+      rounds: 3,
+      resumeSegments: 2_000,
+      resumeSegmentEvents: 10,
+      resumeTail: 500
+    }
   },
   quick: {
     rounds: 2,
@@ -66,7 +98,15 @@ export const sizes: Record<Mode, Sizes> = {
     quota: 10_000,
     decode: 20_000,
     startupRounds: 2,
-    overhead: 5_000
+    overhead: 5_000,
+    durable: {
+      events: 20_000,
+      segmentEvents: 5_000,
+      rounds: 1,
+      resumeSegments: 500,
+      resumeSegmentEvents: 10,
+      resumeTail: 100
+    }
   },
   smoke: {
     rounds: 1,
@@ -79,7 +119,15 @@ export const sizes: Record<Mode, Sizes> = {
     quota: 1_000,
     decode: 300,
     startupRounds: 1,
-    overhead: 300
+    overhead: 300,
+    durable: {
+      events: 2_000,
+      segmentEvents: 500,
+      rounds: 1,
+      resumeSegments: 50,
+      resumeSegmentEvents: 10,
+      resumeTail: 50
+    }
   }
 }
 
@@ -239,6 +287,52 @@ export interface StartupResult {
   readonly median: { readonly importedMs: number; readonly firstRequestMs: number; readonly wallMs: number }
 }
 
+/** The durable scenario: a durable run beside the same run in memory, its state, and a resume after kill -9. */
+export interface DurableResult {
+  readonly events: number
+  readonly segmentEvents: number
+  readonly batchSize: number
+  readonly concurrency: number
+  /** `memory` (Backfills.run) and `durable` (DurableRun.execute), with server CPU per event. */
+  readonly clients: ReadonlyArray<ClientResult>
+  readonly wallRatio: number
+  readonly cpuRatio: number
+  /** The SQLite state file right after the durable run (median over its rounds), and per 1,000 events. */
+  readonly state: {
+    readonly dbBytes: number
+    readonly walBytes: number
+    readonly bytesPerThousandEvents: number
+    /** A copy with the write-ahead log folded in (checkpointed): what the state holds. */
+    readonly checkpointedBytes: number
+    readonly checkpointedBytesPerThousandEvents: number
+  }
+  readonly resume: {
+    readonly segments: number
+    readonly segmentEvents: number
+    /** Events in the file: the finished segments' and the tail's. */
+    readonly events: number
+    /** How long the crashed process took to finish its segments (from its spawn to the marker). */
+    readonly firstProcessMs: number
+    /** The state file at the kill, and per 1,000 finished events. */
+    readonly stateBytesAtKill: number
+    readonly stateBytesPerThousandEvents: number
+    readonly checkpointedBytesAtKill: number
+    readonly checkpointedBytesPerThousandEvents: number
+    /** From the new process's spawn to the simulator's arrival time of its first ingest request. */
+    readonly spawnToFirstIngestMs: number
+    /** Inside the new process: when its code began, and when the engine's layer was up (ms since its start). */
+    readonly startedAtMs: number
+    readonly layerUpAtMs: number
+    /** Ingest requests the new process sent, and those the finished segments would not need. */
+    readonly ingestRequestsAfterResume: number
+    readonly ingestRequestsExpected: number
+    /** The new process's spawn to the run's end (close). */
+    readonly resumeWallMs: number
+    /** The backfill's events after the resume: every event once. */
+    readonly eventsIngested: number
+  }
+}
+
 export interface Results {
   readonly mode: Mode
   readonly date: string
@@ -256,6 +350,7 @@ export interface Results {
   readonly scenarios: ReadonlyArray<ScenarioResult>
   readonly quota?: QuotaResult | undefined
   readonly startup?: ReadonlyArray<StartupResult> | undefined
+  readonly durable?: DurableResult | undefined
   readonly durationMs: number
 }
 
@@ -289,7 +384,36 @@ const summarise = (
 const here = Path.dirname(fileURLToPath(import.meta.url))
 const packageDir = Path.resolve(here, "..")
 
-const workerEntries = ["rawUndici", "rawFetch", "orbBilling", "oursFetch", "oursUndici", "decode", "overhead", "server"]
+const workerEntries = [
+  "rawUndici",
+  "rawFetch",
+  "orbBilling",
+  "oursFetch",
+  "oursUndici",
+  "decode",
+  "overhead",
+  "server",
+  "durable"
+]
+
+/**
+ * better-sqlite3 (the durable engine's SQLite, through @effect-orb/workflow) loads a native addon: it stays out of
+ * the bundle and is loaded from where the workflow package resolves it. `pg-native` is an optional module of `pg`
+ * (the Postgres engine, bundled but unused here) that is not installed.
+ */
+const sqliteModule = () =>
+  createRequire(
+    Path.join(realpathSync(Path.join(packageDir, "node_modules", "@effect-orb", "workflow")), "package.json")
+  ).resolve("better-sqlite3")
+
+const nativeModules: esbuild.Plugin = {
+  name: "native-modules",
+  setup(build) {
+    const sqlite = sqliteModule()
+    build.onResolve({ filter: /^better-sqlite3$/ }, () => ({ path: sqlite, external: true }))
+    build.onResolve({ filter: /^pg-native$/ }, () => ({ path: "pg-native", external: true }))
+  }
+}
 
 // Some bundled CommonJS modules `require` Node's built-ins: give the ES module bundle a `require`.
 const requireBanner = "import { createRequire as __benchCreateRequire } from \"node:module\";\n" +
@@ -309,6 +433,7 @@ const buildWorkers = async (bundleDir: string): Promise<Record<string, string>> 
       platform: "node",
       target: "node20",
       banner: { js: requireBanner },
+      plugins: name === "durable" ? [nativeModules] : [],
       logLevel: "error"
     })
     out[name] = outfile
@@ -344,7 +469,7 @@ const apiKey = "bench-secret-key"
 interface RunningServer {
   readonly url: string
   readonly seededIds: ReadonlyArray<string>
-  readonly stats: (detail?: boolean) => Promise<ServerStats>
+  readonly stats: (detail?: boolean, since?: number) => Promise<ServerStats>
   readonly stop: () => Promise<void>
 }
 
@@ -385,10 +510,11 @@ const startServer = (bundle: string, config: ServerConfig): Promise<RunningServe
         resolve({
           url: message.url,
           seededIds: message.seededIds,
-          stats: (detail = false) =>
+          stats: (detail = false, since?: number) =>
             new Promise((done) => {
               waiters.push(done)
-              child.send({ type: "stats", detail })
+              const request: StatsRequest = { type: "stats", detail, since }
+              child.send(request)
             }),
           stop: () => {
             child.removeAllListeners("exit")
@@ -426,6 +552,37 @@ const runClient = (
           `${Path.basename(bundle)} ${job.scenario} ${job.variant}: ${
             signal === "SIGKILL" ? `killed after ${timeoutMs} ms` : `exit ${code ?? signal}`
           }\n${stderr.slice(-2_000)}`
+        )
+      )
+    })
+  })
+
+/**
+ * Runs a client process until it prints `marker`, then kills it with kill -9; returns the time from its spawn to
+ * the marker.
+ */
+const runUntilMarker = (bundle: string, job: Job, marker: string, timeoutMs: number): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const spawned = performance.now()
+    const child = spawn(process.execPath, [bundle, JSON.stringify(job)], { stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    let seenAt: number | undefined
+    child.stdout.on("data", (chunk) => {
+      stdout += String(chunk)
+      if (seenAt === undefined && stdout.includes(marker)) {
+        seenAt = performance.now() - spawned
+        child.kill("SIGKILL")
+      }
+    })
+    child.stderr.on("data", (chunk) => stderr += String(chunk))
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs)
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer)
+      if (seenAt !== undefined && signal === "SIGKILL") return resolve(seenAt)
+      reject(
+        new Error(
+          `${Path.basename(bundle)} ${job.variant}: exit ${code ?? signal} before ${marker}\n${stderr.slice(-2_000)}`
         )
       )
     })
@@ -522,6 +679,199 @@ const inRounds = async <C extends { readonly id: string; readonly label: string 
   return runs
 }
 
+/**
+ * The bytes of a SQLite state file (with its write-ahead log), and what it holds once the log is folded in: a copy
+ * is checkpointed (`wal_checkpoint(TRUNCATE)`), so the original stays as the run left it.
+ */
+const stateSize = (state: string): { readonly bytes: number; readonly checkpointedBytes: number } => {
+  const size = (file: string) => existsSync(file) ? statSync(file).size : 0
+  const bytes = size(state) + size(`${state}-wal`)
+  const copy = `${state}.copy`
+  copyFileSync(state, copy)
+  if (existsSync(`${state}-wal`)) copyFileSync(`${state}-wal`, `${copy}-wal`)
+  const Database = createRequire(import.meta.url)(sqliteModule()) as new(file: string) => {
+    pragma: (source: string) => unknown
+    close: () => void
+  }
+  const db = new Database(copy)
+  db.pragma("wal_checkpoint(TRUNCATE)")
+  db.close()
+  const checkpointedBytes = size(copy) + size(`${copy}-wal`)
+  for (const file of [copy, `${copy}-wal`, `${copy}-shm`]) rmSync(file, { force: true })
+  return { bytes, checkpointedBytes }
+}
+
+/** The one backfill of a fresh server, as the simulator has it. */
+const onlyBackfill = async (url: string): Promise<{ readonly id: string; readonly events_ingested: number }> => {
+  const response = await fetch(`${url}/events/backfills?limit=10`, { headers: { authorization: `Bearer ${apiKey}` } })
+  const text = await response.text()
+  if (response.status !== 200) throw new Error(`list backfills: HTTP ${response.status}: ${text}`)
+  const data = (JSON.parse(text) as { data: Array<{ id: string; events_ingested: number }> }).data
+  if (data.length !== 1) throw new Error(`expected one backfill, found ${data.length}`)
+  return data[0]
+}
+
+/**
+ * The durable scenario. A durable run (`DurableRun.execute` on a fresh SQLite file) beside the same events
+ * through `Backfills.run` in memory, each in a fresh client process against a fresh server without quotas, in
+ * alternation; the state file's size after the durable run; then a run killed with kill -9 right after its
+ * `resumeSegments`-th segment, and a new process on its state file: the time from that process's spawn to the
+ * simulator's arrival time of its first ingest request.
+ */
+const durableScenario = async (context: {
+  readonly bundle: string
+  readonly tmp: string
+  readonly size: Sizes
+  readonly rounds: number
+  readonly range: { readonly start: number; readonly end: number }
+  readonly serve: (config: ServerConfig) => Promise<RunningServer>
+  readonly stopServer: (server: RunningServer) => Promise<void>
+  readonly log: (line: string) => void
+  readonly profileFor: (client: Client, scenario: string) => string | undefined
+}): Promise<DurableResult> => {
+  const { bundle, log, range, serve, size, stopServer, tmp } = context
+  const settings = size.durable
+  const batchSize = 500
+  const timeframe = {
+    timeframeStart: new Date(range.start).toISOString(),
+    timeframeEnd: new Date(range.end).toISOString()
+  }
+  const noQuotas: ServerConfig = { apiKey, quotas: "none", seedBackfills: 0, latencyMs: 0 }
+  const baseJob = { apiKey, warmup: 0, backfillId: "", scenario: "durable" as const, concurrency: ingestConcurrency }
+
+  const file = Path.join(tmp, `durable-${settings.events}.ndjson`)
+  log(`durable: writing ${settings.events} events`)
+  await writeEvents(file, settings.events, range.start)
+  const clients: ReadonlyArray<Client> = [
+    { id: "memory", label: "in memory: Backfills.run (encodedEvents)", bundle: "durable", variant: "memory" },
+    { id: "durable", label: "durable: DurableRun.execute (SQLite)", bundle: "durable", variant: "durable" }
+  ]
+  const serverCpu = new Map<string, Array<number>>(clients.map((c) => [c.id, []]))
+  let runIndex = 0
+  const runs = await inRounds(clients, context.rounds, "durable", log, async (client) => {
+    const server = await serve(noQuotas)
+    const before = await server.stats()
+    const state = Path.join(tmp, `durable-state-${runIndex++}`, "state.sqlite")
+    mkdirSync(Path.dirname(state), { recursive: true })
+    const measurement = await runClient(
+      bundle,
+      {
+        ...baseJob,
+        baseUrl: server.url,
+        count: settings.events,
+        file,
+        variant: client.variant ?? "",
+        durable: { state, runKey: `bench-${runIndex}`, ...timeframe, segmentEvents: settings.segmentEvents, batchSize }
+      },
+      Math.max(120_000, settings.events * 3),
+      context.profileFor(client, "durable")
+    )
+    const after = await server.stats()
+    const backfill = await onlyBackfill(server.url)
+    await stopServer(server)
+    const sized = client.id === "durable" ? stateSize(state) : undefined
+    rmSync(Path.dirname(state), { recursive: true, force: true })
+    if (measurement.ops !== settings.events || backfill.events_ingested !== settings.events) {
+      throw new Error(
+        `${client.label}: ${measurement.ops} accepted, ${backfill.events_ingested} in the backfill, of ${settings.events}`
+      )
+    }
+    serverCpu.get(client.id)!.push(
+      (after.cpuUserMicros + after.cpuSystemMicros - before.cpuUserMicros - before.cpuSystemMicros) / settings.events
+    )
+    return sized === undefined ? measurement : {
+      ...measurement,
+      extra: { ...measurement.extra, stateBytes: sized.bytes, stateCheckpointedBytes: sized.checkpointedBytes }
+    }
+  })
+  const results = clients.map((c) => summarise(c, runs.get(c.id)!, serverCpu.get(c.id)!))
+  const [memory, durable] = results
+  const durableRuns = runs.get("durable")!
+  const dbBytes = median(durableRuns.map((r) => r.extra.stateDbBytes ?? 0))
+  const walBytes = median(durableRuns.map((r) => r.extra.stateWalBytes ?? 0))
+  const stateBytes = median(durableRuns.map((r) => r.extra.stateBytes ?? 0))
+  const checkpointedBytes = median(durableRuns.map((r) => r.extra.stateCheckpointedBytes ?? 0))
+
+  // Resume: `resumeSegments` segments finish, the next one's request is held and the process killed with kill -9.
+  const finished = settings.resumeSegments * settings.resumeSegmentEvents
+  const total = finished + settings.resumeTail
+  const resumeFile = Path.join(tmp, `durable-resume-${total}.ndjson`)
+  await writeEvents(resumeFile, total, range.start)
+  const state = Path.join(tmp, "durable-resume", "state.sqlite")
+  mkdirSync(Path.dirname(state), { recursive: true })
+  const server = await serve(noQuotas)
+  // One request per segment: segments of a few events, batches of 500.
+  const job: Job = {
+    ...baseJob,
+    baseUrl: server.url,
+    count: total,
+    file: resumeFile,
+    variant: "crash",
+    durable: {
+      state,
+      runKey: "bench-resume",
+      ...timeframe,
+      segmentEvents: settings.resumeSegmentEvents,
+      batchSize,
+      ingestsBeforeCrash: settings.resumeSegments
+    }
+  }
+  log(`durable: a run of ${settings.resumeSegments} segments of ${settings.resumeSegmentEvents} events, then kill -9`)
+  const firstProcessMs = await runUntilMarker(bundle, job, crashMarker, 1_800_000)
+  const atKill = await server.stats()
+  if (atKill.ingestRequests !== settings.resumeSegments) {
+    throw new Error(
+      `the crashed run sent ${atKill.ingestRequests} ingest requests, expected ${settings.resumeSegments}`
+    )
+  }
+  const atKillSize = stateSize(state)
+  log("durable: resuming in a new process")
+  const spawnedAt = Date.now()
+  const resumed = await runClient(bundle, { ...job, variant: "resume" }, 600_000, undefined)
+  const resumeWallMs = Date.now() - spawnedAt
+  const afterResume = await server.stats(false, spawnedAt)
+  const backfill = await onlyBackfill(server.url)
+  await stopServer(server)
+  rmSync(Path.dirname(state), { recursive: true, force: true })
+  if (backfill.events_ingested !== total) {
+    throw new Error(`after the resume the backfill holds ${backfill.events_ingested} of ${total} events`)
+  }
+  const since = afterResume.ingestSince ?? { requests: 0, firstAt: 0 }
+  return {
+    events: settings.events,
+    segmentEvents: settings.segmentEvents,
+    batchSize,
+    concurrency: ingestConcurrency,
+    clients: results,
+    wallRatio: durable.median.wallMs / memory.median.wallMs,
+    cpuRatio: durable.median.cpuMicrosPerOp / memory.median.cpuMicrosPerOp,
+    state: {
+      dbBytes,
+      walBytes,
+      bytesPerThousandEvents: stateBytes / (settings.events / 1_000),
+      checkpointedBytes,
+      checkpointedBytesPerThousandEvents: checkpointedBytes / (settings.events / 1_000)
+    },
+    resume: {
+      segments: settings.resumeSegments,
+      segmentEvents: settings.resumeSegmentEvents,
+      events: total,
+      firstProcessMs,
+      stateBytesAtKill: atKillSize.bytes,
+      stateBytesPerThousandEvents: atKillSize.bytes / (finished / 1_000),
+      checkpointedBytesAtKill: atKillSize.checkpointedBytes,
+      checkpointedBytesPerThousandEvents: atKillSize.checkpointedBytes / (finished / 1_000),
+      spawnToFirstIngestMs: since.requests > 0 ? since.firstAt - spawnedAt : Number.NaN,
+      startedAtMs: resumed.extra.startedAtMs ?? Number.NaN,
+      layerUpAtMs: resumed.extra.layerUpAtMs ?? Number.NaN,
+      ingestRequestsAfterResume: since.requests,
+      ingestRequestsExpected: Math.ceil(settings.resumeTail / settings.resumeSegmentEvents),
+      resumeWallMs,
+      eventsIngested: backfill.events_ingested
+    }
+  }
+}
+
 const packageVersion = (name: string): string => {
   try {
     const file = Path.join(packageDir, "node_modules", name, "package.json")
@@ -552,6 +902,7 @@ export const run = async (options: Options): Promise<Results> => {
   const results: Array<ScenarioResult> = []
   let quota: QuotaResult | undefined
   let startup: Array<StartupResult> | undefined
+  let durable: DurableResult | undefined
   const servers: Array<RunningServer> = []
   const serve = async (config: ServerConfig) => {
     const server = await startServer(bundles.server, config)
@@ -797,6 +1148,20 @@ export const run = async (options: Options): Promise<Results> => {
       })
     }
 
+    if (selected("durable")) {
+      durable = await durableScenario({
+        bundle: bundles.durable,
+        tmp,
+        size,
+        rounds: options.rounds ?? size.durable.rounds,
+        range,
+        serve,
+        stopServer,
+        log,
+        profileFor
+      })
+    }
+
     if (quotaRun !== undefined) {
       log("quota: waiting for the run to end")
       quota = await quotaRun
@@ -828,6 +1193,7 @@ export const run = async (options: Options): Promise<Results> => {
     scenarios: results,
     quota,
     startup,
+    durable,
     durationMs: performance.now() - began
   }
 }

@@ -4,7 +4,7 @@
  */
 
 /** The scenarios a client process runs. */
-export type ClientScenario = "fetch" | "list" | "ingest" | "quota" | "decode"
+export type ClientScenario = "fetch" | "list" | "ingest" | "quota" | "decode" | "durable"
 
 /** One job for a client process. */
 export interface Job {
@@ -23,7 +23,26 @@ export interface Job {
   readonly concurrency: number
   /** A client's own switch, e.g. `notrace` for ours without tracing. */
   readonly variant: string
+  /** durable: the run's settings (the variant says which run: `memory`, `durable`, `crash` or `resume`). */
+  readonly durable?: DurableJob | undefined
 }
+
+/** A run of the durable scenario: `Backfills.run` in memory, or `DurableRun.execute` on a SQLite file. */
+export interface DurableJob {
+  /** The SQLite state file (the payload is kept beside it, in `<state>.payload.json`). */
+  readonly state: string
+  readonly runKey: string
+  /** ISO dates. */
+  readonly timeframeStart: string
+  readonly timeframeEnd: string
+  readonly segmentEvents: number
+  readonly batchSize: number
+  /** crash: ingest requests let through; the next one is held and the marker printed, for the harness to kill. */
+  readonly ingestsBeforeCrash?: number | undefined
+}
+
+/** What the crash variant prints once its ingest requests are through and the next one is held. */
+export const crashMarker = "@@bench-segments-done"
 
 /** What a client measured, over the timed part of its job only (CPU) or its whole life (peak RSS). */
 export interface Measurement {
@@ -55,6 +74,13 @@ export type ServerMessage =
   | { readonly type: "ready"; readonly url: string; readonly seededIds: ReadonlyArray<string> }
   | { readonly type: "stats"; readonly stats: ServerStats }
 
+/** Messages to the server process: `since` (ms since epoch) asks for the ingest requests received from then. */
+export interface StatsRequest {
+  readonly type: "stats"
+  readonly detail?: boolean | undefined
+  readonly since?: number | undefined
+}
+
 /** What the server saw, for the quota scenario and to check how busy it was. */
 export interface ServerStats {
   readonly requests: number
@@ -71,4 +97,6 @@ export interface ServerStats {
   readonly cpuUserMicros: number
   readonly cpuSystemMicros: number
   readonly maxRssKb: number
+  /** With `since`: ingest requests received from then (any status), and when the first arrived (0 if none). */
+  readonly ingestSince?: { readonly requests: number; readonly firstAt: number } | undefined
 }

@@ -2,7 +2,7 @@
  * The results as Markdown tables, and the issue's targets checked against them (goals for the library, not
  * assertions: a missed target is reported, never an error).
  */
-import type { ClientResult, Results, ScenarioResult } from "./Harness.js"
+import type { ClientResult, DurableResult, Results, ScenarioResult } from "./Harness.js"
 
 const fixed = (value: number, digits = 0) =>
   Number.isFinite(value)
@@ -135,6 +135,25 @@ export const targets = (results: Results): Array<{ target: string; status: "met"
       )
     }
   }
+  if (results.durable !== undefined) {
+    const d = results.durable
+    const events = d.events.toLocaleString("en-US")
+    check(
+      `durable ${events}: wall within 1.1x the same run in memory`,
+      d.wallRatio <= 1.1,
+      `${d.wallRatio.toFixed(2)}x`
+    )
+    check(
+      `durable ${events}: client CPU within 1.1x the same run in memory`,
+      d.cpuRatio <= 1.1,
+      `${d.cpuRatio.toFixed(2)}x`
+    )
+    check(
+      `durable: resume after kill -9 with ${d.resume.segments.toLocaleString("en-US")} finished segments under 5 s`,
+      d.resume.spawnToFirstIngestMs < 5_000,
+      `${fixed(d.resume.spawnToFirstIngestMs)} ms from spawn to the first new ingest request`
+    )
+  }
   if (results.quota !== undefined) {
     const q = results.quota
     check(
@@ -149,6 +168,52 @@ export const targets = (results: Results): Array<{ target: string; status: "met"
     )
   }
   return out
+}
+
+const kb = (bytes: number) => fixed(bytes / 1024, 1)
+
+/** The durable scenario's tables. */
+const durableTables = (d: DurableResult): string => {
+  const memory = d.clients.find((c) => c.id === "memory")
+  const r = d.resume
+  return [
+    `### durable: ${d.events.toLocaleString("en-US")} events, durable (segments of ${
+      d.segmentEvents.toLocaleString("en-US")
+    }) and in memory, batches of ${d.batchSize}, concurrency ${d.concurrency}, no quota, over undici`,
+    "",
+    "| run | wall ms | events/s | client CPU µs/event | peak RSS MB | wall vs in memory | CPU vs in memory | server CPU µs/event |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ...d.clients.map((c) =>
+      `| ${c.label} | ${fixed(c.median.wallMs)} | ${fixed(c.median.opsPerSecond)} | ${
+        fixed(c.median.cpuMicrosPerOp, 1)
+      } | ${fixed(c.median.maxRssMb, 1)} | ${ratio(c.median.wallMs, memory?.median.wallMs)} | ${
+        ratio(c.median.cpuMicrosPerOp, memory?.median.cpuMicrosPerOp)
+      } | ${fixed(c.serverCpuMicrosPerOp ?? Number.NaN, 1)} |`
+    ),
+    "",
+    "| state file after the run | KB | bytes per 1,000 events |",
+    "|---|---:|---:|",
+    `| as the run left it (file ${kb(d.state.dbBytes)} KB + -wal ${kb(d.state.walBytes)} KB) | ${
+      kb(d.state.dbBytes + d.state.walBytes)
+    } | ${fixed(d.state.bytesPerThousandEvents)} |`,
+    `| its content (a copy, checkpointed) | ${kb(d.state.checkpointedBytes)} | ${
+      fixed(d.state.checkpointedBytesPerThousandEvents)
+    } |`,
+    "",
+    `#### durable: resume after kill -9 with ${
+      r.segments.toLocaleString("en-US")
+    } finished segments of ${r.segmentEvents} events (${r.events.toLocaleString("en-US")} in the file)`,
+    "",
+    "| spawn to first new ingest request ms | code started at ms | engine layer up at ms | ingest requests after resume (needed) | spawn to end ms | events in the backfill | first process ms | state at kill KB (checkpointed) | per 1,000 finished events KB (checkpointed) |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    `| ${fixed(r.spawnToFirstIngestMs)} | ${fixed(r.startedAtMs)} | ${fixed(r.layerUpAtMs)} | ${
+      fixed(r.ingestRequestsAfterResume)
+    } (${fixed(r.ingestRequestsExpected)}) | ${fixed(r.resumeWallMs)} | ${fixed(r.eventsIngested)} | ${
+      fixed(r.firstProcessMs)
+    } | ${kb(r.stateBytesAtKill)} (${kb(r.checkpointedBytesAtKill)}) | ${kb(r.stateBytesPerThousandEvents)} (${
+      kb(r.checkpointedBytesPerThousandEvents)
+    }) |`
+  ].join("\n")
 }
 
 /** The whole report in Markdown. */
@@ -195,6 +260,7 @@ export const markdown = (results: Results): string => {
       ].join("\n")
     )
   }
+  if (results.durable !== undefined) parts.push(durableTables(results.durable))
   const checked = targets(results)
   if (checked.length > 0) {
     parts.push(

@@ -45,8 +45,16 @@ describe("bench --smoke", () => {
       }
       expect(results.quota?.events).toBeGreaterThan(0)
       expect(results.startup?.map((s) => s.id)).toEqual(["baseline", "ours-fetch", "ours-undici", "orb-billing"])
+      // The durable run beside the in-memory one, and the resume after kill -9: every event once.
+      expect(results.durable?.clients.map((c) => c.runs[0]?.ops)).toEqual([
+        results.durable?.events,
+        results.durable?.events
+      ])
+      expect(results.durable?.resume.eventsIngested).toBe(results.durable?.resume.events)
+      expect(results.durable?.resume.spawnToFirstIngestMs).toBeGreaterThan(0)
       // The table came out too.
       expect(run.stdout).toContain("### fetch")
+      expect(run.stdout).toContain("### durable")
     } finally {
       rmSync(out, { recursive: true, force: true })
     }

@@ -16,7 +16,7 @@ import { lineChunks, main, start, stop } from "./Worker.js"
  * An NDJSON file as a stream of wire events, read with the same reader as the other clients and parsed with
  * `JSON.parse` alone: `ingestEncodedStream` checks each event as strictly as `Backfill.decodeIngestEvent` would.
  */
-const eventsOf = (file: string): Stream.Stream<typeof Backfill.IngestEvent.Encoded, Error> =>
+export const eventsOf = (file: string): Stream.Stream<typeof Backfill.IngestEvent.Encoded, Error> =>
   Stream.fromAsyncIterable(lineChunks(file), (error) => error as Error).pipe(
     Stream.mapConcatChunk((lines) => Chunk.unsafeFromArray(lines.map((line) => JSON.parse(line))))
   )

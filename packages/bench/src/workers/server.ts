@@ -6,7 +6,7 @@
 import { OrbSimulator } from "@effect-orb/simulator"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type { ServerConfig, ServerMessage, ServerStats } from "../Protocol.js"
+import type { ServerConfig, ServerMessage, ServerStats, StatsRequest } from "../Protocol.js"
 
 const config = JSON.parse(process.argv[2] ?? "{}") as ServerConfig
 // Under the harness, messages go over IPC; run by hand (to profile a client), the server prints them.
@@ -46,7 +46,7 @@ const program = Effect.gen(function*() {
     }
     seededIds.push(JSON.parse(outcome.body).id)
   }
-  process.on("message", (message: { type?: string; detail?: boolean }) => {
+  process.on("message", (message: StatsRequest) => {
     if (message?.type !== "stats") return
     const cpu = process.cpuUsage()
     Effect.runPromise(simulator.requests).then((requests) => {
@@ -58,11 +58,18 @@ const program = Effect.gen(function*() {
       let ingest429 = 0
       let ingestFirstAt = 0
       let ingestLastAt = 0
+      let sinceRequests = 0
+      let sinceFirstAt = 0
       for (const request of requests) {
         const status = String(request.status ?? "dropped")
         byStatus[status] = (byStatus[status] ?? 0) + 1
         if (!request.url.startsWith("/v1/ingest")) continue
         ingestRequests++
+        if (message.since !== undefined && request.at.epochMillis >= message.since) {
+          // The log is in order of answers; the time is each request's arrival.
+          if (sinceRequests === 0 || request.at.epochMillis < sinceFirstAt) sinceFirstAt = request.at.epochMillis
+          sinceRequests++
+        }
         if (request.status === 429) ingest429++
         if (request.status === 200) {
           // Counting events means parsing every body: only when asked (the quota scenario's few hundred).
@@ -89,7 +96,8 @@ const program = Effect.gen(function*() {
         ingestLastAt,
         cpuUserMicros: cpu.user,
         cpuSystemMicros: cpu.system,
-        maxRssKb: process.resourceUsage().maxRSS
+        maxRssKb: process.resourceUsage().maxRSS,
+        ...(message.since !== undefined ? { ingestSince: { requests: sinceRequests, firstAt: sinceFirstAt } } : {})
       }
       send({ type: "stats", stats })
     })
