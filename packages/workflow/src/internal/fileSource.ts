@@ -13,6 +13,10 @@ import type * as RunSource from "../RunSource.js"
 import { SourceError } from "../RunSource.js"
 import * as EventFile from "./eventFile.js"
 
+// A run reads its source again in every process it runs in; the whole file is hashed once per process, and its
+// size checked before every segment.
+const verified = new Set<string>()
+
 const unreadable = (file: string, error: unknown) =>
   new SourceError({ path: file, reason: "unreadable", detail: error instanceof Error ? error.message : String(error) })
 
@@ -31,13 +35,14 @@ export const fingerprint = (file: string): Effect.Effect<
       hash.update(chunk)
     })
     stream.on("error", (error) => resume(Effect.fail(unreadable(absolute, error))))
-    stream.on("end", () => resume(Effect.succeed({ path: absolute, size, sha256: hash.digest("hex") })))
+    stream.on("end", () => {
+      const sha256 = hash.digest("hex")
+      // This process has just read the file whole: its first segment need not read it again.
+      verified.add(`${absolute}\n${size}\n${sha256}`)
+      resume(Effect.succeed({ path: absolute, size, sha256 }))
+    })
     return Effect.sync(() => stream.destroy())
   })
-
-// A run reads its source again in every process it runs in; the whole file is hashed once per process, and its
-// size checked before every segment.
-const verified = new Set<string>()
 
 const verify = (source: RunSource.FileSource): Effect.Effect<void, SourceError> =>
   Effect.gen(function*() {
