@@ -41,6 +41,11 @@ export const Quota = Schema.Struct({ requestsPerSecond: Schema.Positive, eventsP
  */
 export const RunPayload = Schema.Struct({
   runKey: Schema.NonEmptyString,
+  /**
+   * Random, made by `payload` once per submission: the create's idempotency key includes it, so that the same run
+   * key submitted again to another engine database is a new run, never Orb's replay of an earlier one's backfill.
+   */
+  submission: Schema.String.pipe(Schema.pattern(/^[0-9a-f]{16}$/)),
   timeframeStart: Backfill.Timestamp,
   timeframeEnd: Backfill.Timestamp,
   replaceExistingEvents: Schema.Boolean,

@@ -52,7 +52,8 @@ const lock = (filename: string, StateLocked: typeof DurableEngine.StateLocked) =
           pid: process.pid,
           host: os.hostname(),
           startedAt: new Date().toISOString(),
-          argv: process.argv.slice(1)
+          // The script only: a command line may carry secrets.
+          command: process.argv[1]
         })
       )
       return Effect.succeed(db)

@@ -48,7 +48,13 @@ const failed = (stage: string) => (error: { readonly message: string }) =>
   new StepFailed({ stage, reason: error.message })
 
 /** An Orb idempotency key from the execution id: at most 64 characters. */
-const createKey = (executionId: string) => `eorun-${executionId}`.slice(0, 64)
+/**
+ * The create's Orb idempotency key: the execution's, and the submission's, so that the same run key submitted
+ * again to another engine database (another machine, a state file deleted) is a new request rather than Orb's
+ * replay of an earlier run's backfill; an attach uses the stored payload, so its key stays the same.
+ */
+const createKey = (executionId: string, submission: string) =>
+  `eorun-${executionId.slice(0, 32)}-${submission}`.slice(0, 64)
 
 /**
  * Cancel requests, a row per run in a table of ours beside the engine's, looked at before every step that sends
@@ -109,17 +115,51 @@ export const layer = (
         const backfills = yield* Backfills.Backfills
         let backfillId: string | undefined
 
+        const createRequest = throughOutages(
+          backfills.create(Backfill.createBackfillOf(payload, payload.closeTime), {
+            idempotencyKey: createKey(executionId, payload.submission)
+          })
+        )
+
+        // Only a backfill this run saw open is its own: one in any other state was not made by this submission.
+        const isOpen = (backfill: Backfill.Backfill) =>
+          Effect.map(DateTime.now, (now) =>
+            backfill.status === "pending" &&
+            Option.match(backfill.closeTime, { onNone: () => true, onSome: (at) => at.epochMillis > now.epochMillis }))
+
         const create = Activity.make({
           name: "create",
           success: Schema.String,
           error: StepFailed,
-          execute: throughOutages(
-            backfills.create(Backfill.createBackfillOf(payload, payload.closeTime), {
-              idempotencyKey: createKey(executionId)
-            })
-          ).pipe(
-            Effect.map((backfill) => backfill.id as string),
-            Effect.mapError(failed("create"))
+          execute: createRequest.pipe(
+            Effect.mapError(failed("create")),
+            Effect.flatMap((backfill) =>
+              Effect.flatMap(isOpen(backfill), (open) =>
+                open ? Effect.succeed(backfill.id as string) : Effect.fail(
+                  new StepFailed({
+                    stage: "create",
+                    reason:
+                      `Orb answered with backfill ${backfill.id}, which is ${backfill.status} and closed: not one ` +
+                      "this run created; it was left as it is"
+                  })
+                ))
+            )
+          )
+        })
+
+        /**
+         * The create failed without a readable answer that it was refused: it may have been applied. Sent again with
+         * its key, Orb replays the backfill it made (or makes it now), which is then reverted; a backfill that is not
+         * open is not this run's, and is left alone.
+         */
+        const recoverCreate = Activity.make({
+          name: "recover-create",
+          success: Schema.Struct({ backfillId: Schema.optional(Schema.String) }),
+          execute: createRequest.pipe(
+            Effect.flatMap((backfill) =>
+              Effect.map(isOpen(backfill), (open) => open ? { backfillId: backfill.id as string } : {})
+            ),
+            Effect.orElseSucceed(() => ({}))
           )
         })
 
@@ -267,9 +307,13 @@ export const layer = (
           return { id, status, totals }
         }).pipe(
           Effect.catchTag("StepFailed", (error) =>
-            backfillId === undefined
-              ? Effect.fail(runFailed(error, { reverted: false }))
-              : Effect.flatMap(revert(backfillId), (outcome) => Effect.fail(runFailed(error, outcome))))
+            Effect.gen(function*() {
+              if (backfillId === undefined && error.stage === "create") {
+                backfillId = (yield* recoverCreate).backfillId
+              }
+              if (backfillId === undefined) return yield* runFailed(error, { reverted: false })
+              return yield* runFailed(error, yield* revert(backfillId))
+            }))
         )
 
         const { id, totals } = ingested
@@ -287,7 +331,8 @@ export const layer = (
                   Effect.fail(runFailed(new StepFailed({ stage: "cancel", reason: "the run was cancelled" }), outcome))
               )
             }
-            status = yield* poll(id, index).pipe(Effect.mapError((error) => runFailed(error, { reverted: false })))
+            // A poll that outlasts an outage is no reason to end a closed run: the next poll, after a durable sleep.
+            status = yield* poll(id, index).pipe(Effect.orElseSucceed(() => "pending" as const))
             if (!Backfill.canReach(status, "reflected")) {
               return yield* runFailed(
                 new StepFailed({ stage: "await", reason: `the backfill is ${status} and can no longer be reflected` }),
@@ -307,11 +352,15 @@ export const payload = (spec: DurableRun.RunSpec): Effect.Effect<DurableRun.RunP
     const invalid = (field: string, reason: string) => new OrbError.InvalidInput({ field, reason })
     if (spec.runKey.length === 0) return yield* invalid("runKey", "must not be empty")
     const now = yield* DateTime.now
-    const closeTime = spec.closeTime ?? Backfills.defaultCloseTime({
+    // A durable run that stops is resumed later, perhaps much later: its backfill must not close by itself, half
+    // filled, before then. So at least a day ahead (the run closes it itself as soon as its events are in).
+    const estimated = Backfills.defaultCloseTime({
       now,
       expectedEvents: spec.expectedEvents ?? (spec.source.size > 0 ? Math.ceil(spec.source.size / 100) : undefined),
       quota: spec.quota
     })
+    const aDay = DateTime.add(now, { hours: 24 })
+    const closeTime = spec.closeTime ?? (estimated.epochMillis > aDay.epochMillis ? estimated : aDay)
     const createInput: Backfill.CreateBackfill = Backfill.createBackfillOf(spec, closeTime)
     yield* Backfills.validateCreate(createInput)
     if (closeTime.epochMillis <= now.epochMillis) {
@@ -319,6 +368,7 @@ export const payload = (spec: DurableRun.RunSpec): Effect.Effect<DurableRun.RunP
     }
     return {
       runKey: spec.runKey,
+      submission: globalThis.crypto.randomUUID().replace(/-/g, "").slice(0, 16),
       ...createInput,
       closeTime,
       source: spec.source,
