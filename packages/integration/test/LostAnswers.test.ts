@@ -11,6 +11,7 @@ import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { assert, describe, it } from "@effect/vitest"
+import * as DateTime from "effect/DateTime"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -18,7 +19,7 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-import { driveClock, sampleEvent, setNow, timeframe } from "./simulator.js"
+import { driveClock, now, sampleEvent, setNow, timeframe } from "./simulator.js"
 
 /** Which answers to lose: given the request and how many requests of the same method and path came before. */
 type Garble = (request: HttpClientRequest.HttpClientRequest, path: string, seen: number) => boolean
@@ -161,6 +162,23 @@ describe("Backfills.run when answers are lost", () => {
     }).pipe(
       Effect.provide(withLostAnswers((_, route) => route === createPath || route === "GET /v1/events/backfills"))
     ))
+
+  it.effect("a create key given again for a second run: Orb replays the first run's backfill, which is left alone", () =>
+    Effect.gen(function*() {
+      yield* setNow
+      // The same body both times (a fixed close time), so that Orb takes the second create for a retry of the first.
+      const same = { closeTime: DateTime.unsafeMake(now + 3_600_000), idempotencyKey: "october-fix-create" }
+      const first = yield* driveClock(Backfills.run({ ...spec(true, 10), ...same }))
+      assert.strictEqual(first.backfill.status, "reflected")
+      const error = yield* Effect.flip(
+        driveClock(Backfills.run({ ...spec(true, 10), ...same }))
+      )
+      assert.strictEqual(error._tag, "InvalidInput")
+      assert.include(error.message, `backfill ${first.backfill.id}, which is reflected`)
+      const sim = yield* OrbSimulator.OrbSimulator
+      const all = yield* sim.backfills
+      assert.deepStrictEqual(all.map((b) => b.status), ["reflected"])
+    }).pipe(Effect.provide(withLostAnswers(() => false))))
 
   it.effect("a revert whose answer is lost: the run fetches the backfill and reports what it saw", () =>
     Effect.gen(function*() {

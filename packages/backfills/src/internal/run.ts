@@ -113,31 +113,57 @@ export const run = <E, R>(
         return { reverted: done, status, revertFailure } as const
       })
 
+    // Only a backfill this run saw open is its own: a key given by the caller and used before would make Orb replay
+    // an earlier run's backfill, which must never be ingested into, nor reverted.
+    const isOpen = (backfill: Backfill.Backfill) =>
+      backfill.status === "pending" && Option.match(backfill.closeTime, {
+        onNone: () => true,
+        onSome: (at) => at.epochMillis > now.epochMillis
+      })
+
+    /**
+     * The backfill as it is now, when it is open. A create's answer cannot tell: Orb replays the first answer of a
+     * key, `pending` as it was then, so it is fetched again. When that fetch fails, the answer stands (the ingestion
+     * fetches it again before it sends anything).
+     */
+    const confirmOpen = (backfill: Backfill.Backfill) =>
+      Effect.flatMap(
+        Effect.orElseSucceed(ops.fetch(backfill.id), () => backfill),
+        (current) => isOpen(current) ? Effect.succeed(backfill) : notThisRuns(current)
+      )
+
+    const notThisRuns = (backfill: Backfill.Backfill) =>
+      new OrbError.InvalidInput({
+        field: "idempotencyKey",
+        reason:
+          `Orb answered the create with backfill ${backfill.id}, which is ${backfill.status} and closed: the key ` +
+          `${createKey} was used by an earlier create; that backfill was left as it is. Give each run a key of its own`
+      })
+
     /**
      * The create's answer was lost: find the backfill it may have made, and revert it, so that no unknown open
      * backfill stays behind to close by itself (in replace mode, replacing the timeframe's usage with nothing).
-     * First among the open backfills created since the run began with exactly this run's timeframe, mode, scope
-     * and close time; when there is not exactly one, by sending the create again with the same idempotency key
-     * (Orb replays the answer of a create it applied, and applies one it never saw, which is reverted at once).
+     * First by sending the create again with the same idempotency key: Orb replays the answer of a create it applied
+     * (the one answer that is sure to be this run's) and applies one it never saw (reverted at once), and a refusal
+     * it replays means nothing was made. Only when that has no readable answer either, among the open backfills
+     * created since the run began with exactly this run's timeframe, mode, scope and close time, when there is one.
      */
     const recoverCreate = (cause: Backfills.Error) =>
       Effect.gen(function*() {
         yield* Effect.logWarning(`The create's outcome is unknown (${cause.message}): looking for its backfill`)
         const since = now.epochMillis - clockSkewMillis
         const search = Effect.gen(function*() {
+          const replayed = yield* Effect.either(ops.create(createInput, { idempotencyKey: createKey }))
+          if (Either.isRight(replayed)) return { how: "replayed" as const, backfill: replayed.right }
+          if (!outcomeUnknown(replayed.left)) return { how: "refused" as const, error: replayed.left }
           const listed = yield* ops.list().pipe(
             Stream.takeWhile((backfill) => backfill.createdAt.epochMillis >= since),
             Stream.filter((backfill) => isThisRun(backfill, createInput)),
             Stream.runCollect,
-            Effect.map(Chunk.toReadonlyArray),
-            Effect.either
+            Effect.map(Chunk.toReadonlyArray)
           )
-          if (Either.isRight(listed) && listed.right.length === 1) {
-            return { how: "listed" as const, backfill: listed.right[0] }
-          }
-          return yield* ops.create(createInput, { idempotencyKey: createKey }).pipe(
-            Effect.map((backfill) => ({ how: "replayed" as const, backfill }))
-          )
+          if (listed.length === 1) return { how: "listed" as const, backfill: listed[0] }
+          return yield* Effect.fail("not found" as const)
         })
         // A create held up on the way (by a proxy, say) can reach Orb after the client gave up on it: look again a
         // few times, a while apart, before saying nothing was found.
@@ -145,6 +171,9 @@ export const run = <E, R>(
           Effect.retry(Schedule.exponential("2 seconds", 2).pipe(Schedule.intersect(Schedule.recurs(recoveryRetries)))),
           Effect.orElseSucceed(() => undefined)
         )
+        // Orb refused the create (its refusal replayed, or the same request refused again): nothing was made.
+        if (found?.how === "refused") return yield* found.error
+        if (found !== undefined && found.how === "replayed") yield* confirmOpen(found.backfill)
         if (found === undefined) {
           return yield* new OrbError.RunFailed({
             stage: "create",
@@ -163,7 +192,8 @@ export const run = <E, R>(
       })
 
     const createOrRecover = ops.create(createInput, { idempotencyKey: createKey }).pipe(
-      Effect.catchIf(outcomeUnknown, recoverCreate)
+      Effect.catchIf(outcomeUnknown, recoverCreate),
+      Effect.flatMap(confirmOpen)
     )
 
     const ingestAndClose = (id: Backfill.BackfillId) =>

@@ -121,11 +121,16 @@ export const layer = (
           })
         )
 
-        // Only a backfill this run saw open is its own: one in any other state was not made by this submission.
-        const isOpen = (backfill: Backfill.Backfill) =>
-          Effect.map(DateTime.now, (now) =>
-            backfill.status === "pending" &&
-            Option.match(backfill.closeTime, { onNone: () => true, onSome: (at) => at.epochMillis > now.epochMillis }))
+        // Only a backfill this run saw open is its own: one in any other state was not made by this submission. A
+        // create's answer cannot tell (Orb replays a key's first answer, `pending` as it was then): it is fetched.
+        const isOpen = (answer: Backfill.Backfill) =>
+          Effect.flatMap(Effect.orElseSucceed(throughOutages(backfills.fetch(answer.id)), () => answer), (backfill) =>
+            Effect.map(DateTime.now, (now) =>
+              backfill.status === "pending" &&
+              Option.match(backfill.closeTime, {
+                onNone: () => true,
+                onSome: (at) => at.epochMillis > now.epochMillis
+              })))
 
         const create = Activity.make({
           name: "create",
@@ -138,8 +143,7 @@ export const layer = (
                 open ? Effect.succeed(backfill.id as string) : Effect.fail(
                   new StepFailed({
                     stage: "create",
-                    reason:
-                      `Orb answered with backfill ${backfill.id}, which is ${backfill.status} and closed: not one ` +
+                    reason: `Orb answered with backfill ${backfill.id}, which is no longer open: not one ` +
                       "this run created; it was left as it is"
                   })
                 ))
@@ -157,7 +161,8 @@ export const layer = (
           success: Schema.Struct({ backfillId: Schema.optional(Schema.String) }),
           execute: createRequest.pipe(
             Effect.flatMap((backfill) =>
-              Effect.map(isOpen(backfill), (open) => open ? { backfillId: backfill.id as string } : {})
+              Effect.map(isOpen(backfill), (open) =>
+                open ? { backfillId: backfill.id as string } : {})
             ),
             Effect.orElseSucceed(() => ({}))
           )
@@ -222,7 +227,8 @@ export const layer = (
                   Effect.map(DateTime.now, (now) => {
                     const open = backfill.status === "pending" &&
                       Option.match(backfill.closeTime, {
-                        onNone: () => true,
+                        onNone: () =>
+                          true,
                         onSome: (at) => at.epochMillis > now.epochMillis
                       })
                     return { open, backfill }
