@@ -30,13 +30,25 @@ const lines = Array.from({ length: 300 }, (_, i) =>
  * The library over the simulator; with `loseFirstCreate`, the first create's answer (applied by the simulator) is
  * replaced by a 200 whose JSON is not a backfill, as a proxy could send.
  */
-const library = (loseFirstCreate: boolean) => {
+const library = (loseFirstCreate: boolean, loseFirstRevert = false) => {
   const lossy = Layer.effect(
     HttpClient.HttpClient,
     Effect.map(HttpClient.HttpClient, (inner) => {
       let lost = false
+      // With `loseFirstRevert`: the first revert's answer, and that of the fetch that follows it.
+      let revertLoss: "waiting" | "revert lost" | "done" = "waiting"
       return HttpClient.make((request, url) =>
         Effect.flatMap(inner.execute(request), (response) => {
+          const garble = () =>
+            Effect.as(response.text, HttpClientResponse.fromWeb(request, new Response("{}", { status: 200 })))
+          if (loseFirstRevert && revertLoss === "waiting" && url.pathname.endsWith("/revert")) {
+            revertLoss = "revert lost"
+            return garble()
+          }
+          if (revertLoss === "revert lost" && request.method === "GET") {
+            revertLoss = "done"
+            return garble()
+          }
           if (!loseFirstCreate || lost || request.method !== "POST" || url.pathname !== "/v1/events/backfills") {
             return Effect.succeed(response)
           }
@@ -96,6 +108,30 @@ describe("a durable run's create", () => {
           assert.strictEqual(all[0].id, failure.backfillId)
           assert.strictEqual(all[0].status, "reverted")
         }).pipe(Effect.provide(engine(path.join(dir, "state.sqlite"))), Effect.provide(library(true)))
+      ),
+    60_000
+  )
+
+  it.live(
+    "a revert whose outcome stays unknown is tried again after a durable sleep, until it is known",
+    () =>
+      withDir((dir) =>
+        Effect.gen(function*() {
+          const runSpec = yield* spec(dir)
+          // An event outside the timeframe: the run fails at its first segment, and reverts.
+          fs.appendFileSync(runSpec.source.path, lines[0].replace("2026-10-01", "2026-10-09") + "\n")
+          const payload = yield* DurableRun.payload({
+            ...runSpec,
+            source: yield* RunSource.fromFile(runSpec.source.path)
+          })
+          const started = Date.now()
+          const failure = yield* Effect.flip(DurableRun.execute(payload))
+          assert.strictEqual(failure.stage.startsWith("ingest"), true, failure.message)
+          assert.isTrue(failure.reverted, failure.message)
+          assert.isAtLeast(Date.now() - started, 5_000, "the second revert came after the durable sleep")
+          const sim = yield* OrbSimulator.OrbSimulator
+          assert.deepStrictEqual((yield* sim.backfills).map((b) => b.status), ["reverted"])
+        }).pipe(Effect.provide(engine(path.join(dir, "state.sqlite"))), Effect.provide(library(false, true)))
       ),
     60_000
   )

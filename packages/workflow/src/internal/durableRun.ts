@@ -87,6 +87,9 @@ export const cancel = (workflow: typeof DurableRun.BackfillRun) => (executionId:
     return true
   })
 
+/** Reverts tried in all, the last ones 30 minutes apart: about a day. */
+const maxRevertAttempts = 50
+
 /** The polls' waits: 1 s doubling to 30 s, the same in every process (no jitter: the schedule is journaled). */
 const pollWait = (poll: number) => Duration.seconds(Math.min(2 ** poll, 30))
 
@@ -253,9 +256,9 @@ export const layer = (
           })
 
         // A revert that fails is checked by a fetch: the error then says what is known, not a guess.
-        const revert = (id: string) =>
+        const revertOnce = (id: string, attempt: number) =>
           Activity.make({
-            name: "revert",
+            name: attempt === 0 ? "revert" : `revert-${attempt}`,
             success: Schema.Struct({ reverted: Schema.Boolean, status: Schema.optional(Backfill.BackfillStatus) }),
             execute: throughOutages(backfills.revert(id)).pipe(
               Effect.map((backfill) => ({ reverted: true, status: backfill.status })),
@@ -269,6 +272,25 @@ export const layer = (
                 )
               )
             )
+          })
+
+        /**
+         * Reverts until the outcome is known: a backfill still open, or whose state could not be learnt, after an
+         * outage outlasting a step's retries would close by itself half filled. So the revert is tried again after a
+         * durable sleep (5 seconds doubling to 30 minutes), for about a day, before the run says it could not.
+         */
+        const revert = (id: string) =>
+          Effect.gen(function*() {
+            for (let attempt = 0;; attempt++) {
+              const outcome = yield* revertOnce(id, attempt)
+              const settled = outcome.reverted || (outcome.status !== undefined && outcome.status !== "pending")
+              if (settled || attempt >= maxRevertAttempts) return outcome
+              yield* DurableClock.sleep({
+                name: `revert-wait-${attempt}`,
+                duration: Duration.seconds(Math.min(5 * 2 ** attempt, 1_800)),
+                inMemoryThreshold: 0
+              })
+            }
           })
 
         const runFailed = (

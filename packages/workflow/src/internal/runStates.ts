@@ -108,7 +108,7 @@ export const list = (
         ? "ingesting"
         : current === "close"
         ? "closing"
-        : current === "revert"
+        : step!.startsWith("revert")
         ? "reverting"
         : "awaiting reflection"
       if (exit?._tag === "Failure") lastError = causeText(exit.cause) ?? lastError
