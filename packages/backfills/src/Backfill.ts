@@ -324,6 +324,25 @@ export const reachableFrom: Readonly<Record<BackfillStatus, ReadonlyArray<Backfi
 }
 
 /**
+ * Whether a backfill is open at `nowMillis`: `pending`, and its close time (if any) still ahead. Only an open
+ * backfill accepts events, and only one seen open is a run's own.
+ *
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const isOpen = (backfill: Backfill, nowMillis: number): boolean =>
+  backfill.status === "pending" &&
+  (backfill.closeTime._tag === "None" || backfill.closeTime.value.epochMillis > nowMillis)
+
+/**
+ * Whether a status means reverted, or on its way there (`pending_revert`).
+ *
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const isReverted = (status: BackfillStatus): boolean => status === "reverted" || status === "pending_revert"
+
+/**
  * Whether a backfill in `from` can still come to be in `to`.
  *
  * @since 0.1.0

@@ -10,7 +10,6 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Encoding from "effect/Encoding"
 import * as FiberSet from "effect/FiberSet"
-import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
 import * as Backfill from "../Backfill.js"
@@ -122,11 +121,10 @@ export const ingestStream = <A, E, R>(
 
     const before = yield* deps.fetch(id)
     const started = yield* Clock.currentTimeMillis
-    const closed = Option.exists(before.closeTime, (at) => at.epochMillis <= started)
-    if (before.status !== "pending" || closed) {
+    if (!Backfill.isOpen(before, started)) {
       return yield* new OrbError.InvalidInput({
         field: "id",
-        reason: `backfill ${id} is ${closed && before.status === "pending" ? "closed" : before.status}; ` +
+        reason: `backfill ${id} is ${before.status === "pending" ? "closed" : before.status}; ` +
           "only an open backfill accepts events"
       })
     }

@@ -5,8 +5,11 @@
  */
 import * as OrbError from "../OrbError.js"
 
-/** Statuses that may pass by themselves, as Orb's official SDK retries them. */
-const retryableStatus = (status: number) => status === 408 || status === 409 || status === 429 || status >= 500
+/**
+ * Statuses that may pass by themselves, as Orb's official SDK retries them (and that do not say a request was
+ * refused: a run takes a create answered so as one whose outcome is unknown).
+ */
+export const retryableStatus = (status: number) => status === 408 || status === 409 || status === 429 || status >= 500
 
 /**
  * Whether a response with this status and `x-should-retry` header is worth another attempt: the header decides

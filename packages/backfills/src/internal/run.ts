@@ -14,6 +14,7 @@ import * as Stream from "effect/Stream"
 import * as Backfill from "../Backfill.js"
 import type * as Backfills from "../Backfills.js"
 import * as OrbError from "../OrbError.js"
+import * as RetryRule from "./retryRule.js"
 
 type Operations =
   & Pick<
@@ -35,7 +36,7 @@ const outcomeUnknown = (error: Backfills.Error): boolean => {
     case "InvalidInput":
       return false
     default:
-      return error.status >= 500 || error.status === 408 || error.status === 409 || error.status === 429
+      return RetryRule.retryableStatus(error.status)
   }
 }
 
@@ -108,18 +109,14 @@ export const run = <E, R>(
           return { reverted: false, revertFailure } as const
         }
         const status = seen.right.status
-        const done = status === "reverted" || status === "pending_revert"
+        const done = Backfill.isReverted(status)
         if (!done) yield* Effect.logError(`Could not revert backfill ${id}: ${revertFailure}`)
         return { reverted: done, status, revertFailure } as const
       })
 
     // Only a backfill this run saw open is its own: a key given by the caller and used before would make Orb replay
     // an earlier run's backfill, which must never be ingested into, nor reverted.
-    const isOpen = (backfill: Backfill.Backfill) =>
-      backfill.status === "pending" && Option.match(backfill.closeTime, {
-        onNone: () => true,
-        onSome: (at) => at.epochMillis > now.epochMillis
-      })
+    const isOpen = (backfill: Backfill.Backfill) => Backfill.isOpen(backfill, now.epochMillis)
 
     /**
      * The backfill as it is now, when it is open. A create's answer cannot tell: Orb replays the first answer of a

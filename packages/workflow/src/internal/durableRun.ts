@@ -9,7 +9,6 @@ import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -127,13 +126,10 @@ export const layer = (
         // Only a backfill this run saw open is its own: one in any other state was not made by this submission. A
         // create's answer cannot tell (Orb replays a key's first answer, `pending` as it was then): it is fetched.
         const isOpen = (answer: Backfill.Backfill) =>
-          Effect.flatMap(Effect.orElseSucceed(throughOutages(backfills.fetch(answer.id)), () => answer), (backfill) =>
-            Effect.map(DateTime.now, (now) =>
-              backfill.status === "pending" &&
-              Option.match(backfill.closeTime, {
-                onNone: () => true,
-                onSome: (at) => at.epochMillis > now.epochMillis
-              })))
+          Effect.flatMap(
+            Effect.orElseSucceed(throughOutages(backfills.fetch(answer.id)), () => answer),
+            (backfill) => Effect.map(DateTime.now, (now) => Backfill.isOpen(backfill, now.epochMillis))
+          )
 
         const create = Activity.make({
           name: "create",
@@ -164,8 +160,7 @@ export const layer = (
           success: Schema.Struct({ backfillId: Schema.optional(Schema.String) }),
           execute: createRequest.pipe(
             Effect.flatMap((backfill) =>
-              Effect.map(isOpen(backfill), (open) =>
-                open ? { backfillId: backfill.id as string } : {})
+              Effect.map(isOpen(backfill), (open) => open ? { backfillId: backfill.id as string } : {})
             ),
             Effect.orElseSucceed(() => ({}))
           )
@@ -226,20 +221,15 @@ export const layer = (
             execute: throughOutages(backfills.close(id)).pipe(
               Effect.map((backfill) => backfill.status),
               Effect.catchTag("ConstraintViolation", (refused) =>
-                Effect.flatMap(throughOutages(backfills.fetch(id)), (backfill) =>
-                  Effect.map(DateTime.now, (now) => {
-                    const open = backfill.status === "pending" &&
-                      Option.match(backfill.closeTime, {
-                        onNone: () =>
-                          true,
-                        onSome: (at) => at.epochMillis > now.epochMillis
-                      })
-                    return { open, backfill }
-                  })).pipe(Effect.flatMap(({ backfill, open }) =>
-                    open || backfill.status === "reverted" || backfill.status === "pending_revert"
-                      ? Effect.fail(refused)
-                      : Effect.succeed(backfill.status)
-                  ))),
+                Effect.flatMap(
+                  throughOutages(backfills.fetch(id)),
+                  (backfill) =>
+                    Effect.map(DateTime.now, (now) => ({ open: Backfill.isOpen(backfill, now.epochMillis), backfill }))
+                ).pipe(Effect.flatMap(({ backfill, open }) =>
+                  open || Backfill.isReverted(backfill.status)
+                    ? Effect.fail(refused)
+                    : Effect.succeed(backfill.status)
+                ))),
               Effect.mapError(failed("close"))
             )
           })
@@ -265,7 +255,7 @@ export const layer = (
               Effect.orElse(() =>
                 throughOutages(backfills.fetch(id)).pipe(
                   Effect.map((backfill) => ({
-                    reverted: backfill.status === "reverted" || backfill.status === "pending_revert",
+                    reverted: Backfill.isReverted(backfill.status),
                     status: backfill.status
                   })),
                   Effect.orElseSucceed(() => ({ reverted: false }))
