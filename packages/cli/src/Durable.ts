@@ -90,7 +90,7 @@ const engine = (state: State) =>
     return DurableRun.layer.pipe(Layer.provideMerge(DurableEngine.layerSqlite({ filename: state.path })))
   }))
 
-const share = (run: DurableRun.RunState) => run.bytesTotal === 0 ? 1 : Math.min(1, run.bytesRead / run.bytesTotal)
+const share = (run: DurableRun.RunState) => run.size === 0 ? 1 : Math.min(1, run.position / run.size)
 
 const percent = (run: DurableRun.RunState) => `${Math.floor(share(run) * 100)}%`
 
@@ -261,8 +261,8 @@ const runJson = (run: DurableRun.RunState) => ({
   read: run.read,
   accepted: run.accepted,
   failed: run.failed,
-  bytes_read: run.bytesRead,
-  bytes_total: run.bytesTotal,
+  bytes_read: run.position,
+  bytes_total: run.size,
   done: share(run),
   step: run.step ?? null,
   step_in_flight: run.stepInFlight ?? null,

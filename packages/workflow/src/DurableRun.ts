@@ -200,20 +200,25 @@ export interface RunState {
   readonly stage: "creating" | "ingesting" | "closing" | "reverting" | "awaiting reflection" | "done" | "failed"
   /** Once the create has finished. */
   readonly backfillId?: string | undefined
-  /** The source's path. */
+  /** The source's name: a file's path, a named source's name. */
   readonly source: string
   /** Events read, accepted by Orb, and set aside, over the finished segments. */
   readonly read: number
   readonly accepted: number
   readonly failed: number
-  /** How far into the source the finished segments reach, of its size: the share done. */
-  readonly bytesRead: number
-  readonly bytesTotal: number
+  /**
+   * How far into the source the finished segments reach, and its size (0 when unknown), in its unit: bytes of a file,
+   * events of a named source. Their ratio is the share done.
+   */
+  readonly position: number
+  readonly size: number
   /** The step last started (`segment-3`, `close`, `poll-2`), and whether it is still running (or was cut short). */
   readonly step?: string | undefined
   readonly stepInFlight?: boolean | undefined
   /** The last failure of a step, or the run's own. */
   readonly lastError?: string | undefined
+  /** When it finished (`done` or `failed`), as the engine recorded its outcome. */
+  readonly finishedAt?: DateTime.Utc | undefined
 }
 
 /**
@@ -225,6 +230,21 @@ export interface RunState {
 export const list: Effect.Effect<ReadonlyArray<RunState>, SqlError.SqlError, SqlClient.SqlClient> = RunStates.list(
   BackfillRun.name
 )
+
+/**
+ * Forgets the runs that finished before `finishedBefore`: the engine's rows of each (its journal and outcome) are
+ * deleted, and the runs returned. A run key submitted again after its run was pruned is a new run, which creates a
+ * new backfill: prune only what is past being submitted again. Kept whatever their age: unfinished runs, and failed
+ * runs that may have left their backfill open (they failed before the close and could not revert it), which are the
+ * trail to that backfill. Safe while the engine runs: only finished runs are touched.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const prune: (
+  options: { readonly finishedBefore: DateTime.Utc }
+) => Effect.Effect<ReadonlyArray<RunState>, SqlError.SqlError, SqlClient.SqlClient> = (options) =>
+  RunStates.prune(BackfillRun.name)(options.finishedBefore)
 
 /**
  * Cancels a run that has not finished: before its next step that sends something, it reverts its backfill (if it

@@ -6,10 +6,15 @@
  * @since 0.1.0
  */
 import { Backfill } from "@effect-orb/backfills"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import type * as Stream from "effect/Stream"
 import type * as EventFile from "./EventFile.js"
 import * as internal from "./internal/fileSource.js"
+import * as named from "./internal/namedSource.js"
+import type { SourceError } from "./SourceError.js"
 
 /**
  * What the events of a file source are checked against as they are read, as the command line checks a file
@@ -45,12 +50,28 @@ export class FileSource extends Schema.TaggedClass<FileSource>("@effect-orb/work
 }) {}
 
 /**
- * A replayable source of events.
+ * A source of the library user's own, registered under a name in every process that may run it
+ * ({@link layerSources}): its reader streams the events from any offset, the same events in the same order every
+ * time, so that a run resumed after a crash reads exactly those it had not finished.
  *
  * @since 0.1.0
  * @category models
  */
-export const RunSource = Schema.Union(FileSource)
+export class NamedSource extends Schema.TaggedClass<NamedSource>("@effect-orb/workflow/NamedSource")("Named", {
+  name: Schema.NonEmptyString,
+  /** The reader's fingerprint at submission: a resume whose reader gives another is refused before anything is sent. */
+  fingerprint: Schema.optional(Schema.String),
+  /** How many events the reader said it holds at submission, when it knows: progress, and the default close time. */
+  size: Schema.optional(Schema.NonNegativeInt)
+}) {}
+
+/**
+ * A replayable source of events: a file, or a named source.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const RunSource = Schema.Union(FileSource, NamedSource)
 
 /**
  * @since 0.1.0
@@ -59,23 +80,13 @@ export const RunSource = Schema.Union(FileSource)
 export type RunSource = typeof RunSource.Type
 
 /**
- * The source could not be read, or is not the one the run was submitted with.
+ * The source could not be read, or is not the one the run was submitted with (the class of the `SourceError`
+ * module).
  *
  * @since 0.1.0
  * @category errors
  */
-export class SourceError extends Schema.TaggedError<SourceError>("@effect-orb/workflow/SourceError")("SourceError", {
-  path: Schema.String,
-  /** `changed`: its size or SHA-256 differ from the submitted ones; `unreadable`: it cannot be read. */
-  reason: Schema.Literal("changed", "unreadable"),
-  detail: Schema.String
-}) {
-  override get message() {
-    return this.reason === "changed"
-      ? `${this.path} changed since the run was submitted (${this.detail}); nothing of it was sent`
-      : `${this.path} cannot be read: ${this.detail}`
-  }
-}
+export { SourceError } from "./SourceError.js"
 
 /**
  * How to read a file source.
@@ -110,14 +121,83 @@ export const fromFile = (path: string, options: FileOptions = {}): Effect.Effect
   )
 
 /**
- * Up to `maxEvents` events of a source from byte `offset` (line `line`, counting from 1), and where the next
- * segment begins.
+ * How a named source is read. Whatever it reads from (a database, an object store, an API) must give the same events
+ * in the same order for the same offset in every process and every attempt: a segment is read again after a crash.
+ * Events without an idempotency key get one derived from their content, so a segment sent again is counted once.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface NamedReader {
+  /** The events from the `offset`-th (counting from 0) to the end. Its failures are `SourceError`s naming the source. */
+  readonly events: (offset: number) => Stream.Stream<Backfill.IngestEvent, unknown>
+  /**
+   * What identifies the events now (a version, an ETag, a content hash), asked at submission and before the first
+   * segment in each process: a difference refuses the run (`SourceError` `changed`). Without it, nothing is checked.
+   */
+  readonly fingerprint?: Effect.Effect<string, unknown> | undefined
+  /** How many events the source holds, when known. */
+  readonly size?: Effect.Effect<number, unknown> | undefined
+}
+
+/**
+ * The named sources of this process, by name.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class Sources extends Context.Tag("@effect-orb/workflow/RunSource/Sources")<
+  Sources,
+  ReadonlyMap<string, NamedReader>
+>() {}
+
+/**
+ * Registers named sources. Provide it to the durable run's layer (`DurableRun.layer`) in every process that may
+ * execute or resume a run that uses them.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerSources = (readers: Readonly<Record<string, NamedReader>>): Layer.Layer<Sources> =>
+  Layer.succeed(Sources, new Map(Object.entries(readers)))
+
+/**
+ * A registered named source as a run's source, with its fingerprint and size as its reader gives them now.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromNamed = (name: string): Effect.Effect<NamedSource, SourceError> =>
+  Effect.flatMap(
+    Effect.serviceOption(Sources),
+    (sources) => Effect.map(named.describe(sources, name), (fields) => new NamedSource(fields))
+  )
+
+/**
+ * How a place in a source reads in a message: `line 12` of a file, `event 12` of a named source.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const where = (source: RunSource, line: number): string => `${source._tag === "File" ? "line" : "event"} ${line}`
+
+/**
+ * The name of a source in messages and listings: a file's path, a named source's name.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const nameOf = (source: RunSource): string => source._tag === "File" ? source.path : source.name
+
+/**
+ * Up to `maxEvents` events of a source from `offset` (a file's byte offset, at line `line` counting from 1; a named
+ * source's event offset, `line` being `offset + 1`), and where the next segment begins.
  *
  * @since 0.1.0
  * @category models
  */
 export interface Segment {
-  /** The parsed events, in wire form, each with the line it came from. */
+  /** The parsed events, in wire form, each with the line (of a named source: the event number) it came from. */
   readonly events: ReadonlyArray<unknown>
   readonly lines: ReadonlyArray<number>
   /** Lines that hold no event (or, with a scope, an event outside it), with why. */
@@ -137,4 +217,7 @@ export const readSegment = (
   source: RunSource,
   from: { readonly offset: number; readonly line: number },
   maxEvents: number
-): Effect.Effect<Segment, SourceError> => internal.readSegment(source, from, maxEvents)
+): Effect.Effect<Segment, SourceError> =>
+  source._tag === "File"
+    ? internal.readSegment(source, from, maxEvents)
+    : Effect.flatMap(Effect.serviceOption(Sources), (sources) => named.readSegment(sources, source, from, maxEvents))

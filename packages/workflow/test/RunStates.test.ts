@@ -4,6 +4,7 @@
  */
 import { Backfills, OrbClient } from "@effect-orb/backfills"
 import { OrbSimulator } from "@effect-orb/simulator"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
 import type * as Duration from "effect/Duration"
@@ -83,7 +84,7 @@ describe("DurableRun.list", () => {
       }
       const [done, failed, awaiting] = states
       assert.deepInclude(done, { runKey: "good", stage: "done", read: 500, accepted: 500, failed: 0 })
-      assert.strictEqual(done.bytesRead, done.bytesTotal)
+      assert.strictEqual(done.position, done.size)
       assert.strictEqual(done.backfillId, result.backfillId)
       assert.strictEqual(failed.runKey, "bad")
       assert.strictEqual(failed.stage, "failed")
@@ -93,6 +94,54 @@ describe("DurableRun.list", () => {
       assert.strictEqual(awaiting.accepted, 50)
       assert.match(awaiting.step!, /^(poll|wait)-\d+$|^close$/)
       yield* Fiber.join(fiber)
+    }).pipe(
+      Effect.provide(layer),
+      Effect.ensuring(Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+    )
+  }, 60_000)
+})
+
+describe("DurableRun.prune", () => {
+  it.live("forgets the runs finished before the cutoff, keeps the unfinished one; a pruned run key runs anew", () => {
+    const { dir, layer } = withEngine("3 seconds")
+    return Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const rowsOf = (executionId: string) =>
+        Effect.map(
+          sql<{ n: number }>`SELECT COUNT(*) AS n FROM cluster_messages WHERE entity_id = ${executionId}`,
+          ([row]) => Number(row.n)
+        )
+      const good = yield* submit(dir, "good", Array.from({ length: 300 }, (_, i) => line(i)), 0)
+      const first = yield* DurableRun.execute(good)
+      const badLines = Array.from({ length: 10 }, (_, i) => line(i + 7 * 24 * 60, { idempotency_key: `bad-${i}` }))
+      badLines[5] = line(0, { idempotency_key: "bad-5" })
+      yield* Effect.flip(DurableRun.execute(yield* submit(dir, "bad", badLines, 1)))
+      const before = yield* DateTime.now
+      const slow = yield* submit(dir, "slow", Array.from({ length: 20 }, (_, i) => line(i + 14 * 24 * 60)), 2)
+      const fiber = yield* Effect.fork(DurableRun.execute(slow))
+      while (!(yield* DurableRun.list).some((s) => s.runKey === "slow" && s.stage === "awaiting reflection")) {
+        yield* Effect.sleep("100 millis")
+      }
+
+      const finished = (yield* DurableRun.list).filter((s) => s.finishedAt !== undefined)
+      assert.deepStrictEqual(finished.map((s) => s.runKey), ["good", "bad"])
+      for (const s of finished) assert.isAtMost(s.finishedAt!.epochMillis, before.epochMillis)
+      const goodId = finished[0].executionId
+      assert.isAbove(yield* rowsOf(goodId), 0)
+
+      // A cutoff before they finished prunes nothing.
+      assert.deepStrictEqual(yield* DurableRun.prune({ finishedBefore: DateTime.subtract(before, { hours: 1 }) }), [])
+      const pruned = yield* DurableRun.prune({ finishedBefore: yield* DateTime.now })
+      assert.deepStrictEqual(pruned.map((s) => s.runKey), ["good", "bad"])
+      assert.strictEqual(yield* rowsOf(goodId), 0, "the engine's rows of the pruned run are gone")
+      assert.deepStrictEqual((yield* DurableRun.list).map((s) => s.runKey), ["slow"])
+      yield* Fiber.join(fiber)
+
+      // Its journal gone, the same run key is a new run: a new backfill.
+      const again = yield* DurableRun.execute(
+        yield* submit(dir, "good", Array.from({ length: 300 }, (_, i) => line(i)), 0)
+      )
+      assert.notStrictEqual(again.backfillId, first.backfillId)
     }).pipe(
       Effect.provide(layer),
       Effect.ensuring(Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))

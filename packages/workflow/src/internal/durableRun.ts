@@ -2,7 +2,6 @@
  * The steps of a durable run, each an activity (journaled by the engine, run again only if it never finished).
  */
 import { Backfill, Backfills, OrbError } from "@effect-orb/backfills"
-import * as SqlClient from "@effect/sql/SqlClient"
 import * as Activity from "@effect/workflow/Activity"
 import * as DurableClock from "@effect/workflow/DurableClock"
 import * as DateTime from "effect/DateTime"
@@ -14,6 +13,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as DurableRun from "../DurableRun.js"
 import * as RunSource from "../RunSource.js"
+import * as CancelRequests from "./cancelRequests.js"
 
 /** Why a step failed, as the engine journals it. */
 class StepFailed extends Schema.TaggedError<StepFailed>("@effect-orb/workflow/StepFailed")("StepFailed", {
@@ -55,34 +55,13 @@ const failed = (stage: string) => (error: { readonly message: string }) =>
 const createKey = (executionId: string, submission: string) =>
   `eorun-${executionId.slice(0, 32)}-${submission}`.slice(0, 64)
 
-/**
- * Cancel requests, a row per run in a table of ours beside the engine's, looked at before every step that sends
- * something after the create (each segment, the close, each poll). Not `Workflow.interrupt` (it takes effect only when
- * the workflow suspends, which a run ingesting never does before its close, and runs no revert), nor a durable
- * deferred (its message waits in the workflow entity's mailbox until the run suspends or ends): a table is read at
- * once, whoever wrote it.
- */
-const cancelTable = "effect_orb_cancelled_runs"
-
-const cancelled = (executionId: string) =>
-  Effect.flatMap(
-    SqlClient.SqlClient,
-    (sql) => sql`SELECT execution_id FROM ${sql(cancelTable)} WHERE execution_id = ${executionId}`
-  ).pipe(
-    Effect.map((rows) => rows.length > 0),
-    // No table yet: nothing was ever cancelled in this database.
-    Effect.orElseSucceed(() => false)
-  )
-
 /** @internal */
 export const cancel = (workflow: typeof DurableRun.BackfillRun) => (executionId: string) =>
   Effect.gen(function*() {
     // A finished run has nothing to cancel: it is left as it is, and the caller told so.
     const result = yield* workflow.poll(executionId)
     if (result !== undefined && result._tag === "Complete") return false
-    const sql = yield* SqlClient.SqlClient
-    yield* sql`CREATE TABLE IF NOT EXISTS ${sql(cancelTable)} (execution_id VARCHAR(255) PRIMARY KEY)`
-    yield* sql`INSERT INTO ${sql(cancelTable)} (execution_id) VALUES (${executionId}) ON CONFLICT DO NOTHING`
+    yield* CancelRequests.request(executionId)
     return true
   })
 
@@ -172,13 +151,16 @@ export const layer = (
             success: SegmentResult,
             error: StepFailed,
             execute: Effect.gen(function*() {
-              const where = `ingest (segment ${index}, from line ${from.line})`
+              const where = `ingest (segment ${index}, from ${RunSource.where(payload.source, from.line)})`
               const read = yield* RunSource.readSegment(payload.source, from, payload.segmentEvents).pipe(
                 Effect.mapError(failed(where))
               )
               if (read.unreadable.length > 0 && payload.invalidEvents === "fail") {
                 const first = read.unreadable[0]
-                return yield* new StepFailed({ stage: where, reason: `line ${first.line}: ${first.reason}` })
+                return yield* new StepFailed({
+                  stage: where,
+                  reason: `${RunSource.where(payload.source, first.line)}: ${first.reason}`
+                })
               }
               const summary = read.events.length === 0
                 ? { accepted: 0, failed: 0 }
@@ -196,7 +178,9 @@ export const layer = (
                     error._tag === "InvalidEvent"
                       ? new StepFailed({
                         stage: where,
-                        reason: `line ${read.lines[error.position] ?? "?"}: ${error.reasons.join("; ")}`
+                        reason: `${RunSource.where(payload.source, read.lines[error.position] ?? 0)}: ${
+                          error.reasons.join("; ")
+                        }`
                       })
                       : failed(where)(error)
                   )
@@ -299,7 +283,7 @@ export const layer = (
         // Before the close, a typed failure reverts the backfill. An interruption is no failure: the run suspends,
         // and resumes where it was.
         const unlessCancelled = Effect.flatMap(
-          cancelled(executionId),
+          CancelRequests.isRequested(executionId),
           (yes) => yes ? Effect.fail(new StepFailed({ stage: "cancel", reason: "the run was cancelled" })) : Effect.void
         )
 
@@ -342,7 +326,7 @@ export const layer = (
               yield* DurableClock.sleep({ name: `wait-${index}`, duration: pollWait(index - 1), inMemoryThreshold: 0 })
             }
             // Cancelled after the close: the backfill is reverted all the same, as asked.
-            if (yield* cancelled(executionId)) {
+            if (yield* CancelRequests.isRequested(executionId)) {
               return yield* Effect.flatMap(
                 revert(id),
                 (outcome) =>
@@ -364,6 +348,10 @@ export const layer = (
     )
   }))
 
+/** A file's events, guessed at 100 bytes each; a named source's, as it said. */
+const expectedEvents = (source: RunSource.RunSource) =>
+  source._tag === "Named" ? source.size : source.size > 0 ? Math.ceil(source.size / 100) : undefined
+
 /** @internal */
 export const payload = (spec: DurableRun.RunSpec): Effect.Effect<DurableRun.RunPayload, Backfills.Error> =>
   Effect.gen(function*() {
@@ -374,7 +362,7 @@ export const payload = (spec: DurableRun.RunSpec): Effect.Effect<DurableRun.RunP
     // filled, before then. So at least a day ahead (the run closes it itself as soon as its events are in).
     const estimated = Backfills.defaultCloseTime({
       now,
-      expectedEvents: spec.expectedEvents ?? (spec.source.size > 0 ? Math.ceil(spec.source.size / 100) : undefined),
+      expectedEvents: spec.expectedEvents ?? expectedEvents(spec.source),
       quota: spec.quota
     })
     const aDay = DateTime.add(now, { hours: 24 })

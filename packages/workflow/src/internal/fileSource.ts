@@ -10,7 +10,7 @@ import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type * as RunSource from "../RunSource.js"
-import { SourceError } from "../RunSource.js"
+import { SourceError } from "../SourceError.js"
 import * as EventFile from "./eventFile.js"
 
 // A run reads its source again in every process it runs in; the whole file is hashed once per process, and its
@@ -18,7 +18,11 @@ import * as EventFile from "./eventFile.js"
 const verified = new Set<string>()
 
 const unreadable = (file: string, error: unknown) =>
-  new SourceError({ path: file, reason: "unreadable", detail: error instanceof Error ? error.message : String(error) })
+  new SourceError({
+    source: file,
+    reason: "unreadable",
+    detail: error instanceof Error ? error.message : String(error)
+  })
 
 /** The absolute path, size and SHA-256 of a file, read as a stream. */
 export const fingerprint = (file: string): Effect.Effect<
@@ -49,7 +53,7 @@ const verify = (source: RunSource.FileSource): Effect.Effect<void, SourceError> 
     const stat = yield* Effect.try({ try: () => fs.statSync(source.path), catch: (e) => unreadable(source.path, e) })
     if (stat.size !== source.size) {
       return yield* new SourceError({
-        path: source.path,
+        source: source.path,
         reason: "changed",
         detail: `${stat.size} bytes, submitted with ${source.size}`
       })
@@ -59,7 +63,7 @@ const verify = (source: RunSource.FileSource): Effect.Effect<void, SourceError> 
     const now = yield* fingerprint(source.path)
     if (now.sha256 !== source.sha256) {
       return yield* new SourceError({
-        path: source.path,
+        source: source.path,
         reason: "changed",
         detail: `SHA-256 ${now.sha256}, submitted with ${source.sha256}`
       })
@@ -71,7 +75,7 @@ const chunkBytes = 64 * 1024
 
 /** Up to `maxEvents` events from byte `offset` (line `line`), read in chunks. */
 export const readSegment = (
-  source: RunSource.RunSource,
+  source: RunSource.FileSource,
   from: { readonly offset: number; readonly line: number },
   maxEvents: number
 ): Effect.Effect<RunSource.Segment, SourceError> =>
@@ -111,7 +115,7 @@ const eachLine = (
 }
 
 /** A CSV's header: its first non-blank line, read from the start, whatever the segment's offset. */
-const csvHeader = (fd: number, source: RunSource.RunSource) => {
+const csvHeader = (fd: number, source: RunSource.FileSource) => {
   let header: { names: ReadonlyArray<string>; end: number; line: number } | undefined
   let failure: string | undefined
   eachLine(fd, source.size, { offset: 0, line: 1 }, (line) => {
@@ -123,14 +127,18 @@ const csvHeader = (fd: number, source: RunSource.RunSource) => {
     return false
   })
   if (header === undefined) {
-    throw new SourceError({ path: source.path, reason: "unreadable", detail: failure ?? "the CSV file has no header" })
+    throw new SourceError({
+      source: source.path,
+      reason: "unreadable",
+      detail: failure ?? "the CSV file has no header"
+    })
   }
   return header
 }
 
 const readLines = (
   fd: number,
-  source: RunSource.RunSource,
+  source: RunSource.FileSource,
   from: { readonly offset: number; readonly line: number },
   maxEvents: number,
   now: DateTime.Utc

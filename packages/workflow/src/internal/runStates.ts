@@ -4,15 +4,22 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
+import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import type * as DurableRun from "../DurableRun.js"
+import * as CancelRequests from "./cancelRequests.js"
 
 interface Row {
   readonly entity_id: string
   readonly tag: string
   readonly payload: string
   readonly reply: string | null
+  /** The reply's id, a snowflake (its time since 2025 in its upper bits), as text: it is beyond 2^53. */
+  readonly reply_id: string | null
 }
+
+/** When a snowflake id was made: `@effect/cluster`'s layout, milliseconds since 2025-01-01 above 22 bits. */
+const snowflakeMillis = (id: string) => Number(BigInt(id) >> 22n) + Date.UTC(2025, 0, 1)
 
 type Json = { readonly [key: string]: any }
 
@@ -49,15 +56,29 @@ const causeText = (cause: Json | undefined): string | undefined => {
   }
 }
 
+/**
+ * A run's state, and whether a failed run may have left its backfill open (it failed before the close and could not
+ * revert it): such a run is the trail to that backfill, and pruning keeps it.
+ */
+interface Entry {
+  readonly state: DurableRun.RunState
+  readonly mayHaveLeftOpen: boolean
+}
+
 /** @internal */
 export const list = (
   workflowName: string
 ): Effect.Effect<ReadonlyArray<DurableRun.RunState>, SqlError.SqlError, SqlClient.SqlClient> =>
+  Effect.map(entries(workflowName), (entries) => entries.map((entry) => entry.state))
+
+const entries = (
+  workflowName: string
+): Effect.Effect<ReadonlyArray<Entry>, SqlError.SqlError, SqlClient.SqlClient> =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     // Message ids are snowflakes beyond 2^53: ordered in SQL, never read into JavaScript numbers.
     const rows = yield* sql<Row>`
-      SELECT m.entity_id, m.tag, m.payload, r.payload AS reply
+      SELECT m.entity_id, m.tag, m.payload, r.payload AS reply, CAST(r.id AS TEXT) AS reply_id
       FROM cluster_messages m
       LEFT JOIN cluster_replies r ON r.request_id = m.request_id AND r.kind = 0
       WHERE m.entity_type = ${`Workflow/${workflowName}`} AND m.tag IN ('run', 'activity')
@@ -69,11 +90,11 @@ export const list = (
       if (row.tag === "run") entry.run ??= row
       else entry.activities.push(row)
     }
-    const states: Array<DurableRun.RunState> = []
+    const states: Array<Entry> = []
     for (const [executionId, { activities, run }] of runs) {
       if (run === undefined) continue
       const payload = parse(run.payload) ?? {}
-      const totals = { read: 0, accepted: 0, failed: 0, bytesRead: 0 }
+      const totals = { read: 0, accepted: 0, failed: 0, position: 0 }
       let backfillId: string | undefined
       let lastError: string | undefined
       // An activity runs again after a crash under the same name: its last reply counts.
@@ -95,7 +116,7 @@ export const list = (
           totals.read += exit.value.read
           totals.accepted += exit.value.accepted
           totals.failed += exit.value.failed
-          totals.bytesRead = Math.max(totals.bytesRead, exit.value.next)
+          totals.position = Math.max(totals.position, exit.value.next)
         }
       }
       const exit = exitOf(parse(run.reply))
@@ -112,17 +133,64 @@ export const list = (
         ? "reverting"
         : "awaiting reflection"
       if (exit?._tag === "Failure") lastError = causeText(exit.cause) ?? lastError
-      states.push({
+      const runError = exit?._tag === "Failure" ? failureOf(exit.cause) : undefined
+      const mayHaveLeftOpen = runError !== undefined && runError.backfillId !== undefined &&
+        runError.reverted !== true &&
+        (runError.status === undefined || runError.status === "pending")
+      const state: DurableRun.RunState = {
         runKey: String(payload.runKey),
         executionId,
         stage,
         ...(backfillId !== undefined ? { backfillId } : {}),
-        source: String(payload.source?.path ?? ""),
-        bytesTotal: Number(payload.source?.size ?? 0),
+        source: String(payload.source?.path ?? payload.source?.name ?? ""),
+        size: Number(payload.source?.size ?? 0),
         ...totals,
         ...(step !== undefined ? { step, stepInFlight: inFlight } : {}),
-        ...(lastError !== undefined ? { lastError } : {})
-      })
+        ...(lastError !== undefined ? { lastError } : {}),
+        ...(exit !== undefined && run.reply_id !== null
+          ? { finishedAt: DateTime.unsafeMake(snowflakeMillis(run.reply_id)) }
+          : {})
+      }
+      states.push({ state, mayHaveLeftOpen })
     }
     return states
+  })
+
+/** The run's own typed error (`RunFailed`, encoded), from its exit's cause. */
+const failureOf = (cause: Json | undefined): Json | undefined => {
+  if (cause === undefined) return undefined
+  if (cause._tag === "Fail") return cause.error
+  if (cause._tag === "Sequential" || cause._tag === "Parallel") return failureOf(cause.left) ?? failureOf(cause.right)
+  return undefined
+}
+
+/**
+ * Deletes the engine's rows of the runs that finished before `finishedBefore` (their messages and replies, their
+ * durable clock's, their cancel request), in one transaction per run. Kept whatever their age: unfinished runs, and
+ * failed runs that may have left their backfill open.
+ *
+ * @internal
+ */
+export const prune = (workflowName: string) =>
+(
+  finishedBefore: DateTime.Utc
+): Effect.Effect<ReadonlyArray<DurableRun.RunState>, SqlError.SqlError, SqlClient.SqlClient> =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const chosen = (yield* entries(workflowName)).filter(({ mayHaveLeftOpen, state }) =>
+      !mayHaveLeftOpen && state.finishedAt !== undefined && state.finishedAt.epochMillis < finishedBefore.epochMillis
+    ).map((entry) => entry.state)
+    const entityTypes = [`Workflow/${workflowName}`, "Workflow/-/DurableClock"]
+    for (const run of chosen) {
+      yield* Effect.gen(function*() {
+        yield* sql`DELETE FROM cluster_replies WHERE request_id IN (
+          SELECT id FROM cluster_messages WHERE entity_id = ${run.executionId} AND ${
+          sql.in("entity_type", entityTypes)
+        })`
+        yield* sql`DELETE FROM cluster_messages
+          WHERE entity_id = ${run.executionId} AND ${sql.in("entity_type", entityTypes)}`
+        yield* CancelRequests.forget(run.executionId)
+      }).pipe(sql.withTransaction)
+    }
+    return chosen
   })
