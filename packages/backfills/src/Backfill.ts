@@ -359,6 +359,47 @@ export const canReach = (from: BackfillStatus, to: BackfillStatus): boolean => r
 export const maxTimeframeMillis = 31 * 24 * 60 * 60 * 1000
 
 /**
+ * A span of time, start inclusive, end exclusive: a backfill's timeframe, or a window of a longer one.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Timeframe {
+  readonly timeframeStart: DateTime.Utc
+  readonly timeframeEnd: DateTime.Utc
+}
+
+const dayMillis = 24 * 60 * 60 * 1000
+
+/**
+ * A timeframe cut into consecutive windows of at most `maxMillis` each, one backfill each, that never overlap and
+ * together cover it exactly: each window ends where the next begins (ends are exclusive). Boundaries fall at whole
+ * UTC days where the maximum allows (the first window ends at the last midnight within reach, the others then run
+ * from midnight to midnight); the last window is the shorter. A timeframe within the maximum is its one window.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const splitTimeframe = (
+  timeframe: Timeframe,
+  maxMillis: number = maxTimeframeMillis
+): ReadonlyArray<Timeframe> => {
+  const end = timeframe.timeframeEnd.epochMillis
+  const windows: Array<Timeframe> = []
+  let start = timeframe.timeframeStart.epochMillis
+  if (!(maxMillis > 0) || !(end > start)) return [timeframe]
+  while (end - start > maxMillis) {
+    const reach = start + maxMillis
+    const midnight = reach - (((reach % dayMillis) + dayMillis) % dayMillis)
+    const cut = midnight > start ? midnight : reach
+    windows.push({ timeframeStart: DateTime.unsafeMake(start), timeframeEnd: DateTime.unsafeMake(cut) })
+    start = cut
+  }
+  windows.push({ timeframeStart: DateTime.unsafeMake(start), timeframeEnd: timeframe.timeframeEnd })
+  return windows
+}
+
+/**
  * The most events Orb accepts in one ingest request by default.
  *
  * @since 0.1.0

@@ -21,7 +21,12 @@ import * as Stream from "effect/Stream"
 import * as Backfill from "./Backfill.js"
 import * as Events from "./internal/events.js"
 import { excerptOf, truncate } from "./internal/excerpt.js"
-import { decodedEvents, encodedEvents, ingestStream as internalIngestStream } from "./internal/ingestStream.js"
+import {
+  decodedEvents,
+  encodedEvents,
+  ingestInto,
+  ingestStream as internalIngestStream
+} from "./internal/ingestStream.js"
 import * as RateLimiter from "./internal/rateLimiter.js"
 import { run as internalRun } from "./internal/run.js"
 import * as OrbClient from "./OrbClient.js"
@@ -263,13 +268,52 @@ export interface RunOptions extends Backfill.CreateBackfill {
  * @category models
  */
 export type RunProgress =
-  | { readonly stage: "created"; readonly backfill: Backfill.Backfill }
-  | { readonly stage: "ingesting"; readonly backfillId: Backfill.BackfillId; readonly ingest: IngestProgress }
-  | { readonly stage: "closed"; readonly backfill: Backfill.Backfill; readonly ingest: IngestSummary }
-  | { readonly stage: "done"; readonly backfill: Backfill.Backfill; readonly ingest: IngestSummary }
+  & (
+    | { readonly stage: "created"; readonly backfill: Backfill.Backfill }
+    | { readonly stage: "ingesting"; readonly backfillId: Backfill.BackfillId; readonly ingest: IngestProgress }
+    | { readonly stage: "closed"; readonly backfill: Backfill.Backfill; readonly ingest: IngestSummary }
+    | { readonly stage: "done"; readonly backfill: Backfill.Backfill; readonly ingest: IngestSummary }
+  )
+  & {
+    /**
+     * Every window of the run, in order: one for a timeframe within the account's maximum, several for a longer
+     * one. With several, `backfill` (`backfillId`) is the window just created, closed or reflected (while ingesting,
+     * the first), and `ingest` counts them all.
+     */
+    readonly windows: ReadonlyArray<RunWindow>
+  }
 
 /**
- * What a run did: the backfill as last seen (reflected, or just closed) and the ingestion's summary.
+ * One window of a run, as it goes: its timeframe, its backfill once created, and its events.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunWindow extends Backfill.Timeframe {
+  readonly backfillId?: Backfill.BackfillId | undefined
+  /** Its last known status: `pending` from the create to the close (open, then closed), then as polled. */
+  readonly status?: Backfill.BackfillStatus | undefined
+  /** Its events so far: routed to it, accepted by Orb, refused by Orb. */
+  readonly read: number
+  readonly accepted: number
+  readonly failed: number
+}
+
+/**
+ * One window of a finished run: its backfill as last seen, and its events (`duplicates` as in `IngestSummary`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunWindowResult extends RunWindow {
+  readonly backfill: Backfill.Backfill
+  readonly sent: number
+  readonly duplicates: number
+}
+
+/**
+ * What a run did: the backfill as last seen (reflected, or just closed) and the ingestion's summary; with several
+ * windows, `windows` holds each (and `backfill` is the first's, `ingestion` counts them all).
  *
  * @since 0.1.0
  * @category models
@@ -277,6 +321,7 @@ export type RunProgress =
 export interface RunResult {
   readonly backfill: Backfill.Backfill
   readonly ingestion: IngestSummary
+  readonly windows: ReadonlyArray<RunWindowResult>
 }
 
 /**
@@ -302,6 +347,20 @@ export const defaultCloseTime = (options: {
 }
 
 /**
+ * The account's own limits, where Orb raised them for it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AccountOptions {
+  /**
+   * The longest timeframe of one backfill: 31 days unless Orb raised it for the account. `create` refuses a longer
+   * one; `run` cuts a longer one into windows of at most this much, one backfill each.
+   */
+  readonly maxTimeframe?: Duration.DurationInput | undefined
+}
+
+/**
  * The errors of an operation: Orb's, and a local refusal of the input.
  *
  * @since 0.1.0
@@ -316,6 +375,8 @@ export type Error = OrbError.OrbError | OrbError.InvalidInput
  * @category models
  */
 export interface Backfills {
+  /** The longest timeframe of one backfill for this account (`AccountOptions.maxTimeframe`). */
+  readonly maxTimeframe: Duration.Duration
   /** Creates a backfill (`POST /events/backfills`). */
   readonly create: (
     input: Backfill.CreateBackfill,
@@ -370,6 +431,11 @@ export interface Backfills {
    * `reflected` (or stop after the close). If anything fails, or the fiber is interrupted, after the create
    * and before the close, the backfill is reverted (uninterruptibly) and the run fails with `RunFailed`
    * saying so; after the close it is never reverted on your behalf.
+   *
+   * A timeframe longer than the account's maximum is cut into windows (`Backfill.splitTimeframe`), one backfill
+   * each, all or nothing: every window is created first, each event goes to the window holding its timestamp as
+   * it comes (the input is read once, in any order), and the windows are closed only once every event is in. A
+   * failure or an interruption before the last close reverts every window, the closed ones too.
    */
   readonly run: <E, R>(spec: RunSpec<E, R>) => Effect.Effect<RunResult, Error | OrbError.RunFailed, R>
   /**
@@ -407,7 +473,10 @@ const pathSegment = (id: string): Either.Either<string, OrbError.InvalidInput> =
  * @since 0.1.0
  * @category validation
  */
-export const validateCreate = (input: Backfill.CreateBackfill): Either.Either<void, OrbError.InvalidInput> => {
+export const validateCreate = (
+  input: Backfill.CreateBackfill,
+  account?: AccountOptions | undefined
+): Either.Either<void, OrbError.InvalidInput> => {
   if (!Predicate.isBoolean(input.replaceExistingEvents)) {
     return invalid(
       "replaceExistingEvents",
@@ -427,10 +496,13 @@ export const validateCreate = (input: Backfill.CreateBackfill): Either.Either<vo
       }`
     )
   }
-  if (span > Backfill.maxTimeframeMillis) {
+  const max = maxTimeframeMillisOf(account)
+  if (span > max) {
     return invalid(
       "timeframeEnd",
-      `the timeframe spans ${(span / 86_400_000).toFixed(2)} days; Orb allows at most 31 days per backfill`
+      `the timeframe spans ${spanText(span)}, ${spanText(span - max)} more than the ${
+        spanText(max)
+      } the account allows per backfill (Backfills.run cuts a longer timeframe into windows)`
     )
   }
   if (input.customerId !== undefined && input.externalCustomerId !== undefined) {
@@ -446,6 +518,32 @@ export const validateCreate = (input: Backfill.CreateBackfill): Either.Either<vo
     return invalid("closeTime", "must be a DateTime")
   }
   return Either.void
+}
+
+/** The account's maximum timeframe, in milliseconds. */
+const maxTimeframeMillisOf = (account: AccountOptions | undefined) =>
+  account?.maxTimeframe === undefined
+    ? Backfill.maxTimeframeMillis
+    : Duration.toMillis(Duration.decode(account.maxTimeframe))
+
+/** A span in words: `31 days`, `1 second`, `2 days 3 hours`. */
+const spanText = (millis: number) => {
+  const units: ReadonlyArray<readonly [string, number]> = [
+    ["day", 86_400_000],
+    ["hour", 3_600_000],
+    ["minute", 60_000],
+    ["second", 1_000],
+    ["millisecond", 1]
+  ]
+  const parts: Array<string> = []
+  let rest = Math.round(millis)
+  for (const [name, size] of units) {
+    const count = Math.floor(rest / size)
+    rest -= count * size
+    if (count > 0 && parts.length < 2) parts.push(`${count} ${name}${count === 1 ? "" : "s"}`)
+    else if (parts.length > 0) break
+  }
+  return parts.length === 0 ? "0 seconds" : parts.join(" ")
 }
 
 const refusal = (field: string, problem: Events.Problem) =>
@@ -511,230 +609,258 @@ const spanOptions = { captureStackTrace: false } as const
  * @since 0.1.0
  * @category constructors
  */
-export const make: Effect.Effect<Backfills, never, OrbClient.OrbClient> = Effect.gen(function*() {
-  const client = yield* OrbClient.OrbClient
+export const make: Effect.Effect<Backfills, never, OrbClient.OrbClient> = Effect.suspend(() => makeWith({}))
 
-  const create = Effect.fn("Backfills.create", spanOptions)(
-    function*(input: Backfill.CreateBackfill, options?: WriteOptions) {
-      yield* validateCreate(input)
-      yield* OrbClient.checkIdempotencyKey(options?.idempotencyKey)
-      const backfill = yield* client.request({
-        method: "POST",
-        path: "/events/backfills",
-        body: encodeCreate(input),
-        idempotencyKey: options?.idempotencyKey
-      }, Backfill.Backfill)
-      yield* Effect.annotateCurrentSpan("backfill.id", backfill.id)
-      return backfill
-    }
-  )
+/**
+ * The service over the `OrbClient` in context, for an account whose limits Orb raised.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeWith = (
+  account: AccountOptions
+): Effect.Effect<Backfills, never, OrbClient.OrbClient> =>
+  Effect.gen(function*() {
+    const client = yield* OrbClient.OrbClient
+    const maxTimeframe = Duration.millis(maxTimeframeMillisOf(account))
 
-  const fetch = Effect.fn("Backfills.fetch", spanOptions)(function*(id: string) {
-    yield* Effect.annotateCurrentSpan("backfill.id", id)
-    const segment = yield* pathSegment(id)
-    return yield* client.request({ method: "GET", path: `/events/backfills/${segment}` }, Backfill.Backfill)
-  })
+    const create = Effect.fn("Backfills.create", spanOptions)(
+      function*(input: Backfill.CreateBackfill, options?: WriteOptions) {
+        yield* validateCreate(input, account)
+        yield* OrbClient.checkIdempotencyKey(options?.idempotencyKey)
+        const backfill = yield* client.request({
+          method: "POST",
+          path: "/events/backfills",
+          body: encodeCreate(input),
+          idempotencyKey: options?.idempotencyKey
+        }, Backfill.Backfill)
+        yield* Effect.annotateCurrentSpan("backfill.id", backfill.id)
+        return backfill
+      }
+    )
 
-  const transition = (action: "close" | "revert") =>
-    Effect.fn(`Backfills.${action}`, spanOptions)(function*(id: string, options?: WriteOptions) {
+    const fetch = Effect.fn("Backfills.fetch", spanOptions)(function*(id: string) {
       yield* Effect.annotateCurrentSpan("backfill.id", id)
       const segment = yield* pathSegment(id)
-      yield* OrbClient.checkIdempotencyKey(options?.idempotencyKey)
-      return yield* client.request({
-        method: "POST",
-        path: `/events/backfills/${segment}/${action}`,
-        idempotencyKey: options?.idempotencyKey
-      }, Backfill.Backfill)
+      return yield* client.request({ method: "GET", path: `/events/backfills/${segment}` }, Backfill.Backfill)
     })
 
-  const close = transition("close")
-  const revert = transition("revert")
-
-  const listPage = Effect.fn("Backfills.listPage", spanOptions)(function*(options?: ListPageOptions) {
-    const limit = options?.limit
-    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 100)) {
-      return yield* invalid("limit", `must be an integer from 1 to 100, got ${limit}`)
-    }
-    const urlParams: Array<[string, string]> = []
-    if (limit !== undefined) urlParams.push(["limit", String(limit)])
-    if (options?.cursor !== undefined) urlParams.push(["cursor", options.cursor])
-    return yield* client.request({ method: "GET", path: "/events/backfills", urlParams }, Backfill.BackfillPage)
-  })
-
-  const list = (options?: ListOptions): Stream.Stream<Backfill.Backfill, Error> =>
-    Stream.suspend(() => {
-      // Every cursor followed so far (one per page, a few dozen characters each): a server that hands one back
-      // again, at once or after others, would make the listing go round forever.
-      const followed = new Set<string>()
-      return Stream.paginateChunkEffect(
-        undefined as string | undefined,
-        (cursor) =>
-          listPage({ limit: options?.limit, cursor }).pipe(
-            Effect.flatMap((page) => {
-              const next = page.paginationMetadata.nextCursor
-              const data = Chunk.unsafeFromArray(page.data)
-              // As Orb's own SDK: an empty page, or no cursor (`null` or `""`), is the end.
-              if (page.data.length === 0 || next === null || next === "") {
-                return Effect.succeed([data, Option.none<string>()] as const)
-              }
-              if (cursor !== undefined) followed.add(cursor)
-              const refuse = (reason: string) =>
-                Effect.fail(
-                  new OrbError.DecodeError({
-                    status: 200,
-                    method: "GET",
-                    path: `/events/backfills?${new URLSearchParams([
-                      ...(options?.limit === undefined ? [] : [["limit", String(options.limit)]]),
-                      ...(cursor === undefined ? [] : [["cursor", truncate(cursor, 200)]])
-                    ])}`,
-                    reason,
-                    excerpt: ""
-                  })
-                )
-              if (next.length > maxCursorLength) {
-                return refuse(
-                  `next_cursor of ${next.length} characters (${excerptOf(next, 40)}) is no cursor: it would make a ` +
-                    "URL longer than servers accept"
-                )
-              }
-              if (followed.has(next)) {
-                return refuse(
-                  `next_cursor ${excerptOf(next)} was already followed: the listing would never end (after ${
-                    followed.size + 1
-                  } pages)`
-                )
-              }
-              return Effect.succeed([data, Option.some(next)] as const)
-            })
-          )
-      )
-    }).pipe(Stream.withSpan("Backfills.list"))
-
-  const ingest = Effect.fn("Backfills.ingest", spanOptions)(
-    function*(id: string, events: Iterable<Backfill.IngestEvent>, options?: WriteOptions) {
-      yield* Effect.annotateCurrentSpan("backfill.id", id)
-      yield* pathSegment(id)
-      yield* OrbClient.checkIdempotencyKey(options?.idempotencyKey)
-      const batch = Array.from(events)
-      if (batch.length === 0) return yield* invalid("events", "give at least one event")
-      if (batch.length > Backfill.maxEventsPerRequest) {
-        return yield* invalid(
-          "events",
-          `${batch.length} events in one request; Orb accepts at most ${Backfill.maxEventsPerRequest}`
-        )
-      }
-      yield* Effect.annotateCurrentSpan("events", batch.length)
-      const now = yield* Clock.currentTimeMillis
-      const wire: Array<Events.Wire> = []
-      for (const [index, event] of batch.entries()) {
-        const problem = Events.checkEvent(event, undefined, now)
-        if (problem !== undefined) return yield* refusal(`events[${index}]`, problem)
-        wire.push(Events.withSettledKey(Events.encodeEvent(event, event.idempotencyKey)))
-      }
-      return yield* client.request({
-        method: "POST",
-        path: "/ingest",
-        urlParams: [["backfill_id", id]],
-        body: { events: wire },
-        idempotencyKey: options?.idempotencyKey
-      }, Backfill.IngestResult)
-    }
-  )
-
-  const awaitStatus = Effect.fn("Backfills.awaitStatus", spanOptions)(
-    function*(id: string, target: Backfill.BackfillStatus, options?: AwaitStatusOptions) {
-      yield* Effect.annotateCurrentSpan("backfill.id", id)
-      yield* Effect.annotateCurrentSpan("backfill.target", target)
-      yield* pathSegment(id)
-      const timeout = Duration.decode(options?.timeout ?? Duration.hours(1))
-      const schedule: Schedule.Schedule<unknown> = options?.schedule ?? defaultAwaitSchedule
-      const started = yield* Clock.currentTimeMillis
-      const lastStatus = yield* Ref.make(Option.none<Backfill.BackfillStatus>())
-      const poll = fetch(id).pipe(
-        Effect.tap((backfill) => Ref.set(lastStatus, Option.some(backfill.status))),
-        Effect.flatMap((backfill) => {
-          if (backfill.status === target) return Effect.succeed(Option.some(backfill))
-          if (!Backfill.canReach(backfill.status, target)) {
-            return Effect.fail(new OrbError.StatusUnreachable({ backfillId: id, target, status: backfill.status }))
-          }
-          return Effect.succeed(Option.none<Backfill.Backfill>())
-        }),
-        // A wait can last an hour: an outage that outlasts the transport's retries is no reason to give up.
-        Effect.catchIf(OrbError.isTransient, (error) =>
-          Effect.as(
-            Effect.logDebug(`Still waiting for backfill ${id} to be ${target}: ${error.message}`),
-            Option.none<Backfill.Backfill>()
-          ))
-      )
-      const timedOut = Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        const last = yield* Ref.get(lastStatus)
-        return yield* new OrbError.AwaitTimeout({
-          backfillId: id,
-          target,
-          waitedMillis: now - started,
-          ...(Option.isSome(last) ? { lastStatus: last.value } : {})
-        })
+    const transition = (action: "close" | "revert") =>
+      Effect.fn(`Backfills.${action}`, spanOptions)(function*(id: string, options?: WriteOptions) {
+        yield* Effect.annotateCurrentSpan("backfill.id", id)
+        const segment = yield* pathSegment(id)
+        yield* OrbClient.checkIdempotencyKey(options?.idempotencyKey)
+        return yield* client.request({
+          method: "POST",
+          path: `/events/backfills/${segment}/${action}`,
+          idempotencyKey: options?.idempotencyKey
+        }, Backfill.Backfill)
       })
-      const found = yield* poll.pipe(
-        Effect.repeat({
-          schedule: Schedule.passthrough(schedule as Schedule.Schedule<unknown, Option.Option<Backfill.Backfill>>),
-          until: Option.isSome
-        }),
-        Effect.timeoutFail({ duration: timeout, onTimeout: () => "timeout" as const }),
-        Effect.catchIf((error) => error === "timeout", () => timedOut)
-      )
-      // The schedule ended before the status came: that is a timeout too.
-      return Option.isSome(found) ? found.value : yield* timedOut
-    }
-  )
 
-  const ingestStream = Effect.fn("Backfills.ingestStream", spanOptions)(
-    function*<E, R>(id: string, events: Stream.Stream<Backfill.IngestEvent, E, R>, options?: IngestStreamOptions) {
-      yield* Effect.annotateCurrentSpan("backfill.id", id)
-      return yield* internalIngestStream({ client, fetch }, id, events, decodedEvents, options ?? {}, liveModeQuota)
-    }
-  )
+    const close = transition("close")
+    const revert = transition("revert")
 
-  const ingestEncodedStream = Effect.fn("Backfills.ingestEncodedStream", spanOptions)(
-    function*<E, R>(
-      id: string,
-      events: Stream.Stream<typeof Backfill.IngestEvent.Encoded, E, R>,
-      options?: IngestStreamOptions
-    ) {
-      yield* Effect.annotateCurrentSpan("backfill.id", id)
-      return yield* internalIngestStream({ client, fetch }, id, events, encodedEvents, options ?? {}, liveModeQuota)
-    }
-  )
+    const listPage = Effect.fn("Backfills.listPage", spanOptions)(function*(options?: ListPageOptions) {
+      const limit = options?.limit
+      if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 100)) {
+        return yield* invalid("limit", `must be an integer from 1 to 100, got ${limit}`)
+      }
+      const urlParams: Array<[string, string]> = []
+      if (limit !== undefined) urlParams.push(["limit", String(limit)])
+      if (options?.cursor !== undefined) urlParams.push(["cursor", options.cursor])
+      return yield* client.request({ method: "GET", path: "/events/backfills", urlParams }, Backfill.BackfillPage)
+    })
 
-  const run = Effect.fn("Backfills.run", spanOptions)(function*<E, R>(spec: RunSpec<E, R>) {
-    return yield* internalRun({
+    const list = (options?: ListOptions): Stream.Stream<Backfill.Backfill, Error> =>
+      Stream.suspend(() => {
+        // Every cursor followed so far (one per page, a few dozen characters each): a server that hands one back
+        // again, at once or after others, would make the listing go round forever.
+        const followed = new Set<string>()
+        return Stream.paginateChunkEffect(
+          undefined as string | undefined,
+          (cursor) =>
+            listPage({ limit: options?.limit, cursor }).pipe(
+              Effect.flatMap((page) => {
+                const next = page.paginationMetadata.nextCursor
+                const data = Chunk.unsafeFromArray(page.data)
+                // As Orb's own SDK: an empty page, or no cursor (`null` or `""`), is the end.
+                if (page.data.length === 0 || next === null || next === "") {
+                  return Effect.succeed([data, Option.none<string>()] as const)
+                }
+                if (cursor !== undefined) followed.add(cursor)
+                const refuse = (reason: string) =>
+                  Effect.fail(
+                    new OrbError.DecodeError({
+                      status: 200,
+                      method: "GET",
+                      path: `/events/backfills?${new URLSearchParams([
+                        ...(options?.limit === undefined ? [] : [["limit", String(options.limit)]]),
+                        ...(cursor === undefined ? [] : [["cursor", truncate(cursor, 200)]])
+                      ])}`,
+                      reason,
+                      excerpt: ""
+                    })
+                  )
+                if (next.length > maxCursorLength) {
+                  return refuse(
+                    `next_cursor of ${next.length} characters (${excerptOf(next, 40)}) is no cursor: it would make a ` +
+                      "URL longer than servers accept"
+                  )
+                }
+                if (followed.has(next)) {
+                  return refuse(
+                    `next_cursor ${excerptOf(next)} was already followed: the listing would never end (after ${
+                      followed.size + 1
+                    } pages)`
+                  )
+                }
+                return Effect.succeed([data, Option.some(next)] as const)
+              })
+            )
+        )
+      }).pipe(Stream.withSpan("Backfills.list"))
+
+    const ingest = Effect.fn("Backfills.ingest", spanOptions)(
+      function*(id: string, events: Iterable<Backfill.IngestEvent>, options?: WriteOptions) {
+        yield* Effect.annotateCurrentSpan("backfill.id", id)
+        yield* pathSegment(id)
+        yield* OrbClient.checkIdempotencyKey(options?.idempotencyKey)
+        const batch = Array.from(events)
+        if (batch.length === 0) return yield* invalid("events", "give at least one event")
+        if (batch.length > Backfill.maxEventsPerRequest) {
+          return yield* invalid(
+            "events",
+            `${batch.length} events in one request; Orb accepts at most ${Backfill.maxEventsPerRequest}`
+          )
+        }
+        yield* Effect.annotateCurrentSpan("events", batch.length)
+        const now = yield* Clock.currentTimeMillis
+        const wire: Array<Events.Wire> = []
+        for (const [index, event] of batch.entries()) {
+          const problem = Events.checkEvent(event, undefined, now)
+          if (problem !== undefined) return yield* refusal(`events[${index}]`, problem)
+          wire.push(Events.withSettledKey(Events.encodeEvent(event, event.idempotencyKey)))
+        }
+        return yield* client.request({
+          method: "POST",
+          path: "/ingest",
+          urlParams: [["backfill_id", id]],
+          body: { events: wire },
+          idempotencyKey: options?.idempotencyKey
+        }, Backfill.IngestResult)
+      }
+    )
+
+    const awaitStatus = Effect.fn("Backfills.awaitStatus", spanOptions)(
+      function*(id: string, target: Backfill.BackfillStatus, options?: AwaitStatusOptions) {
+        yield* Effect.annotateCurrentSpan("backfill.id", id)
+        yield* Effect.annotateCurrentSpan("backfill.target", target)
+        yield* pathSegment(id)
+        const timeout = Duration.decode(options?.timeout ?? Duration.hours(1))
+        const schedule: Schedule.Schedule<unknown> = options?.schedule ?? defaultAwaitSchedule
+        const started = yield* Clock.currentTimeMillis
+        const lastStatus = yield* Ref.make(Option.none<Backfill.BackfillStatus>())
+        const poll = fetch(id).pipe(
+          Effect.tap((backfill) => Ref.set(lastStatus, Option.some(backfill.status))),
+          Effect.flatMap((backfill) => {
+            if (backfill.status === target) return Effect.succeed(Option.some(backfill))
+            if (!Backfill.canReach(backfill.status, target)) {
+              return Effect.fail(new OrbError.StatusUnreachable({ backfillId: id, target, status: backfill.status }))
+            }
+            return Effect.succeed(Option.none<Backfill.Backfill>())
+          }),
+          // A wait can last an hour: an outage that outlasts the transport's retries is no reason to give up.
+          Effect.catchIf(OrbError.isTransient, (error) =>
+            Effect.as(
+              Effect.logDebug(`Still waiting for backfill ${id} to be ${target}: ${error.message}`),
+              Option.none<Backfill.Backfill>()
+            ))
+        )
+        const timedOut = Effect.gen(function*() {
+          const now = yield* Clock.currentTimeMillis
+          const last = yield* Ref.get(lastStatus)
+          return yield* new OrbError.AwaitTimeout({
+            backfillId: id,
+            target,
+            waitedMillis: now - started,
+            ...(Option.isSome(last) ? { lastStatus: last.value } : {})
+          })
+        })
+        const found = yield* poll.pipe(
+          Effect.repeat({
+            schedule: Schedule.passthrough(schedule as Schedule.Schedule<unknown, Option.Option<Backfill.Backfill>>),
+            until: Option.isSome
+          }),
+          Effect.timeoutFail({ duration: timeout, onTimeout: () => "timeout" as const }),
+          Effect.catchIf((error) => error === "timeout", () => timedOut)
+        )
+        // The schedule ended before the status came: that is a timeout too.
+        return Option.isSome(found) ? found.value : yield* timedOut
+      }
+    )
+
+    const ingestStream = Effect.fn("Backfills.ingestStream", spanOptions)(
+      function*<E, R>(id: string, events: Stream.Stream<Backfill.IngestEvent, E, R>, options?: IngestStreamOptions) {
+        yield* Effect.annotateCurrentSpan("backfill.id", id)
+        return yield* internalIngestStream({ client, fetch }, id, events, decodedEvents, options ?? {}, liveModeQuota)
+      }
+    )
+
+    const ingestEncodedStream = Effect.fn("Backfills.ingestEncodedStream", spanOptions)(
+      function*<E, R>(
+        id: string,
+        events: Stream.Stream<typeof Backfill.IngestEvent.Encoded, E, R>,
+        options?: IngestStreamOptions
+      ) {
+        yield* Effect.annotateCurrentSpan("backfill.id", id)
+        return yield* internalIngestStream({ client, fetch }, id, events, encodedEvents, options ?? {}, liveModeQuota)
+      }
+    )
+
+    const run = Effect.fn("Backfills.run", spanOptions)(function*<E, R>(spec: RunSpec<E, R>) {
+      return yield* internalRun({
+        create,
+        fetch,
+        list,
+        ingestInto: (ids, options, onTargets) =>
+          (spec.encodedEvents !== undefined
+            ? ingestInto(
+              { client, fetch },
+              { ids },
+              spec.encodedEvents,
+              encodedEvents,
+              options,
+              liveModeQuota,
+              onTargets
+            )
+            : ingestInto({ client, fetch }, { ids }, spec.events!, decodedEvents, options, liveModeQuota, onTargets))
+            .pipe(
+              Effect.withSpan("Backfills.ingestStream", { attributes: { "backfill.ids": ids.join(",") } })
+            ),
+        close,
+        revert,
+        awaitStatus,
+        defaultCloseTime,
+        validateCreate: (input) => validateCreate(input, account),
+        maxTimeframeMillis: Duration.toMillis(maxTimeframe)
+      }, spec)
+    })
+
+    return Backfills.of({
+      maxTimeframe,
       create,
-      fetch,
-      list,
       ingestStream,
       ingestEncodedStream,
+      run,
+      fetch,
       close,
       revert,
-      awaitStatus,
-      defaultCloseTime
-    }, spec)
+      listPage,
+      list,
+      ingest,
+      awaitStatus
+    })
   })
-
-  return Backfills.of({
-    create,
-    ingestStream,
-    ingestEncodedStream,
-    run,
-    fetch,
-    close,
-    revert,
-    listPage,
-    list,
-    ingest,
-    awaitStatus
-  })
-})
 
 /**
  * The default polling schedule of `awaitStatus`: exponential from 1 second, doubling, capped at 30 seconds,
@@ -755,6 +881,15 @@ export const defaultAwaitSchedule: Schedule.Schedule<unknown> = Schedule.exponen
  * @category layers
  */
 export const layer: Layer.Layer<Backfills, never, OrbClient.OrbClient> = Layer.effect(Backfills, make)
+
+/**
+ * The service over the `OrbClient` in context, for an account whose limits Orb raised (`maxTimeframe`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWith = (account: AccountOptions): Layer.Layer<Backfills, never, OrbClient.OrbClient> =>
+  Layer.effect(Backfills, makeWith(account))
 
 /**
  * Creates a backfill with the service in context.

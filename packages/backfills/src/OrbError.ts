@@ -12,10 +12,11 @@
  *
  * @since 0.1.0
  */
+import * as DateTime from "effect/DateTime"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
-import { BackfillStatus } from "./Backfill.js"
+import { BackfillStatus, Timestamp } from "./Backfill.js"
 import { excerptOf, truncate } from "./internal/excerpt.js"
 
 /**
@@ -413,6 +414,37 @@ export class InvalidEvent extends Schema.TaggedError<InvalidEvent>()("InvalidEve
 }
 
 /**
+ * What became of one window of a run over several (a timeframe longer than the account's maximum, cut into
+ * windows): its timeframe, its backfill when one was created, whether it had been closed, and whether it is known to
+ * be reverted now.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class RunWindowOutcome extends Schema.Class<RunWindowOutcome>("RunWindowOutcome")({
+  timeframeStart: Timestamp,
+  timeframeEnd: Timestamp,
+  backfillId: Schema.optional(Schema.String),
+  closed: Schema.Boolean,
+  reverted: Schema.Boolean,
+  /** Its last known status; absent when it could not be learnt. */
+  status: Schema.optional(BackfillStatus),
+  /** Why its revert failed, when it did. */
+  revertFailure: Schema.optional(Schema.String)
+}) {
+  /** The window and its fate, in words. */
+  get description(): string {
+    const span = `${DateTime.formatIso(this.timeframeStart)} to ${DateTime.formatIso(this.timeframeEnd)}`
+    const id = this.backfillId
+    if (id === undefined) return `${span}: no backfill`
+    if (this.reverted) return `${span}: backfill ${id}${this.closed ? " (closed)" : ""} reverted`
+    return `${span}: backfill ${id} NOT reverted (${this.revertFailure ?? "reason unknown"}; ${
+      this.status === undefined ? "status unknown" : `it is ${this.status}`
+    }): revert it${this.closed ? "" : " before its close time"}`
+  }
+}
+
+/**
  * `Backfills.run` failed. Before the close, the run reverts the backfill so that nothing half-done stays behind,
  * and `reverted` says whether it is known to be reverted (when a revert's own answer was lost, the run fetches the
  * backfill again and says what it saw, never a guess); after the close it never reverts on your behalf, and
@@ -442,6 +474,11 @@ export class RunFailed extends Schema.TaggedError<RunFailed>()("RunFailed", {
   found: Schema.optional(Schema.Literal("listed", "replayed", "none")),
   /** For stage `create` with nothing found: what an operator should look for (timeframe, close time). */
   lookFor: Schema.optional(Schema.String),
+  /**
+   * A run over several windows: what became of each, in order. Before they were all closed, every window's backfill
+   * is reverted (the closed ones too), so that usage is as it was; `reverted` then says whether all of them are.
+   */
+  windows: Schema.optional(Schema.Array(RunWindowOutcome)),
   cause: Schema.Unknown
 }) {
   override get message() {
@@ -457,6 +494,13 @@ export class RunFailed extends Schema.TaggedError<RunFailed>()("RunFailed", {
 
   /** What became of the backfill, in words. */
   get outcome(): string {
+    if (this.windows !== undefined) {
+      const each = this.windows.map((window) => window.description).join("; ")
+      if (this.stage === "await") return `the ${this.windows.length} windows are closed and were not reverted: ${each}`
+      return this.reverted
+        ? `every window's backfill was reverted, so no usage changed: ${each}`
+        : `NOT every window's backfill could be reverted: ${each}`
+    }
     const id = this.backfillId
     if (id === undefined) {
       return "the create's outcome is unknown and no backfill it could have made was found" +

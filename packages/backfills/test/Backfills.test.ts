@@ -108,7 +108,7 @@ describe("Backfills", () => {
         refused(
           { ...week, timeframeEnd: utc("2026-11-01T00:00:01Z") },
           "timeframeEnd",
-          /at most 31 days/
+          /^the timeframe spans 31 days 1 second, 1 second more than the 31 days the account allows per backfill/
         ))
 
       it.effect("exactly 31 days is allowed", () => {

@@ -26,8 +26,43 @@ import { sha256 } from "./sha256.js"
  * arrays rather than an object per event: they are built for every event of a backfill.
  */
 interface Batch {
+  /** Which of the ingestion's backfills it goes to. */
+  readonly target: number
   readonly positions: Array<number>
   readonly wires: Array<Events.Wire>
+}
+
+/**
+ * The backfills one ingestion feeds: one, or the windows of a longer timeframe, each event going to the window that
+ * holds its timestamp. Windows are consecutive, in order, and share the customer scope.
+ *
+ * @internal
+ */
+export interface Targets {
+  readonly ids: ReadonlyArray<string>
+}
+
+/**
+ * What an ingestion into several backfills did to each.
+ *
+ * @internal
+ */
+export interface TargetCounts {
+  /** Events routed to it (an event refused before it is routed, by the local checks, counts in the totals only). */
+  readonly read: number
+  readonly sent: number
+  readonly accepted: number
+  readonly failed: number
+}
+
+/**
+ * An ingestion's summary, and each target's part of it (with its backfill after the ingestion).
+ *
+ * @internal
+ */
+export interface MultiSummary {
+  readonly total: Backfills.IngestSummary
+  readonly targets: ReadonlyArray<TargetCounts & { readonly duplicates: number; readonly backfill: Backfill.Backfill }>
 }
 
 /**
@@ -85,17 +120,57 @@ const backoff = (attempt: number) =>
  * @internal
  */
 export const ingestStream = <A, E, R>(
-  deps: {
-    readonly client: OrbClient.OrbClient
-    readonly fetch: (id: string) => Effect.Effect<Backfill.Backfill, Backfills.Error>
-  },
+  deps: Deps,
   id: string,
   input: Stream.Stream<A, E, R>,
   events: Check<A>,
   options: Backfills.IngestStreamOptions,
   defaultQuota: Backfills.IngestQuota
 ): Effect.Effect<Backfills.IngestSummary, Backfills.Error | OrbError.InvalidEvent | E, R> =>
+  Effect.map(
+    ingestInto(deps, { ids: [id] }, input, events, options, defaultQuota, undefined),
+    (summary) => summary.total
+  )
+
+interface Deps {
+  readonly client: OrbClient.OrbClient
+  readonly fetch: (id: string) => Effect.Effect<Backfill.Backfill, Backfills.Error>
+}
+
+/**
+ * Finds the window holding `millis` among windows sorted by start: the last one starting at or before it, or the
+ * first (an event before every window is checked, and refused, as the first window's).
+ */
+const windowOf = (starts: ReadonlyArray<number>, millis: number) => {
+  let low = 0
+  let high = starts.length - 1
+  while (low < high) {
+    const middle = (low + high + 1) >> 1
+    if (starts[middle] <= millis) low = middle
+    else high = middle - 1
+  }
+  return low
+}
+
+/**
+ * The pipeline, into one backfill or several consecutive windows: each event is checked against the whole of their
+ * timeframe (and the customer scope they share), then goes to the window holding its timestamp, in that window's
+ * batches; the batches of every window share the slots in flight and the pace. `onTargets` is told each window's
+ * counts with each progress report.
+ *
+ * @internal
+ */
+export const ingestInto = <A, E, R>(
+  deps: Deps,
+  targets: Targets,
+  input: Stream.Stream<A, E, R>,
+  events: Check<A>,
+  options: Backfills.IngestStreamOptions,
+  defaultQuota: Backfills.IngestQuota,
+  onTargets: ((counts: ReadonlyArray<TargetCounts>) => Effect.Effect<void>) | undefined
+): Effect.Effect<MultiSummary, Backfills.Error | OrbError.InvalidEvent | E, R> =>
   Effect.gen(function*() {
+    const { ids } = targets
     const batchSize = options.batchSize ?? Backfill.maxEventsPerRequest
     const concurrency = options.concurrency ?? 4
     const maxAttempts = options.maxAttempts ?? 10
@@ -119,18 +194,36 @@ export const ingestStream = <A, E, R>(
       ? RateLimiter.unlimited
       : yield* RateLimiter.make(quota)
 
-    const before = yield* deps.fetch(id)
+    const befores: Array<Backfill.Backfill> = []
+    for (const id of ids) befores.push(yield* deps.fetch(id))
     const started = yield* Clock.currentTimeMillis
-    if (!Backfill.isOpen(before, started)) {
-      return yield* new OrbError.InvalidInput({
-        field: "id",
-        reason: `backfill ${id} is ${before.status === "pending" ? "closed" : before.status}; ` +
-          "only an open backfill accepts events"
-      })
+    for (const before of befores) {
+      if (!Backfill.isOpen(before, started)) {
+        return yield* new OrbError.InvalidInput({
+          field: "id",
+          reason: `backfill ${before.id} is ${before.status === "pending" ? "closed" : before.status}; ` +
+            "only an open backfill accepts events"
+        })
+      }
     }
+    const single = ids.length === 1
+    // Several windows: an event is checked against their whole timeframe, then routed by its timestamp.
+    const scope: Backfill.Backfill = single
+      ? befores[0]
+      : { ...befores[0], timeframeEnd: befores[befores.length - 1].timeframeEnd }
+    const starts = befores.map((before) => before.timeframeStart.epochMillis)
+    const targetOf = single
+      ? () => 0
+      : (wire: Events.Wire) => windowOf(starts, Backfill.timestampMillis(wire.timestamp))
 
     // Counters are updated between yields by the fibers sending batches; JavaScript runs one at a time.
     const counts = { read: 0, sent: 0, accepted: 0, failed: 0, batches: 0, retries: 0, rateLimited: 0 }
+    const perTarget: Array<{ read: number; sent: number; accepted: number; failed: number }> = ids.map(() => ({
+      read: 0,
+      sent: 0,
+      accepted: 0,
+      failed: 0
+    }))
     const failures: Array<Backfills.FailedEvent> = []
     const progress = (): Effect.Effect<Backfills.IngestProgress> =>
       Effect.map(Clock.currentTimeMillis, (now) => ({
@@ -142,24 +235,39 @@ export const ingestStream = <A, E, R>(
         rateLimited: counts.rateLimited,
         elapsedMillis: now - started
       }))
-    const report = options.onProgress === undefined
-      ? Effect.void
-      : Effect.flatMap(Effect.suspend(progress), options.onProgress)
+    const report = Effect.zipRight(
+      options.onProgress === undefined ? Effect.void : Effect.flatMap(Effect.suspend(progress), options.onProgress),
+      onTargets === undefined ? Effect.void : Effect.suspend(() => onTargets(perTarget.map((t) => ({ ...t }))))
+    )
 
-    const setAside = (failure: Backfills.FailedEvent): Effect.Effect<void, OrbError.InvalidEvent> => {
+    /** `target`: the window of an event Orb refused; none for one refused before it was routed. */
+    const setAside = (
+      target: number | undefined,
+      failure: Backfills.FailedEvent
+    ): Effect.Effect<void, OrbError.InvalidEvent> => {
       counts.failed++
+      if (target !== undefined) perTarget[target].failed++
       if (failures.length < maxFailuresKept) failures.push(failure)
       return onInvalid === "fail"
-        ? Effect.fail(new OrbError.InvalidEvent({ backfillId: id, ...failure, idempotencyKey: failure.idempotencyKey }))
+        ? Effect.fail(
+          new OrbError.InvalidEvent({
+            backfillId: ids[target ?? 0],
+            ...failure,
+            idempotencyKey: failure.idempotencyKey
+          })
+        )
         : Effect.void
     }
 
     const send = (batch: Batch): Effect.Effect<void, Backfills.Error | OrbError.InvalidEvent> =>
       Effect.gen(function*() {
         let { positions, wires } = batch
+        const { target } = batch
+        const id = ids[target]
         let attempt = 1
         let conflictsInARow = 0
         counts.sent += wires.length
+        perTarget[target].sent += wires.length
         while (wires.length > 0) {
           yield* limiter.acquire(wires.length)
           const idempotencyKey = batchKey(id, wires)
@@ -173,6 +281,7 @@ export const ingestStream = <A, E, R>(
           }, Backfill.IngestResult))
           if (Either.isRight(result)) {
             counts.accepted += wires.length
+            perTarget[target].accepted += wires.length
             counts.batches++
             yield* limiter.recover
             return yield* report
@@ -182,7 +291,7 @@ export const ingestStream = <A, E, R>(
           if (error._tag === "RequestValidationError") {
             // Orb recorded nothing of this request: set the events it names aside and send the rest again.
             const reasons = new Map(OrbError.eventFailures(error).map((f) => [f.idempotencyKey, f.validationErrors]))
-            const kept: Batch = { positions: [], wires: [] }
+            const kept: Batch = { target, positions: [], wires: [] }
             for (let i = 0; i < wires.length; i++) {
               const key = wires[i].idempotency_key!
               const refused = reasons.get(key)
@@ -190,7 +299,12 @@ export const ingestStream = <A, E, R>(
                 kept.positions.push(positions[i])
                 kept.wires.push(wires[i])
               } else {
-                yield* setAside({ position: positions[i], idempotencyKey: key, refusedBy: "orb", reasons: refused })
+                yield* setAside(target, {
+                  position: positions[i],
+                  idempotencyKey: key,
+                  refusedBy: "orb",
+                  reasons: refused
+                })
               }
             }
             if (kept.wires.length === wires.length) return yield* error
@@ -225,15 +339,16 @@ export const ingestStream = <A, E, R>(
     // One stage checks the events and fills the batches, in a plain loop over each chunk the input gives: no
     // object per event besides its wire form (when it needs one), no closure per event, no copy of a chunk.
     const batches = Stream.suspend(() => {
-      let filling: Batch = { positions: [], wires: [] }
+      const filling: Array<Batch> = ids.map((_, target) => ({ target, positions: [], wires: [] }))
       const fill = (chunk: Chunk.Chunk<A>, now: number): Effect.Effect<Chunk.Chunk<Batch>, OrbError.InvalidEvent> => {
         const full: Array<Batch> = []
         for (const event of Chunk.toReadonlyArray(chunk)) {
           // The position is the count of events read before this one.
           const position = counts.read++
-          const checked = events.check(event, before, now)
+          const checked = events.check(event, scope, now)
           if (checked instanceof Events.Problem) {
-            const refused = setAside({
+            // Refused before it is routed: counted in the totals only.
+            const refused = setAside(undefined, {
               position,
               idempotencyKey: events.keyOf(event),
               refusedBy: "local",
@@ -242,20 +357,23 @@ export const ingestStream = <A, E, R>(
             if (onInvalid === "fail") return Effect.as(refused, Chunk.empty())
             continue
           }
-          filling.positions.push(position)
+          const target = targetOf(checked)
+          perTarget[target].read++
+          const batch = filling[target]
+          batch.positions.push(position)
           // Most events come with their keys; the others get one derived from their content, on a copy: the
           // caller's objects stay the caller's.
-          filling.wires.push(Events.withSettledKey(checked))
-          if (filling.wires.length === batchSize) {
-            full.push(filling)
-            filling = { positions: [], wires: [] }
+          batch.wires.push(Events.withSettledKey(checked))
+          if (batch.wires.length === batchSize) {
+            full.push(batch)
+            filling[target] = { target, positions: [], wires: [] }
           }
         }
         return Effect.succeed(Chunk.unsafeFromArray(full))
       }
       return input.pipe(
         Stream.mapChunksEffect((chunk) => Effect.flatMap(Clock.currentTimeMillis, (now) => fill(chunk, now))),
-        Stream.concat(Stream.suspend(() => filling.wires.length > 0 ? Stream.make(filling) : Stream.empty))
+        Stream.concat(Stream.suspend(() => Stream.fromIterable(filling.filter((batch) => batch.wires.length > 0))))
       )
     })
 
@@ -269,19 +387,30 @@ export const ingestStream = <A, E, R>(
     yield* Effect.scoped(Effect.gen(function*() {
       const sending = yield* FiberSet.make<void, Backfills.Error | OrbError.InvalidEvent>()
       const slots = yield* Effect.makeSemaphore(concurrency)
-      const feed = Stream.runForEach(batches, (batch) =>
-        Effect.zipRight(slots.take(1), FiberSet.run(sending, Effect.zipRight(send(batch), slots.release(1)))))
+      const feed = Stream.runForEach(
+        batches,
+        (batch) => Effect.zipRight(slots.take(1), FiberSet.run(sending, Effect.zipRight(send(batch), slots.release(1))))
+      )
       yield* Effect.raceFirst(Effect.zipRight(feed, slots.take(concurrency)), FiberSet.join(sending))
     }))
 
-    const after = yield* deps.fetch(id)
+    const afters: Array<Backfill.Backfill> = []
+    for (const id of ids) afters.push(yield* deps.fetch(id))
     const final = yield* progress()
     yield* report
+    const parts = perTarget.map((counts, i) => ({
+      ...counts,
+      duplicates: Math.max(0, counts.accepted - (afters[i].eventsIngested - befores[i].eventsIngested)),
+      backfill: afters[i]
+    }))
     return {
-      ...final,
-      sent: counts.sent,
-      duplicates: Math.max(0, counts.accepted - (after.eventsIngested - before.eventsIngested)),
-      failures,
-      backfill: after
+      total: {
+        ...final,
+        sent: counts.sent,
+        duplicates: parts.reduce((sum, part) => sum + part.duplicates, 0),
+        failures,
+        backfill: afters[0]
+      },
+      targets: parts
     }
   })

@@ -1,6 +1,8 @@
 /**
  * The whole backfill workflow behind `Backfills.run`: create, ingest, close, await, with a revert when the
- * run fails or is interrupted between the create and the close.
+ * run fails or is interrupted between the create and the close. A timeframe longer than the account's maximum is
+ * the same workflow over several windows, one backfill each: all are created, then fed from the one input, then
+ * closed; until the last close, a failure reverts them all.
  */
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
@@ -14,14 +16,22 @@ import * as Stream from "effect/Stream"
 import * as Backfill from "../Backfill.js"
 import type * as Backfills from "../Backfills.js"
 import * as OrbError from "../OrbError.js"
+import type * as IngestStream from "./ingestStream.js"
 import * as RetryRule from "./retryRule.js"
 
-type Operations =
-  & Pick<
-    Backfills.Backfills,
-    "create" | "fetch" | "list" | "ingestStream" | "ingestEncodedStream" | "close" | "revert" | "awaitStatus"
-  >
-  & { readonly defaultCloseTime: typeof Backfills.defaultCloseTime }
+type Operations<R> =
+  & Pick<Backfills.Backfills, "create" | "fetch" | "list" | "close" | "revert" | "awaitStatus">
+  & {
+    readonly defaultCloseTime: typeof Backfills.defaultCloseTime
+    readonly validateCreate: (input: Backfill.CreateBackfill) => Either.Either<void, OrbError.InvalidInput>
+    readonly maxTimeframeMillis: number
+    /** The spec's events into these backfills (the windows, in order), one pipeline. */
+    readonly ingestInto: (
+      ids: ReadonlyArray<string>,
+      options: Backfills.IngestStreamOptions,
+      onTargets: (counts: ReadonlyArray<IngestStream.TargetCounts>) => Effect.Effect<void>
+    ) => Effect.Effect<IngestStream.MultiSummary, unknown, R>
+  }
 
 /**
  * Whether a failed create may still have taken effect: no readable answer (no response, an unreadable or
@@ -63,9 +73,12 @@ const isThisRun = (backfill: Backfill.Backfill, input: Backfill.CreateBackfill):
     ? Option.isSome(backfill.customerId)
     : Option.isNone(backfill.customerId))
 
+/** The suffix a window's create key gets: `-w0`, `-w1`, ... (none with one window). */
+const windowSuffix = (index: number, count: number) => count === 1 ? "" : `-w${index}`
+
 /** @internal */
 export const run = <E, R>(
-  ops: Operations,
+  ops: Operations<R>,
   spec: Backfills.RunSpec<E, R>
 ): Effect.Effect<Backfills.RunResult, Backfills.Error | OrbError.RunFailed, R> =>
   Effect.gen(function*() {
@@ -88,14 +101,37 @@ export const run = <E, R>(
     }
     const report = spec.onProgress ?? (() => Effect.void)
 
-    const createInput: Backfill.CreateBackfill = Backfill.createBackfillOf(spec, closeTime)
-    // One key for the create and for any re-send of it below, so that Orb can only ever apply it once.
-    const createKey = spec.idempotencyKey ?? `effect-orb-run-${globalThis.crypto.randomUUID()}`
+    // A timeframe longer than the account allows is cut into windows; the spec's own is checked first (its
+    // order, its customer fields), then every window's create, all before anything is sent.
+    const timeframes = DateTime.isDateTime(spec.timeframeStart) && DateTime.isDateTime(spec.timeframeEnd)
+      ? Backfill.splitTimeframe(spec, ops.maxTimeframeMillis)
+      : [spec]
+    const count = timeframes.length
+    const inputs = timeframes.map((timeframe) => Backfill.createBackfillOf({ ...spec, ...timeframe }, closeTime))
+    if (count === 1) yield* ops.validateCreate(inputs[0])
+    else for (const input of inputs) yield* ops.validateCreate(input)
+    // One key per window for its create and for any re-send of it below, so that Orb can only ever apply it once.
+    const baseKey = spec.idempotencyKey ?? `effect-orb-run-${globalThis.crypto.randomUUID()}`
+    const suffixLength = windowSuffix(count - 1, count).length
+    if (baseKey.length + suffixLength > Backfill.maxIdempotencyKeyLength) {
+      return yield* invalid(
+        "idempotencyKey",
+        `${count} windows: each window's create key is this key and "-w<window>", so at most ${
+          Backfill.maxIdempotencyKeyLength - suffixLength
+        } characters, got ${baseKey.length}`
+      )
+    }
+    const keyOf = (index: number) => baseKey + windowSuffix(index, count)
 
+    // Where each window is, for the progress reports and the failure's account of every window.
+    const windows = timeframes.map((timeframe): {
+      -readonly [K in keyof Backfills.RunWindow]: Backfills.RunWindow[K]
+    } => ({ ...timeframe, read: 0, accepted: 0, failed: 0 }))
+    const snapshot = (): ReadonlyArray<Backfills.RunWindow> => windows.map((window) => ({ ...window }))
     let stage: "ingest" | "close" = "ingest"
 
     /**
-     * Reverts the backfill, and says what is known of it afterwards: when the revert's own answer is lost, a fetch
+     * Reverts a backfill, and says what is known of it afterwards: when the revert's own answer is lost, a fetch
      * tells whether it took effect; when that fails too, its status stays unknown rather than guessed.
      */
     const revertKnown = (id: string) =>
@@ -123,39 +159,42 @@ export const run = <E, R>(
      * key, `pending` as it was then, so it is fetched again. When that fetch fails, the answer stands (the ingestion
      * fetches it again before it sends anything).
      */
-    const confirmOpen = (backfill: Backfill.Backfill) =>
+    const confirmOpen = (index: number) => (backfill: Backfill.Backfill) =>
       Effect.flatMap(
         Effect.orElseSucceed(ops.fetch(backfill.id), () => backfill),
-        (current) => isOpen(current) ? Effect.succeed(backfill) : notThisRuns(current)
+        (current) => isOpen(current) ? Effect.succeed(backfill) : notThisRuns(index, current)
       )
 
-    const notThisRuns = (backfill: Backfill.Backfill) =>
+    const notThisRuns = (index: number, backfill: Backfill.Backfill) =>
       new OrbError.InvalidInput({
         field: "idempotencyKey",
         reason:
           `Orb answered the create with backfill ${backfill.id}, which is ${backfill.status} and closed: the key ` +
-          `${createKey} was used by an earlier create; that backfill was left as it is. Give each run a key of its own`
+          `${keyOf(index)} was used by an earlier create; that backfill was left as it is. Give each run a key of ` +
+          "its own"
       })
 
     /**
-     * The create's answer was lost: find the backfill it may have made, and revert it, so that no unknown open
+     * A window's create answer was lost: find the backfill it may have made, and revert it, so that no unknown open
      * backfill stays behind to close by itself (in replace mode, replacing the timeframe's usage with nothing).
      * First by sending the create again with the same idempotency key: Orb replays the answer of a create it applied
      * (the one answer that is sure to be this run's) and applies one it never saw (reverted at once), and a refusal
      * it replays means nothing was made. Only when that has no readable answer either, among the open backfills
-     * created since the run began with exactly this run's timeframe, mode, scope and close time, when there is one.
+     * created since the run began with exactly this window's timeframe, mode, scope and close time, when there is
+     * one. Fails with what it found: `RunFailed` at stage `create`, or the refusal.
      */
-    const recoverCreate = (cause: Backfills.Error) =>
+    const recoverCreate = (index: number) => (cause: Backfills.Error) =>
       Effect.gen(function*() {
+        const input = inputs[index]
         yield* Effect.logWarning(`The create's outcome is unknown (${cause.message}): looking for its backfill`)
         const since = now.epochMillis - clockSkewMillis
         const search = Effect.gen(function*() {
-          const replayed = yield* Effect.either(ops.create(createInput, { idempotencyKey: createKey }))
+          const replayed = yield* Effect.either(ops.create(input, { idempotencyKey: keyOf(index) }))
           if (Either.isRight(replayed)) return { how: "replayed" as const, backfill: replayed.right }
           if (!outcomeUnknown(replayed.left)) return { how: "refused" as const, error: replayed.left }
           const listed = yield* ops.list().pipe(
             Stream.takeWhile((backfill) => backfill.createdAt.epochMillis >= since),
-            Stream.filter((backfill) => isThisRun(backfill, createInput)),
+            Stream.filter((backfill) => isThisRun(backfill, input)),
             Stream.runCollect,
             Effect.map(Chunk.toReadonlyArray)
           )
@@ -170,14 +209,14 @@ export const run = <E, R>(
         )
         // Orb refused the create (its refusal replayed, or the same request refused again): nothing was made.
         if (found?.how === "refused") return yield* found.error
-        if (found !== undefined && found.how === "replayed") yield* confirmOpen(found.backfill)
+        if (found !== undefined && found.how === "replayed") yield* confirmOpen(index)(found.backfill)
         if (found === undefined) {
           return yield* new OrbError.RunFailed({
             stage: "create",
             reverted: false,
             found: "none",
-            lookFor: `a pending backfill of ${DateTime.formatIso(spec.timeframeStart)} to ${
-              DateTime.formatIso(spec.timeframeEnd)
+            lookFor: `a pending backfill of ${DateTime.formatIso(input.timeframeStart)} to ${
+              DateTime.formatIso(input.timeframeEnd)
             } closing by itself at ${DateTime.formatIso(closeTime)}`,
             cause
           })
@@ -188,78 +227,205 @@ export const run = <E, R>(
         return yield* new OrbError.RunFailed({ backfillId: id, stage: "create", found: found.how, ...outcome, cause })
       })
 
-    const createOrRecover = ops.create(createInput, { idempotencyKey: createKey }).pipe(
-      Effect.catchIf(outcomeUnknown, recoverCreate),
-      Effect.flatMap(confirmOpen)
-    )
+    const createOrRecover = (index: number) =>
+      ops.create(inputs[index], { idempotencyKey: keyOf(index) }).pipe(
+        Effect.catchIf(outcomeUnknown, recoverCreate(index)),
+        Effect.flatMap(confirmOpen(index))
+      )
 
-    const ingestAndClose = (id: Backfill.BackfillId) =>
+    /** Every window's account, for a failure: reverting those that were created, unless `revert` is false. */
+    const outcomes = (
+      created: ReadonlyArray<Backfill.Backfill>,
+      closed: number,
+      revert: boolean,
+      known: ReadonlyArray<OrbError.RunWindowOutcome | undefined> = []
+    ) =>
+      Effect.forEach(timeframes, (timeframe, index) =>
+        Effect.gen(function*() {
+          if (known[index] !== undefined) return known[index]
+          const backfill = created[index]
+          if (backfill === undefined) {
+            return new OrbError.RunWindowOutcome({ ...timeframe, closed: false, reverted: false })
+          }
+          const outcome = revert
+            ? yield* revertKnown(backfill.id)
+            : { reverted: false, status: windows[index].status }
+          return new OrbError.RunWindowOutcome({
+            ...timeframe,
+            backfillId: backfill.id,
+            closed: index < closed,
+            ...outcome
+          })
+        }))
+
+    const ingestAndClose = (created: ReadonlyArray<Backfill.Backfill>, closedSoFar: { count: number }) =>
       Effect.gen(function*() {
+        const ids = created.map((backfill) => backfill.id)
         const options: Backfills.IngestStreamOptions = {
           ...spec.ingest,
           onInvalid: spec.invalidEvents ?? "fail",
-          onProgress: (ingest) => report({ stage: "ingesting", backfillId: id, ingest })
+          onProgress: (ingest) => report({ stage: "ingesting", backfillId: ids[0], ingest, windows: snapshot() })
         }
-        const ingestion = yield* (spec.encodedEvents !== undefined
-          ? ops.ingestEncodedStream(id, spec.encodedEvents, options)
-          : ops.ingestStream(id, spec.events!, options))
+        const summary = yield* ops.ingestInto(ids, options, (counts) =>
+          Effect.sync(() => {
+            counts.forEach((part, index) => {
+              windows[index].read = part.read
+              windows[index].accepted = part.accepted
+              windows[index].failed = part.failed
+            })
+          }))
         stage = "close"
-        const closed = yield* ops.close(id)
-        return { ingestion, closed }
-      })
-
-    // Between the create and the close, a failure or an interruption reverts the backfill: its events are not
-    // visible before the close, so a revert leaves usage exactly as it was.
-    const revertAfter = (created: Backfill.Backfill, cause: Cause.Cause<unknown>) =>
-      Effect.gen(function*() {
-        const outcome = yield* revertKnown(created.id)
-        if (outcome.reverted) {
-          yield* Effect.logWarning(
-            `Reverted backfill ${created.id} after the run stopped while ${
-              stage === "ingest" ? "ingesting" : "closing"
-            }`
-          )
+        const closed: Array<Backfill.Backfill> = []
+        for (const id of ids) {
+          closed.push(yield* ops.close(id))
+          windows[closedSoFar.count].status = closed[closed.length - 1].status
+          closedSoFar.count++
         }
-        if (Cause.isInterruptedOnly(cause)) return yield* Effect.failCause(cause as Cause.Cause<never>)
-        return yield* new OrbError.RunFailed({
-          backfillId: created.id,
-          stage,
-          ...outcome,
-          cause: Option.getOrElse(Cause.failureOption(cause), () => Cause.squash(cause))
-        })
+        return { summary, closed }
       })
 
-    // The create runs uninterruptibly: an interruption while it is in flight waits for its outcome, so that the
-    // backfill it made is known, and reverted as the interruption then reaches the ingestion.
-    const { closed, created, ingestion } = yield* Effect.uninterruptibleMask((restore) =>
+    // Between the create and the last close, a failure or an interruption reverts every backfill made: their events
+    // are not visible before the close, so a revert leaves usage exactly as it was. With several windows, the
+    // windows already closed are reverted too: all or nothing.
+    const revertAfter = (created: ReadonlyArray<Backfill.Backfill>, closed: number, cause: Cause.Cause<unknown>) =>
       Effect.gen(function*() {
-        const created = yield* createOrRecover
-        yield* Effect.annotateCurrentSpan("backfill.id", created.id)
-        const exit = yield* Effect.exit(restore(Effect.zipRight(
-          report({ stage: "created", backfill: created }),
-          ingestAndClose(created.id)
-        )))
-        return Exit.isSuccess(exit) ? { ...exit.value, created } : yield* revertAfter(created, exit.cause)
+        const failure = Option.getOrElse(Cause.failureOption(cause), () => Cause.squash(cause))
+        if (count === 1) {
+          const outcome = yield* revertKnown(created[0].id)
+          if (outcome.reverted) {
+            yield* Effect.logWarning(
+              `Reverted backfill ${created[0].id} after the run stopped while ${
+                stage === "ingest" ? "ingesting" : "closing"
+              }`
+            )
+          }
+          if (Cause.isInterruptedOnly(cause)) return yield* Effect.failCause(cause as Cause.Cause<never>)
+          return yield* new OrbError.RunFailed({ backfillId: created[0].id, stage, ...outcome, cause: failure })
+        }
+        const each = yield* outcomes(created, closed, true)
+        const reverted = each.every((window) => window.reverted || window.backfillId === undefined)
+        yield* Effect.logWarning(
+          `Reverted ${each.filter((window) => window.reverted).length} of ${created.length} windows' backfills after ` +
+            `the run stopped while ${stage === "ingest" ? "ingesting" : "closing"}`
+        )
+        if (Cause.isInterruptedOnly(cause)) return yield* Effect.failCause(cause as Cause.Cause<never>)
+        // The window whose close failed, when one did.
+        const failedWindow = stage === "close" ? created[closed] : undefined
+        return yield* new OrbError.RunFailed({
+          ...(failedWindow !== undefined ? { backfillId: failedWindow.id } : {}),
+          stage,
+          reverted,
+          windows: each,
+          cause: failure
+        })
+      })
+
+    /** A window's create failed after `created` were made: they are reverted, and the failure tells of every window. */
+    const createFailed = (
+      created: ReadonlyArray<Backfill.Backfill>,
+      cause: Cause.Cause<Backfills.Error | OrbError.RunFailed>
+    ) =>
+      Effect.gen(function*() {
+        const index = created.length
+        const failure = Option.getOrElse(Cause.failureOption(cause), () => Cause.squash(cause))
+        const own = failure instanceof OrbError.RunFailed ? failure : undefined
+        // One window, or a refusal of the first create: nothing exists on Orb's side beyond what the error says.
+        if (count === 1 || (index === 0 && own === undefined)) return yield* Effect.failCause(cause)
+        const known: Array<OrbError.RunWindowOutcome | undefined> = []
+        if (own !== undefined) {
+          known[index] = new OrbError.RunWindowOutcome({
+            ...timeframes[index],
+            closed: false,
+            reverted: own.reverted,
+            ...(own.backfillId !== undefined ? { backfillId: own.backfillId } : {}),
+            ...(own.status !== undefined ? { status: own.status } : {}),
+            ...(own.revertFailure !== undefined ? { revertFailure: own.revertFailure } : {})
+          })
+        }
+        const each = yield* outcomes(created, 0, true, known)
+        if (Cause.isInterruptedOnly(cause)) return yield* Effect.failCause(cause)
+        return yield* new OrbError.RunFailed({
+          ...(own ?? {}),
+          stage: "create",
+          reverted: each.every((window) => window.reverted || window.backfillId === undefined) &&
+            (own === undefined || own.found !== "none"),
+          windows: each,
+          cause: own?.cause ?? failure
+        })
+      })
+
+    // Each create runs uninterruptibly: an interruption while one is in flight waits for its outcome, so that the
+    // backfill it made is known, and reverted as the interruption then reaches the run (between the creates, or
+    // during the ingestion).
+    const { closed, created, summary } = yield* Effect.uninterruptibleMask((restore) =>
+      Effect.gen(function*() {
+        const created: Array<Backfill.Backfill> = []
+        for (let index = 0; index < count; index++) {
+          const made = yield* Effect.exit(
+            index === 0 ? createOrRecover(index) : Effect.zipRight(restore(Effect.yieldNow()), createOrRecover(index))
+          )
+          if (Exit.isFailure(made)) return yield* createFailed(created, made.cause)
+          const backfill = made.value
+          created.push(backfill)
+          windows[index].backfillId = backfill.id
+          windows[index].status = backfill.status
+          if (index === 0) yield* Effect.annotateCurrentSpan("backfill.id", backfill.id)
+          yield* report({ stage: "created", backfill, windows: snapshot() })
+        }
+        const closedSoFar = { count: 0 }
+        const exit = yield* Effect.exit(restore(ingestAndClose(created, closedSoFar)))
+        return Exit.isSuccess(exit)
+          ? { ...exit.value, created }
+          : yield* revertAfter(created, closedSoFar.count, exit.cause)
       })
     )
-    const id = created.id
-    yield* report({ stage: "closed", backfill: closed, ingest: ingestion })
-    if (spec.until === "closed") {
-      return { backfill: closed, ingestion }
-    }
+    const ingestion = summary.total
+    const resultOf = (backfills: ReadonlyArray<Backfill.Backfill>): Backfills.RunResult => ({
+      backfill: backfills[0],
+      ingestion,
+      windows: backfills.map((backfill, index) => ({
+        ...timeframes[index],
+        backfillId: backfill.id,
+        status: backfill.status,
+        backfill,
+        read: summary.targets[index].read,
+        accepted: summary.targets[index].accepted,
+        failed: summary.targets[index].failed,
+        sent: summary.targets[index].sent,
+        duplicates: summary.targets[index].duplicates
+      }))
+    })
+    for (const backfill of closed) yield* report({ stage: "closed", backfill, ingest: ingestion, windows: snapshot() })
+    if (spec.until === "closed") return resultOf(closed)
 
-    const reflected = yield* ops.awaitStatus(id, "reflected", spec.await).pipe(
-      Effect.catchAll((error) =>
-        new OrbError.RunFailed({
-          backfillId: id,
-          stage: "await",
-          reverted: false,
-          ...(error._tag === "StatusUnreachable" ? { status: error.status } : {}),
-          ...(error._tag === "AwaitTimeout" && error.lastStatus ? { status: error.lastStatus } : {}),
-          cause: error
+    const reflected = yield* Effect.forEach(created, (backfill, index) =>
+      ops.awaitStatus(backfill.id, "reflected", spec.await).pipe(
+        Effect.tap((reflected) =>
+          Effect.zipRight(
+            Effect.sync(() => windows[index].status = reflected.status),
+            report({ stage: "done", backfill: reflected, ingest: ingestion, windows: snapshot() })
+          )
+        ),
+        Effect.catchAll((error) => {
+          const status = error._tag === "StatusUnreachable"
+            ? error.status
+            : error._tag === "AwaitTimeout"
+            ? error.lastStatus
+            : undefined
+          if (status !== undefined) windows[index].status = status
+          return Effect.flatMap(
+            count === 1 ? Effect.succeed(undefined) : outcomes(created, count, false),
+            (each) =>
+              new OrbError.RunFailed({
+                backfillId: backfill.id,
+                stage: "await",
+                reverted: false,
+                ...(status !== undefined ? { status } : {}),
+                ...(each !== undefined ? { windows: each } : {}),
+                cause: error
+              })
+          )
         })
-      )
-    )
-    yield* report({ stage: "done", backfill: reflected, ingest: ingestion })
-    return { backfill: reflected, ingestion }
+      ), { concurrency: "unbounded" })
+    return resultOf(reflected)
   })
