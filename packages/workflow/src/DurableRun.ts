@@ -15,7 +15,8 @@ import type * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
 import * as Workflow from "@effect/workflow/Workflow"
 import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
-import type * as DateTime from "effect/DateTime"
+import * as DateTime from "effect/DateTime"
+import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
@@ -53,6 +54,14 @@ export const RunPayload = Schema.Struct({
   externalCustomerId: Schema.optional(Schema.String),
   deprecationFilter: Schema.optional(Schema.String),
   closeTime: Backfill.Timestamp,
+  /**
+   * The windows of a timeframe longer than the account's maximum, one backfill each, fixed at submission
+   * (`Backfill.splitTimeframe`); absent, the timeframe is the one window.
+   */
+  windows: Schema.optional(Schema.Array(Schema.Struct({
+    timeframeStart: Backfill.Timestamp,
+    timeframeEnd: Backfill.Timestamp
+  }))),
   source: RunSource.RunSource,
   /** Events per segment (one activity): a few thousand, so that a crash costs at most that much sent again. */
   segmentEvents: Schema.Int.pipe(Schema.between(1, 1_000_000)),
@@ -70,12 +79,43 @@ export const RunPayload = Schema.Struct({
 export type RunPayload = typeof RunPayload.Type
 
 /**
+ * One window of a run over a timeframe longer than the account's maximum (or the one window of a shorter run).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class RunWindow extends Schema.Class<RunWindow>("@effect-orb/workflow/RunWindow")({
+  timeframeStart: Backfill.Timestamp,
+  timeframeEnd: Backfill.Timestamp,
+  /** Once created. */
+  backfillId: Schema.optional(Schema.String),
+  /** Events Orb accepted into it. */
+  accepted: Schema.NonNegativeInt,
+  /** Whether it had been closed; and, for a failed run, whether it is known to be reverted now. */
+  closed: Schema.Boolean,
+  reverted: Schema.Boolean,
+  /** Its last known status. */
+  status: Schema.optional(Backfill.BackfillStatus)
+}) {
+  /** The window and its fate, in words. */
+  get description(): string {
+    const span = `${DateTime.formatIso(this.timeframeStart)} to ${DateTime.formatIso(this.timeframeEnd)}`
+    if (this.backfillId === undefined) return `${span}: no backfill`
+    if (this.reverted) return `${span}: backfill ${this.backfillId}${this.closed ? " (closed)" : ""} reverted`
+    return `${span}: backfill ${this.backfillId}${this.status ? ` ${this.status}` : ""}${
+      this.closed ? "" : ", not reverted: revert it before its close time"
+    }`
+  }
+}
+
+/**
  * What a finished run did.
  *
  * @since 0.1.0
  * @category models
  */
 export class RunResult extends Schema.Class<RunResult>("@effect-orb/workflow/RunResult")({
+  /** The backfill (with several windows, the first window's: see `windows`). */
   backfillId: Schema.String,
   /** `reflected`, or `pending` (closed) when the run stopped after the close. */
   status: Backfill.BackfillStatus,
@@ -85,7 +125,9 @@ export class RunResult extends Schema.Class<RunResult>("@effect-orb/workflow/Run
   accepted: Schema.NonNegativeInt,
   /** Events set aside as invalid (under `invalidEvents: "skip"`). */
   failed: Schema.NonNegativeInt,
-  segments: Schema.NonNegativeInt
+  segments: Schema.NonNegativeInt,
+  /** Every window, in order. */
+  windows: Schema.Array(RunWindow)
 }) {}
 
 /**
@@ -105,9 +147,17 @@ export class RunFailed extends Schema.TaggedError<RunFailed>("@effect-orb/workfl
   reason: Schema.String,
   reverted: Schema.Boolean,
   /** The backfill's last known status. */
-  status: Schema.optional(Backfill.BackfillStatus)
+  status: Schema.optional(Backfill.BackfillStatus),
+  /** A run over several windows: what became of each (before the last close, every window is reverted). */
+  windows: Schema.optional(Schema.Array(RunWindow))
 }) {
   override get message() {
+    if (this.windows !== undefined && this.windows.length > 1) {
+      const each = this.windows.map((window) => window.description).join("; ")
+      return `Durable run ${this.runKey} failed at ${this.stage}: ${this.reason}; ${
+        this.reverted ? "every window's backfill was reverted, so no usage changed" : "NOT every window was reverted"
+      }: ${each}`
+    }
     const outcome = this.backfillId === undefined
       ? "no backfill was created"
       : this.reverted
@@ -144,7 +194,7 @@ export const layer: Layer.Layer<
   WorkflowEngine.WorkflowEngine | Backfills.Backfills | SqlClient.SqlClient
 > = internal.layer(
   BackfillRun,
-  { RunFailed, RunResult }
+  { RunFailed, RunResult, RunWindow }
 )
 
 /**
@@ -162,6 +212,11 @@ export interface RunSpec {
   readonly customerId?: string | undefined
   readonly externalCustomerId?: string | undefined
   readonly deprecationFilter?: string | undefined
+  /**
+   * The account's longest timeframe per backfill (default 31 days): a longer timeframe is cut into windows, one
+   * backfill each, all or nothing, as `Backfills.run` does.
+   */
+  readonly maxTimeframe?: Duration.DurationInput | undefined
   /** Default: `Backfills.defaultCloseTime` from the source's size, at submission. */
   readonly closeTime?: DateTime.Utc | undefined
   /** How many events the source holds, when known: for the default close time. */
@@ -198,8 +253,10 @@ export interface RunState {
   readonly runKey: string
   readonly executionId: string
   readonly stage: "creating" | "ingesting" | "closing" | "reverting" | "awaiting reflection" | "done" | "failed"
-  /** Once the create has finished. */
+  /** Once the create has finished (with several windows, the first window's). */
   readonly backfillId?: string | undefined
+  /** Every window's backfill created so far, in order. */
+  readonly backfillIds: ReadonlyArray<string>
   /** The source's name: a file's path, a named source's name. */
   readonly source: string
   /** Events read, accepted by Orb, and set aside, over the finished segments. */

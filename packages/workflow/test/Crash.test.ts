@@ -179,3 +179,74 @@ describe("durable runs over real processes", () => {
       yield* assertExactlyOnce(simulator)
     }))
 })
+
+describe("a durable run over windows, over real processes", () => {
+  const quarterStart = Date.parse("2026-07-01T00:00:00Z")
+  const day = 86_400_000
+  /** 95 days, unsorted: event i at a slot drawn by a stride coprime with the count. */
+  const windowLine = (i: number) =>
+    JSON.stringify({
+      event_name: "api_call",
+      timestamp: new Date(quarterStart + Math.floor((((i * 7_919) % eventCount) * 95 * day) / eventCount))
+        .toISOString(),
+      external_customer_id: `customer-${i % 3}`,
+      idempotency_key: `window-${i}`,
+      properties: { units: 1 }
+    })
+
+  const setupWindows = Effect.gen(function*() {
+    const { dir, env, file, simulator } = yield* setup
+    fs.writeFileSync(file, Array.from({ length: eventCount }, (_, i) => windowLine(i)).join("\n") + "\n")
+    return { dir, file, simulator, env: { ...env, START: new Date(quarterStart).toISOString(), DAYS: "95" } }
+  })
+
+  /** Four backfills, reflected, each event once and in the window that holds it, nothing reverted. */
+  const assertWindowsOnce = (simulator: OrbSimulator.OrbSimulator) =>
+    Effect.gen(function*() {
+      const backfills = yield* simulator.backfills
+      assert.strictEqual(backfills.length, 4, "one backfill per window, no other")
+      assert.deepStrictEqual(backfills.map((b) => b.status), Array(4).fill("reflected"))
+      const byId = new Map(backfills.map((b) => [b.id as string, b]))
+      const events = (yield* simulator.events).filter((e) => e.backfillId._tag === "Some")
+      assert.strictEqual(events.length, eventCount, "every event recorded once")
+      assert.strictEqual(new Set(events.map((e) => e.idempotencyKey)).size, eventCount)
+      for (const event of events) {
+        const backfill = byId.get(event.backfillId._tag === "Some" ? event.backfillId.value : "")!
+        assert.isTrue(
+          event.timestamp.epochMillis >= backfill.timeframeStart.epochMillis &&
+            event.timestamp.epochMillis < backfill.timeframeEnd.epochMillis
+        )
+      }
+      const requests = yield* simulator.requests
+      assert.isFalse(requests.some((r) => r.url.endsWith("/revert")), "nothing was reverted")
+    })
+
+  const points: Array<[string, (simulator: OrbSimulator.OrbSimulator) => Effect.Effect<boolean>]> = [
+    [
+      "mid-segment",
+      (simulator) =>
+        Effect.map(simulator.backfills, (all) => all.reduce((sum, b) => sum + b.eventsIngested, 0) >= 1_200)
+    ],
+    [
+      "once the first window's close is answered",
+      (simulator) =>
+        Effect.map(simulator.requests, (requests) => requests.some((r) => r.url.endsWith("/close") && r.status === 200))
+    ]
+  ]
+  for (const [point, reached] of points) {
+    it.scopedLive(`kill -9 ${point}, then a new process: four windows reflected, every event once`, () =>
+      Effect.gen(function*() {
+        const { env, simulator } = yield* setupWindows
+        const first = start({ ...env, MODE: "submit" })
+        yield* until(reached(simulator), point)
+        first.process.kill("SIGKILL")
+        assert.strictEqual((yield* finish(first)).signal, "SIGKILL")
+        const second = start({ ...env, MODE: "resume" })
+        yield* finish(second)
+        const result = outcome(second)
+        assert.strictEqual(result.outcome, "success", result.error)
+        assert.strictEqual(result.result!.accepted, eventCount)
+        yield* assertWindowsOnce(simulator)
+      }))
+  }
+})

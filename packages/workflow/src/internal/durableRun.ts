@@ -27,6 +27,8 @@ const SegmentResult = Schema.Struct({
   eof: Schema.Boolean,
   read: Schema.NonNegativeInt,
   accepted: Schema.NonNegativeInt,
+  /** With several windows, the events each accepted (absent in runs journaled before windows). */
+  acceptedByWindow: Schema.optional(Schema.Array(Schema.NonNegativeInt)),
   failed: Schema.NonNegativeInt
 })
 
@@ -71,6 +73,25 @@ const maxRevertAttempts = 50
 /** The polls' waits: 1 s doubling to 30 s, the same in every process (no jitter: the schedule is journaled). */
 const pollWait = (poll: number) => Duration.seconds(Math.min(2 ** poll, 30))
 
+/** Where a window's events are in a segment: the wire events, and the line (event number) each came from. */
+interface Part {
+  readonly events: Array<unknown>
+  readonly lines: Array<number>
+}
+
+/**
+ * The window holding an event in wire form (windows sorted, consecutive). An event whose timestamp cannot be read,
+ * or that is outside every window, goes to the nearest one, whose ingestion refuses it with the reason.
+ */
+const windowOf = (starts: ReadonlyArray<number>, event: unknown) => {
+  const text = (event as { readonly timestamp?: unknown } | null)?.timestamp
+  const millis = typeof text === "string" ? Backfill.timestampMillis(text) : Number.NaN
+  if (Number.isNaN(millis)) return 0
+  let window = 0
+  while (window + 1 < starts.length && starts[window + 1] <= millis) window++
+  return window
+}
+
 /**
  * The workflow's implementation; the public module's classes are passed in, as this module imports that one for
  * its types only.
@@ -79,7 +100,11 @@ const pollWait = (poll: number) => Duration.seconds(Math.min(2 ** poll, 30))
  */
 export const layer = (
   workflow: typeof DurableRun.BackfillRun,
-  classes: { readonly RunFailed: typeof DurableRun.RunFailed; readonly RunResult: typeof DurableRun.RunResult }
+  classes: {
+    readonly RunFailed: typeof DurableRun.RunFailed
+    readonly RunResult: typeof DurableRun.RunResult
+    readonly RunWindow: typeof DurableRun.RunWindow
+  }
 ) =>
   Layer.unwrapEffect(Effect.sync(() => {
     // The runs this process executes share one pace per quota, so that runs at once stay within the account's
@@ -94,13 +119,25 @@ export const layer = (
     return workflow.toLayer((payload, executionId) =>
       Effect.gen(function*() {
         const backfills = yield* Backfills.Backfills
-        let backfillId: string | undefined
+        const windows = payload.windows ??
+          [{ timeframeStart: payload.timeframeStart, timeframeEnd: payload.timeframeEnd }]
+        const count = windows.length
+        const starts = windows.map((window) => window.timeframeStart.epochMillis)
+        /** A step's name: as it always was with one window; with several, the window's number in it. */
+        const named = (base: string, window: number, suffix = "") =>
+          (count === 1 ? base : `${base}-w${window}`) + suffix
+        // The backfills created so far, by window; how many of them are closed; their events, by window.
+        const backfillIds: Array<string> = []
+        let closedCount = 0
+        const acceptedBy = windows.map(() => 0)
+        const statusBy: Array<Backfill.BackfillStatus | undefined> = windows.map(() => undefined)
 
-        const createRequest = throughOutages(
-          backfills.create(Backfill.createBackfillOf(payload, payload.closeTime), {
-            idempotencyKey: createKey(executionId, payload.submission)
-          })
-        )
+        const createRequest = (window: number) =>
+          throughOutages(
+            backfills.create(Backfill.createBackfillOf({ ...payload, ...windows[window] }, payload.closeTime), {
+              idempotencyKey: createKey(executionId, payload.submission) + (count === 1 ? "" : `-w${window}`)
+            })
+          )
 
         // Only a backfill this run saw open is its own: one in any other state was not made by this submission. A
         // create's answer cannot tell (Orb replays a key's first answer, `pending` as it was then): it is fetched.
@@ -110,42 +147,49 @@ export const layer = (
             (backfill) => Effect.map(DateTime.now, (now) => Backfill.isOpen(backfill, now.epochMillis))
           )
 
-        const create = Activity.make({
-          name: "create",
-          success: Schema.String,
-          error: StepFailed,
-          execute: createRequest.pipe(
-            Effect.mapError(failed("create")),
-            Effect.flatMap((backfill) =>
-              Effect.flatMap(isOpen(backfill), (open) =>
-                open ? Effect.succeed(backfill.id as string) : Effect.fail(
-                  new StepFailed({
-                    stage: "create",
-                    reason: `Orb answered with backfill ${backfill.id}, which is no longer open: not one ` +
-                      "this run created; it was left as it is"
-                  })
-                ))
+        const create = (window: number) =>
+          Activity.make({
+            name: named("create", window),
+            success: Schema.String,
+            error: StepFailed,
+            execute: createRequest(window).pipe(
+              Effect.mapError(failed("create")),
+              Effect.flatMap((backfill) =>
+                Effect.flatMap(isOpen(backfill), (open) =>
+                  open ? Effect.succeed(backfill.id as string) : Effect.fail(
+                    new StepFailed({
+                      stage: "create",
+                      reason: `Orb answered with backfill ${backfill.id}, which is no longer open: not one ` +
+                        "this run created; it was left as it is"
+                    })
+                  ))
+              )
             )
-          )
-        })
+          })
 
         /**
          * The create failed without a readable answer that it was refused: it may have been applied. Sent again with
          * its key, Orb replays the backfill it made (or makes it now), which is then reverted; a backfill that is not
          * open is not this run's, and is left alone.
          */
-        const recoverCreate = Activity.make({
-          name: "recover-create",
-          success: Schema.Struct({ backfillId: Schema.optional(Schema.String) }),
-          execute: createRequest.pipe(
-            Effect.flatMap((backfill) =>
-              Effect.map(isOpen(backfill), (open) => open ? { backfillId: backfill.id as string } : {})
-            ),
-            Effect.orElseSucceed(() => ({}))
-          )
-        })
+        const recoverCreate = (window: number) =>
+          Activity.make({
+            name: named("recover-create", window),
+            success: Schema.Struct({ backfillId: Schema.optional(Schema.String) }),
+            execute: createRequest(window).pipe(
+              Effect.flatMap((backfill) =>
+                Effect.map(isOpen(backfill), (open) => open ? { backfillId: backfill.id as string } : {})
+              ),
+              Effect.orElseSucceed(() => ({}))
+            )
+          })
 
-        const segment = (id: string, index: number, from: { readonly offset: number; readonly line: number }) =>
+        /** One segment: its events read, each routed to its window, each window's part sent to that window. */
+        const segment = (
+          ids: ReadonlyArray<string>,
+          index: number,
+          from: { readonly offset: number; readonly line: number }
+        ) =>
           Activity.make({
             name: `segment-${index}`,
             success: SegmentResult,
@@ -162,44 +206,58 @@ export const layer = (
                   reason: `${RunSource.where(payload.source, first.line)}: ${first.reason}`
                 })
               }
-              const summary = read.events.length === 0
-                ? { accepted: 0, failed: 0 }
-                : yield* throughOutages(backfills.ingestEncodedStream(
-                  id,
-                  Stream.fromIterable(read.events as ReadonlyArray<typeof Backfill.IngestEvent.Encoded>),
-                  {
-                    batchSize: payload.batchSize,
-                    concurrency: payload.concurrency,
-                    ...(payload.quota === false ? { quota: false } : { pace: paceOf(payload.quota) }),
-                    onInvalid: payload.invalidEvents
-                  }
-                )).pipe(
-                  Effect.mapError((error) =>
-                    error._tag === "InvalidEvent"
-                      ? new StepFailed({
-                        stage: where,
-                        reason: `${RunSource.where(payload.source, read.lines[error.position] ?? 0)}: ${
-                          error.reasons.join("; ")
-                        }`
-                      })
-                      : failed(where)(error)
+              const parts: Array<Part> = ids.map(() => ({ events: [], lines: [] }))
+              for (let i = 0; i < read.events.length; i++) {
+                const part = parts[count === 1 ? 0 : windowOf(starts, read.events[i])]
+                part.events.push(read.events[i])
+                part.lines.push(read.lines[i])
+              }
+              const accepted: Array<number> = []
+              let refused = 0
+              for (let window = 0; window < parts.length; window++) {
+                const part = parts[window]
+                const summary = part.events.length === 0
+                  ? { accepted: 0, failed: 0 }
+                  : yield* throughOutages(backfills.ingestEncodedStream(
+                    ids[window],
+                    Stream.fromIterable(part.events as ReadonlyArray<typeof Backfill.IngestEvent.Encoded>),
+                    {
+                      batchSize: payload.batchSize,
+                      concurrency: payload.concurrency,
+                      ...(payload.quota === false ? { quota: false } : { pace: paceOf(payload.quota) }),
+                      onInvalid: payload.invalidEvents
+                    }
+                  )).pipe(
+                    Effect.mapError((error) =>
+                      error._tag === "InvalidEvent"
+                        ? new StepFailed({
+                          stage: where,
+                          reason: `${RunSource.where(payload.source, part.lines[error.position] ?? 0)}: ${
+                            error.reasons.join("; ")
+                          }`
+                        })
+                        : failed(where)(error)
+                    )
                   )
-                )
+                accepted.push(summary.accepted)
+                refused += summary.failed
+              }
               return {
                 next: read.next,
                 nextLine: read.nextLine,
                 eof: read.eof,
                 read: read.events.length + read.unreadable.length,
-                accepted: summary.accepted,
-                failed: summary.failed + read.unreadable.length
+                accepted: accepted.reduce((sum, n) => sum + n, 0),
+                acceptedByWindow: accepted,
+                failed: refused + read.unreadable.length
               }
             })
           })
 
         // "Already closed" is done: a close sent again after a crash finds the backfill closed.
-        const close = (id: string) =>
+        const close = (id: string, window: number) =>
           Activity.make({
-            name: "close",
+            name: named("close", window),
             success: Backfill.BackfillStatus,
             error: StepFailed,
             execute: throughOutages(backfills.close(id)).pipe(
@@ -218,9 +276,9 @@ export const layer = (
             )
           })
 
-        const poll = (id: string, index: number) =>
+        const poll = (id: string, window: number, index: number) =>
           Activity.make({
-            name: `poll-${index}`,
+            name: named("poll", window, `-${index}`),
             success: Backfill.BackfillStatus,
             error: StepFailed,
             execute: throughOutages(backfills.fetch(id)).pipe(
@@ -230,9 +288,9 @@ export const layer = (
           })
 
         // A revert that fails is checked by a fetch: the error then says what is known, not a guess.
-        const revertOnce = (id: string, attempt: number) =>
+        const revertOnce = (id: string, window: number, attempt: number) =>
           Activity.make({
-            name: attempt === 0 ? "revert" : `revert-${attempt}`,
+            name: named("revert", window, attempt === 0 ? "" : `-${attempt}`),
             success: Schema.Struct({ reverted: Schema.Boolean, status: Schema.optional(Backfill.BackfillStatus) }),
             execute: throughOutages(backfills.revert(id)).pipe(
               Effect.map((backfill) => ({ reverted: true, status: backfill.status })),
@@ -253,97 +311,147 @@ export const layer = (
          * outage outlasting a step's retries would close by itself half filled. So the revert is tried again after a
          * durable sleep (5 seconds doubling to 30 minutes), for about a day, before the run says it could not.
          */
-        const revert = (id: string) =>
+        const revert = (id: string, window: number) =>
           Effect.gen(function*() {
             for (let attempt = 0;; attempt++) {
-              const outcome = yield* revertOnce(id, attempt)
+              const outcome = yield* revertOnce(id, window, attempt)
               const settled = outcome.reverted || (outcome.status !== undefined && outcome.status !== "pending")
               if (settled || attempt >= maxRevertAttempts) return outcome
               yield* DurableClock.sleep({
-                name: `revert-wait-${attempt}`,
+                name: named("revert-wait", window, `-${attempt}`),
                 duration: Duration.seconds(Math.min(5 * 2 ** attempt, 1_800)),
                 inMemoryThreshold: 0
               })
             }
           })
 
-        const runFailed = (
-          error: StepFailed,
-          outcome: { readonly reverted: boolean; readonly status?: Backfill.BackfillStatus | undefined }
-        ) =>
-          new classes.RunFailed({
-            runKey: payload.runKey,
-            ...(backfillId !== undefined ? { backfillId } : {}),
-            stage: error.stage,
-            reason: error.reason,
-            reverted: outcome.reverted,
-            ...(outcome.status !== undefined ? { status: outcome.status } : {})
+        type Outcome = { readonly reverted: boolean; readonly status?: Backfill.BackfillStatus | undefined }
+
+        /** Every window as it is now; `outcomes` say what a revert made of those created. */
+        const windowsNow = (outcomes: ReadonlyArray<Outcome | undefined>) =>
+          windows.map((window, index) => {
+            const outcome = outcomes[index]
+            const status = outcome?.status ?? statusBy[index]
+            return new classes.RunWindow({
+              ...window,
+              ...(backfillIds[index] !== undefined ? { backfillId: backfillIds[index] } : {}),
+              accepted: acceptedBy[index],
+              closed: index < closedCount,
+              reverted: outcome?.reverted ?? false,
+              ...(status !== undefined ? { status } : {})
+            })
           })
 
-        // Before the close, a typed failure reverts the backfill. An interruption is no failure: the run suspends,
-        // and resumes where it was.
+        /** Reverts every window's backfill made (the closed ones too: all or nothing). */
+        const revertAll = Effect.forEach(backfillIds, (id, window) => revert(id, window))
+
+        const runFailed = (error: StepFailed, outcomes: ReadonlyArray<Outcome | undefined>) => {
+          const first = outcomes[0]
+          const each = windowsNow(outcomes)
+          return new classes.RunFailed({
+            runKey: payload.runKey,
+            ...(backfillIds[0] !== undefined ? { backfillId: backfillIds[0] } : {}),
+            stage: error.stage,
+            reason: error.reason,
+            reverted: count === 1
+              ? first?.reverted ?? false
+              : backfillIds.length > 0 && each.every((window) => window.reverted || window.backfillId === undefined),
+            ...(count === 1 && first?.status !== undefined ? { status: first.status } : {}),
+            ...(count > 1 ? { windows: each } : {})
+          })
+        }
+
+        // Before the last close, a typed failure reverts every backfill made. An interruption is no failure: the run
+        // suspends, and resumes where it was.
         const unlessCancelled = Effect.flatMap(
           CancelRequests.isRequested(executionId),
           (yes) => yes ? Effect.fail(new StepFailed({ stage: "cancel", reason: "the run was cancelled" })) : Effect.void
         )
 
-        const ingested = yield* Effect.gen(function*() {
-          // The create comes before the first look at a cancel: on a replay it gives back the backfill to revert.
-          const id = yield* create
-          backfillId = id
-          yield* Effect.annotateCurrentSpan("backfill.id", id)
+        const totals = { read: 0, accepted: 0, failed: 0, segments: 0 }
+        yield* Effect.gen(function*() {
+          // The first create comes before the first look at a cancel: on a replay it gives back the backfill to
+          // revert.
+          for (let window = 0; window < count; window++) {
+            if (window > 0) yield* unlessCancelled
+            backfillIds.push(yield* create(window))
+            statusBy[window] = "pending"
+          }
+          yield* Effect.annotateCurrentSpan("backfill.id", backfillIds.join(","))
           let from = { offset: 0, line: 1 }
-          const totals = { read: 0, accepted: 0, failed: 0, segments: 0 }
           for (let index = 0;; index++) {
             yield* unlessCancelled
-            const done = yield* segment(id, index, from)
+            const done = yield* segment(backfillIds, index, from)
             totals.read += done.read
             totals.accepted += done.accepted
             totals.failed += done.failed
             totals.segments++
+            const byWindow = done.acceptedByWindow ?? [done.accepted]
+            byWindow.forEach((accepted, window) => acceptedBy[window] += accepted)
             from = { offset: done.next, line: done.nextLine }
             if (done.eof) break
           }
           yield* unlessCancelled
-          const status = yield* close(id)
-          return { id, status, totals }
+          for (let window = 0; window < count; window++) {
+            statusBy[window] = yield* close(backfillIds[window], window)
+            closedCount++
+          }
         }).pipe(
           Effect.catchTag("StepFailed", (error) =>
             Effect.gen(function*() {
-              if (backfillId === undefined && error.stage === "create") {
-                backfillId = (yield* recoverCreate).backfillId
+              if (error.stage === "create" && backfillIds.length < count) {
+                const recovered = (yield* recoverCreate(backfillIds.length)).backfillId
+                if (recovered !== undefined) backfillIds.push(recovered)
               }
-              if (backfillId === undefined) return yield* runFailed(error, { reverted: false })
-              return yield* runFailed(error, yield* revert(backfillId))
+              if (backfillIds.length === 0) return yield* runFailed(error, [])
+              return yield* runFailed(error, yield* revertAll)
             }))
         )
 
-        const { id, totals } = ingested
-        let status = ingested.status
         if (payload.until === "reflected") {
-          for (let index = 0; status !== "reflected"; index++) {
-            if (index > 0) {
-              yield* DurableClock.sleep({ name: `wait-${index}`, duration: pollWait(index - 1), inMemoryThreshold: 0 })
-            }
-            // Cancelled after the close: the backfill is reverted all the same, as asked.
-            if (yield* CancelRequests.isRequested(executionId)) {
-              return yield* Effect.flatMap(
-                revert(id),
-                (outcome) =>
-                  Effect.fail(runFailed(new StepFailed({ stage: "cancel", reason: "the run was cancelled" }), outcome))
-              )
-            }
-            // A poll that outlasts an outage is no reason to end a closed run: the next poll, after a durable sleep.
-            status = yield* poll(id, index).pipe(Effect.orElseSucceed(() => "pending" as const))
-            if (!Backfill.canReach(status, "reflected")) {
-              return yield* runFailed(
-                new StepFailed({ stage: "await", reason: `the backfill is ${status} and can no longer be reflected` }),
-                { reverted: false, status }
-              )
+          for (let window = 0; window < count; window++) {
+            const id = backfillIds[window]
+            for (let index = 0; statusBy[window] !== "reflected"; index++) {
+              if (index > 0) {
+                yield* DurableClock.sleep({
+                  name: named("wait", window, `-${index}`),
+                  duration: pollWait(index - 1),
+                  inMemoryThreshold: 0
+                })
+              }
+              // Cancelled after the close: the backfills are reverted all the same, as asked.
+              if (yield* CancelRequests.isRequested(executionId)) {
+                return yield* Effect.flatMap(
+                  revertAll,
+                  (outcomes) =>
+                    Effect.fail(
+                      runFailed(new StepFailed({ stage: "cancel", reason: "the run was cancelled" }), outcomes)
+                    )
+                )
+              }
+              // A poll that outlasts an outage is no reason to end a closed run: the next poll, after a durable sleep.
+              const status = yield* poll(id, window, index).pipe(Effect.orElseSucceed(() => "pending" as const))
+              statusBy[window] = status
+              if (!Backfill.canReach(status, "reflected")) {
+                return yield* runFailed(
+                  new StepFailed({
+                    stage: "await",
+                    reason: `${
+                      count === 1 ? "the backfill" : `backfill ${id}`
+                    } is ${status} and can no longer be reflected`
+                  }),
+                  windows.map(() => ({ reverted: false }))
+                )
+              }
             }
           }
         }
-        return new classes.RunResult({ backfillId: id, status, ...totals })
+        return new classes.RunResult({
+          backfillId: backfillIds[0],
+          status: statusBy[0]!,
+          ...totals,
+          windows: windowsNow([])
+        })
       })
     )
   }))
@@ -367,8 +475,16 @@ export const payload = (spec: DurableRun.RunSpec): Effect.Effect<DurableRun.RunP
     })
     const aDay = DateTime.add(now, { hours: 24 })
     const closeTime = spec.closeTime ?? (estimated.epochMillis > aDay.epochMillis ? estimated : aDay)
+    const account = { maxTimeframe: spec.maxTimeframe }
+    const windows = Backfill.splitTimeframe(
+      spec,
+      spec.maxTimeframe === undefined
+        ? Backfill.maxTimeframeMillis
+        : Duration.toMillis(Duration.decode(spec.maxTimeframe))
+    )
     const createInput: Backfill.CreateBackfill = Backfill.createBackfillOf(spec, closeTime)
-    yield* Backfills.validateCreate(createInput)
+    if (windows.length === 1) yield* Backfills.validateCreate(createInput, account)
+    else for (const window of windows) yield* Backfills.validateCreate({ ...createInput, ...window }, account)
     if (closeTime.epochMillis <= now.epochMillis) {
       return yield* invalid("closeTime", `${DateTime.formatIso(closeTime)} is not in the future`)
     }
@@ -377,6 +493,7 @@ export const payload = (spec: DurableRun.RunSpec): Effect.Effect<DurableRun.RunP
       submission: globalThis.crypto.randomUUID().replace(/-/g, "").slice(0, 16),
       ...createInput,
       closeTime,
+      ...(windows.length > 1 ? { windows } : {}),
       source: spec.source,
       segmentEvents: spec.segmentEvents ?? 5_000,
       batchSize: spec.batchSize ?? Backfill.maxEventsPerRequest,

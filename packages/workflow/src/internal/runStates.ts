@@ -95,7 +95,8 @@ const entries = (
       if (run === undefined) continue
       const payload = parse(run.payload) ?? {}
       const totals = { read: 0, accepted: 0, failed: 0, position: 0 }
-      let backfillId: string | undefined
+      // By window: `create` with one window, `create-w0`, `create-w1`, ... with several.
+      const backfillIds: Array<string> = []
       let lastError: string | undefined
       // An activity runs again after a crash under the same name: its last reply counts.
       const latest = new Map<string, Row>()
@@ -111,7 +112,8 @@ const entries = (
           lastError = causeText(exit.cause)
           continue
         }
-        if (name === "create") backfillId = exit.value
+        const created = /^create(?:-w(\d+))?$/.exec(name)
+        if (created !== null) backfillIds[Number(created[1] ?? 0)] = exit.value
         if (name.startsWith("segment-")) {
           totals.read += exit.value.read
           totals.accepted += exit.value.accepted
@@ -123,11 +125,11 @@ const entries = (
       const inFlight = current !== undefined && exitOf(parse(latest.get(current)!.reply)) === undefined
       const stage: DurableRun.RunState["stage"] = exit !== undefined
         ? exit._tag === "Success" ? "done" : "failed"
-        : current === undefined || current === "create"
+        : current === undefined || /^(recover-)?create(-w\d+)?$/.test(current)
         ? "creating"
         : current.startsWith("segment-")
         ? "ingesting"
-        : current === "close"
+        : /^close(-w\d+)?$/.test(current)
         ? "closing"
         : step!.startsWith("revert")
         ? "reverting"
@@ -141,7 +143,8 @@ const entries = (
         runKey: String(payload.runKey),
         executionId,
         stage,
-        ...(backfillId !== undefined ? { backfillId } : {}),
+        ...(backfillIds[0] !== undefined ? { backfillId: backfillIds[0] } : {}),
+        backfillIds: backfillIds.filter((id) => id !== undefined),
         source: String(payload.source?.path ?? payload.source?.name ?? ""),
         size: Number(payload.source?.size ?? 0),
         ...totals,
