@@ -6,7 +6,6 @@
  */
 import { Backfills, OrbClient } from "@effect-orb/backfills"
 import { OrbSimulator } from "@effect-orb/simulator"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -103,7 +102,17 @@ export const layerSimulator = (
  * @category layers
  */
 export const layerOrb: Layer.Layer<Backend | Backfills.Backfills, ConfigError.ConfigError> = Layer.mergeAll(
-  Backfills.layer.pipe(Layer.provide(OrbClient.layerConfig()), Layer.provide(NodeHttpClient.layerUndici)),
+  Backfills.layer.pipe(
+    Layer.provide(OrbClient.layerConfig()),
+    // undici is imported when a command talks to Orb: `--help` and the in-process simulator never load it.
+    Layer.provide(
+      Layer.unwrapEffect(
+        Effect.promise(() => import("@effect/platform-node/NodeHttpClient")).pipe(
+          Effect.map((NodeHttpClient) => NodeHttpClient.layerUndici)
+        )
+      )
+    )
+  ),
   Layer.succeed(Backend, {
     kind: "orb",
     notice: Option.none(),

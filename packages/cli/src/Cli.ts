@@ -7,7 +7,8 @@
  */
 import { Backfill, Backfills } from "@effect-orb/backfills"
 import { OrbSimulator } from "@effect-orb/simulator"
-import { EventFile as Input } from "@effect-orb/workflow"
+// The module, not the package's index: in the bundle, the index would bring the durable engine into startup.
+import * as Input from "@effect-orb/workflow/EventFile"
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
@@ -15,6 +16,8 @@ import * as ValidationError from "@effect/cli/ValidationError"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
 import type * as Terminal from "@effect/platform/Terminal"
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -27,7 +30,7 @@ import * as Stream from "effect/Stream"
 import * as Backend from "./Backend.js"
 import * as CliError from "./CliError.js"
 import * as Demo from "./Demo.js"
-import * as Durable from "./Durable.js"
+import * as Lazy from "./internal/lazy.js"
 import * as Output from "./Output.js"
 import * as Progress from "./Progress.js"
 import * as Render from "./Render.js"
@@ -256,7 +259,7 @@ const runCommand = Command.make(
       if (Option.isSome(flags.runKey) && flags.runKey.value.trim().length === 0) {
         return yield* usage("--run-key: must not be empty")
       }
-      const stateFile = durable ? Durable.stateOf(Option.getOrUndefined(flags.state)) : undefined
+      const stateFile = durable ? (yield* Lazy.durable).stateOf(Option.getOrUndefined(flags.state)) : undefined
       if (stateFile !== undefined && !flags.dryRun && !flags.json) yield* Output.note(`State: ${stateFile.path}`)
       yield* Workflow.run({
         file: flags.file,
@@ -426,6 +429,7 @@ const runsCancelCommand = Command.make(
     Effect.gen(function*() {
       yield* announce
       yield* needsDurableBackend
+      const Durable = yield* Lazy.durable
       yield* Durable.cancel(Durable.stateOf(Option.getOrUndefined(flags.state)), flags.run, flags.json)
     })
   )
@@ -434,7 +438,12 @@ const runsCancelCommand = Command.make(
 const runsCommand = Command.make(
   "runs",
   { state, json, verbose },
-  handler((flags) => Durable.list(Durable.stateOf(Option.getOrUndefined(flags.state)), flags.json))
+  handler((flags) =>
+    Effect.flatMap(
+      Lazy.durable,
+      (Durable) => Durable.list(Durable.stateOf(Option.getOrUndefined(flags.state)), flags.json)
+    )
+  )
 ).pipe(
   Command.withDescription("List the durable runs of the state file and their progress"),
   Command.withSubcommands([runsCancelCommand])
@@ -452,6 +461,7 @@ const resumeCommand = Command.make(
     Effect.gen(function*() {
       yield* announce
       yield* needsDurableBackend
+      const Durable = yield* Lazy.durable
       const stateFile = Durable.stateOf(Option.getOrUndefined(flags.state))
       if (!flags.json) yield* Output.note(`State: ${stateFile.path}`)
       yield* Durable.resume(stateFile, Option.getOrUndefined(flags.run), flags.json)
@@ -464,9 +474,33 @@ const resumeCommand = Command.make(
 
 const faultKinds = OrbSimulator.faultKinds
 
+/**
+ * The environment variable `simulate` takes its `--api-key` from when the flag is not given.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const simulatorApiKeyVariable = "ORB_SIMULATOR_API_KEY"
+
 const simulateFlags = {
   port: Options.integer("port").pipe(Options.withDefault(4010), Options.withDescription("Port on 127.0.0.1 (0: any)")),
-  apiKey: Options.text("api-key").pipe(Options.optional, Options.withDescription("The bearer key to demand")),
+  apiKey: Options.text("api-key").pipe(
+    // From the environment too, so that the key need not be on a command line (a shell's history, `ps`, the
+    // line pnpm echoes); an empty variable counts as unset.
+    Options.withFallbackConfig(
+      Config.string(simulatorApiKeyVariable).pipe(
+        Config.mapOrFail((key) =>
+          key.length > 0
+            ? Either.right(key)
+            : Either.left(ConfigError.MissingData([], `${simulatorApiKeyVariable} is empty`))
+        )
+      )
+    ),
+    Options.optional,
+    Options.withDescription(
+      `The bearer key to demand (default: $${simulatorApiKeyVariable}; without either, any key is accepted)`
+    )
+  ),
   reflectionDelay: Options.text("reflection-delay").pipe(
     Options.optional,
     Options.withDescription("From close to reflected, e.g. 5s (default 5s)")
@@ -606,7 +640,7 @@ const simulateCommand = Command.make(
       yield* Output.line(server.url)
       yield* Output.note(
         `Orb simulator listening. Point the CLI at it with: ORB_API_KEY=${
-          options.apiKey === undefined ? "any" : "<the --api-key>"
+          options.apiKey === undefined ? "any" : "<the simulator's key>"
         } ORB_BASE_URL=${server.url} orb-backfill list`
       )
       yield* Output.note("Stop it with Ctrl-C.")

@@ -6,7 +6,8 @@
  * @since 0.1.0
  */
 import { type Backfill, Backfills, type OrbError } from "@effect-orb/backfills"
-import { EventFile as Input } from "@effect-orb/workflow"
+// The module, not the package's index: in the bundle, the index would bring the durable engine into startup.
+import * as Input from "@effect-orb/workflow/EventFile"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Chunk from "effect/Chunk"
 import * as DateTime from "effect/DateTime"
@@ -17,7 +18,8 @@ import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
 import * as Backend from "./Backend.js"
 import * as CliError from "./CliError.js"
-import * as Durable from "./Durable.js"
+import type * as Durable from "./Durable.js"
+import * as Lazy from "./internal/lazy.js"
 import * as Output from "./Output.js"
 import * as Progress from "./Progress.js"
 import * as Render from "./Render.js"
@@ -275,7 +277,8 @@ export const run = (
       return { validation, result: Option.none() }
     }
     if (options.durable !== undefined) {
-      yield* Durable.run({
+      const durable = yield* Lazy.durable
+      yield* durable.run({
         file: options.file,
         format: options.format,
         backfill: options.backfill,

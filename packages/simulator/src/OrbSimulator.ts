@@ -12,8 +12,10 @@
  * @since 0.1.0
  */
 import { Backfill } from "@effect-orb/backfills"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
+// Node's HTTP server (and, through it, undici and ws) is imported by `serve` when it runs: the in-process face, and
+// a program that only uses it (the command line's `--help`, `list`), never loads them.
+import type * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import type * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
@@ -596,18 +598,23 @@ export const make = (options: Options = {}): Effect.Effect<OrbSimulator> =>
 const textDecoder = new TextDecoder()
 
 // A web Response whose text is at hand at once: reading a real Response's body stream takes several turns of
-// the event loop, and a caller driven by `TestClock` should see its answer as soon as possible.
-class InProcessResponse extends Response {
-  constructor(private readonly bodyText: string, status: number, headers: Record<string, string>) {
-    super(bodyText, { status, headers })
+// the event loop, and a caller driven by `TestClock` should see its answer as soon as possible. The class is
+// made on the first response: the first touch of `Response` makes Node load its fetch implementation (and
+// compile its WebAssembly HTTP parser, which the process then waits for before it exits), a cost that a program
+// importing this module without sending a request (the command line's `--help`) should not pay.
+const makeInProcessResponse = () =>
+  class InProcessResponse extends Response {
+    constructor(private readonly bodyText: string, status: number, headers: Record<string, string>) {
+      super(bodyText, { status, headers })
+    }
+    override text(): Promise<string> {
+      return Promise.resolve(this.bodyText)
+    }
+    override json(): Promise<any> {
+      return this.text().then((text) => JSON.parse(text))
+    }
   }
-  override text(): Promise<string> {
-    return Promise.resolve(this.bodyText)
-  }
-  override json(): Promise<any> {
-    return this.text().then((text) => JSON.parse(text))
-  }
-}
+let InProcessResponse: ReturnType<typeof makeInProcessResponse> | undefined
 
 const bodyText = (
   request: HttpClientRequest.HttpClientRequest
@@ -655,6 +662,7 @@ export const httpClient = (simulator: OrbSimulator): HttpClient.HttpClient =>
           description: "the simulator dropped the connection (injected fault)"
         })
       }
+      InProcessResponse ??= makeInProcessResponse()
       return HttpClientResponse.fromWeb(request, new InProcessResponse(outcome.body, outcome.status, outcome.headers))
     })
   )
@@ -716,6 +724,13 @@ export interface Server {
   readonly simulator: OrbSimulator
 }
 
+const nodeHttpServer: Effect.Effect<typeof NodeHttpServer> = Effect.promise(() =>
+  import("@effect/platform-node/NodeHttpServer")
+)
+const nodeHttpServerRequest: Effect.Effect<typeof NodeHttpServerRequest> = Effect.promise(() =>
+  import("@effect/platform-node/NodeHttpServerRequest")
+)
+
 /**
  * An HTTP app serving a simulator, for a server of your own. Every response comes after the simulator's
  * `latency` option, if it has one.
@@ -737,7 +752,8 @@ export const httpApp = (
     })
     if (outcome._tag === "Drop") {
       // Destroying the socket is what a client sees as a dropped connection (no status, no body).
-      yield* Effect.sync(() => NodeHttpServerRequest.toServerResponse(request).destroy())
+      const { toServerResponse } = yield* nodeHttpServerRequest
+      yield* Effect.sync(() => toServerResponse(request).destroy())
       return yield* Effect.interrupt
     }
     const { "content-type": contentType, ...headers } = outcome.headers
@@ -760,8 +776,9 @@ export const serve = (
 ): Effect.Effect<Server, HttpServerError.ServeError, Scope.Scope> =>
   Effect.gen(function*() {
     const simulator = yield* make(options)
+    const { make: makeServer } = yield* nodeHttpServer
     const httpServer = Http.createServer()
-    const server = yield* NodeHttpServer.make(() => httpServer, { port: options.port ?? 0, host: "127.0.0.1" })
+    const server = yield* makeServer(() => httpServer, { port: options.port ?? 0, host: "127.0.0.1" })
     // Closing a Node server waits for every open connection to end, and a client's keep-alive connection may
     // never end: drop them first (this finaliser runs before the server's own).
     yield* Effect.addFinalizer(() => Effect.sync(() => httpServer.closeAllConnections()))
