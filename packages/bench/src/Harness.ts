@@ -231,6 +231,27 @@ const startupPrograms = [
   { id: "orb-billing", label: "orb-billing", entry: "startup/orbBilling.ts", transport: "none" }
 ] as const
 
+/**
+ * The command line as it ships (`packages/cli`'s `build:bundle`), each row a whole command from spawn to exit:
+ * `--help`, `list` against the in-process simulator (no `ORB_API_KEY`) and `list` of one backfill against the
+ * bench's served simulator, the same request as the programs above.
+ */
+const cliPrograms = [
+  { id: "cli-help", label: "orb-backfill --help (bundle)", args: ["--help"], served: false },
+  {
+    id: "cli-list",
+    label: "orb-backfill list (bundle, in-process simulator)",
+    args: ["list", "--json"],
+    served: false
+  },
+  {
+    id: "cli-list-served",
+    label: "orb-backfill list --limit 1 (bundle, served simulator)",
+    args: ["list", "--limit", "1", "--json"],
+    served: true
+  }
+] as const
+
 // ---------------------------------------------------------------------------------------------------------
 // results
 
@@ -279,6 +300,7 @@ export interface QuotaResult {
 export interface StartupResult {
   readonly id: string
   readonly label: string
+  /** For the command line: what its startup loads (the entry file and the chunks it imports statically). */
   readonly bundleBytes: number
   readonly bundleGzipBytes: number
   readonly runs: ReadonlyArray<
@@ -585,6 +607,60 @@ const runUntilMarker = (bundle: string, job: Job, marker: string, timeoutMs: num
           `${Path.basename(bundle)} ${job.variant}: exit ${code ?? signal} before ${marker}\n${stderr.slice(-2_000)}`
         )
       )
+    })
+  })
+
+/**
+ * Builds the command line with its own bundle script into `bundleDir/cli`, and answers its entry file and the size
+ * of what its startup loads.
+ */
+const buildCli = (bundleDir: string) =>
+  new Promise<{ readonly file: string; readonly bytes: number; readonly gzipBytes: number }>((resolve, reject) => {
+    const script = Path.resolve(packageDir, "..", "cli", "scripts", "bundle.mjs")
+    const child = spawn(process.execPath, [script, "--outdir", Path.join(bundleDir, "cli"), "--json"], {
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (chunk) => stdout += String(chunk))
+    child.stderr.on("data", (chunk) => stderr += String(chunk))
+    child.once("exit", (code) => {
+      if (code !== 0) return reject(new Error(`packages/cli/scripts/bundle.mjs: exit ${code}\n${stderr.slice(-2_000)}`))
+      const built = JSON.parse(stdout) as { entry: string; startupFiles: Array<string> }
+      const content = Buffer.concat(built.startupFiles.map((file) => readFileSync(file)))
+      resolve({ file: built.entry, bytes: content.length, gzipBytes: gzipSync(content).length })
+    })
+  })
+
+/** Runs the command line with `args` and returns the wall time from spawn to exit (a command prints no timings). */
+const runCli = (file: string, args: ReadonlyArray<string>, orb: { url: string; apiKey: string } | undefined) =>
+  new Promise<{ importedMs: number; firstRequestMs: number; wallMs: number }>((resolve, reject) => {
+    const env = { ...process.env }
+    delete env.ORB_API_KEY
+    delete env.ORB_BASE_URL
+    const started = performance.now()
+    const child = spawn(process.execPath, [file, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: orb === undefined ? env : { ...env, ORB_API_KEY: orb.apiKey, ORB_BASE_URL: orb.url }
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (chunk) => stdout += String(chunk))
+    child.stderr.on("data", (chunk) => stderr += String(chunk))
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000)
+    child.once("exit", (code) => {
+      clearTimeout(timer)
+      const wallMs = performance.now() - started
+      try {
+        if (code !== 0) throw new Error(`exit ${code}`)
+        // `list --json` printed the backfills it was asked for: none in-process, one from the served simulator.
+        if (args[0] === "list" && (JSON.parse(stdout) as Array<unknown>).length !== (orb === undefined ? 0 : 1)) {
+          throw new Error(`unexpected output ${stdout.slice(0, 200)}`)
+        }
+        resolve({ importedMs: Number.NaN, firstRequestMs: Number.NaN, wallMs })
+      } catch (error) {
+        reject(new Error(`orb-backfill ${args.join(" ")}: ${String(error)}\n${stderr.slice(-2_000)}`))
+      }
     })
   })
 
@@ -1014,21 +1090,36 @@ export const run = async (options: Options): Promise<Results> => {
 
       if (selected("startup")) {
         startup = []
-        const built = await Promise.all(startupPrograms.map((program) => buildStartup(bundleDir, program)))
-        const runsOf = startupPrograms.map(() => [] as Array<StartupResult["runs"][number]>)
+        const [built, cli] = await Promise.all([
+          Promise.all(startupPrograms.map((program) => buildStartup(bundleDir, program))),
+          buildCli(bundleDir)
+        ])
+        const programs = [
+          ...startupPrograms.map((program, i) => ({
+            ...program,
+            ...built[i],
+            run: () => runStartup(built[i].file, [server.url, apiKey, backfillId])
+          })),
+          ...cliPrograms.map((program) => ({
+            ...program,
+            ...cli,
+            run: () => runCli(cli.file, program.args, program.served ? { url: server.url, apiKey } : undefined)
+          }))
+        ]
+        const runsOf = programs.map(() => [] as Array<StartupResult["runs"][number]>)
         for (let round = 0; round < size.startupRounds; round++) {
-          for (const i of rotate(startupPrograms.map((_, j) => j), round)) {
-            log(`startup: round ${round + 1}/${size.startupRounds}, ${startupPrograms[i].label}`)
-            runsOf[i].push(await runStartup(built[i].file, [server.url, apiKey, backfillId]))
+          for (const i of rotate(programs.map((_, j) => j), round)) {
+            log(`startup: round ${round + 1}/${size.startupRounds}, ${programs[i].label}`)
+            runsOf[i].push(await programs[i].run())
           }
         }
-        startupPrograms.forEach((program, i) => {
+        programs.forEach((program, i) => {
           const runs = runsOf[i]
           startup!.push({
             id: program.id,
             label: program.label,
-            bundleBytes: built[i].bytes,
-            bundleGzipBytes: built[i].gzipBytes,
+            bundleBytes: program.bytes,
+            bundleGzipBytes: program.gzipBytes,
             runs,
             median: {
               importedMs: median(runs.map((r) => r.importedMs)),

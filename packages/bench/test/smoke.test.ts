@@ -44,7 +44,15 @@ describe("bench --smoke", () => {
         }
       }
       expect(results.quota?.events).toBeGreaterThan(0)
-      expect(results.startup?.map((s) => s.id)).toEqual(["baseline", "ours-fetch", "ours-undici", "orb-billing"])
+      expect(results.startup?.map((s) => s.id)).toEqual([
+        "baseline",
+        "ours-fetch",
+        "ours-undici",
+        "orb-billing",
+        "cli-help",
+        "cli-list",
+        "cli-list-served"
+      ])
       // The durable run beside the in-memory one, and the resume after kill -9: every event once.
       expect(results.durable?.clients.map((c) => c.runs[0]?.ops)).toEqual([
         results.durable?.events,

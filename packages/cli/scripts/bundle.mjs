@@ -8,7 +8,7 @@
  * better-sqlite3 stays outside the bundle (a native module cannot be bundled): the durable chunk imports it from
  * `node_modules`, which is why it is a dependency of this package.
  *
- *   node packages/cli/scripts/bundle.mjs [--outdir DIR] [--quiet]
+ *   node packages/cli/scripts/bundle.mjs [--outdir DIR] [--quiet | --json]
  *
  * The files are written next to each other and renamed into place, the entry file last, so that a command started
  * during a build runs either the old bundle or the new one.
@@ -29,11 +29,16 @@ export const external = ["better-sqlite3"]
 const staleChunkMillis = 60 * 60 * 1000
 
 /**
- * Builds the bundle into `outdir` (default `packages/cli/dist`) and answers the entry file's path and the size of
- * what startup loads.
+ * Builds the bundle into `outdir` (default `packages/cli/dist`) and answers the entry file's path, the files that
+ * startup loads (the entry and the chunks it imports statically) and their size, and the size of every file.
  *
  * @param {{ readonly outdir?: string }} [options]
- * @returns {Promise<{ readonly entry: string, readonly startupBytes: number, readonly totalBytes: number }>}
+ * @returns {Promise<{
+ *   readonly entry: string,
+ *   readonly startupFiles: ReadonlyArray<string>,
+ *   readonly startupBytes: number,
+ *   readonly totalBytes: number
+ * }>}
  */
 export const bundle = async (options = {}) => {
   const outdir = path.resolve(options.outdir ?? path.join(packageDir, "dist"))
@@ -89,6 +94,7 @@ export const bundle = async (options = {}) => {
   const bytes = (keys) => keys.reduce((sum, key) => sum + outputs[key].bytes, 0)
   return {
     entry,
+    startupFiles: [...startup].map((key) => path.resolve(packageDir, key)),
     startupBytes: bytes([...startup]),
     totalBytes: bytes(Object.keys(outputs).filter((key) => key.endsWith(".mjs")))
   }
@@ -96,11 +102,16 @@ export const bundle = async (options = {}) => {
 
 if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({
-    options: { outdir: { type: "string" }, quiet: { type: "boolean", default: false } },
+    options: {
+      outdir: { type: "string" },
+      quiet: { type: "boolean", default: false },
+      json: { type: "boolean", default: false }
+    },
     strict: true
   })
   const built = await bundle({ outdir: values.outdir })
-  if (!values.quiet) {
+  if (values.json) process.stdout.write(`${JSON.stringify(built)}\n`)
+  else if (!values.quiet) {
     const kb = (n) => `${Math.round(n / 1024)} KB`
     process.stderr.write(
       `Built ${path.relative(process.cwd(), built.entry) || built.entry} (startup ${kb(built.startupBytes)}, ` +
