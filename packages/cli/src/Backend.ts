@@ -30,7 +30,16 @@ export interface Backend {
   readonly awaitSchedule: Schedule.Schedule<unknown> | undefined
   /** How often `watch` fetches the backfill. */
   readonly watchInterval: Duration.Duration
+  /** The backfill service over the same connection, for an account whose limits Orb raised (`--max-window`). */
+  readonly backfillsFor: (account: Backfills.AccountOptions) => Effect.Effect<Backfills.Backfills>
 }
+
+/** `Backend.backfillsFor` over the `OrbClient` the layer is built with. */
+const backfillsFor = Effect.map(
+  OrbClient.OrbClient,
+  (client) => (account: Backfills.AccountOptions) =>
+    Effect.provideService(Backfills.makeWith(account), OrbClient.OrbClient, client)
+)
 
 /**
  * @since 0.1.0
@@ -76,18 +85,21 @@ export const layerSimulator = (
   const settings = { ...simulatorDefaults, ...options }
   const apiKey = typeof settings.apiKey === "string" ? settings.apiKey : "sk-simulator"
   return Layer.mergeAll(
-    Backfills.layer.pipe(
-      Layer.provide(OrbClient.layer({ apiKey: Redacted.make(apiKey), baseUrl: "http://127.0.0.1/v1" }))
-    ),
-    Layer.succeed(Backend, {
-      kind: "simulator",
-      notice: Option.some(simulatorNotice),
-      defaultQuota: false,
-      awaitSchedule: Schedule.spaced(Duration.millis(250)),
-      watchInterval: Duration.millis(250),
-      ...backend
-    })
+    Backfills.layer,
+    Layer.effect(
+      Backend,
+      Effect.map(backfillsFor, (backfillsFor) => ({
+        kind: "simulator" as const,
+        notice: Option.some(simulatorNotice),
+        defaultQuota: false as const,
+        awaitSchedule: Schedule.spaced(Duration.millis(250)),
+        watchInterval: Duration.millis(250),
+        backfillsFor,
+        ...backend
+      }))
+    )
   ).pipe(
+    Layer.provide(OrbClient.layer({ apiKey: Redacted.make(apiKey), baseUrl: "http://127.0.0.1/v1" })),
     Layer.provideMerge(OrbSimulator.layer(settings)),
     // The client's configuration is all literal here: a config error cannot happen.
     Layer.orDie
@@ -102,24 +114,28 @@ export const layerSimulator = (
  * @category layers
  */
 export const layerOrb: Layer.Layer<Backend | Backfills.Backfills, ConfigError.ConfigError> = Layer.mergeAll(
-  Backfills.layer.pipe(
-    Layer.provide(OrbClient.layerConfig()),
-    // undici is imported when a command talks to Orb: `--help` and the in-process simulator never load it.
-    Layer.provide(
-      Layer.unwrapEffect(
-        Effect.promise(() => import("@effect/platform-node/NodeHttpClient")).pipe(
-          Effect.map((NodeHttpClient) => NodeHttpClient.layerUndici)
-        )
+  Backfills.layer,
+  Layer.effect(
+    Backend,
+    Effect.map(backfillsFor, (backfillsFor) => ({
+      kind: "orb" as const,
+      notice: Option.none(),
+      defaultQuota: Backfills.liveModeQuota,
+      awaitSchedule: undefined,
+      watchInterval: Duration.seconds(5),
+      backfillsFor
+    }))
+  )
+).pipe(
+  Layer.provide(OrbClient.layerConfig()),
+  // undici is imported when a command talks to Orb: `--help` and the in-process simulator never load it.
+  Layer.provide(
+    Layer.unwrapEffect(
+      Effect.promise(() => import("@effect/platform-node/NodeHttpClient")).pipe(
+        Effect.map((NodeHttpClient) => NodeHttpClient.layerUndici)
       )
     )
-  ),
-  Layer.succeed(Backend, {
-    kind: "orb",
-    notice: Option.none(),
-    defaultQuota: Backfills.liveModeQuota,
-    awaitSchedule: undefined,
-    watchInterval: Duration.seconds(5)
-  })
+  )
 )
 
 /**

@@ -138,7 +138,16 @@ const runCommand = Command.make(
       Options.withDescription("Start of the timeframe, inclusive (ISO 8601 with a zone, or a date: midnight UTC)")
     ),
     end: Options.text("end").pipe(
-      Options.withDescription("End of the timeframe, exclusive; at most 31 days after --start")
+      Options.withDescription(
+        "End of the timeframe, exclusive; a timeframe longer than the account's maximum (--max-window) is run as " +
+          "windows, one backfill each, all or nothing"
+      )
+    ),
+    maxWindow: Options.integer("max-window").pipe(
+      Options.optional,
+      Options.withDescription(
+        "The account's longest timeframe per backfill, in days (default 31: Orb's, unless raised)"
+      )
     ),
     replace: Options.boolean("replace").pipe(
       Options.withDescription("The file's events replace every existing event in the timeframe")
@@ -218,6 +227,7 @@ const runCommand = Command.make(
       const closeTime = Option.isSome(flags.closeTime)
         ? yield* parseTime("close-time", flags.closeTime.value)
         : undefined
+      const maxWindowDays = yield* positive("max-window", flags.maxWindow, 3_660)
       const batchSize = yield* positive("batch-size", flags.batchSize, 500)
       const concurrency = yield* positive("concurrency", flags.concurrency, 64)
       const eventsPerMinute = yield* positive("events-per-minute", flags.eventsPerMinute)
@@ -272,6 +282,7 @@ const runCommand = Command.make(
         batchSize,
         concurrency,
         quota,
+        ...(maxWindowDays !== undefined ? { account: { maxTimeframe: Duration.days(maxWindowDays) } } : {}),
         durable: stateFile === undefined ? undefined : { state: stateFile, runKey: Option.getOrUndefined(flags.runKey) }
       })
     })
@@ -329,7 +340,7 @@ const awaitWithProgress = (id: string, target: Backfill.BackfillStatus, quiet: b
     const backend = yield* Backend.Backend
     const output = yield* Output.Output
     const reporter = yield* Progress.reporter(quiet ? "json" : output.isTTY ? "tty" : "plain", undefined)
-    yield* reporter.waiting(id, target)
+    yield* reporter.waiting(`backfill ${id}`, target)
     return yield* Backfills.awaitStatus(id, target, { schedule: backend.awaitSchedule }).pipe(
       Effect.ensuring(reporter.stopWaiting)
     )
@@ -435,6 +446,27 @@ const runsCancelCommand = Command.make(
   )
 ).pipe(Command.withDescription("Revert a durable run's backfill and end the run"))
 
+const runsPruneCommand = Command.make(
+  "prune",
+  {
+    olderThan: Options.integer("older-than").pipe(
+      Options.withDescription("Forget the runs that finished more than this many days ago (0: every finished run)")
+    ),
+    state,
+    json,
+    verbose
+  },
+  handler((flags) =>
+    Effect.gen(function*() {
+      if (!(Number.isInteger(flags.olderThan) && flags.olderThan >= 0 && flags.olderThan <= 36_500)) {
+        return yield* usage(`--older-than: expected a number of days from 0 to 36,500, got ${flags.olderThan}`)
+      }
+      const Durable = yield* Lazy.durable
+      yield* Durable.prune(Durable.stateOf(Option.getOrUndefined(flags.state)), flags.olderThan, flags.json)
+    })
+  )
+).pipe(Command.withDescription("Forget durable runs that finished long ago (unfinished ones are kept)"))
+
 const runsCommand = Command.make(
   "runs",
   { state, json, verbose },
@@ -446,7 +478,7 @@ const runsCommand = Command.make(
   )
 ).pipe(
   Command.withDescription("List the durable runs of the state file and their progress"),
-  Command.withSubcommands([runsCancelCommand])
+  Command.withSubcommands([runsCancelCommand, runsPruneCommand])
 )
 
 const resumeCommand = Command.make(
@@ -484,6 +516,10 @@ export const simulatorApiKeyVariable = "ORB_SIMULATOR_API_KEY"
 
 const simulateFlags = {
   port: Options.integer("port").pipe(Options.withDefault(4010), Options.withDescription("Port on 127.0.0.1 (0: any)")),
+  maxWindow: Options.integer("max-window").pipe(
+    Options.optional,
+    Options.withDescription("The longest timeframe per backfill it accepts, in days (default 31, as Orb's)")
+  ),
   apiKey: Options.text("api-key").pipe(
     // From the environment too, so that the key need not be on a command line (a shell's history, `ps`, the
     // line pnpm echoes); an empty variable counts as unset.
@@ -555,6 +591,7 @@ export const serveOptions = (flags: {
   readonly faultDelay: Option.Option<string>
   readonly latency: Option.Option<string>
   readonly seed: Option.Option<number>
+  readonly maxWindow?: Option.Option<number> | undefined
 }): Either.Either<OrbSimulator.ServeOptions, CliError.UsageError> =>
   Either.gen(function*() {
     if (!Number.isInteger(flags.port) || flags.port < 0 || flags.port > 65535) {
@@ -571,6 +608,7 @@ export const serveOptions = (flags: {
     if (Option.isSome(flags.seed) && !(Number.isInteger(flags.seed.value) && flags.seed.value >= 0)) {
       return yield* Either.left(usage(`--seed: expected a non-negative integer, got ${flags.seed.value}`))
     }
+    const maxWindowDays = yield* positive("max-window", flags.maxWindow ?? Option.none(), 3_660)
     let faults: OrbSimulator.Faults | undefined
     if (Option.isNone(flags.faultRate)) {
       const stray = Option.isSome(flags.faults)
@@ -614,7 +652,8 @@ export const serveOptions = (flags: {
       ...(Option.isSome(flags.quotas) ? { quotas: flags.quotas.value } : {}),
       ...(faults !== undefined ? { faults } : {}),
       ...(latency !== undefined ? { latency } : {}),
-      ...(Option.isSome(flags.seed) ? { seed: flags.seed.value } : {})
+      ...(Option.isSome(flags.seed) ? { seed: flags.seed.value } : {}),
+      ...(maxWindowDays !== undefined ? { maxTimeframe: Duration.days(maxWindowDays) } : {})
     }
   })
 

@@ -182,7 +182,7 @@ export const demo = (options: DemoOptions = {}): Effect.Effect<
     yield* Output.note(`Reverting backfill ${id}, as you would a backfill that turned out wrong…`)
     yield* Backfills.revert(id)
     const reporter = yield* Progress.reporter(output.isTTY ? "tty" : "plain", undefined)
-    yield* reporter.waiting(id, "reverted")
+    yield* reporter.waiting(`backfill ${id}`, "reverted")
     const reverted = yield* Backfills.awaitStatus(id, "reverted", { schedule: backend.awaitSchedule }).pipe(
       Effect.ensuring(reporter.stopWaiting)
     )

@@ -8,6 +8,8 @@
 import { type Backfill, Backfills } from "@effect-orb/backfills"
 import { DurableEngine, DurableRun, RunSource } from "@effect-orb/workflow"
 import type * as ConfigError from "effect/ConfigError"
+import * as DateTime from "effect/DateTime"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -131,6 +133,13 @@ const awaitEnd = (run: DurableRun.RunState, quiet: boolean) =>
 const resultJson = (runKey: string, state: State, result: DurableRun.RunResult, backfill: Backfill.Backfill) => ({
   run: { run_key: runKey, state: state.path },
   backfill: Render.backfillJson(backfill),
+  windows: result.windows.map((window) => ({
+    timeframe_start: DateTime.formatIso(window.timeframeStart),
+    timeframe_end: DateTime.formatIso(window.timeframeEnd),
+    backfill_id: window.backfillId ?? null,
+    status: window.status ?? null,
+    accepted: window.accepted
+  })),
   ingestion: { read: result.read, accepted: result.accepted, failed: result.failed, segments: result.segments }
 })
 
@@ -144,7 +153,12 @@ const printResult = (
   Effect.gen(function*() {
     const backfill = yield* Backfills.fetch(result.backfillId)
     if (json) return yield* Output.line(JSON.stringify({ ...resultJson(runKey, state, result, backfill), ...extra }))
-    yield* Output.line(Render.backfillSummary(backfill))
+    yield* Output.line(
+      result.windows.length > 1
+        ? `${result.windows.length} backfills, one per window, are ${result.status}:\n` +
+          Render.windowsTable(result.windows)
+        : Render.backfillSummary(backfill)
+    )
     yield* Output.line(
       `Sent ${Progress.count(result.accepted)} events (durable run ${runKey})` +
         (result.failed > 0 ? `; ${Progress.count(result.failed)} left out` : "") + "."
@@ -194,6 +208,8 @@ export interface RunSettings {
   readonly batchSize?: number | undefined
   readonly concurrency?: number | undefined
   readonly quota: Backfills.IngestQuota | false
+  /** The account's longest timeframe per backfill: a longer one is run as windows. */
+  readonly maxTimeframe?: Duration.Duration | undefined
   /** Printed with the result under `--json`. */
   readonly validation: unknown
 }
@@ -227,6 +243,7 @@ export const run = (settings: RunSettings) =>
       batchSize: settings.batchSize,
       concurrency: settings.concurrency,
       quota: settings.quota,
+      maxTimeframe: settings.maxTimeframe,
       invalidEvents: settings.skipInvalid ? "skip" : "fail",
       until: settings.wait ? "reflected" : "closed"
     })
@@ -246,7 +263,10 @@ export const run = (settings: RunSettings) =>
       )
       yield* printResult(runKey, state, result, settings.json, { validation: settings.validation })
       if (!settings.json && !settings.wait) {
-        yield* Output.line(`Orb is reflecting it now; follow it with: orb-backfill watch ${result.backfillId}`)
+        yield* Output.line(
+          `Orb is reflecting ${result.windows.length > 1 ? "them" : "it"} now; follow it with: ` +
+            result.windows.map((window) => `orb-backfill watch ${window.backfillId}`).join("; ")
+        )
       }
       return result
     }).pipe(Effect.provide(engine(state)))
@@ -393,13 +413,51 @@ export const cancel = (state: State, runKey: string, json: boolean) =>
           reverted: error.reverted
         }))
       }
+      const windows = error.windows ?? []
       yield* Output.line(
         `Cancelled durable run ${runKey}: ` +
-          (error.backfillId === undefined
+          (windows.length > 1
+            ? `${
+              error.reverted
+                ? "every window's backfill was reverted, so no usage changed"
+                : "NOT every window was reverted"
+            }:\n` + Render.windowsTable(windows.map((window) => ({ ...window, status: window.status ?? "-" })))
+            : error.backfillId === undefined
             ? "no backfill had been created."
             : error.reverted
             ? `backfill ${error.backfillId} was reverted, so no usage changed.`
             : `backfill ${error.backfillId} could not be confirmed reverted; revert it with: orb-backfill revert ${error.backfillId}`)
       )
     }).pipe(Effect.provide(engine(state)))
+  })
+
+/**
+ * `runs prune --older-than DAYS`: forgets the runs of the state file that finished more than that many days ago
+ * (`DurableRun.prune`); unfinished runs, and failed runs that may have left a backfill open, are kept.
+ *
+ * @since 0.1.0
+ * @category commands
+ */
+export const prune = (state: State, olderThanDays: number, json: boolean) =>
+  Effect.gen(function*() {
+    if (!fs.existsSync(state.path)) {
+      return yield* json
+        ? Output.line(JSON.stringify({ pruned: [] }))
+        : Output.line(`No durable runs in ${state.path}.`)
+    }
+    const finishedBefore = DateTime.subtract(yield* DateTime.now, { days: olderThanDays })
+    // Without the engine, which would resume the unfinished runs; the lock refuses it beside a process running them.
+    const pruned = yield* DurableRun.prune({ finishedBefore }).pipe(
+      Effect.orDie,
+      Effect.provide(DurableEngine.layerSqliteMaintenance({ filename: state.path }))
+    )
+    if (json) return yield* Output.line(JSON.stringify({ pruned: pruned.map(runJson) }))
+    yield* Output.line(
+      pruned.length === 0
+        ? `No durable run of ${state.path} finished before ${Render.time(finishedBefore)}; nothing was pruned.`
+        : `Pruned ${Progress.plural(pruned.length, "durable run")} that finished before ${
+          Render.time(finishedBefore)
+        }: ` +
+          pruned.map((run) => run.runKey).join(", ") + ". Their run keys would now start new runs."
+    )
   })

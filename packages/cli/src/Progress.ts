@@ -7,6 +7,7 @@
  */
 import type { Backfill, Backfills } from "@effect-orb/backfills"
 import * as Clock from "effect/Clock"
+import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -128,14 +129,20 @@ export const ingestLine = (view: IngestView): string => {
   ].join(", ")
 }
 
+/** A window's timeframe, short: `2026-07-01 to 2026-08-01`, or with times when it does not start at midnight. */
+const windowSpan = (window: Backfill.Timeframe) => {
+  const text = (at: DateTime.Utc) => DateTime.formatIso(at).replace(/T00:00:00\.000Z$/, "").replace(/\.000Z$/, "Z")
+  return `${text(window.timeframeStart)} to ${text(window.timeframeEnd)}`
+}
+
 /**
  * The line shown while Orb reflects a closed backfill.
  *
  * @since 0.1.0
  * @category formatting
  */
-export const waitingLine = (backfillId: string, waitedMillis: number, target = "reflected"): string =>
-  `Waiting for Orb to mark backfill ${backfillId} ${target}… ${duration(waitedMillis)}`
+export const waitingLine = (what: string, waitedMillis: number, target = "reflected"): string =>
+  `Waiting for Orb to mark ${what} ${target}… ${duration(waitedMillis)}`
 
 /**
  * Reports a run's progress in the given mode.
@@ -145,8 +152,11 @@ export const waitingLine = (backfillId: string, waitedMillis: number, target = "
  */
 export interface Reporter {
   readonly onProgress: (progress: Backfills.RunProgress) => Effect.Effect<void>
-  /** Starts a ticking "waiting" line (on a terminal) until {@link Reporter.stopWaiting}. */
-  readonly waiting: (backfillId: string, target: Backfill.BackfillStatus) => Effect.Effect<void>
+  /**
+   * Starts a ticking "waiting" line (on a terminal) until {@link Reporter.stopWaiting}, for `what` (`backfill bf_1`,
+   * `backfills bf_1, bf_2`).
+   */
+  readonly waiting: (what: string, target: Backfill.BackfillStatus) => Effect.Effect<void>
   readonly stopWaiting: Effect.Effect<void>
   /** Ends a bar in progress, so that what follows starts on a line of its own. */
   readonly clear: Effect.Effect<void>
@@ -182,13 +192,12 @@ export const reporter = (
       Option.match({ onNone: () => Effect.void, onSome: Fiber.interrupt })
     ).pipe(Effect.zipRight(clear), Effect.asVoid)
 
-    const waiting = (backfillId: string, target: Backfill.BackfillStatus) =>
+    const waiting = (what: string, target: Backfill.BackfillStatus) =>
       Effect.gen(function*() {
         if (mode === "json") return
-        if (mode === "plain") return yield* say(`Waiting for Orb to mark backfill ${backfillId} ${target}…`)
+        if (mode === "plain") return yield* say(`Waiting for Orb to mark ${what} ${target}…`)
         const started = yield* Clock.currentTimeMillis
-        const tick = Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          draw(waitingLine(backfillId, now - started, target)))
+        const tick = Effect.flatMap(Clock.currentTimeMillis, (now) => draw(waitingLine(what, now - started, target)))
         const fiber = yield* tick.pipe(
           Effect.repeat(Schedule.spaced(Duration.millis(200))),
           Effect.asVoid,
@@ -231,12 +240,20 @@ export const reporter = (
       })
 
     const onProgress = (progress: Backfills.RunProgress): Effect.Effect<void> => {
+      const windows = progress.windows
+      const several = windows.length > 1
+      // With several windows, which one a report is about, and whether it is the last.
+      const id = progress.stage === "ingesting" ? progress.backfillId : progress.backfill.id
+      const index = several ? Math.max(0, windows.findIndex((window) => window.backfillId === id)) : 0
+      const which = several ? ` (window ${index + 1} of ${windows.length}: ${windowSpan(windows[index])})` : ""
+      const last = index === windows.length - 1
       switch (progress.stage) {
         case "created":
-          return say(`Created backfill ${progress.backfill.id}; sending events…`)
+          return say(`Created backfill ${progress.backfill.id}${which}${last ? "; sending events…" : ""}`)
         case "ingesting":
           return onIngest(progress.ingest)
         case "closed":
+          if (!last) return say(`Closed backfill ${progress.backfill.id}${which}.`)
           return Effect.zipRight(
             mode === "tty"
               ? draw(ingestBar({
@@ -248,11 +265,23 @@ export const reporter = (
               : Effect.void,
             say(
               `Sent ${count(progress.ingest.accepted)} events in ${duration(progress.ingest.elapsedMillis)}; ` +
-                `closed backfill ${progress.backfill.id}.`
+                `closed backfill ${progress.backfill.id}${which}.`
             )
-          ).pipe(Effect.zipRight(options.awaitReflection ? waiting(progress.backfill.id, "reflected") : Effect.void))
+          ).pipe(
+            Effect.zipRight(
+              options.awaitReflection
+                ? waiting(
+                  several
+                    ? `backfills ${windows.map((w) => w.backfillId).join(", ")}`
+                    : `backfill ${progress.backfill.id}`,
+                  "reflected"
+                )
+                : Effect.void
+            )
+          )
         case "done":
-          return stopWaiting
+          // With several windows, the wait ends once every one is reflected.
+          return windows.every((window) => window.status === "reflected") ? stopWaiting : Effect.void
       }
     }
 

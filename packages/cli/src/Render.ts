@@ -6,6 +6,7 @@
  */
 import { Backfill } from "@effect-orb/backfills"
 import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { count } from "./Progress.js"
@@ -98,3 +99,80 @@ export const backfillSummary = (backfill: Backfill.Backfill): string =>
   `Backfill ${backfill.id} is ${backfill.status}: ${count(backfill.eventsIngested)} events, ${mode(backfill)} mode, ` +
   `${customerOf(backfill) === "all" ? "all customers" : `customer ${customerOf(backfill)}`}, ` +
   `${time(backfill.timeframeStart)} to ${time(backfill.timeframeEnd)}`
+
+/**
+ * What a run's create request asks for, in words, as the command understood its flags: `2026-10-01 00:00:00Z to
+ * 2026-10-08 00:00:00Z (end excluded), replace mode, customer acme (external id)`.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const createSummary = (create: Backfill.CreateBackfill): string =>
+  `${time(create.timeframeStart)} to ${time(create.timeframeEnd)} (end excluded), ` +
+  `${create.replaceExistingEvents ? "replace" : "add"} mode, ` +
+  (create.customerId !== undefined
+    ? `customer ${create.customerId}`
+    : create.externalCustomerId !== undefined
+    ? `customer ${create.externalCustomerId} (external id)`
+    : "all customers") +
+  (create.deprecationFilter !== undefined ? `, deprecating only events matching ${create.deprecationFilter}` : "")
+
+/**
+ * A run's create request in snake_case, as Orb's API names its fields.
+ *
+ * @since 0.1.0
+ * @category json
+ */
+export const createJson = (create: Backfill.CreateBackfill): unknown => ({
+  timeframe_start: DateTime.formatIso(create.timeframeStart),
+  timeframe_end: DateTime.formatIso(create.timeframeEnd),
+  replace_existing_events: create.replaceExistingEvents,
+  customer_id: create.customerId ?? null,
+  external_customer_id: create.externalCustomerId ?? null,
+  deprecation_filter: create.deprecationFilter ?? null,
+  close_time: create.closeTime === undefined ? null : DateTime.formatIso(create.closeTime)
+})
+
+/**
+ * A span of whole days in words (`31 days`), or hours when shorter than a day.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const days = (span: Duration.Duration): string => {
+  const millis = Duration.toMillis(span)
+  const whole = millis / 86_400_000
+  return Number.isInteger(whole)
+    ? `${whole} day${whole === 1 ? "" : "s"}`
+    : `${(millis / 3_600_000).toFixed(1).replace(/\.0$/, "")} hours`
+}
+
+/**
+ * The windows of a run as an aligned table: timeframe, backfill (once created), status, events.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const windowsTable = (
+  windows: ReadonlyArray<
+    Backfill.Timeframe & {
+      readonly backfillId?: string | undefined
+      readonly status?: string | undefined
+      readonly accepted: number
+    }
+  >
+): string => {
+  const withBackfills = windows.some((window) => window.backfillId !== undefined)
+  const header = ["WINDOW", "START", "END", ...(withBackfills ? ["BACKFILL", "STATUS"] : []), "EVENTS"]
+  const rows = windows.map((window, i) => [
+    `${i + 1}/${windows.length}`,
+    time(window.timeframeStart),
+    time(window.timeframeEnd),
+    ...(withBackfills ? [window.backfillId ?? "-", window.status ?? "-"] : []),
+    count(window.accepted)
+  ])
+  const last = header.length - 1
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
+  const cell = (text: string, i: number) => (i === last ? text.padStart(widths[i]) : text.padEnd(widths[i]))
+  return [header, ...rows].map((r) => "  " + r.map(cell).join("  ").trimEnd()).join("\n")
+}

@@ -5,12 +5,13 @@
  *
  * @since 0.1.0
  */
-import { type Backfill, Backfills, type OrbError } from "@effect-orb/backfills"
+import { Backfill, Backfills, type OrbError } from "@effect-orb/backfills"
 // The module, not the package's index: in the bundle, the index would bring the durable engine into startup.
 import * as Input from "@effect-orb/workflow/EventFile"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Chunk from "effect/Chunk"
 import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -38,6 +39,8 @@ export interface Validation {
   readonly invalid: number
   /** The first invalid lines, as `file:line: reason`. */
   readonly problems: ReadonlyArray<string>
+  /** The run's windows (one, for a timeframe within the account's maximum), with the valid events of each. */
+  readonly windows: ReadonlyArray<Backfill.Timeframe & { readonly events: number }>
 }
 
 const maxProblems = 10
@@ -52,19 +55,27 @@ const maxProblems = 10
 export const validate = (
   file: string,
   format: Input.Format,
-  scope: Input.Scope
+  scope: Input.Scope,
+  windows: ReadonlyArray<Backfill.Timeframe> = [scope]
 ): Effect.Effect<Validation, Input.InputError, FileSystem.FileSystem> =>
   // Now, once for the whole pass: an event more than 5 minutes after it is refused here, before anything is
   // created (time only moves on, so an event that passes now passes when it is sent).
   Effect.flatMap(DateTime.now, (now) =>
     Input.read(file, format).pipe(
       Stream.runFold(
-        { lines: 0, events: 0, invalid: 0, problems: [] as Array<string> },
+        {
+          lines: 0,
+          events: 0,
+          invalid: 0,
+          problems: [] as Array<string>,
+          windows: windows.map((window) => ({ ...window, events: 0 }))
+        },
         (acc, parsed) => {
           acc.lines++
           const checked = Either.flatMap(parsed.event, (event) => Input.checkEvent(event, scope, now))
           if (Either.isRight(checked)) {
             acc.events++
+            acc.windows[windows.length === 1 ? 0 : windowOf(windows, checked.right.timestamp)].events++
           } else {
             acc.invalid++
             if (acc.problems.length < maxProblems) acc.problems.push(`${file}:${parsed.line}: ${checked.left}`)
@@ -73,6 +84,14 @@ export const validate = (
         }
       )
     ))
+
+/** The window holding a checked event's timestamp (the windows are consecutive and cover the scope). */
+const windowOf = (windows: ReadonlyArray<Backfill.Timeframe>, timestamp: string) => {
+  const millis = Backfill.timestampMillis(timestamp)
+  let index = 0
+  while (index + 1 < windows.length && windows[index + 1].timeframeStart.epochMillis <= millis) index++
+  return index
+}
 
 /**
  * The file line of each event a run sends, so that an event Orb refuses (known to the library by its position in
@@ -164,6 +183,8 @@ export interface RunOptions {
   readonly concurrency?: number | undefined
   /** The ingest pace; default: the backend's. */
   readonly quota?: Backfills.IngestQuota | false | undefined
+  /** The account's limits, when Orb raised them (`--max-window`); default Orb's. */
+  readonly account?: Backfills.AccountOptions | undefined
   /** A durable run on this state file (and run key, default derived from the file and the flags), not in memory. */
   readonly durable?: { readonly state: Durable.State; readonly runKey?: string | undefined } | undefined
 }
@@ -229,11 +250,19 @@ export const run = (
     const mode: Progress.Mode = options.json ? "json" : output.isTTY ? "tty" : "plain"
     const say = (text: string) => (options.json ? Effect.void : Output.note(text))
     const scope = scopeOf(options.backfill)
-    // The safety rails of the create request, before reading a line.
-    yield* Backfills.validateCreate(options.backfill)
+    // The account's service: the one in context, or one for a raised limit.
+    const service = options.account === undefined
+      ? yield* Backfills.Backfills
+      : yield* backend.backfillsFor(options.account)
+    // The safety rails of every window's create request, before reading a line: a timeframe longer than the
+    // account's maximum is run as windows (a timeframe that ends before it starts is one, refused as it is).
+    const windows = Backfill.splitTimeframe(options.backfill, Duration.toMillis(service.maxTimeframe))
+    for (const window of windows) {
+      yield* Backfills.validateCreate({ ...options.backfill, ...window }, { maxTimeframe: service.maxTimeframe })
+    }
 
     if (mode === "tty") yield* output.stderr(`Checking ${options.file}…`)
-    const validation = yield* validate(options.file, options.format, scope).pipe(
+    const validation = yield* validate(options.file, options.format, scope, windows).pipe(
       Effect.onInterrupt(() => Output.note("\nInterrupted while checking the file; nothing was created."))
     )
     if (mode === "tty") yield* output.stderr("\r\x1b[2K")
@@ -265,11 +294,26 @@ export const run = (
     if (options.dryRun) {
       if (options.json) {
         yield* Output.line(
-          JSON.stringify({ dry_run: true, file: options.file, validation: validationJson(validation) })
+          JSON.stringify({
+            dry_run: true,
+            file: options.file,
+            backfill: Render.createJson(options.backfill),
+            max_window_days: Duration.toMillis(service.maxTimeframe) / 86_400_000,
+            windows: validation.windows.map(windowJson),
+            validation: validationJson(validation)
+          })
         )
       } else {
         yield* Output.line(
-          `Dry run: ${Progress.count(validation.events)} events in ${options.file} would be sent` +
+          `Dry run: ${Render.createSummary(options.backfill)}.\n` +
+            (windows.length > 1
+              ? `It is longer than the account's ${
+                Render.days(service.maxTimeframe)
+              } per backfill: ${windows.length} ` +
+                "windows, one backfill each,\ncreated together and closed only once every window's events are in:\n" +
+                Render.windowsTable(validation.windows.map((window) => ({ ...window, accepted: window.events }))) + "\n"
+              : "") +
+            `${Progress.count(validation.events)} events in ${options.file} would be sent` +
             (validation.invalid > 0 ? ` (${Progress.plural(validation.invalid, "invalid line")} left out)` : "") +
             "; nothing was created."
         )
@@ -291,17 +335,18 @@ export const run = (
         batchSize: options.batchSize,
         concurrency: options.concurrency,
         quota: options.quota ?? backend.defaultQuota,
+        maxTimeframe: service.maxTimeframe,
         validation: validationJson(validation)
-      })
+      }).pipe(Effect.provideService(Backfills.Backfills, service))
       return { validation, result: Option.none() }
     }
 
     const lines = new LineIndex()
-    const created = yield* Ref.make(Option.none<Backfill.BackfillId>())
+    const created = yield* Ref.make<ReadonlyArray<Backfill.BackfillId>>([])
     const closed = yield* Ref.make(false)
     const result = yield* Effect.scoped(Effect.gen(function*() {
       const reporter = yield* Progress.reporter(mode, validation.events, { awaitReflection: options.wait })
-      return yield* Backfills.run({
+      return yield* service.run({
         ...options.backfill,
         // In Orb's wire form, as the file holds them: sent without decoding timestamps and encoding them back.
         encodedEvents: events(options.file, options.format, scope, options.skipInvalid, lines),
@@ -317,8 +362,9 @@ export const run = (
         onProgress: (progress) =>
           Effect.zipRight(
             progress.stage === "created"
-              ? Ref.set(created, Option.some(progress.backfill.id))
+              ? Ref.update(created, (ids) => [...ids, progress.backfill.id])
               : progress.stage === "closed"
+              // Reported once every window is closed.
               ? Ref.set(closed, true)
               : Effect.void,
             reporter.onProgress(progress)
@@ -330,11 +376,22 @@ export const run = (
     if (options.json) {
       yield* Output.line(JSON.stringify({
         backfill: Render.backfillJson(result.backfill),
+        windows: result.windows.map((window) => ({
+          ...windowJson(window),
+          backfill: Render.backfillJson(window.backfill)
+        })),
         ingestion: ingestionJson(result.ingestion, lines),
         validation: validationJson(validation)
       }))
     } else {
-      yield* Output.line(Render.backfillSummary(result.backfill))
+      if (result.windows.length > 1) {
+        yield* Output.line(
+          `${result.windows.length} backfills, one per window, are ${result.backfill.status}:\n` +
+            Render.windowsTable(result.windows.map((window) => ({ ...window, status: window.backfill.status })))
+        )
+      } else {
+        yield* Output.line(Render.backfillSummary(result.backfill))
+      }
       const ingestion = result.ingestion
       yield* Output.line(
         `Sent ${Progress.count(ingestion.accepted)} events in ${Progress.duration(ingestion.elapsedMillis)}` +
@@ -351,12 +408,20 @@ export const run = (
       }
       if (!options.wait) {
         yield* Output.line(
-          `Orb is reflecting it now; follow it with: orb-backfill watch ${result.backfill.id}`
+          `Orb is reflecting ${result.windows.length > 1 ? "them" : "it"} now; follow it with: ` +
+            result.windows.map((window) => `orb-backfill watch ${window.backfill.id}`).join("; ")
         )
       }
     }
     return { validation, result: Option.some(result) }
   })
+
+const windowJson = (window: Backfill.Timeframe & { readonly events?: number; readonly accepted?: number }) => ({
+  timeframe_start: DateTime.formatIso(window.timeframeStart),
+  timeframe_end: DateTime.formatIso(window.timeframeEnd),
+  ...(window.events !== undefined ? { events: window.events } : {}),
+  ...(window.accepted !== undefined ? { accepted: window.accepted } : {})
+})
 
 const validationJson = (validation: Validation) => ({
   lines: validation.lines,
@@ -365,27 +430,40 @@ const validationJson = (validation: Validation) => ({
   problems: validation.problems
 })
 
-// The run itself reverts an open backfill when interrupted; this says what became of it, in words.
+// The run itself reverts its open backfills when interrupted; this says what became of them, in words.
 const reportInterruption = (
-  created: Ref.Ref<Option.Option<Backfill.BackfillId>>,
+  created: Ref.Ref<ReadonlyArray<Backfill.BackfillId>>,
   closed: Ref.Ref<boolean>
 ) =>
   Effect.gen(function*() {
-    const id = yield* Ref.get(created)
-    if (Option.isNone(id)) return yield* Output.note("\nInterrupted before anything was created.")
+    const ids = yield* Ref.get(created)
+    if (ids.length === 0) return yield* Output.note("\nInterrupted before anything was created.")
+    const named = ids.length === 1 ? `backfill ${ids[0]}` : `the ${ids.length} backfills ${ids.join(", ")}`
     if (yield* Ref.get(closed)) {
       return yield* Output.note(
-        `\nInterrupted while waiting: backfill ${id.value} is closed and Orb will still reflect it ` +
-          `(follow it with: orb-backfill watch ${id.value}).`
+        `\nInterrupted while waiting: ${named} ${ids.length === 1 ? "is" : "are"} closed and Orb will still ` +
+          `reflect ${ids.length === 1 ? "it" : "them"} (follow with: ${
+            ids.map((id) => `orb-backfill watch ${id}`).join("; ")
+          }).`
       )
     }
-    const backfill = yield* Effect.either(Backfills.fetch(id.value))
-    if (Either.isRight(backfill) && backfill.right.status === "reverted") {
-      return yield* Output.note(`\nInterrupted: backfill ${id.value} was reverted, so no usage changed.`)
+    const seen = yield* Effect.forEach(ids, (id) => Effect.either(Backfills.fetch(id)))
+    const unreverted = ids.filter((_, i) => {
+      const backfill = seen[i]
+      return !(Either.isRight(backfill) && backfill.right.status === "reverted")
+    })
+    if (unreverted.length === 0) {
+      return yield* Output.note(
+        `\nInterrupted: ${named} ${ids.length === 1 ? "was" : "were"} reverted, so no usage changed.`
+      )
     }
     yield* Output.note(
-      `\nInterrupted: backfill ${id.value} could not be confirmed reverted` +
-        (Either.isRight(backfill) ? ` (it is ${backfill.right.status})` : "") +
-        `; revert it with: orb-backfill revert ${id.value}`
+      `\nInterrupted: ${
+        unreverted.map((id) => {
+          const backfill = seen[ids.indexOf(id)]
+          return `backfill ${id} could not be confirmed reverted` +
+            (Either.isRight(backfill) ? ` (it is ${backfill.right.status})` : "")
+        }).join("; ")
+      }; revert with: ${unreverted.map((id) => `orb-backfill revert ${id}`).join("; ")}`
     )
   })

@@ -287,11 +287,30 @@ describe("orb-backfill run", () => {
       const file = tempFile("dry.ndjson", ndjson(500))
       const ran = yield* cli(["run", "--file", file, ...timeframe, "--add", "--dry-run"])
       assert.strictEqual(ran.code, 0)
-      assert.strictEqual(ran.stdout, `Dry run: 500 events in ${file} would be sent; nothing was created.\n`)
+      assert.strictEqual(
+        ran.stdout,
+        "Dry run: 2026-10-01 00:00:00Z to 2026-10-08 00:00:00Z (end excluded), add mode, all customers.\n" +
+          `500 events in ${file} would be sent; nothing was created.\n`
+      )
       const json = yield* cli(["run", "--file", file, ...timeframe, "--add", "--dry-run", "--json"])
       assert.deepStrictEqual(JSON.parse(json.stdout), {
         dry_run: true,
         file,
+        backfill: {
+          timeframe_start: "2026-10-01T00:00:00.000Z",
+          timeframe_end: "2026-10-08T00:00:00.000Z",
+          replace_existing_events: false,
+          customer_id: null,
+          external_customer_id: null,
+          deprecation_filter: null,
+          close_time: null
+        },
+        max_window_days: 31,
+        windows: [{
+          timeframe_start: "2026-10-01T00:00:00.000Z",
+          timeframe_end: "2026-10-08T00:00:00.000Z",
+          events: 500
+        }],
         validation: { lines: 500, events: 500, invalid: 0, problems: [] }
       })
       assert.strictEqual((yield* requests).length, 0)
@@ -341,7 +360,8 @@ describe("orb-backfill run", () => {
           ["run", "--file", file, "--start", "yesterday", "--end", "2026-10-08", "--add"],
           /--start: "yesterday" is not an ISO 8601 date/
         ],
-        [["run", "--file", file, "--start", "2026-10-01", "--end", "2026-12-01", "--add"], /at most 31 days/],
+        // Longer than the account's maximum is run as windows (Windows.test.ts); --max-window is checked.
+        [["run", "--file", file, ...timeframe, "--add", "--max-window", "0"], /--max-window: expected an integer/],
         [["run", "--file", `${file}.missing.ndjson`, ...timeframe, "--add"], /missing\.ndjson: no such file/],
         [["run", "--file", "events.txt", ...timeframe, "--add"], /cannot tell the format/],
         [["run", "--file", file, ...timeframe, "--add", "--batch-size", "501"], /--batch-size: expected an integer/],

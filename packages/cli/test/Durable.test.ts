@@ -137,6 +137,18 @@ describe("orb-backfill run, durable", () => {
         )
         const json = JSON.parse((yield* run(["runs", "--state", state, "--json"])).stdout)
         assert.deepInclude(json[0], { run_key: runKey, stage: "done", accepted: 1_000, done: 1 })
+
+        // Pruned, it is forgotten: the same command is then a new run, with a new backfill.
+        const kept = yield* run(["runs", "prune", "--older-than", "1", "--state", state])
+        assert.match(kept.stdout, /nothing was pruned/)
+        const pruned = yield* run(["runs", "prune", "--older-than", "0", "--state", state])
+        assert.strictEqual(pruned.code, 0, pruned.stderr)
+        assert.include(pruned.stdout, `Pruned 1 durable run that finished before `)
+        assert.include(pruned.stdout, `: ${runKey}. Their run keys would now start new runs.`)
+        assert.strictEqual((yield* run(["runs", "--state", state])).stdout, `No durable runs in ${state}.\n`)
+        const anew = yield* run(args)
+        assert.strictEqual(anew.code, 0, anew.stderr)
+        assert.strictEqual((yield* simulator.backfills).length, 2, "a new run, a new backfill")
       }),
     30_000
   )

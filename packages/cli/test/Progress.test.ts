@@ -30,6 +30,9 @@ describe("Progress", () => {
       Progress.ingestLine({ accepted: 10, failed: 0, total: undefined, elapsedMillis: 0 }),
       "sent 10 events, 0 events/s"
     )
-    assert.strictEqual(Progress.waitingLine("bf_1", 3_000), "Waiting for Orb to mark backfill bf_1 reflected… 3s")
+    assert.strictEqual(
+      Progress.waitingLine("backfill bf_1", 3_000),
+      "Waiting for Orb to mark backfill bf_1 reflected… 3s"
+    )
   })
 })

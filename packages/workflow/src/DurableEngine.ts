@@ -55,6 +55,18 @@ export const layerSqlite = (
   internal.layerSqlite(options, StateLocked)
 
 /**
+ * The state file opened for writing without the engine, holding the one-process lock (`StateLocked` while an engine
+ * runs on it): for upkeep such as `DurableRun.prune`, which then resumes no run.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerSqliteMaintenance = (
+  options: SqliteOptions
+): Layer.Layer<SqlClient.SqlClient, StateLocked | ConfigError.ConfigError> =>
+  internal.layerSqliteMaintenance(options, StateLocked)
+
+/**
  * The state file opened read-only, without the engine, for reading where runs are (`DurableRun.list`) beside the
  * process that runs them.
  *

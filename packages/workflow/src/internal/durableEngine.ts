@@ -70,6 +70,15 @@ export const layerSqlite = (options: DurableEngine.SqliteOptions, StateLocked: t
   )
 
 /** @internal */
+export const layerSqliteMaintenance = (
+  options: DurableEngine.SqliteOptions,
+  StateLocked: typeof DurableEngine.StateLocked
+) =>
+  SqliteClient.layer({ filename: options.filename }).pipe(
+    Layer.provide(Layer.scopedDiscard(lock(options.filename, StateLocked)))
+  )
+
+/** @internal */
 export const layerSqliteReader = (options: DurableEngine.SqliteOptions) =>
   SqliteClient.layer({ filename: options.filename, readonly: true })
 
