@@ -400,6 +400,25 @@ export const splitTimeframe = (
 }
 
 /**
+ * Which of consecutive windows (as {@link splitTimeframe} cuts them, in order) holds an instant, in epoch
+ * milliseconds: the last one starting at or before it. An instant before the first window is the first's, one at
+ * or after the last window's end is the last's: check the whole timeframe first when that matters.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const windowOf = (windows: ReadonlyArray<Timeframe>, millis: number): number => {
+  let low = 0
+  let high = windows.length - 1
+  while (low < high) {
+    const middle = (low + high + 1) >> 1
+    if (windows[middle].timeframeStart.epochMillis <= millis) low = middle
+    else high = middle - 1
+  }
+  return low
+}
+
+/**
  * The most events Orb accepts in one ingest request by default.
  *
  * @since 0.1.0

@@ -54,3 +54,19 @@ describe("Backfill.splitTimeframe", () => {
     ])
   })
 })
+
+describe("Backfill.windowOf", () => {
+  it("the window holding an instant: a start is its window's, an end the next's; outside, the nearest", () => {
+    const windows = Backfill.splitTimeframe({
+      timeframeStart: DateTime.unsafeMake("2026-07-01T00:00:00Z"),
+      timeframeEnd: DateTime.unsafeMake("2026-10-04T00:00:00Z")
+    })
+    const at = (text: string) => Backfill.windowOf(windows, Date.parse(text))
+    assert.strictEqual(at("2026-07-01T00:00:00Z"), 0)
+    assert.strictEqual(at("2026-07-31T23:59:59.999Z"), 0)
+    assert.strictEqual(at("2026-08-01T00:00:00Z"), 1)
+    assert.strictEqual(at("2026-10-03T23:59:59Z"), 3)
+    assert.strictEqual(at("2026-06-30T00:00:00Z"), 0)
+    assert.strictEqual(at("2026-12-01T00:00:00Z"), 3)
+  })
+})

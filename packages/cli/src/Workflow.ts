@@ -75,7 +75,12 @@ export const validate = (
           const checked = Either.flatMap(parsed.event, (event) => Input.checkEvent(event, scope, now))
           if (Either.isRight(checked)) {
             acc.events++
-            acc.windows[windows.length === 1 ? 0 : windowOf(windows, checked.right.timestamp)].events++
+            acc.windows[
+              windows.length === 1
+                ? 0
+                : Backfill.windowOf(windows, Backfill.timestampMillis(checked.right.timestamp))
+            ]
+              .events++
           } else {
             acc.invalid++
             if (acc.problems.length < maxProblems) acc.problems.push(`${file}:${parsed.line}: ${checked.left}`)
@@ -84,14 +89,6 @@ export const validate = (
         }
       )
     ))
-
-/** The window holding a checked event's timestamp (the windows are consecutive and cover the scope). */
-const windowOf = (windows: ReadonlyArray<Backfill.Timeframe>, timestamp: string) => {
-  const millis = Backfill.timestampMillis(timestamp)
-  let index = 0
-  while (index + 1 < windows.length && windows[index + 1].timeframeStart.epochMillis <= millis) index++
-  return index
-}
 
 /**
  * The file line of each event a run sends, so that an event Orb refuses (known to the library by its position in

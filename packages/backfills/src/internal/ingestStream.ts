@@ -138,21 +138,6 @@ interface Deps {
 }
 
 /**
- * Finds the window holding `millis` among windows sorted by start: the last one starting at or before it, or the
- * first (an event before every window is checked, and refused, as the first window's).
- */
-const windowOf = (starts: ReadonlyArray<number>, millis: number) => {
-  let low = 0
-  let high = starts.length - 1
-  while (low < high) {
-    const middle = (low + high + 1) >> 1
-    if (starts[middle] <= millis) low = middle
-    else high = middle - 1
-  }
-  return low
-}
-
-/**
  * The pipeline, into one backfill or several consecutive windows: each event is checked against the whole of their
  * timeframe (and the customer scope they share), then goes to the window holding its timestamp, in that window's
  * batches; the batches of every window share the slots in flight and the pace. `onTargets` is told each window's
@@ -211,10 +196,9 @@ export const ingestInto = <A, E, R>(
     const scope: Backfill.Backfill = single
       ? befores[0]
       : { ...befores[0], timeframeEnd: befores[befores.length - 1].timeframeEnd }
-    const starts = befores.map((before) => before.timeframeStart.epochMillis)
     const targetOf = single
       ? () => 0
-      : (wire: Events.Wire) => windowOf(starts, Backfill.timestampMillis(wire.timestamp))
+      : (wire: Events.Wire) => Backfill.windowOf(befores, Backfill.timestampMillis(wire.timestamp))
 
     // Counters are updated between yields by the fibers sending batches; JavaScript runs one at a time.
     const counts = { read: 0, sent: 0, accepted: 0, failed: 0, batches: 0, retries: 0, rateLimited: 0 }

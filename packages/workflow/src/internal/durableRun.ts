@@ -80,16 +80,13 @@ interface Part {
 }
 
 /**
- * The window holding an event in wire form (windows sorted, consecutive). An event whose timestamp cannot be read,
- * or that is outside every window, goes to the nearest one, whose ingestion refuses it with the reason.
+ * The window holding an event in wire form. An event whose timestamp cannot be read, or that is outside every
+ * window, goes to the nearest one, whose ingestion refuses it with the reason.
  */
-const windowOf = (starts: ReadonlyArray<number>, event: unknown) => {
+const windowOfEvent = (windows: ReadonlyArray<Backfill.Timeframe>, event: unknown) => {
   const text = (event as { readonly timestamp?: unknown } | null)?.timestamp
   const millis = typeof text === "string" ? Backfill.timestampMillis(text) : Number.NaN
-  if (Number.isNaN(millis)) return 0
-  let window = 0
-  while (window + 1 < starts.length && starts[window + 1] <= millis) window++
-  return window
+  return Number.isNaN(millis) ? 0 : Backfill.windowOf(windows, millis)
 }
 
 /**
@@ -122,7 +119,6 @@ export const layer = (
         const windows = payload.windows ??
           [{ timeframeStart: payload.timeframeStart, timeframeEnd: payload.timeframeEnd }]
         const count = windows.length
-        const starts = windows.map((window) => window.timeframeStart.epochMillis)
         /** A step's name: as it always was with one window; with several, the window's number in it. */
         const named = (base: string, window: number, suffix = "") =>
           (count === 1 ? base : `${base}-w${window}`) + suffix
@@ -208,7 +204,7 @@ export const layer = (
               }
               const parts: Array<Part> = ids.map(() => ({ events: [], lines: [] }))
               for (let i = 0; i < read.events.length; i++) {
-                const part = parts[count === 1 ? 0 : windowOf(starts, read.events[i])]
+                const part = parts[count === 1 ? 0 : windowOfEvent(windows, read.events[i])]
                 part.events.push(read.events[i])
                 part.lines.push(read.lines[i])
               }
