@@ -13,6 +13,13 @@ export default tseslint.config(
     rules: {
       "no-fallthrough": "off",
       "object-shorthand": "error",
+      // Effect's own rules: one import per module (a type-only import beside it is fine), and no spread into
+      // `push`, which overflows the stack on a large array.
+      "no-duplicate-imports": ["error", { allowSeparateTypeImports: true }],
+      "no-restricted-syntax": ["error", {
+        selector: "CallExpression[callee.property.name='push'] > SpreadElement.arguments",
+        message: "Do not use spread arguments in Array.push"
+      }],
       "require-yield": "off",
       "prefer-rest-params": "off",
       "prefer-spread": "off",
@@ -39,6 +46,16 @@ export default tseslint.config(
     files: ["packages/*/src/**/*"],
     rules: { "no-console": "error" }
   },
+  // A package's modules never import the package's own barrel: its index imports them, so that would be a cycle.
+  ...["backfills", "simulator", "workflow", "cli"].map((pkg) => ({
+    files: [`packages/${pkg}/src/**/*`],
+    rules: {
+      "no-restricted-imports": ["error", {
+        paths: [{ name: `@effect-orb/${pkg}`, message: "import the module itself, not the package's own index" }],
+        patterns: [{ regex: "^\\.\\.?/(\\.\\./)*index\\.js$", message: "import the module itself, not the index" }]
+      }]
+    }
+  })),
   {
     // The benchmarks report on the console.
     files: ["packages/bench/src/**/*"],

@@ -161,7 +161,7 @@ export class RecordedSpan implements Tracer.Span {
     this.events.push([name, attributes])
   }
   addLinks(links: ReadonlyArray<Tracer.SpanLink>) {
-    this.links.push(...links)
+    for (const link of links) this.links.push(link)
   }
   /** Everything the span holds, as text. */
   dump(): string {

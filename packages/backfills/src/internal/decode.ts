@@ -16,7 +16,7 @@ import * as Backfill from "../Backfill.js"
 import { excerptOf, truncate } from "./excerpt.js"
 import * as IsoDateTime from "./isoDateTime.js"
 
-/** A decoder of a parsed JSON body: the value, or what is wrong with it. */
+/** A decoder of a parsed JSON body: the value, or what is wrong with it. @internal */
 export type Decoder<A> = (json: unknown) => Either.Either<A, string>
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
@@ -127,7 +127,7 @@ const describeWithoutValue = (root: ParseResult.ParseIssue): string => {
   for (;;) {
     switch (issue._tag) {
       case "Pointer":
-        path.push(...(Array.isArray(issue.path) ? issue.path : [issue.path]))
+        for (const key of Array.isArray(issue.path) ? issue.path : [issue.path]) path.push(key)
         issue = issue.issue
         continue
       case "Composite":

@@ -464,7 +464,7 @@ export const checkEvent = (
   let event = fast ? decodeEventFast(raw) : undefined
   if (event === undefined) {
     const decoded = decodeEvent(raw)
-    if (Either.isLeft(decoded)) errors.push(...formatIssues(decoded.left))
+    if (Either.isLeft(decoded)) { for (const issue of formatIssues(decoded.left)) errors.push(issue) }
     if (typeof raw.idempotency_key !== "string" || raw.idempotency_key.length === 0) {
       errors.push("idempotency_key: is required and must be a non-empty string")
     }

@@ -100,7 +100,7 @@ export class Faults {
   }
 
   inject(faults: ReadonlyArray<OrbSimulator.Fault>): void {
-    this.scripted.push(...faults)
+    for (const fault of faults) this.scripted.push(fault)
   }
 
   next(): OrbSimulator.Fault | undefined {
