@@ -119,7 +119,7 @@ const wireKey = <S extends Schema.Schema.All, K extends string>(schema: S, key: 
  * @since 0.1.0
  * @category models
  */
-export class Backfill extends Schema.Class<Backfill>("Backfill")({
+export class Backfill extends Schema.Class<Backfill>("@effect-orb/backfills/Backfill/Backfill")({
   id: BackfillId,
   status: BackfillStatus,
   createdAt: wireKey(Timestamp, "created_at"),
@@ -143,7 +143,7 @@ export class Backfill extends Schema.Class<Backfill>("Backfill")({
  * @since 0.1.0
  * @category models
  */
-export class BackfillPage extends Schema.Class<BackfillPage>("BackfillPage")({
+export class BackfillPage extends Schema.Class<BackfillPage>("@effect-orb/backfills/Backfill/BackfillPage")({
   data: Schema.Array(Backfill),
   paginationMetadata: wireKey(
     Schema.Struct({
@@ -293,10 +293,12 @@ export const decodeIngestEvent = (u: unknown): Either.Either<IngestEvent, ParseR
  * @since 0.1.0
  * @category models
  */
-export class EventValidationFailure extends Schema.Class<EventValidationFailure>("EventValidationFailure")({
-  idempotencyKey: wireKey(Schema.String, "idempotency_key"),
-  validationErrors: wireKey(Schema.Array(Schema.String), "validation_errors")
-}) {}
+export class EventValidationFailure
+  extends Schema.Class<EventValidationFailure>("@effect-orb/backfills/Backfill/EventValidationFailure")({
+    idempotencyKey: wireKey(Schema.String, "idempotency_key"),
+    validationErrors: wireKey(Schema.Array(Schema.String), "validation_errors")
+  })
+{}
 
 /**
  * The body of a successful `POST /ingest`: `validationFailed` is always empty on a 200.
@@ -304,7 +306,7 @@ export class EventValidationFailure extends Schema.Class<EventValidationFailure>
  * @since 0.1.0
  * @category models
  */
-export class IngestResult extends Schema.Class<IngestResult>("IngestResult")({
+export class IngestResult extends Schema.Class<IngestResult>("@effect-orb/backfills/Backfill/IngestResult")({
   validationFailed: wireKey(Schema.Array(EventValidationFailure), "validation_failed")
 }) {}
 

@@ -453,7 +453,9 @@ export interface Backfills {
  * @since 0.1.0
  * @category tags
  */
-export const Backfills: Context.Tag<Backfills, Backfills> = Context.GenericTag<Backfills>("@effect-orb/Backfills")
+export const Backfills: Context.Tag<Backfills, Backfills> = Context.GenericTag<Backfills>(
+  "@effect-orb/backfills/Backfills"
+)
 
 const invalid = (field: string, reason: string) => Either.left(new OrbError.InvalidInput({ field, reason }))
 
@@ -540,8 +542,8 @@ const spanText = (millis: number) => {
   for (const [name, size] of units) {
     const count = Math.floor(rest / size)
     rest -= count * size
+    // The two largest units that are not zero: `31 days 1 second`, `2 days 3 hours`.
     if (count > 0 && parts.length < 2) parts.push(`${count} ${name}${count === 1 ? "" : "s"}`)
-    else if (parts.length > 0) break
   }
   return parts.length === 0 ? "0 seconds" : parts.join(" ")
 }

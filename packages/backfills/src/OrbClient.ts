@@ -111,7 +111,9 @@ export interface OrbClient {
  * @since 0.1.0
  * @category tags
  */
-export const OrbClient: Context.Tag<OrbClient, OrbClient> = Context.GenericTag<OrbClient>("@effect-orb/OrbClient")
+export const OrbClient: Context.Tag<OrbClient, OrbClient> = Context.GenericTag<OrbClient>(
+  "@effect-orb/backfills/OrbClient"
+)
 
 const excerptLength = 200
 

@@ -27,6 +27,28 @@ import { excerptOf, truncate } from "./internal/excerpt.js"
  */
 export const typePrefix = "https://docs.withorb.com/reference/error-responses#"
 
+/**
+ * Marks the errors of a request to Orb ({@link OrbError}).
+ *
+ * @since 0.1.0
+ * @category type ids
+ */
+export const TypeId = "~@effect-orb/backfills/OrbError"
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
+
+/**
+ * Whether a value is one of the errors of a request to Orb ({@link OrbError}).
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isOrbError = (u: unknown): u is OrbError => Predicate.hasProperty(u, TypeId)
+
 const apiErrorFields = {
   /** The HTTP status of the response. */
   status: Schema.Number,
@@ -72,10 +94,22 @@ const apiMessage = (error: ApiErrorShape): string => {
  * @since 0.1.0
  * @category errors
  */
-export class ConstraintViolation extends Schema.TaggedError<ConstraintViolation>()(
-  "ConstraintViolation",
-  apiErrorFields
-) {
+export class ConstraintViolation
+  extends Schema.TaggedError<ConstraintViolation>("@effect-orb/backfills/OrbError/ConstraintViolation")(
+    "ConstraintViolation",
+    apiErrorFields
+  )
+{
+  /**
+   * The fragment of its type URI, and the status Orb declares for it.
+   *
+   * @since 0.1.0
+   */
+  static readonly wire = { fragment: "400-constraint-violation", status: 400 } as const
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   override get message() {
     return apiMessage(this)
   }
@@ -87,10 +121,22 @@ export class ConstraintViolation extends Schema.TaggedError<ConstraintViolation>
  * @since 0.1.0
  * @category errors
  */
-export class DuplicateResourceCreation extends Schema.TaggedError<DuplicateResourceCreation>()(
-  "DuplicateResourceCreation",
-  apiErrorFields
-) {
+export class DuplicateResourceCreation
+  extends Schema.TaggedError<DuplicateResourceCreation>("@effect-orb/backfills/OrbError/DuplicateResourceCreation")(
+    "DuplicateResourceCreation",
+    apiErrorFields
+  )
+{
+  /**
+   * The fragment of its type URI, and the status Orb declares for it.
+   *
+   * @since 0.1.0
+   */
+  static readonly wire = { fragment: "400-duplicate-resource-creation", status: 400 } as const
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   override get message() {
     return apiMessage(this)
   }
@@ -102,10 +148,22 @@ export class DuplicateResourceCreation extends Schema.TaggedError<DuplicateResou
  * @since 0.1.0
  * @category errors
  */
-export class FeatureNotAvailable extends Schema.TaggedError<FeatureNotAvailable>()(
-  "FeatureNotAvailable",
-  apiErrorFields
-) {
+export class FeatureNotAvailable
+  extends Schema.TaggedError<FeatureNotAvailable>("@effect-orb/backfills/OrbError/FeatureNotAvailable")(
+    "FeatureNotAvailable",
+    apiErrorFields
+  )
+{
+  /**
+   * The fragment of its type URI, and the status Orb declares for it.
+   *
+   * @since 0.1.0
+   */
+  static readonly wire = { fragment: "404-feature-not-available", status: 400 } as const
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   override get message() {
     return apiMessage(this)
   }
@@ -118,10 +176,22 @@ export class FeatureNotAvailable extends Schema.TaggedError<FeatureNotAvailable>
  * @since 0.1.0
  * @category errors
  */
-export class RequestValidationError extends Schema.TaggedError<RequestValidationError>()(
-  "RequestValidationError",
-  { ...apiErrorFields, validationErrors: Schema.Array(Schema.Unknown) }
-) {
+export class RequestValidationError
+  extends Schema.TaggedError<RequestValidationError>("@effect-orb/backfills/OrbError/RequestValidationError")(
+    "RequestValidationError",
+    { ...apiErrorFields, validationErrors: Schema.Array(Schema.Unknown) }
+  )
+{
+  /**
+   * The fragment of its type URI, and the status Orb declares for it.
+   *
+   * @since 0.1.0
+   */
+  static readonly wire = { fragment: "400-request-validation-errors", status: 400 } as const
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   override get message() {
     const base = apiMessage(this)
     const count = this.validationErrors.length
@@ -135,10 +205,22 @@ export class RequestValidationError extends Schema.TaggedError<RequestValidation
  * @since 0.1.0
  * @category errors
  */
-export class AuthenticationError extends Schema.TaggedError<AuthenticationError>()(
-  "AuthenticationError",
-  apiErrorFields
-) {
+export class AuthenticationError
+  extends Schema.TaggedError<AuthenticationError>("@effect-orb/backfills/OrbError/AuthenticationError")(
+    "AuthenticationError",
+    apiErrorFields
+  )
+{
+  /**
+   * The fragment of its type URI, and the status Orb declares for it.
+   *
+   * @since 0.1.0
+   */
+  static readonly wire = { fragment: "401-authentication-error", status: 401 } as const
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   override get message() {
     return apiMessage(this)
   }
@@ -150,7 +232,22 @@ export class AuthenticationError extends Schema.TaggedError<AuthenticationError>
  * @since 0.1.0
  * @category errors
  */
-export class ResourceNotFound extends Schema.TaggedError<ResourceNotFound>()("ResourceNotFound", apiErrorFields) {
+export class ResourceNotFound
+  extends Schema.TaggedError<ResourceNotFound>("@effect-orb/backfills/OrbError/ResourceNotFound")(
+    "ResourceNotFound",
+    apiErrorFields
+  )
+{
+  /**
+   * The fragment of its type URI, and the status Orb declares for it.
+   *
+   * @since 0.1.0
+   */
+  static readonly wire = { fragment: "404-resource-not-found", status: 404 } as const
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   override get message() {
     return apiMessage(this)
   }
@@ -162,7 +259,19 @@ export class ResourceNotFound extends Schema.TaggedError<ResourceNotFound>()("Re
  * @since 0.1.0
  * @category errors
  */
-export class UrlNotFound extends Schema.TaggedError<UrlNotFound>()("UrlNotFound", apiErrorFields) {
+export class UrlNotFound
+  extends Schema.TaggedError<UrlNotFound>("@effect-orb/backfills/OrbError/UrlNotFound")("UrlNotFound", apiErrorFields)
+{
+  /**
+   * The fragment of its type URI, and the status Orb declares for it.
+   *
+   * @since 0.1.0
+   */
+  static readonly wire = { fragment: "404-url-not-found", status: 404 } as const
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   override get message() {
     return apiMessage(this)
   }
@@ -174,14 +283,26 @@ export class UrlNotFound extends Schema.TaggedError<UrlNotFound>()("UrlNotFound"
  * @since 0.1.0
  * @category errors
  */
-export class ResourceConflict extends Schema.TaggedError<ResourceConflict>()("ResourceConflict", {
-  ...apiErrorFields,
+export class ResourceConflict
+  extends Schema.TaggedError<ResourceConflict>("@effect-orb/backfills/OrbError/ResourceConflict")("ResourceConflict", {
+    ...apiErrorFields,
+    /**
+     * How many attempts in a row with this `idempotencyKey` were answered 409, when that many that the conflict is
+     * taken as final: the key is held for another request, not for one still in flight.
+     */
+    conflictsInARow: Schema.optional(Schema.Number)
+  })
+{
   /**
-   * How many attempts in a row with this `idempotencyKey` were answered 409, when that many that the conflict is
-   * taken as final: the key is held for another request, not for one still in flight.
+   * The fragment of its type URI, and the status Orb declares for it.
+   *
+   * @since 0.1.0
    */
-  conflictsInARow: Schema.optional(Schema.Number)
-}) {
+  static readonly wire = { fragment: "409-resource-conflict", status: 409 } as const
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   override get message() {
     const base = apiMessage(this)
     if (this.conflictsInARow === undefined) return base
@@ -197,7 +318,22 @@ export class ResourceConflict extends Schema.TaggedError<ResourceConflict>()("Re
  * @since 0.1.0
  * @category errors
  */
-export class RequestTooLarge extends Schema.TaggedError<RequestTooLarge>()("RequestTooLarge", apiErrorFields) {
+export class RequestTooLarge
+  extends Schema.TaggedError<RequestTooLarge>("@effect-orb/backfills/OrbError/RequestTooLarge")(
+    "RequestTooLarge",
+    apiErrorFields
+  )
+{
+  /**
+   * The fragment of its type URI, and the status Orb declares for it.
+   *
+   * @since 0.1.0
+   */
+  static readonly wire = { fragment: "413-request-too-large", status: 413 } as const
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   override get message() {
     return apiMessage(this)
   }
@@ -209,7 +345,22 @@ export class RequestTooLarge extends Schema.TaggedError<RequestTooLarge>()("Requ
  * @since 0.1.0
  * @category errors
  */
-export class ResourceTooLarge extends Schema.TaggedError<ResourceTooLarge>()("ResourceTooLarge", apiErrorFields) {
+export class ResourceTooLarge
+  extends Schema.TaggedError<ResourceTooLarge>("@effect-orb/backfills/OrbError/ResourceTooLarge")(
+    "ResourceTooLarge",
+    apiErrorFields
+  )
+{
+  /**
+   * The fragment of its type URI, and the status Orb declares for it.
+   *
+   * @since 0.1.0
+   */
+  static readonly wire = { fragment: "413-resource-too-large", status: 413 } as const
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   override get message() {
     return apiMessage(this)
   }
@@ -221,7 +372,20 @@ export class ResourceTooLarge extends Schema.TaggedError<ResourceTooLarge>()("Re
  * @since 0.1.0
  * @category errors
  */
-export class TooManyResults extends Schema.TaggedError<TooManyResults>()("TooManyResults", apiErrorFields) {
+export class TooManyResults extends Schema.TaggedError<TooManyResults>("@effect-orb/backfills/OrbError/TooManyResults")(
+  "TooManyResults",
+  apiErrorFields
+) {
+  /**
+   * The fragment of its type URI, and the status Orb declares for it.
+   *
+   * @since 0.1.0
+   */
+  static readonly wire = { fragment: "413-too-many-results", status: 413 } as const
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   override get message() {
     return apiMessage(this)
   }
@@ -233,7 +397,22 @@ export class TooManyResults extends Schema.TaggedError<TooManyResults>()("TooMan
  * @since 0.1.0
  * @category errors
  */
-export class TooManyRequests extends Schema.TaggedError<TooManyRequests>()("TooManyRequests", apiErrorFields) {
+export class TooManyRequests
+  extends Schema.TaggedError<TooManyRequests>("@effect-orb/backfills/OrbError/TooManyRequests")(
+    "TooManyRequests",
+    apiErrorFields
+  )
+{
+  /**
+   * The fragment of its type URI, and the status Orb declares for it.
+   *
+   * @since 0.1.0
+   */
+  static readonly wire = { fragment: "429-too-many-requests", status: 429 } as const
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   override get message() {
     return apiMessage(this)
   }
@@ -245,10 +424,22 @@ export class TooManyRequests extends Schema.TaggedError<TooManyRequests>()("TooM
  * @since 0.1.0
  * @category errors
  */
-export class InternalServerError extends Schema.TaggedError<InternalServerError>()(
-  "InternalServerError",
-  apiErrorFields
-) {
+export class InternalServerError
+  extends Schema.TaggedError<InternalServerError>("@effect-orb/backfills/OrbError/InternalServerError")(
+    "InternalServerError",
+    apiErrorFields
+  )
+{
+  /**
+   * The fragment of its type URI, and the status Orb declares for it.
+   *
+   * @since 0.1.0
+   */
+  static readonly wire = { fragment: "500-internal-server-error", status: 500 } as const
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   override get message() {
     return apiMessage(this)
   }
@@ -261,11 +452,40 @@ export class InternalServerError extends Schema.TaggedError<InternalServerError>
  * @since 0.1.0
  * @category errors
  */
-export class UnknownApiError extends Schema.TaggedError<UnknownApiError>()("UnknownApiError", apiErrorFields) {
+export class UnknownApiError
+  extends Schema.TaggedError<UnknownApiError>("@effect-orb/backfills/OrbError/UnknownApiError")(
+    "UnknownApiError",
+    apiErrorFields
+  )
+{
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   override get message() {
     return apiMessage(this)
   }
 }
+
+/**
+ * The errors Orb documents, each class carrying its type URI's fragment and declared status (`wire`): the one list
+ * from which {@link errorTypes}, {@link ApiError} and the {@link OrbError} Schema derive.
+ */
+const documented = [
+  ConstraintViolation,
+  DuplicateResourceCreation,
+  FeatureNotAvailable,
+  RequestValidationError,
+  AuthenticationError,
+  ResourceNotFound,
+  UrlNotFound,
+  ResourceConflict,
+  RequestTooLarge,
+  ResourceTooLarge,
+  TooManyResults,
+  TooManyRequests,
+  InternalServerError
+] as const
 
 /**
  * An error answered by Orb (or by something in front of it) with an HTTP status.
@@ -273,21 +493,7 @@ export class UnknownApiError extends Schema.TaggedError<UnknownApiError>()("Unkn
  * @since 0.1.0
  * @category errors
  */
-export type ApiError =
-  | ConstraintViolation
-  | DuplicateResourceCreation
-  | FeatureNotAvailable
-  | RequestValidationError
-  | AuthenticationError
-  | ResourceNotFound
-  | UrlNotFound
-  | ResourceConflict
-  | RequestTooLarge
-  | ResourceTooLarge
-  | TooManyResults
-  | TooManyRequests
-  | InternalServerError
-  | UnknownApiError
+export type ApiError = InstanceType<(typeof documented)[number]> | UnknownApiError
 
 /**
  * No response came back: the connection failed or the attempt timed out, on every attempt.
@@ -295,24 +501,30 @@ export type ApiError =
  * @since 0.1.0
  * @category errors
  */
-export class TransportError extends Schema.TaggedError<TransportError>()("TransportError", {
+export class TransportError
+  extends Schema.TaggedError<TransportError>("@effect-orb/backfills/OrbError/TransportError")("TransportError", {
+    /**
+     * `Timeout`: no whole response within the per-attempt deadline; `Connection`: the connection failed;
+     * `UnreadableBody`: a success status whose body is not JSON at all (an HTML page from a proxy, a cut or empty
+     * body), which says nothing of whether the request took effect.
+     */
+    reason: Schema.Literal("Timeout", "Connection", "UnreadableBody"),
+    method: Schema.String,
+    path: Schema.String,
+    /** What the HTTP client said, or what was wrong with the body. */
+    description: Schema.optional(Schema.String),
+    /** For `UnreadableBody`: the status of the response. */
+    status: Schema.optional(Schema.Number),
+    /** For `UnreadableBody`: the first characters of the body. */
+    excerpt: Schema.optional(Schema.String),
+    /** The `Idempotency-Key` the request carried (a POST's). */
+    idempotencyKey: Schema.optional(Schema.String)
+  })
+{
   /**
-   * `Timeout`: no whole response within the per-attempt deadline; `Connection`: the connection failed;
-   * `UnreadableBody`: a success status whose body is not JSON at all (an HTML page from a proxy, a cut or empty
-   * body), which says nothing of whether the request took effect.
+   * @since 0.1.0
    */
-  reason: Schema.Literal("Timeout", "Connection", "UnreadableBody"),
-  method: Schema.String,
-  path: Schema.String,
-  /** What the HTTP client said, or what was wrong with the body. */
-  description: Schema.optional(Schema.String),
-  /** For `UnreadableBody`: the status of the response. */
-  status: Schema.optional(Schema.Number),
-  /** For `UnreadableBody`: the first characters of the body. */
-  excerpt: Schema.optional(Schema.String),
-  /** The `Idempotency-Key` the request carried (a POST's). */
-  idempotencyKey: Schema.optional(Schema.String)
-}) {
+  readonly [TypeId]: TypeId = TypeId
   override get message() {
     if (this.reason === "UnreadableBody") {
       return `${this.method} ${this.path} answered HTTP ${this.status ?? "2xx"} with a body that is not JSON (${
@@ -331,15 +543,21 @@ export class TransportError extends Schema.TaggedError<TransportError>()("Transp
  * @since 0.1.0
  * @category errors
  */
-export class DecodeError extends Schema.TaggedError<DecodeError>()("DecodeError", {
-  status: Schema.Number,
-  method: Schema.String,
-  path: Schema.String,
-  /** What was wrong with the body. */
-  reason: Schema.String,
-  /** The first characters of the body. */
-  excerpt: Schema.String
-}) {
+export class DecodeError
+  extends Schema.TaggedError<DecodeError>("@effect-orb/backfills/OrbError/DecodeError")("DecodeError", {
+    status: Schema.Number,
+    method: Schema.String,
+    path: Schema.String,
+    /** What was wrong with the body. */
+    reason: Schema.String,
+    /** The first characters of the body. */
+    excerpt: Schema.String
+  })
+{
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
   override get message() {
     return `Unexpected response (HTTP ${this.status}) to ${this.method} ${this.path}: ${this.reason}; body starts with ${
       JSON.stringify(this.excerpt)
@@ -356,6 +574,14 @@ export class DecodeError extends Schema.TaggedError<DecodeError>()("DecodeError"
 export type OrbError = ApiError | TransportError | DecodeError
 
 /**
+ * The errors of a request to Orb as a Schema, to decode one that was encoded (journaled, sent between processes).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const OrbError = Schema.Union(...documented, UnknownApiError, TransportError, DecodeError)
+
+/**
  * Whether another attempt of the request may succeed: no response (or an unreadable one), or an answer that
  * `OrbClient` judged retryable from its status (408, 409, 429, 5xx) and its `x-should-retry` header, which it
  * carries as `retryable`. A 409 that persisted for one idempotency key is not (see `ResourceConflict`). This is
@@ -365,12 +591,13 @@ export type OrbError = ApiError | TransportError | DecodeError
  * @since 0.1.0
  * @category predicates
  */
-export const isTransient = (error: { readonly _tag: string }): boolean => {
-  if (error._tag === "TransportError") return true
-  const { retryable, status } = error as { readonly retryable?: unknown; readonly status?: unknown }
+export const isTransient = (u: unknown): u is OrbError => {
+  if (!Predicate.hasProperty(u, "_tag") || typeof u._tag !== "string") return false
+  if (u._tag === "TransportError") return true
+  const { retryable, status } = u as { readonly retryable?: unknown; readonly status?: unknown }
   if (typeof retryable === "boolean") return retryable
-  return transientTags.has(error._tag) ||
-    (error._tag === "UnknownApiError" && typeof status === "number" && (status === 408 || status >= 500))
+  return transientTags.has(u._tag) ||
+    (u._tag === "UnknownApiError" && typeof status === "number" && (status === 408 || status >= 500))
 }
 
 const transientTags: ReadonlySet<string> = new Set(["InternalServerError", "TooManyRequests", "ResourceConflict"])
@@ -382,10 +609,12 @@ const transientTags: ReadonlySet<string> = new Set(["InternalServerError", "TooM
  * @since 0.1.0
  * @category errors
  */
-export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInput", {
-  field: Schema.String,
-  reason: Schema.String
-}) {
+export class InvalidInput
+  extends Schema.TaggedError<InvalidInput>("@effect-orb/backfills/OrbError/InvalidInput")("InvalidInput", {
+    field: Schema.String,
+    reason: Schema.String
+  })
+{
   override get message() {
     return `Invalid ${this.field}: ${this.reason}`
   }
@@ -397,14 +626,16 @@ export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInp
  * @since 0.1.0
  * @category errors
  */
-export class InvalidEvent extends Schema.TaggedError<InvalidEvent>()("InvalidEvent", {
-  backfillId: Schema.String,
-  /** The event's index in the stream, from 0. */
-  position: Schema.Number,
-  idempotencyKey: Schema.optional(Schema.String),
-  refusedBy: Schema.Literal("local", "orb"),
-  reasons: Schema.Array(Schema.String)
-}) {
+export class InvalidEvent
+  extends Schema.TaggedError<InvalidEvent>("@effect-orb/backfills/OrbError/InvalidEvent")("InvalidEvent", {
+    backfillId: Schema.String,
+    /** The event's index in the stream, from 0. */
+    position: Schema.Number,
+    idempotencyKey: Schema.optional(Schema.String),
+    refusedBy: Schema.Literal("local", "orb"),
+    reasons: Schema.Array(Schema.String)
+  })
+{
   override get message() {
     const by = this.refusedBy === "orb" ? "Orb refused" : "refused"
     return `Event at position ${this.position}${this.idempotencyKey ? ` (key ${this.idempotencyKey})` : ""} ${by}: ${
@@ -421,17 +652,19 @@ export class InvalidEvent extends Schema.TaggedError<InvalidEvent>()("InvalidEve
  * @since 0.1.0
  * @category models
  */
-export class RunWindowOutcome extends Schema.Class<RunWindowOutcome>("RunWindowOutcome")({
-  timeframeStart: Timestamp,
-  timeframeEnd: Timestamp,
-  backfillId: Schema.optional(Schema.String),
-  closed: Schema.Boolean,
-  reverted: Schema.Boolean,
-  /** Its last known status; absent when it could not be learnt. */
-  status: Schema.optional(BackfillStatus),
-  /** Why its revert failed, when it did. */
-  revertFailure: Schema.optional(Schema.String)
-}) {
+export class RunWindowOutcome
+  extends Schema.Class<RunWindowOutcome>("@effect-orb/backfills/OrbError/RunWindowOutcome")({
+    timeframeStart: Timestamp,
+    timeframeEnd: Timestamp,
+    backfillId: Schema.optional(Schema.String),
+    closed: Schema.Boolean,
+    reverted: Schema.Boolean,
+    /** Its last known status; absent when it could not be learnt. */
+    status: Schema.optional(BackfillStatus),
+    /** Why its revert failed, when it did. */
+    revertFailure: Schema.optional(Schema.String)
+  })
+{
   /** The window and its fate, in words. */
   get description(): string {
     const span = `${DateTime.formatIso(this.timeframeStart)} to ${DateTime.formatIso(this.timeframeEnd)}`
@@ -455,7 +688,7 @@ export class RunWindowOutcome extends Schema.Class<RunWindowOutcome>("RunWindowO
  * @since 0.1.0
  * @category errors
  */
-export class RunFailed extends Schema.TaggedError<RunFailed>()("RunFailed", {
+export class RunFailed extends Schema.TaggedError<RunFailed>("@effect-orb/backfills/OrbError/RunFailed")("RunFailed", {
   /** The backfill, when one is known (absent: a create whose outcome is unknown, and none was found). */
   backfillId: Schema.optional(Schema.String),
   /** What the run was doing: creating, ingesting, closing, or awaiting reflection. */
@@ -479,7 +712,7 @@ export class RunFailed extends Schema.TaggedError<RunFailed>()("RunFailed", {
    * is reverted (the closed ones too), so that usage is as it was; `reverted` then says whether all of them are.
    */
   windows: Schema.optional(Schema.Array(RunWindowOutcome)),
-  cause: Schema.Unknown
+  cause: Schema.Defect
 }) {
   override get message() {
     const what = this.cause instanceof Error ? this.cause.message : String(this.cause)
@@ -536,11 +769,16 @@ export class RunFailed extends Schema.TaggedError<RunFailed>()("RunFailed", {
  * @since 0.1.0
  * @category errors
  */
-export class StatusUnreachable extends Schema.TaggedError<StatusUnreachable>()("StatusUnreachable", {
-  backfillId: Schema.String,
-  target: BackfillStatus,
-  status: BackfillStatus
-}) {
+export class StatusUnreachable
+  extends Schema.TaggedError<StatusUnreachable>("@effect-orb/backfills/OrbError/StatusUnreachable")(
+    "StatusUnreachable",
+    {
+      backfillId: Schema.String,
+      target: BackfillStatus,
+      status: BackfillStatus
+    }
+  )
+{
   override get message() {
     return `Backfill ${this.backfillId} is ${this.status} and can no longer become ${this.target}`
   }
@@ -552,14 +790,16 @@ export class StatusUnreachable extends Schema.TaggedError<StatusUnreachable>()("
  * @since 0.1.0
  * @category errors
  */
-export class AwaitTimeout extends Schema.TaggedError<AwaitTimeout>()("AwaitTimeout", {
-  backfillId: Schema.String,
-  target: BackfillStatus,
-  /** The last status seen, if any fetch succeeded. */
-  lastStatus: Schema.optional(BackfillStatus),
-  /** How long it waited, in milliseconds. */
-  waitedMillis: Schema.Number
-}) {
+export class AwaitTimeout
+  extends Schema.TaggedError<AwaitTimeout>("@effect-orb/backfills/OrbError/AwaitTimeout")("AwaitTimeout", {
+    backfillId: Schema.String,
+    target: BackfillStatus,
+    /** The last status seen, if any fetch succeeded. */
+    lastStatus: Schema.optional(BackfillStatus),
+    /** How long it waited, in milliseconds. */
+    waitedMillis: Schema.Number
+  })
+{
   override get message() {
     return `Backfill ${this.backfillId} did not become ${this.target} within ${Math.round(this.waitedMillis / 1000)} s${
       this.lastStatus ? ` (last seen ${this.lastStatus})` : ""
@@ -613,34 +853,21 @@ export const ProblemDocument = Schema.Struct({
 export type ProblemDocument = typeof ProblemDocument.Type
 
 /**
- * Each Orb error type: its URI fragment, the status Orb declares for it, and its class.
- *
- * @since 0.1.0
- * @category wire
- */
-export const errorTypes = {
-  ConstraintViolation: { fragment: "400-constraint-violation", status: 400 },
-  DuplicateResourceCreation: { fragment: "400-duplicate-resource-creation", status: 400 },
-  FeatureNotAvailable: { fragment: "404-feature-not-available", status: 400 },
-  RequestValidationError: { fragment: "400-request-validation-errors", status: 400 },
-  AuthenticationError: { fragment: "401-authentication-error", status: 401 },
-  ResourceNotFound: { fragment: "404-resource-not-found", status: 404 },
-  UrlNotFound: { fragment: "404-url-not-found", status: 404 },
-  ResourceConflict: { fragment: "409-resource-conflict", status: 409 },
-  RequestTooLarge: { fragment: "413-request-too-large", status: 413 },
-  ResourceTooLarge: { fragment: "413-resource-too-large", status: 413 },
-  TooManyResults: { fragment: "413-too-many-results", status: 413 },
-  TooManyRequests: { fragment: "429-too-many-requests", status: 429 },
-  InternalServerError: { fragment: "500-internal-server-error", status: 500 }
-} as const
-
-/**
  * The tag of an error Orb documents.
  *
  * @since 0.1.0
  * @category wire
  */
-export type ErrorType = keyof typeof errorTypes
+export type ErrorType = (typeof documented)[number]["_tag"]
+
+/**
+ * Each Orb error type: its URI fragment and the status Orb declares for it.
+ *
+ * @since 0.1.0
+ * @category wire
+ */
+export const errorTypes: { readonly [K in ErrorType]: { readonly fragment: string; readonly status: number } } = Object
+  .fromEntries(documented.map((error) => [error._tag, error.wire])) as any
 
 /**
  * The full type URI of an Orb error type, as it appears in a problem document.
@@ -650,20 +877,9 @@ export type ErrorType = keyof typeof errorTypes
  */
 export const typeUri = (type: ErrorType): string => typePrefix + errorTypes[type].fragment
 
-const classes = {
-  ConstraintViolation,
-  DuplicateResourceCreation,
-  FeatureNotAvailable,
-  AuthenticationError,
-  ResourceNotFound,
-  UrlNotFound,
-  ResourceConflict,
-  RequestTooLarge,
-  ResourceTooLarge,
-  TooManyResults,
-  TooManyRequests,
-  InternalServerError
-} as const
+const classes = Object.fromEntries(documented.map((error) => [error._tag, error])) as {
+  readonly [K in ErrorType]: Extract<(typeof documented)[number], { readonly _tag: K }>
+}
 
 const byUri = new Map(
   (Object.keys(errorTypes) as Array<ErrorType>).map((tag) => [typeUri(tag), tag] as const)
@@ -778,5 +994,5 @@ export const fromResponse = (options: {
       validationErrors: boundedValidationErrors(problem?.validation_errors ?? [])
     })
   }
-  return tag === undefined ? new UnknownApiError(fields) : new classes[tag](fields)
+  return tag === undefined ? new UnknownApiError(fields) : new (classes[tag] as typeof ConstraintViolation)(fields)
 }

@@ -18,7 +18,7 @@ export interface Quota {
   readonly eventsPerMinute: number
 }
 
-/** @internal */
+/** Kept in the .d.ts (not marked internal): `Backfills.IngestPace`'s declaration names it. */
 export interface RateLimiter {
   /** Waits until a request of `events` events may leave, and reserves its budget. */
   readonly acquire: (events: number) => Effect.Effect<void>
@@ -83,9 +83,8 @@ export const make = (quota: Quota): Effect.Effect<RateLimiter> =>
   })
 
 /**
- * Where a shared pace (`Backfills.IngestPace`) keeps its limiter.
- *
- * @internal
+ * Where a shared pace (`Backfills.IngestPace`) keeps its limiter. Kept in the .d.ts (not marked internal):
+ * `Backfills.IngestPace`'s declaration names it.
  */
 export const PaceTypeId: unique symbol = Symbol.for("@effect-orb/backfills/Backfills/IngestPace")
 

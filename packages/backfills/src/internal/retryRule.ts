@@ -8,12 +8,16 @@ import * as OrbError from "../OrbError.js"
 /**
  * Statuses that may pass by themselves, as Orb's official SDK retries them (and that do not say a request was
  * refused: a run takes a create answered so as one whose outcome is unknown).
+ *
+ * @internal
  */
 export const retryableStatus = (status: number) => status === 408 || status === 409 || status === 429 || status >= 500
 
 /**
  * Whether a response with this status and `x-should-retry` header is worth another attempt: the header decides
  * when it says `true` or `false`, else the status.
+ *
+ * @internal
  */
 export const retryableResponse = (status: number, shouldRetry: string | undefined): boolean =>
   shouldRetry === "true" || (shouldRetry !== "false" && retryableStatus(status))
@@ -23,12 +27,16 @@ export const retryableResponse = (status: number, shouldRetry: string | undefine
  * duplicate (which passes once the first request ends: a retry after a timeout, say) and to a key reused for
  * another request (which never passes within the key's 48 hours). A few attempts, with the backoff between
  * them, tell one from the other without minutes of silent retries.
+ *
+ * @internal
  */
 export const maxConflictsInARow = 4
 
 /**
  * The error of an attempt, given how many attempts in a row with the same key were answered 409 (this one
  * included): at the limit, a 409 becomes a final `ResourceConflict` that names the key and says why.
+ *
+ * @internal
  */
 export const settleConflict = (error: OrbError.OrbError, conflictsInARow: number): OrbError.OrbError =>
   error._tag === "ResourceConflict" && conflictsInARow >= maxConflictsInARow && error.retryable !== false

@@ -14,8 +14,8 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as EventFile from "../EventFile.js"
 
-/** @internal */
-export class InputError extends Schema.TaggedError<InputError>()("InputError", {
+/** Kept in the .d.ts (not marked internal): `EventFile.InputError`'s declaration names it. */
+export class InputError extends Schema.TaggedError<InputError>("@effect-orb/workflow/EventFile/InputError")("InputError", {
   file: Schema.String,
   line: Schema.optional(Schema.Number),
   reason: Schema.String
@@ -168,7 +168,11 @@ export const lineTooLong = `the line is longer than ${
   Backfill.maxEventBytes.toLocaleString("en-US")
 } bytes; an event may be at most that`
 
-/** A line as the splitter gives it: its text (`undefined` when too long), its number, and the byte after it. */
+/**
+ * A line as the splitter gives it: its text (`undefined` when too long), its number, and the byte after it.
+ *
+ * @internal
+ */
 export interface SplitLine {
   readonly text: string | undefined
   readonly line: number
@@ -277,7 +281,7 @@ export const lines = (
 ): Stream.Stream<readonly [text: string | undefined, line: number], InputError, FileSystem.FileSystem> =>
   Stream.map(splitLines(file), ({ line, text }) => [text, line] as const)
 
-/** Whether a line holds nothing: blank lines are skipped, and still counted. */
+/** Whether a line holds nothing: blank lines are skipped, and still counted. @internal */
 export const isBlank = (text: string | undefined): boolean => text !== undefined && text.trim().length === 0
 
 /** @internal */
