@@ -3,19 +3,14 @@
  * in-process: the engine on a real SQLite file, the library over the simulator's test layer, the live clock.
  */
 import type { Backfill } from "@effect-orb/backfills"
-import { Backfills, OrbClient } from "@effect-orb/backfills"
 import { OrbSimulator } from "@effect-orb/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
-import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
-import { DurableEngine, DurableRun, RunSource } from "../src/index.js"
+import { DurableRun, RunSource } from "../src/index.js"
+import { withEngine } from "./support/inProcess.js"
 
 const start = Date.parse("2026-10-01T00:00:00Z")
 
@@ -41,28 +36,6 @@ const generated = (total: number, options: { fingerprint?: () => string; eventAt
   return { reader, offsets }
 }
 
-const withEngine = <A, E, R>(
-  readers: Record<string, RunSource.NamedReader>,
-  use: (dir: string) => Effect.Effect<A, E, R>
-) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-orb-named-"))
-  const library = Backfills.layer.pipe(
-    Layer.provideMerge(OrbClient.layer({ apiKey: Redacted.make("sk-sim"), baseUrl: "http://127.0.0.1/v1" })),
-    Layer.provideMerge(OrbSimulator.layer({ apiKey: "sk-sim", reflectionDelay: "1 second" })),
-    Layer.orDie
-  )
-  const layer = DurableRun.layer.pipe(
-    Layer.provideMerge(RunSource.layerSources(readers)),
-    Layer.provideMerge(DurableEngine.layerSqlite({ filename: path.join(dir, "state.sqlite") })),
-    Layer.provideMerge(library),
-    Layer.orDie
-  )
-  return use(dir).pipe(
-    Effect.provide(layer),
-    Effect.ensuring(Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
-  )
-}
-
 const spec = (source: RunSource.RunSource, runKey = "named-run") => ({
   runKey,
   source,
@@ -76,7 +49,7 @@ const spec = (source: RunSource.RunSource, runKey = "named-run") => ({
 describe("a durable run over a named source", () => {
   it.live("streams every event once, a segment at a time from its offset, and reports its progress in events", () => {
     const source = generated(1_200)
-    return withEngine({ usage: source.reader }, () =>
+    return withEngine(() =>
       Effect.gen(function*() {
         const named = yield* RunSource.fromNamed("usage")
         assert.strictEqual(named.size, 1_200)
@@ -93,27 +66,27 @@ describe("a durable run over a named source", () => {
         assert.strictEqual(state.source, "usage")
         assert.strictEqual(state.stage, "done")
         assert.deepStrictEqual([state.position, state.size, state.accepted], [1_200, 1_200, 1_200])
-      }))
+      }), { usage: source.reader })
   }, 60_000)
 
   it.live("an event its reader gives that breaks Orb's rules fails the run naming the event, and reverts it", () => {
     const source = generated(700, {
       eventAt: (i) => i === 612 ? { ...event(i), timestamp: DateTime.unsafeMake(start - 60_000) } : event(i)
     })
-    return withEngine({ usage: source.reader }, () =>
+    return withEngine(() =>
       Effect.gen(function*() {
         const payload = yield* DurableRun.payload(spec(yield* RunSource.fromNamed("usage")))
         const failure = yield* Effect.flip(DurableRun.execute(payload))
         assert.strictEqual(failure.stage, "ingest (segment 1, from event 501)")
         assert.match(failure.reason, /^event 613: /)
         assert.isTrue(failure.reverted, failure.message)
-      }))
+      }), { usage: source.reader })
   }, 60_000)
 
   it.live("a reader whose fingerprint changed since the submission is refused before any event is sent", () => {
     let version = "v1"
     const source = generated(100, { fingerprint: () => version })
-    return withEngine({ usage: source.reader }, () =>
+    return withEngine(() =>
       Effect.gen(function*() {
         const named = yield* RunSource.fromNamed("usage")
         assert.strictEqual(named.fingerprint, "v1")
@@ -128,18 +101,19 @@ describe("a durable run over a named source", () => {
         assert.deepStrictEqual(source.offsets, [], "the reader was never read")
         const sim = yield* OrbSimulator.OrbSimulator
         assert.strictEqual((yield* sim.events).length, 0)
-      }))
+      }), { usage: source.reader })
   }, 60_000)
 
   it.live(
     "a name no reader is registered under is a SourceError that says what to register",
     () =>
-      withEngine({}, () =>
+      withEngine(() =>
         Effect.gen(function*() {
           const error = yield* Effect.flip(RunSource.fromNamed("usage"))
           assert.strictEqual(error._tag, "SourceError")
           assert.match(error.message, /^source "usage" cannot be read: no source of that name is registered/)
-        })),
+        })
+      ),
     60_000
   )
 })

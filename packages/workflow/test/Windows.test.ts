@@ -3,18 +3,15 @@
  * library over the simulator's test layer, the live clock): its windows fixed in the payload, and a failure in a late
  * segment reverting every window. The crash tests (Crash.test.ts) kill a windowed run's process and resume it.
  */
-import { Backfills, OrbClient } from "@effect-orb/backfills"
 import { OrbSimulator } from "@effect-orb/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { DurableEngine, DurableRun, RunSource } from "../src/index.js"
+import { DurableRun, RunSource } from "../src/index.js"
+import { withEngine } from "./support/inProcess.js"
 
 const day = 86_400_000
 const start = Date.parse("2026-07-01T00:00:00Z")
@@ -27,24 +24,6 @@ const line = (i: number, at: number) =>
     idempotency_key: `w-${i}`,
     properties: { units: 1 }
   })
-
-const withEngine = <A, E, R>(use: (dir: string) => Effect.Effect<A, E, R>) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-orb-windows-"))
-  const library = Backfills.layer.pipe(
-    Layer.provideMerge(OrbClient.layer({ apiKey: Redacted.make("sk-sim"), baseUrl: "http://127.0.0.1/v1" })),
-    Layer.provideMerge(OrbSimulator.layer({ apiKey: "sk-sim", reflectionDelay: "1 second" })),
-    Layer.orDie
-  )
-  const layer = DurableRun.layer.pipe(
-    Layer.provideMerge(DurableEngine.layerSqlite({ filename: path.join(dir, "state.sqlite") })),
-    Layer.provideMerge(library),
-    Layer.orDie
-  )
-  return use(dir).pipe(
-    Effect.provide(layer),
-    Effect.ensuring(Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
-  )
-}
 
 const submit = (dir: string, lines: ReadonlyArray<string>, maxTimeframe?: Duration.DurationInput) =>
   Effect.gen(function*() {

@@ -1,0 +1,36 @@
+/**
+ * A durable run's engine in-process, as the in-process tests use it: the engine on a real SQLite file in a fresh
+ * folder, the library over the simulator's test layer (reflecting in a second of the live clock), and the named
+ * sources given. The folder is removed afterwards.
+ */
+import { Backfills, OrbClient } from "@effect-orb/backfills"
+import { OrbSimulator } from "@effect-orb/simulator"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { DurableEngine, DurableRun, RunSource } from "../../src/index.js"
+
+export const withEngine = <A, E, R>(
+  use: (dir: string) => Effect.Effect<A, E, R>,
+  readers: Readonly<Record<string, RunSource.NamedReader>> = {}
+) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-orb-in-process-"))
+  const library = Backfills.layer.pipe(
+    Layer.provideMerge(OrbClient.layer({ apiKey: Redacted.make("sk-sim"), baseUrl: "http://127.0.0.1/v1" })),
+    Layer.provideMerge(OrbSimulator.layer({ apiKey: "sk-sim", reflectionDelay: "1 second" })),
+    Layer.orDie
+  )
+  const layer = DurableRun.layer.pipe(
+    Layer.provideMerge(RunSource.layerSources(readers)),
+    Layer.provideMerge(DurableEngine.layerSqlite({ filename: path.join(dir, "state.sqlite") })),
+    Layer.provideMerge(library),
+    Layer.orDie
+  )
+  return use(dir).pipe(
+    Effect.provide(layer),
+    Effect.ensuring(Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+  )
+}
