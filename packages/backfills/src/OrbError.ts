@@ -728,7 +728,11 @@ export class RunFailed extends Schema.TaggedError<RunFailed>("@effect-orb/backfi
   /** What became of the backfill, in words. */
   get outcome(): string {
     if (this.windows !== undefined) {
-      const each = this.windows.map((window) => window.description).join("; ")
+      const lost = this.found === "none" && this.lookFor !== undefined
+        ? `; a window's create has an unknown outcome and nothing it could have made was found (${this.lookFor}): ` +
+          "list the backfills and revert any such one before its close time"
+        : ""
+      const each = this.windows.map((window) => window.description).join("; ") + lost
       if (this.stage === "await") return `the ${this.windows.length} windows are closed and were not reverted: ${each}`
       return this.reverted
         ? `every window's backfill was reverted, so no usage changed: ${each}`
