@@ -29,13 +29,29 @@ const quarter = { timeframeStart: DateTime.unsafeMake(start), timeframeEnd: Date
  * The library over the simulator, both with the account's maximum `maxTimeframe` (default 31 days); with
  * `failClose`, every close of the `failClose`-th backfill created (from 0) answers 500.
  */
-const withAccount = (options: { readonly maxTimeframe?: Duration.DurationInput; readonly failClose?: number } = {}) => {
+const withAccount = (
+  options: {
+    readonly maxTimeframe?: Duration.DurationInput
+    readonly failClose?: number
+    /** Every answer to the second window's create, and to every listing, is lost (the create applied). */
+    readonly loseSecondCreate?: boolean
+  } = {}
+) => {
   const failing = Layer.effect(
     HttpClient.HttpClient,
     Effect.map(HttpClient.HttpClient, (inner) => {
       const created: Array<string> = []
       return HttpClient.make((request, url) =>
         Effect.flatMap(inner.execute(request), (response) => {
+          if (options.loseSecondCreate && url.pathname === "/v1/events/backfills") {
+            const key = request.headers["idempotency-key"] ?? ""
+            if (request.method === "GET" || key.endsWith("-w1")) {
+              return Effect.as(
+                response.text,
+                HttpClientResponse.fromWeb(request, new Response("<html>502</html>", { status: 502 }))
+              )
+            }
+          }
           if (request.method === "POST" && url.pathname === "/v1/events/backfills" && response.status === 200) {
             return Effect.map(response.json, (body) => {
               created.push((body as { id: string }).id)
@@ -256,6 +272,32 @@ describe("a window's create refused", () => {
         assert.deepStrictEqual([...statuses.values()].filter((s) => s === "reverted").length, 2)
       }).pipe(Effect.provide(withAccount())),
     60_000
+  )
+})
+
+describe("a window's create lost", () => {
+  it.effect(
+    "nothing found for the second window: the first is reverted, and the failure says what to look for",
+    () =>
+      Effect.gen(function*() {
+        yield* setNow
+        const failure =
+          (yield* Effect.flip(driveClock(run({ events: scattered(100) }), "5 seconds"))) as OrbError.RunFailed
+        assert.strictEqual(failure.stage, "create")
+        assert.strictEqual(failure.found, "none")
+        assert.isFalse(failure.reverted)
+        assert.deepStrictEqual(failure.windows!.map((w) => [w.backfillId !== undefined, w.reverted]), [
+          [true, true],
+          [false, false],
+          [false, false],
+          [false, false]
+        ])
+        assert.match(
+          failure.message,
+          /a window's create has an unknown outcome and nothing it could have made was found \(a pending backfill of 2026-08-01T00:00:00\.000Z to 2026-09-01T00:00:00\.000Z closing by itself at /
+        )
+      }).pipe(Effect.provide(withAccount({ loseSecondCreate: true }))),
+    120_000
   )
 })
 
