@@ -30,6 +30,7 @@ import * as Stream from "effect/Stream"
 import * as Backend from "./Backend.js"
 import * as CliError from "./CliError.js"
 import * as Demo from "./Demo.js"
+import * as Help from "./internal/help.js"
 import * as Lazy from "./internal/lazy.js"
 import * as Output from "./Output.js"
 import * as Progress from "./Progress.js"
@@ -94,6 +95,7 @@ const verbose = Options.boolean("verbose").pipe(
 const json = Options.boolean("json").pipe(Options.withDescription("Print one JSON document on standard output"))
 const idArg = Args.text({ name: "id" }).pipe(Args.withDescription("The backfill's id"))
 const state = Options.text("state").pipe(
+  Options.withPseudoName("PATH"),
   Options.optional,
   Options.withDescription(
     "The durable runs' state file (default: $XDG_STATE_HOME/orb-backfill/runs.sqlite, else ~/.local/state/...)"
@@ -123,87 +125,117 @@ const announce = Backend.announce(Output.note)
 // ---------------------------------------------------------------------------------------------------------
 // run
 
+const runFlags = {
+  file: Options.text("file").pipe(
+    Options.withAlias("f"),
+    Options.withPseudoName("PATH"),
+    Options.withDescription("The events: NDJSON (one Orb ingest event per line) or CSV (a header row)")
+  ),
+  format: Options.choice("format", ["ndjson", "csv"]).pipe(
+    Options.optional,
+    Options.withDescription("The file's format (default: from its extension)")
+  ),
+  start: Options.text("start").pipe(
+    Options.withPseudoName("ISO"),
+    Options.withDescription("Start of the timeframe, inclusive (ISO 8601 with a zone, or a date: midnight UTC)")
+  ),
+  end: Options.text("end").pipe(
+    Options.withPseudoName("ISO"),
+    Options.withDescription(
+      "End of the timeframe, exclusive; a timeframe longer than the account's maximum (--max-window) is run as " +
+        "windows, one backfill each, all or nothing"
+    )
+  ),
+  maxWindow: Options.integer("max-window").pipe(
+    Options.withPseudoName("DAYS"),
+    Options.optional,
+    Options.withDescription(
+      "The account's longest timeframe per backfill, in days (default 31: Orb's, unless raised)"
+    )
+  ),
+  replace: Options.boolean("replace").pipe(
+    Options.withDescription("The file's events replace every existing event in the timeframe")
+  ),
+  add: Options.boolean("add").pipe(Options.withDescription("The file's events are added to the existing ones")),
+  customerId: Options.text("customer-id").pipe(
+    Options.withPseudoName("ID"),
+    Options.optional,
+    Options.withDescription("Scope the backfill to one customer (Orb id)")
+  ),
+  externalCustomerId: Options.text("external-customer-id").pipe(
+    Options.withPseudoName("ID"),
+    Options.optional,
+    Options.withDescription("Scope the backfill to one customer (your id)")
+  ),
+  closeTime: Options.text("close-time").pipe(
+    Options.withPseudoName("ISO"),
+    Options.optional,
+    Options.withDescription("When Orb closes the backfill by itself (default: estimated from the file's size)")
+  ),
+  deprecationFilter: Options.text("deprecation-filter").pipe(
+    Options.withPseudoName("EXPR"),
+    Options.optional,
+    Options.withDescription("With --replace: deprecate only the existing events matching this expression")
+  ),
+  batchSize: Options.integer("batch-size").pipe(
+    Options.withPseudoName("N"),
+    Options.optional,
+    Options.withDescription("Events per request (1-500)")
+  ),
+  concurrency: Options.integer("concurrency").pipe(
+    Options.withPseudoName("N"),
+    Options.optional,
+    Options.withDescription("Requests in flight at once (default 4)")
+  ),
+  eventsPerMinute: Options.integer("events-per-minute").pipe(
+    Options.withPseudoName("N"),
+    Options.optional,
+    Options.withDescription("Ingest pace, events per minute (default: Orb's live-mode quota, 10,000)")
+  ),
+  requestsPerSecond: Options.integer("requests-per-second").pipe(
+    Options.withPseudoName("N"),
+    Options.optional,
+    Options.withDescription("Ingest pace, requests per second (default: Orb's live-mode quota, 100)")
+  ),
+  testMode: Options.boolean("test-mode").pipe(
+    Options.withDescription("Pace within Orb's test-mode quota (2,000 events per minute, 10 requests per second)")
+  ),
+  noWait: Options.boolean("no-wait").pipe(Options.withDescription("Stop once the backfill is closed")),
+  skipInvalid: Options.boolean("skip-invalid").pipe(
+    Options.withDescription("Leave invalid lines out (and events Orb refuses) instead of stopping")
+  ),
+  dryRun: Options.boolean("dry-run").pipe(Options.withDescription("Only check the file, create nothing")),
+  ephemeral: Options.boolean("ephemeral").pipe(
+    Options.withDescription("Run in memory, not durably: Ctrl-C or a crash reverts or abandons the run")
+  ),
+  state,
+  runKey: Options.text("run-key").pipe(
+    Options.withPseudoName("KEY"),
+    Options.optional,
+    Options.withDescription("The durable run's key (default: from the file's SHA-256 and the backfill's flags)")
+  ),
+  json,
+  verbose
+}
+
+const runHelp: Help.Node = {
+  name: "run",
+  summary: "Run a whole backfill from an NDJSON or CSV file, from the check to Orb's reflection",
+  description: "Run a whole backfill from an NDJSON or CSV file: check every line (nothing is created if one is " +
+    "invalid), create the backfill, send the events, close it, and wait until Orb reflects it. If it fails or is " +
+    "interrupted before the close, the backfill is reverted. Against Orb (ORB_API_KEY set) the run is durable: " +
+    "after a crash or Ctrl-C, orb-backfill resume continues it.",
+  config: runFlags,
+  oneOf: [["replace", "add"]],
+  notes: [
+    "Times are ISO 8601 with a zone (2026-10-01T00:00:00Z) or a date (2026-10-01: midnight UTC). " +
+    "Example: orb-backfill run --file usage.ndjson --start 2026-10-01 --end 2026-10-08 --add"
+  ]
+}
+
 const runCommand = Command.make(
-  "run",
-  {
-    file: Options.text("file").pipe(
-      Options.withAlias("f"),
-      Options.withDescription("The events: NDJSON (one Orb ingest event per line) or CSV (a header row)")
-    ),
-    format: Options.choice("format", ["ndjson", "csv"]).pipe(
-      Options.optional,
-      Options.withDescription("The file's format (default: from its extension)")
-    ),
-    start: Options.text("start").pipe(
-      Options.withDescription("Start of the timeframe, inclusive (ISO 8601 with a zone, or a date: midnight UTC)")
-    ),
-    end: Options.text("end").pipe(
-      Options.withDescription(
-        "End of the timeframe, exclusive; a timeframe longer than the account's maximum (--max-window) is run as " +
-          "windows, one backfill each, all or nothing"
-      )
-    ),
-    maxWindow: Options.integer("max-window").pipe(
-      Options.optional,
-      Options.withDescription(
-        "The account's longest timeframe per backfill, in days (default 31: Orb's, unless raised)"
-      )
-    ),
-    replace: Options.boolean("replace").pipe(
-      Options.withDescription("The file's events replace every existing event in the timeframe")
-    ),
-    add: Options.boolean("add").pipe(Options.withDescription("The file's events are added to the existing ones")),
-    customerId: Options.text("customer-id").pipe(
-      Options.optional,
-      Options.withDescription("Scope the backfill to one customer (Orb id)")
-    ),
-    externalCustomerId: Options.text("external-customer-id").pipe(
-      Options.optional,
-      Options.withDescription("Scope the backfill to one customer (your id)")
-    ),
-    closeTime: Options.text("close-time").pipe(
-      Options.optional,
-      Options.withDescription("When Orb closes the backfill by itself (default: estimated from the file's size)")
-    ),
-    deprecationFilter: Options.text("deprecation-filter").pipe(
-      Options.optional,
-      Options.withDescription("With --replace: deprecate only the existing events matching this expression")
-    ),
-    batchSize: Options.integer("batch-size").pipe(
-      Options.optional,
-      Options.withDescription("Events per request (1-500)")
-    ),
-    concurrency: Options.integer("concurrency").pipe(
-      Options.optional,
-      Options.withDescription("Requests in flight at once (default 4)")
-    ),
-    eventsPerMinute: Options.integer("events-per-minute").pipe(
-      Options.optional,
-      Options.withDescription("Ingest pace, events per minute (default: Orb's live-mode quota, 10,000)")
-    ),
-    requestsPerSecond: Options.integer("requests-per-second").pipe(
-      Options.optional,
-      Options.withDescription("Ingest pace, requests per second (default: Orb's live-mode quota, 100)")
-    ),
-    testMode: Options.boolean("test-mode").pipe(
-      Options.withDescription("Pace within Orb's test-mode quota (2,000 events per minute, 10 requests per second)")
-    ),
-    noWait: Options.boolean("no-wait").pipe(Options.withDescription("Stop once the backfill is closed")),
-    skipInvalid: Options.boolean("skip-invalid").pipe(
-      Options.withDescription("Leave invalid lines out (and events Orb refuses) instead of stopping")
-    ),
-    dryRun: Options.boolean("dry-run").pipe(Options.withDescription("Only check the file, create nothing")),
-    ephemeral: Options.boolean("ephemeral").pipe(
-      Options.withDescription("Run in memory, not durably: Ctrl-C or a crash reverts or abandons the run")
-    ),
-    state,
-    runKey: Options.text("run-key").pipe(
-      Options.optional,
-      Options.withDescription("The durable run's key (default: from the file's SHA-256 and the backfill's flags)")
-    ),
-    json,
-    verbose
-  },
+  runHelp.name,
+  runFlags,
   handler((flags) =>
     Effect.gen(function*() {
       yield* announce
@@ -287,21 +319,29 @@ const runCommand = Command.make(
       })
     })
   )
-).pipe(Command.withDescription("Run a whole backfill from an NDJSON or CSV file: check, create, send, close, await"))
+).pipe(Command.withDescription(runHelp.summary))
 
 // ---------------------------------------------------------------------------------------------------------
 // list, show, close, revert, watch
 
+const listFlags = {
+  limit: Help.withDefault(
+    Options.integer("limit").pipe(Options.withPseudoName("N"), Options.withDescription("How many backfills to show")),
+    20
+  ),
+  json,
+  verbose
+}
+
+const listHelp: Help.Node = {
+  name: "list",
+  summary: "List backfills, newest first: open (and when each closes by itself) or closed",
+  config: listFlags
+}
+
 const listCommand = Command.make(
-  "list",
-  {
-    limit: Options.integer("limit").pipe(
-      Options.withDefault(20),
-      Options.withDescription("How many backfills to show")
-    ),
-    json,
-    verbose
-  },
+  listHelp.name,
+  listFlags,
   handler((flags) =>
     Effect.gen(function*() {
       yield* announce
@@ -321,11 +361,19 @@ const listCommand = Command.make(
       yield* Output.line(Render.backfillTable(all))
     })
   )
-).pipe(Command.withDescription("List backfills, newest first"))
+).pipe(Command.withDescription(listHelp.summary))
+
+const showFlags = { id: idArg, json, verbose }
+
+const showHelp: Help.Node = {
+  name: "show",
+  summary: "Show one backfill",
+  config: showFlags
+}
 
 const showCommand = Command.make(
-  "show",
-  { id: idArg, json, verbose },
+  showHelp.name,
+  showFlags,
   handler((flags) =>
     Effect.gen(function*() {
       yield* announce
@@ -333,7 +381,7 @@ const showCommand = Command.make(
       yield* Output.line(flags.json ? JSON.stringify(Render.backfillJson(backfill)) : Render.backfillDetails(backfill))
     })
   )
-).pipe(Command.withDescription("Show one backfill"))
+).pipe(Command.withDescription(showHelp.summary))
 
 const awaitWithProgress = (id: string, target: Backfill.BackfillStatus, quiet: boolean) =>
   Effect.scoped(Effect.gen(function*() {
@@ -346,9 +394,18 @@ const awaitWithProgress = (id: string, target: Backfill.BackfillStatus, quiet: b
     )
   }))
 
+const closeFlags = { id: idArg, wait: wait("reflected"), json, verbose }
+
+const closeHelp: Help.Node = {
+  name: "close",
+  summary: "Close an open backfill: Orb starts reflecting its events",
+  description: "Close an open backfill: Orb starts reflecting its events (it stays pending until reflected).",
+  config: closeFlags
+}
+
 const closeCommand = Command.make(
-  "close",
-  { id: idArg, wait: wait("reflected"), json, verbose },
+  closeHelp.name,
+  closeFlags,
   handler((flags) =>
     Effect.gen(function*() {
       yield* announce
@@ -358,11 +415,21 @@ const closeCommand = Command.make(
       yield* Output.line(flags.json ? JSON.stringify(Render.backfillJson(backfill)) : Render.backfillSummary(backfill))
     })
   )
-).pipe(Command.withDescription("Close an open backfill: Orb starts reflecting its events"))
+).pipe(Command.withDescription(closeHelp.summary))
+
+const revertFlags = { id: idArg, wait: wait("reverted"), json, verbose }
+
+const revertHelp: Help.Node = {
+  name: "revert",
+  summary: "Revert a backfill: its events stop counting",
+  description: "Revert a backfill: its events stop counting (an open one at once, a reflected one through " +
+    "pending_revert).",
+  config: revertFlags
+}
 
 const revertCommand = Command.make(
-  "revert",
-  { id: idArg, wait: wait("reverted"), json, verbose },
+  revertHelp.name,
+  revertFlags,
   handler((flags) =>
     Effect.gen(function*() {
       yield* announce
@@ -380,13 +447,23 @@ const revertCommand = Command.make(
       yield* Output.line(flags.json ? JSON.stringify(Render.backfillJson(backfill)) : Render.backfillSummary(backfill))
     })
   )
-).pipe(Command.withDescription("Revert a backfill: its events stop counting"))
+).pipe(Command.withDescription(revertHelp.summary))
 
 const finalStatuses: ReadonlyArray<Backfill.BackfillStatus> = ["reflected", "reverted"]
 
+const watchFlags = { id: idArg, json, verbose }
+
+const watchHelp: Help.Node = {
+  name: "watch",
+  summary: "Follow a backfill's status until it is reflected or reverted",
+  description: "Follow a backfill's status until it is reflected or reverted, a line at each change. Stopping it " +
+    "changes nothing.",
+  config: watchFlags
+}
+
 const watchCommand = Command.make(
-  "watch",
-  { id: idArg, json, verbose },
+  watchHelp.name,
+  watchFlags,
   handler((flags) =>
     Effect.gen(function*() {
       yield* announce
@@ -417,7 +494,7 @@ const watchCommand = Command.make(
       if (flags.json) yield* Output.line(JSON.stringify(Render.backfillJson(final)))
     })
   )
-).pipe(Command.withDescription("Follow a backfill's status until it is reflected or reverted"))
+).pipe(Command.withDescription(watchHelp.summary))
 
 // ---------------------------------------------------------------------------------------------------------
 // runs, runs cancel, resume
@@ -433,9 +510,17 @@ const needsDurableBackend = Effect.flatMap(Backend.Backend, (backend) =>
 
 const runKeyArg = Args.text({ name: "run" }).pipe(Args.withDescription("The durable run's key (see orb-backfill runs)"))
 
+const runsCancelFlags = { run: runKeyArg, state, json, verbose }
+
+const runsCancelHelp: Help.Node = {
+  name: "cancel",
+  summary: "Revert a durable run's backfill and end the run",
+  config: runsCancelFlags
+}
+
 const runsCancelCommand = Command.make(
-  "cancel",
-  { run: runKeyArg, state, json, verbose },
+  runsCancelHelp.name,
+  runsCancelFlags,
   handler((flags) =>
     Effect.gen(function*() {
       yield* announce
@@ -444,18 +529,29 @@ const runsCancelCommand = Command.make(
       yield* Durable.cancel(Durable.stateOf(Option.getOrUndefined(flags.state)), flags.run, flags.json)
     })
   )
-).pipe(Command.withDescription("Revert a durable run's backfill and end the run"))
+).pipe(Command.withDescription(runsCancelHelp.summary))
+
+const runsPruneFlags = {
+  olderThan: Options.integer("older-than").pipe(
+    Options.withPseudoName("DAYS"),
+    Options.withDescription("Forget the runs that finished more than this many days ago (0: every finished run)")
+  ),
+  state,
+  json,
+  verbose
+}
+
+const runsPruneHelp: Help.Node = {
+  name: "prune",
+  summary: "Forget durable runs that finished long ago",
+  description: "Forget the durable runs that finished long ago. Unfinished runs, and failed ones that may have " +
+    "left a backfill open, are kept.",
+  config: runsPruneFlags
+}
 
 const runsPruneCommand = Command.make(
-  "prune",
-  {
-    olderThan: Options.integer("older-than").pipe(
-      Options.withDescription("Forget the runs that finished more than this many days ago (0: every finished run)")
-    ),
-    state,
-    json,
-    verbose
-  },
+  runsPruneHelp.name,
+  runsPruneFlags,
   handler((flags) =>
     Effect.gen(function*() {
       if (!(Number.isInteger(flags.olderThan) && flags.olderThan >= 0 && flags.olderThan <= 36_500)) {
@@ -465,11 +561,20 @@ const runsPruneCommand = Command.make(
       yield* Durable.prune(Durable.stateOf(Option.getOrUndefined(flags.state)), flags.olderThan, flags.json)
     })
   )
-).pipe(Command.withDescription("Forget durable runs that finished long ago (unfinished ones are kept)"))
+).pipe(Command.withDescription(runsPruneHelp.summary))
+
+const runsFlags = { state, json, verbose }
+
+const runsHelp: Help.Node = {
+  name: "runs",
+  summary: "List the durable runs of the state file and their progress",
+  config: runsFlags,
+  children: [runsCancelHelp, runsPruneHelp]
+}
 
 const runsCommand = Command.make(
-  "runs",
-  { state, json, verbose },
+  runsHelp.name,
+  runsFlags,
   handler((flags) =>
     Effect.flatMap(
       Lazy.durable,
@@ -477,18 +582,28 @@ const runsCommand = Command.make(
     )
   )
 ).pipe(
-  Command.withDescription("List the durable runs of the state file and their progress"),
+  Command.withDescription(runsHelp.summary),
   Command.withSubcommands([runsCancelCommand, runsPruneCommand])
 )
 
+const resumeFlags = {
+  run: runKeyArg.pipe(Args.optional),
+  state,
+  json,
+  verbose
+}
+
+const resumeHelp: Help.Node = {
+  name: "resume",
+  summary: "Continue a durable run after a crash or Ctrl-C",
+  description: "Continue a durable run after a crash, a deploy or Ctrl-C (or every unfinished run of the state " +
+    "file), where it stopped, sending nothing twice.",
+  config: resumeFlags
+}
+
 const resumeCommand = Command.make(
-  "resume",
-  {
-    run: runKeyArg.pipe(Args.optional),
-    state,
-    json,
-    verbose
-  },
+  resumeHelp.name,
+  resumeFlags,
   handler((flags) =>
     Effect.gen(function*() {
       yield* announce
@@ -499,7 +614,7 @@ const resumeCommand = Command.make(
       yield* Durable.resume(stateFile, Option.getOrUndefined(flags.run), flags.json)
     })
   )
-).pipe(Command.withDescription("Continue a durable run (or every unfinished one of the state file)"))
+).pipe(Command.withDescription(resumeHelp.summary))
 
 // ---------------------------------------------------------------------------------------------------------
 // simulate, demo
@@ -515,12 +630,17 @@ const faultKinds = OrbSimulator.faultKinds
 export const simulatorApiKeyVariable = "ORB_SIMULATOR_API_KEY"
 
 const simulateFlags = {
-  port: Options.integer("port").pipe(Options.withDefault(4010), Options.withDescription("Port on 127.0.0.1 (0: any)")),
+  port: Help.withDefault(
+    Options.integer("port").pipe(Options.withPseudoName("N"), Options.withDescription("Port on 127.0.0.1 (0: any)")),
+    4010
+  ),
   maxWindow: Options.integer("max-window").pipe(
+    Options.withPseudoName("DAYS"),
     Options.optional,
     Options.withDescription("The longest timeframe per backfill it accepts, in days (default 31, as Orb's)")
   ),
   apiKey: Options.text("api-key").pipe(
+    Options.withPseudoName("KEY"),
     // From the environment too, so that the key need not be on a command line (a shell's history, `ps`, the
     // line pnpm echoes); an empty variable counts as unset.
     Options.withFallbackConfig(
@@ -538,10 +658,12 @@ const simulateFlags = {
     )
   ),
   reflectionDelay: Options.text("reflection-delay").pipe(
+    Options.withPseudoName("D"),
     Options.optional,
     Options.withDescription("From close to reflected, e.g. 5s (default 5s)")
   ),
   revertDelay: Options.text("revert-delay").pipe(
+    Options.withPseudoName("D"),
     Options.optional,
     Options.withDescription("From revert to reverted, e.g. 5s (default 5s)")
   ),
@@ -550,10 +672,12 @@ const simulateFlags = {
     Options.withDescription("Enforce Orb's live- or test-mode rate limits (default: none)")
   ),
   faultRate: Options.float("fault-rate").pipe(
+    Options.withPseudoName("R"),
     Options.optional,
     Options.withDescription("Share of requests to answer with a fault, 0 to 1")
   ),
   faults: Options.text("faults").pipe(
+    Options.withPseudoName("KIND,..."),
     Options.optional,
     Options.withDescription(`Fault kinds, comma-separated: ${faultKinds.join(", ")} (default: all)`)
   ),
@@ -562,14 +686,20 @@ const simulateFlags = {
     Options.withDescription("Fault before or after the request takes effect (default random)")
   ),
   faultDelay: Options.text("fault-delay").pipe(
+    Options.withPseudoName("D"),
     Options.optional,
     Options.withDescription("For delay faults (default 2m)")
   ),
   latency: Options.text("latency").pipe(
+    Options.withPseudoName("D"),
     Options.optional,
     Options.withDescription("How long every answer takes to reach the client, like a network's round trip, e.g. 50ms")
   ),
-  seed: Options.integer("seed").pipe(Options.optional, Options.withDescription("Seeds ids and fault draws")),
+  seed: Options.integer("seed").pipe(
+    Options.withPseudoName("N"),
+    Options.optional,
+    Options.withDescription("Seeds ids and fault draws")
+  ),
   verbose
 }
 
@@ -657,8 +787,16 @@ export const serveOptions = (flags: {
     }
   })
 
+const simulateHelp: Help.Node = {
+  name: "simulate",
+  summary: "Serve the Orb simulator on 127.0.0.1 until stopped",
+  description: "Serve the Orb simulator on 127.0.0.1 until stopped (Ctrl-C). Its base URL is the only line on " +
+    "standard output.",
+  config: simulateFlags
+}
+
 const simulateCommand = Command.make(
-  "simulate",
+  simulateHelp.name,
   simulateFlags,
   handler((flags) =>
     Effect.gen(function*() {
@@ -686,17 +824,31 @@ const simulateCommand = Command.make(
       return yield* Effect.never
     }).pipe(Effect.scoped)
   )
-).pipe(Command.withDescription("Serve the Orb simulator on 127.0.0.1 until stopped"))
+).pipe(Command.withDescription(simulateHelp.summary))
 
-const demoCommand = Command.make(
-  "demo",
-  {
-    events: Options.integer("events").pipe(
-      Options.withDefault(40_000),
+const demoFlags = {
+  events: Help.withDefault(
+    Options.integer("events").pipe(
+      Options.withPseudoName("N"),
       Options.withDescription("About how many events to generate")
     ),
-    verbose
-  },
+    40_000,
+    "40,000"
+  ),
+  verbose
+}
+
+const demoHelp: Help.Node = {
+  name: "demo",
+  summary: "A whole backfill of generated events against the in-process simulator",
+  description: "A whole backfill of a week of generated usage against the in-process simulator (never Orb), " +
+    "shown and then reverted.",
+  config: demoFlags
+}
+
+const demoCommand = Command.make(
+  demoHelp.name,
+  demoFlags,
   handler((flags) =>
     Effect.gen(function*() {
       const events = yield* positive("events", Option.some(flags.events), 1_000_000)
@@ -704,7 +856,7 @@ const demoCommand = Command.make(
       yield* Demo.demo({ events }).pipe(Effect.provide(Backend.layerSimulator()))
     })
   )
-).pipe(Command.withDescription("A whole backfill of generated events against the in-process simulator, then reverted"))
+).pipe(Command.withDescription(demoHelp.summary))
 
 // ---------------------------------------------------------------------------------------------------------
 // the command
@@ -742,6 +894,33 @@ export const command = Command.make(
   ])
 )
 
+// The command tree as its help describes it: the same flags and arguments as `command`, which the help reads from
+// their definitions (a test checks that both trees name the same commands).
+const helpTree: Help.Node = {
+  name: "orb-backfill",
+  summary: "Run, list, show, close, revert and watch Orb event backfills",
+  description: "orb-backfill 0.1.0: run, list, show, close, revert and watch Orb event backfills. Against Orb " +
+    "with ORB_API_KEY (and ORB_BASE_URL for another Orb, such as orb-backfill simulate); without ORB_API_KEY, " +
+    "every command runs against an in-process Orb simulator that vanishes when the command ends.",
+  config: { verbose },
+  children: [
+    runHelp,
+    runsHelp,
+    resumeHelp,
+    listHelp,
+    showHelp,
+    closeHelp,
+    revertHelp,
+    watchHelp,
+    simulateHelp,
+    demoHelp
+  ],
+  notes: [
+    "Results go to standard output, progress and errors to standard error. Exit codes: 0 done, 1 the work " +
+    "failed, 2 bad usage or input (nothing was sent), 130 interrupted. More in docs/cli.md."
+  ]
+}
+
 const cli = Command.run(command, { name: "orb-backfill", version: "0.1.0", executable: "orb-backfill" })
 
 /**
@@ -770,6 +949,13 @@ export type Environment =
 export const run = (args: ReadonlyArray<string>): Effect.Effect<number, never, Environment> =>
   Effect.gen(function*() {
     const output = yield* Output.Output
+    const scanned = Help.scan("orb-backfill", helpTree, args)
+    // The help is rendered here, from the same definitions: @effect/cli's pads its command list to hundreds of
+    // columns and prints colour codes into pipes.
+    if (scanned.help) {
+      yield* Output.line(Help.render("orb-backfill", scanned.path, output.columns))
+      return CliError.ExitCode.success
+    }
     const logger = Logger.make(({ logLevel, message }) => {
       const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
       Effect.runSync(output.stderr(`[${logLevel.label.toLowerCase()}] ${text}\n`))

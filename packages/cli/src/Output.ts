@@ -36,7 +36,12 @@ export const Output: Context.Tag<Output, Output> = Context.GenericTag<Output>("@
  */
 export const layerProcess: Layer.Layer<Output> = Layer.sync(Output, () => ({
   isTTY: process.stderr.isTTY === true,
-  columns: process.stderr.columns ?? 80,
+  // A terminal's own width; else `COLUMNS` (a script, `script -c`, an editor's terminal that reports none).
+  columns: (process.stderr.columns ?? 0) > 0
+    ? process.stderr.columns
+    : Number.parseInt(process.env.COLUMNS ?? "", 10) > 0
+    ? Number.parseInt(process.env.COLUMNS!, 10)
+    : 80,
   stdout: (text) => Effect.sync(() => void process.stdout.write(text)),
   stderr: (text) => Effect.sync(() => void process.stderr.write(text))
 }))

@@ -33,7 +33,7 @@ export const simulator: Layer.Layer<
 
 export const cli = (
   args: ReadonlyArray<string>,
-  options: { readonly isTTY?: boolean } = {}
+  options: { readonly isTTY?: boolean; readonly columns?: number } = {}
 ): Effect.Effect<Ran, never, Environment> =>
   Effect.gen(function*() {
     const memory = Output.memory(options)
