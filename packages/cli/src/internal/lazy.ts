@@ -8,5 +8,7 @@ import type * as DurableModule from "../Durable.js"
 /**
  * The durable runs (`Durable.ts`): the SQLite engine (better-sqlite3, a native module), `@effect/cluster` and
  * `@effect/workflow`.
+ *
+ * @internal
  */
 export const durable: Effect.Effect<typeof DurableModule> = Effect.promise(() => import("../Durable.js"))

@@ -17,6 +17,8 @@ const ensureTable = (sql: SqlClient.SqlClient) =>
  * Whether the run was asked to stop. A database that cannot answer reads as "not asked": the run then goes on to its
  * next step and asks again before it, so a cancel is at worst seen one step late; failing the run for it would revert
  * hours of work over a blip of the engine's own database.
+ *
+ * @internal
  */
 export const isRequested = (executionId: string) =>
   Effect.flatMap(
@@ -27,7 +29,7 @@ export const isRequested = (executionId: string) =>
     Effect.orElseSucceed(() => false)
   )
 
-/** Records a cancel request; requesting twice is one request. */
+/** Records a cancel request; requesting twice is one request. @internal */
 export const request = (executionId: string) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
@@ -35,7 +37,7 @@ export const request = (executionId: string) =>
     yield* sql`INSERT INTO ${sql(table)} (execution_id) VALUES (${executionId}) ON CONFLICT DO NOTHING`
   })
 
-/** Forgets a run's request, with its engine rows when it is pruned. */
+/** Forgets a run's request, with its engine rows when it is pruned. @internal */
 export const forget = (executionId: string) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient

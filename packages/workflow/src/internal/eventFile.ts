@@ -15,11 +15,13 @@ import * as Stream from "effect/Stream"
 import type * as EventFile from "../EventFile.js"
 
 /** Kept in the .d.ts (not marked internal): `EventFile.InputError`'s declaration names it. */
-export class InputError extends Schema.TaggedError<InputError>("@effect-orb/workflow/EventFile/InputError")("InputError", {
-  file: Schema.String,
-  line: Schema.optional(Schema.Number),
-  reason: Schema.String
-}) {
+export class InputError
+  extends Schema.TaggedError<InputError>("@effect-orb/workflow/EventFile/InputError")("InputError", {
+    file: Schema.String,
+    line: Schema.optional(Schema.Number),
+    reason: Schema.String
+  })
+{
   override get message() {
     return this.line === undefined ? `${this.file}: ${this.reason}` : `${this.file}:${this.line}: ${this.reason}`
   }

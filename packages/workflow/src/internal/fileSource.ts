@@ -24,7 +24,7 @@ const unreadable = (file: string, error: unknown) =>
     detail: error instanceof Error ? error.message : String(error)
   })
 
-/** The absolute path, size and SHA-256 of a file, read as a stream. */
+/** The absolute path, size and SHA-256 of a file, read as a stream. @internal */
 export const fingerprint = (file: string): Effect.Effect<
   { readonly path: string; readonly size: number; readonly sha256: string },
   SourceError
@@ -73,7 +73,7 @@ const verify = (source: RunSource.FileSource): Effect.Effect<void, SourceError> 
 
 const chunkBytes = 64 * 1024
 
-/** Up to `maxEvents` events from byte `offset` (line `line`), read in chunks. */
+/** Up to `maxEvents` events from byte `offset` (line `line`), read in chunks. @internal */
 export const readSegment = (
   source: RunSource.FileSource,
   from: { readonly offset: number; readonly line: number },
