@@ -4,33 +4,20 @@
  *
  * @since 0.1.0
  */
-import * as Chunk from "effect/Chunk"
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
-import * as DateTime from "effect/DateTime"
-import * as Duration from "effect/Duration"
+import type * as DateTime from "effect/DateTime"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
+import type * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as Predicate from "effect/Predicate"
-import * as Ref from "effect/Ref"
-import * as Schedule from "effect/Schedule"
-import * as Schema from "effect/Schema"
+import type * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import * as Backfill from "./Backfill.js"
-import * as Events from "./internal/events.js"
-import { excerptOf, truncate } from "./internal/excerpt.js"
-import {
-  decodedEvents,
-  encodedEvents,
-  ingestInto,
-  ingestStream as internalIngestStream
-} from "./internal/ingestStream.js"
-import * as RateLimiter from "./internal/rateLimiter.js"
-import { run as internalRun } from "./internal/run.js"
-import * as OrbClient from "./OrbClient.js"
-import * as OrbError from "./OrbError.js"
+import type * as Backfill from "./Backfill.js"
+import * as internal from "./internal/backfills.js"
+import * as quota from "./internal/quota.js"
+import type * as RateLimiter from "./internal/rateLimiter.js"
+import type * as OrbClient from "./OrbClient.js"
+import type * as OrbError from "./OrbError.js"
 
 /**
  * Options of a request that changes something: the `Idempotency-Key` to send (default: a new key per
@@ -80,7 +67,7 @@ export interface AwaitStatusOptions {
  * @since 0.1.0
  * @category constants
  */
-export const liveModeQuota: IngestQuota = { requestsPerSecond: 100, eventsPerMinute: 10_000 }
+export const liveModeQuota: IngestQuota = quota.liveModeQuota
 
 /**
  * Orb's test-mode ingest quota: 10 requests per second and 2,000 events per minute.
@@ -88,7 +75,7 @@ export const liveModeQuota: IngestQuota = { requestsPerSecond: 100, eventsPerMin
  * @since 0.1.0
  * @category constants
  */
-export const testModeQuota: IngestQuota = { requestsPerSecond: 10, eventsPerMinute: 2_000 }
+export const testModeQuota: IngestQuota = quota.testModeQuota
 
 /**
  * A pace for ingest requests.
@@ -119,10 +106,8 @@ export interface IngestPace {
  * @since 0.1.0
  * @category constructors
  */
-export const makeIngestPace = (quota: IngestQuota): Effect.Effect<IngestPace, OrbError.InvalidInput> =>
-  quota.requestsPerSecond > 0 && quota.eventsPerMinute > 0
-    ? Effect.map(RateLimiter.make(quota), (limiter) => ({ [RateLimiter.PaceTypeId]: limiter, quota }))
-    : Effect.fail(new OrbError.InvalidInput({ field: "quota", reason: "both limits must be positive" }))
+export const makeIngestPace: (quota: IngestQuota) => Effect.Effect<IngestPace, OrbError.InvalidInput> =
+  internal.makeIngestPace
 
 /**
  * @since 0.1.0
@@ -334,17 +319,11 @@ export interface RunResult {
  * @since 0.1.0
  * @category constructors
  */
-export const defaultCloseTime = (options: {
+export const defaultCloseTime: (options: {
   readonly now: DateTime.Utc
   readonly expectedEvents?: number | undefined
   readonly quota?: IngestQuota | false | undefined
-}): DateTime.Utc => {
-  const { expectedEvents, now } = options
-  if (expectedEvents === undefined || !(expectedEvents >= 0)) return DateTime.add(now, { hours: 24 })
-  const eventsPerMinute = options.quota === false ? 600_000 : (options.quota ?? liveModeQuota).eventsPerMinute
-  const minutes = Math.max(60, Math.ceil((2 * expectedEvents) / eventsPerMinute) + 30)
-  return DateTime.add(now, { minutes })
-}
+}) => DateTime.Utc = quota.defaultCloseTime
 
 /**
  * The account's own limits, where Orb raised them for it.
@@ -457,99 +436,16 @@ export const Backfills: Context.Tag<Backfills, Backfills> = Context.GenericTag<B
   "@effect-orb/backfills/Backfills"
 )
 
-const invalid = (field: string, reason: string) => Either.left(new OrbError.InvalidInput({ field, reason }))
-
-/**
- * A backfill id as a path segment: non-empty, not `.` or `..` (which a URL would resolve away), and
- * percent-encoded.
- */
-const pathSegment = (id: string): Either.Either<string, OrbError.InvalidInput> => {
-  if (typeof id !== "string" || id.length === 0) return invalid("id", "a backfill id must not be empty")
-  if (id === "." || id === "..") return invalid("id", `${JSON.stringify(id)} is not a backfill id`)
-  return Either.right(encodeURIComponent(id))
-}
-
 /**
  * The safety rails of a create request, checked before anything is sent.
  *
  * @since 0.1.0
  * @category validation
  */
-export const validateCreate = (
+export const validateCreate: (
   input: Backfill.CreateBackfill,
   account?: AccountOptions | undefined
-): Either.Either<void, OrbError.InvalidInput> => {
-  if (!Predicate.isBoolean(input.replaceExistingEvents)) {
-    return invalid(
-      "replaceExistingEvents",
-      "must be given explicitly: true replaces every existing event in the timeframe, false adds to them " +
-        "(Orb would default to true)"
-    )
-  }
-  for (const field of ["timeframeStart", "timeframeEnd"] as const) {
-    if (!DateTime.isDateTime(input[field])) return invalid(field, "must be a DateTime")
-  }
-  const span = input.timeframeEnd.epochMillis - input.timeframeStart.epochMillis
-  if (span <= 0) {
-    return invalid(
-      "timeframeEnd",
-      `must be after timeframeStart (${DateTime.formatIso(input.timeframeStart)}), got ${
-        DateTime.formatIso(input.timeframeEnd)
-      }`
-    )
-  }
-  const max = maxTimeframeMillisOf(account)
-  if (span > max) {
-    return invalid(
-      "timeframeEnd",
-      `the timeframe spans ${spanText(span)}, ${spanText(span - max)} more than the ${
-        spanText(max)
-      } the account allows per backfill (Backfills.run cuts a longer timeframe into windows)`
-    )
-  }
-  if (input.customerId !== undefined && input.externalCustomerId !== undefined) {
-    return invalid("externalCustomerId", "give at most one of customerId and externalCustomerId")
-  }
-  for (const field of ["customerId", "externalCustomerId", "deprecationFilter"] as const) {
-    const value = input[field]
-    if (value !== undefined && (!Predicate.isString(value) || value.length === 0)) {
-      return invalid(field, "must be a non-empty string when given")
-    }
-  }
-  if (input.closeTime !== undefined && !DateTime.isDateTime(input.closeTime)) {
-    return invalid("closeTime", "must be a DateTime")
-  }
-  return Either.void
-}
-
-/** The account's maximum timeframe, in milliseconds. */
-const maxTimeframeMillisOf = (account: AccountOptions | undefined) =>
-  account?.maxTimeframe === undefined
-    ? Backfill.maxTimeframeMillis
-    : Duration.toMillis(Duration.decode(account.maxTimeframe))
-
-/** A span in words: `31 days`, `1 second`, `2 days 3 hours`. */
-const spanText = (millis: number) => {
-  const units: ReadonlyArray<readonly [string, number]> = [
-    ["day", 86_400_000],
-    ["hour", 3_600_000],
-    ["minute", 60_000],
-    ["second", 1_000],
-    ["millisecond", 1]
-  ]
-  const parts: Array<string> = []
-  let rest = Math.round(millis)
-  for (const [name, size] of units) {
-    const count = Math.floor(rest / size)
-    rest -= count * size
-    // The two largest units that are not zero: `31 days 1 second`, `2 days 3 hours`.
-    if (count > 0 && parts.length < 2) parts.push(`${count} ${name}${count === 1 ? "" : "s"}`)
-  }
-  return parts.length === 0 ? "0 seconds" : parts.join(" ")
-}
-
-const refusal = (field: string, problem: Events.Problem) =>
-  invalid(problem.field === "" ? field : `${field}.${problem.field}`, problem.reason)
+) => Either.Either<void, OrbError.InvalidInput> = internal.validateCreate
 
 /**
  * The checks Orb makes on one event that can be made locally: a non-empty name, exactly one customer key, a flat
@@ -563,15 +459,12 @@ const refusal = (field: string, problem: Events.Problem) =>
  * @since 0.1.0
  * @category validation
  */
-export const validateEvent = (
+export const validateEvent: (
   event: Backfill.IngestEvent,
   field: string,
   backfill?: Backfill.Backfill | undefined,
   now?: DateTime.Utc | undefined
-): Either.Either<void, OrbError.InvalidInput> => {
-  const problem = Events.checkEvent(event, backfill, now?.epochMillis)
-  return problem === undefined ? Either.void : refusal(field, problem)
-}
+) => Either.Either<void, OrbError.InvalidInput> = internal.validateEvent
 
 /**
  * The checks of {@link validateEvent} on an event in Orb's wire form (`typeof Backfill.IngestEvent.Encoded`, a
@@ -586,24 +479,12 @@ export const validateEvent = (
  * @since 0.1.0
  * @category validation
  */
-export const validateEncodedEvent = (
+export const validateEncodedEvent: (
   event: unknown,
   field: string,
   backfill?: Backfill.Backfill | undefined,
   now?: DateTime.Utc | undefined
-): Either.Either<typeof Backfill.IngestEvent.Encoded, OrbError.InvalidInput> => {
-  const checked = Events.checkWire(event, backfill, now?.epochMillis)
-  return checked instanceof Events.Problem ? refusal(field, checked) : Either.right(checked)
-}
-
-const encodeCreate = Schema.encodeSync(Backfill.CreateBackfill)
-
-// Orb's cursors are a few dozen characters; past this one would make a URL that servers refuse (commonly 8 kB),
-// and every error that names the request would quote it.
-const maxCursorLength = 2_048
-
-// A stack trace captured on every call costs more CPU than the rest of the operation's own work.
-const spanOptions = { captureStackTrace: false } as const
+) => Either.Either<typeof Backfill.IngestEvent.Encoded, OrbError.InvalidInput> = internal.validateEncodedEvent
 
 /**
  * Builds the service over an `OrbClient`.
@@ -611,7 +492,7 @@ const spanOptions = { captureStackTrace: false } as const
  * @since 0.1.0
  * @category constructors
  */
-export const make: Effect.Effect<Backfills, never, OrbClient.OrbClient> = Effect.suspend(() => makeWith({}))
+export const make: Effect.Effect<Backfills, never, OrbClient.OrbClient> = internal.makeWith({})
 
 /**
  * The service over the `OrbClient` in context, for an account whose limits Orb raised.
@@ -619,250 +500,8 @@ export const make: Effect.Effect<Backfills, never, OrbClient.OrbClient> = Effect
  * @since 0.1.0
  * @category constructors
  */
-export const makeWith = (
-  account: AccountOptions
-): Effect.Effect<Backfills, never, OrbClient.OrbClient> =>
-  Effect.gen(function*() {
-    const client = yield* OrbClient.OrbClient
-    const maxTimeframe = Duration.millis(maxTimeframeMillisOf(account))
-
-    const create = Effect.fn("Backfills.create", spanOptions)(
-      function*(input: Backfill.CreateBackfill, options?: WriteOptions) {
-        yield* validateCreate(input, account)
-        yield* OrbClient.checkIdempotencyKey(options?.idempotencyKey)
-        const backfill = yield* client.request({
-          method: "POST",
-          path: "/events/backfills",
-          body: encodeCreate(input),
-          idempotencyKey: options?.idempotencyKey
-        }, Backfill.Backfill)
-        yield* Effect.annotateCurrentSpan("backfill.id", backfill.id)
-        return backfill
-      }
-    )
-
-    const fetch = Effect.fn("Backfills.fetch", spanOptions)(function*(id: string) {
-      yield* Effect.annotateCurrentSpan("backfill.id", id)
-      const segment = yield* pathSegment(id)
-      return yield* client.request({ method: "GET", path: `/events/backfills/${segment}` }, Backfill.Backfill)
-    })
-
-    const transition = (action: "close" | "revert") =>
-      Effect.fn(`Backfills.${action}`, spanOptions)(function*(id: string, options?: WriteOptions) {
-        yield* Effect.annotateCurrentSpan("backfill.id", id)
-        const segment = yield* pathSegment(id)
-        yield* OrbClient.checkIdempotencyKey(options?.idempotencyKey)
-        return yield* client.request({
-          method: "POST",
-          path: `/events/backfills/${segment}/${action}`,
-          idempotencyKey: options?.idempotencyKey
-        }, Backfill.Backfill)
-      })
-
-    const close = transition("close")
-    const revert = transition("revert")
-
-    const listPage = Effect.fn("Backfills.listPage", spanOptions)(function*(options?: ListPageOptions) {
-      const limit = options?.limit
-      if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= 100)) {
-        return yield* invalid("limit", `must be an integer from 1 to 100, got ${limit}`)
-      }
-      const urlParams: Array<[string, string]> = []
-      if (limit !== undefined) urlParams.push(["limit", String(limit)])
-      if (options?.cursor !== undefined) urlParams.push(["cursor", options.cursor])
-      return yield* client.request({ method: "GET", path: "/events/backfills", urlParams }, Backfill.BackfillPage)
-    })
-
-    const list = (options?: ListOptions): Stream.Stream<Backfill.Backfill, Error> =>
-      Stream.suspend(() => {
-        // Every cursor followed so far (one per page, a few dozen characters each): a server that hands one back
-        // again, at once or after others, would make the listing go round forever.
-        const followed = new Set<string>()
-        return Stream.paginateChunkEffect(
-          undefined as string | undefined,
-          (cursor) =>
-            listPage({ limit: options?.limit, cursor }).pipe(
-              Effect.flatMap((page) => {
-                const next = page.paginationMetadata.nextCursor
-                const data = Chunk.unsafeFromArray(page.data)
-                // As Orb's own SDK: an empty page, or no cursor (`null` or `""`), is the end.
-                if (page.data.length === 0 || next === null || next === "") {
-                  return Effect.succeed([data, Option.none<string>()] as const)
-                }
-                if (cursor !== undefined) followed.add(cursor)
-                const refuse = (reason: string) =>
-                  Effect.fail(
-                    new OrbError.DecodeError({
-                      status: 200,
-                      method: "GET",
-                      path: `/events/backfills?${new URLSearchParams([
-                        ...(options?.limit === undefined ? [] : [["limit", String(options.limit)]]),
-                        ...(cursor === undefined ? [] : [["cursor", truncate(cursor, 200)]])
-                      ])}`,
-                      reason,
-                      excerpt: ""
-                    })
-                  )
-                if (next.length > maxCursorLength) {
-                  return refuse(
-                    `next_cursor of ${next.length} characters (${excerptOf(next, 40)}) is no cursor: it would make a ` +
-                      "URL longer than servers accept"
-                  )
-                }
-                if (followed.has(next)) {
-                  return refuse(
-                    `next_cursor ${excerptOf(next)} was already followed: the listing would never end (after ${
-                      followed.size + 1
-                    } pages)`
-                  )
-                }
-                return Effect.succeed([data, Option.some(next)] as const)
-              })
-            )
-        )
-      }).pipe(Stream.withSpan("Backfills.list"))
-
-    const ingest = Effect.fn("Backfills.ingest", spanOptions)(
-      function*(id: string, events: Iterable<Backfill.IngestEvent>, options?: WriteOptions) {
-        yield* Effect.annotateCurrentSpan("backfill.id", id)
-        yield* pathSegment(id)
-        yield* OrbClient.checkIdempotencyKey(options?.idempotencyKey)
-        const batch = Array.from(events)
-        if (batch.length === 0) return yield* invalid("events", "give at least one event")
-        if (batch.length > Backfill.maxEventsPerRequest) {
-          return yield* invalid(
-            "events",
-            `${batch.length} events in one request; Orb accepts at most ${Backfill.maxEventsPerRequest}`
-          )
-        }
-        yield* Effect.annotateCurrentSpan("events", batch.length)
-        const now = yield* Clock.currentTimeMillis
-        const wire: Array<Events.Wire> = []
-        for (const [index, event] of batch.entries()) {
-          const problem = Events.checkEvent(event, undefined, now)
-          if (problem !== undefined) return yield* refusal(`events[${index}]`, problem)
-          wire.push(Events.withSettledKey(Events.encodeEvent(event, event.idempotencyKey)))
-        }
-        return yield* client.request({
-          method: "POST",
-          path: "/ingest",
-          urlParams: [["backfill_id", id]],
-          body: { events: wire },
-          idempotencyKey: options?.idempotencyKey
-        }, Backfill.IngestResult)
-      }
-    )
-
-    const awaitStatus = Effect.fn("Backfills.awaitStatus", spanOptions)(
-      function*(id: string, target: Backfill.BackfillStatus, options?: AwaitStatusOptions) {
-        yield* Effect.annotateCurrentSpan("backfill.id", id)
-        yield* Effect.annotateCurrentSpan("backfill.target", target)
-        yield* pathSegment(id)
-        const timeout = Duration.decode(options?.timeout ?? Duration.hours(1))
-        const schedule: Schedule.Schedule<unknown> = options?.schedule ?? defaultAwaitSchedule
-        const started = yield* Clock.currentTimeMillis
-        const lastStatus = yield* Ref.make(Option.none<Backfill.BackfillStatus>())
-        const poll = fetch(id).pipe(
-          Effect.tap((backfill) => Ref.set(lastStatus, Option.some(backfill.status))),
-          Effect.flatMap((backfill) => {
-            if (backfill.status === target) return Effect.succeed(Option.some(backfill))
-            if (!Backfill.canReach(backfill.status, target)) {
-              return Effect.fail(new OrbError.StatusUnreachable({ backfillId: id, target, status: backfill.status }))
-            }
-            return Effect.succeed(Option.none<Backfill.Backfill>())
-          }),
-          // A wait can last an hour: an outage that outlasts the transport's retries is no reason to give up.
-          Effect.catchIf(OrbError.isTransient, (error) =>
-            Effect.as(
-              Effect.logDebug(`Still waiting for backfill ${id} to be ${target}: ${error.message}`),
-              Option.none<Backfill.Backfill>()
-            ))
-        )
-        const timedOut = Effect.gen(function*() {
-          const now = yield* Clock.currentTimeMillis
-          const last = yield* Ref.get(lastStatus)
-          return yield* new OrbError.AwaitTimeout({
-            backfillId: id,
-            target,
-            waitedMillis: now - started,
-            ...(Option.isSome(last) ? { lastStatus: last.value } : {})
-          })
-        })
-        const found = yield* poll.pipe(
-          Effect.repeat({
-            schedule: Schedule.passthrough(schedule as Schedule.Schedule<unknown, Option.Option<Backfill.Backfill>>),
-            until: Option.isSome
-          }),
-          Effect.timeoutFail({ duration: timeout, onTimeout: () => "timeout" as const }),
-          Effect.catchIf((error) => error === "timeout", () => timedOut)
-        )
-        // The schedule ended before the status came: that is a timeout too.
-        return Option.isSome(found) ? found.value : yield* timedOut
-      }
-    )
-
-    const ingestStream = Effect.fn("Backfills.ingestStream", spanOptions)(
-      function*<E, R>(id: string, events: Stream.Stream<Backfill.IngestEvent, E, R>, options?: IngestStreamOptions) {
-        yield* Effect.annotateCurrentSpan("backfill.id", id)
-        return yield* internalIngestStream({ client, fetch }, id, events, decodedEvents, options ?? {}, liveModeQuota)
-      }
-    )
-
-    const ingestEncodedStream = Effect.fn("Backfills.ingestEncodedStream", spanOptions)(
-      function*<E, R>(
-        id: string,
-        events: Stream.Stream<typeof Backfill.IngestEvent.Encoded, E, R>,
-        options?: IngestStreamOptions
-      ) {
-        yield* Effect.annotateCurrentSpan("backfill.id", id)
-        return yield* internalIngestStream({ client, fetch }, id, events, encodedEvents, options ?? {}, liveModeQuota)
-      }
-    )
-
-    const run = Effect.fn("Backfills.run", spanOptions)(function*<E, R>(spec: RunSpec<E, R>) {
-      return yield* internalRun({
-        create,
-        fetch,
-        list,
-        ingestInto: (ids, options, onTargets) =>
-          (spec.encodedEvents !== undefined
-            ? ingestInto(
-              { client, fetch },
-              { ids },
-              spec.encodedEvents,
-              encodedEvents,
-              options,
-              liveModeQuota,
-              onTargets
-            )
-            : ingestInto({ client, fetch }, { ids }, spec.events!, decodedEvents, options, liveModeQuota, onTargets))
-            .pipe(
-              Effect.withSpan("Backfills.ingestStream", { attributes: { "backfill.ids": ids.join(",") } })
-            ),
-        close,
-        revert,
-        awaitStatus,
-        defaultCloseTime,
-        validateCreate: (input) => validateCreate(input, account),
-        maxTimeframeMillis: Duration.toMillis(maxTimeframe)
-      }, spec)
-    })
-
-    return Backfills.of({
-      maxTimeframe,
-      create,
-      ingestStream,
-      ingestEncodedStream,
-      run,
-      fetch,
-      close,
-      revert,
-      listPage,
-      list,
-      ingest,
-      awaitStatus
-    })
-  })
+export const makeWith: (account: AccountOptions) => Effect.Effect<Backfills, never, OrbClient.OrbClient> =
+  internal.makeWith
 
 /**
  * The default polling schedule of `awaitStatus`: exponential from 1 second, doubling, capped at 30 seconds,
@@ -871,10 +510,7 @@ export const makeWith = (
  * @since 0.1.0
  * @category constants
  */
-export const defaultAwaitSchedule: Schedule.Schedule<unknown> = Schedule.exponential(Duration.seconds(1), 2).pipe(
-  Schedule.modifyDelay((_, delay) => Duration.min(delay, Duration.seconds(30))),
-  Schedule.jittered
-)
+export const defaultAwaitSchedule: Schedule.Schedule<unknown> = internal.defaultAwaitSchedule
 
 /**
  * The service over the `OrbClient` in context.

@@ -17,6 +17,7 @@ import type * as Backfills from "../Backfills.js"
 import type * as OrbClient from "../OrbClient.js"
 import * as OrbError from "../OrbError.js"
 import * as Events from "./events.js"
+import { liveModeQuota } from "./quota.js"
 import * as RateLimiter from "./rateLimiter.js"
 import * as RetryRule from "./retryRule.js"
 import { sha256 } from "./sha256.js"
@@ -124,11 +125,10 @@ export const ingestStream = <A, E, R>(
   id: string,
   input: Stream.Stream<A, E, R>,
   events: Check<A>,
-  options: Backfills.IngestStreamOptions,
-  defaultQuota: Backfills.IngestQuota
+  options: Backfills.IngestStreamOptions
 ): Effect.Effect<Backfills.IngestSummary, Backfills.Error | OrbError.InvalidEvent | E, R> =>
   Effect.map(
-    ingestInto(deps, { ids: [id] }, input, events, options, defaultQuota, undefined),
+    ingestInto(deps, { ids: [id] }, input, events, options, undefined),
     (summary) => summary.total
   )
 
@@ -151,7 +151,6 @@ export const ingestInto = <A, E, R>(
   input: Stream.Stream<A, E, R>,
   events: Check<A>,
   options: Backfills.IngestStreamOptions,
-  defaultQuota: Backfills.IngestQuota,
   onTargets: ((counts: ReadonlyArray<TargetCounts>) => Effect.Effect<void>) | undefined
 ): Effect.Effect<MultiSummary, Backfills.Error | OrbError.InvalidEvent | E, R> =>
   Effect.gen(function*() {
@@ -169,7 +168,7 @@ export const ingestInto = <A, E, R>(
     if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
       return yield* new OrbError.InvalidInput({ field: "maxAttempts", reason: "must be a positive integer" })
     }
-    const quota = options.pace?.quota ?? options.quota ?? defaultQuota
+    const quota = options.pace?.quota ?? options.quota ?? liveModeQuota
     if (quota !== false && !(quota.requestsPerSecond > 0 && quota.eventsPerMinute > 0)) {
       return yield* new OrbError.InvalidInput({ field: "quota", reason: "both limits must be positive" })
     }

@@ -17,12 +17,12 @@ import * as Backfill from "../Backfill.js"
 import type * as Backfills from "../Backfills.js"
 import * as OrbError from "../OrbError.js"
 import type * as IngestStream from "./ingestStream.js"
+import { defaultCloseTime } from "./quota.js"
 import * as RetryRule from "./retryRule.js"
 
 type Operations<R> =
   & Pick<Backfills.Backfills, "create" | "fetch" | "list" | "close" | "revert" | "awaitStatus">
   & {
-    readonly defaultCloseTime: typeof Backfills.defaultCloseTime
     readonly validateCreate: (input: Backfill.CreateBackfill) => Either.Either<void, OrbError.InvalidInput>
     readonly maxTimeframeMillis: number
     /** The spec's events into these backfills (the windows, in order), one pipeline. */
@@ -95,7 +95,7 @@ export const run = <E, R>(
     }
     const now = yield* DateTime.now
     const closeTime = spec.closeTime ??
-      ops.defaultCloseTime({ now, expectedEvents: spec.expectedEvents, quota: spec.ingest?.quota })
+      defaultCloseTime({ now, expectedEvents: spec.expectedEvents, quota: spec.ingest?.quota })
     if (closeTime.epochMillis <= now.epochMillis) {
       return yield* invalid("closeTime", `${DateTime.formatIso(closeTime)} is not in the future`)
     }
