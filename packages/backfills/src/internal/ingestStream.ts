@@ -362,8 +362,8 @@ export const ingestInto = <A, E, R>(
 
     // At most `concurrency` batches in flight: the next batch waits for a free slot before the one after it is
     // pulled, so the input is read only as fast as batches leave. Not `Stream.mapEffect` with `concurrency`: in
-    // this version of Effect it costs a few hundred microseconds of CPU per element (about 1 ms per batch in the
-    // ingestion's profile, against some 30 µs for a semaphore and a fiber set). The first failure of a batch
+    // this version of Effect it costs far more CPU per element than a semaphore and a fiber set (measured in the
+    // ingestion's profile: docs/performance.md, "What changed since the first run"). The first failure of a batch
     // fails the whole and interrupts the others (the scope closes them). A batch frees its slot only when Orb has
     // accepted it: were a failed batch to free its slot, the feed could take every slot back and win the race before
     // the failure reached `join`, and a batch Orb never accepted would go unreported.

@@ -2,9 +2,9 @@
  * SHA-256 (FIPS 180-4), synchronous, in plain JavaScript.
  *
  * Idempotency keys (a digest per request, and per event that comes without a key) were computed with
- * `crypto.subtle.digest`, which is asynchronous: each call crosses to the thread pool and back, and cost about
- * 0.5 ms of CPU per request of 500 events in the ingestion's profile (a microsecond per event; more than 20 µs
- * per event whose key is derived), several times what hashing the few kilobytes itself costs. The digests are
+ * `crypto.subtle.digest`, which is asynchronous: each call crosses to the thread pool and back, which in the
+ * ingestion's profile cost several times what hashing the few kilobytes itself costs (figures in docs/performance.md,
+ * "What changed since the first run"). The digests are
  * the standard ones, so every key stays exactly what it was; a test checks this against `crypto.subtle`.
  */
 

@@ -177,8 +177,8 @@ export const toBackfill = (state: State.State, record: State.BackfillRecord, now
 
 /**
  * A backfill's wire body, written by hand: the same values as `Schema.encodeSync(Backfill.Backfill)` on its
- * model (a test holds them equal), without the model's construction and the Schema's walk, which cost about
- * 50 µs a backfill, most of a list page's CPU. The Schema leaves out an absent `deprecation_filter`; Orb's
+ * model (a test holds them equal), without the model's construction and the Schema's walk, which were most of a
+ * list page's CPU in the simulator's profile. The Schema leaves out an absent `deprecation_filter`; Orb's
  * backfills carry it as `null`, which clients must accept, so the simulator sends it that way (first, as it
  * always has).
  *
