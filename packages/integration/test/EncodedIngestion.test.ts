@@ -92,13 +92,30 @@ describe("Backfills.ingestEncodedStream", () => {
       assert.isAbove(summary.failures[2].reasons.length, 0)
       assert.strictEqual((yield* recordedIn(backfill.id)).length, 27)
     }).pipe(Effect.provide(withSimulator())))
+})
 
-  it.effect("pulls the stream lazily", () =>
+// The one pipeline behind both entry points, in either form: the input is pulled only as fast as batches leave.
+const tracked = {
+  ingestStream: (id: string) => {
+    const { stream, tracker } = trackPulls(decodedEvents(20_000))
+    return { tracker, ingest: (options: Backfills.IngestStreamOptions) => Backfills.ingestStream(id, stream, options) }
+  },
+  ingestEncodedStream: (id: string) => {
+    const { stream, tracker } = trackPulls(wireEvents(20_000))
+    return {
+      tracker,
+      ingest: (options: Backfills.IngestStreamOptions) => Backfills.ingestEncodedStream(id, stream, options)
+    }
+  }
+}
+
+describe.each(Object.keys(tracked) as Array<keyof typeof tracked>)("Backfills.%s", (entry) => {
+  it.effect("pulls the stream lazily: never more than a few batches ahead of what Orb accepted", () =>
     Effect.gen(function*() {
       yield* setNow
       const backfill = yield* createOpen()
-      const { stream, tracker } = trackPulls(wireEvents(20_000))
-      const summary = yield* driveClock(Backfills.ingestEncodedStream(backfill.id, stream, {
+      const { ingest, tracker } = tracked[entry](backfill.id)
+      const summary = yield* driveClock(ingest({
         quota: false,
         concurrency: 4,
         onProgress: (p) => Effect.sync(() => void (tracker.accepted = p.accepted))

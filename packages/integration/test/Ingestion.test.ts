@@ -5,7 +5,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import { driveClock, maxReadAhead, sampleEvent, setNow, timeframe, trackPulls, withSimulator } from "./simulator.js"
+import { driveClock, sampleEvent, setNow, timeframe, withSimulator } from "./simulator.js"
 
 const createOpen = (overrides: Partial<Parameters<typeof Backfills.create>[0]> = {}) =>
   Backfills.create({ ...timeframe, replaceExistingEvents: false, ...overrides })
@@ -135,20 +135,6 @@ describe("Backfills.ingestStream", () => {
         assert.strictEqual(error._tag, "InvalidInput")
         assert.strictEqual((error as OrbError.InvalidInput).field, Object.keys(options)[0])
       }
-    }).pipe(Effect.provide(withSimulator())))
-
-  it.effect("pulls the stream lazily: never more than a few batches ahead of what Orb accepted", () =>
-    Effect.gen(function*() {
-      yield* setNow
-      const backfill = yield* createOpen()
-      const { stream, tracker } = trackPulls(events(20_000))
-      const summary = yield* driveClock(Backfills.ingestStream(backfill.id, stream, {
-        quota: false,
-        concurrency: 4,
-        onProgress: (p) => Effect.sync(() => void (tracker.accepted = p.accepted))
-      }))
-      assert.strictEqual(summary.accepted, 20_000)
-      assert.isAtMost(tracker.maxAhead, maxReadAhead(4))
     }).pipe(Effect.provide(withSimulator())))
 
   it.effect("keeps within the quota it is given: no 429 from an Orb with the same limits", () =>
