@@ -234,6 +234,8 @@ export const make = (
     // capped at `maxRetryAfter`) wins over the schedule's.
     const retrySchedule = baseSchedule.pipe(
       Schedule.intersect(Schedule.identity<OrbError.OrbError>()),
+      // Before the delay that logs "Retrying": an error that is not retried (a 401) logs nothing.
+      Schedule.whileInput((error: OrbError.OrbError) => OrbError.isTransient(error)),
       Schedule.modifyDelayEffect(([_, error], delay) => {
         const asked = "retryAfterMillis" in error ? error.retryAfterMillis : undefined
         const wait = asked === undefined ? delay : Duration.millis(asked)

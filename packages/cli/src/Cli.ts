@@ -471,7 +471,7 @@ const watchCommand = Command.make(
       let last = ""
       const observe = Effect.gen(function*() {
         const backfill = yield* Backfills.fetch(flags.id)
-        const line = `${backfill.status}, ${Progress.count(backfill.eventsIngested)} events` +
+        const line = `${backfill.status}, ${Progress.plural(backfill.eventsIngested, "event")}` +
           Option.match(backfill.closeTime, {
             onNone: () => "",
             onSome: (t) => (backfill.status === "pending" ? `, close time ${Render.time(t)}` : "")
@@ -956,22 +956,74 @@ export const run = (args: ReadonlyArray<string>): Effect.Effect<number, never, E
       yield* Output.line(Help.render("orb-backfill", scanned.path, output.columns))
       return CliError.ExitCode.success
     }
+    // Bad usage is told as every other error is: one sentence naming the flags, and the JSON error with --json.
+    const refuse = (reason: string) =>
+      CliError.report({ verbose: false, json: scanned.json })(usage(reason)).pipe(
+        Effect.catchAll((exit) => Effect.succeed(exit.code))
+      )
+    if (scanned.problem !== undefined) return yield* refuse(scanned.problem)
     const logger = Logger.make(({ logLevel, message }) => {
       const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
-      Effect.runSync(output.stderr(`[${logLevel.label.toLowerCase()}] ${text}\n`))
+      Effect.runSync(output.stderr(`[${logLevel.label.toLowerCase()}] ${CliError.printable(text)}\n`))
     })
     return yield* cli(["orb-backfill", "orb-backfill", ...args]).pipe(
       Effect.as(CliError.ExitCode.success),
       Effect.catchAll((error) =>
-        Effect.succeed(
-          ValidationError.isValidationError(error)
-            ? CliError.ExitCode.usage
-            : error._tag === "Exit"
-            ? error.code
-            : CliError.ExitCode.failure
-        )
+        ValidationError.isValidationError(error)
+          ? refuse(parseProblem(error, scanned.path[scanned.path.length - 1], args))
+          : Effect.succeed(error._tag === "Exit" ? error.code : CliError.ExitCode.failure)
       ),
-      Effect.withConsole(Output.toConsole(output)),
-      Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+      // @effect/cli prints its parse errors through the console's `error`, in its own words and colours: they are
+      // told above instead.
+      Effect.withConsole(Output.toConsole(output, { errors: false })),
+      Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+      // A fiber of a stream or a race that fails logs "Fiber terminated with an unhandled error" at debug level;
+      // its error is the command's, reported once.
+      Effect.withUnhandledErrorLogLevel(Option.none())
     )
   })
+
+const articles: Readonly<Record<string, string>> = {
+  integer: "an integer",
+  float: "a number",
+  date: "a date",
+  boolean: "true or false"
+}
+
+/** The value `flag` was given in `args` (`--flag value` or `--flag=value`). */
+const valueOf = (flag: Help.Flag, args: ReadonlyArray<string>): string | undefined => {
+  for (let i = 0; i < args.length; i++) {
+    const name = args[i].split("=")[0]
+    if (name === flag.long || flag.aliases.includes(name)) {
+      return args[i].includes("=") ? args[i].slice(args[i].indexOf("=") + 1) : args[i + 1]
+    }
+  }
+  return undefined
+}
+
+/**
+ * What `@effect/cli`'s parser refused, as one sentence naming the flag: its own words (`'abc' is not a integer`)
+ * name the value only. The shape of the arguments was checked before (`Help.scan`): what is left are values.
+ */
+const parseProblem = (error: ValidationError.ValidationError, node: Help.Node, args: ReadonlyArray<string>) => {
+  const text = Help.docText(error.error)
+  const flags = Help.flagsOf(node)
+  const notA = /^'(.*)' is not an? (\w+)$/s.exec(text)
+  if (notA !== null) {
+    const flag = flags.find((f) => f.value !== undefined && valueOf(f, args) === notA[1])
+    const expected = articles[notA[2]] ?? `a ${notA[2]}`
+    return flag === undefined
+      ? `expected ${expected}, got '${notA[1]}'`
+      : `${flag.long}: expected ${expected}, got '${notA[1]}'`
+  }
+  const cases = /^Expected one of the following cases: (.*)$/s.exec(text)
+  if (cases !== null) {
+    const choices = cases[1].split(", ")
+    const flag = flags.find((f) => f.value === choices.join("|"))
+    const expected = Help.andList(choices).replace(/ and (?=[^ ]+$)/, " or ")
+    return flag === undefined
+      ? `expected ${expected}`
+      : `${flag.long}: expected ${expected}, got '${valueOf(flag, args) ?? ""}'`
+  }
+  return text
+}

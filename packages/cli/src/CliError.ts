@@ -85,27 +85,87 @@ export const exitCodeOf = (error: unknown): number => {
 }
 
 /**
- * The one sentence shown for a failure.
+ * Text from a file or a server made safe for a terminal: control characters (an escape sequence in a binary file
+ * would clear the screen or change its colours), line breaks and the bidirectional overrides are written as
+ * escapes (`\x1b`, `\n`, `\u{202e}`), so that what is shown is one line and what it says.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const printable = (text: string): string =>
+  // eslint-disable-next-line no-control-regex -- the control characters are what it looks for
+  text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const code = c.charCodeAt(0)
+    return c === "\n" ? "\\n" : c === "\t" ? "\\t" : c === "\r" ? "\\r" : code < 0x100
+      ? `\\x${code.toString(16).padStart(2, "0")}`
+      : `\\u{${code.toString(16)}}`
+  })
+
+/**
+ * The flags that set the library's fields, for the command line's messages: `--end`, not `timeframeEnd`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const flagOfField: Readonly<Record<string, string>> = {
+  timeframeStart: "--start",
+  timeframeEnd: "--end",
+  replaceExistingEvents: "--replace or --add",
+  customerId: "--customer-id",
+  externalCustomerId: "--external-customer-id",
+  closeTime: "--close-time",
+  deprecationFilter: "--deprecation-filter",
+  batchSize: "--batch-size",
+  concurrency: "--concurrency",
+  quota: "--events-per-minute and --requests-per-second",
+  maxTimeframe: "--max-window",
+  id: "ID"
+}
+
+const fieldNames = new RegExp(`\\b(${Object.keys(flagOfField).filter((field) => field !== "id").join("|")})\\b`, "g")
+
+const textOf = (error: unknown): string => {
+  const tag = tagOf(error)
+  if (tag === "InvalidInput" && Predicate.hasProperty(error, "field") && Predicate.hasProperty(error, "reason")) {
+    const field = String(error.field)
+    const flag = flagOfField[field]
+    const reason = String(error.reason).replace(fieldNames, (name) => flagOfField[name])
+    if (flag !== undefined) return `${flag}: ${reason}`
+  }
+  if (tag === "DecodeError" && Predicate.hasProperty(error, "excerpt")) {
+    // Its `reason` is the schema's complaint, a tree of lines: under --verbose, with the other fields.
+    const { excerpt, method, path, status } = error as unknown as Record<string, unknown>
+    return `Unexpected response (HTTP ${status}) to ${method} ${path}: not what Orb's API returns (the details ` +
+      `with --verbose); body starts with ${JSON.stringify(excerpt)}`
+  }
+  return error instanceof Error || Predicate.hasProperty(error, "message")
+    ? String((error as { message: unknown }).message)
+    : String(error)
+}
+
+/**
+ * The one sentence shown for a failure: one line, its flags named as on the command line, printable.
  *
  * @since 0.1.0
  * @category errors
  */
 export const messageOf = (error: unknown): string => {
-  const text = error instanceof Error || Predicate.hasProperty(error, "message")
-    ? String((error as { message: unknown }).message)
-    : String(error)
-  const sentence = text.trim().length > 0 ? text.trim() : String(tagOf(error) ?? "unknown error")
-  return /[.!?)]$/.test(sentence) ? sentence : `${sentence}.`
+  const text = textOf(error).trim()
+  const sentence = printable(text.length > 0 ? text : String(tagOf(error) ?? "unknown error"))
+  return /[.!?]\)?$/.test(sentence) ? sentence : `${sentence}.`
 }
 
 const detailOf = (error: unknown): string => {
   try {
     return JSON.stringify(
       error,
-      (
-        key,
-        value
-      ) => (key === "stack" ? undefined : value instanceof Error ? { ...value, message: value.message } : value),
+      // Not the stack, nor the type ids (`~@effect-orb/...`) the errors carry for `isOrbError`.
+      (key, value) =>
+        key === "stack" || key.startsWith("~")
+          ? undefined
+          : value instanceof Error
+          ? { ...value, message: value.message }
+          : value,
       2
     )
   } catch {

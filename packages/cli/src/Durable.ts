@@ -100,7 +100,7 @@ const find = (runs: ReadonlyArray<DurableRun.RunState>, runKey: string) => runs.
 
 const progressLine = (run: DurableRun.RunState) =>
   `Run ${run.runKey}: ${run.stage}` + (run.backfillId !== undefined ? `, backfill ${run.backfillId}` : "") +
-  `, ${Progress.count(run.accepted)} events accepted, ${percent(run)} of the file done` +
+  `, ${Progress.plural(run.accepted, "event")} accepted, ${percent(run)} of the file done` +
   (run.lastError !== undefined && run.stage !== "done" ? ` (last error: ${run.lastError})` : "")
 
 /** Prints a line each time a run's progress changes, from the engine's records, until interrupted. */
@@ -160,7 +160,7 @@ const printResult = (
         : Render.backfillSummary(backfill)
     )
     yield* Output.line(
-      `Sent ${Progress.count(result.accepted)} events (durable run ${runKey})` +
+      `Sent ${Progress.plural(result.accepted, "event")} (durable run ${runKey})` +
         (result.failed > 0 ? `; ${Progress.count(result.failed)} left out` : "") + "."
     )
   })

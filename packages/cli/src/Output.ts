@@ -91,15 +91,18 @@ export const note = (text: string): Effect.Effect<void, never, Output> =>
 
 /**
  * A `Console` writing to an {@link Output}: `@effect/cli` prints its help and its usage errors through
- * `Console`, and they must land where the rest of the output goes (captured in tests).
+ * `Console`, and they must land where the rest of the output goes (captured in tests). With `errors: false`, what
+ * is written to the console's error stream is dropped (the command line tells `@effect/cli`'s errors itself).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const toConsole = (output: Output): Console.Console => {
+export const toConsole = (output: Output, options: { readonly errors?: boolean } = {}): Console.Console => {
   const format = (args: ReadonlyArray<unknown>) => args.map((a) => (typeof a === "string" ? a : String(a))).join(" ")
   const out = (...args: ReadonlyArray<unknown>) => output.stdout(`${format(args)}\n`)
-  const err = (...args: ReadonlyArray<unknown>) => output.stderr(`${format(args)}\n`)
+  const err = options.errors === false
+    ? () => Effect.void
+    : (...args: ReadonlyArray<unknown>) => output.stderr(`${format(args)}\n`)
   const unsafeOut = (...args: ReadonlyArray<unknown>) => Effect.runSync(out(...args))
   const unsafeErr = (...args: ReadonlyArray<unknown>) => Effect.runSync(err(...args))
   const noop = () => {}

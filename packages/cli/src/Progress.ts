@@ -264,7 +264,7 @@ export const reporter = (
               }, output.columns))
               : Effect.void,
             say(
-              `Sent ${count(progress.ingest.accepted)} events in ${duration(progress.ingest.elapsedMillis)}; ` +
+              `Sent ${plural(progress.ingest.accepted, "event")} in ${duration(progress.ingest.elapsedMillis)}; ` +
                 `closed backfill ${progress.backfill.id}${which}.`
             )
           ).pipe(

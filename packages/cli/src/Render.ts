@@ -9,7 +9,7 @@ import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { count } from "./Progress.js"
+import { count, plural } from "./Progress.js"
 
 const encodeBackfill = Schema.encodeSync(Backfill.Backfill)
 
@@ -96,7 +96,9 @@ export const backfillDetails = (backfill: Backfill.Backfill): string => {
  * @category formatting
  */
 export const backfillSummary = (backfill: Backfill.Backfill): string =>
-  `Backfill ${backfill.id} is ${backfill.status}: ${count(backfill.eventsIngested)} events, ${mode(backfill)} mode, ` +
+  `Backfill ${backfill.id} is ${backfill.status}: ${plural(backfill.eventsIngested, "event")}, ${
+    mode(backfill)
+  } mode, ` +
   `${customerOf(backfill) === "all" ? "all customers" : `customer ${customerOf(backfill)}`}, ` +
   `${time(backfill.timeframeStart)} to ${time(backfill.timeframeEnd)}`
 

@@ -264,12 +264,12 @@ export const run = (
     )
     if (mode === "tty") yield* output.stderr("\r\x1b[2K")
     yield* say(
-      `Checked ${options.file}: ${Progress.count(validation.events)} valid events` +
+      `Checked ${options.file}: ${Progress.plural(validation.events, "valid event")}` +
         (validation.invalid > 0 ? `, ${Progress.plural(validation.invalid, "invalid line")}` : "") + "."
     )
     if (validation.invalid > 0) {
       if (!options.json || !options.skipInvalid) {
-        for (const problem of validation.problems) yield* Output.note(`  ${problem}`)
+        for (const problem of validation.problems) yield* Output.note(`  ${CliError.printable(problem)}`)
         if (validation.invalid > validation.problems.length) {
           yield* Output.note(`  … and ${Progress.count(validation.invalid - validation.problems.length)} more`)
         }
@@ -310,7 +310,7 @@ export const run = (
                 "windows, one backfill each,\ncreated together and closed only once every window's events are in:\n" +
                 Render.windowsTable(validation.windows.map((window) => ({ ...window, accepted: window.events }))) + "\n"
               : "") +
-            `${Progress.count(validation.events)} events in ${options.file} would be sent` +
+            `${Progress.plural(validation.events, "event")} in ${options.file} would be sent` +
             (validation.invalid > 0 ? ` (${Progress.plural(validation.invalid, "invalid line")} left out)` : "") +
             "; nothing was created."
         )
@@ -391,7 +391,7 @@ export const run = (
       }
       const ingestion = result.ingestion
       yield* Output.line(
-        `Sent ${Progress.count(ingestion.accepted)} events in ${Progress.duration(ingestion.elapsedMillis)}` +
+        `Sent ${Progress.plural(ingestion.accepted, "event")} in ${Progress.duration(ingestion.elapsedMillis)}` +
           (ingestion.duplicates > 0 ? ` (${Progress.count(ingestion.duplicates)} already there)` : "") +
           (ingestion.failed > 0 ? `; ${Progress.count(ingestion.failed)} refused and left out` : "") +
           (validation.invalid > 0 ? `; ${Progress.plural(validation.invalid, "invalid line")} left out` : "") + "."
@@ -400,7 +400,9 @@ export const run = (
         const line = lines.lineOf(failure.position)
         yield* Output.note(
           `  ${line === undefined ? `event #${failure.position + 1}` : `${options.file}:${line}`}` +
-            `${failure.idempotencyKey ? ` (${failure.idempotencyKey})` : ""}: ${failure.reasons.join("; ")}`
+            CliError.printable(
+              `${failure.idempotencyKey ? ` (${failure.idempotencyKey})` : ""}: ${failure.reasons.join("; ")}`
+            )
         )
       }
       if (!options.wait) {

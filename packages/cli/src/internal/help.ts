@@ -112,6 +112,13 @@ const boilerplate = new Set([
   "Will prompt the user for input if this option is not provided."
 ])
 
+/**
+ * A help document's text, its paragraphs joined: a parse error's message.
+ *
+ * @internal
+ */
+export const docText = (doc: HelpDoc.HelpDoc): string => paragraphs(doc).join(" ").trim()
+
 const descriptionOf = (doc: HelpDoc.HelpDoc) =>
   paragraphs(doc).slice(1).filter((p) => !boilerplate.has(p) && !p.startsWith("This setting is optional.")).join(" ")
 
