@@ -36,6 +36,7 @@ import type * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
 import * as Http from "node:http"
 import * as Handler from "./internal/handler.js"
+import * as Pipeline from "./internal/pipeline.js"
 import * as State from "./internal/state.js"
 import * as Traffic from "./internal/traffic.js"
 
@@ -295,26 +296,11 @@ export const OrbSimulator: Context.Tag<OrbSimulator, OrbSimulator> = Context.Gen
 // ---------------------------------------------------------------------------------------------------------
 // constructors
 
-const defaultFaultDelay = Duration.minutes(2)
-
 const resolveQuotas = (quotas: Options["quotas"]): Quotas | undefined =>
   quotas === "live" ? liveQuotas : quotas === "test" ? testQuotas : quotas
 
 const millis = (input: Duration.DurationInput | undefined, fallback: Duration.DurationInput) =>
   Duration.toMillis(Duration.decode(input ?? fallback))
-
-const lowerCaseHeaders = (headers: Readonly<Record<string, string | undefined>>): Record<string, string> => {
-  const out: Record<string, string> = {}
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined) out[name.toLowerCase()] = value
-  return out
-}
-
-// Orb's answer to a concurrent duplicate: the `conflict` fault is the same answer.
-const inProgress = Handler.problem(
-  "ResourceConflict",
-  "Request in progress",
-  "A request with this Idempotency-Key is still in progress"
-)
 
 /**
  * The response a fault of one of these kinds answers with, as Orb (or, for `unavailable`, a load balancer in
@@ -323,54 +309,9 @@ const inProgress = Handler.problem(
  * @since 0.1.0
  * @category faults
  */
-export const faultResponse = (
+export const faultResponse: (
   kind: Exclude<FaultKind, "drop" | "delay">
-): Extract<Outcome, { readonly _tag: "Respond" }> => {
-  const respond = (response: Handler.Response) => ({ _tag: "Respond" as const, ...response })
-  switch (kind) {
-    case "internal-error":
-      return respond(
-        withHeaders(Handler.problem("InternalServerError", "Internal server error", "Injected fault"), {
-          "transient-error": "true"
-        })
-      )
-    case "unavailable":
-      // nginx's page, as a load balancer answers when no backend is up: not JSON, and no header of Orb's.
-      return respond({
-        status: 503,
-        headers: { "content-type": "text/html" },
-        body: "<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n" +
-          "<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n</body>\r\n</html>\r\n"
-      })
-    case "too-many-requests":
-      return respond(
-        withHeaders(Handler.problem("TooManyRequests", "Too many requests", "Injected fault"), { "retry-after": "1" })
-      )
-    case "conflict":
-      return respond(inProgress)
-  }
-}
-
-const faultOutcome = (kind: Exclude<FaultKind, "delay">): Outcome =>
-  kind === "drop" ? { _tag: "Drop" } : faultResponse(kind)
-
-const withHeaders = (response: Handler.Response, headers: Record<string, string>): Handler.Response => ({
-  ...response,
-  headers: { ...response.headers, ...headers }
-})
-
-// The request log is test output: a key that reaches the simulator must not be printed with a failing test.
-const masked = (headers: Record<string, string>): Record<string, string> => {
-  const authorization = headers["authorization"]
-  if (authorization === undefined) return headers
-  const scheme = /^\S+\s+/.exec(authorization)?.[0] ?? ""
-  return { ...headers, authorization: `${scheme}<redacted>` }
-}
-
-const pathOf = (url: string) => {
-  const parsed = new URL(url, "http://simulator.invalid")
-  return `${parsed.pathname}${parsed.search}`
-}
+) => Extract<Outcome, { readonly _tag: "Respond" }> = Pipeline.faultResponse
 
 /**
  * Builds a simulator with its own empty state.
@@ -403,134 +344,7 @@ export const make = (options: Options = {}): Effect.Effect<OrbSimulator> =>
     const recordRequests = options.recordRequests ?? "all"
     const latency = Duration.decode(options.latency ?? Duration.zero)
 
-    const handle = (request: Request): Effect.Effect<Outcome> =>
-      Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        const headers = lowerCaseHeaders(request.headers)
-        const req: Handler.Request = {
-          method: request.method.toUpperCase(),
-          url: request.url,
-          headers,
-          body: new Handler.Body(request.body)
-        }
-        // Filled in as the request goes along, for the request log.
-        const seen: { replayed: boolean; fault: FaultKind | undefined } = { replayed: false, fault: undefined }
-        const record = (outcome: Outcome): Outcome => {
-          if (recordRequests === "none") return outcome
-          requests.push({
-            method: req.method,
-            url: pathOf(req.url),
-            headers: masked(headers),
-            body: recordRequests === "all" ? req.body.text : "",
-            at: DateTime.unsafeMake(now),
-            status: outcome._tag === "Respond" ? outcome.status : undefined,
-            replayed: seen.replayed,
-            fault: seen.fault
-          })
-          return outcome
-        }
-        const respond = (response: Handler.Response): Outcome => ({ _tag: "Respond", ...response })
-
-        const answer = Effect.gen(function*() {
-          if (config.apiKey !== undefined) {
-            const match = /^Bearer\s+(.+)$/i.exec(headers["authorization"] ?? "")
-            if (match === null || match[1] !== config.apiKey) {
-              return respond(
-                Handler.problem(
-                  "AuthenticationError",
-                  "Authentication failed",
-                  match === null ? "Missing bearer API key" : "The API key is not valid"
-                )
-              )
-            }
-          }
-
-          const category = Handler.category(req)
-          const wait = limiter.admit(category, () => Handler.eventCount(req), now)
-          if (wait !== undefined) {
-            return respond(
-              withHeaders(
-                Handler.problem("TooManyRequests", "Too many requests", `Rate limit for ${category} requests reached`),
-                { "retry-after": String(wait) }
-              )
-            )
-          }
-
-          const key = req.method === "POST" ? headers["idempotency-key"] : undefined
-          if (key !== undefined && (key.length === 0 || key.length > Backfill.maxIdempotencyKeyLength)) {
-            return respond(
-              Handler.validationError("Invalid Idempotency-Key", [
-                `Idempotency-Key: must be 1 to ${Backfill.maxIdempotencyKeyLength} characters`
-              ])
-            )
-          }
-          // Only a request with a key is remembered, so only its body needs hashing.
-          const fingerprint = key === undefined ? "" : State.fingerprint(req.method, pathOf(req.url), req.body.text)
-          let stored: Handler.Response | undefined
-          if (key !== undefined) {
-            const entry = state.idempotency.get(key)
-            if (entry !== undefined && entry.storedAt + config.idempotencyTtlMillis > now) {
-              if (entry.fingerprint !== fingerprint) {
-                return respond(
-                  Handler.problem(
-                    "ResourceConflict",
-                    "Idempotency key reused",
-                    "This Idempotency-Key was used with a different request"
-                  )
-                )
-              }
-              if (entry.response === undefined) {
-                return respond(inProgress)
-              }
-              stored = withHeaders(entry.response, { "idempotent-replayed": "true" })
-            } else {
-              state.idempotency.set(key, { fingerprint, storedAt: now, response: undefined })
-            }
-          }
-
-          const fault = faults.next()
-          seen.fault = fault?.kind
-          const delay = Duration.decode(fault?.delay ?? defaultFaultDelay)
-          // A request that never completed leaves no trace in the idempotency store, so a retry runs it.
-          const release = Effect.sync(() => {
-            if (key !== undefined && stored === undefined && state.idempotency.get(key)?.response === undefined) {
-              state.idempotency.delete(key)
-            }
-          })
-
-          const run = Effect.gen(function*() {
-            if (fault !== undefined && (fault.timing === "before" || stored !== undefined)) {
-              if (fault.kind === "delay") yield* Effect.sleep(delay)
-              else {
-                yield* release
-                return faultOutcome(fault.kind)
-              }
-            }
-            let response = stored
-            if (response === undefined) {
-              const at = yield* Clock.currentTimeMillis
-              response = Handler.handle(state, req, at)
-              if (key !== undefined) state.idempotency.set(key, { fingerprint, storedAt: at, response })
-            }
-            if (fault !== undefined && fault.timing === "after" && stored === undefined) {
-              if (fault.kind === "delay") yield* Effect.sleep(delay)
-              else return faultOutcome(fault.kind)
-            }
-            seen.replayed = stored !== undefined
-            return respond(response)
-          })
-          return yield* Effect.onInterrupt(run, () => release)
-        })
-
-        // The latency is the answer's way back to the client: the request has taken effect, and a client that
-        // gives up meanwhile never sees the answer.
-        const delivered = Duration.isZero(latency) ? answer : Effect.zipLeft(answer, Effect.sleep(latency))
-        // The client gave up (a timeout during an injected delay or the latency): log the request as unanswered.
-        return yield* Effect.onInterrupt(
-          Effect.map(delivered, record),
-          () => Effect.sync(() => record({ _tag: "Drop" }))
-        )
-      })
+    const handle = Pipeline.make({ config, state, limiter, faults, requests, recordRequests, latency })
 
     const events = Effect.map(Clock.currentTimeMillis, (now) => {
       const out: Array<RecordedEvent> = []
