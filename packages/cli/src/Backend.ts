@@ -15,6 +15,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
+import * as InternalTraffic from "./internal/traffic.js"
 
 /**
  * @since 0.1.0
@@ -32,13 +33,50 @@ export interface Backend {
   readonly watchInterval: Duration.Duration
   /** The backfill service over the same connection, for an account whose limits Orb raised (`--max-window`). */
   readonly backfillsFor: (account: Backfills.AccountOptions) => Effect.Effect<Backfills.Backfills>
+  /** What the requests to Orb are doing, for the progress to say what a run waits for. */
+  readonly traffic?: Traffic | undefined
 }
 
-/** `Backend.backfillsFor` over the `OrbClient` the layer is built with. */
+/**
+ * What the requests to Orb are doing, as the HTTP client under the backend's `OrbClient` sees them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Traffic {
+  readonly current: Effect.Effect<TrafficSnapshot>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface TrafficSnapshot {
+  /** Requests sent and not answered yet. */
+  readonly inFlight: number
+  /** When the oldest of them was sent (ms since the epoch, by the `Clock`). */
+  readonly oldestSentAt: number | undefined
+  /** The last answer that was not a success (`status` undefined: no answer, the connection failed or timed out). */
+  readonly lastTrouble: {
+    readonly at: number
+    readonly status: number | undefined
+    /** The wait the server asked for (`Retry-After`). */
+    readonly retryAfterMillis: number | undefined
+    readonly method: string
+    readonly path: string
+  } | undefined
+  /** When the last successful answer came. */
+  readonly lastSuccessAt: number | undefined
+}
+
+/** `Backend.backfillsFor` over the `OrbClient` the layer is built with, and the traffic under it. */
 const backfillsFor = Effect.map(
-  OrbClient.OrbClient,
-  (client) => (account: Backfills.AccountOptions) =>
-    Effect.provideService(Backfills.makeWith(account), OrbClient.OrbClient, client)
+  Effect.all([OrbClient.OrbClient, InternalTraffic.Traffic]),
+  ([client, traffic]) => ({
+    backfillsFor: (account: Backfills.AccountOptions) =>
+      Effect.provideService(Backfills.makeWith(account), OrbClient.OrbClient, client),
+    traffic
+  })
 )
 
 /**
@@ -88,18 +126,19 @@ export const layerSimulator = (
     Backfills.layer,
     Layer.effect(
       Backend,
-      Effect.map(backfillsFor, (backfillsFor) => ({
+      Effect.map(backfillsFor, (connection) => ({
         kind: "simulator" as const,
         notice: Option.some(simulatorNotice),
         defaultQuota: false as const,
         awaitSchedule: Schedule.spaced(Duration.millis(250)),
         watchInterval: Duration.millis(250),
-        backfillsFor,
+        ...connection,
         ...backend
       }))
     )
   ).pipe(
     Layer.provide(OrbClient.layer({ apiKey: Redacted.make(apiKey), baseUrl: "http://127.0.0.1/v1" })),
+    Layer.provide(InternalTraffic.layer),
     Layer.provideMerge(OrbSimulator.layer(settings)),
     // The client's configuration is all literal here: a config error cannot happen.
     Layer.orDie
@@ -117,17 +156,18 @@ export const layerOrb: Layer.Layer<Backend | Backfills.Backfills, ConfigError.Co
   Backfills.layer,
   Layer.effect(
     Backend,
-    Effect.map(backfillsFor, (backfillsFor) => ({
+    Effect.map(backfillsFor, (connection) => ({
       kind: "orb" as const,
       notice: Option.none(),
       defaultQuota: Backfills.liveModeQuota,
       awaitSchedule: undefined,
       watchInterval: Duration.seconds(5),
-      backfillsFor
+      ...connection
     }))
   )
 ).pipe(
   Layer.provide(OrbClient.layerConfig()),
+  Layer.provide(InternalTraffic.layer),
   // undici is imported when a command talks to Orb: `--help` and the in-process simulator never load it.
   Layer.provide(
     Layer.unwrapEffect(

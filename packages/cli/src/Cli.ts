@@ -387,7 +387,9 @@ const awaitWithProgress = (id: string, target: Backfill.BackfillStatus, quiet: b
   Effect.scoped(Effect.gen(function*() {
     const backend = yield* Backend.Backend
     const output = yield* Output.Output
-    const reporter = yield* Progress.reporter(quiet ? "json" : output.isTTY ? "tty" : "plain", undefined)
+    const reporter = yield* Progress.reporter(quiet ? "json" : output.isTTY ? "tty" : "plain", undefined, {
+      traffic: backend.traffic
+    })
     yield* reporter.waiting(`backfill ${id}`, target)
     return yield* Backfills.awaitStatus(id, target, { schedule: backend.awaitSchedule }).pipe(
       Effect.ensuring(reporter.stopWaiting)

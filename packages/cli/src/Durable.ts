@@ -14,11 +14,14 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as Backend from "./Backend.js"
 import * as CliError from "./CliError.js"
+import * as Follow from "./internal/follow.js"
 import * as Output from "./Output.js"
 import * as Progress from "./Progress.js"
 import * as Render from "./Render.js"
@@ -103,17 +106,23 @@ const progressLine = (run: DurableRun.RunState) =>
   `, ${Progress.plural(run.accepted, "event")} accepted, ${percent(run)} of the file done` +
   (run.lastError !== undefined && run.stage !== "done" ? ` (last error: ${run.lastError})` : "")
 
-/** Prints a line each time a run's progress changes, from the engine's records, until interrupted. */
-const follow = (runKey: string, quiet: boolean) =>
-  Effect.gen(function*() {
-    let last = ""
-    for (;;) {
-      const run = find(yield* Effect.orDie(DurableRun.list), runKey)
-      const line = run === undefined ? "" : progressLine(run)
-      if (line !== last && !quiet) yield* Output.note(line)
-      last = line
-      yield* Effect.sleep("500 millis")
-    }
+/**
+ * Prints a line each time a run's progress changes, from the engine's records, and every 10 seconds while it does
+ * not, saying what it waits for, until interrupted.
+ */
+const follow = (runKey: string, quiet: boolean, quota?: Backfills.IngestQuota | false | undefined) =>
+  quiet ? Effect.never : Effect.gen(function*() {
+    const backend = yield* Effect.serviceOption(Backend.Backend)
+    return yield* Follow.follow(
+      Effect.map(Effect.orDie(DurableRun.list), (runs) => {
+        const run = find(runs, runKey)
+        return run === undefined ? undefined : progressLine(run)
+      }),
+      {
+        traffic: Option.getOrUndefined(backend)?.traffic,
+        pace: quota === undefined || quota === false ? undefined : quota
+      }
+    )
   })
 
 /** Waits for the end of a run the engine executes (it resumes unfinished runs by itself), following its progress. */
@@ -256,7 +265,7 @@ export const run = (settings: RunSettings) =>
             : `Attaching to durable run ${runKey} (${before.stage}).`
         )
       }
-      const progress = yield* Effect.fork(follow(runKey, settings.json))
+      const progress = yield* Effect.fork(follow(runKey, settings.json, settings.quota))
       const result = yield* DurableRun.execute(payload).pipe(
         Effect.ensuring(Fiber.interrupt(progress)),
         Effect.onInterrupt(() => reportSuspension(runKey, state, Render.time(payload.closeTime)))

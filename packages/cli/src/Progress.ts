@@ -15,6 +15,7 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
+import type * as Backend from "./Backend.js"
 import * as Output from "./Output.js"
 
 /**
@@ -80,11 +81,17 @@ export interface IngestView {
   /** Events in the input, when known (from the validation pass). */
   readonly total: number | undefined
   readonly elapsedMillis: number
+  /** Events a second, over a recent window (see {@link RecentRate}); default: over the whole ingestion. */
+  readonly ratePerSecond?: number | undefined
+  /** The remaining time, when the caller knows better than the rate (a pace caps it); default: from the rate. */
+  readonly etaMillis?: number | undefined
 }
 
-const rateOf = (view: IngestView) => view.elapsedMillis > 0 ? (view.accepted * 1000) / view.elapsedMillis : 0
+const rateOf = (view: IngestView) =>
+  view.ratePerSecond ?? (view.elapsedMillis > 0 ? (view.accepted * 1000) / view.elapsedMillis : 0)
 
 const etaOf = (view: IngestView) => {
+  if (view.etaMillis !== undefined) return view.etaMillis
   const rate = rateOf(view)
   if (view.total === undefined || rate <= 0) return undefined
   return (Math.max(0, view.total - view.accepted - view.failed) / rate) * 1000
@@ -92,12 +99,13 @@ const etaOf = (view: IngestView) => {
 
 /**
  * The ingestion as one line of a terminal `columns` wide:
- * `Sending  [████░░░░]  45%  45,000/100,000 events  12,345/s  ETA 5s`.
+ * `Sending  [████░░░░]  45%  45,000/100,000 events  12,345/s  ETA 5s`, and what it waits for when it stalls
+ * (`note`).
  *
  * @since 0.1.0
  * @category formatting
  */
-export const ingestBar = (view: IngestView, columns: number): string => {
+export const ingestBar = (view: IngestView, columns: number, note?: string): string => {
   const fraction = view.total ? (view.accepted + view.failed) / view.total : 0
   const eta = etaOf(view)
   const tail = [
@@ -105,7 +113,8 @@ export const ingestBar = (view: IngestView, columns: number): string => {
     `${count(view.accepted)}${view.total !== undefined ? `/${count(view.total)}` : ""} events`,
     `${count(rateOf(view))}/s`,
     eta === undefined ? "" : `ETA ${duration(eta)}`,
-    view.failed > 0 ? `${count(view.failed)} skipped` : ""
+    view.failed > 0 ? `${count(view.failed)} skipped` : "",
+    note ?? ""
   ].filter((s) => s.length > 0).join("  ")
   const head = "Sending "
   const width = Math.max(10, Math.min(40, columns - head.length - tail.length - 6))
@@ -118,7 +127,7 @@ export const ingestBar = (view: IngestView, columns: number): string => {
  * @since 0.1.0
  * @category formatting
  */
-export const ingestLine = (view: IngestView): string => {
+export const ingestLine = (view: IngestView, note?: string): string => {
   const eta = etaOf(view)
   const percent = view.total ? ` (${Math.floor(((view.accepted + view.failed) / view.total) * 100)}%)` : ""
   return [
@@ -126,7 +135,81 @@ export const ingestLine = (view: IngestView): string => {
     `${count(rateOf(view))} events/s`,
     ...(eta === undefined ? [] : [`ETA ${duration(eta)}`]),
     ...(view.failed > 0 ? [`${count(view.failed)} skipped`] : [])
-  ].join(", ")
+  ].join(", ") + (note === undefined ? "" : `; ${note}`)
+}
+
+/**
+ * A rate over the last `windowMillis` (default 20 s) of a count that only grows: what the bar shows, so that a
+ * burst at the start (or a stall) does not make the rate and the ETA lie for the rest of the run. It is measured
+ * up to now, not to the last sample: while nothing moves, it falls.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class RecentRate {
+  private readonly samples: Array<readonly [at: number, value: number]> = []
+  constructor(private readonly windowMillis = 20_000) {}
+
+  /** Records the count at a time. */
+  record(at: number, value: number): void {
+    this.samples.push([at, value])
+    // Keep the newest sample older than the window: the window starts there.
+    while (this.samples.length > 2 && this.samples[1][0] <= at - this.windowMillis) this.samples.shift()
+  }
+
+  /** The count's growth per second from the window's start to `now` (0 before two samples). */
+  perSecond(now: number): number {
+    if (this.samples.length < 2) return 0
+    const [startAt, startValue] = this.samples[0]
+    const value = this.samples[this.samples.length - 1][1]
+    return now > startAt ? ((value - startValue) * 1000) / (now - startAt) : 0
+  }
+}
+
+/**
+ * What a stalled ingestion or wait is waiting for, from what the requests to Orb are doing: `long` for a plain
+ * line, `short` for the bar. `undefined` when nothing tells.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const waitNote = (
+  traffic: Backend.TrafficSnapshot,
+  now: number,
+  pace?: { readonly eventsPerMinute: number } | undefined
+): { readonly long: string; readonly short: string } | undefined => {
+  const trouble = traffic.lastTrouble
+  if (trouble !== undefined && (traffic.lastSuccessAt === undefined || trouble.at > traffic.lastSuccessAt)) {
+    const ago = duration(now - trouble.at)
+    if (trouble.status === 429) {
+      const left = trouble.retryAfterMillis === undefined ? undefined : trouble.at + trouble.retryAfterMillis - now
+      return left !== undefined && left > 0
+        ? {
+          long: `rate limited by Orb (HTTP 429), holding back ${duration(left)} more`,
+          short: `rate limited (429), ${duration(left)} more`
+        }
+        : { long: `rate limited by Orb (HTTP 429) ${ago} ago; retrying`, short: `rate limited (429) ${ago} ago` }
+    }
+    if (trouble.status === undefined) {
+      return {
+        long: `no answer from Orb (connection failed or timed out) ${ago} ago; retrying`,
+        short: `no answer from Orb ${ago} ago, retrying`
+      }
+    }
+    const what = trouble.status === 409 ? `HTTP 409 (a conflict)` : `HTTP ${trouble.status}`
+    return { long: `Orb answered ${what} ${ago} ago; retrying`, short: `retrying after HTTP ${trouble.status}` }
+  }
+  if (traffic.inFlight > 0 && traffic.oldestSentAt !== undefined && now - traffic.oldestSentAt >= 5_000) {
+    const waited = duration(now - traffic.oldestSentAt)
+    return { long: `waiting for Orb's answer (${waited} so far)`, short: `waiting for Orb's answer, ${waited}` }
+  }
+  if (pace !== undefined && traffic.inFlight === 0) {
+    return {
+      long: `held back by the pace (${count(pace.eventsPerMinute)} events a minute)`,
+      short: `paced: ${count(pace.eventsPerMinute)} events/min`
+    }
+  }
+  return undefined
 }
 
 /** A window's timeframe, short: `2026-07-01 to 2026-08-01`, or with times when it does not start at midnight. */
@@ -163,8 +246,38 @@ export interface Reporter {
 }
 
 /**
+ * The ingest pace as a ceiling on the rate, in events a second: Orb's quota for events, or for requests of full
+ * batches, whichever is lower.
+ */
+const paceOf = (quota: Backfills.IngestQuota | false | undefined, batchSize: number) =>
+  quota === undefined || quota === false
+    ? undefined
+    : {
+      eventsPerMinute: quota.eventsPerMinute,
+      eventsPerSecond: Math.min(quota.eventsPerMinute / 60, quota.requestsPerSecond * batchSize)
+    }
+
+type Phase =
+  | { readonly _tag: "idle" }
+  | { readonly _tag: "ingesting"; readonly ingest: Backfills.IngestProgress; readonly at: number }
+  | {
+    readonly _tag: "waiting"
+    readonly what: string
+    readonly target: Backfill.BackfillStatus
+    readonly since: number
+  }
+
+/** How long without progress before the bar says what it waits for. */
+const stallMillis = 2_000
+/** How often a plain line comes at least, when the output is not a terminal. */
+const plainEveryMillis = 10_000
+
+/**
  * A reporter for a run of `total` events (when known). On a terminal the bar redraws at most ten times a
- * second; plain lines come at each tenth of the way and at least every 10 seconds.
+ * second on progress, and every second besides, so that its rate falls and it says what it waits for when nothing
+ * moves; plain lines come at each tenth of the way and at least every 10 seconds (while waiting for reflection
+ * too), naming the wait. The rate is the recent one ({@link RecentRate}), and the ETA is never shorter than the
+ * pace (`quota`, with batches of `batchSize`) allows.
  *
  * @since 0.1.0
  * @category constructors
@@ -172,32 +285,75 @@ export interface Reporter {
 export const reporter = (
   mode: Mode,
   total: number | undefined,
-  options: { readonly awaitReflection?: boolean } = {}
+  options: {
+    readonly awaitReflection?: boolean | undefined
+    /** What the requests to Orb are doing (`Backend.traffic`), to name a wait. */
+    readonly traffic?: Backend.Traffic | undefined
+    readonly quota?: Backfills.IngestQuota | false | undefined
+    readonly batchSize?: number | undefined
+  } = {}
 ): Effect.Effect<Reporter, never, Output.Output | Scope.Scope> =>
   Effect.gen(function*() {
     const output = yield* Output.Output
     const scope = yield* Effect.scope
+    const pace = paceOf(options.quota, options.batchSize ?? 500)
     // Whether a bar is on screen, waiting for its newline.
     const drawn = yield* Ref.make(false)
     const lastDraw = yield* Ref.make(0)
+    const lastPrinted = yield* Ref.make(yield* Clock.currentTimeMillis)
     const lastTenth = yield* Ref.make(0)
+    const phase = yield* Ref.make<Phase>({ _tag: "idle" })
     const ticker = yield* Ref.make(Option.none<Fiber.RuntimeFiber<void>>())
+    const rate = new RecentRate()
+    let started = false
 
     const draw = (text: string) => Effect.zipRight(output.stderr(`\r\x1b[2K${text}`), Ref.set(drawn, true))
     const clear = Effect.flatMap(Ref.getAndSet(drawn, false), (was) => (was ? output.stderr("\n") : Effect.void))
-    const say = (text: string) => (mode === "json" ? Effect.void : Effect.zipRight(clear, output.stderr(`${text}\n`)))
+    const say = (text: string) =>
+      mode === "json" ? Effect.void : Effect.gen(function*() {
+        yield* clear
+        yield* output.stderr(`${text}\n`)
+        yield* Ref.set(lastPrinted, yield* Clock.currentTimeMillis)
+      })
+
+    /** `at`: when `ingest` was reported; the time since counts down the ETA (a paced batch is on its way). */
+    const viewAt = (ingest: Backfills.IngestProgress, now: number, at = now): IngestView => {
+      const perSecond = rate.perSecond(now)
+      const remaining = total === undefined ? undefined : Math.max(0, total - ingest.accepted - ingest.failed)
+      const ceiling = pace === undefined ? perSecond : Math.min(perSecond, pace.eventsPerSecond)
+      return {
+        accepted: ingest.accepted,
+        failed: ingest.failed,
+        total,
+        elapsedMillis: ingest.elapsedMillis,
+        ratePerSecond: perSecond,
+        etaMillis: remaining === undefined || ceiling <= 0
+          ? undefined
+          : Math.max(remaining > 0 ? 1_000 : 0, (remaining / ceiling) * 1000 - (now - at))
+      }
+    }
+
+    const noteAt = (now: number) =>
+      options.traffic === undefined
+        ? Effect.succeed(undefined)
+        : Effect.map(options.traffic.current, (traffic) => waitNote(traffic, now, pace))
 
     const stopWaiting = Effect.flatMap(
       Ref.getAndSet(ticker, Option.none()),
       Option.match({ onNone: () => Effect.void, onSome: Fiber.interrupt })
-    ).pipe(Effect.zipRight(clear), Effect.asVoid)
+    ).pipe(
+      Effect.zipRight(Ref.update(phase, (p): Phase => (p._tag === "waiting" ? { _tag: "idle" } : p))),
+      Effect.zipRight(clear),
+      Effect.asVoid
+    )
 
     const waiting = (what: string, target: Backfill.BackfillStatus) =>
       Effect.gen(function*() {
         if (mode === "json") return
+        const since = yield* Clock.currentTimeMillis
+        yield* Ref.set(phase, { _tag: "waiting", what, target, since })
         if (mode === "plain") return yield* say(`Waiting for Orb to mark ${what} ${target}…`)
-        const started = yield* Clock.currentTimeMillis
-        const tick = Effect.flatMap(Clock.currentTimeMillis, (now) => draw(waitingLine(what, now - started, target)))
+        const tick = Effect.flatMap(Clock.currentTimeMillis, (now) => draw(waitingLine(what, now - since, target)))
         const fiber = yield* tick.pipe(
           Effect.repeat(Schedule.spaced(Duration.millis(200))),
           Effect.asVoid,
@@ -206,34 +362,60 @@ export const reporter = (
         yield* Ref.set(ticker, Option.some(fiber))
       })
 
+    // Every second: the bar again (its rate falls while nothing moves, and it says what it waits for), or a plain
+    // line when none was printed for 10 seconds.
+    const heartbeat = Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const current = yield* Ref.get(phase)
+      if (current._tag === "ingesting") {
+        const stalled = now - current.at
+        if (mode === "tty") {
+          const note = stalled >= stallMillis ? yield* noteAt(now) : undefined
+          yield* Ref.set(lastDraw, now)
+          return yield* draw(ingestBar(viewAt(current.ingest, now, current.at), output.columns, note?.short))
+        }
+        if (now - (yield* Ref.get(lastPrinted)) < plainEveryMillis) return
+        const note = stalled >= plainEveryMillis ? yield* noteAt(now) : undefined
+        return yield* say(
+          ingestLine(
+            viewAt(current.ingest, now, current.at),
+            stalled >= plainEveryMillis
+              ? `no progress for ${duration(stalled)}${note === undefined ? "" : `: ${note.long}`}`
+              : undefined
+          )
+        )
+      }
+      if (current._tag === "waiting" && mode === "plain" && now - (yield* Ref.get(lastPrinted)) >= plainEveryMillis) {
+        yield* say(`Still waiting for Orb to mark ${current.what} ${current.target}… ${duration(now - current.since)}`)
+      }
+    })
+    if (mode !== "json") {
+      yield* heartbeat.pipe(Effect.repeat(Schedule.spaced(Duration.seconds(1))), Effect.asVoid, Effect.forkIn(scope))
+      // A bar left on screen by a failure gets its newline, so that the error starts a line of its own.
+      yield* Effect.addFinalizer(() => clear)
+    }
+
     const onIngest = (ingest: Backfills.IngestProgress) =>
       Effect.gen(function*() {
-        const view: IngestView = {
-          accepted: ingest.accepted,
-          failed: ingest.failed,
-          total,
-          elapsedMillis: ingest.elapsedMillis
+        const now = yield* Clock.currentTimeMillis
+        if (!started) {
+          started = true
+          rate.record(now - ingest.elapsedMillis, 0)
         }
+        rate.record(now, ingest.accepted + ingest.failed)
+        yield* Ref.set(phase, { _tag: "ingesting", ingest, at: now })
+        const view = viewAt(ingest, now)
         if (mode === "tty") {
-          const now = yield* Clock.currentTimeMillis
           const last = yield* Ref.get(lastDraw)
           const finished = total !== undefined && ingest.accepted + ingest.failed >= total
-          if (now - last < 100 && !finished) {
-            return
-          }
+          if (now - last < 100 && !finished) return
           yield* Ref.set(lastDraw, now)
           return yield* draw(ingestBar(view, output.columns))
         }
         if (mode === "plain") {
           const tenth = total ? Math.floor(((ingest.accepted + ingest.failed) / total) * 10) : 0
-          const now = yield* Clock.currentTimeMillis
-          const last = yield* Ref.get(lastDraw)
-          if (last === 0) {
-            yield* Ref.set(lastDraw, now)
-          }
-          if (tenth > (yield* Ref.get(lastTenth)) || (last !== 0 && now - last >= 10_000)) {
+          if (tenth > (yield* Ref.get(lastTenth))) {
             yield* Ref.set(lastTenth, tenth)
-            yield* Ref.set(lastDraw, now)
             yield* say(ingestLine(view))
           }
         }
@@ -255,14 +437,17 @@ export const reporter = (
         case "closed":
           if (!last) return say(`Closed backfill ${progress.backfill.id}${which}.`)
           return Effect.zipRight(
-            mode === "tty"
-              ? draw(ingestBar({
-                accepted: progress.ingest.accepted,
-                failed: progress.ingest.failed,
-                total,
-                elapsedMillis: progress.ingest.elapsedMillis
-              }, output.columns))
-              : Effect.void,
+            Effect.zipRight(
+              Ref.set(phase, { _tag: "idle" }),
+              mode === "tty"
+                ? draw(ingestBar({
+                  accepted: progress.ingest.accepted,
+                  failed: progress.ingest.failed,
+                  total,
+                  elapsedMillis: progress.ingest.elapsedMillis
+                }, output.columns))
+                : Effect.void
+            ),
             say(
               `Sent ${plural(progress.ingest.accepted, "event")} in ${duration(progress.ingest.elapsedMillis)}; ` +
                 `closed backfill ${progress.backfill.id}${which}.`

@@ -342,7 +342,12 @@ export const run = (
     const created = yield* Ref.make<ReadonlyArray<Backfill.BackfillId>>([])
     const closed = yield* Ref.make(false)
     const result = yield* Effect.scoped(Effect.gen(function*() {
-      const reporter = yield* Progress.reporter(mode, validation.events, { awaitReflection: options.wait })
+      const reporter = yield* Progress.reporter(mode, validation.events, {
+        awaitReflection: options.wait,
+        traffic: backend.traffic,
+        quota: options.quota ?? backend.defaultQuota,
+        batchSize: options.batchSize
+      })
       return yield* service.run({
         ...options.backfill,
         // In Orb's wire form, as the file holds them: sent without decoding timestamps and encoding them back.
