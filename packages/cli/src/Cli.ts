@@ -16,6 +16,7 @@ import * as ValidationError from "@effect/cli/ValidationError"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
 import type * as Terminal from "@effect/platform/Terminal"
+import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as DateTime from "effect/DateTime"
@@ -358,7 +359,10 @@ const listCommand = Command.make(
           backend.kind === "simulator" ? "No backfills (the in-process simulator starts empty)." : "No backfills."
         )
       }
-      yield* Output.line(Render.backfillTable(all))
+      const now = yield* Clock.currentTimeMillis
+      yield* Output.line(Render.backfillTable(all, now))
+      // On standard error: the table stays a table for scripts.
+      for (const line of Render.closingSoon(all, now)) yield* Output.note(line)
     })
   )
 ).pipe(Command.withDescription(listHelp.summary))
@@ -378,7 +382,11 @@ const showCommand = Command.make(
     Effect.gen(function*() {
       yield* announce
       const backfill = yield* Backfills.fetch(flags.id)
-      yield* Output.line(flags.json ? JSON.stringify(Render.backfillJson(backfill)) : Render.backfillDetails(backfill))
+      yield* Output.line(
+        flags.json
+          ? JSON.stringify(Render.backfillJson(backfill))
+          : Render.backfillDetails(backfill, yield* Clock.currentTimeMillis)
+      )
     })
   )
 ).pipe(Command.withDescription(showHelp.summary))

@@ -40,22 +40,79 @@ const closeTimeOf = (backfill: Backfill.Backfill) =>
 const customerOf = (backfill: Backfill.Backfill) => Option.getOrElse(backfill.customerId, () => "all")
 
 /**
- * Backfills as an aligned table, one per row, newest first as given.
+ * An open backfill whose close time is nearer than this is flagged: Orb closes it by itself then, with the events
+ * it has.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const closesSoonMillis = 60 * 60 * 1000
+
+/**
+ * A time ahead, for people: `in 45s`, `in 30m`, `in 5h 02m`, `in 3 days`.
  *
  * @since 0.1.0
  * @category formatting
  */
-export const backfillTable = (backfills: ReadonlyArray<Backfill.Backfill>): string => {
-  const header = ["ID", "STATUS", "MODE", "EVENTS", "CUSTOMER", "TIMEFRAME START", "TIMEFRAME END", "CREATED"]
+export const inTime = (millis: number): string => {
+  if (millis < 60_000) return `in ${Math.max(0, Math.round(millis / 1000))}s`
+  const minutes = Math.round(millis / 60_000)
+  if (minutes < 60) return `in ${minutes}m`
+  if (minutes < 48 * 60) return `in ${Math.floor(minutes / 60)}h ${String(minutes % 60).padStart(2, "0")}m`
+  return `in ${Math.round(minutes / (24 * 60))} days`
+}
+
+/**
+ * Where a backfill is, in words that tell apart what Orb calls `pending` twice: `open` (accepting events, until
+ * its close time) and `reflecting` (closed, by a close or its close time, and not reflected yet); `reverting` is
+ * Orb's `pending_revert`.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const stateOf = (backfill: Backfill.Backfill, nowMillis: number): string =>
+  backfill.status === "pending"
+    ? (Backfill.isOpen(backfill, nowMillis) ? "open" : "reflecting")
+    : backfill.status === "pending_revert"
+    ? "reverting"
+    : backfill.status
+
+/** When an open backfill closes by itself, if it has a close time: `in 30m (soon)`. */
+const closesOf = (backfill: Backfill.Backfill, nowMillis: number) => {
+  if (!Backfill.isOpen(backfill, nowMillis) || Option.isNone(backfill.closeTime)) return undefined
+  const left = backfill.closeTime.value.epochMillis - nowMillis
+  return `${inTime(left)}${left <= closesSoonMillis ? " (soon)" : ""}`
+}
+
+/**
+ * Backfills as an aligned table, one per row, newest first as given, with where each is at `nowMillis` (see
+ * {@link stateOf}) and when an open one closes by itself (flagged `(soon)` within the hour).
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const backfillTable = (backfills: ReadonlyArray<Backfill.Backfill>, nowMillis: number): string => {
+  const header = [
+    "ID",
+    "STATUS",
+    "MODE",
+    "EVENTS",
+    "CUSTOMER",
+    "TIMEFRAME START",
+    "TIMEFRAME END",
+    "CREATED",
+    "CLOSES"
+  ]
   const rows = backfills.map((b) => [
     b.id,
-    b.status,
+    stateOf(b, nowMillis),
     mode(b),
     count(b.eventsIngested),
     customerOf(b),
     time(b.timeframeStart),
     time(b.timeframeEnd),
-    time(b.createdAt)
+    time(b.createdAt),
+    closesOf(b, nowMillis) ?? "-"
   ])
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
   // Numbers read best right-aligned; everything else left-aligned.
@@ -64,15 +121,46 @@ export const backfillTable = (backfills: ReadonlyArray<Backfill.Backfill>): stri
 }
 
 /**
- * One backfill as labelled fields, one per line.
+ * What to do about the open backfills that close by themselves within the hour ({@link closesSoonMillis}), one
+ * line each: `bf_1 closes by itself in 20m, with the events it has: ...`.
  *
  * @since 0.1.0
  * @category formatting
  */
-export const backfillDetails = (backfill: Backfill.Backfill): string => {
+export const closingSoon = (backfills: ReadonlyArray<Backfill.Backfill>, nowMillis: number): Array<string> =>
+  backfills.flatMap((b) => {
+    if (!Backfill.isOpen(b, nowMillis) || Option.isNone(b.closeTime)) return []
+    const left = b.closeTime.value.epochMillis - nowMillis
+    return left <= closesSoonMillis
+      ? [
+        `${b.id} closes by itself ${inTime(left)}, with the events it has: if its run is not going on, close it ` +
+        `(orb-backfill close ${b.id}) or revert it (orb-backfill revert ${b.id}).`
+      ]
+      : []
+  })
+
+/** Orb's status, and what it means now: `pending: open, closes by itself in 30m (at ...)`. */
+const statusDetail = (backfill: Backfill.Backfill, nowMillis: number) => {
+  if (backfill.status !== "pending") return backfill.status
+  if (!Backfill.isOpen(backfill, nowMillis)) return "pending: closed, Orb is reflecting it"
+  return Option.match(backfill.closeTime, {
+    onNone: () => "pending: open",
+    onSome: (at) =>
+      `pending: open, closes by itself ${inTime(at.epochMillis - nowMillis)} (at ${time(at)})` +
+      (at.epochMillis - nowMillis <= closesSoonMillis ? ", soon" : "")
+  })
+}
+
+/**
+ * One backfill as labelled fields, one per line, its status as it stands at `nowMillis`.
+ *
+ * @since 0.1.0
+ * @category formatting
+ */
+export const backfillDetails = (backfill: Backfill.Backfill, nowMillis: number): string => {
   const fields: Array<[string, string]> = [
     ["id", backfill.id],
-    ["status", backfill.status],
+    ["status", statusDetail(backfill, nowMillis)],
     [
       "mode",
       backfill.replaceExistingEvents ? "replace (existing events in the timeframe are deprecated)" : "add"

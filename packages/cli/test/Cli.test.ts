@@ -37,10 +37,13 @@ describe("orb-backfill list", () => {
       const ran = yield* cli(["list"])
       assert.strictEqual(ran.code, 0)
       const lines = ran.stdout.trimEnd().split("\n")
-      assert.match(lines[0], /^ID\s+STATUS\s+MODE\s+EVENTS\s+CUSTOMER\s+TIMEFRAME START\s+TIMEFRAME END\s+CREATED$/)
+      assert.match(
+        lines[0],
+        /^ID\s+STATUS\s+MODE\s+EVENTS\s+CUSTOMER\s+TIMEFRAME START\s+TIMEFRAME END\s+CREATED\s+CLOSES$/
+      )
       assert.strictEqual(lines.length, 3)
-      assert.match(lines[1], new RegExp(`^${b.id}\\s+pending\\s+replace\\s+0\\s+all\\s+2026-10-01 00:00:00Z`))
-      assert.match(lines[2], new RegExp(`^${a.id}\\s+pending\\s+add\\s+0\\s+all\\s+2026-09-01 00:00:00Z`))
+      assert.match(lines[1], new RegExp(`^${b.id}\\s+open\\s+replace\\s+0\\s+all\\s+2026-10-01 00:00:00Z`))
+      assert.match(lines[2], new RegExp(`^${a.id}\\s+open\\s+add\\s+0\\s+all\\s+2026-09-01 00:00:00Z`))
 
       const json = yield* cli(["list", "--json"])
       assert.strictEqual(json.code, 0)
@@ -55,6 +58,52 @@ describe("orb-backfill list", () => {
     }).pipe(Effect.provide(simulator)))
 })
 
+describe("orb-backfill list tells open from closed", () => {
+  it.live("open (and when it closes by itself, flagged within the hour) apart from closed and reflecting", () =>
+    Effect.gen(function*() {
+      const now = yield* DateTime.now
+      const inMinutes = (minutes: number) => DateTime.add(now, { minutes })
+      const soon = yield* Backfills.create({
+        timeframeStart: DateTime.unsafeMake("2026-07-01T00:00:00Z"),
+        timeframeEnd: DateTime.unsafeMake("2026-07-02T00:00:00Z"),
+        replaceExistingEvents: false,
+        closeTime: inMinutes(30)
+      })
+      const later = yield* Backfills.create({
+        timeframeStart: DateTime.unsafeMake("2026-08-01T00:00:00Z"),
+        timeframeEnd: DateTime.unsafeMake("2026-08-02T00:00:00Z"),
+        replaceExistingEvents: false,
+        closeTime: inMinutes(3 * 24 * 60)
+      })
+      const closed = yield* Backfills.create({
+        timeframeStart: DateTime.unsafeMake("2026-09-01T00:00:00Z"),
+        timeframeEnd: DateTime.unsafeMake("2026-09-02T00:00:00Z"),
+        replaceExistingEvents: false,
+        closeTime: inMinutes(3 * 24 * 60)
+      })
+      yield* Backfills.close(closed.id)
+      const ran = yield* cli(["list"])
+      assert.strictEqual(ran.code, 0, ran.stderr)
+      const lines = ran.stdout.trimEnd().split("\n")
+      assert.match(lines[0], /\bSTATUS\b.*\bCLOSES\b/)
+      const row = (id: string) => lines.find((line) => line.startsWith(id))!
+      assert.match(row(closed.id), /^\S+\s+reflecting\s/)
+      assert.match(row(later.id), /^\S+\s+open\s.*in 3 days$/)
+      assert.match(row(soon.id), /^\S+\s+open\s.*in 30m \(soon\)$/)
+      assert.notMatch(ran.stdout, /\bpending\b/)
+      // What to do about it, on standard error (the table stays a table).
+      assert.include(ran.stderr, `${soon.id} closes by itself in 30m, with the events it has`)
+      assert.notInclude(ran.stderr, `${later.id} closes by itself`)
+      assert.strictEqual(lines.length, 4)
+      // The JSON stays Orb's.
+      const json = JSON.parse((yield* cli(["list", "--json"])).stdout)
+      assert.deepStrictEqual(json.map((b: { status: string }) => b.status), ["pending", "pending", "pending"])
+      // show says it too.
+      const shown = yield* cli(["show", soon.id])
+      assert.match(shown.stdout, /^status\s+pending: open, closes by itself in 30m \(at /m)
+    }).pipe(Effect.provide(simulator)))
+})
+
 describe("orb-backfill show, close, revert, watch", () => {
   it.live("shows one backfill as fields or JSON", () =>
     Effect.gen(function*() {
@@ -62,7 +111,7 @@ describe("orb-backfill show, close, revert, watch", () => {
       const ran = yield* cli(["show", b.id])
       assert.strictEqual(ran.code, 0)
       assert.match(ran.stdout, new RegExp(`^id\\s+${b.id}$`, "m"))
-      assert.match(ran.stdout, /^status\s+pending$/m)
+      assert.match(ran.stdout, /^status\s+pending: open(, closes by itself in .*)?$/m)
       assert.match(ran.stdout, /^mode\s+add$/m)
       assert.match(ran.stdout, /^timeframe\s+2026-10-01 00:00:00Z to 2026-10-02 00:00:00Z \(end excluded\)$/m)
       const json = yield* cli(["show", b.id, "--json"])
