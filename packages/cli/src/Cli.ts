@@ -906,10 +906,12 @@ export const command = Command.make(
 
 // The command tree as its help describes it: the same flags and arguments as `command`, which the help reads from
 // their definitions (a test checks that both trees name the same commands).
+const version = "0.1.0"
+
 const helpTree: Help.Node = {
   name: "orb-backfill",
   summary: "Run, list, show, close, revert and watch Orb event backfills",
-  description: "orb-backfill 0.1.0: run, list, show, close, revert and watch Orb event backfills. Against Orb " +
+  description: `orb-backfill ${version}: run, list, show, close, revert and watch Orb event backfills. Against Orb ` +
     "with ORB_API_KEY (and ORB_BASE_URL for another Orb, such as orb-backfill simulate); without ORB_API_KEY, " +
     "every command runs against an in-process Orb simulator that vanishes when the command ends.",
   config: { verbose },
@@ -931,7 +933,7 @@ const helpTree: Help.Node = {
   ]
 }
 
-const cli = Command.run(command, { name: "orb-backfill", version: "0.1.0", executable: "orb-backfill" })
+const cli = Command.run(command, { name: "orb-backfill", version, executable: "orb-backfill" })
 
 /**
  * What the commands need: the backend (the backfill service and its settings), the output, and the platform
@@ -964,6 +966,10 @@ export const run = (args: ReadonlyArray<string>): Effect.Effect<number, never, E
     // columns and prints colour codes into pipes.
     if (scanned.help) {
       yield* Output.line(Help.render("orb-backfill", scanned.path, output.columns))
+      return CliError.ExitCode.success
+    }
+    if (scanned.version && scanned.problem === undefined) {
+      yield* Output.line(`orb-backfill ${version}`)
       return CliError.ExitCode.success
     }
     // Bad usage is told as every other error is: one sentence naming the flags, and the JSON error with --json.

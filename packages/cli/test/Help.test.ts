@@ -97,3 +97,12 @@ describe("orb-backfill --help", () => {
       }
     }).pipe(Effect.provide(simulator)))
 })
+
+describe("orb-backfill --version", () => {
+  it.effect("prints the command and its version, on one line", () =>
+    Effect.gen(function*() {
+      const ran = yield* cli(["--version"])
+      assert.strictEqual(ran.code, 0)
+      assert.strictEqual(ran.stdout, "orb-backfill 0.1.0\n")
+    }).pipe(Effect.provide(simulator)))
+})

@@ -413,6 +413,8 @@ export const render = (program: string, path: ReadonlyArray<Node>, columns: numb
 export interface Scan {
   readonly path: ReadonlyArray<Node>
   readonly help: boolean
+  /** `--version` was given. */
+  readonly version: boolean
   readonly json: boolean
   /** The problem, as the sentence the error shows (without `Error: `). */
   readonly problem: string | undefined
@@ -541,5 +543,5 @@ export const scan = (program: string, root: Node, argv: ReadonlyArray<string>): 
       )
     }
   }
-  return { path, help, json, problem }
+  return { path, help, version, json, problem }
 }
