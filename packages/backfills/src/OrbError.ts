@@ -195,7 +195,15 @@ export class RequestValidationError
   override get message() {
     const base = apiMessage(this)
     const count = this.validationErrors.length
-    return count === 0 ? base : `${base} (${count} validation error${count === 1 ? "" : "s"})`
+    if (count === 0) return base
+    // Orb says what it refused in words for most requests; an ingest request's entries name events instead
+    // (`eventFailures` reads those).
+    const words = this.validationErrors.filter(Predicate.isString)
+    const shown = words.slice(0, 2).map((text) => truncate(text, 200))
+    const more = count - shown.length
+    return `${base} (${count} validation error${count === 1 ? "" : "s"}${
+      shown.length === 0 ? "" : `: ${shown.join("; ")}${more > 0 ? `; and ${more} more` : ""}`
+    })`
   }
 }
 

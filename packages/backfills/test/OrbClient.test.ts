@@ -318,7 +318,7 @@ describe("OrbClient", () => {
         assert.deepStrictEqual(OrbError.eventFailures(validation), [
           { idempotencyKey: "e1", validationErrors: ["timestamp outside the timeframe"] }
         ])
-        assert.include(validation.message, "(2 validation errors)")
+        assert.include(validation.message, "(2 validation errors: odd; and 1 more)")
       }).pipe(Effect.provide(layer))
     })
 

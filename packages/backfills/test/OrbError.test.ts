@@ -67,4 +67,29 @@ describe("OrbError", () => {
       refused._tag === "Left" && refused.left.message.includes("@effect-orb/backfills/OrbError/ResourceConflict")
     )
   })
+
+  it("a request validation error's message says what was refused when Orb says it in words", () => {
+    const refused = (errors: ReadonlyArray<unknown>) =>
+      OrbError.fromResponse({
+        status: 400,
+        method: "POST",
+        path: "/events/backfills",
+        problem: {
+          type: OrbError.typePrefix + "400-request-validation-errors",
+          status: 400,
+          title: "Request validation failed",
+          detail: "Invalid backfill",
+          validation_errors: errors
+        } as any,
+        excerpt: ""
+      }).message
+    assert.strictEqual(
+      refused(["timeframe_end: the timeframe spans 45.00 days, more than the 31 days allowed"]),
+      "RequestValidationError (HTTP 400) on POST /events/backfills: Request validation failed: Invalid backfill " +
+        "(1 validation error: timeframe_end: the timeframe spans 45.00 days, more than the 31 days allowed)"
+    )
+    assert.match(refused(["a", "b", "c"]), /\(3 validation errors: a; b; and 1 more\)$/)
+    // An ingest request's entries name events: OrbError.eventFailures reads them.
+    assert.match(refused([{ idempotency_key: "e1", validation_errors: ["x"] }]), /\(1 validation error\)$/)
+  })
 })

@@ -17,7 +17,7 @@ import * as Output from "./Output.js"
  * @since 0.1.0
  * @category errors
  */
-export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
+export class UsageError extends Schema.TaggedError<UsageError>("@effect-orb/cli/CliError/UsageError")("UsageError", {
   reason: Schema.String
 }) {
   override get message() {
@@ -31,12 +31,14 @@ export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
  * @since 0.1.0
  * @category errors
  */
-export class InvalidLines extends Schema.TaggedError<InvalidLines>()("InvalidLines", {
-  file: Schema.String,
-  invalid: Schema.Number,
-  /** The first problem, as `file:line: reason`. */
-  first: Schema.String
-}) {
+export class InvalidLines
+  extends Schema.TaggedError<InvalidLines>("@effect-orb/cli/CliError/InvalidLines")("InvalidLines", {
+    file: Schema.String,
+    invalid: Schema.Number,
+    /** The first problem, as `file:line: reason`. */
+    first: Schema.String
+  })
+{
   override get message() {
     return `${this.invalid === 1 ? "1 invalid line" : `${this.invalid.toLocaleString("en-US")} invalid lines`} in ` +
       `${this.file} (first: ${this.first}); nothing was created. Fix ${
@@ -51,7 +53,7 @@ export class InvalidLines extends Schema.TaggedError<InvalidLines>()("InvalidLin
  * @since 0.1.0
  * @category errors
  */
-export class Exit extends Schema.TaggedError<Exit>()("Exit", { code: Schema.Number }) {}
+export class Exit extends Schema.TaggedError<Exit>("@effect-orb/cli/CliError/Exit")("Exit", { code: Schema.Number }) {}
 
 /**
  * Exit codes.
