@@ -12,17 +12,13 @@
  * @since 0.1.0
  */
 import { Backfill } from "@effect-orb/backfills"
-// Node's HTTP server (and, through it, undici and ws) is imported by `serve` when it runs: the in-process face, and
-// a program that only uses it (the command line's `--help`, `list`), never loads them.
-import type * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import type * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
-import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import type * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
@@ -34,11 +30,11 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
-import * as Http from "node:http"
 import * as Handler from "./internal/handler.js"
 import * as Pipeline from "./internal/pipeline.js"
 import * as State from "./internal/state.js"
 import * as Traffic from "./internal/traffic.js"
+import type * as SimulatorServer from "./SimulatorServer.js"
 
 // ---------------------------------------------------------------------------------------------------------
 // options
@@ -514,16 +510,13 @@ export const layer = (options?: Options): Layer.Layer<OrbSimulator | HttpClient.
   )
 
 // ---------------------------------------------------------------------------------------------------------
-// loopback server
+// loopback server (in `SimulatorServer`, the one module that imports Node's HTTP server, loaded when used)
 
 /**
  * @since 0.1.0
  * @category models
  */
-export interface ServeOptions extends Options {
-  /** Default 0: any free port. */
-  readonly port?: number | undefined
-}
+export type ServeOptions = SimulatorServer.ServeOptions
 
 /**
  * A running server.
@@ -531,23 +524,13 @@ export interface ServeOptions extends Options {
  * @since 0.1.0
  * @category models
  */
-export interface Server {
-  /** The base URL to give clients, e.g. `http://127.0.0.1:4010/v1`. */
-  readonly url: string
-  readonly port: number
-  readonly simulator: OrbSimulator
-}
+export type Server = SimulatorServer.Server
 
-const nodeHttpServer: Effect.Effect<typeof NodeHttpServer> = Effect.promise(() =>
-  import("@effect/platform-node/NodeHttpServer")
-)
-const nodeHttpServerRequest: Effect.Effect<typeof NodeHttpServerRequest> = Effect.promise(() =>
-  import("@effect/platform-node/NodeHttpServerRequest")
-)
+// Imported when a server is asked for: the in-process face, and a command that never serves, load none of it.
+const server = Effect.promise(() => import("./SimulatorServer.js"))
 
 /**
- * An HTTP app serving a simulator, for a server of your own. Every response comes after the simulator's
- * `latency` option, if it has one.
+ * `SimulatorServer.httpApp`: an HTTP app serving a simulator, for a server of your own.
  *
  * @since 0.1.0
  * @category constructors
@@ -555,32 +538,10 @@ const nodeHttpServerRequest: Effect.Effect<typeof NodeHttpServerRequest> = Effec
 export const httpApp = (
   simulator: OrbSimulator
 ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest> =>
-  Effect.gen(function*() {
-    const request = yield* HttpServerRequest.HttpServerRequest
-    const body = yield* Effect.orElseSucceed(request.text, () => "")
-    const outcome = yield* simulator.handle({
-      method: request.method,
-      url: request.url,
-      headers: request.headers,
-      body
-    })
-    if (outcome._tag === "Drop") {
-      // Destroying the socket is what a client sees as a dropped connection (no status, no body).
-      const { toServerResponse } = yield* nodeHttpServerRequest
-      yield* Effect.sync(() => toServerResponse(request).destroy())
-      return yield* Effect.interrupt
-    }
-    const { "content-type": contentType, ...headers } = outcome.headers
-    return HttpServerResponse.text(outcome.body, {
-      status: outcome.status,
-      headers,
-      contentType: contentType ?? "application/json"
-    })
-  })
+  Effect.flatMap(server, (module) => module.httpApp(simulator))
 
 /**
- * Serves a new simulator over HTTP on `127.0.0.1` until the scope closes. With a `latency`, every
- * response comes that long after its request took effect, on Effect's `Clock`.
+ * `SimulatorServer.serve`: a new simulator over HTTP on `127.0.0.1` until the scope closes.
  *
  * @since 0.1.0
  * @category constructors
@@ -588,15 +549,4 @@ export const httpApp = (
 export const serve = (
   options: ServeOptions = {}
 ): Effect.Effect<Server, HttpServerError.ServeError, Scope.Scope> =>
-  Effect.gen(function*() {
-    const simulator = yield* make(options)
-    const { make: makeServer } = yield* nodeHttpServer
-    const httpServer = Http.createServer()
-    const server = yield* makeServer(() => httpServer, { port: options.port ?? 0, host: "127.0.0.1" })
-    // Closing a Node server waits for every open connection to end, and a client's keep-alive connection may
-    // never end: drop them first (this finaliser runs before the server's own).
-    yield* Effect.addFinalizer(() => Effect.sync(() => httpServer.closeAllConnections()))
-    yield* server.serve(httpApp(simulator))
-    const port = server.address._tag === "TcpAddress" ? server.address.port : 0
-    return { url: `http://127.0.0.1:${port}/v1`, port, simulator }
-  })
+  Effect.flatMap(server, (module) => module.serve(options))
