@@ -234,77 +234,98 @@ const runHelp: Help.Node = {
   ]
 }
 
-const runCommand = Command.make(
-  runHelp.name,
-  runFlags,
-  handler((flags) =>
-    Effect.gen(function*() {
-      yield* announce
-      const backend = yield* Backend.Backend
-      if (flags.replace === flags.add) {
-        return yield* usage(
-          flags.replace
-            ? "give only one of --replace and --add"
-            : "give --replace (the file's events replace the timeframe's existing events) or --add (they are added " +
-              "to them): Orb would otherwise replace"
-        )
+/**
+ * The flags of `run`, as the parser gives them.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export type RunFlags = Command.Command.ParseConfig<typeof runFlags>
+
+/**
+ * What `run`'s flags ask for, checked before anything is read or sent: the run's settings, and for a durable run
+ * (against an Orb that outlives the process, unless `--ephemeral`) the state file's flag and the run key. `now`
+ * decides whether `--close-time` is in the future; the backend whether the run is durable and the default pace.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const runOptions = (
+  flags: RunFlags,
+  context: {
+    readonly now: DateTime.Utc
+    readonly backend: Backend.Backend["kind"]
+    readonly defaultQuota: Backfills.IngestQuota | false
+  }
+): Either.Either<
+  {
+    readonly options: Omit<Workflow.RunOptions, "durable">
+    readonly durable: { readonly state: string | undefined; readonly runKey: string | undefined } | undefined
+  },
+  CliError.UsageError | Input.InputError
+> =>
+  Either.gen(function*() {
+    if (flags.replace === flags.add) {
+      return yield* Either.left(usage(
+        flags.replace
+          ? "give only one of --replace and --add"
+          : "give --replace (the file's events replace the timeframe's existing events) or --add (they are added " +
+            "to them): Orb would otherwise replace"
+      ))
+    }
+    if (Option.isSome(flags.customerId) && Option.isSome(flags.externalCustomerId)) {
+      return yield* Either.left(usage("give at most one of --customer-id and --external-customer-id"))
+    }
+    if (Option.isSome(flags.deprecationFilter) && !flags.replace) {
+      return yield* Either.left(usage("--deprecation-filter only applies with --replace"))
+    }
+    const start = yield* parseTime("start", flags.start)
+    const end = yield* parseTime("end", flags.end)
+    const closeTime = Option.isSome(flags.closeTime) ? yield* parseTime("close-time", flags.closeTime.value) : undefined
+    const maxWindowDays = yield* positive("max-window", flags.maxWindow, 3_660)
+    const batchSize = yield* positive("batch-size", flags.batchSize, 500)
+    const concurrency = yield* positive("concurrency", flags.concurrency, 64)
+    const eventsPerMinute = yield* positive("events-per-minute", flags.eventsPerMinute)
+    const requestsPerSecond = yield* positive("requests-per-second", flags.requestsPerSecond)
+    const base = flags.testMode ? Backfills.testModeQuota : Backfills.liveModeQuota
+    const paced = flags.testMode || eventsPerMinute !== undefined || requestsPerSecond !== undefined
+    const quota: Backfills.IngestQuota | false = paced
+      ? {
+        eventsPerMinute: eventsPerMinute ?? base.eventsPerMinute,
+        requestsPerSecond: requestsPerSecond ?? base.requestsPerSecond
       }
-      if (Option.isSome(flags.customerId) && Option.isSome(flags.externalCustomerId)) {
-        return yield* usage("give at most one of --customer-id and --external-customer-id")
+      : context.defaultQuota
+    const format = yield* Input.formatOf(flags.file, Option.getOrUndefined(flags.format))
+    if (closeTime !== undefined && closeTime.epochMillis <= context.now.epochMillis) {
+      return yield* Either.left(usage(`--close-time: ${DateTime.formatIso(closeTime)} is not in the future`))
+    }
+    // Durable against anything that outlives the process; the in-process simulator's backfills vanish with it,
+    // so a run there has nothing to resume.
+    const durable = context.backend === "orb" && !flags.ephemeral
+    if (!durable) {
+      const stray = Option.isSome(flags.state) ? "state" : Option.isSome(flags.runKey) ? "run-key" : undefined
+      if (stray !== undefined) {
+        return yield* Either.left(usage(
+          flags.ephemeral
+            ? `--${stray} is for durable runs; it cannot go with --ephemeral`
+            : `--${stray} is for durable runs, and the in-process simulator's runs are not durable (set ORB_API_KEY)`
+        ))
       }
-      if (Option.isSome(flags.deprecationFilter) && !flags.replace) {
-        return yield* usage("--deprecation-filter only applies with --replace")
-      }
-      const start = yield* parseTime("start", flags.start)
-      const end = yield* parseTime("end", flags.end)
-      const closeTime = Option.isSome(flags.closeTime)
-        ? yield* parseTime("close-time", flags.closeTime.value)
-        : undefined
-      const maxWindowDays = yield* positive("max-window", flags.maxWindow, 3_660)
-      const batchSize = yield* positive("batch-size", flags.batchSize, 500)
-      const concurrency = yield* positive("concurrency", flags.concurrency, 64)
-      const eventsPerMinute = yield* positive("events-per-minute", flags.eventsPerMinute)
-      const requestsPerSecond = yield* positive("requests-per-second", flags.requestsPerSecond)
-      const base = flags.testMode ? Backfills.testModeQuota : Backfills.liveModeQuota
-      const paced = flags.testMode || eventsPerMinute !== undefined || requestsPerSecond !== undefined
-      const quota: Backfills.IngestQuota | false = paced
-        ? {
-          eventsPerMinute: eventsPerMinute ?? base.eventsPerMinute,
-          requestsPerSecond: requestsPerSecond ?? base.requestsPerSecond
-        }
-        : backend.defaultQuota
-      const format = yield* Input.formatOf(flags.file, Option.getOrUndefined(flags.format))
-      const backfill: Backfill.CreateBackfill = {
-        timeframeStart: start,
-        timeframeEnd: end,
-        replaceExistingEvents: flags.replace,
-        ...(Option.isSome(flags.customerId) ? { customerId: flags.customerId.value } : {}),
-        ...(Option.isSome(flags.externalCustomerId) ? { externalCustomerId: flags.externalCustomerId.value } : {}),
-        ...(closeTime !== undefined ? { closeTime } : {}),
-        ...(Option.isSome(flags.deprecationFilter) ? { deprecationFilter: flags.deprecationFilter.value } : {})
-      }
-      if (closeTime !== undefined && closeTime.epochMillis <= (yield* DateTime.now).epochMillis) {
-        return yield* usage(`--close-time: ${DateTime.formatIso(closeTime)} is not in the future`)
-      }
-      // Durable against anything that outlives the process; the in-process simulator's backfills vanish with it,
-      // so a run there has nothing to resume.
-      const durable = backend.kind === "orb" && !flags.ephemeral
-      if (!durable) {
-        const stray = Option.isSome(flags.state) ? "state" : Option.isSome(flags.runKey) ? "run-key" : undefined
-        if (stray !== undefined) {
-          return yield* usage(
-            flags.ephemeral
-              ? `--${stray} is for durable runs; it cannot go with --ephemeral`
-              : `--${stray} is for durable runs, and the in-process simulator's runs are not durable (set ORB_API_KEY)`
-          )
-        }
-      }
-      if (Option.isSome(flags.runKey) && flags.runKey.value.trim().length === 0) {
-        return yield* usage("--run-key: must not be empty")
-      }
-      const stateFile = durable ? (yield* Lazy.durable).stateOf(Option.getOrUndefined(flags.state)) : undefined
-      if (stateFile !== undefined && !flags.dryRun && !flags.json) yield* Output.note(`State: ${stateFile.path}`)
-      yield* Workflow.run({
+    }
+    if (Option.isSome(flags.runKey) && flags.runKey.value.trim().length === 0) {
+      return yield* Either.left(usage("--run-key: must not be empty"))
+    }
+    const backfill: Backfill.CreateBackfill = {
+      timeframeStart: start,
+      timeframeEnd: end,
+      replaceExistingEvents: flags.replace,
+      ...(Option.isSome(flags.customerId) ? { customerId: flags.customerId.value } : {}),
+      ...(Option.isSome(flags.externalCustomerId) ? { externalCustomerId: flags.externalCustomerId.value } : {}),
+      ...(closeTime !== undefined ? { closeTime } : {}),
+      ...(Option.isSome(flags.deprecationFilter) ? { deprecationFilter: flags.deprecationFilter.value } : {})
+    }
+    return {
+      options: {
         file: flags.file,
         format,
         backfill,
@@ -315,8 +336,31 @@ const runCommand = Command.make(
         batchSize,
         concurrency,
         quota,
-        ...(maxWindowDays !== undefined ? { account: { maxTimeframe: Duration.days(maxWindowDays) } } : {}),
-        durable: stateFile === undefined ? undefined : { state: stateFile, runKey: Option.getOrUndefined(flags.runKey) }
+        ...(maxWindowDays !== undefined ? { account: { maxTimeframe: Duration.days(maxWindowDays) } } : {})
+      },
+      durable: durable
+        ? { state: Option.getOrUndefined(flags.state), runKey: Option.getOrUndefined(flags.runKey) }
+        : undefined
+    }
+  })
+
+const runCommand = Command.make(
+  runHelp.name,
+  runFlags,
+  handler((flags) =>
+    Effect.gen(function*() {
+      yield* announce
+      const backend = yield* Backend.Backend
+      const { durable, options } = yield* runOptions(flags, {
+        now: yield* DateTime.now,
+        backend: backend.kind,
+        defaultQuota: backend.defaultQuota
+      })
+      const stateFile = durable !== undefined ? (yield* Lazy.durable).stateOf(durable.state) : undefined
+      if (stateFile !== undefined && !flags.dryRun && !flags.json) yield* Output.note(`State: ${stateFile.path}`)
+      yield* Workflow.run({
+        ...options,
+        durable: stateFile === undefined ? undefined : { state: stateFile, runKey: durable!.runKey }
       })
     })
   )

@@ -1,4 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
+import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -139,4 +140,82 @@ describe("orb-backfill demo", () => {
       assert.isAtLeast(events, 2_500)
       assert.isAtMost(events, 3_500)
     }).pipe(Effect.provide(simulator)), 60_000)
+})
+
+describe("run's flags (Cli.runOptions)", () => {
+  const none = Option.none()
+  const flags: Cli.RunFlags = {
+    file: "events.ndjson",
+    format: none,
+    start: "2026-10-01",
+    end: "2026-10-08",
+    maxWindow: none,
+    replace: true,
+    add: false,
+    customerId: none,
+    externalCustomerId: none,
+    closeTime: none,
+    deprecationFilter: none,
+    batchSize: none,
+    concurrency: none,
+    eventsPerMinute: none,
+    requestsPerSecond: none,
+    testMode: false,
+    noWait: false,
+    skipInvalid: false,
+    dryRun: false,
+    ephemeral: false,
+    state: none,
+    runKey: none,
+    json: false,
+    verbose: false
+  }
+  const now = DateTime.unsafeMake("2026-11-01T00:00:00Z")
+  const onSimulator = { now, backend: "simulator" as const, defaultQuota: false as const }
+  const onOrb = { now, backend: "orb" as const, defaultQuota: { requestsPerSecond: 100, eventsPerMinute: 10_000 } }
+  const refused = (changes: Partial<Cli.RunFlags>, context: Parameters<typeof Cli.runOptions>[1] = onSimulator) => {
+    const result = Cli.runOptions({ ...flags, ...changes }, context)
+    return Either.isLeft(result) ? result.left.message : "accepted"
+  }
+
+  it("refuses what cannot be meant, naming the flags", () => {
+    assert.match(refused({ replace: false }), /give --replace .* or --add/)
+    assert.match(refused({ add: true }), /give only one of --replace and --add/)
+    assert.match(refused({ customerId: Option.some("c"), externalCustomerId: Option.some("e") }), /at most one of/)
+    assert.match(
+      refused({ replace: false, add: true, deprecationFilter: Option.some("x") }),
+      /only applies with --replace/
+    )
+    assert.match(refused({ end: "2026-11-31" }), /--end/)
+    assert.match(refused({ closeTime: Option.some("2026-10-31T00:00:00Z") }), /--close-time: .* is not in the future/)
+    assert.match(refused({ batchSize: Option.some(501) }), /--batch-size: expected an integer from 1 to 500/)
+    assert.match(refused({ file: "events.txt" }), /cannot tell the format/)
+    assert.match(refused({ state: Option.some("s.sqlite") }), /--state is for durable runs, and the in-process/)
+    assert.match(
+      refused({ ephemeral: true, runKey: Option.some("k") }, onOrb),
+      /--run-key .* cannot go with --ephemeral/
+    )
+    assert.match(refused({ runKey: Option.some("  ") }, onOrb), /--run-key: must not be empty/)
+    assert.strictEqual(refused({}), "accepted")
+  })
+
+  it("turns the flags into the run's settings: durable against Orb, the pace, the account's maximum", () => {
+    const planned = Either.getOrThrow(Cli.runOptions({
+      ...flags,
+      testMode: true,
+      eventsPerMinute: Option.some(1_000),
+      maxWindow: Option.some(62),
+      externalCustomerId: Option.some("acme"),
+      state: Option.some("runs.sqlite")
+    }, onOrb))
+    assert.deepStrictEqual(planned.durable, { state: "runs.sqlite", runKey: undefined })
+    assert.deepStrictEqual(planned.options.quota, { requestsPerSecond: 10, eventsPerMinute: 1_000 })
+    assert.strictEqual(planned.options.format, "ndjson")
+    assert.strictEqual(Duration.toMillis(Duration.decode(planned.options.account!.maxTimeframe!)), 62 * 86_400_000)
+    assert.strictEqual(planned.options.backfill.externalCustomerId, "acme")
+    assert.strictEqual(DateTime.formatIso(planned.options.backfill.timeframeEnd), "2026-10-08T00:00:00.000Z")
+    const inMemory = Either.getOrThrow(Cli.runOptions(flags, onSimulator))
+    assert.strictEqual(inMemory.durable, undefined)
+    assert.strictEqual(inMemory.options.quota, false)
+  })
 })
