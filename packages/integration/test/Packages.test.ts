@@ -166,7 +166,7 @@ describe("packages", () => {
       assert.strictEqual(manifest.repository?.directory, `packages/${dir}`, `${dir}: repository.directory`)
       assert.isString(manifest.repository?.url, `${dir}: repository.url`)
       assert.strictEqual(manifest.engines?.node, ">=20", `${dir}: engines.node`)
-      assert.deepStrictEqual(manifest.files, ["dist", "src", "README.md", "LICENSE"], `${dir}: files`)
+      assert.deepStrictEqual(manifest.files, ["dist", "src", "README.md", "CHANGELOG.md", "LICENSE"], `${dir}: files`)
       assert.isTrue(fs.existsSync(path.join(root, "packages", dir, "README.md")), `${dir}: README.md`)
       assert.include(fs.readFileSync(path.join(root, "packages", dir, "LICENSE"), "utf8"), "MIT License", dir)
       const build = readJson<{ compilerOptions: { stripInternal?: boolean } }>(
@@ -206,6 +206,7 @@ describe("packages", () => {
           for (
             const file of [
               "README.md",
+              "CHANGELOG.md",
               "LICENSE",
               "package.json",
               "dist/index.js",
