@@ -12,7 +12,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Backend from "./Backend.js"
 import * as Cli from "./Cli.js"
-import * as CliError from "./CliError.js"
+import * as CliError from "./internal/cliError.js"
 import * as Output from "./Output.js"
 
 const main = Cli.run(process.argv.slice(2)).pipe(

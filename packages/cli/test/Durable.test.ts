@@ -13,7 +13,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as Backend from "../src/Backend.js"
-import * as Durable from "../src/Durable.js"
+import * as Durable from "../src/internal/durable.js"
 import { cli, cliForked, ndjson, tempFile, timeframe, wireEvent } from "./support.js"
 
 const apiKey = "sk-durable-cli"

@@ -8,8 +8,8 @@ import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import type * as Backend from "../src/Backend.js"
 import * as Follow from "../src/internal/follow.js"
+import * as Progress from "../src/internal/progress.js"
 import * as Output from "../src/Output.js"
-import * as Progress from "../src/Progress.js"
 import { cliForked, ndjson, simulator, tempFile, timeframe } from "./support.js"
 
 describe("Progress", () => {

@@ -9,7 +9,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type * as Backend from "../Backend.js"
 import * as Output from "../Output.js"
-import * as Progress from "../Progress.js"
+import * as Progress from "./progress.js"
 
 /**
  * Prints the line `read` gives (none: nothing to say yet) each time it changes, and again every `everyMillis`

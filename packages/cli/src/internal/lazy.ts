@@ -3,7 +3,7 @@
  * what they do not need (a bundle keeps each in a chunk of its own).
  */
 import * as Effect from "effect/Effect"
-import type * as DurableModule from "../Durable.js"
+import type * as DurableModule from "./durable.js"
 
 /**
  * The durable runs (`Durable.ts`): the SQLite engine (better-sqlite3, a native module), `@effect/cluster` and
@@ -11,4 +11,4 @@ import type * as DurableModule from "../Durable.js"
  *
  * @internal
  */
-export const durable: Effect.Effect<typeof DurableModule> = Effect.promise(() => import("../Durable.js"))
+export const durable: Effect.Effect<typeof DurableModule> = Effect.promise(() => import("./durable.js"))

@@ -9,7 +9,7 @@ import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { count, plural } from "./Progress.js"
+import { count, plural } from "./progress.js"
 
 const encodeBackfill = Schema.encodeSync(Backfill.Backfill)
 

@@ -15,8 +15,8 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
-import type * as Backend from "./Backend.js"
-import * as Output from "./Output.js"
+import type * as Backend from "../Backend.js"
+import * as Output from "../Output.js"
 
 /**
  * @since 0.1.0

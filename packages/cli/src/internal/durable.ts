@@ -19,12 +19,12 @@ import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import * as Backend from "./Backend.js"
-import * as CliError from "./CliError.js"
-import * as Follow from "./internal/follow.js"
-import * as Output from "./Output.js"
-import * as Progress from "./Progress.js"
-import * as Render from "./Render.js"
+import * as Backend from "../Backend.js"
+import * as Output from "../Output.js"
+import * as CliError from "./cliError.js"
+import * as Follow from "./follow.js"
+import * as Progress from "./progress.js"
+import * as Render from "./render.js"
 
 /**
  * Where the state file is by default: `$XDG_STATE_HOME/orb-backfill/runs.sqlite`, else

@@ -9,7 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
-import * as Output from "./Output.js"
+import * as Output from "../Output.js"
 
 /**
  * A flag or argument the command cannot use.
