@@ -632,17 +632,11 @@ const buildCli = (bundleDir: string) =>
     })
   })
 
-/** Runs the command line with `args` and returns the wall time from spawn to exit (a command prints no timings). */
-const runCli = (file: string, args: ReadonlyArray<string>, orb: { url: string; apiKey: string } | undefined) =>
-  new Promise<{ importedMs: number; firstRequestMs: number; wallMs: number }>((resolve, reject) => {
-    const env = { ...process.env }
-    delete env.ORB_API_KEY
-    delete env.ORB_BASE_URL
+/** Runs a program to its exit, with a minute's limit: its output and the wall time from spawn to exit. */
+const runTimed = (file: string, args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = process.env) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string; wallMs: number }>((resolve) => {
     const started = performance.now()
-    const child = spawn(process.execPath, [file, ...args], {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: orb === undefined ? env : { ...env, ORB_API_KEY: orb.apiKey, ORB_BASE_URL: orb.url }
-    })
+    const child = spawn(process.execPath, [file, ...args], { stdio: ["ignore", "pipe", "pipe"], env })
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (chunk) => stdout += String(chunk))
@@ -650,42 +644,43 @@ const runCli = (file: string, args: ReadonlyArray<string>, orb: { url: string; a
     const timer = setTimeout(() => child.kill("SIGKILL"), 60_000)
     child.once("exit", (code) => {
       clearTimeout(timer)
-      const wallMs = performance.now() - started
-      try {
-        if (code !== 0) throw new Error(`exit ${code}`)
-        // `list --json` printed the backfills it was asked for: none in-process, one from the served simulator.
-        if (args[0] === "list" && (JSON.parse(stdout) as Array<unknown>).length !== (orb === undefined ? 0 : 1)) {
-          throw new Error(`unexpected output ${stdout.slice(0, 200)}`)
-        }
-        resolve({ importedMs: Number.NaN, firstRequestMs: Number.NaN, wallMs })
-      } catch (error) {
-        reject(new Error(`orb-backfill ${args.join(" ")}: ${String(error)}\n${stderr.slice(-2_000)}`))
-      }
+      resolve({ code, stdout, stderr, wallMs: performance.now() - started })
     })
   })
 
+/** Runs the command line with `args` and returns the wall time from spawn to exit (a command prints no timings). */
+const runCli = async (file: string, args: ReadonlyArray<string>, orb: { url: string; apiKey: string } | undefined) => {
+  const env = { ...process.env }
+  delete env.ORB_API_KEY
+  delete env.ORB_BASE_URL
+  const { code, stderr, stdout, wallMs } = await runTimed(
+    file,
+    args,
+    orb === undefined ? env : { ...env, ORB_API_KEY: orb.apiKey, ORB_BASE_URL: orb.url }
+  )
+  try {
+    if (code !== 0) throw new Error(`exit ${code}`)
+    // `list --json` printed the backfills it was asked for: none in-process, one from the served simulator.
+    if (args[0] === "list" && (JSON.parse(stdout) as Array<unknown>).length !== (orb === undefined ? 0 : 1)) {
+      throw new Error(`unexpected output ${stdout.slice(0, 200)}`)
+    }
+    return { importedMs: Number.NaN, firstRequestMs: Number.NaN, wallMs }
+  } catch (error) {
+    throw new Error(`orb-backfill ${args.join(" ")}: ${String(error)}\n${stderr.slice(-2_000)}`)
+  }
+}
+
 /** Runs a program and returns its one line of JSON and the wall time from spawn to exit. */
-const runStartup = (file: string, args: ReadonlyArray<string>) =>
-  new Promise<{ importedMs: number; firstRequestMs: number; wallMs: number }>((resolve, reject) => {
-    const started = performance.now()
-    const child = spawn(process.execPath, [file, ...args], { stdio: ["ignore", "pipe", "pipe"] })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.on("data", (chunk) => stdout += String(chunk))
-    child.stderr.on("data", (chunk) => stderr += String(chunk))
-    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000)
-    child.once("exit", (code) => {
-      clearTimeout(timer)
-      const wallMs = performance.now() - started
-      try {
-        if (code !== 0) throw new Error(`exit ${code}`)
-        const parsed = JSON.parse(stdout.trim()) as { importedMs: number; firstRequestMs: number }
-        resolve({ importedMs: parsed.importedMs, firstRequestMs: parsed.firstRequestMs, wallMs })
-      } catch (error) {
-        reject(new Error(`${Path.basename(file)}: ${String(error)}\n${stderr.slice(-2_000)}`))
-      }
-    })
-  })
+const runStartup = async (file: string, args: ReadonlyArray<string>) => {
+  const { code, stderr, stdout, wallMs } = await runTimed(file, args)
+  try {
+    if (code !== 0) throw new Error(`exit ${code}`)
+    const parsed = JSON.parse(stdout.trim()) as { importedMs: number; firstRequestMs: number }
+    return { importedMs: parsed.importedMs, firstRequestMs: parsed.firstRequestMs, wallMs }
+  } catch (error) {
+    throw new Error(`${Path.basename(file)}: ${String(error)}\n${stderr.slice(-2_000)}`)
+  }
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // data
