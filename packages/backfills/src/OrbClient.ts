@@ -376,6 +376,19 @@ export const layer = (options: Options): Layer.Layer<OrbClient, ConfigError.Conf
  * The client configured from `Config`: by default `ORB_API_KEY` (read as `Redacted`) and `ORB_BASE_URL`
  * (default Orb's production URL). Pass your own `Config` for any option to read it elsewhere.
  *
+ * @example
+ * ```ts
+ * import { Backfills, OrbClient } from "@effect-orb/backfills"
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Layer } from "effect"
+ *
+ * // ORB_API_KEY from the environment; `NodeHttpClient.layerUndici` is the faster transport on Node.
+ * export const BackfillsLive = Backfills.layer.pipe(
+ *   Layer.provide(OrbClient.layerConfig()),
+ *   Layer.provide(FetchHttpClient.layer)
+ * )
+ * ```
+ *
  * @since 0.1.0
  * @category layers
  */

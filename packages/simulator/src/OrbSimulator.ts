@@ -500,6 +500,24 @@ export const drive = <A, E, R>(
  * The test layer: the {@link OrbSimulator} control service and an `HttpClient` served by it in-process.
  * Put `OrbClient.layer(...)` over it to run the library against the simulator.
  *
+ * @example
+ * ```ts
+ * import { Backfills, OrbClient } from "@effect-orb/backfills"
+ * import { OrbSimulator } from "@effect-orb/simulator"
+ * import { Effect, Layer, Redacted } from "effect"
+ *
+ * const TestLive = Backfills.layer.pipe(
+ *   Layer.provideMerge(OrbClient.layer({ apiKey: Redacted.make("sk-test"), baseUrl: "http://127.0.0.1/v1" })),
+ *   Layer.provideMerge(OrbSimulator.layer({ apiKey: "sk-test", reflectionDelay: "1 second" }))
+ * )
+ *
+ * export const test = Effect.gen(function*() {
+ *   const page = yield* Backfills.listPage()
+ *   const simulator = yield* OrbSimulator.OrbSimulator
+ *   return { listed: page.data.length, requests: (yield* simulator.requests).length }
+ * }).pipe(Effect.provide(TestLive))
+ * ```
+ *
  * @since 0.1.0
  * @category layers
  */

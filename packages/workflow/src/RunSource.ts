@@ -79,14 +79,16 @@ export const RunSource = Schema.Union(FileSource, NamedSource)
  */
 export type RunSource = typeof RunSource.Type
 
-/**
- * The source could not be read, or is not the one the run was submitted with (the class of the `SourceError`
- * module).
- *
- * @since 0.1.0
- * @category errors
- */
-export { SourceError } from "./SourceError.js"
+export {
+  /**
+   * The source could not be read, or is not the one the run was submitted with (the class of the `SourceError`
+   * module).
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  SourceError
+} from "./SourceError.js"
 
 /**
  * How to read a file source.
