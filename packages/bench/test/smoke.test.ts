@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "vitest"
 import type { Results } from "../src/Harness.js"
 
 const packageDir = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
@@ -21,13 +21,13 @@ describe("bench --smoke", () => {
         encoding: "utf8",
         timeout: 170_000
       })
-      expect(run.stderr.slice(-2_000)).not.toMatch(/Error:/)
-      expect(run.status).toBe(0)
+      assert.notMatch(run.stderr.slice(-2_000), /Error:/)
+      assert.strictEqual(run.status, 0)
       const file = Path.join(out, "latest.json")
-      expect(existsSync(file)).toBe(true)
+      assert.strictEqual(existsSync(file), true)
       const results = JSON.parse(readFileSync(file, "utf8")) as Results
-      expect(results.mode).toBe("smoke")
-      expect(results.scenarios.map((s) => s.scenario).sort()).toEqual([
+      assert.strictEqual(results.mode, "smoke")
+      assert.deepStrictEqual(results.scenarios.map((s) => s.scenario).sort(), [
         "decode",
         "fetch",
         "ingest",
@@ -37,14 +37,14 @@ describe("bench --smoke", () => {
       ])
       for (const scenario of results.scenarios) {
         for (const client of scenario.clients) {
-          expect(client.runs.length, `${scenario.scenario} ${client.id}`).toBeGreaterThan(0)
+          assert.isAbove(client.runs.length, 0, `${scenario.scenario} ${client.id}`)
           for (const measurement of client.runs) {
-            expect(measurement.ops, `${scenario.scenario} ${client.id}`).toBe(scenario.ops)
+            assert.strictEqual(measurement.ops, scenario.ops, `${scenario.scenario} ${client.id}`)
           }
         }
       }
-      expect(results.quota?.events).toBeGreaterThan(0)
-      expect(results.startup?.map((s) => s.id)).toEqual([
+      assert.isAbove(results.quota?.events ?? 0, 0)
+      assert.deepStrictEqual(results.startup?.map((s) => s.id), [
         "baseline",
         "ours-fetch",
         "ours-undici",
@@ -54,15 +54,15 @@ describe("bench --smoke", () => {
         "cli-list-served"
       ])
       // The durable run beside the in-memory one, and the resume after kill -9: every event once.
-      expect(results.durable?.clients.map((c) => c.runs[0]?.ops)).toEqual([
+      assert.deepStrictEqual(results.durable?.clients.map((c) => c.runs[0]?.ops), [
         results.durable?.events,
         results.durable?.events
       ])
-      expect(results.durable?.resume.eventsIngested).toBe(results.durable?.resume.events)
-      expect(results.durable?.resume.spawnToFirstIngestMs).toBeGreaterThan(0)
+      assert.strictEqual(results.durable?.resume.eventsIngested, results.durable?.resume.events)
+      assert.isAbove(results.durable?.resume.spawnToFirstIngestMs ?? 0, 0)
       // The table came out too.
-      expect(run.stdout).toContain("### fetch")
-      expect(run.stdout).toContain("### durable")
+      assert.include(run.stdout, "### fetch")
+      assert.include(run.stdout, "### durable")
     } finally {
       rmSync(out, { recursive: true, force: true })
     }

@@ -2,7 +2,7 @@
 // or a missing zone is refused, never moved), no length limit on an event's key (the 64 characters are the
 // Idempotency-Key header's), and Orb's 5-minute rule on future events inside a backfill too.
 import { OrbSimulator } from "@effect-orb/simulator"
-import { describe, expect, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { createBackfill, errorType, event, layer, newBackfill, post, T0 } from "./support.js"
 
@@ -22,12 +22,12 @@ describe("dates", () => {
       ]
       for (const [overrides, reason] of cases) {
         const reply = yield* post("/events/backfills", newBackfill(overrides))
-        expect(reply.status, JSON.stringify(overrides)).toBe(400)
-        expect(reply.body.type).toBe(validation)
-        expect(reply.body.validation_errors.join("\n")).toMatch(reason)
+        assert.strictEqual(reply.status, 400, JSON.stringify(overrides))
+        assert.strictEqual(reply.body.type, validation)
+        assert.match(reply.body.validation_errors.join("\n"), reason)
       }
       const simulator = yield* OrbSimulator.OrbSimulator
-      expect(yield* simulator.backfills).toHaveLength(0)
+      assert.lengthOf(yield* simulator.backfills, 0)
     }).pipe(Effect.provide(layer())))
 
   it.effect("an event with an impossible date is refused, not moved into the timeframe", () =>
@@ -39,11 +39,11 @@ describe("dates", () => {
       // 2025-02-29 would roll over to March 1, inside the timeframe.
       for (const timestamp of ["2025-02-29T12:00:00Z", "2025-03-01T24:00:00Z", "2025-03-01T12:00:00"]) {
         const reply = yield* ingestInto(backfill.id, [event("k1", { timestamp })])
-        expect(reply.status, timestamp).toBe(400)
-        expect(JSON.stringify(reply.body.validation_errors), timestamp).toMatch(/timestamp/)
+        assert.strictEqual(reply.status, 400, timestamp)
+        assert.match(JSON.stringify(reply.body.validation_errors), /timestamp/, timestamp)
       }
       const simulator = yield* OrbSimulator.OrbSimulator
-      expect(yield* simulator.events).toHaveLength(0)
+      assert.lengthOf(yield* simulator.events, 0)
     }).pipe(Effect.provide(layer())))
 })
 
@@ -53,15 +53,15 @@ describe("event keys", () => {
       const backfill = yield* createBackfill()
       const long = "k".repeat(200)
       const reply = yield* ingestInto(backfill.id, [event(long)])
-      expect(reply.status).toBe(200)
+      assert.strictEqual(reply.status, 200)
       const simulator = yield* OrbSimulator.OrbSimulator
-      expect((yield* simulator.events).map((e) => e.idempotencyKey)).toEqual([long])
+      assert.deepStrictEqual((yield* simulator.events).map((e) => e.idempotencyKey), [long])
       const empty = yield* ingestInto(backfill.id, [event("")])
-      expect(empty.status).toBe(400)
+      assert.strictEqual(empty.status, 400)
       const header = yield* post(`/ingest?backfill_id=${backfill.id}`, { events: [event("k2")] }, {
         "idempotency-key": "h".repeat(65)
       })
-      expect(header.status).toBe(400)
+      assert.strictEqual(header.status, 400)
     }).pipe(Effect.provide(layer())))
 })
 
@@ -75,11 +75,11 @@ describe("future events", () => {
       })
       const at = (millis: number) => new Date(T0 + millis).toISOString()
       const refused = yield* ingestInto(backfill.id, [event("late", { timestamp: at(5 * 60_000 + 1) })])
-      expect(refused.status).toBe(400)
-      expect(refused.body.validation_errors[0].validation_errors).toEqual([
+      assert.strictEqual(refused.status, 400)
+      assert.deepStrictEqual(refused.body.validation_errors[0].validation_errors, [
         "timestamp: more than 5 minutes in the future"
       ])
       const accepted = yield* ingestInto(backfill.id, [event("edge", { timestamp: at(5 * 60_000) })])
-      expect(accepted.status).toBe(200)
+      assert.strictEqual(accepted.status, 200)
     }).pipe(Effect.provide(layer())))
 })

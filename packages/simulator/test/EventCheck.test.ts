@@ -1,6 +1,6 @@
 // An ingested event is decoded by hand when it is plainly well formed, and by the `IngestEvent` Schema otherwise
 // (which names the problems): these tests hold both paths to the same answer, accepted or the same errors.
-import { describe, expect, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import * as Handler from "../src/internal/handler.js"
 import * as State from "../src/internal/state.js"
@@ -158,22 +158,22 @@ describe("ingest: an event's check", () => {
         // One state per path, with the same history: an external customer id is given the same Orb id in both.
         const fast = Handler.checkEvent(new State.State(config, 1), raw, 3, record, now, true)
         const schema = Handler.checkEvent(new State.State(config, 1), raw, 3, record, now, false)
-        expect(answer(fast), `${name}, ${where}`).toStrictEqual(answer(schema))
+        assert.deepStrictEqual(answer(fast), answer(schema), `${name}, ${where}`)
         tally[Either.isRight(fast) ? "accepted" : "refused"]++
       }
     }
     // Both outcomes are exercised, not only refusals.
-    expect(tally.accepted).toBeGreaterThan(20)
-    expect(tally.refused).toBeGreaterThan(100)
+    assert.isAbove(tally.accepted, 20)
+    assert.isAbove(tally.refused, 100)
   })
 
   it("takes the fast path for well-formed events only", () => {
     for (const [name, raw] of wellFormed) {
-      expect(Handler.decodeEventFast(raw as Record<string, unknown>), name).toBeDefined()
+      assert.isDefined(Handler.decodeEventFast(raw as Record<string, unknown>), name)
     }
     for (const [name, raw] of leftToTheSchema) {
       if (typeof raw === "object" && raw !== null && !Array.isArray(raw)) {
-        expect(Handler.decodeEventFast(raw as Record<string, unknown>), name).toBeUndefined()
+        assert.isUndefined(Handler.decodeEventFast(raw as Record<string, unknown>), name)
       }
     }
   })
@@ -186,7 +186,7 @@ describe("ingest: an event's check", () => {
       backfill(null),
       T0
     )
-    expect(Either.isLeft(refused) && refused.left.validationErrors).toEqual([
+    assert.deepStrictEqual(Either.isLeft(refused) && refused.left.validationErrors, [
       "colour: is unexpected, expected: \"event_name\" | \"timestamp\" | \"properties\" | \"idempotency_key\" | " +
       "\"customer_id\" | \"external_customer_id\"",
       "idempotency_key: is required and must be a non-empty string",

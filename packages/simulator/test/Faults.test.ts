@@ -1,6 +1,6 @@
 import { OrbSimulator } from "@effect-orb/simulator"
 import * as HttpClient from "@effect/platform/HttpClient"
-import { describe, expect, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
@@ -13,13 +13,13 @@ describe("faults", () => {
       const simulator = yield* OrbSimulator.OrbSimulator
       yield* simulator.injectFaults({ kind: "internal-error", timing: "before" })
       const failed = yield* post("/events/backfills", newBackfill(), { "idempotency-key": "k" })
-      expect(failed.status).toBe(500)
-      expect(failed.body.type).toBe(errorType("500-internal-server-error"))
-      expect(failed.headers["transient-error"]).toBe("true")
-      expect(yield* simulator.backfills).toHaveLength(0)
+      assert.strictEqual(failed.status, 500)
+      assert.strictEqual(failed.body.type, errorType("500-internal-server-error"))
+      assert.strictEqual(failed.headers["transient-error"], "true")
+      assert.lengthOf(yield* simulator.backfills, 0)
       const retried = yield* post("/events/backfills", newBackfill(), { "idempotency-key": "k" })
-      expect(retried.status).toBe(200)
-      expect(retried.headers["idempotent-replayed"]).toBeUndefined()
+      assert.strictEqual(retried.status, 200)
+      assert.isUndefined(retried.headers["idempotent-replayed"])
     }).pipe(Effect.provide(layer())))
 
   it.effect("a fault after the request took effect: the retry with the same key gets the stored response", () =>
@@ -28,16 +28,16 @@ describe("faults", () => {
       yield* simulator.injectFaults({ kind: "unavailable", timing: "after" })
       const failed = yield* post("/events/backfills", newBackfill(), { "idempotency-key": "k" })
       // A load balancer's page, not one of Orb's problem documents.
-      expect(failed.status).toBe(503)
-      expect(failed.headers["content-type"]).toBe("text/html")
-      expect(failed.body).toMatch(/^<html>/)
-      expect(failed.headers["transient-error"]).toBeUndefined()
+      assert.strictEqual(failed.status, 503)
+      assert.strictEqual(failed.headers["content-type"], "text/html")
+      assert.match(failed.body, /^<html>/)
+      assert.isUndefined(failed.headers["transient-error"])
       const backfills = yield* simulator.backfills
-      expect(backfills).toHaveLength(1)
+      assert.lengthOf(backfills, 1)
       const retried = yield* post("/events/backfills", newBackfill(), { "idempotency-key": "k" })
-      expect(retried.status).toBe(200)
-      expect(retried.headers["idempotent-replayed"]).toBe("true")
-      expect(retried.body.id).toBe(backfills[0].id)
+      assert.strictEqual(retried.status, 200)
+      assert.strictEqual(retried.headers["idempotent-replayed"], "true")
+      assert.strictEqual(retried.body.id, backfills[0].id)
     }).pipe(Effect.provide(layer())))
 
   it.effect("429 and 409 faults", () =>
@@ -48,12 +48,12 @@ describe("faults", () => {
         { kind: "conflict", timing: "before" }
       )
       const limited = yield* get("/events/backfills")
-      expect(limited.status).toBe(429)
-      expect(limited.headers["retry-after"]).toBe("1")
+      assert.strictEqual(limited.status, 429)
+      assert.strictEqual(limited.headers["retry-after"], "1")
       const conflict = yield* get("/events/backfills")
-      expect(conflict.status).toBe(409)
-      expect(conflict.body.type).toBe(errorType("409-resource-conflict"))
-      expect((yield* get("/events/backfills")).status).toBe(200)
+      assert.strictEqual(conflict.status, 409)
+      assert.strictEqual(conflict.body.type, errorType("409-resource-conflict"))
+      assert.strictEqual((yield* get("/events/backfills")).status, 200)
     }).pipe(Effect.provide(layer())))
 
   it.effect("a dropped connection is a transport error of the HttpClient", () =>
@@ -62,10 +62,13 @@ describe("faults", () => {
       yield* simulator.injectFaults({ kind: "drop", timing: "after" })
       const client = yield* HttpClient.HttpClient
       const result = yield* Effect.either(client.post("https://api.withorb.com/v1/events/backfills/x/close"))
-      expect(Either.isLeft(result) && result.left._tag === "RequestError" && result.left.reason).toBe("Transport")
+      assert.strictEqual(
+        Either.isLeft(result) && result.left._tag === "RequestError" && result.left.reason,
+        "Transport"
+      )
       const [record] = yield* simulator.requests
       // `status: undefined`: no response reached the client.
-      expect(record).toMatchObject({ status: undefined, fault: "drop", url: "/v1/events/backfills/x/close" })
+      assert.containSubset(record, { status: undefined, fault: "drop", url: "/v1/events/backfills/x/close" })
     }).pipe(Effect.provide(layer())))
 
   it.effect("a delay holds the response for the given time", () =>
@@ -75,10 +78,10 @@ describe("faults", () => {
       const fiber = yield* Effect.fork(post("/events/backfills", newBackfill()))
       yield* whenSleeping
       yield* TestClock.adjust("119 seconds")
-      expect(fiber.unsafePoll()).toBeNull()
-      expect(yield* simulator.backfills).toHaveLength(1)
+      assert.isNull(fiber.unsafePoll())
+      assert.lengthOf(yield* simulator.backfills, 1)
       yield* TestClock.adjust("1 second")
-      expect((yield* Fiber.join(fiber)).status).toBe(200)
+      assert.strictEqual((yield* Fiber.join(fiber)).status, 200)
     }).pipe(Effect.provide(layer())))
 
   const statuses = (seed: number) =>
@@ -98,22 +101,22 @@ describe("faults", () => {
       const a = yield* statuses(42)
       const b = yield* statuses(42)
       const c = yield* statuses(7)
-      expect(a).toEqual(b)
-      expect(a).not.toEqual(c)
+      assert.deepStrictEqual(a, b)
+      assert.notDeepEqual(a, c)
       const faulted = a.filter((status) => status !== 200).length
-      expect(faulted).toBeGreaterThan(3)
-      expect(faulted).toBeLessThan(25)
+      assert.isAbove(faulted, 3)
+      assert.isBelow(faulted, 25)
     }))
 
   it.effect("setFaults and reset", () =>
     Effect.gen(function*() {
       const simulator = yield* OrbSimulator.OrbSimulator
       yield* simulator.setFaults({ rate: 1, kinds: ["internal-error"] })
-      expect((yield* get("/events/backfills")).status).toBe(500)
+      assert.strictEqual((yield* get("/events/backfills")).status, 500)
       yield* post("/events/backfills", newBackfill())
       yield* simulator.reset
-      expect((yield* get("/events/backfills")).body.data).toEqual([])
-      expect(yield* simulator.requests).toHaveLength(1)
+      assert.deepStrictEqual((yield* get("/events/backfills")).body.data, [])
+      assert.lengthOf(yield* simulator.requests, 1)
     }).pipe(Effect.provide(layer())))
 
   it.effect("recordRequests: metadata keeps no bodies, none keeps nothing", () =>
@@ -122,14 +125,14 @@ describe("faults", () => {
         const requests = yield* Effect.gen(function*() {
           const simulator = yield* OrbSimulator.OrbSimulator
           const created = yield* post("/events/backfills", newBackfill())
-          expect(created.status).toBe(200)
+          assert.strictEqual(created.status, 200)
           return yield* simulator.requests
         }).pipe(Effect.provide(layer({ recordRequests: mode })))
-        if (mode === "none") expect(requests).toHaveLength(0)
+        if (mode === "none") assert.lengthOf(requests, 0)
         else {
-          expect(requests).toHaveLength(1)
-          expect(requests[0].body).toBe("")
-          expect(requests[0].status).toBe(200)
+          assert.lengthOf(requests, 1)
+          assert.strictEqual(requests[0].body, "")
+          assert.strictEqual(requests[0].status, 200)
         }
       }
     }))

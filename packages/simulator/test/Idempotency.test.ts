@@ -1,5 +1,5 @@
 import { OrbSimulator } from "@effect-orb/simulator"
-import { describe, expect, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
@@ -13,25 +13,25 @@ describe("Idempotency-Key", () => {
     Effect.gen(function*() {
       const simulator = yield* OrbSimulator.OrbSimulator
       const first = yield* post("/events/backfills", newBackfill(), { "idempotency-key": "k1" })
-      expect(first.status).toBe(200)
-      expect(first.headers["idempotent-replayed"]).toBeUndefined()
+      assert.strictEqual(first.status, 200)
+      assert.isUndefined(first.headers["idempotent-replayed"])
       yield* TestClock.adjust("47 hours")
       const replay = yield* post("/events/backfills", newBackfill(), { "idempotency-key": "k1" })
-      expect(replay.status).toBe(200)
-      expect(replay.headers["idempotent-replayed"]).toBe("true")
-      expect(replay.body).toEqual(first.body)
-      expect(yield* simulator.backfills).toHaveLength(1)
+      assert.strictEqual(replay.status, 200)
+      assert.strictEqual(replay.headers["idempotent-replayed"], "true")
+      assert.deepStrictEqual(replay.body, first.body)
+      assert.lengthOf(yield* simulator.backfills, 1)
       const requests = yield* simulator.requests
-      expect(requests.map((r) => r.replayed)).toEqual([false, true])
+      assert.deepStrictEqual(requests.map((r) => r.replayed), [false, true])
     }).pipe(Effect.provide(layer())))
 
   it.effect("error responses are replayed too", () =>
     Effect.gen(function*() {
       const first = yield* post("/events/backfills/nope/close", undefined, { "idempotency-key": "k" })
       const replay = yield* post("/events/backfills/nope/close", undefined, { "idempotency-key": "k" })
-      expect(first.status).toBe(404)
-      expect(replay.status).toBe(404)
-      expect(replay.headers["idempotent-replayed"]).toBe("true")
+      assert.strictEqual(first.status, 404)
+      assert.strictEqual(replay.status, 404)
+      assert.strictEqual(replay.headers["idempotent-replayed"], "true")
     }).pipe(Effect.provide(layer())))
 
   it.effect("the same key with another body or path is 409 resource-conflict", () =>
@@ -40,10 +40,10 @@ describe("Idempotency-Key", () => {
       const otherBody = yield* post("/events/backfills", newBackfill({ replace_existing_events: true }), {
         "idempotency-key": "k"
       })
-      expect(otherBody.status).toBe(409)
-      expect(otherBody.body.type).toBe(conflict)
+      assert.strictEqual(otherBody.status, 409)
+      assert.strictEqual(otherBody.body.type, conflict)
       const otherPath = yield* post("/ingest", { events: [] }, { "idempotency-key": "k" })
-      expect(otherPath.status).toBe(409)
+      assert.strictEqual(otherPath.status, 409)
     }).pipe(Effect.provide(layer())))
 
   it.effect("a key is forgotten after 48 hours", () =>
@@ -51,8 +51,8 @@ describe("Idempotency-Key", () => {
       const first = yield* post("/events/backfills/nope/close", undefined, { "idempotency-key": "k" })
       yield* TestClock.adjust("48 hours")
       const later = yield* post("/events/backfills/nope/close", undefined, { "idempotency-key": "k" })
-      expect(first.status).toBe(404)
-      expect(later.headers["idempotent-replayed"]).toBeUndefined()
+      assert.strictEqual(first.status, 404)
+      assert.isUndefined(later.headers["idempotent-replayed"])
     }).pipe(Effect.provide(layer())))
 
   it.effect("the same key while the first request is in flight is 409", () =>
@@ -63,13 +63,13 @@ describe("Idempotency-Key", () => {
       yield* whenSleeping
       yield* TestClock.adjust("1 second")
       const second = yield* post("/events/backfills", newBackfill(), { "idempotency-key": "k" })
-      expect(second.status).toBe(409)
-      expect(second.body.type).toBe(conflict)
-      expect(second.body.detail).toContain("in progress")
+      assert.strictEqual(second.status, 409)
+      assert.strictEqual(second.body.type, conflict)
+      assert.include(second.body.detail, "in progress")
       yield* TestClock.adjust("9 seconds")
-      expect((yield* Fiber.join(first)).status).toBe(200)
+      assert.strictEqual((yield* Fiber.join(first)).status, 200)
       const third = yield* post("/events/backfills", newBackfill(), { "idempotency-key": "k" })
-      expect(third.headers["idempotent-replayed"]).toBe("true")
+      assert.strictEqual(third.headers["idempotent-replayed"], "true")
     }).pipe(Effect.provide(layer())))
 
   it.effect("a large body: the same one is replayed, one differing in its last event is 409 and not recorded", () =>
@@ -80,40 +80,40 @@ describe("Idempotency-Key", () => {
       const events = Array.from({ length: 500 }, (_, i) => event(`e${i}`, { properties: { units: i } }))
       const headers = { "idempotency-key": "batch-1" }
       const first = yield* post(path, { events }, headers)
-      expect(first.status).toBe(200)
+      assert.strictEqual(first.status, 200)
       const replay = yield* post(path, { events }, headers)
-      expect(replay.status).toBe(200)
-      expect(replay.headers["idempotent-replayed"]).toBe("true")
+      assert.strictEqual(replay.status, 200)
+      assert.strictEqual(replay.headers["idempotent-replayed"], "true")
       const changed = [...events.slice(0, 499), event("e499", { properties: { units: 500 } })]
       const reused = yield* post(path, { events: changed }, headers)
-      expect(reused.status).toBe(409)
-      expect(reused.body.type).toBe(conflict)
-      expect(reused.body.detail).toBe("This Idempotency-Key was used with a different request")
+      assert.strictEqual(reused.status, 409)
+      assert.strictEqual(reused.body.type, conflict)
+      assert.strictEqual(reused.body.detail, "This Idempotency-Key was used with a different request")
       const stored = (yield* simulator.events).find((e) => e.idempotencyKey === "e499")
-      expect(stored?.properties).toEqual({ units: 499 })
+      assert.deepStrictEqual(stored?.properties, { units: 499 })
     }).pipe(Effect.provide(layer())))
 
   it("a remembered request is a fixed-size digest of its method, path and body, not the body itself", () => {
     const big = JSON.stringify({ events: Array.from({ length: 500 }, (_, i) => event(`e${i}`)) })
     const digest = State.fingerprint("POST", "/v1/ingest?backfill_id=b", big)
-    expect(digest).toHaveLength(State.fingerprint("POST", "/v1/ingest?backfill_id=b", "").length)
-    expect(digest.length).toBeLessThan(64)
-    expect(State.fingerprint("POST", "/v1/ingest?backfill_id=b", big)).toBe(digest)
+    assert.lengthOf(digest, State.fingerprint("POST", "/v1/ingest?backfill_id=b", "").length)
+    assert.isBelow(digest.length, 64)
+    assert.strictEqual(State.fingerprint("POST", "/v1/ingest?backfill_id=b", big), digest)
     // One character changed at the very end.
-    expect(State.fingerprint("POST", "/v1/ingest?backfill_id=b", `${big.slice(0, -3)}x]}`)).not.toBe(digest)
-    expect(State.fingerprint("POST", "/v1/ingest?backfill_id=c", big)).not.toBe(digest)
-    expect(State.fingerprint("PUT", "/v1/ingest?backfill_id=b", big)).not.toBe(digest)
+    assert.notStrictEqual(State.fingerprint("POST", "/v1/ingest?backfill_id=b", `${big.slice(0, -3)}x]}`), digest)
+    assert.notStrictEqual(State.fingerprint("POST", "/v1/ingest?backfill_id=c", big), digest)
+    assert.notStrictEqual(State.fingerprint("PUT", "/v1/ingest?backfill_id=b", big), digest)
   })
 
   it.effect("a key longer than 64 characters is refused; GET ignores the header", () =>
     Effect.gen(function*() {
       const long = yield* post("/events/backfills", newBackfill(), { "idempotency-key": "x".repeat(65) })
-      expect(long.status).toBe(400)
-      expect(long.body.type).toBe(errorType("400-request-validation-errors"))
+      assert.strictEqual(long.status, 400)
+      assert.strictEqual(long.body.type, errorType("400-request-validation-errors"))
       const a = yield* get("/events/backfills", { "idempotency-key": "g" })
       const b = yield* get("/events/backfills", { "idempotency-key": "g" })
-      expect(a.status).toBe(200)
-      expect(b.headers["idempotent-replayed"]).toBeUndefined()
+      assert.strictEqual(a.status, 200)
+      assert.isUndefined(b.headers["idempotent-replayed"])
     }).pipe(Effect.provide(layer())))
   it.effect("the same key with another request is 409 on every try for as long as the key is kept", () =>
     Effect.gen(function*() {
@@ -126,20 +126,20 @@ describe("Idempotency-Key", () => {
       })
       const headers = { "idempotency-key": "batch" }
       const body = { events: [event("a")] }
-      expect((yield* post(`/ingest?backfill_id=${created.id}`, body, headers)).status).toBe(200)
+      assert.strictEqual((yield* post(`/ingest?backfill_id=${created.id}`, body, headers)).status, 200)
       // Another query (another backfill_id) with the same body and key.
       for (const wait of ["1 second", "24 hours", "23 hours"] as const) {
         yield* TestClock.adjust(wait)
         const reused = yield* post(`/ingest?backfill_id=${other.id}`, body, headers)
-        expect(reused.status).toBe(409)
-        expect(reused.body.detail).toBe("This Idempotency-Key was used with a different request")
+        assert.strictEqual(reused.status, 409)
+        assert.strictEqual(reused.body.detail, "This Idempotency-Key was used with a different request")
       }
       // 48 hours after the first request, the key is forgotten: the request is answered on its own merits (its event
       // is outside this backfill's timeframe).
       yield* TestClock.adjust("1 hour")
       const later = yield* post(`/ingest?backfill_id=${other.id}`, body, headers)
-      expect(later.status).toBe(400)
-      expect(later.body.type).toBe(errorType("400-request-validation-errors"))
+      assert.strictEqual(later.status, 400)
+      assert.strictEqual(later.body.type, errorType("400-request-validation-errors"))
     }).pipe(Effect.provide(layer())))
 
   it.effect("a concurrent duplicate is 409 until the first request ends; another request meanwhile is 409 for good", () =>
@@ -151,22 +151,22 @@ describe("Idempotency-Key", () => {
       yield* whenSleeping
       for (let i = 0; i < 3; i++) {
         const duplicate = yield* post("/events/backfills", newBackfill(), headers)
-        expect(duplicate.status).toBe(409)
-        expect(duplicate.body.detail).toContain("in progress")
+        assert.strictEqual(duplicate.status, 409)
+        assert.include(duplicate.body.detail, "in progress")
         const other = yield* post("/events/backfills", newBackfill({ replace_existing_events: true }), headers)
-        expect(other.status).toBe(409)
-        expect(other.body.detail).toBe("This Idempotency-Key was used with a different request")
+        assert.strictEqual(other.status, 409)
+        assert.strictEqual(other.body.detail, "This Idempotency-Key was used with a different request")
         yield* TestClock.adjust("3 seconds")
       }
       yield* TestClock.adjust("1 second")
       const answered = yield* Fiber.join(first)
-      expect(answered.status).toBe(200)
+      assert.strictEqual(answered.status, 200)
       const replay = yield* post("/events/backfills", newBackfill(), headers)
-      expect(replay.headers["idempotent-replayed"]).toBe("true")
-      expect(replay.body).toEqual(answered.body)
+      assert.strictEqual(replay.headers["idempotent-replayed"], "true")
+      assert.deepStrictEqual(replay.body, answered.body)
       const other = yield* post("/events/backfills", newBackfill({ replace_existing_events: true }), headers)
-      expect(other.status).toBe(409)
-      expect(yield* simulator.backfills).toHaveLength(1)
+      assert.strictEqual(other.status, 409)
+      assert.lengthOf(yield* simulator.backfills, 1)
     }).pipe(Effect.provide(layer())))
 
   it.effect("a replay answers the first response whatever happened since, faults included", () =>
@@ -176,14 +176,14 @@ describe("Idempotency-Key", () => {
       const headers = { "idempotency-key": "close" }
       yield* simulator.injectFaults({ kind: "internal-error", timing: "after" })
       const lost = yield* post(`/events/backfills/${created.id}/close`, undefined, headers)
-      expect(lost.status).toBe(500)
+      assert.strictEqual(lost.status, 500)
       // The backfill moves on (reflected), but the replay is the close's own answer, byte for byte.
       yield* TestClock.adjust("1 hour")
       const replay = yield* post(`/events/backfills/${created.id}/close`, undefined, headers)
-      expect(replay.status).toBe(200)
-      expect(replay.headers["idempotent-replayed"]).toBe("true")
-      expect(replay.body.status).toBe("pending")
+      assert.strictEqual(replay.status, 200)
+      assert.strictEqual(replay.headers["idempotent-replayed"], "true")
+      assert.strictEqual(replay.body.status, "pending")
       const again = yield* post(`/events/backfills/${created.id}/close`, undefined, {})
-      expect(again.status).toBe(400)
+      assert.strictEqual(again.status, 400)
     }).pipe(Effect.provide(layer())))
 })

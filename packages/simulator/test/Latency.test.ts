@@ -1,7 +1,7 @@
 // The `latency` option: every answer reaches the client that long after the request took effect, on
 // Effect's clock, in-process and over HTTP alike.
 import { OrbSimulator } from "@effect-orb/simulator"
-import { describe, expect, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
@@ -14,17 +14,17 @@ describe("latency", () => {
       const simulator = yield* OrbSimulator.OrbSimulator
       const creating = yield* Effect.fork(post("/events/backfills", newBackfill()))
       yield* whenSleeping
-      expect(Option.isNone(yield* Fiber.poll(creating))).toBe(true)
-      expect(yield* simulator.backfills).toHaveLength(1)
+      assert.strictEqual(Option.isNone(yield* Fiber.poll(creating)), true)
+      assert.lengthOf(yield* simulator.backfills, 1)
       yield* TestClock.adjust("199 millis")
-      expect(Option.isNone(yield* Fiber.poll(creating))).toBe(true)
+      assert.strictEqual(Option.isNone(yield* Fiber.poll(creating)), true)
       yield* TestClock.adjust("1 millis")
       const created = yield* Fiber.join(creating)
-      expect(created.status).toBe(200)
+      assert.strictEqual(created.status, 200)
       // Every answer, errors included, waits: a read of an unknown backfill too.
       const missing = yield* OrbSimulator.drive(get("/events/backfills/nope"), "50 millis")
-      expect(missing.status).toBe(404)
-      expect((yield* simulator.requests).map((r) => r.status)).toEqual([200, 404])
+      assert.strictEqual(missing.status, 404)
+      assert.deepStrictEqual((yield* simulator.requests).map((r) => r.status), [200, 404])
     }).pipe(Effect.provide(layer({ latency: "200 millis" }))))
 
   it.effect("a client that gives up during the latency is logged as unanswered, and its request stands", () =>
@@ -33,20 +33,20 @@ describe("latency", () => {
       const creating = yield* Effect.fork(post("/events/backfills", newBackfill(), { "idempotency-key": "k" }))
       yield* whenSleeping
       yield* Fiber.interrupt(creating)
-      expect((yield* simulator.requests).map((r) => r.status)).toEqual([undefined])
+      assert.deepStrictEqual((yield* simulator.requests).map((r) => r.status), [undefined])
       const retried = yield* OrbSimulator.drive(
         post("/events/backfills", newBackfill(), { "idempotency-key": "k" }),
         "1 second"
       )
-      expect(retried.status).toBe(200)
-      expect(retried.headers["idempotent-replayed"]).toBe("true")
-      expect(yield* simulator.backfills).toHaveLength(1)
+      assert.strictEqual(retried.status, 200)
+      assert.strictEqual(retried.headers["idempotent-replayed"], "true")
+      assert.lengthOf(yield* simulator.backfills, 1)
     }).pipe(Effect.provide(layer({ latency: "1 second" }))))
 
   it.effect("no latency by default: an answer needs no clock movement", () =>
     Effect.gen(function*() {
       const created = yield* post("/events/backfills", newBackfill())
-      expect(created.status).toBe(200)
+      assert.strictEqual(created.status, 200)
     }).pipe(Effect.provide(layer())))
 
   it.scoped("the loopback server delays every response by the latency", () =>
@@ -58,8 +58,8 @@ describe("latency", () => {
       )
       yield* whenSleeping
       yield* TestClock.adjust("1999 millis")
-      expect(Option.isNone(yield* Fiber.poll(listing))).toBe(true)
+      assert.strictEqual(Option.isNone(yield* Fiber.poll(listing)), true)
       yield* TestClock.adjust("1 millis")
-      expect(yield* Fiber.join(listing)).toBe(200)
+      assert.strictEqual(yield* Fiber.join(listing), 200)
     }))
 })

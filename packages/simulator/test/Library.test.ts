@@ -2,7 +2,7 @@
 import type { Backfill } from "@effect-orb/backfills"
 import { Backfills, OrbClient } from "@effect-orb/backfills"
 import { OrbSimulator } from "@effect-orb/simulator"
-import { describe, expect, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -34,10 +34,10 @@ const checkRequests = Effect.gen(function*() {
   const requests = yield* sim.requests
   for (const request of requests) {
     // The simulator demands the key (401 otherwise) and masks it in its log.
-    expect(request.headers["authorization"]).toBe("Bearer <redacted>")
-    expect(request.status).not.toBe(401)
+    assert.strictEqual(request.headers["authorization"], "Bearer <redacted>")
+    assert.notStrictEqual(request.status, 401)
     if (request.method === "POST") {
-      expect(request.headers["idempotency-key"]?.length).toBeLessThanOrEqual(64)
+      assert.isAtMost(request.headers["idempotency-key"]?.length ?? Infinity, 64)
       if (request.body.length > 0) validateRequest(request.method, request.url, JSON.parse(request.body))
     }
   }
@@ -54,21 +54,21 @@ describe("@effect-orb/backfills over OrbSimulator.layer", () => {
         replaceExistingEvents: false,
         customerId: "cus_1"
       })
-      expect(created.status).toBe("pending")
-      expect(created.customerId).toEqual(Option.some("cus_1"))
+      assert.strictEqual(created.status, "pending")
+      assert.deepStrictEqual(created.customerId, Option.some("cus_1"))
       yield* backfills.ingest(created.id, events(3))
       yield* backfills.ingest(created.id, events(5))
       const closed = yield* backfills.close(created.id)
-      expect(closed.status).toBe("pending")
+      assert.strictEqual(closed.status, "pending")
 
       const reflected = yield* drive(backfills.awaitStatus(created.id, "reflected"))
-      expect(reflected.status).toBe("reflected")
-      expect(reflected.eventsIngested).toBe(5)
+      assert.strictEqual(reflected.status, "reflected")
+      assert.strictEqual(reflected.eventsIngested, 5)
 
       const reverting = yield* backfills.revert(created.id)
-      expect(reverting.status).toBe("pending_revert")
+      assert.strictEqual(reverting.status, "pending_revert")
       const requests = yield* checkRequests
-      expect(requests.every((r) => r.status === 200)).toBe(true)
+      assert.strictEqual(requests.every((r) => r.status === 200), true)
     }).pipe(Effect.provide(library)))
 
   it.effect("a response lost after the create took effect is retried with the same key and replayed", () =>
@@ -81,10 +81,10 @@ describe("@effect-orb/backfills over OrbSimulator.layer", () => {
         timeframeEnd: DateTime.unsafeMake("2025-03-02T00:00:00Z"),
         replaceExistingEvents: true
       }))
-      expect((yield* sim.backfills).map((b) => b.id)).toEqual([created.id])
+      assert.deepStrictEqual((yield* sim.backfills).map((b) => b.id), [created.id])
       const requests = yield* checkRequests
-      expect(requests.map((r) => [r.status, r.replayed])).toEqual([[500, false], [200, true]])
-      expect(requests[0].headers["idempotency-key"]).toBe(requests[1].headers["idempotency-key"])
+      assert.deepStrictEqual(requests.map((r) => [r.status, r.replayed]), [[500, false], [200, true]])
+      assert.strictEqual(requests[0].headers["idempotency-key"], requests[1].headers["idempotency-key"])
     }).pipe(Effect.provide(library)))
 
   it.effect("a response delayed beyond the client's timeout after the close took effect: the retry is replayed", () =>
@@ -101,18 +101,21 @@ describe("@effect-orb/backfills over OrbSimulator.layer", () => {
         timing: "before"
       })
       const closed = yield* drive(backfills.close(created.id))
-      expect(closed.status).toBe("pending")
+      assert.strictEqual(closed.status, "pending")
       const requests = (yield* checkRequests).slice(1)
       // Timed out (the close took effect), dropped before reaching Orb, then replayed from the first attempt.
-      expect(requests.map((r) => [r.fault, r.replayed])).toEqual([["delay", false], ["drop", false], [undefined, true]])
-      expect(new Set(requests.map((r) => r.headers["idempotency-key"])).size).toBe(1)
+      assert.deepStrictEqual(requests.map((r) => [r.fault, r.replayed]), [["delay", false], ["drop", false], [
+        undefined,
+        true
+      ]])
+      assert.strictEqual(new Set(requests.map((r) => r.headers["idempotency-key"])).size, 1)
     }).pipe(Effect.provide(library)))
 
   it.effect("Orb's errors arrive as the library's typed errors", () =>
     Effect.gen(function*() {
       const backfills = yield* Backfills.Backfills
       const missing = yield* Effect.flip(backfills.fetch("nope"))
-      expect(missing._tag).toBe("ResourceNotFound")
+      assert.strictEqual(missing._tag, "ResourceNotFound")
       const created = yield* backfills.create({
         timeframeStart: DateTime.unsafeMake("2025-03-01T00:00:00Z"),
         timeframeEnd: DateTime.unsafeMake("2025-03-02T00:00:00Z"),
@@ -123,11 +126,11 @@ describe("@effect-orb/backfills over OrbSimulator.layer", () => {
         timeframeEnd: DateTime.unsafeMake("2025-03-02T12:00:00Z"),
         replaceExistingEvents: false
       }))
-      expect(overlap._tag).toBe("ConstraintViolation")
-      expect(overlap._tag === "ConstraintViolation" && overlap.detail).toContain(created.id)
+      assert.strictEqual(overlap._tag, "ConstraintViolation")
+      assert.include(overlap._tag === "ConstraintViolation" && overlap.detail, created.id)
       yield* backfills.revert(created.id)
       const closeReverted = yield* Effect.flip(backfills.close(created.id))
-      expect(closeReverted._tag).toBe("ConstraintViolation")
+      assert.strictEqual(closeReverted._tag, "ConstraintViolation")
       yield* checkRequests
     }).pipe(Effect.provide(library)))
 })

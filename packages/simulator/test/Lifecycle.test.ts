@@ -1,5 +1,5 @@
 import { OrbSimulator } from "@effect-orb/simulator"
-import { describe, expect, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
 import { createBackfill, errorType, event, get, layer, post, T0 } from "./support.js"
@@ -10,7 +10,7 @@ describe("lifecycle", () => {
   it.effect("create answers a pending backfill that closes by itself one day later", () =>
     Effect.gen(function*() {
       const created = yield* createBackfill({ customer_id: "cus_1" })
-      expect(created).toMatchObject({
+      assert.containSubset(created, {
         status: "pending",
         created_at: iso(T0),
         timeframe_start: "2025-03-01T00:00:00.000Z",
@@ -22,19 +22,19 @@ describe("lifecycle", () => {
         replace_existing_events: false
       })
       const fetched = yield* get(`/events/backfills/${created.id}`)
-      expect(fetched.body).toEqual(created)
+      assert.deepStrictEqual(fetched.body, created)
 
       yield* TestClock.adjust("1 day")
       const closing = yield* get(`/events/backfills/${created.id}`)
-      expect(closing.body.status).toBe("pending")
+      assert.strictEqual(closing.body.status, "pending")
       const ingest = yield* post(`/ingest?backfill_id=${created.id}`, { events: [event("late")] })
-      expect(ingest.status).toBe(400)
-      expect(ingest.body.type).toBe(errorType("400-constraint-violation"))
+      assert.strictEqual(ingest.status, 400)
+      assert.strictEqual(ingest.body.type, errorType("400-constraint-violation"))
 
       yield* TestClock.adjust("5 seconds")
       const reflected = yield* get(`/events/backfills/${created.id}`)
-      expect(reflected.body.status).toBe("reflected")
-      expect(reflected.body.close_time).toBe(iso(T0 + 86_400_000))
+      assert.strictEqual(reflected.body.status, "reflected")
+      assert.strictEqual(reflected.body.close_time, iso(T0 + 86_400_000))
     }).pipe(Effect.provide(layer())))
 
   it.effect("close answers pending and the backfill is reflected after reflectionDelay", () =>
@@ -42,17 +42,17 @@ describe("lifecycle", () => {
       const created = yield* createBackfill()
       yield* TestClock.adjust("1 minute")
       const closed = yield* post(`/events/backfills/${created.id}/close`)
-      expect(closed.status).toBe(200)
-      expect(closed.body).toMatchObject({ status: "pending", close_time: iso(T0 + 60_000) })
+      assert.strictEqual(closed.status, 200)
+      assert.containSubset(closed.body, { status: "pending", close_time: iso(T0 + 60_000) })
 
       yield* TestClock.adjust("1999 millis")
-      expect((yield* get(`/events/backfills/${created.id}`)).body.status).toBe("pending")
+      assert.strictEqual((yield* get(`/events/backfills/${created.id}`)).body.status, "pending")
       yield* TestClock.adjust("1 millis")
-      expect((yield* get(`/events/backfills/${created.id}`)).body.status).toBe("reflected")
+      assert.strictEqual((yield* get(`/events/backfills/${created.id}`)).body.status, "reflected")
 
       const again = yield* post(`/events/backfills/${created.id}/close`)
-      expect(again.status).toBe(400)
-      expect(again.body.type).toBe(errorType("400-constraint-violation"))
+      assert.strictEqual(again.status, 400)
+      assert.strictEqual(again.body.type, errorType("400-constraint-violation"))
     }).pipe(Effect.provide(layer({ reflectionDelay: "2 seconds" }))))
 
   it.effect("a closed backfill that is not reflected yet cannot be closed again nor take events", () =>
@@ -60,24 +60,24 @@ describe("lifecycle", () => {
       const created = yield* createBackfill()
       yield* post(`/events/backfills/${created.id}/close`)
       const close = yield* post(`/events/backfills/${created.id}/close`)
-      expect(close.status).toBe(400)
-      expect(close.body.detail).toContain("already closed")
+      assert.strictEqual(close.status, 400)
+      assert.include(close.body.detail, "already closed")
       const ingest = yield* post(`/ingest?backfill_id=${created.id}`, { events: [event("a")] })
-      expect(ingest.status).toBe(400)
-      expect(ingest.body.type).toBe(errorType("400-constraint-violation"))
+      assert.strictEqual(ingest.status, 400)
+      assert.strictEqual(ingest.body.type, errorType("400-constraint-violation"))
     }).pipe(Effect.provide(layer())))
 
   it.effect("close_time in the create body closes the backfill by itself", () =>
     Effect.gen(function*() {
       const created = yield* createBackfill({ close_time: iso(T0 + 3_600_000) })
       yield* TestClock.adjust("59 minutes")
-      expect((yield* post(`/ingest?backfill_id=${created.id}`, { events: [event("a")] })).status).toBe(200)
+      assert.strictEqual((yield* post(`/ingest?backfill_id=${created.id}`, { events: [event("a")] })).status, 200)
       yield* TestClock.adjust("1 minute")
-      expect((yield* post(`/ingest?backfill_id=${created.id}`, { events: [event("b")] })).status).toBe(400)
-      expect((yield* post(`/events/backfills/${created.id}/close`)).status).toBe(400)
+      assert.strictEqual((yield* post(`/ingest?backfill_id=${created.id}`, { events: [event("b")] })).status, 400)
+      assert.strictEqual((yield* post(`/events/backfills/${created.id}/close`)).status, 400)
       yield* TestClock.adjust("5 seconds")
       const fetched = yield* get(`/events/backfills/${created.id}`)
-      expect(fetched.body).toMatchObject({ status: "reflected", events_ingested: 1 })
+      assert.containSubset(fetched.body, { status: "reflected", events_ingested: 1 })
     }).pipe(Effect.provide(layer())))
 
   it.effect("revert of an open backfill reverts it at once", () =>
@@ -85,12 +85,12 @@ describe("lifecycle", () => {
       const created = yield* createBackfill()
       yield* TestClock.adjust("10 seconds")
       const reverted = yield* post(`/events/backfills/${created.id}/revert`)
-      expect(reverted.body).toMatchObject({ status: "reverted", reverted_at: iso(T0 + 10_000) })
+      assert.containSubset(reverted.body, { status: "reverted", reverted_at: iso(T0 + 10_000) })
       const again = yield* post(`/events/backfills/${created.id}/revert`)
-      expect(again.status).toBe(400)
-      expect(again.body.type).toBe(errorType("400-constraint-violation"))
-      expect((yield* post(`/events/backfills/${created.id}/close`)).status).toBe(400)
-      expect((yield* post(`/ingest?backfill_id=${created.id}`, { events: [event("a")] })).status).toBe(400)
+      assert.strictEqual(again.status, 400)
+      assert.strictEqual(again.body.type, errorType("400-constraint-violation"))
+      assert.strictEqual((yield* post(`/events/backfills/${created.id}/close`)).status, 400)
+      assert.strictEqual((yield* post(`/ingest?backfill_id=${created.id}`, { events: [event("a")] })).status, 400)
     }).pipe(Effect.provide(layer())))
 
   it.effect("revert of a closed backfill not yet reflected reverts it at once", () =>
@@ -99,9 +99,9 @@ describe("lifecycle", () => {
       yield* post(`/events/backfills/${created.id}/close`)
       yield* TestClock.adjust("1 second")
       const reverted = yield* post(`/events/backfills/${created.id}/revert`)
-      expect(reverted.body).toMatchObject({ status: "reverted", reverted_at: iso(T0 + 1_000), close_time: iso(T0) })
+      assert.containSubset(reverted.body, { status: "reverted", reverted_at: iso(T0 + 1_000), close_time: iso(T0) })
       yield* TestClock.adjust("1 minute")
-      expect((yield* get(`/events/backfills/${created.id}`)).body.status).toBe("reverted")
+      assert.strictEqual((yield* get(`/events/backfills/${created.id}`)).body.status, "reverted")
     }).pipe(Effect.provide(layer())))
 
   it.effect("revert of a reflected backfill goes through pending_revert", () =>
@@ -110,14 +110,14 @@ describe("lifecycle", () => {
       yield* post(`/events/backfills/${created.id}/close`)
       yield* TestClock.adjust("5 seconds")
       const reverting = yield* post(`/events/backfills/${created.id}/revert`)
-      expect(reverting.body).toMatchObject({ status: "pending_revert", reverted_at: null })
+      assert.containSubset(reverting.body, { status: "pending_revert", reverted_at: null })
       const twice = yield* post(`/events/backfills/${created.id}/revert`)
-      expect(twice.status).toBe(400)
-      expect(twice.body.type).toBe(errorType("400-constraint-violation"))
+      assert.strictEqual(twice.status, 400)
+      assert.strictEqual(twice.body.type, errorType("400-constraint-violation"))
       yield* TestClock.adjust("2999 millis")
-      expect((yield* get(`/events/backfills/${created.id}`)).body.status).toBe("pending_revert")
+      assert.strictEqual((yield* get(`/events/backfills/${created.id}`)).body.status, "pending_revert")
       yield* TestClock.adjust("1 millis")
-      expect((yield* get(`/events/backfills/${created.id}`)).body).toMatchObject({
+      assert.containSubset((yield* get(`/events/backfills/${created.id}`)).body, {
         status: "reverted",
         reverted_at: iso(T0 + 8_000)
       })
@@ -132,24 +132,24 @@ describe("lifecycle", () => {
         ids.push(created.id)
       }
       const first = yield* get("/events/backfills")
-      expect(first.body.data.map((b: any) => b.id)).toEqual(ids.slice().reverse().slice(0, 20))
-      expect(first.body.pagination_metadata.has_more).toBe(true)
+      assert.deepStrictEqual(first.body.data.map((b: any) => b.id), ids.slice().reverse().slice(0, 20))
+      assert.strictEqual(first.body.pagination_metadata.has_more, true)
       const cursor = first.body.pagination_metadata.next_cursor
-      expect(typeof cursor).toBe("string")
+      assert.strictEqual(typeof cursor, "string")
       const second = yield* get(`/events/backfills?cursor=${encodeURIComponent(cursor)}`)
-      expect(second.body.data.map((b: any) => b.id)).toEqual(ids.slice(0, 5).reverse())
-      expect(second.body.pagination_metadata).toEqual({ has_more: false, next_cursor: null })
+      assert.deepStrictEqual(second.body.data.map((b: any) => b.id), ids.slice(0, 5).reverse())
+      assert.deepStrictEqual(second.body.pagination_metadata, { has_more: false, next_cursor: null })
 
       const small = yield* get("/events/backfills?limit=25")
-      expect(small.body.data).toHaveLength(25)
-      expect(small.body.pagination_metadata.has_more).toBe(false)
+      assert.lengthOf(small.body.data, 25)
+      assert.strictEqual(small.body.pagination_metadata.has_more, false)
       for (const limit of ["0", "101", "abc", "2.5"]) {
         const bad = yield* get(`/events/backfills?limit=${limit}`)
-        expect(bad.status).toBe(400)
-        expect(bad.body.type).toBe(errorType("400-request-validation-errors"))
+        assert.strictEqual(bad.status, 400)
+        assert.strictEqual(bad.body.type, errorType("400-request-validation-errors"))
       }
       const badCursor = yield* get("/events/backfills?cursor=nope")
-      expect(badCursor.status).toBe(400)
+      assert.strictEqual(badCursor.status, 400)
     }).pipe(Effect.provide(layer())))
 
   it.effect("a cursor keeps its place while backfills are created; the control service lists in the same order", () =>
@@ -175,37 +175,37 @@ describe("lifecycle", () => {
         )
 
       const first = yield* page(null, 3)
-      expect(first.ids).toEqual([ids[6], ids[5], ids[4]])
-      expect(first.has_more).toBe(true)
+      assert.deepStrictEqual(first.ids, [ids[6], ids[5], ids[4]])
+      assert.strictEqual(first.has_more, true)
       // Backfills created after a page came out are newer than its cursor: the next page neither repeats nor
       // skips anything.
       const later = [yield* createOnDay(20), yield* createOnDay(21)]
       const second = yield* page(first.next_cursor, 3)
-      expect(second.ids).toEqual([ids[3], ids[2], ids[1]])
-      expect(second.has_more).toBe(true)
+      assert.deepStrictEqual(second.ids, [ids[3], ids[2], ids[1]])
+      assert.strictEqual(second.has_more, true)
       const last = yield* page(second.next_cursor, 3)
-      expect(last).toEqual({ ids: [ids[0]], has_more: false, next_cursor: null })
+      assert.deepStrictEqual(last, { ids: [ids[0]], has_more: false, next_cursor: null })
       // Exactly `limit` left: no further page is announced.
-      expect(yield* page(first.next_cursor, 4)).toEqual({
+      assert.deepStrictEqual(yield* page(first.next_cursor, 4), {
         ids: [ids[3], ids[2], ids[1], ids[0]],
         has_more: false,
         next_cursor: null
       })
       const newestFirst = [...later.slice().reverse(), ...ids.slice().reverse()]
-      expect((yield* page(null, 100)).ids).toEqual(newestFirst)
-      expect((yield* simulator.backfills).map((b) => b.id)).toEqual(newestFirst)
+      assert.deepStrictEqual((yield* page(null, 100)).ids, newestFirst)
+      assert.deepStrictEqual((yield* simulator.backfills).map((b) => b.id), newestFirst)
 
       // Events are listed oldest backfill first, whatever order they were ingested in.
       yield* post(`/ingest?backfill_id=${ids[1]}`, { events: [event("b", { timestamp: "2025-01-02T01:00:00Z" })] })
       yield* post(`/ingest?backfill_id=${ids[0]}`, { events: [event("a", { timestamp: "2025-01-01T01:00:00Z" })] })
       const events = yield* simulator.events
-      expect(events.map((e) => e.idempotencyKey)).toEqual(["a", "b"])
+      assert.deepStrictEqual(events.map((e) => e.idempotencyKey), ["a", "b"])
 
       yield* simulator.reset
-      expect((yield* page(null, 100)).ids).toEqual([])
+      assert.deepStrictEqual((yield* page(null, 100)).ids, [])
       const afterReset = yield* createOnDay(0)
-      expect((yield* page(null, 100)).ids).toEqual([afterReset])
-      expect((yield* simulator.backfills).map((b) => b.id)).toEqual([afterReset])
+      assert.deepStrictEqual((yield* page(null, 100)).ids, [afterReset])
+      assert.deepStrictEqual((yield* simulator.backfills).map((b) => b.id), [afterReset])
     }).pipe(Effect.provide(layer())))
 
   it.effect("replace mode deprecates the timeframe's existing events when reflected, and revert restores them", () =>
@@ -218,7 +218,7 @@ describe("lifecycle", () => {
         event("big-us", { timestamp: ts, properties: { units: 150, region: "us" } }),
         event("other-customer", { timestamp: ts, customer_id: "cus_2", properties: { units: 150, region: "eu" } })
       ]
-      expect((yield* post("/ingest", { events: ordinary })).status).toBe(200)
+      assert.strictEqual((yield* post("/ingest", { events: ordinary })).status, 200)
       const created = yield* createBackfill({
         timeframe_start: iso(T0 - 86_400_000),
         timeframe_end: iso(T0),
@@ -226,15 +226,15 @@ describe("lifecycle", () => {
         customer_id: "cus_1",
         deprecation_filter: "units > 100 AND region = 'eu'"
       })
-      expect(created.deprecation_filter).toBe("units > 100 AND region = 'eu'")
+      assert.strictEqual(created.deprecation_filter, "units > 100 AND region = 'eu'")
       const replacement = event("replacement", { timestamp: ts, properties: { units: 120, region: "eu" } })
-      expect((yield* post(`/ingest?backfill_id=${created.id}`, { events: [replacement] })).status).toBe(200)
+      assert.strictEqual((yield* post(`/ingest?backfill_id=${created.id}`, { events: [replacement] })).status, 200)
 
       const statusOf = Effect.map(
         simulator.events,
         (events) => Object.fromEntries(events.map((e) => [e.idempotencyKey, e.status]))
       )
-      expect(yield* statusOf).toEqual({
+      assert.deepStrictEqual(yield* statusOf, {
         "big-eu": "active",
         "small-eu": "active",
         "big-us": "active",
@@ -244,7 +244,7 @@ describe("lifecycle", () => {
       yield* post(`/events/backfills/${created.id}/close`)
       yield* TestClock.adjust("5 seconds")
       const reflected = yield* statusOf
-      expect(reflected).toEqual({
+      assert.deepStrictEqual(reflected, {
         "big-eu": "deprecated",
         "small-eu": "active",
         "big-us": "active",
@@ -252,9 +252,9 @@ describe("lifecycle", () => {
         replacement: "active"
       })
       yield* post(`/events/backfills/${created.id}/revert`)
-      expect((yield* statusOf)["big-eu"]).toBe("deprecated")
+      assert.strictEqual((yield* statusOf)["big-eu"], "deprecated")
       yield* TestClock.adjust("5 seconds")
-      expect(yield* statusOf).toEqual({
+      assert.deepStrictEqual(yield* statusOf, {
         "big-eu": "active",
         "small-eu": "active",
         "big-us": "active",
@@ -273,12 +273,12 @@ describe("lifecycle", () => {
       yield* post(`/events/backfills/${created.id}/close`)
       yield* TestClock.adjust("5 seconds")
       const events = yield* simulator.events
-      expect(events.map((e) => [e.idempotencyKey, e.status, e.deprecated])).toEqual([
+      assert.deepStrictEqual(events.map((e) => [e.idempotencyKey, e.status, e.deprecated]), [
         ["existing", "active", false],
         ["added", "active", false]
       ])
       const backfills = yield* simulator.backfills
-      expect(backfills.map((b) => b.status)).toEqual(["reflected"])
+      assert.deepStrictEqual(backfills.map((b) => b.status), ["reflected"])
     }).pipe(Effect.provide(layer())))
 
   it.effect("a later replace-mode backfill deprecates an earlier backfill's events, not its own", () =>
@@ -293,19 +293,19 @@ describe("lifecycle", () => {
       const own = yield* post(`/ingest?backfill_id=${second.id}`, {
         events: [event("v2", { customer_id: null, external_customer_id: "acme" })]
       })
-      expect(own.status).toBe(200)
+      assert.strictEqual(own.status, 200)
       const foreign = yield* post(`/ingest?backfill_id=${second.id}`, { events: [event("v3")] })
-      expect(foreign.status).toBe(400)
+      assert.strictEqual(foreign.status, 400)
       yield* post(`/events/backfills/${second.id}/close`)
       yield* TestClock.adjust("5 seconds")
       // The second backfill is scoped to acme, so cus_1's v1 stays; acme's v2 counts.
-      expect((yield* simulator.events).map((e) => [e.idempotencyKey, e.customerId, e.status])).toEqual([
+      assert.deepStrictEqual((yield* simulator.events).map((e) => [e.idempotencyKey, e.customerId, e.status]), [
         ["v1", "cus_1", "active"],
         ["v2", acme, "active"]
       ])
       const third = yield* createBackfill({ replace_existing_events: true })
       yield* post(`/events/backfills/${third.id}/close`)
       yield* TestClock.adjust("5 seconds")
-      expect((yield* simulator.events).map((e) => e.status)).toEqual(["deprecated", "deprecated"])
+      assert.deepStrictEqual((yield* simulator.events).map((e) => e.status), ["deprecated", "deprecated"])
     }).pipe(Effect.provide(layer())))
 })

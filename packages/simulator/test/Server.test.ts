@@ -1,6 +1,6 @@
 // The same scenarios over a real loopback server, with the global fetch as the client.
 import { OrbSimulator } from "@effect-orb/simulator"
-import { describe, expect, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
@@ -30,29 +30,29 @@ describe("loopback server", () => {
     Effect.gen(function*() {
       yield* atT0
       const server = yield* OrbSimulator.serve({ apiKey: "secret", reflectionDelay: "2 seconds" })
-      expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/)
+      assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/v1$/)
       const auth = { authorization: "Bearer secret" }
       const unauthorised = yield* request(server.url, "GET", "/events/backfills")
-      expect(unauthorised.status).toBe(401)
+      assert.strictEqual(unauthorised.status, 401)
 
       const created = yield* request(server.url, "POST", "/events/backfills", newBackfill(), auth)
-      expect(created.status).toBe(200)
+      assert.strictEqual(created.status, 200)
       const id = created.body.id
       const ingested = yield* request(server.url, "POST", `/ingest?backfill_id=${id}`, {
         events: [event("a"), event("b")]
       }, auth)
-      expect(ingested.body).toEqual({ validation_failed: [] })
+      assert.deepStrictEqual(ingested.body, { validation_failed: [] })
       const closed = yield* request(server.url, "POST", `/events/backfills/${id}/close`, undefined, auth)
-      expect(closed.body.status).toBe("pending")
+      assert.strictEqual(closed.body.status, "pending")
       yield* TestClock.adjust("2 seconds")
       const fetched = yield* request(server.url, "GET", `/events/backfills/${id}`, undefined, auth)
-      expect(fetched.body).toMatchObject({ status: "reflected", events_ingested: 2 })
+      assert.containSubset(fetched.body, { status: "reflected", events_ingested: 2 })
       const listed = yield* request(server.url, "GET", "/events/backfills?limit=1", undefined, auth)
-      expect(listed.body.data.map((b: any) => b.id)).toEqual([id])
+      assert.deepStrictEqual(listed.body.data.map((b: any) => b.id), [id])
 
       const missing = yield* request(server.url, "GET", "/events/backfills/nope", undefined, auth)
-      expect(missing.status).toBe(404)
-      expect(missing.body.type).toBe(errorType("404-resource-not-found"))
+      assert.strictEqual(missing.status, 404)
+      assert.strictEqual(missing.body.type, errorType("404-resource-not-found"))
     }))
 
   it.scoped("replays an idempotent POST and drops connections on demand", () =>
@@ -65,15 +65,15 @@ describe("loopback server", () => {
           Effect.catchAllDefect(Effect.fail)
         )
       )
-      expect(dropped._tag).toBe("Left")
-      expect(yield* server.simulator.backfills).toHaveLength(1)
+      assert.strictEqual(dropped._tag, "Left")
+      assert.lengthOf(yield* server.simulator.backfills, 1)
       const retried = yield* request(server.url, "POST", "/events/backfills", newBackfill(), { "idempotency-key": "k" })
-      expect(retried.status).toBe(200)
-      expect(retried.headers.get("idempotent-replayed")).toBe("true")
+      assert.strictEqual(retried.status, 200)
+      assert.strictEqual(retried.headers.get("idempotent-replayed"), "true")
       yield* server.simulator.injectFaults({ kind: "internal-error", timing: "before" })
       const failed = yield* request(server.url, "GET", "/events/backfills")
-      expect(failed.status).toBe(500)
-      expect(failed.headers.get("transient-error")).toBe("true")
+      assert.strictEqual(failed.status, 500)
+      assert.strictEqual(failed.headers.get("transient-error"), "true")
     }))
   it.scoped("a concurrent duplicate over the socket is 409 until the first request ends, then replayed", () =>
     Effect.gen(function*() {
@@ -84,13 +84,13 @@ describe("loopback server", () => {
       const first = yield* Effect.fork(request(server.url, "POST", "/events/backfills", newBackfill(), headers))
       yield* whenSleeping
       const duplicate = yield* request(server.url, "POST", "/events/backfills", newBackfill(), headers)
-      expect(duplicate.status).toBe(409)
-      expect(duplicate.body.type).toBe(errorType("409-resource-conflict"))
+      assert.strictEqual(duplicate.status, 409)
+      assert.strictEqual(duplicate.body.type, errorType("409-resource-conflict"))
       yield* TestClock.adjust("5 seconds")
       const answered = yield* Fiber.join(first)
-      expect(answered.status).toBe(200)
+      assert.strictEqual(answered.status, 200)
       const replay = yield* request(server.url, "POST", "/events/backfills", newBackfill(), headers)
-      expect(replay.headers.get("idempotent-replayed")).toBe("true")
-      expect(replay.body).toEqual(answered.body)
+      assert.strictEqual(replay.headers.get("idempotent-replayed"), "true")
+      assert.deepStrictEqual(replay.body, answered.body)
     }))
 })

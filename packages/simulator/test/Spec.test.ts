@@ -2,7 +2,7 @@
 // document by `checkResponse`: each injected fault (before and after the request takes effect) and each error
 // path. A status the document leaves out may only be a gateway's answer, never dressed as Orb's own.
 import { OrbSimulator } from "@effect-orb/simulator"
-import { describe, expect, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
@@ -74,13 +74,13 @@ describe("every answer matches Orb's OpenAPI document", () => {
             const label = `${kind} ${timing} ${operation.name}`
             // A defect of the spec check shows as its message.
             const outcome = reply._tag === "Right" ? reply.right.status : String(reply.left)
-            if (expected[kind] === "dropped") expect(outcome, label).toMatch(/Transport/)
-            else expect(outcome, label).toBe(expected[kind])
+            if (expected[kind] === "dropped") assert.match(String(outcome), /Transport/, label)
+            else assert.strictEqual(outcome, expected[kind], label)
             seen++
           }
         }
       }
-      expect(seen).toBe(OrbSimulator.faultKinds.length * timings.length * operations.length)
+      assert.strictEqual(seen, OrbSimulator.faultKinds.length * timings.length * operations.length)
     }).pipe(Effect.provide(layer())))
 
   it.scoped(
@@ -111,7 +111,7 @@ describe("every answer matches Orb's OpenAPI document", () => {
             for (const operation of operations) {
               yield* server.simulator.reset
               const created = yield* send("POST", "/events/backfills", newBackfill(), {})
-              expect(created).toBe(200)
+              assert.strictEqual(created, 200)
               const [{ id }] = yield* server.simulator.backfills
               yield* server.simulator.injectFaults({ kind, timing, delay: faultDelay })
               const { body, path } = operation.request(id)
@@ -123,8 +123,8 @@ describe("every answer matches Orb's OpenAPI document", () => {
                 yield* TestClock.adjust(faultDelay)
               }
               const reply = yield* Fiber.join(fiber)
-              if (expected[kind] === "dropped") expect(reply._tag, label).toBe("Left")
-              else expect(reply._tag === "Right" && reply.right, label).toBe(expected[kind])
+              if (expected[kind] === "dropped") assert.strictEqual(reply._tag, "Left", label)
+              else assert.strictEqual(reply._tag === "Right" && reply.right, expected[kind], label)
             }
           }
         }
@@ -198,15 +198,15 @@ describe("every answer matches Orb's OpenAPI document", () => {
       ]
       for (const [name, send, status, type] of cases) {
         const reply = yield* send
-        expect(reply.status, name).toBe(status)
-        expect(reply.body.type, name).toBe(type)
+        assert.strictEqual(reply.status, status, name)
+        assert.strictEqual(reply.body.type, type, name)
       }
       // The rate limit and authentication wrap every endpoint.
       yield* simulator.setQuotas({ readsPerSecond: 1 })
       yield* call("GET", "/events/backfills")
       const limited = yield* call("GET", "/events/backfills")
-      expect(limited.status).toBe(429)
-      expect(limited.body.type).toBe(errorType("429-too-many-requests"))
+      assert.strictEqual(limited.status, 429)
+      assert.strictEqual(limited.body.type, errorType("429-too-many-requests"))
       // A concurrent duplicate.
       yield* simulator.setQuotas(undefined)
       yield* simulator.injectFaults({ kind: "delay", timing: "before", delay: faultDelay })
@@ -215,10 +215,10 @@ describe("every answer matches Orb's OpenAPI document", () => {
       )
       yield* whenSleeping
       const duplicate = yield* post(`/events/backfills/${open.id}/close`, undefined, { "idempotency-key": "c" })
-      expect(duplicate.status).toBe(409)
-      expect(duplicate.body.type).toBe(conflict)
+      assert.strictEqual(duplicate.status, 409)
+      assert.strictEqual(duplicate.body.type, conflict)
       yield* TestClock.adjust(faultDelay)
-      expect((yield* Fiber.join(first)).status).toBe(200)
+      assert.strictEqual((yield* Fiber.join(first)).status, 200)
     }).pipe(Effect.provide(layer())))
 
   it.effect("authentication", () =>
@@ -226,8 +226,8 @@ describe("every answer matches Orb's OpenAPI document", () => {
       const missing = yield* call("GET", "/events/backfills")
       const wrong = yield* call("GET", "/events/backfills", { headers: { authorization: "Bearer nope" } })
       for (const reply of [missing, wrong]) {
-        expect(reply.status).toBe(401)
-        expect(reply.body.type).toBe(errorType("401-authentication-error"))
+        assert.strictEqual(reply.status, 401)
+        assert.strictEqual(reply.body.type, errorType("401-authentication-error"))
       }
     }).pipe(Effect.provide(layer({ apiKey: "secret" }))))
 })

@@ -1,5 +1,5 @@
 import { OrbSimulator } from "@effect-orb/simulator"
-import { describe, expect, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
 import { validateResponse } from "./openapi.js"
@@ -11,9 +11,9 @@ const constraint = errorType("400-constraint-violation")
 
 describe("the spec check itself", () => {
   it("refuses a body that does not match the documented schema", () => {
-    expect(() => validateResponse("GET", "/v1/events/backfills/abc", 200, { id: 1 })).toThrow(/does not match/)
-    expect(() => validateResponse("POST", "/v1/ingest", 400, { type: "x", status: 400 })).toThrow(/does not match/)
-    expect(validateResponse("POST", "/v1/ingest", 200, { validation_failed: [] })).toBe(true)
+    assert.throws(() => validateResponse("GET", "/v1/events/backfills/abc", 200, { id: 1 }), /does not match/)
+    assert.throws(() => validateResponse("POST", "/v1/ingest", 400, { type: "x", status: 400 }), /does not match/)
+    assert.strictEqual(validateResponse("POST", "/v1/ingest", 200, { validation_failed: [] }), true)
   })
 })
 
@@ -29,50 +29,50 @@ describe("create", () => {
       ]
       for (const [name, body] of cases) {
         const reply = yield* post("/events/backfills", body)
-        expect(reply.status, name).toBe(400)
-        expect(reply.body.type, name).toBe(validation)
-        expect(reply.body.validation_errors.length, name).toBeGreaterThan(0)
+        assert.strictEqual(reply.status, 400, name)
+        assert.strictEqual(reply.body.type, validation, name)
+        assert.isAbove(reply.body.validation_errors.length, 0, name)
       }
       const notJson = yield* call("POST", "/events/backfills", { rawBody: "{nope" })
-      expect(notJson.status).toBe(400)
-      expect(notJson.body.type).toBe(validation)
+      assert.strictEqual(notJson.status, 400)
+      assert.strictEqual(notJson.body.type, validation)
       const simulator = yield* OrbSimulator.OrbSimulator
-      expect(yield* simulator.backfills).toHaveLength(0)
+      assert.lengthOf(yield* simulator.backfills, 0)
     }).pipe(Effect.provide(layer())))
 
   it.effect("checks the timeframe: end after start, at most 31 days", () =>
     Effect.gen(function*() {
       const same = yield* post("/events/backfills", newBackfill({ timeframe_end: "2025-03-01T00:00:00Z" }))
-      expect(same.status).toBe(400)
-      expect(same.body.validation_errors).toEqual(["timeframe_end: must be after timeframe_start"])
+      assert.strictEqual(same.status, 400)
+      assert.deepStrictEqual(same.body.validation_errors, ["timeframe_end: must be after timeframe_start"])
       const tooLong = yield* post(
         "/events/backfills",
         newBackfill({ timeframe_start: "2025-01-01T00:00:00Z", timeframe_end: "2025-02-01T00:00:00.001Z" })
       )
-      expect(tooLong.status).toBe(400)
-      expect(tooLong.body.type).toBe(validation)
+      assert.strictEqual(tooLong.status, 400)
+      assert.strictEqual(tooLong.body.type, validation)
       const longest = yield* post(
         "/events/backfills",
         newBackfill({ timeframe_start: "2025-01-01T00:00:00Z", timeframe_end: "2025-02-01T00:00:00Z" })
       )
-      expect(longest.status).toBe(200)
+      assert.strictEqual(longest.status, 200)
     }).pipe(Effect.provide(layer())))
 
   it.effect("refuses both customer keys, and maps an external id to a customer id", () =>
     Effect.gen(function*() {
       const both = yield* post("/events/backfills", newBackfill({ customer_id: "c", external_customer_id: "e" }))
-      expect(both.status).toBe(400)
-      expect(both.body.type).toBe(validation)
+      assert.strictEqual(both.status, 400)
+      assert.strictEqual(both.body.type, validation)
       const simulator = yield* OrbSimulator.OrbSimulator
       const created = yield* createBackfill({ external_customer_id: "acme", customer_id: null })
-      expect(created.customer_id).toBe(yield* simulator.customerIdFor("acme"))
+      assert.strictEqual(created.customer_id, yield* simulator.customerIdFor("acme"))
     }).pipe(Effect.provide(layer())))
 
   it.effect("defaults replace_existing_events to true, as Orb does", () =>
     Effect.gen(function*() {
       const { replace_existing_events: _, ...body } = newBackfill()
       const reply = yield* post("/events/backfills", body)
-      expect(reply.body.replace_existing_events).toBe(true)
+      assert.strictEqual(reply.body.replace_existing_events, true)
     }).pipe(Effect.provide(layer())))
 
   it.effect("refuses a deprecation_filter it cannot evaluate", () =>
@@ -82,15 +82,15 @@ describe("create", () => {
           "/events/backfills",
           newBackfill({ replace_existing_events: true, deprecation_filter: filter })
         )
-        expect(reply.status, filter).toBe(400)
-        expect(reply.body.type).toBe(validation)
-        expect(reply.body.validation_errors[0]).toContain("deprecation_filter")
+        assert.strictEqual(reply.status, 400, filter)
+        assert.strictEqual(reply.body.type, validation)
+        assert.include(reply.body.validation_errors[0], "deprecation_filter")
       }
       const ok = yield* post(
         "/events/backfills",
         newBackfill({ replace_existing_events: true, deprecation_filter: "name = 'salt AND pepper' and n >= 2" })
       )
-      expect(ok.status).toBe(200)
+      assert.strictEqual(ok.status, 200)
     }).pipe(Effect.provide(layer())))
 
   it.effect("refuses a timeframe overlapping a pending or pending_revert backfill, naming it", () =>
@@ -101,25 +101,25 @@ describe("create", () => {
         timeframe_end: "2025-03-03T00:00:00Z"
       })
       const refused = yield* post("/events/backfills", overlapping)
-      expect(refused.status).toBe(400)
-      expect(refused.body.type).toBe(constraint)
-      expect(refused.body.detail).toContain(first.id)
+      assert.strictEqual(refused.status, 400)
+      assert.strictEqual(refused.body.type, constraint)
+      assert.include(refused.body.detail, first.id)
       // Adjacent timeframes do not overlap: the end is exclusive.
       const adjacent = yield* post(
         "/events/backfills",
         newBackfill({ timeframe_start: "2025-03-02T00:00:00Z", timeframe_end: "2025-03-02T06:00:00Z" })
       )
-      expect(adjacent.status).toBe(200)
+      assert.strictEqual(adjacent.status, 200)
 
       yield* post(`/events/backfills/${first.id}/close`)
       yield* TestClock.adjust("5 seconds")
       yield* post(`/events/backfills/${first.id}/revert`)
       const whileReverting = yield* post("/events/backfills", newBackfill({ timeframe_end: "2025-03-01T06:00:00Z" }))
-      expect(whileReverting.status).toBe(400)
-      expect(whileReverting.body.detail).toContain(first.id)
+      assert.strictEqual(whileReverting.status, 400)
+      assert.include(whileReverting.body.detail, first.id)
       yield* TestClock.adjust("5 seconds")
       const afterRevert = yield* post("/events/backfills", newBackfill({ timeframe_end: "2025-03-01T06:00:00Z" }))
-      expect(afterRevert.status).toBe(200)
+      assert.strictEqual(afterRevert.status, 200)
     }).pipe(Effect.provide(layer())))
 
   it.effect("of several overlapping backfills, the refusal names the newest", () =>
@@ -134,9 +134,9 @@ describe("create", () => {
         timeframe_end: "2025-03-02T12:00:00Z"
       })
       const refused = yield* post("/events/backfills", spanningBoth)
-      expect(refused.status).toBe(400)
-      expect(refused.body.detail).toContain(newer.id)
-      expect(refused.body.detail).not.toContain(older.id)
+      assert.strictEqual(refused.status, 400)
+      assert.include(refused.body.detail, newer.id)
+      assert.notInclude(refused.body.detail, older.id)
     }).pipe(Effect.provide(layer())))
 })
 
@@ -151,9 +151,9 @@ describe("not found and auth", () => {
           yield* post("/ingest?backfill_id=nope", { events: [] })
         ]
       ) {
-        expect(reply.status).toBe(404)
-        expect(reply.body.type).toBe(errorType("404-resource-not-found"))
-        expect(typeof reply.body.title).toBe("string")
+        assert.strictEqual(reply.status, 404)
+        assert.strictEqual(reply.body.type, errorType("404-resource-not-found"))
+        assert.strictEqual(typeof reply.body.title, "string")
       }
       for (
         const reply of [
@@ -163,20 +163,20 @@ describe("not found and auth", () => {
           yield* call("DELETE", "/events/backfills/x")
         ]
       ) {
-        expect(reply.status).toBe(404)
-        expect(reply.body.type).toBe(errorType("404-url-not-found"))
+        assert.strictEqual(reply.status, 404)
+        assert.strictEqual(reply.body.type, errorType("404-url-not-found"))
       }
     }).pipe(Effect.provide(layer())))
 
   it.effect("demands the configured bearer key", () =>
     Effect.gen(function*() {
       const missing = yield* get("/events/backfills")
-      expect(missing.status).toBe(401)
-      expect(missing.body.type).toBe(errorType("401-authentication-error"))
+      assert.strictEqual(missing.status, 401)
+      assert.strictEqual(missing.body.type, errorType("401-authentication-error"))
       const wrong = yield* get("/events/backfills", { authorization: "Bearer other" })
-      expect(wrong.status).toBe(401)
+      assert.strictEqual(wrong.status, 401)
       const right = yield* get("/events/backfills", { authorization: "Bearer secret" })
-      expect(right.status).toBe(200)
+      assert.strictEqual(right.status, 200)
     }).pipe(Effect.provide(layer({ apiKey: "secret" }))))
 })
 
@@ -196,12 +196,21 @@ describe("ingest", () => {
         { event_name: "x", timestamp: "2025-03-01T12:00:00Z", properties: {}, customer_id: "cus_1" }
       ]
       const reply = yield* post(`/ingest?backfill_id=${created.id}`, { events })
-      expect(reply.status).toBe(400)
-      expect(reply.body.type).toBe(validation)
+      assert.strictEqual(reply.status, 400)
+      assert.strictEqual(reply.body.type, validation)
       const failed = reply.body.validation_errors.map((entry: any) => entry.idempotency_key)
-      expect(failed).toEqual(["outside", "other-customer", "both-keys", "no-key", "nested", "extra", "offset", ""])
-      for (const entry of reply.body.validation_errors) expect(entry.validation_errors.length).toBeGreaterThan(0)
-      expect((yield* get(`/events/backfills/${created.id}`)).body.events_ingested).toBe(0)
+      assert.deepStrictEqual(failed, [
+        "outside",
+        "other-customer",
+        "both-keys",
+        "no-key",
+        "nested",
+        "extra",
+        "offset",
+        ""
+      ])
+      for (const entry of reply.body.validation_errors) assert.isAbove(entry.validation_errors.length, 0)
+      assert.strictEqual((yield* get(`/events/backfills/${created.id}`)).body.events_ingested, 0)
     }).pipe(Effect.provide(layer())))
 
   it.effect("answers 413 over 500 events and accepts 500", () =>
@@ -209,29 +218,31 @@ describe("ingest", () => {
       const created = yield* createBackfill()
       const events = Array.from({ length: 501 }, (_, i) => event(`k${i}`, { customer_id: "cus_1" }))
       const tooMany = yield* post(`/ingest?backfill_id=${created.id}`, { events })
-      expect(tooMany.status).toBe(413)
-      expect(tooMany.body.type).toBe(errorType("413-request-too-large"))
+      assert.strictEqual(tooMany.status, 413)
+      assert.strictEqual(tooMany.body.type, errorType("413-request-too-large"))
       const ok = yield* post(`/ingest?backfill_id=${created.id}`, { events: events.slice(0, 500) })
-      expect(ok.status).toBe(200)
-      expect(ok.body).toEqual({ validation_failed: [] })
-      expect((yield* get(`/events/backfills/${created.id}`)).body.events_ingested).toBe(500)
+      assert.strictEqual(ok.status, 200)
+      assert.deepStrictEqual(ok.body, { validation_failed: [] })
+      assert.strictEqual((yield* get(`/events/backfills/${created.id}`)).body.events_ingested, 500)
     }).pipe(Effect.provide(layer())))
 
   it.effect("dedups by idempotency key within a backfill; one key with two bodies in a batch is refused", () =>
     Effect.gen(function*() {
       const created = yield* createBackfill()
       const path = `/ingest?backfill_id=${created.id}`
-      expect((yield* post(path, { events: [event("a"), event("a"), event("b")] })).status).toBe(200)
-      expect((yield* post(path, { events: [event("a", { properties: { units: 9 } })] })).status).toBe(200)
-      expect((yield* get(`/events/backfills/${created.id}`)).body.events_ingested).toBe(2)
+      assert.strictEqual((yield* post(path, { events: [event("a"), event("a"), event("b")] })).status, 200)
+      assert.strictEqual((yield* post(path, { events: [event("a", { properties: { units: 9 } })] })).status, 200)
+      assert.strictEqual((yield* get(`/events/backfills/${created.id}`)).body.events_ingested, 2)
       const conflicting = yield* post(path, {
         events: [event("c"), event("c", { properties: { units: 2 } }), event("d")]
       })
-      expect(conflicting.status).toBe(400)
-      expect(conflicting.body.validation_errors).toEqual([
-        { idempotency_key: "c", validation_errors: [expect.stringContaining("more than once")] }
-      ])
-      expect((yield* get(`/events/backfills/${created.id}`)).body.events_ingested).toBe(2)
+      assert.strictEqual(conflicting.status, 400)
+      const [refused, ...others] = conflicting.body.validation_errors
+      assert.deepStrictEqual(others, [])
+      assert.strictEqual(refused.idempotency_key, "c")
+      assert.lengthOf(refused.validation_errors, 1)
+      assert.include(refused.validation_errors[0], "more than once")
+      assert.strictEqual((yield* get(`/events/backfills/${created.id}`)).body.events_ingested, 2)
       // Dedup is per backfill: another backfill takes the same key.
       const other = yield* createBackfill({
         timeframe_start: "2025-02-01T00:00:00Z",
@@ -240,8 +251,8 @@ describe("ingest", () => {
       const again = yield* post(`/ingest?backfill_id=${other.id}`, {
         events: [event("a", { timestamp: "2025-02-01T01:00:00Z" })]
       })
-      expect(again.status).toBe(200)
-      expect((yield* get(`/events/backfills/${other.id}`)).body.events_ingested).toBe(1)
+      assert.strictEqual(again.status, 200)
+      assert.strictEqual((yield* get(`/events/backfills/${other.id}`)).body.events_ingested, 1)
     }).pipe(Effect.provide(layer())))
 
   it.effect("outside a backfill: 12 hour grace period, at most 5 minutes ahead, dedup by key", () =>
@@ -253,16 +264,16 @@ describe("ingest", () => {
           event("soon", { timestamp: iso(T0 + 4 * 60_000), external_customer_id: "acme", customer_id: null })
         ]
       })
-      expect(ok.status).toBe(200)
+      assert.strictEqual(ok.status, 200)
       const old = yield* post("/ingest", { events: [event("old", { timestamp: iso(T0 - 13 * 3_600_000) })] })
-      expect(old.status).toBe(400)
-      expect(old.body.validation_errors[0].validation_errors[0]).toContain("grace period")
+      assert.strictEqual(old.status, 400)
+      assert.include(old.body.validation_errors[0].validation_errors[0], "grace period")
       const future = yield* post("/ingest", { events: [event("future", { timestamp: iso(T0 + 6 * 60_000) })] })
-      expect(future.status).toBe(400)
+      assert.strictEqual(future.status, 400)
       yield* post("/ingest", { events: [event("recent", { timestamp: iso(T0 - 3_600_000) })] })
       const events = yield* simulator.events
-      expect(events.map((e) => e.idempotencyKey)).toEqual(["recent", "soon"])
-      expect(events[1].customerId).toBe(yield* simulator.customerIdFor("acme"))
+      assert.deepStrictEqual(events.map((e) => e.idempotencyKey), ["recent", "soon"])
+      assert.strictEqual(events[1].customerId, yield* simulator.customerIdFor("acme"))
     }).pipe(Effect.provide(layer())))
 
   it.effect("outside a backfill: a key is deduped for the grace period after its event was ingested", () =>
@@ -274,19 +285,19 @@ describe("ingest", () => {
           TestClock.currentTimeMillis,
           (now) => post("/ingest", { events: keys.map((key) => event(key, { timestamp: iso(now - 60_000) })) })
         )
-      expect((yield* ingest("a", "b", "a")).status).toBe(200)
-      expect(yield* keys).toEqual(["a", "b"])
+      assert.strictEqual((yield* ingest("a", "b", "a")).status, 200)
+      assert.deepStrictEqual(yield* keys, ["a", "b"])
       yield* TestClock.adjust(12 * 3_600_000 - 1)
-      expect((yield* ingest("a", "c", "b")).status).toBe(200)
-      expect(yield* keys).toEqual(["a", "b", "c"])
+      assert.strictEqual((yield* ingest("a", "c", "b")).status, 200)
+      assert.deepStrictEqual(yield* keys, ["a", "b", "c"])
       // Twelve hours after "a" and "b" were ingested they are forgotten; "c" is still remembered.
       yield* TestClock.adjust("1 millis")
-      expect((yield* ingest("c", "b", "a")).status).toBe(200)
-      expect(yield* keys).toEqual(["a", "b", "c", "b", "a"])
+      assert.strictEqual((yield* ingest("c", "b", "a")).status, 200)
+      assert.deepStrictEqual(yield* keys, ["a", "b", "c", "b", "a"])
       // The dedup window runs from the latest ingestion of a key.
       yield* TestClock.adjust("11 hours")
-      expect((yield* ingest("a", "b")).status).toBe(200)
-      expect(yield* keys).toEqual(["a", "b", "c", "b", "a"])
+      assert.strictEqual((yield* ingest("a", "b")).status, 200)
+      assert.deepStrictEqual(yield* keys, ["a", "b", "c", "b", "a"])
       // A key used in a backfill does not count outside it, nor the other way round.
       const created = yield* createBackfill({
         timeframe_start: "2025-03-05T00:00:00Z",
@@ -295,21 +306,21 @@ describe("ingest", () => {
       const inBackfill = yield* post(`/ingest?backfill_id=${created.id}`, {
         events: [event("d", { timestamp: "2025-03-05T01:00:00Z" }), event("a", { timestamp: "2025-03-05T02:00:00Z" })]
       })
-      expect(inBackfill.status).toBe(200)
-      expect((yield* ingest("d")).status).toBe(200)
-      expect((yield* keys).filter((key) => key === "d")).toHaveLength(2)
+      assert.strictEqual(inBackfill.status, 200)
+      assert.strictEqual((yield* ingest("d")).status, 200)
+      assert.lengthOf((yield* keys).filter((key) => key === "d"), 2)
       // A reset forgets every key.
       yield* simulator.reset
-      expect((yield* ingest("a")).status).toBe(200)
-      expect(yield* keys).toEqual(["a"])
+      assert.strictEqual((yield* ingest("a")).status, 200)
+      assert.deepStrictEqual(yield* keys, ["a"])
     }).pipe(Effect.provide(layer())))
 
   it.effect("refuses bodies that are not { events: [...] }", () =>
     Effect.gen(function*() {
       for (const body of [{}, { events: {} }, { events: [], debug: true }, []]) {
         const reply = yield* post("/ingest", body)
-        expect(reply.status).toBe(400)
-        expect(reply.body.type).toBe(validation)
+        assert.strictEqual(reply.status, 400)
+        assert.strictEqual(reply.body.type, validation)
       }
     }).pipe(Effect.provide(layer())))
 
@@ -317,8 +328,8 @@ describe("ingest", () => {
     Effect.gen(function*() {
       const created = yield* createBackfill()
       const tooMany = yield* post(`/ingest?backfill_id=${created.id}`, { events: [event("a"), event("b"), event("c")] })
-      expect(tooMany.status).toBe(413)
+      assert.strictEqual(tooMany.status, 413)
       const long = yield* post("/events/backfills", newBackfill({ timeframe_end: "2025-03-03T00:00:00.001Z" }))
-      expect(long.status).toBe(400)
+      assert.strictEqual(long.status, 400)
     }).pipe(Effect.provide(layer({ maxEventsPerRequest: 2, maxTimeframe: "2 days" }))))
 })

@@ -2,7 +2,7 @@
 // tests hold the hand encoding to exactly what `Schema.encodeSync(Backfill.Backfill)` gives.
 import { Backfill } from "@effect-orb/backfills"
 import { OrbSimulator } from "@effect-orb/simulator"
-import { describe, expect, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
@@ -48,9 +48,9 @@ describe("a backfill's wire body", () => {
                 }
                 const expected = bySchema(Handler.backfillModel(fields))
                 const actual = Handler.backfillJson(fields)
-                expect(actual).toStrictEqual(expected)
+                assert.deepStrictEqual(actual, expected)
                 // The same text too, key order included: a stored idempotent response replays it byte for byte.
-                expect(JSON.stringify(actual)).toBe(JSON.stringify(expected))
+                assert.strictEqual(JSON.stringify(actual), JSON.stringify(expected))
                 cases++
               }
             }
@@ -58,7 +58,7 @@ describe("a backfill's wire body", () => {
         }
       }
     }
-    expect(cases).toBe(4 * 3 * 2 * 3 * 2 * 6)
+    assert.strictEqual(cases, 4 * 3 * 2 * 3 * 2 * 6)
   })
 
   it.effect("fetch and list send the Schema's encoding of what the simulator shows, through the lifecycle", () =>
@@ -68,11 +68,11 @@ describe("a backfill's wire body", () => {
       const check = Effect.gen(function*() {
         const expected = (yield* simulator.backfills).map(bySchema)
         const listed = yield* get("/events/backfills?limit=100")
-        expect(listed.status).toBe(200)
-        expect(listed.body.data).toStrictEqual(expected)
+        assert.strictEqual(listed.status, 200)
+        assert.deepStrictEqual(listed.body.data, expected)
         for (const backfill of expected) {
           const fetched = yield* get(`/events/backfills/${backfill.id}`)
-          expect(fetched.body).toStrictEqual(backfill)
+          assert.deepStrictEqual(fetched.body, backfill)
           seen.add(backfill.status)
           seen.add(`reverted_at ${backfill.reverted_at === null ? "null" : "set"}`)
           seen.add(`customer_id ${backfill.customer_id === null ? "null" : "set"}`)
@@ -96,21 +96,21 @@ describe("a backfill's wire body", () => {
 
       yield* TestClock.adjust("1234 millis")
       for (const created of [revertedLater, revertedAfter, reflected]) {
-        expect((yield* post(`/events/backfills/${created.id}/close`)).status).toBe(200)
+        assert.strictEqual((yield* post(`/events/backfills/${created.id}/close`)).status, 200)
       }
-      expect((yield* post(`/events/backfills/${revertedAtOnce.id}/revert`)).status).toBe(200)
+      assert.strictEqual((yield* post(`/events/backfills/${revertedAtOnce.id}/revert`)).status, 200)
       yield* check
 
       yield* TestClock.adjust("5 seconds")
       yield* check
       for (const created of [revertedLater, revertedAfter]) {
-        expect((yield* post(`/events/backfills/${created.id}/revert`)).status).toBe(200)
+        assert.strictEqual((yield* post(`/events/backfills/${created.id}/revert`)).status, 200)
       }
       yield* check
 
       yield* TestClock.adjust("5 seconds")
       yield* check
-      expect([...seen].sort()).toEqual([
+      assert.deepStrictEqual([...seen].sort(), [
         "customer_id null",
         "customer_id set",
         "deprecation_filter null",
