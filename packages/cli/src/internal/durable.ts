@@ -95,6 +95,20 @@ const engine = (state: State) =>
     return DurableRun.layer.pipe(Layer.provideMerge(DurableEngine.layerSqlite({ filename: state.path })))
   }))
 
+/**
+ * With the backend's Orb as the runs' `OrbConnection`: runs submitted record it, and the workflow leaves a run of
+ * another Orb alone.
+ */
+const withOrb = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(Effect.serviceOption(Backend.Backend), (backend) => {
+    const connection = Option.getOrUndefined(backend)?.connection
+    return connection === undefined ? effect : Effect.provideService(effect, DurableRun.OrbConnection, connection)
+  })
+
+/** Refuses a run of another Orb (or account) than the backend's, before the engine is asked to do anything with it. */
+const ownRun = (run: DurableRun.RunState) =>
+  DurableRun.checkOrb(run).pipe(Effect.mapError((other) => new CliError.UsageError({ reason: other.message })))
+
 const share = (run: DurableRun.RunState) => run.size === 0 ? 1 : Math.min(1, run.position / run.size)
 
 const percent = (run: DurableRun.RunState) => `${Math.floor(share(run) * 100)}%`
@@ -128,6 +142,8 @@ const follow = (runKey: string, quiet: boolean, quota?: Backfills.IngestQuota | 
 /** Waits for the end of a run the engine executes (it resumes unfinished runs by itself), following its progress. */
 const awaitEnd = (run: DurableRun.RunState, quiet: boolean) =>
   Effect.gen(function*() {
+    // A run that suspended itself (it met another Orb) waits for a resume; one that runs goes on as it was.
+    yield* DurableRun.BackfillRun.resume(run.executionId)
     const progress = yield* Effect.fork(follow(run.runKey, quiet))
     for (;;) {
       const result = yield* DurableRun.BackfillRun.poll(run.executionId)
@@ -231,7 +247,7 @@ export interface RunSettings {
  * @category commands
  */
 export const run = (settings: RunSettings) =>
-  Effect.gen(function*() {
+  withOrb(Effect.gen(function*() {
     const { backfill, state } = settings
     const source = yield* RunSource.fromFile(settings.file, {
       format: settings.format,
@@ -258,6 +274,7 @@ export const run = (settings: RunSettings) =>
     })
     return yield* Effect.gen(function*() {
       const before = find(yield* Effect.orDie(DurableRun.list), runKey)
+      if (before !== undefined && unfinished(before)) yield* ownRun(before)
       if (!settings.json) {
         yield* Output.note(
           before === undefined
@@ -265,6 +282,8 @@ export const run = (settings: RunSettings) =>
             : `Attaching to durable run ${runKey} (${before.stage}).`
         )
       }
+      // An attach to a run that suspended itself (it met another Orb) wakes it.
+      if (before !== undefined) yield* DurableRun.BackfillRun.resume(before.executionId)
       const progress = yield* Effect.fork(follow(runKey, settings.json, settings.quota))
       const result = yield* DurableRun.execute(payload).pipe(
         Effect.ensuring(Fiber.interrupt(progress)),
@@ -279,10 +298,15 @@ export const run = (settings: RunSettings) =>
       }
       return result
     }).pipe(Effect.provide(engine(state)))
-  })
+  }))
 
-const runJson = (run: DurableRun.RunState) => ({
+/** How a run's Orb compares with the backend's. */
+type OrbMatch = Effect.Effect.Success<ReturnType<typeof DurableRun.compareOrb>>
+
+const runJson = (run: DurableRun.RunState, match?: OrbMatch) => ({
   run_key: run.runKey,
+  orb: run.orb?.baseUrl ?? null,
+  this_orb: match === undefined ? null : match === "this Orb",
   execution_id: run.executionId,
   backfill_id: run.backfillId ?? null,
   stage: run.stage,
@@ -299,20 +323,25 @@ const runJson = (run: DurableRun.RunState) => ({
 })
 
 /**
- * The runs of a state file as a table: run key, backfill, stage, events accepted, share of the file done, last
+ * The runs of a state file as a table: run key, backfill, stage, events accepted, share of the file done, the Orb it
+ * belongs to (and whether that is the backend's: `this Orb`, `another Orb`, or its base URL with `another key`), last
  * error.
  *
  * @since 0.1.0
  * @category formatting
  */
-export const runsTable = (runs: ReadonlyArray<DurableRun.RunState>): string => {
-  const header = ["RUN KEY", "BACKFILL", "STAGE", "ACCEPTED", "DONE", "LAST ERROR"]
-  const rows = runs.map((run) => [
+export const runsTable = (
+  runs: ReadonlyArray<DurableRun.RunState>,
+  matches: ReadonlyArray<OrbMatch> = []
+): string => {
+  const header = ["RUN KEY", "BACKFILL", "STAGE", "ACCEPTED", "DONE", "ORB", "LAST ERROR"]
+  const rows = runs.map((run, i) => [
     run.runKey,
     run.backfillId ?? "-",
     run.stage,
     Progress.count(run.accepted),
     percent(run),
+    run.orb === undefined ? "-" : run.orb.baseUrl + (matches[i] === undefined ? "" : ` (${matches[i]})`),
     run.lastError ?? "-"
   ])
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
@@ -327,14 +356,15 @@ export const runsTable = (runs: ReadonlyArray<DurableRun.RunState>): string => {
  * @category commands
  */
 export const list = (state: State, json: boolean) =>
-  Effect.gen(function*() {
+  withOrb(Effect.gen(function*() {
     const runs = fs.existsSync(state.path)
       ? yield* DurableRun.list.pipe(Effect.provide(DurableEngine.layerSqliteReader({ filename: state.path })))
       : []
-    if (json) return yield* Output.line(JSON.stringify(runs.map(runJson)))
+    const matches = yield* Effect.forEach(runs, DurableRun.compareOrb)
+    if (json) return yield* Output.line(JSON.stringify(runs.map((run, i) => runJson(run, matches[i]))))
     if (runs.length === 0) return yield* Output.line(`No durable runs in ${state.path}.`)
-    yield* Output.line(runsTable(runs))
-  })
+    yield* Output.line(runsTable(runs, matches))
+  }))
 
 const unfinished = (run: DurableRun.RunState) => run.stage !== "done" && run.stage !== "failed"
 
@@ -349,7 +379,7 @@ const noSuchRun = (state: State, runKey: string) =>
  * @category commands
  */
 export const resume = (state: State, runKey: string | undefined, json: boolean) =>
-  Effect.gen(function*() {
+  withOrb(Effect.gen(function*() {
     if (!fs.existsSync(state.path)) {
       return yield* runKey === undefined
         ? Output.line(`No durable runs in ${state.path}.`)
@@ -362,6 +392,15 @@ export const resume = (state: State, runKey: string | undefined, json: boolean) 
       if (chosen.length === 0) return yield* Output.line(`No unfinished durable runs in ${state.path}.`)
       let failure: DurableRun.RunFailed | undefined
       for (const run of chosen) {
+        if (runKey !== undefined) yield* ownRun(run)
+        else {
+          // Every unfinished run: those of another Orb are left for a resume against theirs.
+          const refused = yield* Effect.flip(ownRun(run)).pipe(Effect.option)
+          if (refused._tag === "Some") {
+            yield* Output.note(`Skipped: ${refused.value.reason}.`)
+            continue
+          }
+        }
         if (!json) yield* Output.note(`Resuming durable run ${run.runKey} (${run.stage}).`)
         const exit = yield* Effect.exit(
           awaitEnd(run, json).pipe(
@@ -383,7 +422,7 @@ export const resume = (state: State, runKey: string | undefined, json: boolean) 
       }
       if (failure !== undefined) return yield* new CliError.Exit({ code: CliError.ExitCode.failure })
     }).pipe(Effect.provide(engine(state)))
-  })
+  }))
 
 /**
  * `runs cancel RUN`: reverts the run's backfill and ends the run. The engine resumes the run on the state file and
@@ -394,11 +433,12 @@ export const resume = (state: State, runKey: string | undefined, json: boolean) 
  * @category commands
  */
 export const cancel = (state: State, runKey: string, json: boolean) =>
-  Effect.gen(function*() {
+  withOrb(Effect.gen(function*() {
     if (!fs.existsSync(state.path)) return yield* noSuchRun(state, runKey)
     yield* Effect.gen(function*() {
       const run = find(yield* Effect.orDie(DurableRun.list), runKey)
       if (run === undefined) return yield* noSuchRun(state, runKey)
+      if (unfinished(run)) yield* ownRun(run)
       if (!unfinished(run) || !(yield* DurableRun.cancel(run.executionId))) {
         return yield* new CliError.UsageError({
           reason: `durable run ${runKey} has already ended (${run.stage}` +
@@ -438,7 +478,7 @@ export const cancel = (state: State, runKey: string, json: boolean) =>
             : `backfill ${error.backfillId} could not be confirmed reverted; revert it with: orb-backfill revert ${error.backfillId}`)
       )
     }).pipe(Effect.provide(engine(state)))
-  })
+  }))
 
 /**
  * `runs prune --older-than DAYS`: forgets the runs of the state file that finished more than that many days ago
@@ -460,7 +500,7 @@ export const prune = (state: State, olderThanDays: number, json: boolean) =>
       Effect.orDie,
       Effect.provide(DurableEngine.layerSqliteMaintenance({ filename: state.path }))
     )
-    if (json) return yield* Output.line(JSON.stringify({ pruned: pruned.map(runJson) }))
+    if (json) return yield* Output.line(JSON.stringify({ pruned: pruned.map((run) => runJson(run)) }))
     yield* Output.line(
       pruned.length === 0
         ? `No durable run of ${state.path} finished before ${Render.time(finishedBefore)}; nothing was pruned.`
