@@ -154,3 +154,67 @@ describe("a durable run belongs to its Orb", () => {
     60_000
   )
 })
+
+describe("the same command after its run ended reverted", () => {
+  it.scopedLive(
+    "reverted by revert, or cancelled: a new run under a new run key, said in one line; reflected: attached to",
+    () =>
+      Effect.gen(function*() {
+        const state = yield* stateFile
+        const home = yield* orb("200 millis")
+        const file = tempFile("rerun-reverted.ndjson", ndjson(300))
+        const args = ["run", "--file", file, ...timeframe, "--replace", "--state", state, ...fast]
+        const first = yield* home.run(args)
+        assert.strictEqual(first.code, 0, first.stderr)
+        const runKey = runKeyIn(first.stderr)
+        const [reflected] = yield* home.simulator.backfills
+        const reverted = yield* home.run(["revert", reflected.id])
+        assert.strictEqual(reverted.code, 0, reverted.stderr)
+        yield* until(
+          Effect.map(home.simulator.backfills, (all) => all.every((b) => b.status === "reverted")),
+          "the revert",
+          () => reverted.stderr
+        )
+
+        const again = yield* home.run(args)
+        assert.strictEqual(again.code, 0, again.stderr)
+        assert.include(
+          again.stderr,
+          `Durable run ${runKey} ended with its backfill ${reflected.id} reverted since; starting a new run ${runKey}-2.`
+        )
+        assert.match(again.stdout, /is reflected: 300 events/)
+        assert.match(again.stdout, /^Sent 300 events \(durable run run-[0-9a-f]{20}-2\)/m)
+        const after = yield* home.simulator.backfills
+        assert.deepStrictEqual(after.map((b) => b.status).sort(), ["reflected", "reverted"])
+        const active = (yield* home.simulator.events).filter((e) => e.status === "active")
+        assert.strictEqual(active.length, 300, "the usage is back")
+
+        // Reflected and not reverted: the same command attaches to it, nothing sent.
+        const attached = yield* home.run(args)
+        assert.strictEqual(attached.code, 0, attached.stderr)
+        assert.include(attached.stderr, `Attaching to durable run ${runKey}-2 (done)`)
+        assert.strictEqual((yield* home.simulator.backfills).length, 2)
+
+        // Cancelled: the same.
+        const slowFile = tempFile("rerun-cancelled.ndjson", ndjson(2_000))
+        const slowArgs = ["run", "--file", slowFile, ...timeframe, "--replace", "--state", state, ...slow]
+        const started = yield* home.fork(slowArgs)
+        yield* until(
+          Effect.map(home.simulator.backfills, (all) =>
+            all.some((b) => b.status === "pending" && b.eventsIngested >= 200)),
+          "some events in",
+          started.stderr
+        )
+        yield* Fiber.interrupt(started.fiber)
+        const cancelledKey = runKeyIn(started.stderr())
+        const cancelled = yield* home.run(["runs", "cancel", cancelledKey, "--state", state])
+        assert.strictEqual(cancelled.code, 0, cancelled.stderr)
+        const fresh = yield* home.run(["run", "--file", slowFile, ...timeframe, "--replace", "--state", state, ...fast])
+        assert.strictEqual(fresh.code, 0, fresh.stderr)
+        assert.include(fresh.stderr, `Durable run ${cancelledKey} failed (cancel: the run was cancelled)`)
+        assert.include(fresh.stderr, `starting a new run ${cancelledKey}-2.`)
+        assert.match(fresh.stdout, /^Sent 2,000 events/m)
+      }),
+    60_000
+  )
+})

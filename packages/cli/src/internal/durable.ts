@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { type Backfill, Backfills } from "@effect-orb/backfills"
+import { Backfill, Backfills } from "@effect-orb/backfills"
 import { DurableEngine, DurableRun, RunSource } from "@effect-orb/workflow"
 import type * as ConfigError from "effect/ConfigError"
 import * as DateTime from "effect/DateTime"
@@ -201,6 +201,49 @@ const reportSuspension = (runKey: string, state: State, closeTime: string) =>
     )
   })
 
+/** Which generation of the run key `base` a run key is: `base` the first, `base-2` the second, and so on. */
+const generationOf = (base: string, runKey: string) => {
+  if (runKey === base) return 1
+  const suffix = runKey.startsWith(`${base}-`) ? /^([2-9]|[1-9]\d+)$/.exec(runKey.slice(base.length + 1)) : null
+  return suffix === null ? undefined : Number(suffix[1])
+}
+
+/**
+ * Which run the command is. The latest run of its run key (in this Orb) is attached to while it has not ended, or
+ * when it ended with its backfills in Orb; one that failed or was cancelled, or whose backfill was reverted since,
+ * is over: the command starts a new run under the next generation of the key (`run-...-2`), saying why. A run
+ * of another Orb is not this one's.
+ */
+const chooseRun = (runs: ReadonlyArray<DurableRun.RunState>, base: string) =>
+  Effect.gen(function*() {
+    const family = runs.flatMap((run) => {
+      const generation = generationOf(base, run.runKey)
+      return generation === undefined ? [] : [{ run, generation }]
+    }).sort((a, b) => a.generation - b.generation)
+    const next = family.length === 0 ? base : `${base}-${family[family.length - 1].generation + 1}`
+    const ours = yield* Effect.filter(
+      family,
+      ({ run }) => Effect.map(DurableRun.compareOrb(run), (match) => match !== "another Orb")
+    )
+    const latest = ours[ours.length - 1]?.run
+    if (latest === undefined) return { runKey: next }
+    if (unfinished(latest)) return { runKey: latest.runKey, before: latest }
+    if (latest.stage === "failed") {
+      return { runKey: next, why: `Durable run ${latest.runKey} failed (${latest.lastError ?? "no reason recorded"})` }
+    }
+    const reverted = yield* Effect.filter(latest.backfillIds, (id) =>
+      Backfills.fetch(id).pipe(
+        Effect.map((found) => Backfill.isReverted(found.status)),
+        // Not known: attached to, whose result then fetches it again and says what is wrong.
+        Effect.orElseSucceed(() => false)
+      ))
+    if (reverted.length === 0) return { runKey: latest.runKey, before: latest }
+    return {
+      runKey: next,
+      why: `Durable run ${latest.runKey} ended with its backfill ${reverted.join(", ")} reverted since`
+    }
+  })
+
 /**
  * How a durable run can fail beyond an in-memory one: the run failed (and says whether it was reverted), the file
  * cannot be read or changed, or another process holds the state file.
@@ -258,11 +301,11 @@ export const run = (settings: RunSettings) =>
         externalCustomerId: backfill.externalCustomerId
       }
     })
-    const runKey = settings.runKey ?? runKeyOf(source.sha256, backfill)
+    const baseKey = settings.runKey ?? runKeyOf(source.sha256, backfill)
     // The close time is fixed here, in the payload: every attempt of the create sends the same request.
-    const payload = yield* DurableRun.payload({
+    const checked = yield* DurableRun.payload({
       ...backfill,
-      runKey,
+      runKey: baseKey,
       source,
       expectedEvents: settings.expectedEvents,
       batchSize: settings.batchSize,
@@ -273,8 +316,10 @@ export const run = (settings: RunSettings) =>
       until: settings.wait ? "reflected" : "closed"
     })
     return yield* Effect.gen(function*() {
-      const before = find(yield* Effect.orDie(DurableRun.list), runKey)
+      const { before, runKey, why } = yield* chooseRun(yield* Effect.orDie(DurableRun.list), baseKey)
+      const payload = { ...checked, runKey }
       if (before !== undefined && unfinished(before)) yield* ownRun(before)
+      if (why !== undefined && !settings.json) yield* Output.note(`${why}; starting a new run ${runKey}.`)
       if (!settings.json) {
         yield* Output.note(
           before === undefined
