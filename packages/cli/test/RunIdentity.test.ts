@@ -218,3 +218,30 @@ describe("the same command after its run ended reverted", () => {
     60_000
   )
 })
+
+describe("Ctrl-C says where the run was", () => {
+  it.scopedLive("awaiting reflection: the backfill is closed, and resume only waits", () =>
+    Effect.gen(function*() {
+      const state = yield* stateFile
+      const home = yield* orb("60 seconds")
+      const file = tempFile("suspend-reflecting.ndjson", ndjson(100))
+      const started = yield* home.fork(["run", "--file", file, ...timeframe, "--add", "--state", state, ...fast])
+      yield* until(
+        Effect.map(
+          home.run(["runs", "--state", state, "--json"]),
+          (listed) => listed.stdout.includes(`"stage":"awaiting reflection"`)
+        ),
+        "the close",
+        started.stderr
+      )
+      yield* Fiber.interrupt(started.fiber)
+      const runKey = runKeyIn(started.stderr())
+      const [backfill] = yield* home.simulator.backfills
+      assert.include(
+        started.stderr(),
+        `Interrupted: durable run ${runKey} is suspended (backfill ${backfill.id} is closed and Orb is reflecting it, ` +
+          `nothing reverted). orb-backfill resume ${runKey} --state ${state} only waits for the reflection.`
+      )
+      assert.notInclude(started.stderr(), "stays open")
+    }), 30_000)
+})

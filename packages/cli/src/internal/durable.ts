@@ -190,15 +190,34 @@ const printResult = (
     )
   })
 
-// Ctrl-C, SIGTERM or a shutdown suspends a durable run: nothing is reverted, and `resume` continues it.
+// Ctrl-C, SIGTERM or a shutdown suspends a durable run: nothing is reverted, and `resume` continues it. What that
+// leaves in Orb depends on the stage: before the close the backfill stays open (and closes by itself, half filled, at
+// its close time); once closed, the events are in and Orb reflects them whatever this process does.
 const reportSuspension = (runKey: string, state: State, closeTime: string) =>
   Effect.gen(function*() {
     const run = find(yield* Effect.orElseSucceed(DurableRun.list, () => []), runKey)
-    const backfill = run?.backfillId === undefined ? "" : ` (backfill ${run.backfillId} stays open, nothing reverted)`
-    yield* Output.note(
-      `\nInterrupted: durable run ${runKey} is suspended${backfill}. Continue it with: orb-backfill resume ${runKey}` +
-        `${stateFlag(state)} (before ${closeTime}, when Orb would close the backfill by itself).`
-    )
+    const ids = run?.backfillIds ?? []
+    const backfill = ids.length > 1 ? `backfills ${ids.join(", ")}` : `backfill ${ids[0]}`
+    const resume = `orb-backfill resume ${runKey}${stateFlag(state)}`
+    const before = `before ${closeTime}, when Orb would close ${ids.length > 1 ? "them" : "it"} by itself`
+    const [what, next] = ids.length === 0
+      ? ["no backfill yet", `Continue it with: ${resume}.`]
+      : run?.stage === "awaiting reflection"
+      ? [
+        `${backfill} ${ids.length > 1 ? "are" : "is"} closed and Orb is reflecting ${
+          ids.length > 1 ? "them" : "it"
+        }, nothing reverted`,
+        `${resume} only waits for the reflection.`
+      ]
+      : run?.stage === "reverting"
+      ? [`it was reverting ${backfill}`, `Finish the revert with: ${resume} (${before}).`]
+      : run?.stage === "closing"
+      ? [`${backfill} may not be closed yet, nothing reverted`, `Continue it with: ${resume} (${before}).`]
+      : [
+        `${backfill} ${ids.length > 1 ? "stay" : "stays"} open, nothing reverted`,
+        `Continue it with: ${resume} (${before}).`
+      ]
+    yield* Output.note(`\nInterrupted: durable run ${runKey} is suspended (${what}). ${next}`)
   })
 
 /** Which generation of the run key `base` a run key is: `base` the first, `base-2` the second, and so on. */
