@@ -245,3 +245,36 @@ describe("Ctrl-C says where the run was", () => {
       assert.notInclude(started.stderr(), "stays open")
     }), 30_000)
 })
+
+describe("--add of a file whose events Orb already counts", () => {
+  it.scopedLive(
+    "is refused, naming the earlier run and its backfill, unless --add-again",
+    () =>
+      Effect.gen(function*() {
+        const state = yield* stateFile
+        const home = yield* orb("200 millis")
+        const file = tempFile("add-twice.ndjson", ndjson(100))
+        const first = yield* home.run(["run", "--file", file, ...timeframe, "--add", "--state", state, ...fast])
+        assert.strictEqual(first.code, 0, first.stderr)
+        const runKey = runKeyIn(first.stderr)
+        const [added] = yield* home.simulator.backfills
+        // Another, overlapping timeframe: another run key, the same events.
+        const wider = ["--start", "2026-10-01T00:00:00Z", "--end", "2026-10-09T00:00:00Z"]
+        const args = ["run", "--file", file, ...wider, "--add", "--state", state, ...fast]
+        const refused = yield* home.run(args)
+        assert.strictEqual(refused.code, 2, refused.stderr)
+        assert.include(
+          refused.stderr,
+          `Error: the events of ${file} were already added by durable run ${runKey} (backfill ${added.id}`
+        )
+        assert.include(refused.stderr, "--add-again")
+        assert.strictEqual((yield* home.simulator.backfills).length, 1, "nothing created")
+
+        const again = yield* home.run([...args, "--add-again"])
+        assert.strictEqual(again.code, 0, again.stderr)
+        assert.include(again.stderr, `Warning: the events of ${file} were already added by durable run ${runKey}`)
+        assert.strictEqual((yield* home.simulator.backfills).length, 2)
+      }),
+    30_000
+  )
+})

@@ -227,6 +227,35 @@ const generationOf = (base: string, runKey: string) => {
   return suffix === null ? undefined : Number(suffix[1])
 }
 
+/** Those of a run's backfills that Orb says are reverted (one that cannot be fetched is not known to be). */
+const revertedOf = (run: DurableRun.RunState) =>
+  Effect.filter(run.backfillIds, (id) =>
+    Backfills.fetch(id).pipe(
+      Effect.map((found) => Backfill.isReverted(found.status)),
+      Effect.orElseSucceed(() => false)
+    ))
+
+/**
+ * The earlier run of the state file, in this Orb, that added the same file's events over an overlapping timeframe
+ * and whose backfills Orb still counts: a new `--add` run would count them twice.
+ */
+const addedBefore = (
+  runs: ReadonlyArray<DurableRun.RunState>,
+  sha256: string,
+  backfill: Backfill.CreateBackfill
+) =>
+  Effect.gen(function*() {
+    for (const run of runs) {
+      const overlaps = run.timeframeStart !== undefined && run.timeframeEnd !== undefined &&
+        run.timeframeStart.epochMillis < backfill.timeframeEnd.epochMillis &&
+        backfill.timeframeStart.epochMillis < run.timeframeEnd.epochMillis
+      if (run.stage !== "done" || run.sha256 !== sha256 || run.replaceExistingEvents !== false || !overlaps) continue
+      if ((yield* DurableRun.compareOrb(run)) === "another Orb") continue
+      if ((yield* revertedOf(run)).length === 0) return run
+    }
+    return undefined
+  })
+
 /**
  * Which run the command is. The latest run of its run key (in this Orb) is attached to while it has not ended, or
  * when it ended with its backfills in Orb; one that failed or was cancelled, or whose backfill was reverted since,
@@ -250,12 +279,7 @@ const chooseRun = (runs: ReadonlyArray<DurableRun.RunState>, base: string) =>
     if (latest.stage === "failed") {
       return { runKey: next, why: `Durable run ${latest.runKey} failed (${latest.lastError ?? "no reason recorded"})` }
     }
-    const reverted = yield* Effect.filter(latest.backfillIds, (id) =>
-      Backfills.fetch(id).pipe(
-        Effect.map((found) => Backfill.isReverted(found.status)),
-        // Not known: attached to, whose result then fetches it again and says what is wrong.
-        Effect.orElseSucceed(() => false)
-      ))
+    const reverted = yield* revertedOf(latest)
     if (reverted.length === 0) return { runKey: latest.runKey, before: latest }
     return {
       runKey: next,
@@ -288,6 +312,8 @@ export interface RunSettings {
   readonly backfill: Backfill.CreateBackfill
   readonly state: State
   readonly runKey?: string | undefined
+  /** In add mode, add the file's events even though an earlier run of the state file added them. */
+  readonly addAgain?: boolean | undefined
   readonly expectedEvents: number
   readonly skipInvalid: boolean
   readonly wait: boolean
@@ -335,10 +361,27 @@ export const run = (settings: RunSettings) =>
       until: settings.wait ? "reflected" : "closed"
     })
     return yield* Effect.gen(function*() {
-      const { before, runKey, why } = yield* chooseRun(yield* Effect.orDie(DurableRun.list), baseKey)
+      const runs = yield* Effect.orDie(DurableRun.list)
+      const { before, runKey, why } = yield* chooseRun(runs, baseKey)
       const payload = { ...checked, runKey }
       if (before !== undefined && unfinished(before)) yield* ownRun(before)
       if (why !== undefined && !settings.json) yield* Output.note(`${why}; starting a new run ${runKey}.`)
+      if (before === undefined && !backfill.replaceExistingEvents) {
+        const earlier = yield* addedBefore(runs, source.sha256, backfill)
+        if (earlier !== undefined) {
+          const said = `the events of ${settings.file} were already added by durable run ${earlier.runKey} ` +
+            `(backfill ${earlier.backfillIds.join(", ")}, ${Render.time(earlier.timeframeStart!)} to ${
+              Render.time(earlier.timeframeEnd!)
+            }), and Orb still counts them`
+          if (settings.addAgain !== true) {
+            return yield* new CliError.UsageError({
+              reason: `${said}: adding them again counts them twice. To add them again all the same, pass ` +
+                "--add-again; to put the file's events in place of those in the timeframe, use --replace"
+            })
+          }
+          yield* Output.note(`Warning: ${said}; adding them again, as --add-again asks.`)
+        }
+      }
       if (!settings.json) {
         yield* Output.note(
           before === undefined
