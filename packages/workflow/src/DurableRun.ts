@@ -86,8 +86,8 @@ export const layerOrbConnection = (connection: OrbConnection): Layer.Layer<OrbCo
  */
 export class OtherOrb extends Schema.TaggedError<OtherOrb>("@effect-orb/workflow/OtherOrb")("OtherOrb", {
   runKey: Schema.String,
-  /** The run's Orb, and the connection's. */
-  runBaseUrl: Schema.String,
+  /** The run's Orb (absent for a run submitted before runs recorded it), and the connection's. */
+  runBaseUrl: Schema.optional(Schema.String),
   baseUrl: Schema.String,
   /** With the same base URL: why the account is another (or not known to be the run's). */
   account: Schema.optional(Schema.String)
@@ -96,6 +96,9 @@ export class OtherOrb extends Schema.TaggedError<OtherOrb>("@effect-orb/workflow
     return this.account === undefined
       ? `durable run ${this.runKey} belongs to the Orb at ${this.runBaseUrl}, not to the one at ${this.baseUrl}; ` +
         `nothing was sent or reverted: continue it against ${this.runBaseUrl}`
+      : this.runBaseUrl === undefined
+      ? `durable run ${this.runKey} belongs to another Orb or account than the Orb at ${this.baseUrl} with this ` +
+        `API key (${this.account}); nothing was sent or reverted: continue it against the Orb it was started on`
       : `durable run ${this.runKey} belongs to another account of the Orb at ${this.runBaseUrl} than this API ` +
         `key's (${this.account}); nothing was sent or reverted: continue it with the API key it was started with`
   }
@@ -360,7 +363,7 @@ export interface RunState {
 /**
  * Fails with `OtherOrb` when the process's `OrbConnection` is not the run's Orb: another base URL, or another API
  * key that does not find the run's backfill (or, before the backfill exists, any other key). A run that recorded no
- * Orb, or a process without an `OrbConnection`, passes.
+ * Orb fails only when its backfill is not found; a process without an `OrbConnection` checks nothing.
  *
  * @since 0.2.0
  * @category accessors

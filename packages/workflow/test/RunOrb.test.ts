@@ -89,16 +89,22 @@ describe("DurableRun.checkOrb", () => {
       const withBackfill = yield* runOf(connection("sk-old"), [created.id])
       assert.isTrue((yield* checkThrough(withBackfill, rotated))._tag === "None", "found: the run's account")
 
-      const unknown = yield* checkThrough(yield* runOf(connection("sk-old"), ["bf_of_someone_else"]), rotated)
+      const unknown = yield* checkThrough(yield* runOf(connection("sk-old"), ["NotOurs1234567890"]), rotated)
       assert.strictEqual(unknown._tag, "Some")
       if (unknown._tag === "Some") {
         assert.include(unknown.value.message, "belongs to another account of the Orb at")
-        assert.include(unknown.value.message, "its backfill bf_of_someone_else is not found with this API key")
+        assert.include(unknown.value.message, "its backfill NotOurs1234567890 is not found with this API key")
       }
       const none = yield* checkThrough(yield* runOf(connection("sk-old"), []), rotated)
       assert.strictEqual(none._tag, "Some")
 
-      // Runs that recorded no Orb are not checked.
+      // A run submitted before runs recorded their Orb is known by its backfill alone.
       assert.isTrue((yield* checkThrough(yield* runOf(undefined, []), rotated))._tag === "None")
+      assert.isTrue((yield* checkThrough(yield* runOf(undefined, [created.id]), rotated))._tag === "None")
+      const old = yield* checkThrough(yield* runOf(undefined, ["NotOurs1234567890"]), rotated)
+      assert.strictEqual(old._tag, "Some")
+      if (old._tag === "Some") {
+        assert.include(old.value.message, `belongs to another Orb or account than the Orb at ${baseUrl}`)
+      }
     }).pipe(Effect.provide(library)))
 })

@@ -50,8 +50,8 @@ export const OrbConnection = Context.GenericTag<DurableRun.OrbConnection>(
 )
 
 /**
- * Whether the run may act through this process's connection. Runs recorded before runs had an Orb, and processes
- * that say nothing of their connection, are not checked.
+ * Whether the run may act through this process's connection. A run recorded before runs had an Orb is checked by
+ * its backfill alone, once it exists; a process that says nothing of its connection checks nothing.
  *
  * @internal
  */
@@ -60,28 +60,43 @@ export const check = (OtherOrb: typeof DurableRun.OtherOrb) =>
   run: {
     readonly runKey: string
     readonly orb?: DurableRun.RunOrb | undefined
-    /** The run's backfills created so far, read only when the key differs. */
+    /** The run's backfills created so far, read only when the key differs or no Orb was recorded. */
     readonly backfillIds: Effect.Effect<ReadonlyArray<string>, never, R>
   }
 ): Effect.Effect<void, DurableRun.OtherOrb, Backfills.Backfills | R> =>
   Effect.gen(function*() {
     const connection = yield* Effect.serviceOption(OrbConnection)
-    if (run.orb === undefined || Option.isNone(connection)) return
+    if (Option.isNone(connection)) return
     const baseUrl = normalizeBaseUrl(connection.value.baseUrl)
     const refuse = (account: string | undefined) =>
       new OtherOrb({
         runKey: run.runKey,
-        runBaseUrl: run.orb!.baseUrl,
+        ...(run.orb === undefined ? {} : { runBaseUrl: run.orb.baseUrl }),
         baseUrl,
         ...(account === undefined ? {} : { account })
       })
+    const backfills = yield* Backfills.Backfills
+    if (run.orb === undefined) {
+      // A run submitted before runs recorded their Orb: its backfill, once it exists, is all there is to know it by.
+      // Only "not found" refuses; an outage is the steps' to wait out.
+      const [first] = yield* run.backfillIds
+      if (first === undefined) return
+      return yield* backfills.fetch(first).pipe(
+        Effect.matchEffect({
+          onSuccess: () => Effect.void,
+          onFailure: (error) =>
+            error._tag === "ResourceNotFound"
+              ? refuse(`its backfill ${first} is not found with this API key`)
+              : Effect.void
+        })
+      )
+    }
     if (baseUrl !== run.orb.baseUrl) return yield* refuse(undefined)
     if (sameKey(run.orb.keyFingerprint, connection.value.apiKey)) return
     const [first] = yield* run.backfillIds
     if (first === undefined) {
       return yield* refuse("it was started with another API key and has no backfill yet by which to know the account")
     }
-    const backfills = yield* Backfills.Backfills
     yield* backfills.fetch(first).pipe(
       Effect.mapError((error) =>
         refuse(
