@@ -223,7 +223,7 @@ describe("Ctrl-C says where the run was", () => {
   it.scopedLive("awaiting reflection: the backfill is closed, and resume only waits", () =>
     Effect.gen(function*() {
       const state = yield* stateFile
-      const home = yield* orb("60 seconds")
+      const home = yield* orb("4 seconds")
       const file = tempFile("suspend-reflecting.ndjson", ndjson(100))
       const started = yield* home.fork(["run", "--file", file, ...timeframe, "--add", "--state", state, ...fast])
       yield* until(
@@ -243,6 +243,11 @@ describe("Ctrl-C says where the run was", () => {
           `nothing reverted). orb-backfill resume ${runKey} --state ${state} only waits for the reflection.`
       )
       assert.notInclude(started.stderr(), "stays open")
+      // Woken while it waits between polls, it only waits.
+      const resumed = yield* home.run(["resume", runKey, "--state", state])
+      assert.strictEqual(resumed.code, 0, resumed.stderr)
+      assert.match(resumed.stdout, /is reflected: 100 events/)
+      assert.strictEqual((yield* home.simulator.backfills).length, 1)
     }), 30_000)
 })
 
