@@ -126,6 +126,10 @@ describe("a durable run belongs to its Orb", () => {
         const file = tempFile("identity-other.ndjson", ndjson(100))
         const there = yield* other.run(["run", "--file", file, ...timeframe, "--add", "--state", state, ...fast])
         assert.strictEqual(there.code, 0, there.stderr)
+        assert.include(
+          there.stderr,
+          `Durable run ${runKey} of this state file belongs to the Orb at ${home.url}: it is left as it is`
+        )
         // Only the new run's requests reached the other Orb: one create, no revert, nothing refused as unknown.
         const log = yield* other.simulator.requests
         assert.deepStrictEqual(

@@ -370,6 +370,7 @@ export interface RunState {
  */
 export const checkOrb = (run: RunState): Effect.Effect<void, OtherOrb, Backfills.Backfills> =>
   InternalRunOrb.check(OtherOrb)({ runKey: run.runKey, orb: run.orb, backfillIds: Effect.succeed(run.backfillIds) })
+    .pipe(Effect.withSpan("DurableRun.checkOrb", { attributes: { "run.key": run.runKey } }))
 
 /**
  * How the run's Orb compares with the process's `OrbConnection`, without a request (`undefined` when either says
