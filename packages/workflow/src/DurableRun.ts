@@ -9,12 +9,14 @@
  *
  * @since 0.1.0
  */
-import { Backfill } from "@effect-orb/backfills"
+import { Backfill, OrbClient } from "@effect-orb/backfills"
 import type { Backfills } from "@effect-orb/backfills"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
 import * as Workflow from "@effect/workflow/Workflow"
 import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import type * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import type * as Duration from "effect/Duration"
@@ -77,6 +79,20 @@ export const OrbConnection: Context.Tag<OrbConnection, OrbConnection> = Internal
  */
 export const layerOrbConnection = (connection: OrbConnection): Layer.Layer<OrbConnection> =>
   Layer.succeed(OrbConnection, connection)
+
+/**
+ * The connection as `OrbClient.layerConfig` reads it by default: `ORB_API_KEY` (as `Redacted`) and `ORB_BASE_URL`
+ * (default Orb's production URL).
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerOrbConnectionConfig = (
+  config: Config.Config.Wrap<OrbConnection> = {
+    baseUrl: Config.string("ORB_BASE_URL").pipe(Config.withDefault(OrbClient.defaultBaseUrl)),
+    apiKey: Config.redacted("ORB_API_KEY")
+  }
+): Layer.Layer<OrbConnection, ConfigError.ConfigError> => Layer.effect(OrbConnection, Config.unwrap(config))
 
 /**
  * A run was to act through a connection to another Orb, or another account of its Orb, than its own: nothing was sent.

@@ -5,6 +5,7 @@
 import { Backfills, OrbClient } from "@effect-orb/backfills"
 import { OrbSimulator } from "@effect-orb/simulator"
 import { assert, describe, it } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -59,6 +60,19 @@ const checkThrough = (run: DurableRun.RunState, through: DurableRun.OrbConnectio
   DurableRun.checkOrb(run).pipe(Effect.provideService(DurableRun.OrbConnection, through), Effect.flip, Effect.option)
 
 describe("DurableRun.checkOrb", () => {
+  it.effect("layerOrbConnectionConfig reads ORB_BASE_URL and ORB_API_KEY, and the key stays redacted", () =>
+    Effect.gen(function*() {
+      const read = yield* DurableRun.OrbConnection
+      assert.strictEqual(read.baseUrl, "https://orb.example/v1")
+      assert.strictEqual(Redacted.value(read.apiKey), "sk-config")
+      assert.notInclude(String(read.apiKey), "sk-config")
+    }).pipe(
+      Effect.provide(DurableRun.layerOrbConnectionConfig()),
+      Effect.withConfigProvider(
+        ConfigProvider.fromMap(new Map([["ORB_API_KEY", "sk-config"], ["ORB_BASE_URL", "https://orb.example/v1"]]))
+      )
+    ))
+
   it.live("the same Orb and key pass; another base URL is refused, naming both, with no request", () =>
     Effect.gen(function*() {
       const run = yield* runOf(connection("sk-old", "http://127.0.0.1/v1/"), [])
