@@ -35,6 +35,8 @@ export interface Backend {
   readonly backfillsFor: (account: Backfills.AccountOptions) => Effect.Effect<Backfills.Backfills>
   /** What the requests to Orb are doing, for the progress to say what a run waits for. */
   readonly traffic?: Traffic | undefined
+  /** Which Orb, and which key: durable runs record the Orb they belong to (a fingerprint of the key, never it). */
+  readonly connection?: { readonly baseUrl: string; readonly apiKey: Redacted.Redacted } | undefined
 }
 
 /**
@@ -108,6 +110,8 @@ export const simulatorDefaults: OrbSimulator.Options = {
   revertDelay: Duration.seconds(2)
 }
 
+const simulatorBaseUrl = "http://127.0.0.1/v1"
+
 /**
  * The backfill service over the simulator's in-process `HttpClient`, with no quota (the simulator has none
  * unless asked) and quick polling. The simulator's control service is provided as well, for tests and the
@@ -132,17 +136,24 @@ export const layerSimulator = (
         defaultQuota: false as const,
         awaitSchedule: Schedule.spaced(Duration.millis(250)),
         watchInterval: Duration.millis(250),
+        connection: { baseUrl: simulatorBaseUrl, apiKey: Redacted.make(apiKey) },
         ...connection,
         ...backend
       }))
     )
   ).pipe(
-    Layer.provide(OrbClient.layer({ apiKey: Redacted.make(apiKey), baseUrl: "http://127.0.0.1/v1" })),
+    Layer.provide(OrbClient.layer({ apiKey: Redacted.make(apiKey), baseUrl: simulatorBaseUrl })),
     Layer.provide(InternalTraffic.layer),
     Layer.provideMerge(OrbSimulator.layer(settings)),
     // The client's configuration is all literal here: a config error cannot happen.
     Layer.orDie
   )
+}
+
+/** As `OrbClient.layerConfig` reads them. */
+const orbConnection = {
+  baseUrl: Config.string("ORB_BASE_URL").pipe(Config.withDefault(OrbClient.defaultBaseUrl)),
+  apiKey: Config.redacted("ORB_API_KEY")
 }
 
 /**
@@ -156,14 +167,18 @@ export const layerOrb: Layer.Layer<Backend | Backfills.Backfills, ConfigError.Co
   Backfills.layer,
   Layer.effect(
     Backend,
-    Effect.map(backfillsFor, (connection) => ({
-      kind: "orb" as const,
-      notice: Option.none(),
-      defaultQuota: Backfills.liveModeQuota,
-      awaitSchedule: undefined,
-      watchInterval: Duration.seconds(5),
-      ...connection
-    }))
+    Effect.map(
+      Effect.all([backfillsFor, Config.unwrap(orbConnection)]),
+      ([connection, orb]) => ({
+        kind: "orb" as const,
+        notice: Option.none(),
+        defaultQuota: Backfills.liveModeQuota,
+        awaitSchedule: undefined,
+        watchInterval: Duration.seconds(5),
+        connection: orb,
+        ...connection
+      })
+    )
   )
 ).pipe(
   Layer.provide(OrbClient.layerConfig()),

@@ -158,6 +158,9 @@ const runFlags = {
     Options.withDescription("The file's events replace every existing event in the timeframe")
   ),
   add: Options.boolean("add").pipe(Options.withDescription("The file's events are added to the existing ones")),
+  addAgain: Options.boolean("add-again").pipe(
+    Options.withDescription("With --add: add the file's events even though an earlier durable run added them")
+  ),
   customerId: Options.text("customer-id").pipe(
     Options.withPseudoName("ID"),
     Options.optional,
@@ -260,7 +263,9 @@ export const runOptions = (
 ): Either.Either<
   {
     readonly options: Omit<Workflow.RunOptions, "durable">
-    readonly durable: { readonly state: string | undefined; readonly runKey: string | undefined } | undefined
+    readonly durable:
+      | { readonly state: string | undefined; readonly runKey: string | undefined; readonly addAgain: boolean }
+      | undefined
   },
   CliError.UsageError | Input.InputError
 > =>
@@ -339,7 +344,11 @@ export const runOptions = (
         ...(maxWindowDays !== undefined ? { account: { maxTimeframe: Duration.days(maxWindowDays) } } : {})
       },
       durable: durable
-        ? { state: Option.getOrUndefined(flags.state), runKey: Option.getOrUndefined(flags.runKey) }
+        ? {
+          state: Option.getOrUndefined(flags.state),
+          runKey: Option.getOrUndefined(flags.runKey),
+          addAgain: flags.addAgain
+        }
         : undefined
     }
   })
@@ -360,7 +369,9 @@ const runCommand = Command.make(
       if (stateFile !== undefined && !flags.dryRun && !flags.json) yield* Output.note(`State: ${stateFile.path}`)
       yield* Workflow.run({
         ...options,
-        durable: stateFile === undefined ? undefined : { state: stateFile, runKey: durable!.runKey }
+        durable: stateFile === undefined
+          ? undefined
+          : { state: stateFile, runKey: durable!.runKey, addAgain: durable!.addAgain }
       })
     })
   )

@@ -152,6 +152,7 @@ describe("run's flags (Cli.runOptions)", () => {
     maxWindow: none,
     replace: true,
     add: false,
+    addAgain: false,
     customerId: none,
     externalCustomerId: none,
     closeTime: none,
@@ -208,7 +209,7 @@ describe("run's flags (Cli.runOptions)", () => {
       externalCustomerId: Option.some("acme"),
       state: Option.some("runs.sqlite")
     }, onOrb))
-    assert.deepStrictEqual(planned.durable, { state: "runs.sqlite", runKey: undefined })
+    assert.deepStrictEqual(planned.durable, { state: "runs.sqlite", runKey: undefined, addAgain: false })
     assert.deepStrictEqual(planned.options.quota, { requestsPerSecond: 10, eventsPerMinute: 1_000 })
     assert.strictEqual(planned.options.format, "ndjson")
     assert.strictEqual(Duration.toMillis(Duration.decode(planned.options.account!.maxTimeframe!)), 62 * 86_400_000)

@@ -130,10 +130,12 @@ describe("orb-backfill run, durable", () => {
         const listed = yield* run(["runs", "--state", state])
         assert.strictEqual(listed.code, 0, listed.stderr)
         const [header, row] = listed.stdout.trimEnd().split("\n")
-        assert.match(header, /^RUN KEY\s+BACKFILL\s+STAGE\s+ACCEPTED\s+DONE\s+LAST ERROR$/)
+        assert.match(header, /^RUN KEY\s+BACKFILL\s+STAGE\s+ACCEPTED\s+DONE\s+ORB\s+LAST ERROR$/)
         assert.match(
           row,
-          new RegExp(`^${runKey}\\s+${(yield* simulator.backfills)[0].id}\\s+done\\s+1,000\\s+100%\\s+-$`)
+          new RegExp(
+            `^${runKey}\\s+${(yield* simulator.backfills)[0].id}\\s+done\\s+1,000\\s+100%\\s+\\S+ \\(this Orb\\)\\s+-$`
+          )
         )
         const json = JSON.parse((yield* run(["runs", "--state", state, "--json"])).stdout)
         assert.deepInclude(json[0], { run_key: runKey, stage: "done", accepted: 1_000, done: 1 })

@@ -9,18 +9,23 @@
  *
  * @since 0.1.0
  */
-import { Backfill } from "@effect-orb/backfills"
+import { Backfill, OrbClient } from "@effect-orb/backfills"
 import type { Backfills } from "@effect-orb/backfills"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
 import * as Workflow from "@effect/workflow/Workflow"
 import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import type * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import type * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
-import type * as Layer from "effect/Layer"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as internal from "./internal/durableRun.js"
+import * as InternalRunOrb from "./internal/runOrb.js"
 import * as RunStates from "./internal/runStates.js"
 import * as RunSource from "./RunSource.js"
 
@@ -31,6 +36,89 @@ import * as RunSource from "./RunSource.js"
  * @category models
  */
 export const Quota = Schema.Struct({ requestsPerSecond: Schema.Positive, eventsPerMinute: Schema.Positive })
+
+/**
+ * The Orb a run belongs to: its base URL, and its account as the API key's fingerprint (a salted SHA-256, never the
+ * key; Orb has no endpoint that names the account of a key). Once the run's backfill exists, that backfill is the
+ * proof of the account instead: a key that finds it is of the run's account, as after a key rotation.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const RunOrb = Schema.Struct({ baseUrl: Schema.String, keyFingerprint: Schema.String })
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type RunOrb = typeof RunOrb.Type
+
+/**
+ * The Orb this process's `Backfills` talks to. Provided beside the workflow's layer, each run submitted records it
+ * (`payload`), and a run of another Orb or account is left alone: resumed by the engine, it suspends before it sends
+ * or reverts anything, and stays resumable against its own Orb. Without it, runs record no Orb and are not checked.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface OrbConnection {
+  /** As the `OrbClient` is given it (`ORB_BASE_URL`). */
+  readonly baseUrl: string
+  readonly apiKey: Redacted.Redacted
+}
+
+/**
+ * @since 0.2.0
+ * @category tags
+ */
+export const OrbConnection: Context.Tag<OrbConnection, OrbConnection> = InternalRunOrb.OrbConnection
+
+/**
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerOrbConnection = (connection: OrbConnection): Layer.Layer<OrbConnection> =>
+  Layer.succeed(OrbConnection, connection)
+
+/**
+ * The connection as `OrbClient.layerConfig` reads it by default: `ORB_API_KEY` (as `Redacted`) and `ORB_BASE_URL`
+ * (default Orb's production URL).
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerOrbConnectionConfig = (
+  config: Config.Config.Wrap<OrbConnection> = {
+    baseUrl: Config.string("ORB_BASE_URL").pipe(Config.withDefault(OrbClient.defaultBaseUrl)),
+    apiKey: Config.redacted("ORB_API_KEY")
+  }
+): Layer.Layer<OrbConnection, ConfigError.ConfigError> => Layer.effect(OrbConnection, Config.unwrap(config))
+
+/**
+ * A run was to act through a connection to another Orb, or another account of its Orb, than its own: nothing was sent.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class OtherOrb extends Schema.TaggedError<OtherOrb>("@effect-orb/workflow/OtherOrb")("OtherOrb", {
+  runKey: Schema.String,
+  /** The run's Orb (absent for a run submitted before runs recorded it), and the connection's. */
+  runBaseUrl: Schema.optional(Schema.String),
+  baseUrl: Schema.String,
+  /** With the same base URL: why the account is another (or not known to be the run's). */
+  account: Schema.optional(Schema.String)
+}) {
+  override get message() {
+    return this.account === undefined
+      ? `durable run ${this.runKey} belongs to the Orb at ${this.runBaseUrl}, not to the one at ${this.baseUrl}; ` +
+        `nothing was sent or reverted: continue it against ${this.runBaseUrl}`
+      : this.runBaseUrl === undefined
+      ? `durable run ${this.runKey} belongs to another Orb or account than the Orb at ${this.baseUrl} with this ` +
+        `API key (${this.account}); nothing was sent or reverted: continue it against the Orb it was started on`
+      : `durable run ${this.runKey} belongs to another account of the Orb at ${this.runBaseUrl} than this API ` +
+        `key's (${this.account}); nothing was sent or reverted: continue it with the API key it was started with`
+  }
+}
 
 /**
  * What a durable run is: everything `Backfills.run` takes but its events, a replayable source instead, and the run
@@ -47,6 +135,8 @@ export const RunPayload = Schema.Struct({
    * key submitted again to another engine database is a new run, never Orb's replay of an earlier one's backfill.
    */
   submission: Schema.String.pipe(Schema.pattern(/^[0-9a-f]{16}$/)),
+  /** Absent in runs submitted before runs recorded their Orb, or without an `OrbConnection`. */
+  orb: Schema.optional(RunOrb),
   timeframeStart: Backfill.Timestamp,
   timeframeEnd: Backfill.Timestamp,
   replaceExistingEvents: Schema.Boolean,
@@ -194,7 +284,7 @@ export const layer: Layer.Layer<
   WorkflowEngine.WorkflowEngine | Backfills.Backfills | SqlClient.SqlClient
 > = internal.layer(
   BackfillRun,
-  { RunFailed, RunResult, RunWindow }
+  { RunFailed, RunResult, RunWindow, OtherOrb }
 )
 
 /**
@@ -276,7 +366,38 @@ export interface RunState {
   readonly lastError?: string | undefined
   /** When it finished (`done` or `failed`), as the engine recorded its outcome. */
   readonly finishedAt?: DateTime.Utc | undefined
+  /** The Orb it belongs to, when recorded. */
+  readonly orb?: RunOrb | undefined
+  /** The file's SHA-256, for a run of a file. */
+  readonly sha256?: string | undefined
+  /** What shapes its backfill: the timeframe, and replace or add mode. */
+  readonly timeframeStart?: DateTime.Utc | undefined
+  readonly timeframeEnd?: DateTime.Utc | undefined
+  readonly replaceExistingEvents?: boolean | undefined
 }
+
+/**
+ * Fails with `OtherOrb` when the process's `OrbConnection` is not the run's Orb: another base URL, or another API
+ * key that does not find the run's backfill (or, before the backfill exists, any other key). A run that recorded no
+ * Orb fails only when its backfill is not found; a process without an `OrbConnection` checks nothing.
+ *
+ * @since 0.2.0
+ * @category accessors
+ */
+export const checkOrb = (run: RunState): Effect.Effect<void, OtherOrb, Backfills.Backfills> =>
+  InternalRunOrb.check(OtherOrb)({ runKey: run.runKey, orb: run.orb, backfillIds: Effect.succeed(run.backfillIds) })
+    .pipe(Effect.withSpan("DurableRun.checkOrb", { attributes: { "run.key": run.runKey } }))
+
+/**
+ * How the run's Orb compares with the process's `OrbConnection`, without a request (`undefined` when either says
+ * nothing): `another key` is the run's base URL with another API key, which may be of the same account (a rotated
+ * key) or not (`checkOrb` tells).
+ *
+ * @since 0.2.0
+ * @category accessors
+ */
+export const compareOrb = (run: RunState): Effect.Effect<"this Orb" | "another Orb" | "another key" | undefined> =>
+  InternalRunOrb.compare(run.orb)
 
 /**
  * Every durable run of the engine's database, oldest first: finished ones keep their outcome until pruned.

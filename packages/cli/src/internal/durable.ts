@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { type Backfill, Backfills } from "@effect-orb/backfills"
+import { Backfill, Backfills } from "@effect-orb/backfills"
 import { DurableEngine, DurableRun, RunSource } from "@effect-orb/workflow"
 import type * as ConfigError from "effect/ConfigError"
 import * as DateTime from "effect/DateTime"
@@ -95,6 +95,20 @@ const engine = (state: State) =>
     return DurableRun.layer.pipe(Layer.provideMerge(DurableEngine.layerSqlite({ filename: state.path })))
   }))
 
+/**
+ * With the backend's Orb as the runs' `OrbConnection`: runs submitted record it, and the workflow leaves a run of
+ * another Orb alone.
+ */
+const withOrb = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.flatMap(Effect.serviceOption(Backend.Backend), (backend) => {
+    const connection = Option.getOrUndefined(backend)?.connection
+    return connection === undefined ? effect : Effect.provideService(effect, DurableRun.OrbConnection, connection)
+  })
+
+/** Refuses a run of another Orb (or account) than the backend's, before the engine is asked to do anything with it. */
+const ownRun = (run: DurableRun.RunState) =>
+  DurableRun.checkOrb(run).pipe(Effect.mapError((other) => new CliError.UsageError({ reason: other.message })))
+
 const share = (run: DurableRun.RunState) => run.size === 0 ? 1 : Math.min(1, run.position / run.size)
 
 const percent = (run: DurableRun.RunState) => `${Math.floor(share(run) * 100)}%`
@@ -128,6 +142,8 @@ const follow = (runKey: string, quiet: boolean, quota?: Backfills.IngestQuota | 
 /** Waits for the end of a run the engine executes (it resumes unfinished runs by itself), following its progress. */
 const awaitEnd = (run: DurableRun.RunState, quiet: boolean) =>
   Effect.gen(function*() {
+    // A run that suspended itself (it met another Orb) waits for a resume; one that runs goes on as it was.
+    yield* DurableRun.BackfillRun.resume(run.executionId)
     const progress = yield* Effect.fork(follow(run.runKey, quiet))
     for (;;) {
       const result = yield* DurableRun.BackfillRun.poll(run.executionId)
@@ -174,15 +190,117 @@ const printResult = (
     )
   })
 
-// Ctrl-C, SIGTERM or a shutdown suspends a durable run: nothing is reverted, and `resume` continues it.
+// Ctrl-C, SIGTERM or a shutdown suspends a durable run: nothing is reverted, and `resume` continues it. What that
+// leaves in Orb depends on the stage: before the close the backfill stays open (and closes by itself, half filled, at
+// its close time); once closed, the events are in and Orb reflects them whatever this process does.
 const reportSuspension = (runKey: string, state: State, closeTime: string) =>
   Effect.gen(function*() {
     const run = find(yield* Effect.orElseSucceed(DurableRun.list, () => []), runKey)
-    const backfill = run?.backfillId === undefined ? "" : ` (backfill ${run.backfillId} stays open, nothing reverted)`
-    yield* Output.note(
-      `\nInterrupted: durable run ${runKey} is suspended${backfill}. Continue it with: orb-backfill resume ${runKey}` +
-        `${stateFlag(state)} (before ${closeTime}, when Orb would close the backfill by itself).`
+    const ids = run?.backfillIds ?? []
+    const backfill = ids.length > 1 ? `backfills ${ids.join(", ")}` : `backfill ${ids[0]}`
+    const resume = `orb-backfill resume ${runKey}${stateFlag(state)}`
+    const before = `before ${closeTime}, when Orb would close ${ids.length > 1 ? "them" : "it"} by itself`
+    const [what, next] = ids.length === 0
+      ? ["no backfill yet", `Continue it with: ${resume}.`]
+      : run?.stage === "awaiting reflection"
+      ? [
+        `${backfill} ${ids.length > 1 ? "are" : "is"} closed and Orb is reflecting ${
+          ids.length > 1 ? "them" : "it"
+        }, nothing reverted`,
+        `${resume} only waits for the reflection.`
+      ]
+      : run?.stage === "reverting"
+      ? [`it was reverting ${backfill}`, `Finish the revert with: ${resume} (${before}).`]
+      : run?.stage === "closing"
+      ? [`${backfill} may not be closed yet, nothing reverted`, `Continue it with: ${resume} (${before}).`]
+      : [
+        `${backfill} ${ids.length > 1 ? "stay" : "stays"} open, nothing reverted`,
+        `Continue it with: ${resume} (${before}).`
+      ]
+    yield* Output.note(`\nInterrupted: durable run ${runKey} is suspended (${what}). ${next}`)
+  })
+
+/**
+ * The engine resumes every unfinished run of its file, and those of another Orb suspend themselves at once: said, so
+ * that such a run is not forgotten.
+ */
+const noteOtherOrbs = (runs: ReadonlyArray<DurableRun.RunState>, except: string | undefined) =>
+  Effect.forEach(runs, (run) =>
+    run.runKey === except || !unfinished(run) || run.orb === undefined
+      ? Effect.void
+      : Effect.flatMap(DurableRun.compareOrb(run), (match) =>
+        match === "another Orb"
+          ? Output.note(
+            `Durable run ${run.runKey} of this state file belongs to the Orb at ${run.orb!.baseUrl}: it is left ` +
+              `as it is (resume it against that Orb).`
+          )
+          : Effect.void), { discard: true })
+
+/** Which generation of the run key `base` a run key is: `base` the first, `base-2` the second, and so on. */
+const generationOf = (base: string, runKey: string) => {
+  if (runKey === base) return 1
+  const suffix = runKey.startsWith(`${base}-`) ? /^([2-9]|[1-9]\d+)$/.exec(runKey.slice(base.length + 1)) : null
+  return suffix === null ? undefined : Number(suffix[1])
+}
+
+/** Those of a run's backfills that Orb says are reverted (one that cannot be fetched is not known to be). */
+const revertedOf = (run: DurableRun.RunState) =>
+  Effect.filter(run.backfillIds, (id) =>
+    Backfills.fetch(id).pipe(
+      Effect.map((found) => Backfill.isReverted(found.status)),
+      Effect.orElseSucceed(() => false)
+    ))
+
+/**
+ * The earlier run of the state file, in this Orb, that added the same file's events over an overlapping timeframe
+ * and whose backfills Orb still counts: a new `--add` run would count them twice.
+ */
+const addedBefore = (
+  runs: ReadonlyArray<DurableRun.RunState>,
+  sha256: string,
+  backfill: Backfill.CreateBackfill
+) =>
+  Effect.gen(function*() {
+    for (const run of runs) {
+      const overlaps = run.timeframeStart !== undefined && run.timeframeEnd !== undefined &&
+        run.timeframeStart.epochMillis < backfill.timeframeEnd.epochMillis &&
+        backfill.timeframeStart.epochMillis < run.timeframeEnd.epochMillis
+      if (run.stage !== "done" || run.sha256 !== sha256 || run.replaceExistingEvents !== false || !overlaps) continue
+      if ((yield* DurableRun.compareOrb(run)) === "another Orb") continue
+      if ((yield* revertedOf(run)).length === 0) return run
+    }
+    return undefined
+  })
+
+/**
+ * Which run the command is. The latest run of its run key (in this Orb) is attached to while it has not ended, or
+ * when it ended with its backfills in Orb; one that failed or was cancelled, or whose backfill was reverted since,
+ * is over: the command starts a new run under the next generation of the key (`run-...-2`), saying why. A run
+ * of another Orb is not this one's.
+ */
+const chooseRun = (runs: ReadonlyArray<DurableRun.RunState>, base: string) =>
+  Effect.gen(function*() {
+    const family = runs.flatMap((run) => {
+      const generation = generationOf(base, run.runKey)
+      return generation === undefined ? [] : [{ run, generation }]
+    }).sort((a, b) => a.generation - b.generation)
+    const next = family.length === 0 ? base : `${base}-${family[family.length - 1].generation + 1}`
+    const ours = yield* Effect.filter(
+      family,
+      ({ run }) => Effect.map(DurableRun.compareOrb(run), (match) => match !== "another Orb")
     )
+    const latest = ours[ours.length - 1]?.run
+    if (latest === undefined) return { runKey: next }
+    if (unfinished(latest)) return { runKey: latest.runKey, before: latest }
+    if (latest.stage === "failed") {
+      return { runKey: next, why: `Durable run ${latest.runKey} failed (${latest.lastError ?? "no reason recorded"})` }
+    }
+    const reverted = yield* revertedOf(latest)
+    if (reverted.length === 0) return { runKey: latest.runKey, before: latest }
+    return {
+      runKey: next,
+      why: `Durable run ${latest.runKey} ended with its backfill ${reverted.join(", ")} reverted since`
+    }
   })
 
 /**
@@ -210,6 +328,8 @@ export interface RunSettings {
   readonly backfill: Backfill.CreateBackfill
   readonly state: State
   readonly runKey?: string | undefined
+  /** In add mode, add the file's events even though an earlier run of the state file added them. */
+  readonly addAgain?: boolean | undefined
   readonly expectedEvents: number
   readonly skipInvalid: boolean
   readonly wait: boolean
@@ -231,7 +351,7 @@ export interface RunSettings {
  * @category commands
  */
 export const run = (settings: RunSettings) =>
-  Effect.gen(function*() {
+  withOrb(Effect.gen(function*() {
     const { backfill, state } = settings
     const source = yield* RunSource.fromFile(settings.file, {
       format: settings.format,
@@ -242,11 +362,11 @@ export const run = (settings: RunSettings) =>
         externalCustomerId: backfill.externalCustomerId
       }
     })
-    const runKey = settings.runKey ?? runKeyOf(source.sha256, backfill)
+    const baseKey = settings.runKey ?? runKeyOf(source.sha256, backfill)
     // The close time is fixed here, in the payload: every attempt of the create sends the same request.
-    const payload = yield* DurableRun.payload({
+    const checked = yield* DurableRun.payload({
       ...backfill,
-      runKey,
+      runKey: baseKey,
       source,
       expectedEvents: settings.expectedEvents,
       batchSize: settings.batchSize,
@@ -257,7 +377,28 @@ export const run = (settings: RunSettings) =>
       until: settings.wait ? "reflected" : "closed"
     })
     return yield* Effect.gen(function*() {
-      const before = find(yield* Effect.orDie(DurableRun.list), runKey)
+      const runs = yield* Effect.orDie(DurableRun.list)
+      const { before, runKey, why } = yield* chooseRun(runs, baseKey)
+      const payload = { ...checked, runKey }
+      if (before !== undefined && unfinished(before)) yield* ownRun(before)
+      if (why !== undefined && !settings.json) yield* Output.note(`${why}; starting a new run ${runKey}.`)
+      if (!settings.json) yield* noteOtherOrbs(runs, runKey)
+      if (before === undefined && !backfill.replaceExistingEvents) {
+        const earlier = yield* addedBefore(runs, source.sha256, backfill)
+        if (earlier !== undefined) {
+          const said = `the events of ${settings.file} were already added by durable run ${earlier.runKey} ` +
+            `(backfill ${earlier.backfillIds.join(", ")}, ${Render.time(earlier.timeframeStart!)} to ${
+              Render.time(earlier.timeframeEnd!)
+            }), and Orb still counts them`
+          if (settings.addAgain !== true) {
+            return yield* new CliError.UsageError({
+              reason: `${said}: adding them again counts them twice. To add them again all the same, pass ` +
+                "--add-again; to put the file's events in place of those in the timeframe, use --replace"
+            })
+          }
+          yield* Output.note(`Warning: ${said}; adding them again, as --add-again asks.`)
+        }
+      }
       if (!settings.json) {
         yield* Output.note(
           before === undefined
@@ -265,6 +406,8 @@ export const run = (settings: RunSettings) =>
             : `Attaching to durable run ${runKey} (${before.stage}).`
         )
       }
+      // An attach to a run that suspended itself (it met another Orb) wakes it.
+      if (before !== undefined) yield* DurableRun.BackfillRun.resume(before.executionId)
       const progress = yield* Effect.fork(follow(runKey, settings.json, settings.quota))
       const result = yield* DurableRun.execute(payload).pipe(
         Effect.ensuring(Fiber.interrupt(progress)),
@@ -279,10 +422,15 @@ export const run = (settings: RunSettings) =>
       }
       return result
     }).pipe(Effect.provide(engine(state)))
-  })
+  }))
 
-const runJson = (run: DurableRun.RunState) => ({
+/** How a run's Orb compares with the backend's. */
+type OrbMatch = Effect.Effect.Success<ReturnType<typeof DurableRun.compareOrb>>
+
+const runJson = (run: DurableRun.RunState, match?: OrbMatch) => ({
   run_key: run.runKey,
+  orb: run.orb?.baseUrl ?? null,
+  this_orb: match === undefined ? null : match === "this Orb",
   execution_id: run.executionId,
   backfill_id: run.backfillId ?? null,
   stage: run.stage,
@@ -299,20 +447,25 @@ const runJson = (run: DurableRun.RunState) => ({
 })
 
 /**
- * The runs of a state file as a table: run key, backfill, stage, events accepted, share of the file done, last
+ * The runs of a state file as a table: run key, backfill, stage, events accepted, share of the file done, the Orb it
+ * belongs to (and whether that is the backend's: `this Orb`, `another Orb`, or its base URL with `another key`), last
  * error.
  *
  * @since 0.1.0
  * @category formatting
  */
-export const runsTable = (runs: ReadonlyArray<DurableRun.RunState>): string => {
-  const header = ["RUN KEY", "BACKFILL", "STAGE", "ACCEPTED", "DONE", "LAST ERROR"]
-  const rows = runs.map((run) => [
+export const runsTable = (
+  runs: ReadonlyArray<DurableRun.RunState>,
+  matches: ReadonlyArray<OrbMatch> = []
+): string => {
+  const header = ["RUN KEY", "BACKFILL", "STAGE", "ACCEPTED", "DONE", "ORB", "LAST ERROR"]
+  const rows = runs.map((run, i) => [
     run.runKey,
     run.backfillId ?? "-",
     run.stage,
     Progress.count(run.accepted),
     percent(run),
+    run.orb === undefined ? "-" : run.orb.baseUrl + (matches[i] === undefined ? "" : ` (${matches[i]})`),
     run.lastError ?? "-"
   ])
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
@@ -327,14 +480,15 @@ export const runsTable = (runs: ReadonlyArray<DurableRun.RunState>): string => {
  * @category commands
  */
 export const list = (state: State, json: boolean) =>
-  Effect.gen(function*() {
+  withOrb(Effect.gen(function*() {
     const runs = fs.existsSync(state.path)
       ? yield* DurableRun.list.pipe(Effect.provide(DurableEngine.layerSqliteReader({ filename: state.path })))
       : []
-    if (json) return yield* Output.line(JSON.stringify(runs.map(runJson)))
+    const matches = yield* Effect.forEach(runs, DurableRun.compareOrb)
+    if (json) return yield* Output.line(JSON.stringify(runs.map((run, i) => runJson(run, matches[i]))))
     if (runs.length === 0) return yield* Output.line(`No durable runs in ${state.path}.`)
-    yield* Output.line(runsTable(runs))
-  })
+    yield* Output.line(runsTable(runs, matches))
+  }))
 
 const unfinished = (run: DurableRun.RunState) => run.stage !== "done" && run.stage !== "failed"
 
@@ -349,7 +503,7 @@ const noSuchRun = (state: State, runKey: string) =>
  * @category commands
  */
 export const resume = (state: State, runKey: string | undefined, json: boolean) =>
-  Effect.gen(function*() {
+  withOrb(Effect.gen(function*() {
     if (!fs.existsSync(state.path)) {
       return yield* runKey === undefined
         ? Output.line(`No durable runs in ${state.path}.`)
@@ -362,6 +516,15 @@ export const resume = (state: State, runKey: string | undefined, json: boolean) 
       if (chosen.length === 0) return yield* Output.line(`No unfinished durable runs in ${state.path}.`)
       let failure: DurableRun.RunFailed | undefined
       for (const run of chosen) {
+        if (runKey !== undefined) yield* ownRun(run)
+        else {
+          // Every unfinished run: those of another Orb are left for a resume against theirs.
+          const refused = yield* Effect.flip(ownRun(run)).pipe(Effect.option)
+          if (refused._tag === "Some") {
+            yield* Output.note(`Skipped: ${refused.value.reason}.`)
+            continue
+          }
+        }
         if (!json) yield* Output.note(`Resuming durable run ${run.runKey} (${run.stage}).`)
         const exit = yield* Effect.exit(
           awaitEnd(run, json).pipe(
@@ -383,7 +546,7 @@ export const resume = (state: State, runKey: string | undefined, json: boolean) 
       }
       if (failure !== undefined) return yield* new CliError.Exit({ code: CliError.ExitCode.failure })
     }).pipe(Effect.provide(engine(state)))
-  })
+  }))
 
 /**
  * `runs cancel RUN`: reverts the run's backfill and ends the run. The engine resumes the run on the state file and
@@ -394,11 +557,12 @@ export const resume = (state: State, runKey: string | undefined, json: boolean) 
  * @category commands
  */
 export const cancel = (state: State, runKey: string, json: boolean) =>
-  Effect.gen(function*() {
+  withOrb(Effect.gen(function*() {
     if (!fs.existsSync(state.path)) return yield* noSuchRun(state, runKey)
     yield* Effect.gen(function*() {
       const run = find(yield* Effect.orDie(DurableRun.list), runKey)
       if (run === undefined) return yield* noSuchRun(state, runKey)
+      if (unfinished(run)) yield* ownRun(run)
       if (!unfinished(run) || !(yield* DurableRun.cancel(run.executionId))) {
         return yield* new CliError.UsageError({
           reason: `durable run ${runKey} has already ended (${run.stage}` +
@@ -438,7 +602,7 @@ export const cancel = (state: State, runKey: string, json: boolean) =>
             : `backfill ${error.backfillId} could not be confirmed reverted; revert it with: orb-backfill revert ${error.backfillId}`)
       )
     }).pipe(Effect.provide(engine(state)))
-  })
+  }))
 
 /**
  * `runs prune --older-than DAYS`: forgets the runs of the state file that finished more than that many days ago
@@ -460,7 +624,7 @@ export const prune = (state: State, olderThanDays: number, json: boolean) =>
       Effect.orDie,
       Effect.provide(DurableEngine.layerSqliteMaintenance({ filename: state.path }))
     )
-    if (json) return yield* Output.line(JSON.stringify({ pruned: pruned.map(runJson) }))
+    if (json) return yield* Output.line(JSON.stringify({ pruned: pruned.map((run) => runJson(run)) }))
     yield* Output.line(
       pruned.length === 0
         ? `No durable run of ${state.path} finished before ${Render.time(finishedBefore)}; nothing was pruned.`

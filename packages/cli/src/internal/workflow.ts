@@ -183,7 +183,14 @@ export interface RunOptions {
   /** The account's limits, when Orb raised them (`--max-window`); default Orb's. */
   readonly account?: Backfills.AccountOptions | undefined
   /** A durable run on this state file (and run key, default derived from the file and the flags), not in memory. */
-  readonly durable?: { readonly state: Durable.State; readonly runKey?: string | undefined } | undefined
+  readonly durable?:
+    | {
+      readonly state: Durable.State
+      readonly runKey?: string | undefined
+      /** Add the file's events even though an earlier durable run added them (`--add-again`). */
+      readonly addAgain?: boolean | undefined
+    }
+    | undefined
 }
 
 const scopeOf = (create: Backfill.CreateBackfill): Input.Scope => ({
@@ -325,6 +332,7 @@ export const run = (
         backfill: options.backfill,
         state: options.durable.state,
         runKey: options.durable.runKey,
+        addAgain: options.durable.addAgain,
         expectedEvents: validation.events,
         skipInvalid: options.skipInvalid,
         wait: options.wait,

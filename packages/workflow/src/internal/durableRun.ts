@@ -4,16 +4,21 @@
 import { Backfill, Backfills, OrbError } from "@effect-orb/backfills"
 import * as Activity from "@effect/workflow/Activity"
 import * as DurableClock from "@effect/workflow/DurableClock"
+import * as Workflow from "@effect/workflow/Workflow"
+import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as DurableRun from "../DurableRun.js"
 import * as RunSource from "../RunSource.js"
 import * as CancelRequests from "./cancelRequests.js"
+import * as RunOrb from "./runOrb.js"
+import * as RunStates from "./runStates.js"
 
 /** Why a step failed, as the engine journals it. */
 class StepFailed extends Schema.TaggedError<StepFailed>("@effect-orb/workflow/StepFailed")("StepFailed", {
@@ -101,6 +106,7 @@ export const layer = (
     readonly RunFailed: typeof DurableRun.RunFailed
     readonly RunResult: typeof DurableRun.RunResult
     readonly RunWindow: typeof DurableRun.RunWindow
+    readonly OtherOrb: typeof DurableRun.OtherOrb
   }
 ) =>
   Layer.unwrapEffect(Effect.sync(() => {
@@ -116,6 +122,23 @@ export const layer = (
     return workflow.toLayer((payload, executionId) =>
       Effect.gen(function*() {
         const backfills = yield* Backfills.Backfills
+        // Every unfinished run of the engine's database resumes as soon as it is up, whichever Orb the process talks
+        // to: a run of another Orb suspends here, before any step sends or reverts anything (a 404 for its backfill
+        // there would otherwise read as a failure, and be reverted), and stays resumable against its own.
+        yield* RunOrb.check(classes.OtherOrb)({
+          runKey: payload.runKey,
+          orb: payload.orb,
+          backfillIds: Effect.map(
+            Effect.orElseSucceed(RunStates.list(workflow.name), () => []),
+            (runs) => runs.find((run) => run.executionId === executionId)?.backfillIds ?? []
+          )
+        }).pipe(
+          Effect.catchTag("OtherOrb", (other) =>
+            Effect.zipRight(
+              Effect.logWarning(`Suspended: ${other.message}`),
+              Effect.flatMap(WorkflowEngine.WorkflowInstance, Workflow.suspend)
+            ))
+        )
         const windows = payload.windows ??
           [{ timeframeStart: payload.timeframeStart, timeframeEnd: payload.timeframeEnd }]
         const count = windows.length
@@ -484,9 +507,11 @@ export const payload = (spec: DurableRun.RunSpec): Effect.Effect<DurableRun.RunP
     if (closeTime.epochMillis <= now.epochMillis) {
       return yield* invalid("closeTime", `${DateTime.formatIso(closeTime)} is not in the future`)
     }
+    const connection = yield* Effect.serviceOption(RunOrb.OrbConnection)
     return {
       runKey: spec.runKey,
       submission: globalThis.crypto.randomUUID().replace(/-/g, "").slice(0, 16),
+      ...(Option.isSome(connection) ? { orb: RunOrb.of(connection.value) } : {}),
       ...createInput,
       closeTime,
       ...(windows.length > 1 ? { windows } : {}),

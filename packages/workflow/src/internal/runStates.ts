@@ -6,6 +6,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type * as DurableRun from "../DurableRun.js"
 import * as CancelRequests from "./cancelRequests.js"
 
@@ -152,12 +153,29 @@ const entries = (
         ...(lastError !== undefined ? { lastError } : {}),
         ...(exit !== undefined && run.reply_id !== null
           ? { finishedAt: DateTime.unsafeMake(snowflakeMillis(run.reply_id)) }
-          : {})
+          : {}),
+        ...(typeof payload.orb?.baseUrl === "string" && typeof payload.orb.keyFingerprint === "string"
+          ? { orb: { baseUrl: payload.orb.baseUrl, keyFingerprint: payload.orb.keyFingerprint } }
+          : {}),
+        ...(typeof payload.source?.sha256 === "string" ? { sha256: payload.source.sha256 } : {}),
+        ...shapeOf(payload)
       }
       states.push({ state, mayHaveLeftOpen })
     }
     return states
   })
+
+/** The timeframe and mode of a run's payload, when readable. */
+const shapeOf = (payload: Json) => {
+  const start = DateTime.make(payload.timeframeStart).pipe(Option.map(DateTime.toUtc))
+  const end = DateTime.make(payload.timeframeEnd).pipe(Option.map(DateTime.toUtc))
+  return {
+    ...(start._tag === "Some" && end._tag === "Some" ? { timeframeStart: start.value, timeframeEnd: end.value } : {}),
+    ...(typeof payload.replaceExistingEvents === "boolean"
+      ? { replaceExistingEvents: payload.replaceExistingEvents }
+      : {})
+  }
+}
 
 /** The run's own typed error (`RunFailed`, encoded), from its exit's cause. */
 const failureOf = (cause: Json | undefined): Json | undefined => {
