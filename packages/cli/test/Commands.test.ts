@@ -147,6 +147,7 @@ describe("run's flags (Cli.runOptions)", () => {
   const flags: Cli.RunFlags = {
     file: "events.ndjson",
     format: none,
+    csvType: [],
     start: "2026-10-01",
     end: "2026-10-08",
     maxWindow: none,

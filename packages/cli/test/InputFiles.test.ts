@@ -68,14 +68,20 @@ describe("a CSV export whose every cell is quoted", () => {
       )
       const refused = yield* cli(["run", "--file", notANumber, ...timeframe, "--add", "--csv-type", "units=number"])
       assert.strictEqual(refused.code, 2)
-      assert.include(refused.stderr, `${notANumber}:2: units: "n/a" is not a number (--csv-type units=number)`)
+      assert.include(refused.stderr, `${notANumber}:2: units: "n/a" is not a number (the column is typed number)`)
 
       const unknown = yield* cli(["run", "--file", notANumber, ...timeframe, "--add", "--csv-type", "unit=number"])
       assert.strictEqual(unknown.code, 2)
-      assert.include(unknown.stderr, "--csv-type: the header has no property column \"unit\"")
+      assert.include(
+        unknown.stderr,
+        `Error: ${notANumber}:1: header: no property column "unit" for its type (the property columns: units).`
+      )
       const badType = yield* cli(["run", "--file", notANumber, ...timeframe, "--add", "--csv-type", "units=int"])
       assert.strictEqual(badType.code, 2)
       assert.include(badType.stderr, "--csv-type: expected COLUMN=string|number|boolean, got \"units=int\"")
+      const ndjson = yield* cli(["run", "--file", "x.ndjson", ...timeframe, "--add", "--csv-type", "units=number"])
+      assert.strictEqual(ndjson.code, 2)
+      assert.include(ndjson.stderr, "--csv-type is for CSV files; x.ndjson is read as NDJSON")
       assert.strictEqual((yield* backfills).length, 1, "only the first run created a backfill")
     }).pipe(Effect.provide(simulator)))
 })
@@ -209,6 +215,16 @@ describe("a file that is not NDJSON or CSV", () => {
       "array.json",
       `\n  [\n${ndjsonLines.trim().split("\n").join(",\n")}\n]\n`,
       (f) => `${f} is a JSON array, not NDJSON (one event per line); convert it first (jq -c '.[]' ${f}).`
+    ],
+    [
+      "pretty.json",
+      JSON.stringify(JSON.parse(ndjsonLines.split("\n")[0]), null, 2) + "\n",
+      (f) => `${f} is pretty-printed JSON, not NDJSON (one event per line); convert it first (jq -c . ${f}).`
+    ],
+    [
+      "events.ndjson.xz",
+      Buffer.concat([Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), Buffer.alloc(64, 2)]),
+      (f) => `${f} is xz-compressed; decompress it first (unxz -k ${f}).`
     ],
     [
       "utf16.csv",

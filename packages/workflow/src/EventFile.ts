@@ -52,7 +52,7 @@ export const UnsupportedFormat: typeof internal.UnsupportedFormat = internal.Uns
  * @since 0.2.0
  * @category errors
  */
-export type UnsupportedFormat = internal.UnsupportedFormat
+export interface UnsupportedFormat extends internal.UnsupportedFormat {}
 
 /**
  * Refuses a file that is not NDJSON or CSV (see {@link UnsupportedFormat}) from its first 64 KiB, without reading
@@ -249,6 +249,17 @@ export const read: (
   format: Format,
   options?: ReadOptions
 ) => Stream.Stream<ParsedLine, InputError | UnsupportedFormat, FileSystem.FileSystem> = internal.read
+
+/**
+ * A CSV file's header, checked as {@link read} checks it, read without the rows: its first non-blank record.
+ *
+ * @since 0.2.0
+ * @category reading
+ */
+export const csvHeader: (
+  file: string,
+  options?: ReadOptions
+) => Effect.Effect<CsvHeader, InputError | UnsupportedFormat, FileSystem.FileSystem> = internal.csvHeader
 
 /**
  * What every event of a run must fit: the timeframe, and the customer when the backfill is scoped to one.

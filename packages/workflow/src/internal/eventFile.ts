@@ -599,6 +599,24 @@ export const headerOf = (
   text === undefined ? Either.left(`header: ${lineTooLong}`) : parseCsvHeader(text, types)
 
 /** @internal */
+export const csvHeader = (
+  file: string,
+  options: EventFile.ReadOptions = {}
+): Effect.Effect<EventFile.CsvHeader, InputError | UnsupportedFormat, FileSystem.FileSystem> =>
+  splitRecords(file, "csv").pipe(
+    Stream.filter(({ text }) => !isBlank(text)),
+    Stream.runHead,
+    Effect.flatMap(Option.match({
+      onNone: () => Effect.fail(new InputError({ file, reason: "the CSV file has no header" })),
+      onSome: ({ line, text }) =>
+        Either.match(headerOf(text, options.csvTypes), {
+          onLeft: (reason) => Effect.fail(new InputError({ file, line, reason })),
+          onRight: Effect.succeed
+        })
+    }))
+  )
+
+/** @internal */
 export const read = (
   file: string,
   format: EventFile.Format,
