@@ -2,8 +2,12 @@
 // details, the dry run's property types, and files that are not NDJSON or CSV at all (compressed, a JSON array,
 // Parquet, UTF-16, binary), recognised by their content and refused in one sentence before anything is created.
 import { OrbSimulator } from "@effect-orb/simulator"
+import { EventFile as Input } from "@effect-orb/workflow"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
 import * as zlib from "node:zlib"
 import * as Backend from "../src/Backend.js"
@@ -125,6 +129,59 @@ describe("RFC 4180", () => {
       assert.match(ran.stderr, /Checked .*: 1,999 valid events, 1 invalid line\./)
       assert.include(ran.stderr, `${file}:4: a quoted field is not closed`)
     }).pipe(Effect.provide(simulator)))
+})
+
+describe("the reader's CSV records", () => {
+  const read = (file: string) =>
+    Input.read(file, "csv").pipe(
+      Stream.map((parsed) =>
+        [parsed.line, Either.isLeft(parsed.event) ? parsed.event.left : parsed.event.right.properties] as const
+      ),
+      Stream.runCollect,
+      Effect.map((chunk) => Array.from(chunk)),
+      Effect.provide(NodeContext.layer)
+    )
+
+  it.effect("a record over several lines across the reader's 64 KiB chunks, and a quote open at the end", () =>
+    Effect.gen(function*() {
+      // Records of 20 KB (within the 32 KiB an event may be), 160 KB in all: some cross a chunk's end.
+      const long = "x".repeat(10_000)
+      const rows = Array.from({ length: 8 }, (_, i) => `a,2026-10-02T12:00:00Z,c,"${long}\n${i}\n${long}"`)
+      const file = tempFile(
+        "chunks.csv",
+        [
+          "event_name,timestamp,customer_id,note",
+          ...rows,
+          "a,2026-10-02T12:00:00Z,c,\"open",
+          "a,2026-10-02T12:00:00Z,c,last"
+        ]
+          .join("\n")
+      )
+      const got = yield* read(file)
+      assert.deepStrictEqual(
+        got.slice(0, 8),
+        rows.map((_, i) => [2 + 3 * i, { note: `${long}\n${i}\n${long}` }] as const)
+      )
+      assert.strictEqual(got[8][0], 26)
+      assert.match(String(got[8][1]), /^a quoted field is not closed/)
+      assert.deepStrictEqual(got[9], [27, { note: "last" }])
+      assert.strictEqual(got.length, 10)
+    }))
+
+  it.effect("a record longer than an event may be is given up at the bound, and the lines after it are rows", () =>
+    Effect.gen(function*() {
+      const half = "y".repeat(20_000)
+      const file = tempFile(
+        "too-long-record.csv",
+        `event_name,timestamp,customer_id,note\na,2026-10-02T12:00:00Z,c,"${half}\n${half}"\na,2026-10-02T12:00:00Z,c,ok\n`
+      )
+      const got = yield* read(file)
+      assert.strictEqual(got[0][0], 2)
+      assert.match(String(got[0][1]), /^a quoted field is not closed/)
+      assert.strictEqual(got[1][0], 3)
+      assert.match(String(got[1][1]), /^field 1 holds a quote but is not quoted/)
+      assert.deepStrictEqual(got[2], [4, { note: "ok" }])
+    }))
 })
 
 describe("the dry run", () => {
