@@ -1,8 +1,10 @@
 /**
  * Reading events from a file: NDJSON (one Orb ingest event per line, in Orb's snake_case) or CSV (a header
- * row, then one event per row), streamed line by line so that a file of millions of lines is read in
- * constant memory. Every problem is reported with the file name and the 1-based line number. The one reader of
- * event files: the command line's validation and run passes, and a durable run's file source (`RunSource`).
+ * row, then one event per record, its cells typed by {@link csvValue}), streamed line by line so that a file of
+ * millions of lines is read in constant memory. Every problem is reported with the file name and the 1-based line
+ * number; a file that is something else (compressed, Parquet, a JSON array, ...) is recognised by its first bytes
+ * and refused ({@link UnsupportedFormat}). The one reader of event files: the command line's validation and run
+ * passes, and a durable run's file source (`RunSource`).
  *
  * @since 0.1.0
  */
