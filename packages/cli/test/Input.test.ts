@@ -101,6 +101,11 @@ describe("CSV", () => {
     assert.match(left(Input.parseCsvHeader("timestamp,customer_id")), /no "event_name" column/)
     assert.match(left(Input.parseCsvHeader("event_name,timestamp")), /no customer column/)
     assert.match(left(Input.parseCsvHeader("event_name,timestamp,customer_id,a,a")), /"a" appears twice/)
+    assert.strictEqual(
+      left(Input.parseCsvHeader("event_name;timestamp;customer_id")),
+      "header: the columns are separated by semicolons, not commas; export the file as CSV with commas"
+    )
+    assert.match(left(Input.parseCsvHeader("event_name\ttimestamp\tcustomer_id")), /separated by tabs, not commas/)
   })
 
   it("makes an event of a row, with the other columns as properties", () => {

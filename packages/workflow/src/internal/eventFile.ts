@@ -287,6 +287,15 @@ export const parseCsvHeader = (
 ): Either.Either<EventFile.CsvHeader, string> =>
   Either.flatMap(parseCsvRecord(text.replace(/^\uFEFF/, "")), (fields) => {
     const names = fields.map((f) => f.value.trim())
+    if (names.length === 1) {
+      // Spreadsheets set to a locale with a decimal comma export with semicolons; "Unicode text" is tab-separated.
+      const separator = names[0].includes(";") ? "semicolons" : names[0].includes("\t") ? "tabs" : undefined
+      if (separator !== undefined) {
+        return Either.left(
+          `header: the columns are separated by ${separator}, not commas; export the file as CSV with commas`
+        )
+      }
+    }
     const seen = new Set<string>()
     for (const [index, name] of names.entries()) {
       if (name.length === 0) return Either.left(`header: column ${index + 1} has no name`)
