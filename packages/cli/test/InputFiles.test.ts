@@ -184,6 +184,30 @@ describe("the reader's CSV records", () => {
     }))
 })
 
+describe("text that is not UTF-8", () => {
+  it.live("a Windows-1252 export (Excel's CSV) is refused by line, not sent with its letters replaced", () =>
+    Effect.gen(function*() {
+      const file = tempFile("cp1252.csv", "")
+      fs.writeFileSync(
+        file,
+        Buffer.concat([
+          Buffer.from("event_name,timestamp,external_customer_id,city\napi_call,2026-10-02T12:00:00Z,acme,Berlin\n"),
+          Buffer.from("api_call,2026-10-02T12:01:00Z,acme,Z"),
+          Buffer.from([0xfc]),
+          Buffer.from("rich\n")
+        ])
+      )
+      const ran = yield* cli(["run", "--file", file, ...timeframe, "--add"])
+      assert.strictEqual(ran.code, 2)
+      assert.include(
+        ran.stderr,
+        `${file}:3: the line is not UTF-8 text (the file may be Windows-1252 or Latin-1: convert it first, iconv -f ` +
+          `WINDOWS-1252 -t UTF-8)`
+      )
+      assert.strictEqual((yield* backfills).length, 0)
+    }).pipe(Effect.provide(simulator)))
+})
+
 describe("the dry run", () => {
   it.live("says which type each property got, and where a column is mixed or empty", () =>
     Effect.gen(function*() {

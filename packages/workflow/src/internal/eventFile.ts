@@ -590,12 +590,22 @@ export const lines = (
 export const isBlank = (text: string | undefined): boolean => text !== undefined && text.trim().length === 0
 
 /** @internal */
+export const notUtf8 = "the line is not UTF-8 text (the file may be Windows-1252 or Latin-1: convert it first, " +
+  "iconv -f WINDOWS-1252 -t UTF-8)"
+
+// The decoder replaces a byte that is not UTF-8 with U+FFFD: a line holding one would be sent with its letters
+// replaced (a Windows-1252 "Zürich" as "Z\uFFFDrich"), so it is refused instead.
+const replaced = (text: string) => text.indexOf("\uFFFD") !== -1
+
+/** @internal */
 export const parseLine = (
   text: string | undefined,
   header: EventFile.CsvHeader | undefined
 ): Either.Either<Readonly<Record<string, unknown>>, string> =>
   text === undefined
     ? Either.left(lineTooLong)
+    : replaced(text)
+    ? Either.left(notUtf8)
     : header === undefined
     ? parseNdjsonLine(text)
     : parseCsvRow(header, text)
@@ -605,7 +615,11 @@ export const headerOf = (
   text: string | undefined,
   types?: EventFile.CsvTypes | undefined
 ): Either.Either<EventFile.CsvHeader, string> =>
-  text === undefined ? Either.left(`header: ${lineTooLong}`) : parseCsvHeader(text, types)
+  text === undefined
+    ? Either.left(`header: ${lineTooLong}`)
+    : replaced(text)
+    ? Either.left(`header: ${notUtf8}`)
+    : parseCsvHeader(text, types)
 
 /** @internal */
 export const csvHeader = (
