@@ -213,7 +213,11 @@ const runFlags = {
   skipInvalid: Options.boolean("skip-invalid").pipe(
     Options.withDescription("Leave invalid lines out (and events Orb refuses) instead of stopping")
   ),
-  dryRun: Options.boolean("dry-run").pipe(Options.withDescription("Only check the file, create nothing")),
+  dryRun: Options.boolean("dry-run").pipe(
+    Options.withDescription(
+      "Only check the file and say what would be sent (the type each property got); create nothing"
+    )
+  ),
   ephemeral: Options.boolean("ephemeral").pipe(
     Options.withDescription("Run in memory, not durably: Ctrl-C or a crash reverts or abandons the run")
   ),
