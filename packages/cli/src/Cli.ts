@@ -136,6 +136,14 @@ const runFlags = {
     Options.optional,
     Options.withDescription("The file's format (default: from its extension)")
   ),
+  csvType: Options.text("csv-type").pipe(
+    Options.withPseudoName("COLUMN=TYPE"),
+    Options.repeated,
+    Options.withDescription(
+      "Give a CSV property column a type instead of its cells' own: string (ids, zip codes such as 007), number " +
+        "or boolean; repeat it, or list them: zip=string,units=number"
+    )
+  ),
   start: Options.text("start").pipe(
     Options.withPseudoName("ISO"),
     Options.withDescription("Start of the timeframe, inclusive (ISO 8601 with a zone, or a date: midnight UTC)")
@@ -208,7 +216,11 @@ const runFlags = {
   skipInvalid: Options.boolean("skip-invalid").pipe(
     Options.withDescription("Leave invalid lines out (and events Orb refuses) instead of stopping")
   ),
-  dryRun: Options.boolean("dry-run").pipe(Options.withDescription("Only check the file, create nothing")),
+  dryRun: Options.boolean("dry-run").pipe(
+    Options.withDescription(
+      "Only check the file and say what would be sent (the type each property got); create nothing"
+    )
+  ),
   ephemeral: Options.boolean("ephemeral").pipe(
     Options.withDescription("Run in memory, not durably: Ctrl-C or a crash reverts or abandons the run")
   ),
@@ -301,6 +313,10 @@ export const runOptions = (
       }
       : context.defaultQuota
     const format = yield* Input.formatOf(flags.file, Option.getOrUndefined(flags.format))
+    const csvTypes = yield* csvTypesOf(flags.csvType)
+    if (csvTypes !== undefined && format !== "csv") {
+      return yield* Either.left(usage(`--csv-type is for CSV files; ${flags.file} is read as NDJSON`))
+    }
     if (closeTime !== undefined && closeTime.epochMillis <= context.now.epochMillis) {
       return yield* Either.left(usage(`--close-time: ${DateTime.formatIso(closeTime)} is not in the future`))
     }
@@ -333,6 +349,7 @@ export const runOptions = (
       options: {
         file: flags.file,
         format,
+        ...(csvTypes !== undefined ? { csvTypes } : {}),
         backfill,
         skipInvalid: flags.skipInvalid,
         dryRun: flags.dryRun,
@@ -353,6 +370,33 @@ export const runOptions = (
     }
   })
 
+const csvTypeNames: ReadonlyArray<string> = ["string", "number", "boolean"]
+
+/**
+ * The `--csv-type` values (`zip=string`, or several separated by commas) as column types, `undefined` if none.
+ *
+ * @since 0.2.0
+ * @category parsing
+ */
+export const csvTypesOf = (
+  values: ReadonlyArray<string>
+): Either.Either<Input.CsvTypes | undefined, CliError.UsageError> => {
+  const types: Record<string, Input.CsvType> = {}
+  for (const value of values.flatMap((value) => value.split(","))) {
+    const at = value.lastIndexOf("=")
+    const column = value.slice(0, at).trim()
+    const type = value.slice(at + 1).trim()
+    if (at <= 0 || column.length === 0 || !csvTypeNames.includes(type)) {
+      return Either.left(usage(`--csv-type: expected COLUMN=string|number|boolean, got ${JSON.stringify(value)}`))
+    }
+    if (types[column] !== undefined && types[column] !== type) {
+      return Either.left(usage(`--csv-type: column "${column}" is given two types, ${types[column]} and ${type}`))
+    }
+    types[column] = type as Input.CsvType
+  }
+  return Either.right(Object.keys(types).length > 0 ? types : undefined)
+}
+
 const runCommand = Command.make(
   runHelp.name,
   runFlags,
@@ -364,7 +408,15 @@ const runCommand = Command.make(
         now: yield* DateTime.now,
         backend: backend.kind,
         defaultQuota: backend.defaultQuota
-      })
+      }).pipe(
+        // A name that tells no format (`events.ndjson.gz`, `events.parquet`): what the file is says more.
+        Effect.catchTag("InputError", (error) =>
+          Input.recognise(flags.file).pipe(
+            // Unreadable too: the name's error stands.
+            Effect.catchTag("InputError", () => Effect.void),
+            Effect.zipRight(Effect.fail(error))
+          ))
+      )
       const stateFile = durable !== undefined ? (yield* Lazy.durable).stateOf(durable.state) : undefined
       if (stateFile !== undefined && !flags.dryRun && !flags.json) yield* Output.note(`State: ${stateFile.path}`)
       yield* Workflow.run({

@@ -194,7 +194,7 @@ describe("orb-backfill run", () => {
       assert.isFalse(all[0].replaceExistingEvents)
     }).pipe(Effect.provide(simulator)))
 
-  it.live("runs from a CSV file: quoted commas and quotes, numbers and booleans typed", () =>
+  it.live("runs from a CSV file: quoted commas and quotes, numbers and booleans typed, a column typed string", () =>
     Effect.gen(function*() {
       const file = tempFile(
         "events.csv",
@@ -206,7 +206,8 @@ describe("orb-backfill run", () => {
           "api_call,2026-10-01T00:03:00Z,globex,k3,-1,us,plain,true,10115"
         ].join("\r\n") + "\r\n"
       )
-      const ran = yield* cli(["run", "--file", file, ...timeframe, "--replace", "--json"])
+      // Zip codes: 007 would stay a string and 10115 be a number; the column is all strings when typed so.
+      const ran = yield* cli(["run", "--file", file, ...timeframe, "--replace", "--json", "--csv-type", "zip=string"])
       assert.strictEqual(ran.code, 0, ran.stderr)
       const doc = JSON.parse(ran.stdout)
       assert.strictEqual(doc.backfill.status, "reflected")
@@ -229,7 +230,7 @@ describe("orb-backfill run", () => {
         region: "us",
         note: "plain",
         billable: true,
-        zip: 10115
+        zip: "10115"
       })
       assert.deepStrictEqual(Option.getOrUndefined(byKey.k3.externalCustomerId), "globex")
     }).pipe(Effect.provide(simulator)))
@@ -339,6 +340,9 @@ describe("orb-backfill run", () => {
       assert.strictEqual(
         ran.stdout,
         "Dry run: 2026-10-01 00:00:00Z to 2026-10-08 00:00:00Z (end excluded), add mode, all customers.\n" +
+          "Properties of the 500 events:\n" +
+          "  units   number\n" +
+          "  region  string\n" +
           `500 events in ${file} would be sent; nothing was created.\n`
       )
       const json = yield* cli(["run", "--file", file, ...timeframe, "--add", "--dry-run", "--json"])
@@ -360,6 +364,7 @@ describe("orb-backfill run", () => {
           timeframe_end: "2026-10-08T00:00:00.000Z",
           events: 500
         }],
+        properties: { units: { number: 500 }, region: { string: 500 } },
         validation: { lines: 500, events: 500, invalid: 0, problems: [] }
       })
       assert.strictEqual((yield* requests).length, 0)

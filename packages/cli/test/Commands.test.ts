@@ -147,6 +147,7 @@ describe("run's flags (Cli.runOptions)", () => {
   const flags: Cli.RunFlags = {
     file: "events.ndjson",
     format: none,
+    csvType: [],
     start: "2026-10-01",
     end: "2026-10-08",
     maxWindow: none,
@@ -197,6 +198,13 @@ describe("run's flags (Cli.runOptions)", () => {
       /--run-key .* cannot go with --ephemeral/
     )
     assert.match(refused({ runKey: Option.some("  ") }, onOrb), /--run-key: must not be empty/)
+    assert.match(refused({ csvType: ["units=int"] }), /--csv-type: expected COLUMN=string\|number\|boolean/)
+    assert.match(refused({ csvType: ["=string"] }), /--csv-type: expected COLUMN=/)
+    assert.match(
+      refused({ file: "e.csv", csvType: ["zip=string", "zip=number"] }),
+      /--csv-type: column "zip" is given two types, string and number/
+    )
+    assert.match(refused({ csvType: ["zip=string"] }), /--csv-type is for CSV files; events\.ndjson is read as NDJSON/)
     assert.strictEqual(refused({}), "accepted")
   })
 
@@ -215,6 +223,10 @@ describe("run's flags (Cli.runOptions)", () => {
     assert.strictEqual(Duration.toMillis(Duration.decode(planned.options.account!.maxTimeframe!)), 62 * 86_400_000)
     assert.strictEqual(planned.options.backfill.externalCustomerId, "acme")
     assert.strictEqual(DateTime.formatIso(planned.options.backfill.timeframeEnd), "2026-10-08T00:00:00.000Z")
+    const typed = Either.getOrThrow(
+      Cli.runOptions({ ...flags, file: "e.csv", csvType: ["zip=string,units=number", " paid = boolean"] }, onSimulator)
+    )
+    assert.deepStrictEqual(typed.options.csvTypes, { zip: "string", units: "number", paid: "boolean" })
     const inMemory = Either.getOrThrow(Cli.runOptions(flags, onSimulator))
     assert.strictEqual(inMemory.durable, undefined)
     assert.strictEqual(inMemory.options.quota, false)

@@ -126,6 +126,15 @@ describe("orb-backfill run, durable", () => {
           replaceExistingEvents: true
         })
         assert.notStrictEqual(other, runKey)
+        // Column types shape the events sent: another run; none given, the key is what it always was.
+        const backfill = {
+          timeframeStart: (yield* simulator.backfills)[0].timeframeStart,
+          timeframeEnd: (yield* simulator.backfills)[0].timeframeEnd,
+          replaceExistingEvents: false
+        }
+        const plain = Durable.runKeyOf("0".repeat(64), backfill)
+        assert.strictEqual(Durable.runKeyOf("0".repeat(64), backfill, {}), plain)
+        assert.notStrictEqual(Durable.runKeyOf("0".repeat(64), backfill, { zip: "string" }), plain)
 
         const listed = yield* run(["runs", "--state", state])
         assert.strictEqual(listed.code, 0, listed.stderr)
@@ -233,7 +242,7 @@ describe("orb-backfill run, durable", () => {
       const { run, simulator, state } = yield* served
       const rows = Array.from({ length: 300 }, (_, i) => {
         const e = wireEvent(i + 1)
-        return `${e.event_name},${e.timestamp},,${e.idempotency_key},${i % 7},"0${i}"`
+        return `${e.event_name},${e.timestamp},,${e.idempotency_key},${i % 7},"${10_000 + i}"`
       })
       const file = tempFile(
         "durable.csv",
@@ -247,6 +256,8 @@ describe("orb-backfill run, durable", () => {
         "--add",
         "--external-customer-id",
         "acme",
+        "--csv-type",
+        "zip=string",
         "--state",
         state,
         ...fast
@@ -256,7 +267,8 @@ describe("orb-backfill run, durable", () => {
       const events = (yield* simulator.events).filter((e) => e.backfillId._tag === "Some")
       assert.isTrue(events.every((e) => e.externalCustomerId._tag === "Some" && e.externalCustomerId.value === "acme"))
       const fifth = events.find((e) => e.idempotencyKey === "event-5")!
-      assert.deepStrictEqual(fifth.properties, { units: 4, zip: "04" })
+      // The durable source reads the file with the run's --csv-type: the zip codes stay strings.
+      assert.deepStrictEqual(fifth.properties, { units: 4, zip: "10004" })
     }), 30_000)
 
   it.scopedLive(

@@ -135,7 +135,8 @@ describe("errors in one form", () => {
 
   it.effect("a binary file's bytes are escaped, never written to the terminal", () =>
     Effect.gen(function*() {
-      const bytes = Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x00, 0x1b, 0x5b, 0x32, 0x4a, 0x07, 0x0a])
+      // No NUL byte: with one, the file is refused as binary before a line is read (InputFiles.test.ts).
+      const bytes = Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x1b, 0x5b, 0x32, 0x4a, 0x07, 0x0a])
       const file = tempFile("binary.ndjson", bytes.toString("latin1"))
       const ran = yield* cli(["run", "--file", file, ...timeframe, "--add"])
       assert.strictEqual(ran.code, 2)

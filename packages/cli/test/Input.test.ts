@@ -37,37 +37,75 @@ describe("CSV", () => {
     }])
   })
 
-  it("refuses a quoted field left open (a newline inside quotes) and stray quotes", () => {
-    assert.match(left(Input.parseCsvRecord("a,\"b")), /not closed on this line/)
+  it("reads line breaks inside quotes, and refuses a quoted field left open and stray quotes", () => {
+    assert.deepStrictEqual(right(Input.parseCsvRecord("a,\"b\nc\"")), [
+      { value: "a", quoted: false },
+      { value: "b\nc", quoted: true }
+    ])
+    assert.match(left(Input.parseCsvRecord("a,\"b")), /^a quoted field is not closed/)
     assert.match(left(Input.parseCsvRecord("a,\"b\"c")), /after the closing quote of field 2/)
     assert.match(left(Input.parseCsvRecord("a,b\"c")), /field 2 holds a quote but is not quoted/)
   })
 
-  it("types cells: plain numbers, true/false, strings otherwise; quoted cells stay strings", () => {
-    const cell = (value: string, quoted = false) => Input.csvValue({ value, quoted })
+  it("types cells by what they hold, quoted or not: numbers, booleans, strings; empty and NULL are no value", () => {
+    const cell = (value: string, type?: "string" | "number" | "boolean") => right(Input.csvValue(value, type))
     assert.strictEqual(cell("42"), 42)
     assert.strictEqual(cell("-3.25"), -3.25)
     assert.strictEqual(cell("0"), 0)
+    assert.strictEqual(cell("1.5e-05"), 0.000015)
+    assert.strictEqual(cell("1E3"), 1000)
     assert.strictEqual(cell("007"), "007")
-    assert.strictEqual(cell("1e3"), "1e3")
+    assert.strictEqual(cell("+1"), "+1")
+    assert.strictEqual(cell(".5"), ".5")
+    assert.strictEqual(cell(" 42"), " 42")
     assert.strictEqual(cell("12345678901234567890"), "12345678901234567890")
     assert.strictEqual(cell("true"), true)
-    assert.strictEqual(cell("FALSE"), "FALSE")
-    assert.strictEqual(cell("42", true), "42")
-    assert.strictEqual(cell(""), undefined)
-    assert.strictEqual(cell("", true), "")
+    assert.strictEqual(cell("FALSE"), false)
+    assert.strictEqual(cell("t"), "t")
+    assert.strictEqual(cell("-"), "-")
+    assert.strictEqual(cell("nullable"), "nullable")
+    for (const none of ["", "NULL", "null", "\\N"]) {
+      assert.isUndefined(cell(none), none)
+      assert.isUndefined(cell(none, "number"), none)
+      assert.isUndefined(cell(none, "string"), none)
+    }
+    // A column's type, given with --csv-type.
+    assert.strictEqual(cell("007", "string"), "007")
+    assert.strictEqual(cell("true", "string"), "true")
+    assert.strictEqual(cell("007", "number"), 7)
+    assert.strictEqual(cell("+.5", "number"), 0.5)
+    assert.strictEqual(left(Input.csvValue("n/a", "number")), "\"n/a\" is not a number")
+    assert.match(left(Input.csvValue("12345678901234567890", "number")), /cannot be sent exactly as a number/)
+    assert.strictEqual(cell("t", "boolean"), true)
+    assert.strictEqual(cell("No", "boolean"), false)
+    assert.strictEqual(cell("0", "boolean"), false)
+    assert.strictEqual(left(Input.csvValue("maybe", "boolean")), "\"maybe\" is not a boolean (true or false)")
   })
 
   it("needs event_name, timestamp and a customer column in the header", () => {
-    assert.deepStrictEqual(right(Input.parseCsvHeader("\uFEFFevent_name,timestamp,customer_id,units")), [
-      "event_name",
-      "timestamp",
-      "customer_id",
-      "units"
-    ])
+    assert.deepStrictEqual(
+      right(Input.parseCsvHeader("\uFEFFevent_name,timestamp,customer_id,units,zip", { zip: "string" })),
+      {
+        names: ["event_name", "timestamp", "customer_id", "units", "zip"],
+        kinds: ["event", "event", "event", "auto", "string"]
+      }
+    )
+    assert.match(
+      left(Input.parseCsvHeader("event_name,timestamp,customer_id,units", { unit: "number" })),
+      /no property column "unit" for its type \(the property columns: units\)/
+    )
+    assert.match(
+      left(Input.parseCsvHeader("event_name,timestamp,customer_id", { timestamp: "string" })),
+      /"timestamp" is an event column/
+    )
     assert.match(left(Input.parseCsvHeader("timestamp,customer_id")), /no "event_name" column/)
     assert.match(left(Input.parseCsvHeader("event_name,timestamp")), /no customer column/)
     assert.match(left(Input.parseCsvHeader("event_name,timestamp,customer_id,a,a")), /"a" appears twice/)
+    assert.strictEqual(
+      left(Input.parseCsvHeader("event_name;timestamp;customer_id")),
+      "header: the columns are separated by semicolons, not commas; export the file as CSV with commas"
+    )
+    assert.match(left(Input.parseCsvHeader("event_name\ttimestamp\tcustomer_id")), /separated by tabs, not commas/)
   })
 
   it("makes an event of a row, with the other columns as properties", () => {
@@ -82,6 +120,23 @@ describe("CSV", () => {
       external_customer_id: "acme"
     })
     assert.match(left(Input.parseCsvRow(header, "api_call,2026-10-01T00:00:00Z,acme")), /expected 5 fields/)
+    // Quoted as exports write every cell: the same event; an empty cell, quoted or not, is no property.
+    assert.deepStrictEqual(
+      right(Input.parseCsvRow(header, "\"api_call\",\"2026-10-01T00:00:00Z\",\"acme\",\"3\",\"\"")),
+      {
+        event_name: "api_call",
+        timestamp: "2026-10-01T00:00:00Z",
+        external_customer_id: "acme",
+        properties: { units: 3 }
+      }
+    )
+    const typed = right(
+      Input.parseCsvHeader("event_name,timestamp,external_customer_id,units,region", { units: "number" })
+    )
+    assert.strictEqual(
+      left(Input.parseCsvRow(typed, "api_call,2026-10-01T00:00:00Z,acme,lots,eu")),
+      "units: \"lots\" is not a number (the column is typed number)"
+    )
     // A date alone is no event timestamp (it is refused by the check, by the library's one strict parser).
     assert.match(
       left(Input.checkEvent(right(Input.parseCsvRow(header, "api_call,2026-10-01,acme,1,eu")), wide, now)),

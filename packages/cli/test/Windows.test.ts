@@ -47,6 +47,8 @@ describe("orb-backfill run over windows", () => {
           "  2/4     2026-08-01 00:00:00Z  2026-09-01 00:00:00Z     979\n" +
           "  3/4     2026-09-01 00:00:00Z  2026-10-02 00:00:00Z     979\n" +
           "  4/4     2026-10-02 00:00:00Z  2026-10-04 00:00:00Z      63\n" +
+          "Properties of the 3,000 events:\n" +
+          "  units  number\n" +
           `3,000 events in ${file} would be sent; nothing was created.\n`
       )
       const json = yield* cli(["run", "--file", file, ...quarter, "--replace", "--dry-run", "--json"])

@@ -1,14 +1,17 @@
 /**
  * Reading events from a file: NDJSON (one Orb ingest event per line, in Orb's snake_case) or CSV (a header
- * row, then one event per row), streamed line by line so that a file of millions of lines is read in
- * constant memory. Every problem is reported with the file name and the 1-based line number. The one reader of
- * event files: the command line's validation and run passes, and a durable run's file source (`RunSource`).
+ * row, then one event per record, its cells typed by {@link csvValue}), streamed line by line so that a file of
+ * millions of lines is read in constant memory. Every problem is reported with the file name and the 1-based line
+ * number; a file that is something else (compressed, Parquet, a JSON array, ...) is recognised by its first bytes
+ * and refused ({@link UnsupportedFormat}). The one reader of event files: the command line's validation and run
+ * passes, and a durable run's file source (`RunSource`).
  *
  * @since 0.1.0
  */
 import type { Backfill } from "@effect-orb/backfills"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as DateTime from "effect/DateTime"
+import type * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
 import type * as Stream from "effect/Stream"
 import * as internal from "./internal/eventFile.js"
@@ -35,6 +38,36 @@ export const InputError: typeof internal.InputError = internal.InputError
  * @category errors
  */
 export type InputError = internal.InputError
+
+/**
+ * A file that is not NDJSON or CSV, recognised by its first bytes: compressed (gzip, zstd, bzip2, xz), a zip
+ * archive, Parquet, a JSON array or a pretty-printed JSON document, UTF-16 text, or binary. Its message is one
+ * sentence naming the file and what to do (`events.ndjson.gz is gzip-compressed; decompress it first (gunzip -k
+ * events.ndjson.gz)`). These formats are recognised, not read.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export const UnsupportedFormat: typeof internal.UnsupportedFormat = internal.UnsupportedFormat
+
+/**
+ * @since 0.2.0
+ * @category errors
+ */
+export interface UnsupportedFormat extends internal.UnsupportedFormat {}
+
+/**
+ * Refuses a file that is not NDJSON or CSV (see {@link UnsupportedFormat}) from its first 64 KiB, without reading
+ * the rest: what {@link read} does as it starts, for a caller that must know before (a file whose format its name
+ * does not tell). The pretty-printed JSON document is recognised only when `format` is not `csv`.
+ *
+ * @since 0.2.0
+ * @category reading
+ */
+export const recognise: (
+  file: string,
+  format?: Format | undefined
+) => Effect.Effect<void, InputError | UnsupportedFormat, FileSystem.FileSystem> = internal.recognise
 
 /**
  * An event in Orb's wire form, as the file holds it and as it is sent.
@@ -78,7 +111,7 @@ export const parseNdjsonLine: (text: string) => Either.Either<Readonly<Record<st
   internal.parseNdjsonLine
 
 /**
- * A CSV field and whether it was quoted (a quoted field is always a string).
+ * A CSV field and whether it was quoted (which does not change its type: exports quote every cell).
  *
  * @since 0.1.0
  * @category models
@@ -89,9 +122,9 @@ export interface CsvField {
 }
 
 /**
- * Splits one CSV record (RFC 4180: fields separated by commas, a field in double quotes may hold commas and
- * doubled quotes). A quoted field that runs to the end of the line is refused: the reader works line by line,
- * and newlines inside quoted fields are not supported.
+ * Splits one CSV record (RFC 4180: fields separated by commas, a field in double quotes may hold commas, doubled
+ * quotes and line breaks). A quoted field left open at the end of the text is refused: the reader joins the lines
+ * of a record before it comes here, up to `Backfill.maxEventBytes`.
  *
  * @since 0.1.0
  * @category parsing
@@ -99,32 +132,83 @@ export interface CsvField {
 export const parseCsvRecord: (text: string) => Either.Either<Array<CsvField>, string> = internal.parseCsvRecord
 
 /**
- * A CSV cell as a property value: `true`/`false` are booleans, plain decimal numbers (no leading zeros, no
- * exponent) are numbers, anything else, and any quoted cell, is a string. An empty unquoted cell is no value.
+ * The type a CSV property column may be given, instead of its cells' own (see {@link csvValue}).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type CsvType = "string" | "number" | "boolean"
+
+/**
+ * Types for some of a CSV file's property columns, by column name: `{ zip: "string" }`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type CsvTypes = Readonly<Record<string, CsvType>>
+
+/**
+ * How to read a file.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ReadOptions {
+  /** Types for some of a CSV file's property columns (see {@link csvValue}). */
+  readonly csvTypes?: CsvTypes | undefined
+}
+
+/**
+ * A CSV header, checked: the column names, and how each column's cells are read (`event`: an event field, as
+ * written; `auto`: a property typed by its cells; or the type it was given).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface CsvHeader {
+  readonly names: ReadonlyArray<string>
+  readonly kinds: ReadonlyArray<"event" | "auto" | CsvType>
+}
+
+/**
+ * A CSV cell as a property value, the same whether it was quoted or not. In every column, an empty cell, `NULL`
+ * (any case) and `\N` are no value (the property is left out). Otherwise, by the column's type:
+ *
+ * - `auto` (a column given no type): `true`/`false` (any case) are booleans; numbers in plain decimal form (`42`,
+ *   `-3.25`, `1.5e-05`: no leading zero, no `+`) whose integer part is exact in JSON (at most 2^53) are numbers;
+ *   anything else (`007`, `12345678901234567890`, `n/a`) is a string;
+ * - `string`: the cell as written;
+ * - `number`: any decimal form (`007` is 7, `+1`, `.5`), refused if it is not a number or not exact;
+ * - `boolean`: `true`/`false`, `t`/`f`, `yes`/`no`, `1`/`0` (any case), refused otherwise.
  *
  * @since 0.1.0
  * @category parsing
  */
-export const csvValue: (field: CsvField) => string | number | boolean | undefined = internal.csvValue
+export const csvValue: (
+  text: string,
+  type?: CsvType | "auto"
+) => Either.Either<string | number | boolean | undefined, string> = internal.csvValue
 
 /**
  * A CSV header: the column names, checked (the event name and timestamp columns and at least one customer
- * column are required, names are unique and non-empty).
+ * column are required, names are unique and non-empty), and the types given to property columns (each must name
+ * one).
  *
  * @since 0.1.0
  * @category parsing
  */
-export const parseCsvHeader: (text: string) => Either.Either<ReadonlyArray<string>, string> = internal.parseCsvHeader
+export const parseCsvHeader: (text: string, types?: CsvTypes) => Either.Either<CsvHeader, string> =
+  internal.parseCsvHeader
 
 /**
- * One CSV row as an event, given the header: the event columns fill the event, the other columns its
- * properties (see {@link csvValue}).
+ * One CSV record as an event, given the header: the event columns fill the event (as written), the other columns
+ * its properties (see {@link csvValue}); a cell its column's type refuses makes the record invalid.
  *
  * @since 0.1.0
  * @category parsing
  */
 export const parseCsvRow: (
-  header: ReadonlyArray<string>,
+  header: CsvHeader,
   text: string
 ) => Either.Either<Readonly<Record<string, unknown>>, string> = internal.parseCsvRow
 
@@ -138,26 +222,46 @@ export const lineTooLong: string = internal.lineTooLong
 
 /**
  * The lines of a file, numbered from 1, streamed in constant memory: a line longer than `Backfill.maxEventBytes`
- * (LF or CRLF excluded) is not held, and comes as `undefined` text (see {@link lineTooLong}).
+ * (LF or CRLF excluded) is not held, and comes as `undefined` text (see {@link lineTooLong}). A file that is not
+ * text is refused ({@link UnsupportedFormat}).
  *
  * @since 0.1.0
  * @category reading
  */
 export const lines: (
   file: string
-) => Stream.Stream<readonly [text: string | undefined, line: number], InputError, FileSystem.FileSystem> =
-  internal.lines
+) => Stream.Stream<
+  readonly [text: string | undefined, line: number],
+  InputError | UnsupportedFormat,
+  FileSystem.FileSystem
+> = internal.lines
 
 /**
- * The events of a file, one {@link ParsedLine} per non-blank line (a CSV's header excepted). The stream fails
- * only when the file cannot be read or a CSV header is unusable; a bad line is a `ParsedLine` holding the
- * reason, so the caller decides whether to stop, report or skip.
+ * The events of a file, one {@link ParsedLine} per non-blank line, or for CSV per record (numbered by its first
+ * line: a quoted field may hold line breaks), a CSV's header excepted. The stream fails only when the file cannot
+ * be read, is not NDJSON or CSV ({@link UnsupportedFormat}, from its first bytes, before any line), or a CSV header
+ * is unusable; a bad line is a `ParsedLine` holding the reason, so the caller decides whether to stop, report or
+ * skip.
  *
  * @since 0.1.0
  * @category reading
  */
-export const read: (file: string, format: Format) => Stream.Stream<ParsedLine, InputError, FileSystem.FileSystem> =
-  internal.read
+export const read: (
+  file: string,
+  format: Format,
+  options?: ReadOptions
+) => Stream.Stream<ParsedLine, InputError | UnsupportedFormat, FileSystem.FileSystem> = internal.read
+
+/**
+ * A CSV file's header, checked as {@link read} checks it, read without the rows: its first non-blank record.
+ *
+ * @since 0.2.0
+ * @category reading
+ */
+export const csvHeader: (
+  file: string,
+  options?: ReadOptions
+) => Effect.Effect<CsvHeader, InputError | UnsupportedFormat, FileSystem.FileSystem> = internal.csvHeader
 
 /**
  * What every event of a run must fit: the timeframe, and the customer when the backfill is scoped to one.

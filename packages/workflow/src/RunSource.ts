@@ -46,7 +46,11 @@ export class FileSource extends Schema.TaggedClass<FileSource>("@effect-orb/work
   size: Schema.NonNegativeInt,
   /** Hex. */
   sha256: Schema.String,
-  scope: Schema.optional(FileScope)
+  scope: Schema.optional(FileScope),
+  /** Types for some of a CSV file's property columns (`EventFile.CsvTypes`). */
+  csvTypes: Schema.optional(
+    Schema.Record({ key: Schema.String, value: Schema.Literal("string", "number", "boolean") })
+  )
 }) {}
 
 /**
@@ -101,24 +105,34 @@ export interface FileOptions {
   readonly format?: EventFile.Format | undefined
   /** Check (and complete) every event against this scope as it is read. */
   readonly scope?: EventFile.Scope | undefined
+  /** Types for some of a CSV file's property columns, as `EventFile.read` takes them. */
+  readonly csvTypes?: EventFile.CsvTypes | undefined
 }
 
 /**
- * A file as a source: its absolute path, size and SHA-256, read once, in constant memory.
+ * A file as a source: its absolute path, size and SHA-256, read once, in constant memory. A file that is not
+ * NDJSON or CSV (compressed, Parquet, a JSON array, ...) is refused from its first bytes, as `EventFile.read`
+ * refuses it.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const fromFile = (path: string, options: FileOptions = {}): Effect.Effect<FileSource, SourceError> =>
+export const fromFile = (
+  path: string,
+  options: FileOptions = {}
+): Effect.Effect<FileSource, SourceError | EventFile.UnsupportedFormat> =>
   Effect.map(
-    internal.fingerprint(path),
+    Effect.zipRight(internal.recognise(path, options.format ?? "ndjson"), internal.fingerprint(path)),
     ({ path, sha256, size }) =>
       new FileSource({
         path,
         format: options.format ?? "ndjson",
         size,
         sha256,
-        ...(options.scope !== undefined ? { scope: options.scope } : {})
+        ...(options.scope !== undefined ? { scope: options.scope } : {}),
+        ...(options.csvTypes !== undefined && Object.keys(options.csvTypes).length > 0
+          ? { csvTypes: options.csvTypes }
+          : {})
       })
   )
 

@@ -5,9 +5,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as zlib from "node:zlib"
 import { RunSource } from "../src/index.js"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-orb-source-"))
@@ -78,5 +80,34 @@ describe("RunSource.fromFile", () => {
       assert.deepStrictEqual(segment.unreadable.map((u) => u.line), [2, 3])
       assert.include(segment.unreadable[0].reason, "is outside the timeframe")
       assert.include(segment.unreadable[1].reason, "not valid JSON")
+    }))
+
+  it.effect("a quoted CSV export: cells typed as unquoted, a record over several lines whole in one segment", () =>
+    Effect.gen(function*() {
+      const file = write(
+        "quoted.csv",
+        "\"event_name\",\"timestamp\",\"external_customer_id\",\"idempotency_key\",\"units\",\"note\",\"zip\"\n" +
+          "\"a\",\"2026-10-01T00:00:00Z\",\"acme\",\"k1\",\"3\",\"\",\"007\"\n" +
+          "\"a\",\"2026-10-01T00:01:00Z\",\"acme\",\"k2\",\"4\",\"two\nlines\",\"10115\"\n" +
+          "\"a\",\"2026-10-01T00:02:00Z\",\"acme\",\"k3\",\"NULL\",\"x\",\"42\"\n"
+      )
+      const source = yield* RunSource.fromFile(file, { format: "csv", csvTypes: { zip: "string" } })
+      const all = yield* segments(source, 1)
+      assert.deepStrictEqual(all.map((s) => s.lines), [[2], [3], [5]])
+      assert.deepStrictEqual(
+        all.flatMap((s) => s.events).map((e) => (e as { properties: unknown }).properties),
+        [{ units: 3, zip: "007" }, { units: 4, note: "two\nlines", zip: "10115" }, { note: "x", zip: "42" }]
+      )
+    }))
+
+  it.effect("a file that is not NDJSON or CSV is refused before it is a source, by what it is", () =>
+    Effect.gen(function*() {
+      const gz = path.join(dir, "events.ndjson.gz")
+      fs.writeFileSync(gz, zlib.gzipSync("{}\n"))
+      const refused = yield* Effect.either(RunSource.fromFile(gz))
+      assert.isTrue(Either.isLeft(refused))
+      const error = (refused as Either.Left<{ _tag: string; message: string }, unknown>).left
+      assert.strictEqual(error._tag, "UnsupportedFormat")
+      assert.strictEqual(error.message, `${gz} is gzip-compressed; decompress it first (gunzip -k ${gz})`)
     }))
 })

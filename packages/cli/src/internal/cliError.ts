@@ -69,7 +69,7 @@ export const ExitCode = {
 } as const
 
 // Refused before anything was sent: the input is at fault, not the work.
-const usageTags = new Set(["UsageError", "InvalidLines", "InputError", "InvalidInput"])
+const usageTags = new Set(["UsageError", "InvalidLines", "InputError", "UnsupportedFormat", "InvalidInput"])
 
 const tagOf = (error: unknown): string | undefined =>
   Predicate.hasProperty(error, "_tag") && typeof error._tag === "string" ? error._tag : undefined

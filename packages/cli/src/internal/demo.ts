@@ -128,6 +128,7 @@ export interface DemoOptions {
 export const demo = (options: DemoOptions = {}): Effect.Effect<
   void,
   | Input.InputError
+  | Input.UnsupportedFormat
   | CliError.InvalidLines
   | CliError.UsageError
   | Backfills.Error

@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import { Backfill, Backfills } from "@effect-orb/backfills"
-import { DurableEngine, DurableRun, RunSource } from "@effect-orb/workflow"
+import { DurableEngine, DurableRun, type EventFile, RunSource } from "@effect-orb/workflow"
 import type * as ConfigError from "effect/ConfigError"
 import * as DateTime from "effect/DateTime"
 import type * as Duration from "effect/Duration"
@@ -69,13 +69,18 @@ const stateFlag = (state: State) => (state.explicit ? ` --state ${state.path}` :
 
 /**
  * The run key of a run from a file: derived from the file's SHA-256 and what shapes the backfill (timeframe, mode,
- * customer scope, deprecation filter), so that the same command run again attaches to the same run, and the same
- * file into another timeframe or mode is another run. Pacing and batching shape no backfill and are left out.
+ * customer scope, deprecation filter) and the events read from it (a CSV file's `--csv-type`s), so that the same
+ * command run again attaches to the same run, and the same file into another timeframe or mode, or read with other
+ * types, is another run. Pacing and batching shape no backfill and are left out.
  *
  * @since 0.1.0
  * @category state
  */
-export const runKeyOf = (sha256: string, backfill: Backfill.CreateBackfill): string => {
+export const runKeyOf = (
+  sha256: string,
+  backfill: Backfill.CreateBackfill,
+  csvTypes?: Readonly<Record<string, string>> | undefined
+): string => {
   const shape = JSON.stringify([
     sha256,
     backfill.timeframeStart.epochMillis,
@@ -83,7 +88,11 @@ export const runKeyOf = (sha256: string, backfill: Backfill.CreateBackfill): str
     backfill.replaceExistingEvents,
     backfill.customerId ?? null,
     backfill.externalCustomerId ?? null,
-    backfill.deprecationFilter ?? null
+    backfill.deprecationFilter ?? null,
+    // Only when given, so that the keys of the runs without them stay what they were.
+    ...(csvTypes !== undefined && Object.keys(csvTypes).length > 0
+      ? [Object.entries(csvTypes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]
+      : [])
   ])
   return `run-${crypto.createHash("sha256").update(shape).digest("hex").slice(0, 20)}`
 }
@@ -305,7 +314,7 @@ const chooseRun = (runs: ReadonlyArray<DurableRun.RunState>, base: string) =>
 
 /**
  * How a durable run can fail beyond an in-memory one: the run failed (and says whether it was reverted), the file
- * cannot be read or changed, or another process holds the state file.
+ * cannot be read or changed (or is not NDJSON or CSV), or another process holds the state file.
  *
  * @since 0.1.0
  * @category errors
@@ -313,6 +322,7 @@ const chooseRun = (runs: ReadonlyArray<DurableRun.RunState>, base: string) =>
 export type RunError =
   | DurableRun.RunFailed
   | RunSource.SourceError
+  | EventFile.UnsupportedFormat
   | DurableEngine.StateLocked
   | ConfigError.ConfigError
 
@@ -325,6 +335,8 @@ export type RunError =
 export interface RunSettings {
   readonly file: string
   readonly format: "ndjson" | "csv"
+  /** Types for some of a CSV file's property columns (`--csv-type`). */
+  readonly csvTypes?: EventFile.CsvTypes | undefined
   readonly backfill: Backfill.CreateBackfill
   readonly state: State
   readonly runKey?: string | undefined
@@ -355,6 +367,7 @@ export const run = (settings: RunSettings) =>
     const { backfill, state } = settings
     const source = yield* RunSource.fromFile(settings.file, {
       format: settings.format,
+      csvTypes: settings.csvTypes,
       scope: {
         timeframeStart: backfill.timeframeStart,
         timeframeEnd: backfill.timeframeEnd,
@@ -362,7 +375,7 @@ export const run = (settings: RunSettings) =>
         externalCustomerId: backfill.externalCustomerId
       }
     })
-    const baseKey = settings.runKey ?? runKeyOf(source.sha256, backfill)
+    const baseKey = settings.runKey ?? runKeyOf(source.sha256, backfill, source.csvTypes)
     // The close time is fixed here, in the payload: every attempt of the create sends the same request.
     const checked = yield* DurableRun.payload({
       ...backfill,

@@ -23,6 +23,7 @@ import * as CliError from "./cliError.js"
 import type * as Durable from "./durable.js"
 import * as Lazy from "./lazy.js"
 import * as Progress from "./progress.js"
+import * as PropertyTypes from "./propertyTypes.js"
 import * as Render from "./render.js"
 
 /**
@@ -41,6 +42,8 @@ export interface Validation {
   readonly problems: ReadonlyArray<string>
   /** The run's windows (one, for a timeframe within the account's maximum), with the valid events of each. */
   readonly windows: ReadonlyArray<Backfill.Timeframe & { readonly events: number }>
+  /** The types the valid events' properties got. */
+  readonly properties: PropertyTypes.Tally
 }
 
 const maxProblems = 10
@@ -56,25 +59,36 @@ export const validate = (
   file: string,
   format: Input.Format,
   scope: Input.Scope,
-  windows: ReadonlyArray<Backfill.Timeframe> = [scope]
-): Effect.Effect<Validation, Input.InputError, FileSystem.FileSystem> =>
-  // Now, once for the whole pass: an event more than 5 minutes after it is refused here, before anything is
-  // created (time only moves on, so an event that passes now passes when it is sent).
-  Effect.flatMap(DateTime.now, (now) =>
-    Input.read(file, format).pipe(
+  windows: ReadonlyArray<Backfill.Timeframe> = [scope],
+  options: Input.ReadOptions = {}
+): Effect.Effect<Validation, Input.InputError | Input.UnsupportedFormat, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    // Now, once for the whole pass: an event more than 5 minutes after it is refused here, before anything is
+    // created (time only moves on, so an event that passes now passes when it is sent).
+    const now = yield* DateTime.now
+    // A CSV's property columns are listed even when no event holds them: a column empty in every row shows.
+    const columns = format === "csv"
+      ? yield* Effect.map(
+        Input.csvHeader(file, options),
+        (header) => header.names.filter((_, i) => header.kinds[i] !== "event")
+      )
+      : []
+    return yield* Input.read(file, format, options).pipe(
       Stream.runFold(
         {
           lines: 0,
           events: 0,
           invalid: 0,
           problems: [] as Array<string>,
-          windows: windows.map((window) => ({ ...window, events: 0 }))
+          windows: windows.map((window) => ({ ...window, events: 0 })),
+          properties: new PropertyTypes.Tally(columns)
         },
         (acc, parsed) => {
           acc.lines++
           const checked = Either.flatMap(parsed.event, (event) => Input.checkEvent(event, scope, now))
           if (Either.isRight(checked)) {
             acc.events++
+            acc.properties.add(checked.right.properties, parsed.line)
             acc.windows[
               windows.length === 1
                 ? 0
@@ -88,7 +102,8 @@ export const validate = (
           return acc
         }
       )
-    ))
+    )
+  })
 
 /**
  * The file line of each event a run sends, so that an event Orb refuses (known to the library by its position in
@@ -140,9 +155,10 @@ export const events = (
   format: Input.Format,
   scope: Input.Scope,
   skipInvalid: boolean,
-  lines?: LineIndex
-): Stream.Stream<Input.WireEvent, Input.InputError, FileSystem.FileSystem> =>
-  Input.read(file, format).pipe(
+  lines?: LineIndex,
+  options: Input.ReadOptions = {}
+): Stream.Stream<Input.WireEvent, Input.InputError | Input.UnsupportedFormat, FileSystem.FileSystem> =>
+  Input.read(file, format, options).pipe(
     // One loop per chunk of lines rather than an Effect per line: this runs for every event of the file.
     Stream.mapChunksEffect((chunk) =>
       Effect.flatMap(DateTime.now, (now) => {
@@ -170,6 +186,8 @@ export const events = (
 export interface RunOptions {
   readonly file: string
   readonly format: Input.Format
+  /** Types for some of a CSV file's property columns (`--csv-type`). */
+  readonly csvTypes?: Input.CsvTypes | undefined
   readonly backfill: Backfill.CreateBackfill
   readonly skipInvalid: boolean
   readonly dryRun: boolean
@@ -241,6 +259,7 @@ export const run = (
 ): Effect.Effect<
   RunOutcome,
   | Input.InputError
+  | Input.UnsupportedFormat
   | CliError.InvalidLines
   | CliError.UsageError
   | Backfills.Error
@@ -266,7 +285,8 @@ export const run = (
     }
 
     if (mode === "tty") yield* output.stderr(`Checking ${options.file}…`)
-    const validation = yield* validate(options.file, options.format, scope, windows).pipe(
+    const read: Input.ReadOptions = { csvTypes: options.csvTypes }
+    const validation = yield* validate(options.file, options.format, scope, windows, read).pipe(
       Effect.onInterrupt(() => Output.note("\nInterrupted while checking the file; nothing was created."))
     )
     if (mode === "tty") yield* output.stderr("\r\x1b[2K")
@@ -304,6 +324,7 @@ export const run = (
             backfill: Render.createJson(options.backfill),
             max_window_days: Duration.toMillis(service.maxTimeframe) / 86_400_000,
             windows: validation.windows.map(windowJson),
+            properties: PropertyTypes.json(validation.properties, validation.events),
             validation: validationJson(validation)
           })
         )
@@ -317,6 +338,8 @@ export const run = (
                 "windows, one backfill each,\ncreated together and closed only once every window's events are in:\n" +
                 Render.windowsTable(validation.windows.map((window) => ({ ...window, accepted: window.events }))) + "\n"
               : "") +
+            PropertyTypes.text(validation.properties, validation.events) +
+            "\n" +
             `${Progress.plural(validation.events, "event")} in ${options.file} would be sent` +
             (validation.invalid > 0 ? ` (${Progress.plural(validation.invalid, "invalid line")} left out)` : "") +
             "; nothing was created."
@@ -329,6 +352,7 @@ export const run = (
       yield* durable.run({
         file: options.file,
         format: options.format,
+        csvTypes: options.csvTypes,
         backfill: options.backfill,
         state: options.durable.state,
         runKey: options.durable.runKey,
@@ -359,7 +383,7 @@ export const run = (
       return yield* service.run({
         ...options.backfill,
         // In Orb's wire form, as the file holds them: sent without decoding timestamps and encoding them back.
-        encodedEvents: events(options.file, options.format, scope, options.skipInvalid, lines),
+        encodedEvents: events(options.file, options.format, scope, options.skipInvalid, lines, read),
         invalidEvents: options.skipInvalid ? "skip" : "fail",
         until: options.wait ? "reflected" : "closed",
         expectedEvents: validation.events,

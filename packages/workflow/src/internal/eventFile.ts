@@ -3,6 +3,7 @@
  * validation and run passes and of a durable run's file source.
  */
 import { Backfill, Backfills } from "@effect-orb/backfills"
+import type * as PlatformError from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
@@ -25,6 +26,97 @@ export class InputError
   override get message() {
     return this.line === undefined ? `${this.file}: ${this.reason}` : `${this.file}:${this.line}: ${this.reason}`
   }
+}
+
+/** What a file that is not NDJSON or CSV was recognised as, by its first bytes. */
+const unsupportedKinds = [
+  "gzip",
+  "zstd",
+  "bzip2",
+  "xz",
+  "zip",
+  "parquet",
+  "json-array",
+  "json-document",
+  "utf-16",
+  "binary"
+] as const
+
+/** Kept in the .d.ts (not marked internal): `EventFile.UnsupportedFormat`'s declaration names it. */
+export class UnsupportedFormat
+  extends Schema.TaggedError<UnsupportedFormat>("@effect-orb/workflow/EventFile/UnsupportedFormat")(
+    "UnsupportedFormat",
+    {
+      file: Schema.String,
+      detected: Schema.Literal(...unsupportedKinds)
+    }
+  )
+{
+  override get message() {
+    const file = this.file
+    switch (this.detected) {
+      case "gzip":
+        return `${file} is gzip-compressed; decompress it first (gunzip -k ${file})`
+      case "zstd":
+        return `${file} is zstd-compressed; decompress it first (zstd -d ${file})`
+      case "bzip2":
+        return `${file} is bzip2-compressed; decompress it first (bunzip2 -k ${file})`
+      case "xz":
+        return `${file} is xz-compressed; decompress it first (unxz -k ${file})`
+      case "zip":
+        return `${file} is a zip archive; extract the events file from it first (unzip ${file})`
+      case "parquet":
+        return `${file} is a Parquet file; export it as NDJSON or CSV first`
+      case "json-array":
+        return `${file} is a JSON array, not NDJSON (one event per line); convert it first (jq -c '.[]' ${file})`
+      case "json-document":
+        return `${file} is pretty-printed JSON, not NDJSON (one event per line); convert it first (jq -c . ${file})`
+      case "utf-16":
+        return `${file} is UTF-16 text; convert it to UTF-8 first (iconv -f UTF-16 -t UTF-8 ${file})`
+      case "binary":
+        return `${file} is not a text file (it holds NUL bytes); give an NDJSON or CSV file`
+    }
+  }
+}
+
+const startsWith = (bytes: Uint8Array, magic: ReadonlyArray<number>) =>
+  bytes.length >= magic.length && magic.every((byte, i) => bytes[i] === byte)
+
+/**
+ * What a file is when it is not NDJSON or CSV, from its first bytes (the first chunk read): compressed, an
+ * archive, Parquet, a JSON array or a pretty-printed JSON document, UTF-16, or binary. Only looked at once per
+ * file, so the reader's speed is untouched.
+ *
+ * @internal
+ */
+export const detect = (
+  bytes: Uint8Array,
+  format: EventFile.Format | undefined
+): UnsupportedFormat["detected"] | undefined => {
+  if (startsWith(bytes, [0x1f, 0x8b])) return "gzip"
+  if (startsWith(bytes, [0x28, 0xb5, 0x2f, 0xfd])) return "zstd"
+  if (startsWith(bytes, [0x42, 0x5a, 0x68])) return "bzip2"
+  if (startsWith(bytes, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])) return "xz"
+  if (startsWith(bytes, [0x50, 0x4b, 0x03, 0x04]) || startsWith(bytes, [0x50, 0x4b, 0x05, 0x06])) return "zip"
+  if (startsWith(bytes, [0x50, 0x41, 0x52, 0x31])) return "parquet"
+  if (startsWith(bytes, [0xff, 0xfe]) || startsWith(bytes, [0xfe, 0xff])) return "utf-16"
+  if (bytes.indexOf(0) !== -1) return "binary"
+  // The first character that is not blank (after a UTF-8 byte order mark).
+  let i = startsWith(bytes, [0xef, 0xbb, 0xbf]) ? 3 : 0
+  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0a || bytes[i] === 0x0d)) i++
+  if (bytes[i] === 0x5b) {
+    // `[` then an object, an array or the end: a JSON array, not a CSV header such as `[event_name],...`.
+    let j = i + 1
+    while (j < bytes.length && (bytes[j] === 0x20 || bytes[j] === 0x09 || bytes[j] === 0x0a || bytes[j] === 0x0d)) j++
+    if (j === bytes.length || bytes[j] === 0x7b || bytes[j] === 0x5b || bytes[j] === 0x5d) return "json-array"
+  }
+  if (bytes[i] === 0x7b && format !== "csv") {
+    // `{` alone on its line: one JSON document over many lines, not one event per line.
+    let j = i + 1
+    while (j < bytes.length && (bytes[j] === 0x20 || bytes[j] === 0x09 || bytes[j] === 0x0d)) j++
+    if (bytes[j] === 0x0a) return "json-document"
+  }
+  return undefined
 }
 
 /** @internal */
@@ -68,7 +160,9 @@ export const parseCsvRecord = (text: string): Either.Either<Array<EventFile.CsvF
       while (true) {
         if (i >= n) {
           return Either.left(
-            "a quoted field is not closed on this line (newlines inside quoted fields are not supported)"
+            `a quoted field is not closed (its closing quote is missing; a quoted field may hold line breaks, up to ${
+              Backfill.maxEventBytes.toLocaleString("en-US")
+            } bytes)`
           )
         }
         const c = text[i]
@@ -103,29 +197,105 @@ export const parseCsvRecord = (text: string): Either.Either<Array<EventFile.CsvF
   }
 }
 
-// Numbers are parsed as numbers only in their plain decimal form, so that ids such as "007" or "1e3" stay
-// strings; quote a cell to force a string.
-const plainNumber = /^-?(?:0|[1-9]\d*)(?:\.\d+)?$/
+// A cell is typed by what it holds, quoted or not (exports quote every cell): the plain decimal form is a number,
+// so that ids such as "007" stay strings; an exponent is allowed, as warehouses write small and large floats so.
+const plainNumber = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/
+// What a column typed `number` accepts: any decimal form, leading zeros and a sign included.
+const anyNumber = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/
 
-/** @internal */
-export const csvValue = (field: EventFile.CsvField): string | number | boolean | undefined => {
-  if (field.quoted) return field.value
-  if (field.value === "") return undefined
-  if (field.value === "true") return true
-  if (field.value === "false") return false
-  if (plainNumber.test(field.value)) {
-    const number = Number(field.value)
-    if (Number.isFinite(number) && Number.isSafeInteger(Math.trunc(number))) return number
-  }
-  return field.value
+/** A number whose integer part is exact in JSON (at most 2^53), or `undefined`. */
+const exactNumber = (text: string): number | undefined => {
+  const number = Number(text)
+  return Number.isFinite(number) && Number.isSafeInteger(Math.trunc(number)) ? number : undefined
 }
 
-const eventColumns = ["event_name", "timestamp", "customer_id", "external_customer_id", "idempotency_key"] as const
+/** The cells that are no value, in every column: empty, and SQL's NULL as exports write it. */
+const isNull = (text: string): boolean => {
+  switch (text.length) {
+    case 0:
+      return true
+    case 2:
+      return text === "\\N"
+    case 4:
+      return text.charCodeAt(0) === 0x4e || text.charCodeAt(0) === 0x6e ? text.toLowerCase() === "null" : false
+    default:
+      return false
+  }
+}
+
+/** Why a cell of a typed column is refused; any other result of {@link cellValue} is the value. */
+class Refused {
+  constructor(readonly reason: string) {}
+}
+
+/** A cell's value in a column of the given kind: no value, the value, or why it cannot be one. */
+const cellValue = (text: string, kind: CsvKind): string | number | boolean | undefined | Refused => {
+  if (isNull(text)) return undefined
+  switch (kind) {
+    case "auto": {
+      const c = text.charCodeAt(0)
+      if ((c >= 0x30 && c <= 0x39) || c === 0x2d) {
+        return plainNumber.test(text) ? exactNumber(text) ?? text : text
+      }
+      if (c === 0x74 || c === 0x54 || c === 0x66 || c === 0x46) {
+        if (text.length === 4 && text.toLowerCase() === "true") return true
+        if (text.length === 5 && text.toLowerCase() === "false") return false
+      }
+      return text
+    }
+    case "event":
+    case "string":
+      return text
+    case "number": {
+      if (!anyNumber.test(text)) return new Refused(`${JSON.stringify(text)} is not a number`)
+      return exactNumber(text) ??
+        new Refused(`${JSON.stringify(text)} cannot be sent exactly as a number (more than 2^53)`)
+    }
+    case "boolean": {
+      const lower = text.toLowerCase()
+      if (lower === "true" || lower === "t" || lower === "yes" || lower === "1") return true
+      if (lower === "false" || lower === "f" || lower === "no" || lower === "0") return false
+      return new Refused(`${JSON.stringify(text)} is not a boolean (true or false)`)
+    }
+  }
+}
 
 /** @internal */
-export const parseCsvHeader = (text: string): Either.Either<ReadonlyArray<string>, string> =>
+export const csvValue = (
+  text: string,
+  type: EventFile.CsvType | "auto" = "auto"
+): Either.Either<string | number | boolean | undefined, string> => {
+  const value = cellValue(text, type)
+  return value instanceof Refused ? Either.left(value.reason) : Either.right(value)
+}
+
+/** How a column's cells are read: an event field (a string), a property typed by its cells, or a typed property. */
+type CsvKind = "event" | "auto" | EventFile.CsvType
+
+const eventColumns: ReadonlySet<string> = new Set([
+  "event_name",
+  "timestamp",
+  "customer_id",
+  "external_customer_id",
+  "idempotency_key"
+])
+
+/** @internal */
+export const parseCsvHeader = (
+  text: string,
+  types: EventFile.CsvTypes = {}
+): Either.Either<EventFile.CsvHeader, string> =>
   Either.flatMap(parseCsvRecord(text.replace(/^\uFEFF/, "")), (fields) => {
     const names = fields.map((f) => f.value.trim())
+    if (names.length === 1) {
+      // Spreadsheets set to a locale with a decimal comma export with semicolons; "Unicode text" is tab-separated.
+      const separator = names[0].includes(";") ? "semicolons" : names[0].includes("\t") ? "tabs" : undefined
+      if (separator !== undefined) {
+        return Either.left(
+          `header: the columns are separated by ${separator}, not commas; export the file as CSV with commas`
+        )
+      }
+    }
     const seen = new Set<string>()
     for (const [index, name] of names.entries()) {
       if (name.length === 0) return Either.left(`header: column ${index + 1} has no name`)
@@ -138,28 +308,41 @@ export const parseCsvHeader = (text: string): Either.Either<ReadonlyArray<string
     if (!seen.has("customer_id") && !seen.has("external_customer_id")) {
       return Either.left("header: no customer column (add customer_id or external_customer_id)")
     }
-    return Either.right(names)
+    for (const column of Object.keys(types)) {
+      if (eventColumns.has(column)) return Either.left(`header: "${column}" is an event column, read as written`)
+      if (!seen.has(column)) {
+        return Either.left(
+          `header: no property column "${column}" for its type (the property columns: ${
+            names.filter((name) => !eventColumns.has(name)).join(", ") || "none"
+          })`
+        )
+      }
+    }
+    return Either.right({
+      names,
+      kinds: names.map((name): CsvKind => eventColumns.has(name) ? "event" : types[name] ?? "auto")
+    })
   })
 
 /** @internal */
 export const parseCsvRow = (
-  header: ReadonlyArray<string>,
+  header: EventFile.CsvHeader,
   text: string
 ): Either.Either<Readonly<Record<string, unknown>>, string> =>
   Either.flatMap(parseCsvRecord(text), (fields) => {
-    if (fields.length !== header.length) {
-      return Either.left(`expected ${header.length} fields as in the header, got ${fields.length}`)
+    const { kinds, names } = header
+    if (fields.length !== names.length) {
+      return Either.left(`expected ${names.length} fields as in the header, got ${fields.length}`)
     }
     const wire: Record<string, unknown> = {}
     const properties: Record<string, string | number | boolean> = {}
-    for (const [index, name] of header.entries()) {
-      const field = fields[index]
-      if ((eventColumns as ReadonlyArray<string>).includes(name)) {
-        if (field.value !== "") wire[name] = field.value
-      } else {
-        const value = csvValue(field)
-        if (value !== undefined) properties[name] = value
-      }
+    for (let index = 0; index < names.length; index++) {
+      const kind = kinds[index]
+      const value = cellValue(fields[index].value, kind)
+      if (value === undefined) continue
+      if (value instanceof Refused) return Either.left(`${names[index]}: ${value.reason} (the column is typed ${kind})`)
+      if (kind === "event") wire[names[index]] = value
+      else properties[names[index]] = value
     }
     wire.properties = properties
     return Either.right(wire)
@@ -178,6 +361,8 @@ export const lineTooLong = `the line is longer than ${
 export interface SplitLine {
   readonly text: string | undefined
   readonly line: number
+  /** The number of its last line: a CSV record whose quoted field holds line breaks spans several. */
+  readonly last: number
   /** The offset in the file just past the line's newline (or the file's end): where the next line begins. */
   readonly end: number
 }
@@ -208,7 +393,7 @@ export const lineSplitter = (
       text = text.slice(0, -1)
       pendingBytes--
     }
-    out.push({ text: text !== undefined && pendingBytes > maxBytes ? undefined : text, line, end })
+    out.push({ text: text !== undefined && pendingBytes > maxBytes ? undefined : text, line, last: line, end })
     pending = ""
     pendingBytes = 0
     skipping = false
@@ -251,24 +436,118 @@ export const lineSplitter = (
   return { push, end }
 }
 
-/** The lines of a file with where each ends, streamed in constant memory. */
-const splitLines = (file: string): Stream.Stream<SplitLine, InputError, FileSystem.FileSystem> =>
+/** Whether a line holds an odd number of double quotes: a CSV record with a quoted field left open goes on. */
+const opensQuote = (text: string): boolean => {
+  let odd = false
+  for (let i = text.indexOf("\""); i !== -1; i = text.indexOf("\"", i + 1)) odd = !odd
+  return odd
+}
+
+/**
+ * The records of a file: its lines, except that for CSV a line whose quoted field is left open is joined with the
+ * lines after it (by `\n`) until the quote closes, as RFC 4180 allows. A record is numbered by its first line and
+ * ends where its last does, so that a reader resuming at its end resumes at the next record. One that is not
+ * closed within `maxBytes` (or by the file's end) is given as its first line alone, which the CSV parser refuses
+ * (a quoted field left open), and the lines after it are read again as records of their own: one stray quote
+ * costs one line, never the rest of the file. `from` is where the bytes begin in the file, as for
+ * {@link lineSplitter}.
+ *
+ * @internal
+ */
+export const recordSplitter = (
+  maxBytes: number,
+  format: EventFile.Format,
+  from: { readonly offset: number; readonly line: number } = { offset: 0, line: 1 }
+) => {
+  const lines = lineSplitter(maxBytes, from)
+  if (format === "ndjson") return lines
+  // The lines of a record not closed yet, and where its first line begins in the file.
+  let held: Array<SplitLine> = []
+  let heldFrom = from.offset
+  let previousEnd = from.offset
+  // Lines to read again after a record was given up, before any new one.
+  const again: Array<SplitLine> = []
+  const giveUp = (out: Array<SplitLine>) => {
+    const first = held[0]
+    again.unshift(...held.slice(1))
+    held = []
+    out.push(first)
+    previousEnd = first.end
+  }
+  const feed = (line: SplitLine, out: Array<SplitLine>) => {
+    // The common case: a line that is a whole record.
+    if (held.length === 0 && (line.text === undefined || !opensQuote(line.text))) {
+      previousEnd = line.end
+      out.push(line)
+      return
+    }
+    again.push(line)
+    drain(out)
+  }
+  const drain = (out: Array<SplitLine>) => {
+    while (again.length > 0) {
+      const line = again.shift()!
+      if (held.length === 0) {
+        heldFrom = previousEnd
+        previousEnd = line.end
+        if (line.text === undefined || !opensQuote(line.text)) out.push(line)
+        else held.push(line)
+        continue
+      }
+      if (line.text === undefined || line.end - heldFrom > maxBytes) {
+        again.unshift(line)
+        giveUp(out)
+        continue
+      }
+      previousEnd = line.end
+      held.push(line)
+      if (opensQuote(line.text)) {
+        out.push({ text: held.map((l) => l.text).join("\n"), line: held[0].line, last: line.line, end: line.end })
+        held = []
+      }
+    }
+  }
+  const push = (bytes: Uint8Array): Array<SplitLine> => {
+    const out: Array<SplitLine> = []
+    for (const line of lines.push(bytes)) feed(line, out)
+    return out
+  }
+  const end = (): Array<SplitLine> => {
+    const out: Array<SplitLine> = []
+    for (const line of lines.end()) feed(line, out)
+    while (held.length > 0) {
+      giveUp(out)
+      drain(out)
+    }
+    return out
+  }
+  return { push, end }
+}
+
+/**
+ * The records of a file with where each ends, streamed in constant memory: its lines, or for CSV its records (see
+ * {@link recordSplitter}); a file that is not NDJSON or CSV is refused from its first bytes (see {@link detect}).
+ */
+const splitRecords = (
+  file: string,
+  format: EventFile.Format | undefined
+): Stream.Stream<SplitLine, InputError | UnsupportedFormat, FileSystem.FileSystem> =>
   Stream.unwrap(Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const info = yield* fs.stat(file).pipe(
-      Effect.mapError((error) =>
-        new InputError({
-          file,
-          reason: error._tag === "SystemError" && error.reason === "NotFound"
-            ? "no such file"
-            : `cannot read it (${error.message})`
-        })
-      )
-    )
+    const info = yield* fs.stat(file).pipe(Effect.mapError((error) => unreadable(file, error)))
     if (info.type !== "File") return yield* new InputError({ file, reason: "not a regular file" })
-    const splitter = lineSplitter(Backfill.maxEventBytes)
+    const splitter = format === undefined
+      ? lineSplitter(Backfill.maxEventBytes)
+      : recordSplitter(Backfill.maxEventBytes, format)
+    let first = true
     return fs.stream(file, { chunkSize: FileSystem.KiB(64) }).pipe(
       Stream.mapError((error) => new InputError({ file, reason: `cannot read it (${error.message})` })),
+      Stream.mapEffect((bytes) => {
+        if (!first) return Effect.succeed(bytes)
+        first = false
+        const detected = detect(bytes, format)
+        return detected === undefined ? Effect.succeed(bytes) : Effect.fail(new UnsupportedFormat({ file, detected }))
+      }),
       Stream.mapConcat(splitter.push),
       Stream.concat(Stream.suspend(() => Stream.fromIterable(splitter.end()))),
       // Against the in-process simulator nothing waits on the network, and the event loop would turn only when
@@ -277,49 +556,109 @@ const splitLines = (file: string): Stream.Stream<SplitLine, InputError, FileSyst
     )
   }))
 
+const unreadable = (file: string, error: PlatformError.PlatformError) =>
+  new InputError({
+    file,
+    reason: error._tag === "SystemError" && error.reason === "NotFound"
+      ? "no such file"
+      : `cannot read it (${error.message})`
+  })
+
+/** @internal */
+export const recognise = (
+  file: string,
+  format?: EventFile.Format | undefined
+): Effect.Effect<void, InputError | UnsupportedFormat, FileSystem.FileSystem> =>
+  Effect.scoped(Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const handle = yield* fs.open(file).pipe(Effect.mapError((error) => unreadable(file, error)))
+    const bytes = yield* handle.readAlloc(FileSystem.KiB(64)).pipe(Effect.mapError((error) => unreadable(file, error)))
+    const detected = Option.isSome(bytes) ? detect(bytes.value, format) : undefined
+    if (detected !== undefined) return yield* new UnsupportedFormat({ file, detected })
+  }))
+
 /** @internal */
 export const lines = (
   file: string
-): Stream.Stream<readonly [text: string | undefined, line: number], InputError, FileSystem.FileSystem> =>
-  Stream.map(splitLines(file), ({ line, text }) => [text, line] as const)
+): Stream.Stream<
+  readonly [text: string | undefined, line: number],
+  InputError | UnsupportedFormat,
+  FileSystem.FileSystem
+> => Stream.map(splitRecords(file, undefined), ({ line, text }) => [text, line] as const)
 
 /** Whether a line holds nothing: blank lines are skipped, and still counted. @internal */
 export const isBlank = (text: string | undefined): boolean => text !== undefined && text.trim().length === 0
 
 /** @internal */
+export const notUtf8 = "the line is not UTF-8 text (the file may be Windows-1252 or Latin-1: convert it first, " +
+  "iconv -f WINDOWS-1252 -t UTF-8)"
+
+// The decoder replaces a byte that is not UTF-8 with U+FFFD: a line holding one would be sent with its letters
+// replaced (a Windows-1252 "Zürich" as "Z\uFFFDrich"), so it is refused instead.
+const replaced = (text: string) => text.indexOf("\uFFFD") !== -1
+
+/** @internal */
 export const parseLine = (
   text: string | undefined,
-  header: ReadonlyArray<string> | undefined
+  header: EventFile.CsvHeader | undefined
 ): Either.Either<Readonly<Record<string, unknown>>, string> =>
   text === undefined
     ? Either.left(lineTooLong)
+    : replaced(text)
+    ? Either.left(notUtf8)
     : header === undefined
     ? parseNdjsonLine(text)
     : parseCsvRow(header, text)
 
 /** @internal */
-export const headerOf = (text: string | undefined): Either.Either<ReadonlyArray<string>, string> =>
-  text === undefined ? Either.left(`header: ${lineTooLong}`) : parseCsvHeader(text)
+export const headerOf = (
+  text: string | undefined,
+  types?: EventFile.CsvTypes | undefined
+): Either.Either<EventFile.CsvHeader, string> =>
+  text === undefined
+    ? Either.left(`header: ${lineTooLong}`)
+    : replaced(text)
+    ? Either.left(`header: ${notUtf8}`)
+    : parseCsvHeader(text, types)
+
+/** @internal */
+export const csvHeader = (
+  file: string,
+  options: EventFile.ReadOptions = {}
+): Effect.Effect<EventFile.CsvHeader, InputError | UnsupportedFormat, FileSystem.FileSystem> =>
+  splitRecords(file, "csv").pipe(
+    Stream.filter(({ text }) => !isBlank(text)),
+    Stream.runHead,
+    Effect.flatMap(Option.match({
+      onNone: () => Effect.fail(new InputError({ file, reason: "the CSV file has no header" })),
+      onSome: ({ line, text }) =>
+        Either.match(headerOf(text, options.csvTypes), {
+          onLeft: (reason) => Effect.fail(new InputError({ file, line, reason })),
+          onRight: Effect.succeed
+        })
+    }))
+  )
 
 /** @internal */
 export const read = (
   file: string,
-  format: EventFile.Format
-): Stream.Stream<EventFile.ParsedLine, InputError, FileSystem.FileSystem> => {
-  const nonBlank = lines(file).pipe(Stream.filter(([text]) => !isBlank(text)))
+  format: EventFile.Format,
+  options: EventFile.ReadOptions = {}
+): Stream.Stream<EventFile.ParsedLine, InputError | UnsupportedFormat, FileSystem.FileSystem> => {
+  const nonBlank = splitRecords(file, format).pipe(Stream.filter(({ text }) => !isBlank(text)))
   if (format === "ndjson") {
-    return Stream.map(nonBlank, ([text, line]) => ({ line, event: parseLine(text, undefined) }))
+    return Stream.map(nonBlank, ({ line, text }) => ({ line, event: parseLine(text, undefined) }))
   }
   return nonBlank.pipe(
     Stream.mapAccumEffect(
-      Option.none<ReadonlyArray<string>>(),
-      (header, [text, line]): Effect.Effect<
-        readonly [Option.Option<ReadonlyArray<string>>, Option.Option<EventFile.ParsedLine>],
+      Option.none<EventFile.CsvHeader>(),
+      (header, { line, text }): Effect.Effect<
+        readonly [Option.Option<EventFile.CsvHeader>, Option.Option<EventFile.ParsedLine>],
         InputError
       > =>
         Option.match(header, {
           onNone: () =>
-            Either.match(headerOf(text), {
+            Either.match(headerOf(text, options.csvTypes), {
               onLeft: (reason) => Effect.fail(new InputError({ file, line, reason })),
               onRight: (names) => Effect.succeed([Option.some(names), Option.none()] as const)
             }),

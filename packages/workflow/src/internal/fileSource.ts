@@ -9,6 +9,7 @@ import * as Either from "effect/Either"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import type * as EventFileApi from "../EventFile.js"
 import type * as RunSource from "../RunSource.js"
 import { SourceError } from "../SourceError.js"
 import * as EventFile from "./eventFile.js"
@@ -16,6 +17,8 @@ import * as EventFile from "./eventFile.js"
 // A run reads its source again in every process it runs in; the whole file is hashed once per process, and its
 // size checked before every segment.
 const verified = new Set<string>()
+
+const chunkBytes = 64 * 1024
 
 const unreadable = (file: string, error: unknown) =>
   new SourceError({
@@ -48,6 +51,27 @@ export const fingerprint = (file: string): Effect.Effect<
     return Effect.sync(() => stream.destroy())
   })
 
+/** Refuses a file that is not NDJSON or CSV from its first bytes, as `EventFile`'s reader does. @internal */
+export const recognise = (
+  file: string,
+  format: RunSource.FileSource["format"]
+): Effect.Effect<void, SourceError | EventFile.UnsupportedFormat> =>
+  Effect.flatMap(
+    Effect.try({
+      try: () => {
+        const fd = fs.openSync(file, "r")
+        try {
+          const buffer = Buffer.alloc(chunkBytes)
+          return EventFile.detect(buffer.subarray(0, fs.readSync(fd, buffer, 0, chunkBytes, 0)), format)
+        } finally {
+          fs.closeSync(fd)
+        }
+      },
+      catch: (e) => unreadable(path.resolve(file), e)
+    }),
+    (detected) => detected === undefined ? Effect.void : new EventFile.UnsupportedFormat({ file, detected })
+  )
+
 const verify = (source: RunSource.FileSource): Effect.Effect<void, SourceError> =>
   Effect.gen(function*() {
     const stat = yield* Effect.try({ try: () => fs.statSync(source.path), catch: (e) => unreadable(source.path, e) })
@@ -70,8 +94,6 @@ const verify = (source: RunSource.FileSource): Effect.Effect<void, SourceError> 
     }
     verified.add(key)
   })
-
-const chunkBytes = 64 * 1024
 
 /** Up to `maxEvents` events from byte `offset` (line `line`), read in chunks. @internal */
 export const readSegment = (
@@ -98,11 +120,12 @@ export const readSegment = (
 /** Feeds the file's bytes from `from` to `EventFile`'s line splitter until `take` says stop. */
 const eachLine = (
   fd: number,
-  size: number,
+  source: RunSource.FileSource,
   from: { readonly offset: number; readonly line: number },
   take: (line: EventFile.SplitLine) => boolean
 ) => {
-  const splitter = EventFile.lineSplitter(Backfill.maxEventBytes, from)
+  const size = source.size
+  const splitter = EventFile.recordSplitter(Backfill.maxEventBytes, source.format, from)
   const buffer = Buffer.alloc(chunkBytes)
   let position = from.offset
   while (position < size) {
@@ -116,13 +139,13 @@ const eachLine = (
 
 /** A CSV's header: its first non-blank line, read from the start, whatever the segment's offset. */
 const csvHeader = (fd: number, source: RunSource.FileSource) => {
-  let header: { names: ReadonlyArray<string>; end: number; line: number } | undefined
+  let header: { names: EventFileApi.CsvHeader; end: number; line: number } | undefined
   let failure: string | undefined
-  eachLine(fd, source.size, { offset: 0, line: 1 }, (line) => {
+  eachLine(fd, source, { offset: 0, line: 1 }, (line) => {
     if (EventFile.isBlank(line.text)) return true
-    Either.match(EventFile.headerOf(line.text), {
+    Either.match(EventFile.headerOf(line.text, source.csvTypes), {
       onLeft: (reason) => (failure = `line ${line.line}: ${reason}`),
-      onRight: (names) => (header = { names, end: line.end, line: line.line })
+      onRight: (names) => (header = { names, end: line.end, line: line.last })
     })
     return false
   })
@@ -147,15 +170,15 @@ const readLines = (
   const lines: Array<number> = []
   const unreadableLines: Array<{ line: number; reason: string }> = []
   let start = from
-  let header: ReadonlyArray<string> | undefined
+  let header: EventFileApi.CsvHeader | undefined
   if (source.format === "csv") {
     const found = csvHeader(fd, source)
     header = found.names
     if (from.offset < found.end) start = { offset: found.end, line: found.line + 1 }
   }
   let next = start
-  eachLine(fd, source.size, start, (line) => {
-    next = { offset: line.end, line: line.line + 1 }
+  eachLine(fd, source, start, (line) => {
+    next = { offset: line.end, line: line.last + 1 }
     if (EventFile.isBlank(line.text)) return true
     const event = Either.flatMap(
       EventFile.parseLine(line.text, header),
