@@ -13,6 +13,7 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as DeprecationFilter from "./deprecationFilter.js"
+import * as EventsHandler from "./eventsHandler.js"
 import type * as State from "./state.js"
 
 /** @internal */
@@ -87,7 +88,8 @@ const isUtc = (timestamp: string): boolean => {
   return zone === 90 /* Z */ || zone === 122 /* z */ || timestamp.endsWith("+00:00") || timestamp.endsWith("-00:00")
 }
 
-const formatIssues = (error: ParseResult.ParseError): Array<string> =>
+/** @internal */
+export const formatIssues = (error: ParseResult.ParseError): Array<string> =>
   ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) =>
     issue.path.length === 0 ? issue.message : `${issue.path.join(".")}: ${issue.message}`
   )
@@ -619,6 +621,12 @@ export const handle = (state: State.State, request: Request, now: number): Respo
   const params = url.searchParams
   if (segments.length === 1 && segments[0] === "ingest" && method === "POST") {
     return ingest(state, params, request.body, now)
+  }
+  if (segments.length === 2 && segments[0] === "events" && segments[1] === "search" && method === "POST") {
+    return EventsHandler.search(state, request.body, now)
+  }
+  if (segments.length === 2 && segments[0] === "events" && segments[1] === "volume" && method === "GET") {
+    return EventsHandler.volume(state, params, now)
   }
   if (segments[0] !== "events" || segments[1] !== "backfills") return urlNotFound(method, fullPath)
   if (segments.length === 2) {
