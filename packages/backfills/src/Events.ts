@@ -25,7 +25,7 @@ const wireKey = <S extends Schema.Schema.All, K extends string>(schema: S, key: 
  * @since 0.2.0
  * @category limits
  */
-export const maxSearchEventIds = 500
+export const maxSearchEventIds: number = internal.maxSearchEventIds
 
 /**
  * The input of {@link search}. Its encoded side is Orb's `EventSearchCriteria` body.
@@ -168,7 +168,11 @@ export const Events: Context.Tag<Events, Events> = Context.GenericTag<Events>("@
  * @since 0.2.0
  * @category constructors
  */
-export const make: Effect.Effect<Events, never, OrbClient.OrbClient> = internal.make
+export const make: Effect.Effect<Events, never, OrbClient.OrbClient> = internal.make({
+  EventSearch,
+  EventSearchResult,
+  EventVolumePage
+})
 
 /**
  * The service over the `OrbClient` in context.

@@ -5,17 +5,21 @@
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import { identity } from "effect/Function"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as Backfills from "../Backfills.js"
-import * as Events from "../Events.js"
+import type * as Events from "../Events.js"
 import * as OrbClient from "../OrbClient.js"
 import * as OrbError from "../OrbError.js"
 import { followCursors, pathOf } from "./pages.js"
 
 const invalid = (field: string, reason: string) => Either.left(new OrbError.InvalidInput({ field, reason }))
+
+/** @internal */
+export const maxSearchEventIds = 500
 
 /** Orb's bounds of `limit` on `GET /events/volume` (its default: 20). */
 const maxVolumeLimit = 100
@@ -43,10 +47,10 @@ export const validateSearch = (input: Events.EventSearch): Either.Either<void, O
   const ids: unknown = input?.eventIds
   if (!Array.isArray(ids)) return invalid("eventIds", "must be an array of event ids")
   if (ids.length === 0) return invalid("eventIds", "give at least one event id")
-  if (ids.length > Events.maxSearchEventIds) {
+  if (ids.length > maxSearchEventIds) {
     return invalid(
       "eventIds",
-      `${ids.length} ids in one search; Orb accepts at most ${Events.maxSearchEventIds} (search in batches)`
+      `${ids.length} ids in one search; Orb accepts at most ${maxSearchEventIds} (search in batches)`
     )
   }
   for (const [index, id] of ids.entries()) {
@@ -78,56 +82,68 @@ const volumeParams = (options: Events.VolumeOptions): Array<[string, string]> =>
 // A stack trace captured on every call costs more CPU than the rest of the operation's own work.
 const spanOptions = { captureStackTrace: false } as const
 
+/**
+ * The Schemas the operations read and write, declared by `Events` (which imports this module: they come as an
+ * argument, not an import, so that the two modules do not import each other).
+ *
+ * @internal
+ */
+export interface Schemas {
+  readonly EventSearch: Schema.Schema<Events.EventSearch, typeof Events.EventSearch.Encoded>
+  readonly EventSearchResult: Schema.Schema<Events.EventSearchResult, typeof Events.EventSearchResult.Encoded>
+  readonly EventVolumePage: Schema.Schema<Events.EventVolumePage, typeof Events.EventVolumePage.Encoded>
+}
+
 /** @internal */
-export const make: Effect.Effect<Events.Events, never, OrbClient.OrbClient> = Effect.gen(function*() {
-  const client = yield* OrbClient.OrbClient
-  // Built here rather than on import: `Events` imports this module, so its Schemas are not there yet on import.
-  const encodeSearch = Schema.encodeSync(Events.EventSearch)
+export const make = (schemas: Schemas): Effect.Effect<Events.Events, never, OrbClient.OrbClient> =>
+  Effect.gen(function*() {
+    const client = yield* OrbClient.OrbClient
+    const encodeSearch = Schema.encodeSync(schemas.EventSearch)
 
-  const search = Effect.fn("Events.search", spanOptions)(function*(input: Events.EventSearch) {
-    yield* validateSearch(input)
-    yield* Effect.annotateCurrentSpan("events.ids", input.eventIds.length)
-    // A search changes nothing: the key that `OrbClient` gives each POST only makes its retries replays.
-    return yield* client.request(
-      { method: "POST", path: "/events/search", body: encodeSearch(input) },
-      Events.EventSearchResult
-    )
+    const search = Effect.fn("Events.search", spanOptions)(function*(input: Events.EventSearch) {
+      yield* validateSearch(input)
+      yield* Effect.annotateCurrentSpan("events.ids", input.eventIds.length)
+      // A search changes nothing: the key that `OrbClient` gives each POST only makes its retries replays.
+      return yield* client.request(
+        { method: "POST", path: "/events/search", body: encodeSearch(input) },
+        schemas.EventSearchResult
+      )
+    })
+
+    const volumePage = Effect.fn("Events.volumePage", spanOptions)(function*(options: Events.VolumePageOptions) {
+      yield* validateVolume(options)
+      const urlParams = volumeParams(options)
+      if (options.cursor !== undefined) urlParams.push(["cursor", options.cursor])
+      return yield* client.request({ method: "GET", path: "/events/volume", urlParams }, schemas.EventVolumePage)
+    })
+
+    const volume = (options: Events.VolumeOptions): Stream.Stream<Events.EventVolume, Backfills.Error> => {
+      const params = volumeParams(options)
+      const limit = options.limit ?? defaultVolumeLimit
+      return followCursors({
+        path: "/events/volume",
+        params,
+        fetch: (cursor) =>
+          Effect.flatMap(volumePage({ ...options, cursor }), (page) => {
+            if (Option.isSome(page.paginationMetadata)) {
+              return Effect.succeed({ data: page.data, nextCursor: page.paginationMetadata.value.nextCursor })
+            }
+            // No cursor to follow: a page short of the limit is the whole rest; a full one leaves the rest unknown,
+            // and ending there would pass off part of the timeframe as all of it.
+            if (page.data.length < limit) return Effect.succeed({ data: page.data, nextCursor: null })
+            return Effect.fail(
+              new OrbError.DecodeError({
+                status: 200,
+                method: "GET",
+                path: pathOf("/events/volume", params, cursor),
+                reason: `a full page of ${page.data.length} hours without pagination_metadata: the rest of the ` +
+                  "timeframe cannot be asked for (ask for a shorter timeframe, or a larger limit)",
+                excerpt: ""
+              })
+            )
+          })
+      }).pipe(Stream.withSpan("Events.volume"))
+    }
+
+    return identity<Events.Events>({ search, volumePage, volume })
   })
-
-  const volumePage = Effect.fn("Events.volumePage", spanOptions)(function*(options: Events.VolumePageOptions) {
-    yield* validateVolume(options)
-    const urlParams = volumeParams(options)
-    if (options.cursor !== undefined) urlParams.push(["cursor", options.cursor])
-    return yield* client.request({ method: "GET", path: "/events/volume", urlParams }, Events.EventVolumePage)
-  })
-
-  const volume = (options: Events.VolumeOptions): Stream.Stream<Events.EventVolume, Backfills.Error> => {
-    const params = volumeParams(options)
-    const limit = options.limit ?? defaultVolumeLimit
-    return followCursors({
-      path: "/events/volume",
-      params,
-      fetch: (cursor) =>
-        Effect.flatMap(volumePage({ ...options, cursor }), (page) => {
-          if (Option.isSome(page.paginationMetadata)) {
-            return Effect.succeed({ data: page.data, nextCursor: page.paginationMetadata.value.nextCursor })
-          }
-          // No cursor to follow: a page short of the limit is the whole rest; a full one leaves the rest unknown,
-          // and ending there would pass off part of the timeframe as all of it.
-          if (page.data.length < limit) return Effect.succeed({ data: page.data, nextCursor: null })
-          return Effect.fail(
-            new OrbError.DecodeError({
-              status: 200,
-              method: "GET",
-              path: pathOf("/events/volume", params, cursor),
-              reason: `a full page of ${page.data.length} hours without pagination_metadata: the rest of the ` +
-                "timeframe cannot be asked for (ask for a shorter timeframe, or a larger limit)",
-              excerpt: ""
-            })
-          )
-        })
-    }).pipe(Stream.withSpan("Events.volume"))
-  }
-
-  return Events.Events.of({ search, volumePage, volume })
-})

@@ -224,3 +224,21 @@ export const volume = (state: State.State, params: URLSearchParams, now: number)
     pagination_metadata: { has_more: hasMore, next_cursor: hasMore ? encodeCursor(to) : null }
   })
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// routing
+
+/**
+ * Answers a request for one of these endpoints at `now`, or `undefined` for any other request (which
+ * `Handler.handle` answers). Authentication, quotas and idempotency are the caller's, as for `Handler.handle`.
+ *
+ * @internal
+ */
+export const handle = (state: State.State, request: Handler.Request, now: number): Handler.Response | undefined => {
+  const url = new URL(request.url, "http://simulator.invalid")
+  const path = url.pathname.replace(/\/$/, "")
+  const method = request.method.toUpperCase()
+  if (path === "/v1/events/search" && method === "POST") return search(state, request.body, now)
+  if (path === "/v1/events/volume" && method === "GET") return volume(state, url.searchParams, now)
+  return undefined
+}

@@ -13,7 +13,6 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as DeprecationFilter from "./deprecationFilter.js"
-import * as EventsHandler from "./eventsHandler.js"
 import type * as State from "./state.js"
 
 /** @internal */
@@ -621,12 +620,6 @@ export const handle = (state: State.State, request: Request, now: number): Respo
   const params = url.searchParams
   if (segments.length === 1 && segments[0] === "ingest" && method === "POST") {
     return ingest(state, params, request.body, now)
-  }
-  if (segments.length === 2 && segments[0] === "events" && segments[1] === "search" && method === "POST") {
-    return EventsHandler.search(state, request.body, now)
-  }
-  if (segments.length === 2 && segments[0] === "events" && segments[1] === "volume" && method === "GET") {
-    return EventsHandler.volume(state, params, now)
   }
   if (segments[0] !== "events" || segments[1] !== "backfills") return urlNotFound(method, fullPath)
   if (segments.length === 2) {
