@@ -121,6 +121,14 @@ describe("Events.volume", () => {
         Events.volumePage({ timeframeStart: at("2026-10-02T00:00:00Z"), timeframeEnd: at("2026-10-01T00:00:00Z") })
       )
       assert.strictEqual(backwards._tag === "InvalidInput" && backwards.field, "timeframeEnd")
+      // From JavaScript, anything may come: still a typed refusal, never a defect.
+      const notADate = { timeframeStart: "2026-10-01" as unknown as DateTime.Utc }
+      const streamed = yield* Effect.flip(Stream.runCollect(Events.volume(notADate)))
+      assert.strictEqual(streamed._tag === "InvalidInput" && streamed.field, "timeframeStart")
+      const paged = yield* Effect.flip(Events.volumePage(notADate))
+      assert.strictEqual(paged._tag === "InvalidInput" && paged.field, "timeframeStart")
+      const searched = yield* Effect.flip(Events.search({ eventIds: ["a"], timeframeEnd: notADate.timeframeStart }))
+      assert.strictEqual(searched._tag === "InvalidInput" && searched.field, "timeframeEnd")
       assert.strictEqual(requests.length, 1)
     }).pipe(Effect.provide(layer))
   })

@@ -118,6 +118,9 @@ export const make = (schemas: Schemas): Effect.Effect<Events.Events, never, OrbC
     })
 
     const volume = (options: Events.VolumeOptions): Stream.Stream<Events.EventVolume, Backfills.Error> => {
+      // Checked before the query is built from the options, which would throw on a timeframe that is no DateTime.
+      const checked = validateVolume(options)
+      if (Either.isLeft(checked)) return Stream.fail(checked.left)
       const params = volumeParams(options)
       const limit = options.limit ?? defaultVolumeLimit
       return followCursors({
