@@ -138,6 +138,24 @@ export class Backfill extends Schema.Class<Backfill>("@effect-orb/backfills/Back
 }) {}
 
 /**
+ * The `pagination_metadata` of one of Orb's paginated lists: `nextCursor` is the `cursor` of the next page, `null`
+ * on the last.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const PaginationMetadata = Schema.Struct({
+  hasMore: wireKey(Schema.Boolean, "has_more"),
+  nextCursor: wireKey(Schema.NullOr(Schema.String), "next_cursor")
+})
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type PaginationMetadata = typeof PaginationMetadata.Type
+
+/**
  * One page of `GET /events/backfills`.
  *
  * @since 0.1.0
@@ -145,13 +163,7 @@ export class Backfill extends Schema.Class<Backfill>("@effect-orb/backfills/Back
  */
 export class BackfillPage extends Schema.Class<BackfillPage>("@effect-orb/backfills/Backfill/BackfillPage")({
   data: Schema.Array(Backfill),
-  paginationMetadata: wireKey(
-    Schema.Struct({
-      hasMore: wireKey(Schema.Boolean, "has_more"),
-      nextCursor: wireKey(Schema.NullOr(Schema.String), "next_cursor")
-    }),
-    "pagination_metadata"
-  )
+  paginationMetadata: wireKey(PaginationMetadata, "pagination_metadata")
 }) {}
 
 /**

@@ -17,6 +17,13 @@ export * as Backfill from "./Backfill.js"
 export * as Backfills from "./Backfills.js"
 
 /**
+ * What Orb holds: events searched by id, and hourly event counts.
+ *
+ * @since 0.2.0
+ */
+export * as Events from "./Events.js"
+
+/**
  * The configured transport to Orb.
  *
  * @since 0.1.0

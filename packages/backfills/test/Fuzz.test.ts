@@ -25,6 +25,7 @@ import * as Stream from "effect/Stream"
 import * as util from "node:util"
 import type * as Backfill from "../src/Backfill.js"
 import * as Backfills from "../src/Backfills.js"
+import * as Events from "../src/Events.js"
 import * as OrbClient from "../src/OrbClient.js"
 import * as OrbError from "../src/OrbError.js"
 import { apiKey, clientOptions, problem, wireBackfill } from "./utils.js"
@@ -113,6 +114,50 @@ const page = fc.record({
   )
 })
 
+/** An event of a search answer, valid or with one field replaced, removed or made odd. */
+const wireEvent = {
+  id: "k0",
+  customer_id: "cus_1",
+  external_customer_id: null,
+  event_name: "api_call",
+  properties: { n: 1 },
+  timestamp: "2026-10-02T00:00:00Z",
+  deprecated: false
+}
+const searchEvent = fc.oneof(
+  fc.constant(wireEvent),
+  fc.tuple(fc.constantFrom(...Object.keys(wireEvent)), fc.oneof(jsonValue, fc.constant(undefined))).map((
+    [key, value]
+  ) => ({ ...wireEvent, [key]: value }))
+)
+
+const hour = (n: number) => ({
+  timeframe_start: new Date(Date.UTC(2026, 9, 1, n)).toISOString(),
+  timeframe_end: new Date(Date.UTC(2026, 9, 1, n + 1)).toISOString(),
+  count: n
+})
+const volume = fc.oneof(
+  fc.integer({ min: 0, max: 48 }).map(hour),
+  fc.tuple(fc.constantFrom("timeframe_start", "timeframe_end", "count"), fc.oneof(jsonValue, fc.constant(undefined)))
+    .map(([key, value]) => ({ ...hour(0), [key]: value }))
+)
+
+/** A search answer or a page of hourly counts, with or without `pagination_metadata`. */
+const eventsAnswer = fc.oneof(
+  fc.record({ data: fc.array(searchEvent, { maxLength: 3 }) }),
+  fc.record({
+    data: fc.array(volume, { maxLength: 4 }),
+    pagination_metadata: fc.oneof(
+      fc.record({
+        has_more: fc.oneof(fc.boolean(), jsonValue),
+        next_cursor: fc.oneof(fc.constantFrom(null, "", "A", "B", "c1"), fc.string({ maxLength: 8 }))
+      }),
+      jsonValue,
+      fc.constant(undefined)
+    )
+  })
+)
+
 const problemDocument = fc.record({
   fragment: fc.constantFrom(
     "400-constraint-violation",
@@ -156,6 +201,7 @@ const text = fc.oneof(
   { weight: 2, arbitrary: jsonValue.map((v) => JSON.stringify(v)) },
   { weight: 3, arbitrary: fc.oneof(validBackfill, brokenBackfill).map((v) => JSON.stringify(v)) },
   { weight: 2, arbitrary: page.map((v) => JSON.stringify(v)) },
+  { weight: 2, arbitrary: eventsAnswer.map((v) => JSON.stringify(v)) },
   { weight: 2, arbitrary: problemDocument.map((v) => JSON.stringify(v)) },
   {
     weight: 1,
@@ -240,12 +286,14 @@ const scripted = HttpClient.make((request) =>
 )
 
 // Built once for all runs (building it per run would cost more than the run): nothing in it outlives a call.
-const services = Effect.runSync(Effect.scoped(Layer.build(Backfills.layer.pipe(
-  // The default retries, timeout and waits: virtual time makes them free.
-  Layer.provideMerge(OrbClient.layer(clientOptions)),
-  Layer.provide(Layer.succeed(HttpClient.HttpClient, scripted)),
-  Layer.orDie
-))))
+const services = Effect.runSync(Effect.scoped(Layer.build(
+  Layer.merge(Backfills.layer, Events.layer).pipe(
+    // The default retries, timeout and waits: virtual time makes them free.
+    Layer.provideMerge(OrbClient.layer(clientOptions)),
+    Layer.provide(Layer.succeed(HttpClient.HttpClient, scripted)),
+    Layer.orDie
+  )
+)))
 
 // ---------------------------------------------------------------------------------------------------------
 // the operations
@@ -258,7 +306,7 @@ const event = (i: number): Backfill.IngestEvent => ({
   idempotencyKey: `k${i}`
 })
 
-const operations: Record<string, Effect.Effect<unknown, unknown, Backfills.Backfills>> = {
+const operations: Record<string, Effect.Effect<unknown, unknown, Backfills.Backfills | Events.Events>> = {
   create: Backfills.create({
     timeframeStart: DateTime.unsafeMake("2026-10-01T00:00:00Z"),
     timeframeEnd: DateTime.unsafeMake("2026-10-08T00:00:00Z"),
@@ -270,6 +318,10 @@ const operations: Record<string, Effect.Effect<unknown, unknown, Backfills.Backf
   close: Backfills.close("bf_1"),
   revert: Backfills.revert("bf_1"),
   ingest: Backfills.ingest("bf_1", [event(0), event(1)]),
+  search: Events.search({ eventIds: ["k0", "k1"] }),
+  volume: Stream.runCollect(
+    Stream.take(Events.volume({ timeframeStart: DateTime.unsafeMake("2026-10-01T00:00:00Z"), limit: 3 }), 20)
+  ),
   awaitStatus: Backfills.awaitStatus("bf_1", "reflected", { timeout: Duration.minutes(2) }),
   ingestStream: Backfills.ingestStream("bf_1", Stream.range(0, 4).pipe(Stream.map(event)), {
     quota: false,
@@ -341,11 +393,14 @@ const makeVirtualClock = (start: number, bound: Duration.Duration, onBound: () =
 
 // Far beyond a run's retries, waits and `awaitStatus` timeout; and in real time, for a run stuck without sleeping.
 const virtualBound = Duration.minutes(10)
-// Per operation: with nine operations, a few thousand runs in all.
+// Per operation: with a dozen operations, a few thousand runs in all.
 const runs = 250
 const wallBound = Duration.seconds(10)
 
-const runCase = (operation: Effect.Effect<unknown, unknown, Backfills.Backfills>, script: ReadonlyArray<Answer>) =>
+const runCase = (
+  operation: Effect.Effect<unknown, unknown, Backfills.Backfills | Events.Events>,
+  script: ReadonlyArray<Answer>
+) =>
   Effect.gen(function*() {
     const stuck = yield* Deferred.make<string>()
     // Orb's now, so that the events of `ingest` are neither in the future nor long past.

@@ -15,6 +15,7 @@ import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import * as Tracer from "effect/Tracer"
 import * as Backfills from "../src/Backfills.js"
+import * as Events from "../src/Events.js"
 import * as OrbClient from "../src/OrbClient.js"
 
 export interface Recorded {
@@ -72,13 +73,13 @@ export const clientOptions: OrbClient.Options = {
   baseUrl: "https://orb.test/v1"
 }
 
-/** `Backfills` over `OrbClient` over a recording client. */
+/** `Backfills` and `Events` over `OrbClient` over a recording client. */
 export const recordingBackfills = (
   script: (request: Recorded, index: number) => Reply,
   options: Partial<OrbClient.Options> = {}
 ) => {
   const recording = makeRecording(script)
-  const layer = Backfills.layer.pipe(
+  const layer = Layer.merge(Backfills.layer, Events.layer).pipe(
     Layer.provideMerge(OrbClient.layer({ ...clientOptions, ...options })),
     Layer.provide(recording.layer),
     Layer.orDie

@@ -1,6 +1,7 @@
 /**
- * A faithful, in-memory Orb for tests: the backfill and ingest endpoints of Orb's API (see `ORB_API.md`,
- * including its "Decided here" assumptions), served under `/v1` by one request handler with two faces:
+ * A faithful, in-memory Orb for tests: the backfill and ingest endpoints of Orb's API, and its event search and
+ * volume (see `ORB_API.md`, including its "Decided here" assumptions), served under `/v1` by one request handler
+ * with two faces:
  *
  * - {@link layer}: an `HttpClient` that answers in-process (no socket) plus the {@link OrbSimulator}
  *   control service (inspect backfills and events, inject faults, set quotas, reset);
@@ -30,6 +31,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
+import * as EventsHandler from "./internal/eventsHandler.js"
 import * as Handler from "./internal/handler.js"
 import * as Pipeline from "./internal/pipeline.js"
 import * as State from "./internal/state.js"
@@ -342,45 +344,27 @@ export const make = (options: Options = {}): Effect.Effect<OrbSimulator> =>
 
     const handle = Pipeline.make({ config, state, limiter, faults, requests, recordRequests, latency })
 
-    const events = Effect.map(Clock.currentTimeMillis, (now) => {
-      const out: Array<RecordedEvent> = []
-      const push = (
-        event: State.StoredEvent,
-        countsFrom: number | undefined,
-        base: "active" | "pending" | "reverted"
-      ) => {
-        const deprecated = base === "active" && countsFrom !== undefined && state.isDeprecated(event, countsFrom, now)
-        out.push({
-          idempotencyKey: event.idempotencyKey,
-          eventName: event.eventName,
-          timestamp: DateTime.unsafeMake(event.timestamp),
-          properties: event.properties,
-          customerId: event.customerId,
-          externalCustomerId: Option.fromNullable(event.externalCustomerId),
-          backfillId: Option.fromNullable(event.backfillId),
-          ingestedAt: DateTime.unsafeMake(event.ingestedAt),
-          status: deprecated ? "deprecated" : base,
-          deprecated
-        })
-      }
-      for (const event of state.events) push(event, event.ingestedAt, "active")
-      for (const record of state.oldestFirst()) {
-        const view = state.view(record, now)
-        const base = view.status === "reverted"
-          ? "reverted"
-          : view.status === "reflected" || view.status === "pending_revert"
-          ? "active"
-          : "pending"
-        for (const event of record.events.values()) push(event, view.reflectedAt, base)
-      }
-      return out as ReadonlyArray<RecordedEvent>
-    })
+    const events = Effect.map(Clock.currentTimeMillis, (now) =>
+      EventsHandler.classify(state, now).map(({ event, status }): RecordedEvent => ({
+        idempotencyKey: event.idempotencyKey,
+        eventName: event.eventName,
+        timestamp: DateTime.unsafeMake(event.timestamp),
+        properties: event.properties,
+        customerId: event.customerId,
+        externalCustomerId: Option.fromNullable(event.externalCustomerId),
+        backfillId: Option.fromNullable(event.backfillId),
+        ingestedAt: DateTime.unsafeMake(event.ingestedAt),
+        status,
+        deprecated: status === "deprecated"
+      })))
 
     return OrbSimulator.of({
       handle,
       backfills: Effect.map(
         Clock.currentTimeMillis,
-        (now) => Array.from(state.newestFirst(), (record) => Handler.toBackfill(state, record, now))
+        (now) =>
+          Array.from(state.newestFirst(), (record) =>
+            Handler.toBackfill(state, record, now))
       ),
       events,
       requests: Effect.sync(() => requests.slice()),

@@ -33,6 +33,12 @@ const operations: ReadonlyArray<Operation> = [
     name: "ingest",
     method: "POST",
     request: (id) => ({ path: `/ingest?backfill_id=${id}`, body: { events: [event("a"), event("b")] } })
+  },
+  { name: "search", method: "POST", request: () => ({ path: "/events/search", body: { event_ids: ["a", "b"] } }) },
+  {
+    name: "volume",
+    method: "GET",
+    request: () => ({ path: "/events/volume?timeframe_start=2025-03-01T00:00:00Z&limit=5" })
   }
 ]
 
@@ -193,6 +199,16 @@ describe("every answer matches Orb's OpenAPI document", () => {
           413,
           errorType("413-request-too-large")
         ],
+        ["search: no ids", post("/events/search", { event_ids: [] }), 400, validation],
+        ["search: not JSON", call("POST", "/events/search", { rawBody: "{" }), 400, validation],
+        ["volume: no timeframe_start", call("GET", "/events/volume"), 400, validation],
+        [
+          "volume: bad cursor",
+          call("GET", "/events/volume?timeframe_start=2025-03-01T00:00:00Z&cursor=zz"),
+          400,
+          validation
+        ],
+        ["search: GET", call("GET", "/events/search"), 404, errorType("404-url-not-found")],
         ["unknown path", call("GET", "/customers"), 404, errorType("404-url-not-found")],
         ["unknown method", call("DELETE", "/events/backfills"), 404, errorType("404-url-not-found")]
       ]

@@ -1,5 +1,6 @@
 // Validates simulator responses (and request bodies) against Orb's OpenAPI 3.1 document (JSON Schema
-// 2020-12). `fixtures/backfills.json` is an unchanged copy of shared/orb-openapi/backfills.json, so the
+// 2020-12). `fixtures/backfills.json` is shared/orb-openapi/backfills.json with the paths and components of
+// `POST /events/search` and `GET /events/volume` added from the same source document, each unchanged, so the
 // tests do not depend on a folder outside the repository.
 import addFormatsModule from "ajv-formats"
 import { Ajv2020 } from "ajv/dist/2020.js"

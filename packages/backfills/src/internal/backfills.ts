@@ -2,7 +2,6 @@
  * The backfill service's implementation, behind the declarations of `Backfills`: the safety rails checked before
  * anything is sent, and the operations over an `OrbClient`.
  */
-import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
@@ -20,8 +19,8 @@ import type * as Backfills from "../Backfills.js"
 import * as OrbClient from "../OrbClient.js"
 import * as OrbError from "../OrbError.js"
 import * as Events from "./events.js"
-import { excerptOf, truncate } from "./excerpt.js"
 import { decodedEvents, encodedEvents, ingestInto, ingestStream as internalIngestStream } from "./ingestStream.js"
+import { followCursors } from "./pages.js"
 import * as RateLimiter from "./rateLimiter.js"
 import { run as internalRun } from "./run.js"
 
@@ -146,10 +145,6 @@ export const validateEncodedEvent = (
 
 const encodeCreate = Schema.encodeSync(Backfill.CreateBackfill)
 
-// Orb's cursors are a few dozen characters; past this one would make a URL that servers refuse (commonly 8 kB),
-// and every error that names the request would quote it.
-const maxCursorLength = 2_048
-
 // A stack trace captured on every call costs more CPU than the rest of the operation's own work.
 const spanOptions = { captureStackTrace: false } as const
 
@@ -209,52 +204,14 @@ export const makeWith = (
     })
 
     const list = (options?: Backfills.ListOptions): Stream.Stream<Backfill.Backfill, Backfills.Error> =>
-      Stream.suspend(() => {
-        // Every cursor followed so far (one per page, a few dozen characters each): a server that hands one back
-        // again, at once or after others, would make the listing go round forever.
-        const followed = new Set<string>()
-        return Stream.paginateChunkEffect(
-          undefined as string | undefined,
-          (cursor) =>
-            listPage({ limit: options?.limit, cursor }).pipe(
-              Effect.flatMap((page) => {
-                const next = page.paginationMetadata.nextCursor
-                const data = Chunk.unsafeFromArray(page.data)
-                // As Orb's own SDK: an empty page, or no cursor (`null` or `""`), is the end.
-                if (page.data.length === 0 || next === null || next === "") {
-                  return Effect.succeed([data, Option.none<string>()] as const)
-                }
-                if (cursor !== undefined) followed.add(cursor)
-                const refuse = (reason: string) =>
-                  Effect.fail(
-                    new OrbError.DecodeError({
-                      status: 200,
-                      method: "GET",
-                      path: `/events/backfills?${new URLSearchParams([
-                        ...(options?.limit === undefined ? [] : [["limit", String(options.limit)]]),
-                        ...(cursor === undefined ? [] : [["cursor", truncate(cursor, 200)]])
-                      ])}`,
-                      reason,
-                      excerpt: ""
-                    })
-                  )
-                if (next.length > maxCursorLength) {
-                  return refuse(
-                    `next_cursor of ${next.length} characters (${excerptOf(next, 40)}) is no cursor: it would make a ` +
-                      "URL longer than servers accept"
-                  )
-                }
-                if (followed.has(next)) {
-                  return refuse(
-                    `next_cursor ${excerptOf(next)} was already followed: the listing would never end (after ${
-                      followed.size + 1
-                    } pages)`
-                  )
-                }
-                return Effect.succeed([data, Option.some(next)] as const)
-              })
-            )
-        )
+      followCursors({
+        path: "/events/backfills",
+        params: options?.limit === undefined ? [] : [["limit", String(options.limit)]],
+        fetch: (cursor) =>
+          Effect.map(listPage({ limit: options?.limit, cursor }), (page) => ({
+            data: page.data,
+            nextCursor: page.paginationMetadata.nextCursor
+          }))
       }).pipe(Stream.withSpan("Backfills.list"))
 
     const ingest = Effect.fn("Backfills.ingest", spanOptions)(

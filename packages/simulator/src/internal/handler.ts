@@ -87,7 +87,8 @@ const isUtc = (timestamp: string): boolean => {
   return zone === 90 /* Z */ || zone === 122 /* z */ || timestamp.endsWith("+00:00") || timestamp.endsWith("-00:00")
 }
 
-const formatIssues = (error: ParseResult.ParseError): Array<string> =>
+/** @internal */
+export const formatIssues = (error: ParseResult.ParseError): Array<string> =>
   ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) =>
     issue.path.length === 0 ? issue.message : `${issue.path.join(".")}: ${issue.message}`
   )

@@ -10,6 +10,7 @@ import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as OrbSimulator from "../OrbSimulator.js"
+import * as EventsHandler from "./eventsHandler.js"
 import * as Handler from "./handler.js"
 import * as State from "./state.js"
 import type * as Traffic from "./traffic.js"
@@ -196,7 +197,7 @@ const handled = (
     let response = stored
     if (response === undefined) {
       const at = yield* Clock.currentTimeMillis
-      response = Handler.handle(state, req, at)
+      response = EventsHandler.handle(state, req, at) ?? Handler.handle(state, req, at)
       if (key !== undefined) state.idempotency.set(key, { fingerprint, storedAt: at, response })
     }
     if (fault !== undefined && fault.timing === "after" && stored === undefined) {
