@@ -1,5 +1,6 @@
 // An ingested event is decoded by hand when it is plainly well formed, and by the `IngestEvent` Schema otherwise
 // (which names the problems): these tests hold both paths to the same answer, accepted or the same errors.
+import { OrbSimulator } from "@effect-orb/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import * as Handler from "../src/internal/handler.js"
@@ -17,7 +18,8 @@ const config: State.Config = {
   gracePeriodMillis: 12 * hour,
   maxFutureMillis: 5 * 60_000,
   idempotencyTtlMillis: 48 * hour,
-  defaultCloseAfterMillis: 24 * hour
+  defaultCloseAfterMillis: 24 * hour,
+  customers: OrbSimulator.defaultCustomers
 }
 
 const backfill = (customerId: string | null): State.BackfillRecord => ({

@@ -45,6 +45,8 @@ export interface Flag {
   /** `PATH`, `ndjson|csv`; none for a boolean flag. */
   readonly value: string | undefined
   readonly required: boolean
+  /** May be given more than once (`Options.repeated`). */
+  readonly repeatable: boolean
   readonly description: string
   readonly defaultValue: string | undefined
 }
@@ -109,7 +111,8 @@ const paragraphs = (doc: HelpDoc.HelpDoc): Array<string> => {
 const boilerplate = new Set([
   "This setting is optional.",
   "This option can be set from environment variables.",
-  "Will prompt the user for input if this option is not provided."
+  "Will prompt the user for input if this option is not provided.",
+  "This option may be repeated zero or more times."
 ])
 
 /**
@@ -122,13 +125,19 @@ export const docText = (doc: HelpDoc.HelpDoc): string => paragraphs(doc).join(" 
 const descriptionOf = (doc: HelpDoc.HelpDoc) =>
   paragraphs(doc).slice(1).filter((p) => !boilerplate.has(p) && !p.startsWith("This setting is optional.")).join(" ")
 
-const named = (usage: Usage.Usage): { readonly named: Usage.Named; readonly required: boolean } | undefined => {
+const named = (
+  usage: Usage.Usage
+): { readonly named: Usage.Named; readonly required: boolean; readonly repeatable: boolean } | undefined => {
   switch (usage._tag) {
     case "Named":
-      return { named: usage, required: true }
+      return { named: usage, required: true, repeatable: false }
     case "Optional": {
       const inner = named(usage.usage)
       return inner === undefined ? undefined : { ...inner, required: false }
+    }
+    case "Repeated": {
+      const inner = named(usage.usage)
+      return inner === undefined ? undefined : { ...inner, required: false, repeatable: true }
     }
     default:
       return undefined
@@ -151,6 +160,7 @@ export const flagOf = (options: Options.Options<unknown>): Flag | undefined => {
     aliases: names.filter((name) => name !== long),
     value: Options.isBool(options) || accepted._tag === "None" ? undefined : accepted.value.replace(/ \| /g, "|"),
     required: usage.required,
+    repeatable: usage.repeatable,
     description: descriptionOf(Options.getHelp(options)),
     defaultValue: defaults.get(options)
   }
@@ -207,6 +217,7 @@ export const builtIns: ReadonlyArray<Flag> = [
     aliases: ["-h"],
     value: undefined,
     required: false,
+    repeatable: false,
     description: "Show this help",
     defaultValue: undefined
   },
@@ -215,6 +226,7 @@ export const builtIns: ReadonlyArray<Flag> = [
     aliases: [],
     value: undefined,
     required: false,
+    repeatable: false,
     description: "Print the version",
     defaultValue: undefined
   },
@@ -223,6 +235,7 @@ export const builtIns: ReadonlyArray<Flag> = [
     aliases: [],
     value: "sh|bash|fish|zsh",
     required: false,
+    repeatable: false,
     description: "Print a completion script for this shell (e.g. orb-backfill --completions bash > " +
       "/etc/bash_completion.d/orb-backfill)",
     defaultValue: undefined
@@ -490,7 +503,7 @@ export const scan = (program: string, root: Node, argv: ReadonlyArray<string>): 
       }
       if (flag.long === "--version") version = true
       if (flag.long === "--json") json = true
-      if (seen.has(flag.long)) fail(`${flag.long} is given twice`)
+      if (seen.has(flag.long) && !flag.repeatable) fail(`${flag.long} is given twice`)
       seen.add(flag.long)
       if (flag.value !== undefined && eq === -1) {
         const value = argv[i + 1]

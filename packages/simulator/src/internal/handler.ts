@@ -80,6 +80,13 @@ export const validationError = (detail: string, errors: ReadonlyArray<unknown>):
 const notFound = (id: string) =>
   problem("ResourceNotFound", "Resource not found", `No backfill with id ${JSON.stringify(id)}`)
 
+const customerNotFound = (key: "customer_id" | "external_customer_id", id: string) =>
+  problem(
+    "ResourceNotFound",
+    "Resource not found",
+    `No customer with ${key === "customer_id" ? "id" : "external id"} ${JSON.stringify(id)}`
+  )
+
 // Date-times are read by the library's one strict parser (`Backfill.Timestamp`, `Backfill.timestampMillis`): an
 // impossible date or a missing zone is refused, never moved. On top of it, Orb wants an event's timestamp in UTC.
 const isUtc = (timestamp: string): boolean => {
@@ -256,6 +263,16 @@ const create = (state: State.State, body: Body, now: number): Response => {
     else filter = parsed.right
   }
   if (errors.length > 0) return validationError("Invalid backfill", errors)
+  // A backfill is scoped to a customer that exists (its body shows the customer's Orb id), whichever id names it.
+  let scopedTo: string | null = null
+  if (customerId !== null) {
+    if (!state.hasCustomer(customerId)) return customerNotFound("customer_id", customerId)
+    scopedTo = customerId
+  } else if (externalCustomerId !== null) {
+    const id = state.existingCustomerIdFor(externalCustomerId)
+    if (id === undefined) return customerNotFound("external_customer_id", externalCustomerId)
+    scopedTo = id
+  }
 
   // Newest first, so that of several overlapping backfills the error names the latest. An index loop rather than
   // `newestFirst()`: this walks every backfill on every create, and a generator step costs about 30 ns.
@@ -286,7 +303,7 @@ const create = (state: State.State, body: Body, now: number): Response => {
     closeTime: input.closeTime?.epochMillis ?? now + state.config.defaultCloseAfterMillis,
     closedAt: undefined,
     revert: undefined,
-    customerId: customerId ?? (externalCustomerId === null ? null : state.customerIdFor(externalCustomerId)),
+    customerId: scopedTo,
     replaceExistingEvents: input.replaceExistingEvents ?? true,
     deprecationFilter,
     filter,
@@ -483,6 +500,11 @@ export const checkEvent = (
   const hasCustomer = event.customerId !== undefined
   const hasExternal = event.externalCustomerId !== undefined
   if (hasCustomer === hasExternal) errors.push("exactly one of customer_id and external_customer_id is required")
+  // Orb: a `customer_id` must name a customer that exists; an `external_customer_id` need not (the events go to the
+  // customer created later with it).
+  else if (event.customerId !== undefined && !state.hasCustomer(event.customerId)) {
+    errors.push(`customer_id: no customer with id ${JSON.stringify(event.customerId)}`)
+  }
   const timestamp = event.timestamp
   const customerId = event.customerId ??
     (event.externalCustomerId === undefined ? "" : state.customerIdFor(event.externalCustomerId))
