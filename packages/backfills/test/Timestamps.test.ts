@@ -4,12 +4,14 @@
 // the same instants, and never depend on the machine's time zone.
 import { afterEach, assert, describe, it } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
 import * as Schema from "effect/Schema"
 import * as Backfill from "../src/Backfill.js"
 import * as Backfills from "../src/Backfills.js"
 import { decoderFor, fastBackfill } from "../src/internal/decode.js"
+import * as OrbError from "../src/OrbError.js"
 import { wireBackfill } from "./utils.js"
 
 const decodeTimestamp = Schema.decodeUnknownEither(Backfill.Timestamp)
@@ -148,6 +150,34 @@ describe("dates are refused, never moved", () => {
     }
     const response = decoderFor(Backfill.Backfill)(wireBackfill({ timeframe_end: "2026-02-30T00:00:00Z" }))
     assert.match(message(response), /timeframe_end[\s\S]*February 2026 has 28 days/)
+  })
+})
+
+describe("Backfill.timestamp and unsafeTimestamp: a date-time for code, as strict as the rest", () => {
+  it.effect("timestamp refuses 2026-11-31 with an InvalidInput naming the text and the place", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Backfill.timestamp("2026-11-31T00:00:00Z"))
+      assert.instanceOf(error, OrbError.InvalidInput)
+      assert.strictEqual(error.field, "timestamp")
+      assert.strictEqual(error.reason, `"2026-11-31T00:00:00Z" is not a calendar date (November 2026 has 30 days)`)
+      assert.strictEqual(
+        error.message,
+        `Invalid timestamp: "2026-11-31T00:00:00Z" is not a calendar date (November 2026 has 30 days)`
+      )
+      const read = yield* Backfill.timestamp("2026-10-01T02:00:00+02:00")
+      assert.strictEqual(DateTime.formatIso(read), "2026-10-01T00:00:00.000Z")
+    }))
+
+  it("unsafeTimestamp reads a literal, and throws the same error for an impossible one", () => {
+    assert.strictEqual(Backfill.unsafeTimestamp("2026-10-01T00:00:00Z").epochMillis, Date.UTC(2026, 9, 1))
+    assert.throws(
+      () => Backfill.unsafeTimestamp("2026-11-31T00:00:00Z"),
+      OrbError.InvalidInput,
+      `Invalid timestamp: "2026-11-31T00:00:00Z" is not a calendar date (November 2026 has 30 days)`
+    )
+    for (const [text] of [["2026-02-29T00:00:00Z"], ["Thu, 01 Oct 2026 00:00:00 GMT"], ["2026-10-01T24:00:00Z"]]) {
+      assert.throws(() => Backfill.unsafeTimestamp(text), message(Backfill.parseTimestamp(text)))
+    }
   })
 })
 
