@@ -55,10 +55,10 @@ export type BackfillStatus = typeof BackfillStatus.Type
  * (`2026-10-01T12:00:00.000Z`).
  *
  * Strict, so that a date is refused rather than moved: the form is `YYYY-MM-DDTHH:mm[:ss[.fraction]]` followed by
- * `Z` or an offset `±hh:mm` (at most ±23:59; `T` and `Z` may be lower case, as RFC 3339 allows; digits below the
- * millisecond are dropped), a date on the calendar, in the years 0000 to 9999 in UTC. Refused, with the reason: a
- * date that is not on the calendar (`2026-11-31`, `2026-02-29`), hour 24, a leap second, a missing zone (read
- * neither in UTC nor in the machine's zone: refused), a space for `T`, and any other form (`Date.parse`'s
+ * `Z`, an offset `±hh:mm` (at most ±23:59), or nothing, which means UTC as Orb reads it (never the machine's zone;
+ * `T` and `Z` may be lower case, as RFC 3339 allows; digits below the millisecond are dropped), a date on the
+ * calendar, in the years 0000 to 9999 in UTC. Refused, with the reason: a date that is not on the calendar
+ * (`2026-11-31`, `2026-02-29`), hour 24, a leap second, a space for `T`, and any other form (`Date.parse`'s
  * `Thu, 01 Oct 2026 00:00:00 GMT`, say). Every Schema of this module, the fast decoders and the event checks read
  * date-times through this one parser, whatever the machine's time zone.
  *

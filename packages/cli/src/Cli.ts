@@ -44,7 +44,7 @@ import * as Output from "./Output.js"
 const usage = (reason: string) => new CliError.UsageError({ reason })
 
 /**
- * A `--start`/`--end`/`--close-time` value: an ISO 8601 date-time with a zone, or a date (midnight UTC).
+ * A `--start`/`--end`/`--close-time` value: an ISO 8601 date-time (without a zone: UTC), or a date (midnight UTC).
  *
  * @since 0.1.0
  * @category parsing
@@ -138,7 +138,7 @@ const runFlags = {
   ),
   start: Options.text("start").pipe(
     Options.withPseudoName("ISO"),
-    Options.withDescription("Start of the timeframe, inclusive (ISO 8601 with a zone, or a date: midnight UTC)")
+    Options.withDescription("Start of the timeframe, inclusive (ISO 8601, UTC without a zone, or a date: midnight UTC)")
   ),
   end: Options.text("end").pipe(
     Options.withPseudoName("ISO"),
@@ -229,7 +229,7 @@ const runHelp: Help.Node = {
   config: runFlags,
   oneOf: [["replace", "add"]],
   notes: [
-    "Times are ISO 8601 with a zone (2026-10-01T00:00:00Z) or a date (2026-10-01: midnight UTC). " +
+    "Times are ISO 8601 (2026-10-01T00:00:00Z; without a zone, UTC) or a date (2026-10-01: midnight UTC). " +
     "Example: orb-backfill run --file usage.ndjson --start 2026-10-01 --end 2026-10-08 --add"
   ]
 }

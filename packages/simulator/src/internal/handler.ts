@@ -88,11 +88,8 @@ const customerNotFound = (key: "customer_id" | "external_customer_id", id: strin
   )
 
 // Date-times are read by the library's one strict parser (`Backfill.Timestamp`, `Backfill.timestampMillis`): an
-// impossible date or a missing zone is refused, never moved. On top of it, Orb wants an event's timestamp in UTC.
-const isUtc = (timestamp: string): boolean => {
-  const zone = timestamp.charCodeAt(timestamp.length - 1)
-  return zone === 90 /* Z */ || zone === 122 /* z */ || timestamp.endsWith("+00:00") || timestamp.endsWith("-00:00")
-}
+// impossible date is refused, never moved; an offset names its instant, and no zone at all is UTC (as Orb reads an
+// event's timestamp, "an ISO 8601 format date with no timezone offset (i.e. UTC)", and its Python SDK sends one).
 
 const formatIssues = (error: ParseResult.ParseError): Array<string> =>
   ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) =>
@@ -411,7 +408,7 @@ export interface DecodedEvent {
 /**
  * The fast path of {@link checkEvent}: decodes an event by hand when it passes every check that does not depend
  * on the backfill or the time (the `IngestEvent` Schema with no excess key, a non-empty idempotency key (of any
- * length: Orb documents none), a UTC timestamp), to the very values the Schema would give, and answers `undefined` for
+ * length: Orb documents none), a readable timestamp), to the very values the Schema would give, and answers `undefined` for
  * anything else, which then goes through the Schema so that its errors read as they always have. The Schema
  * costs several microseconds an event, most of an ingest request's CPU. A test holds both paths to the same
  * answers.
@@ -434,7 +431,6 @@ export const decodeEventFast = (raw: Readonly<Record<string, unknown>>): Decoded
     const value = properties[key]
     if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") return undefined
   }
-  if (!isUtc(timestamp)) return undefined
   const millis = Backfill.timestampMillis(timestamp)
   if (Number.isNaN(millis)) return undefined
   return {
@@ -484,9 +480,6 @@ export const checkEvent = (
     if (Either.isLeft(decoded)) { for (const issue of formatIssues(decoded.left)) errors.push(issue) }
     if (typeof raw.idempotency_key !== "string" || raw.idempotency_key.length === 0) {
       errors.push("idempotency_key: is required and must be a non-empty string")
-    }
-    if (typeof raw.timestamp === "string" && !isUtc(raw.timestamp)) {
-      errors.push("timestamp: expected an ISO 8601 date-time in UTC (ending in Z)")
     }
     if (Either.isLeft(decoded)) return fail(errors)
     event = {
