@@ -384,6 +384,9 @@ const revert = (state: State.State, record: State.BackfillRecord, now: number): 
   }
   // Before reflection nothing of the backfill counts yet, so there is nothing to undo asynchronously.
   record.revert = { at: now, immediate: view.status === "pending" }
+  // Reverting an open backfill ends it: its close_time ("in the past, the time at which the backfill was closed")
+  // becomes now, rather than the future time at which it would have closed by itself.
+  if (view.open) record.closedAt = now
   return backfillResponse(state, record, now)
 }
 

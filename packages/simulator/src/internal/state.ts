@@ -62,7 +62,7 @@ export interface BackfillRecord {
   readonly timeframeEnd: number
   /** When the backfill closes by itself. */
   readonly closeTime: number
-  /** When `close` was called, if it was called while open. */
+  /** When it was closed before its `closeTime`: by `close`, or by a revert while it was open. */
   closedAt: number | undefined
   /** When `revert` was called, and whether it took effect at once (nothing was reflected yet). */
   revert: { readonly at: number; readonly immediate: boolean } | undefined
