@@ -8,11 +8,12 @@
  * @since 0.1.0
  */
 import * as DateTime from "effect/DateTime"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { deriveKey, keyContent } from "./internal/eventKey.js"
+import { InvalidInput } from "./internal/invalidInput.js"
 import * as IsoDateTime from "./internal/isoDateTime.js"
 import * as WireEvent from "./internal/wireEvent.js"
 
@@ -54,10 +55,10 @@ export type BackfillStatus = typeof BackfillStatus.Type
  * (`2026-10-01T12:00:00.000Z`).
  *
  * Strict, so that a date is refused rather than moved: the form is `YYYY-MM-DDTHH:mm[:ss[.fraction]]` followed by
- * `Z` or an offset `±hh:mm` (at most ±23:59; `T` and `Z` may be lower case, as RFC 3339 allows; digits below the
- * millisecond are dropped), a date on the calendar, in the years 0000 to 9999 in UTC. Refused, with the reason: a
- * date that is not on the calendar (`2026-11-31`, `2026-02-29`), hour 24, a leap second, a missing zone (read
- * neither in UTC nor in the machine's zone: refused), a space for `T`, and any other form (`Date.parse`'s
+ * `Z`, an offset `±hh:mm` (at most ±23:59), or nothing, which means UTC as Orb reads it (never the machine's zone;
+ * `T` and `Z` may be lower case, as RFC 3339 allows; digits below the millisecond are dropped), a date on the
+ * calendar, in the years 0000 to 9999 in UTC. Refused, with the reason: a date that is not on the calendar
+ * (`2026-11-31`, `2026-02-29`), hour 24, a leap second, a space for `T`, and any other form (`Date.parse`'s
  * `Thu, 01 Oct 2026 00:00:00 GMT`, say). Every Schema of this module, the fast decoders and the event checks read
  * date-times through this one parser, whatever the machine's time zone.
  *
@@ -95,6 +96,54 @@ export const parseTimestamp = (
   return typeof read === "number"
     ? Either.right(DateTime.unsafeMake(read))
     : Either.left(IsoDateTime.explain(text, read))
+}
+
+/**
+ * A date-time from its ISO 8601 text, read as {@link Timestamp} reads it, for a timeframe or an event's time in
+ * code: strict where `DateTime.make` is lenient (it turns `2026-11-31` into December 1), it fails with an
+ * `OrbError.InvalidInput` (`field`: `timestamp`) whose reason quotes the text and says what is wrong with it.
+ *
+ * @example
+ * ```ts
+ * import { Backfill } from "@effect-orb/backfills"
+ * import { Effect } from "effect"
+ *
+ * export const start = Backfill.timestamp("2026-10-01T00:00:00Z")
+ * // Fails: Invalid timestamp: "2026-11-31T00:00:00Z" is not a calendar date (November 2026 has 30 days)
+ * export const refused = Effect.flip(Backfill.timestamp("2026-11-31T00:00:00Z"))
+ * ```
+ *
+ * @since 0.2.0
+ * @category parsing
+ */
+export const timestamp = (text: string): Effect.Effect<DateTime.Utc, InvalidInput> => {
+  const read = IsoDateTime.read(text)
+  return typeof read === "number"
+    ? Effect.succeed(DateTime.unsafeMake(read))
+    : Effect.fail(new InvalidInput({ field: "timestamp", reason: IsoDateTime.explain(text, read) }))
+}
+
+/**
+ * {@link timestamp} for a literal you know to be right, as in examples and tests: the date-time, or it throws
+ * the `OrbError.InvalidInput` that {@link timestamp} fails with (as `DateTime.unsafeMake` throws, but strictly).
+ *
+ * @example
+ * ```ts
+ * import { Backfill } from "@effect-orb/backfills"
+ *
+ * export const timeframe = {
+ *   timeframeStart: Backfill.unsafeTimestamp("2026-10-01T00:00:00Z"),
+ *   timeframeEnd: Backfill.unsafeTimestamp("2026-10-08T00:00:00Z")
+ * }
+ * ```
+ *
+ * @since 0.2.0
+ * @category parsing
+ */
+export const unsafeTimestamp = (text: string): DateTime.Utc => {
+  const read = IsoDateTime.read(text)
+  if (typeof read === "number") return DateTime.unsafeMake(read)
+  throw new InvalidInput({ field: "timestamp", reason: IsoDateTime.explain(text, read) })
 }
 
 /**

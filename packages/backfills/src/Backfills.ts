@@ -629,18 +629,18 @@ export const ingestEncodedStream = <E, R>(
  *
  * @example
  * ```ts
- * import { Backfills } from "@effect-orb/backfills"
- * import { DateTime, Effect, Stream } from "effect"
+ * import { Backfill, Backfills } from "@effect-orb/backfills"
+ * import { Effect, Stream } from "effect"
  *
  * const program = Effect.gen(function*() {
  *   const result = yield* Backfills.run({
- *     timeframeStart: DateTime.unsafeMake("2026-10-01T00:00:00Z"),
- *     timeframeEnd: DateTime.unsafeMake("2026-10-08T00:00:00Z"),
+ *     timeframeStart: Backfill.unsafeTimestamp("2026-10-01T00:00:00Z"),
+ *     timeframeEnd: Backfill.unsafeTimestamp("2026-10-08T00:00:00Z"),
  *     replaceExistingEvents: true,
  *     externalCustomerId: "acme",
  *     events: Stream.make({
  *       eventName: "api_call",
- *       timestamp: DateTime.unsafeMake("2026-10-02T12:00:00Z"),
+ *       timestamp: Backfill.unsafeTimestamp("2026-10-02T12:00:00Z"),
  *       properties: { units: 3 },
  *       externalCustomerId: "acme"
  *     })

@@ -610,23 +610,17 @@ export const isTransient = (u: unknown): u is OrbError => {
 
 const transientTags: ReadonlySet<string> = new Set(["InternalServerError", "TooManyRequests", "ResourceConflict"])
 
-/**
- * A request refused locally, before anything was sent: `field` names the offending input (for example
- * `replaceExistingEvents` or `events[3].customerId`) and `reason` says what is wrong with it.
- *
- * @since 0.1.0
- * @category errors
- */
-export class InvalidInput
-  extends Schema.TaggedError<InvalidInput>("@effect-orb/backfills/OrbError/InvalidInput")("InvalidInput", {
-    field: Schema.String,
-    reason: Schema.String
-  })
-{
-  override get message() {
-    return `Invalid ${this.field}: ${this.reason}`
-  }
-}
+export {
+  /**
+   * A request refused locally, before anything was sent: `field` names the offending input (for example
+   * `replaceExistingEvents` or `events[3].customerId`) and `reason` says what is wrong with it. Also what
+   * `Backfill.timestamp` fails with (`field`: `timestamp`).
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  InvalidInput
+} from "./internal/invalidInput.js"
 
 /**
  * An event was invalid and the ingestion was asked to stop on the first one (`onInvalid: "fail"`).

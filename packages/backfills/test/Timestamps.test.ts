@@ -4,12 +4,14 @@
 // the same instants, and never depend on the machine's time zone.
 import { afterEach, assert, describe, it } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
 import * as Schema from "effect/Schema"
 import * as Backfill from "../src/Backfill.js"
 import * as Backfills from "../src/Backfills.js"
 import { decoderFor, fastBackfill } from "../src/internal/decode.js"
+import * as OrbError from "../src/OrbError.js"
 import { wireBackfill } from "./utils.js"
 
 const decodeTimestamp = Schema.decodeUnknownEither(Backfill.Timestamp)
@@ -96,9 +98,6 @@ describe("dates are refused, never moved", () => {
     ["2026-13-01T00:00:00Z", /is not a calendar date \(there is no month 13\)/],
     ["2026-00-10T00:00:00Z", /there is no month 00/],
     ["2026-10-00T00:00:00Z", /is not a calendar date/],
-    ["2026-10-02T12:00:00", /^"2026-10-02T12:00:00" has no time zone \(add Z for UTC, or an offset such as \+02:00\)$/],
-    ["2026-10-02T12:00", /has no time zone/],
-    ["2026-10-02T12:00:00.123", /has no time zone/],
     ["2026-10-02", /is a date without a time \(write 2026-10-02T00:00:00Z for midnight UTC\)/],
     ["2026-10-02 12:00:00Z", /separates the date and the time with a space, not T/],
     ["2026-10-01T24:00:00Z", /has an hour out of range \(00 to 23\)/],
@@ -108,7 +107,14 @@ describe("dates are refused, never moved", () => {
     ["2026-10-01T12:00:00+01:60", /has an offset out of range/],
     ["0000-01-01T00:00:00+00:01", /is outside the years 0000 to 9999 in UTC/],
     ["9999-12-31T23:59:59-00:01", /is outside the years 0000 to 9999 in UTC/],
-    ["Thu, 01 Oct 2026 00:00:00 GMT", /is not an ISO 8601 date-time with a time zone \(such as 2026-10-01T12:00:00Z\)/],
+    [
+      "Thu, 01 Oct 2026 00:00:00 GMT",
+      /^"Thu, 01 Oct 2026 00:00:00 GMT" is not an ISO 8601 date-time \(such as 2026-10-01T12:00:00Z\)$/
+    ],
+    // Without a zone (UTC, as Orb reads it), as strictly as with one.
+    ["2026-11-31T10:00:00", /is not a calendar date \(November 2026 has 30 days\)/],
+    ["2026-10-01T24:00:00", /has an hour out of range/],
+    ["2026-10-01 12:00:00", /separates the date and the time with a space, not T/],
     ["0", /is not an ISO 8601 date-time/],
     ["2026", /is not an ISO 8601 date-time/],
     ["", /is not an ISO 8601 date-time/],
@@ -151,6 +157,34 @@ describe("dates are refused, never moved", () => {
   })
 })
 
+describe("Backfill.timestamp and unsafeTimestamp: a date-time for code, as strict as the rest", () => {
+  it.effect("timestamp refuses 2026-11-31 with an InvalidInput naming the text and the place", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Backfill.timestamp("2026-11-31T00:00:00Z"))
+      assert.instanceOf(error, OrbError.InvalidInput)
+      assert.strictEqual(error.field, "timestamp")
+      assert.strictEqual(error.reason, `"2026-11-31T00:00:00Z" is not a calendar date (November 2026 has 30 days)`)
+      assert.strictEqual(
+        error.message,
+        `Invalid timestamp: "2026-11-31T00:00:00Z" is not a calendar date (November 2026 has 30 days)`
+      )
+      const read = yield* Backfill.timestamp("2026-10-01T02:00:00+02:00")
+      assert.strictEqual(DateTime.formatIso(read), "2026-10-01T00:00:00.000Z")
+    }))
+
+  it("unsafeTimestamp reads a literal, and throws the same error for an impossible one", () => {
+    assert.strictEqual(Backfill.unsafeTimestamp("2026-10-01T00:00:00Z").epochMillis, Date.UTC(2026, 9, 1))
+    assert.throws(
+      () => Backfill.unsafeTimestamp("2026-11-31T00:00:00Z"),
+      OrbError.InvalidInput,
+      `Invalid timestamp: "2026-11-31T00:00:00Z" is not a calendar date (November 2026 has 30 days)`
+    )
+    for (const [text] of [["2026-02-29T00:00:00Z"], ["Thu, 01 Oct 2026 00:00:00 GMT"], ["2026-10-01T24:00:00Z"]]) {
+      assert.throws(() => Backfill.unsafeTimestamp(text), message(Backfill.parseTimestamp(text)))
+    }
+  })
+})
+
 describe("the forms accepted", () => {
   const accepted: ReadonlyArray<[string, string]> = [
     ["2026-10-01T12:00:00.000Z", "2026-10-01T12:00:00.000Z"],
@@ -162,6 +196,11 @@ describe("the forms accepted", () => {
     ["2026-10-01T12:00:00.123456789Z", "2026-10-01T12:00:00.123Z"],
     ["2026-10-01t12:00:00z", "2026-10-01T12:00:00.000Z"],
     ["2026-10-01T14:00:00+02:00", "2026-10-01T12:00:00.000Z"],
+    // Without a zone: UTC, as Orb reads it ("no timezone offset (i.e. UTC)"), never the machine's zone.
+    ["2026-10-01T12:00:00", "2026-10-01T12:00:00.000Z"],
+    ["2026-10-01T12:00", "2026-10-01T12:00:00.000Z"],
+    ["2026-10-01t12:00:00.123", "2026-10-01T12:00:00.123Z"],
+    ["9999-12-31T23:59:59.999", "9999-12-31T23:59:59.999Z"],
     ["2026-10-01T05:30:00-06:30", "2026-10-01T12:00:00.000Z"],
     ["2026-10-01T12:00:00+00:00", "2026-10-01T12:00:00.000Z"],
     ["2026-10-01T12:00:00-00:00", "2026-10-01T12:00:00.000Z"],
@@ -198,9 +237,9 @@ describe("the forms accepted", () => {
       message(Backfill.parseTimestamp("2026-11-31", { date: true })),
       /^"2026-11-31" is not a calendar date \(November 2026 has 30 days\)$/
     )
-    assert.match(
-      message(Backfill.parseTimestamp("2026-10-01T00:00:00", { date: true })),
-      /has no time zone/
+    assert.deepStrictEqual(
+      Backfill.parseTimestamp("2026-10-01T00:00:00", { date: true }),
+      Either.right(DateTime.unsafeMake("2026-10-01T00:00:00Z"))
     )
     assert.match(message(Backfill.parseTimestamp("26-10-01", { date: true })), /is not an ISO 8601 date \(/)
   })
@@ -210,10 +249,10 @@ describe("the forms accepted", () => {
 // of the generated tests below.
 const reference = (text: string): number => {
   const match =
-    /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/
+    /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:([Zz])|([+-])(\d{2}):(\d{2}))?$/
       .exec(text)
   if (match === null) return Number.NaN
-  const [, y, mo, d, h, mi, s = "0", f = "0", z, sign, oh, om] = match
+  const [, y, mo, d, h, mi, s = "0", f = "0", _z, sign, oh, om] = match
   const date = new Date(0)
   date.setUTCFullYear(Number(y), Number(mo) - 1, Number(d))
   date.setUTCHours(Number(h), Number(mi), Number(s), Number(f.padEnd(3, "0").slice(0, 3)))
@@ -221,8 +260,9 @@ const reference = (text: string): number => {
     date.getUTCFullYear() !== Number(y) || date.getUTCMonth() !== Number(mo) - 1 || date.getUTCDate() !== Number(d) ||
     date.getUTCHours() !== Number(h) || date.getUTCMinutes() !== Number(mi) || date.getUTCSeconds() !== Number(s)
   ) return Number.NaN
-  if (z === undefined && (Number(oh) > 23 || Number(om) > 59)) return Number.NaN
-  const offset = z === undefined ? (sign === "-" ? -1 : 1) * (Number(oh) * 60 + Number(om)) : 0
+  if (sign !== undefined && (Number(oh) > 23 || Number(om) > 59)) return Number.NaN
+  // No zone at all: UTC.
+  const offset = sign === undefined ? 0 : (sign === "-" ? -1 : 1) * (Number(oh) * 60 + Number(om))
   const millis = date.getTime() - offset * 60_000
   const min = -62_167_219_200_000 // 0000-01-01T00:00:00.000Z
   const max = Date.UTC(9999, 11, 31, 23, 59, 59, 999)

@@ -44,7 +44,7 @@ import * as Output from "./Output.js"
 const usage = (reason: string) => new CliError.UsageError({ reason })
 
 /**
- * A `--start`/`--end`/`--close-time` value: an ISO 8601 date-time with a zone, or a date (midnight UTC).
+ * A `--start`/`--end`/`--close-time` value: an ISO 8601 date-time (without a zone: UTC), or a date (midnight UTC).
  *
  * @since 0.1.0
  * @category parsing
@@ -146,7 +146,7 @@ const runFlags = {
   ),
   start: Options.text("start").pipe(
     Options.withPseudoName("ISO"),
-    Options.withDescription("Start of the timeframe, inclusive (ISO 8601 with a zone, or a date: midnight UTC)")
+    Options.withDescription("Start of the timeframe, inclusive (ISO 8601, UTC without a zone, or a date: midnight UTC)")
   ),
   end: Options.text("end").pipe(
     Options.withPseudoName("ISO"),
@@ -244,7 +244,7 @@ const runHelp: Help.Node = {
   config: runFlags,
   oneOf: [["replace", "add"]],
   notes: [
-    "Times are ISO 8601 with a zone (2026-10-01T00:00:00Z) or a date (2026-10-01: midnight UTC). " +
+    "Times are ISO 8601 (2026-10-01T00:00:00Z; without a zone, UTC) or a date (2026-10-01: midnight UTC). " +
     "Example: orb-backfill run --file usage.ndjson --start 2026-10-01 --end 2026-10-08 --add"
   ]
 }
@@ -817,6 +817,14 @@ const simulateFlags = {
     Options.optional,
     Options.withDescription("Seeds ids and fault draws")
   ),
+  customers: Options.text("customer").pipe(
+    Options.withPseudoName("ID[=EXTERNAL_ID]"),
+    Options.repeated,
+    Options.withDescription(
+      "A customer that exists besides the default ones (cus_1, acme, ...), by its Orb id and, after =, its " +
+        "external id; repeat the flag for more"
+    )
+  ),
   verbose
 }
 
@@ -839,6 +847,8 @@ export const serveOptions = (flags: {
   readonly latency: Option.Option<string>
   readonly seed: Option.Option<number>
   readonly maxWindow?: Option.Option<number> | undefined
+  /** `ID` or `ID=EXTERNAL_ID`, one a customer. */
+  readonly customers?: ReadonlyArray<string> | undefined
 }): Either.Either<OrbSimulator.ServeOptions, CliError.UsageError> =>
   Either.gen(function*() {
     if (!Number.isInteger(flags.port) || flags.port < 0 || flags.port > 65535) {
@@ -856,6 +866,16 @@ export const serveOptions = (flags: {
       return yield* Either.left(usage(`--seed: expected a non-negative integer, got ${flags.seed.value}`))
     }
     const maxWindowDays = yield* positive("max-window", flags.maxWindow ?? Option.none(), 3_660)
+    const customers: Array<OrbSimulator.Customer> = []
+    for (const text of flags.customers ?? []) {
+      const equals = text.indexOf("=")
+      const id = equals === -1 ? text : text.slice(0, equals)
+      const externalCustomerId = equals === -1 ? undefined : text.slice(equals + 1)
+      if (id.trim().length === 0 || externalCustomerId?.trim().length === 0) {
+        return yield* Either.left(usage(`--customer: expected ID or ID=EXTERNAL_ID, got ${JSON.stringify(text)}`))
+      }
+      customers.push(externalCustomerId === undefined ? { id } : { id, externalCustomerId })
+    }
     let faults: OrbSimulator.Faults | undefined
     if (Option.isNone(flags.faultRate)) {
       const stray = Option.isSome(flags.faults)
@@ -900,6 +920,7 @@ export const serveOptions = (flags: {
       ...(faults !== undefined ? { faults } : {}),
       ...(latency !== undefined ? { latency } : {}),
       ...(Option.isSome(flags.seed) ? { seed: flags.seed.value } : {}),
+      ...(customers.length > 0 ? { customers } : {}),
       ...(maxWindowDays !== undefined ? { maxTimeframe: Duration.days(maxWindowDays) } : {})
     }
   })

@@ -48,11 +48,13 @@ describe("orb-backfill simulate", () => {
       faultTiming: some("after"),
       faultDelay: some("1m"),
       latency: some("50ms"),
-      seed: some(7)
+      seed: some(7),
+      customers: ["cus_9", "cus_8=acme-eu"]
     })
     assert.isTrue(Either.isRight(parsed))
     const options = Either.getOrThrow(parsed)
     assert.deepInclude(options, { port: 4010, apiKey: "KEY", quotas: "test", seed: 7 })
+    assert.deepStrictEqual(options.customers, [{ id: "cus_9" }, { id: "cus_8", externalCustomerId: "acme-eu" }])
     assert.strictEqual(Duration.toMillis(Duration.decode(options.reflectionDelay!)), 2_000)
     assert.strictEqual(Duration.toMillis(Duration.decode(options.revertDelay!)), 500)
     assert.strictEqual(Duration.toMillis(Duration.decode(options.latency!)), 50)
@@ -79,6 +81,52 @@ describe("orb-backfill simulate", () => {
     }))
     assert.deepStrictEqual(options, { port: 0 })
   })
+
+  it.live(
+    "--customer makes more customers exist, by Orb id and external id",
+    () =>
+      Effect.gen(function*() {
+        const started = yield* cliForked([
+          "simulate",
+          "--port",
+          "0",
+          "--customer",
+          "cus_hooli=hooli",
+          "--customer",
+          "cus_pp"
+        ])
+        let url: string | undefined
+        while (url === undefined) {
+          yield* Effect.sleep("20 millis")
+          url = /^(http:\/\/127\.0\.0\.1:\d+\/v1)$/m.exec(started.stdout())?.[1]
+        }
+        const create = (scope: Record<string, string>) =>
+          Effect.promise(async () => {
+            const response = await fetch(`${url}/events/backfills`, {
+              method: "POST",
+              headers: { "content-type": "application/json" },
+              body: JSON.stringify({
+                timeframe_start: "2026-10-01T00:00:00Z",
+                timeframe_end: "2026-10-02T00:00:00Z",
+                replace_existing_events: false,
+                ...scope
+              })
+            })
+            const body = await response.json()
+            // Cleared for the next create: backfills may not overlap while pending.
+            if (response.status === 200) {
+              await fetch(`${url}/events/backfills/${body.id}/revert`, { method: "POST" }).then((r) => r.text())
+            }
+            return { status: response.status, body }
+          })
+        assert.strictEqual((yield* create({ external_customer_id: "hooli" })).body.customer_id, "cus_hooli")
+        assert.strictEqual((yield* create({ customer_id: "cus_pp" })).body.customer_id, "cus_pp")
+        assert.strictEqual((yield* create({ customer_id: "cus_1" })).body.customer_id, "cus_1")
+        assert.strictEqual((yield* create({ customer_id: "cus_nobody" })).status, 404)
+        yield* Fiber.interrupt(started.fiber)
+      }).pipe(Effect.provide(simulator)),
+    20_000
+  )
 
   it.live(
     "--latency holds every answer that long",
@@ -113,7 +161,9 @@ describe("orb-backfill simulate", () => {
         [["--faults", "drop"], "Error: --faults: needs --fault-rate."],
         [["--fault-rate", "0.1", "--faults", "drop,flood"], /unknown fault "flood"/],
         [["--quotas", "prod"], /live|test/],
-        [["--port", "nope"], /integer/]
+        [["--port", "nope"], /integer/],
+        [["--customer", "=acme"], "Error: --customer: expected ID or ID=EXTERNAL_ID, got \"=acme\"."],
+        [["--customer", "cus_9="], "Error: --customer: expected ID or ID=EXTERNAL_ID, got \"cus_9=\"."]
       ]
       for (const [args, expected] of cases) {
         const ran = yield* cli(["simulate", ...args])

@@ -187,9 +187,9 @@ describe("NDJSON", () => {
     )
     assert.match(
       left(
-        line("{\"event_name\":\"a\",\"timestamp\":\"2026-10-01T00:00:00\",\"properties\":{},\"customer_id\":\"c\"}")
+        line("{\"event_name\":\"a\",\"timestamp\":\"2026-09-31T00:00:00\",\"properties\":{},\"customer_id\":\"c\"}")
       ),
-      /^timestamp: "2026-10-01T00:00:00" has no time zone \(add Z for UTC, or an offset such as \+02:00\)$/
+      /^timestamp: "2026-09-31T00:00:00" is not a calendar date \(September 2026 has 30 days\)$/
     )
     assert.match(
       left(line(

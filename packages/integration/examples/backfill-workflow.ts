@@ -2,8 +2,7 @@
  * A whole backfill against the in-process Orb simulator: create, stream 20,000 events, close, await
  * reflection, then revert. Run it with `npx -y pnpm@10.34.9 example`.
  */
-import type { Backfill } from "@effect-orb/backfills"
-import { Backfills, OrbClient } from "@effect-orb/backfills"
+import { Backfill, Backfills, OrbClient } from "@effect-orb/backfills"
 import { OrbSimulator } from "@effect-orb/simulator"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
@@ -11,7 +10,7 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 
-const start = DateTime.unsafeMake("2026-10-01T00:00:00Z")
+const start = Backfill.unsafeTimestamp("2026-10-01T00:00:00Z")
 const customers = ["acme", "globex", "initech"]
 
 // A week of API calls for three customers, one every 30 seconds each.

@@ -4,8 +4,7 @@
  * example `http://localhost:4318`, a collector's or Jaeger's OTLP/HTTP port) they go there instead. Run it with
  * `npx -y pnpm@10.34.9 example:tracing`.
  */
-import type { Backfill } from "@effect-orb/backfills"
-import { Backfills, OrbClient } from "@effect-orb/backfills"
+import { Backfill, Backfills, OrbClient } from "@effect-orb/backfills"
 import { OrbSimulator } from "@effect-orb/simulator"
 import * as Resource from "@effect/opentelemetry/Resource"
 import * as Tracer from "@effect/opentelemetry/Tracer"
@@ -45,7 +44,7 @@ const Tracing = Tracer.layer.pipe(
   Layer.provide(Resource.layer({ serviceName: "billing-backfill", serviceVersion: "1.0.0" }))
 )
 
-const start = DateTime.unsafeMake("2026-10-01T00:00:00Z")
+const start = Backfill.unsafeTimestamp("2026-10-01T00:00:00Z")
 
 // A day of API calls for two customers, one a minute each.
 const events: Stream.Stream<Backfill.IngestEvent> = Stream.range(0, 2_000 - 1).pipe(

@@ -142,10 +142,50 @@ export interface Faults {
 }
 
 /**
+ * A customer of the simulated account: its Orb id and, if it has one, its external id (the alias Orb lets events
+ * and backfills name it by). Orb refuses a backfill for a customer that does not exist, and an event whose
+ * `customer_id` names none; an event's `external_customer_id` need not exist yet (see `docs/orb-api.md`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Customer {
+  readonly id: string
+  readonly externalCustomerId?: string | undefined
+}
+
+/**
+ * The customers every simulator starts with: the ids this project's tests, guides and demo use, so that a test
+ * or an example needs no setup. Add more with the `customers` option, `addCustomers`, or `simulate --customer`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const defaultCustomers: ReadonlyArray<Customer> = [
+  { id: "cus_1" },
+  { id: "cus_2" },
+  { id: "cus_3" },
+  { id: "cus_acme", externalCustomerId: "acme" },
+  { id: "cus_globex", externalCustomerId: "globex" },
+  { id: "cus_customer_0", externalCustomerId: "customer-0" },
+  { id: "cus_customer_1", externalCustomerId: "customer-1" },
+  { id: "cus_customer_2", externalCustomerId: "customer-2" },
+  // `orb-backfill demo`'s sample.
+  { id: "cus_acme_corp", externalCustomerId: "acme-corp" },
+  { id: "cus_initech", externalCustomerId: "initech" },
+  { id: "cus_umbrella", externalCustomerId: "umbrella" }
+]
+
+/**
  * @since 0.1.0
  * @category models
  */
 export interface Options {
+  /**
+   * Customers that exist besides {@link defaultCustomers}; one that shares an Orb id or an external id with a
+   * default one takes its place.
+   */
+  readonly customers?: ReadonlyArray<Customer> | undefined
   /** The bearer key to demand; without one, any request is accepted. */
   readonly apiKey?: string | Redacted.Redacted | undefined
   /** From close to `reflected`. Default 5 seconds. */
@@ -271,15 +311,26 @@ export interface OrbSimulator {
   readonly events: Effect.Effect<ReadonlyArray<RecordedEvent>>
   /** Every request received so far, oldest first. */
   readonly requests: Effect.Effect<ReadonlyArray<RequestRecord>>
-  /** The Orb id the simulator uses for a customer known by its external id. */
+  /**
+   * The Orb id of the customer with this external id; when none has it yet, the id the simulator made up for the
+   * customer that will (events naming the external id are recorded with it).
+   */
   readonly customerIdFor: (externalCustomerId: string) => Effect.Effect<string>
+  /**
+   * Makes customers exist from now on, as creating them in Orb would: events already recorded for their external
+   * ids become theirs. One that shares an Orb id or an external id with a known customer takes its place. A reset
+   * keeps only the customers of the options.
+   */
+  readonly addCustomers: (...customers: ReadonlyArray<Customer>) => Effect.Effect<void>
   /** Replaces the random faults (`undefined`: none). */
   readonly setFaults: (faults: Faults | undefined) => Effect.Effect<void>
   /** Queues faults for the next requests, one per request, before any random fault. */
   readonly injectFaults: (...faults: ReadonlyArray<Fault>) => Effect.Effect<void>
   /** Replaces the quotas (`undefined`: none). */
   readonly setQuotas: (quotas: "live" | "test" | Quotas | undefined) => Effect.Effect<void>
-  /** Back to the state at creation: no backfills, events or requests; the options' faults and quotas. */
+  /**
+   * Back to the state at creation: no backfills, events or requests; the options' customers, faults and quotas.
+   */
   readonly reset: Effect.Effect<void>
 }
 
@@ -333,7 +384,8 @@ export const make = (options: Options = {}): Effect.Effect<OrbSimulator> =>
       gracePeriodMillis: millis(options.gracePeriod, Duration.hours(12)),
       maxFutureMillis: Backfill.maxFutureMillis,
       idempotencyTtlMillis: Duration.toMillis(Duration.hours(48)),
-      defaultCloseAfterMillis: Duration.toMillis(Duration.days(1))
+      defaultCloseAfterMillis: Duration.toMillis(Duration.days(1)),
+      customers: [...defaultCustomers, ...(options.customers ?? [])]
     }
     const state = new State.State(config, seed)
     const limiter = new Traffic.Limiter(resolveQuotas(options.quotas))
@@ -369,6 +421,10 @@ export const make = (options: Options = {}): Effect.Effect<OrbSimulator> =>
       events,
       requests: Effect.sync(() => requests.slice()),
       customerIdFor: (externalCustomerId) => Effect.sync(() => state.customerIdFor(externalCustomerId)),
+      addCustomers: (...customers) =>
+        Effect.sync(() => {
+          for (const customer of customers) state.addCustomer(customer)
+        }),
       setFaults: (next) => Effect.sync(() => faults.faults = next),
       injectFaults: (...next) => Effect.sync(() => faults.inject(next)),
       setQuotas: (next) =>

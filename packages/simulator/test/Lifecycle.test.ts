@@ -1,6 +1,7 @@
 import { OrbSimulator } from "@effect-orb/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import { createBackfill, errorType, event, get, layer, post, T0 } from "./support.js"
 
@@ -85,7 +86,18 @@ describe("lifecycle", () => {
       const created = yield* createBackfill()
       yield* TestClock.adjust("10 seconds")
       const reverted = yield* post(`/events/backfills/${created.id}/revert`)
-      assert.containSubset(reverted.body, { status: "reverted", reverted_at: iso(T0 + 10_000) })
+      // The revert ended it: close_time, "in the past, the time at which the backfill was closed", is the revert's,
+      // not the day-later time at which it would have closed by itself.
+      assert.containSubset(reverted.body, {
+        status: "reverted",
+        reverted_at: iso(T0 + 10_000),
+        close_time: iso(T0 + 10_000)
+      })
+      yield* TestClock.adjust("2 days")
+      assert.containSubset((yield* get(`/events/backfills/${created.id}`)).body, { close_time: iso(T0 + 10_000) })
+      const simulator = yield* OrbSimulator.OrbSimulator
+      const [model] = yield* simulator.backfills
+      assert.deepStrictEqual(Option.map(model.closeTime, (at) => at.epochMillis), Option.some(T0 + 10_000))
       const again = yield* post(`/events/backfills/${created.id}/revert`)
       assert.strictEqual(again.status, 400)
       assert.strictEqual(again.body.type, errorType("400-constraint-violation"))

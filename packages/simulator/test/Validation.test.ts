@@ -192,7 +192,8 @@ describe("ingest", () => {
         event("no-key", { customer_id: null }),
         event("nested", { properties: { a: { b: 1 } } }),
         event("extra", { debug: true }),
-        event("offset", { timestamp: "2025-03-01T12:00:00+02:00" }),
+        // Read as its instant, 2025-02-28T22:00:00Z: outside the timeframe.
+        event("offset", { timestamp: "2025-03-01T12:00:00+14:00" }),
         { event_name: "x", timestamp: "2025-03-01T12:00:00Z", properties: {}, customer_id: "cus_1" }
       ]
       const reply = yield* post(`/ingest?backfill_id=${created.id}`, { events })

@@ -32,15 +32,32 @@ const parse = (text: string): unknown => {
   }
 }
 
+const zoneless = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?$/
+
+/**
+ * A request body with `Z` added to every date-time that has no zone. The one leniency the simulator has over the
+ * schema's `date-time` (RFC 3339, which wants a zone): Orb's prose asks for "no timezone offset (i.e. UTC)" and
+ * its Python SDK sends a naive `datetime` without one, so a date-time without a zone is read as UTC
+ * (`docs/orb-api.md`, "Decided here").
+ */
+const withZones = (value: unknown): unknown =>
+  typeof value === "string"
+    ? zoneless.test(value) ? `${value}Z` : value
+    : Array.isArray(value)
+    ? value.map(withZones)
+    : typeof value === "object" && value !== null
+    ? Object.fromEntries(Object.entries(value).map(([key, v]) => [key, withZones(v)]))
+    : value
+
 /**
  * Checks one exchange against the spec: the response body always, the request body when the simulator
- * accepted it (the simulator must never be more lenient than Orb's schema).
+ * accepted it (the simulator must never be more lenient than Orb's schema, but for {@link withZones}).
  */
 export const checkExchange = (request: OrbSimulator.Request, outcome: OrbSimulator.Outcome): void => {
   if (outcome._tag === "Drop") return
   checkResponse(request.method, request.url, outcome.status, outcome.headers["content-type"], outcome.body)
   if (outcome.status === 200 && request.body.length > 0) {
-    validateRequest(request.method, request.url, parse(request.body))
+    validateRequest(request.method, request.url, withZones(parse(request.body)))
   }
 }
 

@@ -102,7 +102,7 @@ export const formatOf: (file: string, explicit?: Format | undefined) => Either.E
 /**
  * Parses one NDJSON line into an object, or says in one phrase what is wrong with it. The object's shape is
  * checked by {@link checkEvent}, after the run's customer is filled in (its timestamp too, by the library's one
- * strict parser: an impossible date or a missing zone is refused there, never moved).
+ * strict parser: an impossible date is refused there, never moved).
  *
  * @since 0.1.0
  * @category parsing

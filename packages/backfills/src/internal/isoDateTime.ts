@@ -3,14 +3,16 @@
  * command line: `Backfill.Timestamp` (and so every Schema), the response fast path, both forms of an event's
  * checks, and `Backfill.parseTimestamp`. Strict, so that a date is refused rather than moved: `Date.parse` and
  * `DateTime.make` roll `2026-11-31` over to December 1 and read a date-time without a zone in the machine's time
- * zone (or, through Effect, in UTC), and both accept forms such as `Thu, 01 Oct 2026 00:00:00 GMT`.
+ * zone (here it is UTC, whatever the machine's), and both accept forms such as `Thu, 01 Oct 2026 00:00:00 GMT`.
  *
- * The accepted form, the date-time of RFC 3339 with optional seconds:
- * `YYYY-MM-DDTHH:mm[:ss[.f]](Z|±hh:mm)`, where `f` is 1 to 9 digits (below the millisecond they are dropped),
+ * The accepted form, the date-time of RFC 3339 with optional seconds and an optional zone:
+ * `YYYY-MM-DDTHH:mm[:ss[.f]][Z|±hh:mm]`, where `f` is 1 to 9 digits (below the millisecond they are dropped),
  * `T` and `Z` may be lower case (as RFC 3339 allows), `-00:00` is UTC, an offset is at most ±23:59, and the
- * instant lies in the years 0000 to 9999 in UTC (so that it is written back in the same form). Refused: a date
- * that is not on the calendar, hour 24, second 60 (a leap second, which no JavaScript date can hold), a missing
- * zone, a space for `T`, `±hhmm` and `±hh` offsets, a comma before the fraction, and anything else. A date alone
+ * instant lies in the years 0000 to 9999 in UTC (so that it is written back in the same form). Without a zone the
+ * time is UTC, as Orb reads it ("an ISO 8601 format date with no timezone offset (i.e. UTC)", its documentation
+ * says of an event's timestamp, and its Python SDK sends a naive `datetime` so): never the machine's zone.
+ * Refused: a date that is not on the calendar, hour 24, second 60 (a leap second, which no JavaScript date can
+ * hold), a space for `T`, `±hhmm` and `±hh` offsets, a comma before the fraction, and anything else. A date alone
  * (`YYYY-MM-DD`, midnight UTC) is accepted only where the caller asks for it (the command line's flags).
  *
  * A leaf module: it imports nothing, so that every module can use it without a cycle. Hand-written, because it
@@ -71,11 +73,10 @@ const minMillis = daysFromCivil(0, 1, 1) * dayMillis
 const maxMillis = daysFromCivil(10_000, 1, 1) * dayMillis - 1
 
 const example = "2026-10-01T12:00:00Z"
-const notDateTime = new Refusal(`is not an ISO 8601 date-time with a time zone (such as ${example})`)
+const notDateTime = new Refusal(`is not an ISO 8601 date-time (such as ${example})`)
 const notDateOrDateTime = new Refusal(
-  `is not an ISO 8601 date (2026-10-01, midnight UTC) or date-time with a time zone (such as ${example})`
+  `is not an ISO 8601 date (2026-10-01, midnight UTC) or date-time (such as ${example})`
 )
-const noZone = new Refusal("has no time zone (add Z for UTC, or an offset such as +02:00)")
 const space = new Refusal("separates the date and the time with a space, not T")
 const hourRange = new Refusal("has an hour out of range (00 to 23)")
 const minuteRange = new Refusal("has a minute out of range (00 to 59)")
@@ -138,20 +139,22 @@ export const read = (text: string, date = false): number | Refusal => {
       millis = Math.floor(millis)
     }
   }
+  // No zone: UTC (offset 0).
   let offset = 0
-  if (i === n) return noZone
-  const zone = text.charCodeAt(i)
-  if (zone === 90 /* Z */ || zone === 122 /* z */) {
-    if (i + 1 !== n) return shape
-  } else if (zone === 43 /* + */ || zone === 45 /* - */) {
-    if (i + 6 !== n || text.charCodeAt(i + 3) !== 58) return shape
-    const offsetHours = twoDigits(text, i + 1)
-    const offsetMinutes = twoDigits(text, i + 4)
-    if (offsetHours < 0 || offsetMinutes < 0) return shape
-    if (offsetHours > 23 || offsetMinutes > 59) return offsetRange
-    offset = (zone === 43 ? 1 : -1) * (offsetHours * 60 + offsetMinutes)
-  } else {
-    return shape
+  if (i < n) {
+    const zone = text.charCodeAt(i)
+    if (zone === 90 /* Z */ || zone === 122 /* z */) {
+      if (i + 1 !== n) return shape
+    } else if (zone === 43 /* + */ || zone === 45 /* - */) {
+      if (i + 6 !== n || text.charCodeAt(i + 3) !== 58) return shape
+      const offsetHours = twoDigits(text, i + 1)
+      const offsetMinutes = twoDigits(text, i + 4)
+      if (offsetHours < 0 || offsetMinutes < 0) return shape
+      if (offsetHours > 23 || offsetMinutes > 59) return offsetRange
+      offset = (zone === 43 ? 1 : -1) * (offsetHours * 60 + offsetMinutes)
+    } else {
+      return shape
+    }
   }
   // Range errors only once the whole text has the form, so that prose is never told its hour is wrong.
   if (hours > 23) return hourRange

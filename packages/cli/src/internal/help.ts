@@ -45,8 +45,8 @@ export interface Flag {
   /** `PATH`, `ndjson|csv`; none for a boolean flag. */
   readonly value: string | undefined
   readonly required: boolean
-  /** It may be given more than once (`--csv-type a=string --csv-type b=number`). */
-  readonly repeated?: boolean | undefined
+  /** May be given more than once (`Options.repeated`). */
+  readonly repeatable: boolean
   readonly description: string
   readonly defaultValue: string | undefined
 }
@@ -127,17 +127,17 @@ const descriptionOf = (doc: HelpDoc.HelpDoc) =>
 
 const named = (
   usage: Usage.Usage
-): { readonly named: Usage.Named; readonly required: boolean; readonly repeated?: boolean } | undefined => {
+): { readonly named: Usage.Named; readonly required: boolean; readonly repeatable: boolean } | undefined => {
   switch (usage._tag) {
     case "Named":
-      return { named: usage, required: true }
-    case "Repeated": {
-      const inner = named(usage.usage)
-      return inner === undefined ? undefined : { ...inner, required: false, repeated: true }
-    }
+      return { named: usage, required: true, repeatable: false }
     case "Optional": {
       const inner = named(usage.usage)
       return inner === undefined ? undefined : { ...inner, required: false }
+    }
+    case "Repeated": {
+      const inner = named(usage.usage)
+      return inner === undefined ? undefined : { ...inner, required: false, repeatable: true }
     }
     default:
       return undefined
@@ -160,7 +160,7 @@ export const flagOf = (options: Options.Options<unknown>): Flag | undefined => {
     aliases: names.filter((name) => name !== long),
     value: Options.isBool(options) || accepted._tag === "None" ? undefined : accepted.value.replace(/ \| /g, "|"),
     required: usage.required,
-    ...(usage.repeated ? { repeated: true } : {}),
+    repeatable: usage.repeatable,
     description: descriptionOf(Options.getHelp(options)),
     defaultValue: defaults.get(options)
   }
@@ -217,6 +217,7 @@ export const builtIns: ReadonlyArray<Flag> = [
     aliases: ["-h"],
     value: undefined,
     required: false,
+    repeatable: false,
     description: "Show this help",
     defaultValue: undefined
   },
@@ -225,6 +226,7 @@ export const builtIns: ReadonlyArray<Flag> = [
     aliases: [],
     value: undefined,
     required: false,
+    repeatable: false,
     description: "Print the version",
     defaultValue: undefined
   },
@@ -233,6 +235,7 @@ export const builtIns: ReadonlyArray<Flag> = [
     aliases: [],
     value: "sh|bash|fish|zsh",
     required: false,
+    repeatable: false,
     description: "Print a completion script for this shell (e.g. orb-backfill --completions bash > " +
       "/etc/bash_completion.d/orb-backfill)",
     defaultValue: undefined
@@ -500,7 +503,7 @@ export const scan = (program: string, root: Node, argv: ReadonlyArray<string>): 
       }
       if (flag.long === "--version") version = true
       if (flag.long === "--json") json = true
-      if (seen.has(flag.long) && !flag.repeated) fail(`${flag.long} is given twice`)
+      if (seen.has(flag.long) && !flag.repeatable) fail(`${flag.long} is given twice`)
       seen.add(flag.long)
       if (flag.value !== undefined && eq === -1) {
         const value = argv[i + 1]

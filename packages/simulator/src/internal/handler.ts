@@ -80,12 +80,16 @@ export const validationError = (detail: string, errors: ReadonlyArray<unknown>):
 const notFound = (id: string) =>
   problem("ResourceNotFound", "Resource not found", `No backfill with id ${JSON.stringify(id)}`)
 
+const customerNotFound = (key: "customer_id" | "external_customer_id", id: string) =>
+  problem(
+    "ResourceNotFound",
+    "Resource not found",
+    `No customer with ${key === "customer_id" ? "id" : "external id"} ${JSON.stringify(id)}`
+  )
+
 // Date-times are read by the library's one strict parser (`Backfill.Timestamp`, `Backfill.timestampMillis`): an
-// impossible date or a missing zone is refused, never moved. On top of it, Orb wants an event's timestamp in UTC.
-const isUtc = (timestamp: string): boolean => {
-  const zone = timestamp.charCodeAt(timestamp.length - 1)
-  return zone === 90 /* Z */ || zone === 122 /* z */ || timestamp.endsWith("+00:00") || timestamp.endsWith("-00:00")
-}
+// impossible date is refused, never moved; an offset names its instant, and no zone at all is UTC (as Orb reads an
+// event's timestamp, "an ISO 8601 format date with no timezone offset (i.e. UTC)", and its Python SDK sends one).
 
 /** @internal */
 export const formatIssues = (error: ParseResult.ParseError): Array<string> =>
@@ -257,6 +261,16 @@ const create = (state: State.State, body: Body, now: number): Response => {
     else filter = parsed.right
   }
   if (errors.length > 0) return validationError("Invalid backfill", errors)
+  // A backfill is scoped to a customer that exists (its body shows the customer's Orb id), whichever id names it.
+  let scopedTo: string | null = null
+  if (customerId !== null) {
+    if (!state.hasCustomer(customerId)) return customerNotFound("customer_id", customerId)
+    scopedTo = customerId
+  } else if (externalCustomerId !== null) {
+    const id = state.existingCustomerIdFor(externalCustomerId)
+    if (id === undefined) return customerNotFound("external_customer_id", externalCustomerId)
+    scopedTo = id
+  }
 
   // Newest first, so that of several overlapping backfills the error names the latest. An index loop rather than
   // `newestFirst()`: this walks every backfill on every create, and a generator step costs about 30 ns.
@@ -287,7 +301,7 @@ const create = (state: State.State, body: Body, now: number): Response => {
     closeTime: input.closeTime?.epochMillis ?? now + state.config.defaultCloseAfterMillis,
     closedAt: undefined,
     revert: undefined,
-    customerId: customerId ?? (externalCustomerId === null ? null : state.customerIdFor(externalCustomerId)),
+    customerId: scopedTo,
     replaceExistingEvents: input.replaceExistingEvents ?? true,
     deprecationFilter,
     filter,
@@ -371,6 +385,9 @@ const revert = (state: State.State, record: State.BackfillRecord, now: number): 
   }
   // Before reflection nothing of the backfill counts yet, so there is nothing to undo asynchronously.
   record.revert = { at: now, immediate: view.status === "pending" }
+  // Reverting an open backfill ends it: its close_time ("in the past, the time at which the backfill was closed")
+  // becomes now, rather than the future time at which it would have closed by itself.
+  if (view.open) record.closedAt = now
   return backfillResponse(state, record, now)
 }
 
@@ -395,7 +412,7 @@ export interface DecodedEvent {
 /**
  * The fast path of {@link checkEvent}: decodes an event by hand when it passes every check that does not depend
  * on the backfill or the time (the `IngestEvent` Schema with no excess key, a non-empty idempotency key (of any
- * length: Orb documents none), a UTC timestamp), to the very values the Schema would give, and answers `undefined` for
+ * length: Orb documents none), a readable timestamp), to the very values the Schema would give, and answers `undefined` for
  * anything else, which then goes through the Schema so that its errors read as they always have. The Schema
  * costs several microseconds an event, most of an ingest request's CPU. A test holds both paths to the same
  * answers.
@@ -418,7 +435,6 @@ export const decodeEventFast = (raw: Readonly<Record<string, unknown>>): Decoded
     const value = properties[key]
     if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") return undefined
   }
-  if (!isUtc(timestamp)) return undefined
   const millis = Backfill.timestampMillis(timestamp)
   if (Number.isNaN(millis)) return undefined
   return {
@@ -469,9 +485,6 @@ export const checkEvent = (
     if (typeof raw.idempotency_key !== "string" || raw.idempotency_key.length === 0) {
       errors.push("idempotency_key: is required and must be a non-empty string")
     }
-    if (typeof raw.timestamp === "string" && !isUtc(raw.timestamp)) {
-      errors.push("timestamp: expected an ISO 8601 date-time in UTC (ending in Z)")
-    }
     if (Either.isLeft(decoded)) return fail(errors)
     event = {
       eventName: decoded.right.eventName,
@@ -484,6 +497,11 @@ export const checkEvent = (
   const hasCustomer = event.customerId !== undefined
   const hasExternal = event.externalCustomerId !== undefined
   if (hasCustomer === hasExternal) errors.push("exactly one of customer_id and external_customer_id is required")
+  // Orb: a `customer_id` must name a customer that exists; an `external_customer_id` need not (the events go to the
+  // customer created later with it).
+  else if (event.customerId !== undefined && !state.hasCustomer(event.customerId)) {
+    errors.push(`customer_id: no customer with id ${JSON.stringify(event.customerId)}`)
+  }
   const timestamp = event.timestamp
   const customerId = event.customerId ??
     (event.externalCustomerId === undefined ? "" : state.customerIdFor(event.externalCustomerId))

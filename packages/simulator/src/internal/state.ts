@@ -26,6 +26,14 @@ export interface Config {
   readonly idempotencyTtlMillis: number
   /** The default `close_time`, after creation. */
   readonly defaultCloseAfterMillis: number
+  /** The customers that exist at creation (and after a reset). */
+  readonly customers: ReadonlyArray<Customer>
+}
+
+/** A customer of the account: its Orb id and, if it has one, its external id. @internal */
+export interface Customer {
+  readonly id: string
+  readonly externalCustomerId?: string | undefined
 }
 
 /** An event as recorded. @internal */
@@ -35,8 +43,11 @@ export interface StoredEvent {
   readonly timestamp: number
   readonly properties: DeprecationFilter.Properties
   readonly idempotencyKey: string
-  /** The Orb id of the customer (resolved from the external id when that was given). */
-  readonly customerId: string
+  /**
+   * The Orb id of the customer (resolved from the external id when that was given; for an external id no customer
+   * has yet, the id its customer will have, which {@link State.addCustomer} may still change).
+   */
+  customerId: string
   readonly externalCustomerId: string | undefined
   readonly backfillId: string | undefined
   readonly ingestedAt: number
@@ -51,7 +62,7 @@ export interface BackfillRecord {
   readonly timeframeEnd: number
   /** When the backfill closes by itself. */
   readonly closeTime: number
-  /** When `close` was called, if it was called while open. */
+  /** When it was closed before its `closeTime`: by `close`, or by a revert while it was open. */
   closedAt: number | undefined
   /** When `revert` was called, and whether it took effect at once (nothing was reflected yet). */
   revert: { readonly at: number; readonly immediate: boolean } | undefined
@@ -117,13 +128,21 @@ export class State {
    * check of an ingest is then one lookup an event rather than a walk of every event kept.
    */
   private readonly lastIngestedByKey = new Map<string, number>()
-  /** External customer id to the Orb id the simulator made up for it. */
-  readonly customers = new Map<string, string>()
+  /** The customers that exist: Orb id to external id (`undefined`: none). */
+  private readonly externalIdOf = new Map<string, string | undefined>()
+  /** The same customers, external id to Orb id. */
+  private readonly idOfExternal = new Map<string, string>()
+  /**
+   * External ids that events named before any customer had them (Orb accepts those events and attributes them to
+   * the customer created later with that external id), to the Orb id made up for that future customer.
+   */
+  private readonly futureCustomers = new Map<string, string>()
   readonly idempotency = new Map<string, IdempotencyEntry>()
   random: Random.Random
 
   constructor(readonly config: Config, readonly seed: number) {
     this.random = Random.make(seed)
+    for (const customer of config.customers) this.addCustomer(customer)
   }
 
   /** Every backfill by id; add one with {@link addBackfill}. */
@@ -168,14 +187,54 @@ export class State {
     }
   }
 
-  /** The Orb id of a customer given by its external id, made up (and kept) on first sight. */
+  /** Whether a customer with this Orb id exists. */
+  hasCustomer(id: string): boolean {
+    return this.externalIdOf.has(id)
+  }
+
+  /** The Orb id of the existing customer with this external id, if there is one. */
+  existingCustomerIdFor(externalCustomerId: string): string | undefined {
+    return this.idOfExternal.get(externalCustomerId)
+  }
+
+  /**
+   * The Orb id of a customer given by its external id: its customer's, or, when no customer has it yet, the id
+   * made up (on first sight, and kept) for the customer that will.
+   */
   customerIdFor(externalCustomerId: string): string {
-    let id = this.customers.get(externalCustomerId)
+    let id = this.idOfExternal.get(externalCustomerId) ?? this.futureCustomers.get(externalCustomerId)
     if (id === undefined) {
       id = `cus_${Random.id(this.random)}`
-      this.customers.set(externalCustomerId, id)
+      this.futureCustomers.set(externalCustomerId, id)
     }
     return id
+  }
+
+  /**
+   * Makes a customer exist. What was known of its Orb id or external id gives way to it (an external id belongs to
+   * one customer); the events already recorded for its external id become its events, as Orb attributes them.
+   */
+  addCustomer(customer: Customer): void {
+    const { externalCustomerId, id } = customer
+    if (externalCustomerId === undefined) {
+      if (!this.externalIdOf.has(id)) this.externalIdOf.set(id, undefined)
+      return
+    }
+    const previousExternal = this.externalIdOf.get(id)
+    if (previousExternal !== undefined) this.idOfExternal.delete(previousExternal)
+    const previousOwner = this.idOfExternal.get(externalCustomerId)
+    if (previousOwner !== undefined) this.externalIdOf.set(previousOwner, undefined)
+    this.externalIdOf.set(id, externalCustomerId)
+    this.idOfExternal.set(externalCustomerId, id)
+    const future = this.futureCustomers.get(externalCustomerId)
+    if (future === undefined) return
+    this.futureCustomers.delete(externalCustomerId)
+    if (future === id) return
+    const attribute = (event: StoredEvent) => {
+      if (event.externalCustomerId === externalCustomerId) event.customerId = id
+    }
+    for (const event of this.eventsInArrivalOrder) attribute(event)
+    for (const record of this.backfillsOldestFirst) for (const event of record.events.values()) attribute(event)
   }
 
   view(record: BackfillRecord, now: number): View {
@@ -236,8 +295,11 @@ export class State {
     this.backfillsOldestFirst.length = 0
     this.eventsInArrivalOrder.length = 0
     this.lastIngestedByKey.clear()
-    this.customers.clear()
+    this.externalIdOf.clear()
+    this.idOfExternal.clear()
+    this.futureCustomers.clear()
     this.idempotency.clear()
     this.random = Random.make(this.seed)
+    for (const customer of this.config.customers) this.addCustomer(customer)
   }
 }

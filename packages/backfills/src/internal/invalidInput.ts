@@ -1,0 +1,19 @@
+/**
+ * `OrbError.InvalidInput`, defined in a leaf module so that `Backfill` can fail with it: `OrbError` imports
+ * `Backfill` (its Schemas use `Backfill.Timestamp`), so `Backfill` importing `OrbError` would be a cycle.
+ *
+ * @internal
+ */
+import * as Schema from "effect/Schema"
+
+/** @internal */
+export class InvalidInput
+  extends Schema.TaggedError<InvalidInput>("@effect-orb/backfills/OrbError/InvalidInput")("InvalidInput", {
+    field: Schema.String,
+    reason: Schema.String
+  })
+{
+  override get message() {
+    return `Invalid ${this.field}: ${this.reason}`
+  }
+}
