@@ -103,7 +103,8 @@ export const layer = (
     readonly RunWindow: typeof DurableRun.RunWindow
   }
 ) =>
-  Layer.unwrapEffect(Effect.sync(() => {
+  Layer.unwrapEffect(Effect.gen(function*() {
+    yield* Effect.orDie(CancelRequests.ensure)
     // The runs this process executes share one pace per quota, so that runs at once stay within the account's
     // quota together.
     const paces = new Map<string, Backfills.IngestPace>()
