@@ -3,8 +3,12 @@
  * `StateUnwritable` (nothing reverted, the run resumable).
  */
 import type { OrbSimulator } from "@effect-orb/simulator"
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { DurableRun } from "../src/index.js"
 import { eventCount, finish, outcome, setup, start, until } from "./support/processes.js"
 
 const reverts = (simulator: OrbSimulator.OrbSimulator) =>
@@ -38,4 +42,41 @@ describe("the state file as storage", () => {
       }),
     60_000
   )
+
+  it.scopedLive(
+    "after a kill -9, the main file alone holds the run to its last finished step: a copy of it resumes",
+    () =>
+      Effect.gen(function*() {
+        const { dir, env, simulator } = yield* setup
+        const first = start({ ...env, MODE: "submit" })
+        yield* until(
+          Effect.map(simulator.backfills, (all) => (all[0]?.eventsIngested ?? 0) >= 1_200),
+          "two segments in"
+        )
+        first.process.kill("SIGKILL")
+        yield* finish(first)
+        // A backup of "the state file", as one would make it: the main file, not the journal beside it.
+        const copy = path.join(dir, "copy.sqlite")
+        fs.copyFileSync(env.STATE, copy)
+        fs.copyFileSync(`${env.STATE}.payload.json`, `${copy}.payload.json`)
+        const runs = yield* runsOf(copy)
+        assert.strictEqual(runs.length, 1, "the run is in the main file")
+        assert.strictEqual(runs[0].stage, "ingesting")
+        assert.isAtLeast(runs[0].accepted, 1_000, "with its finished segments")
+
+        const resumed = start({ ...env, STATE: copy, MODE: "resume" })
+        yield* finish(resumed)
+        assert.strictEqual(outcome(resumed).outcome, "success", outcome(resumed).error)
+        const backfills = yield* simulator.backfills
+        assert.strictEqual(backfills.length, 1, "the same backfill, no other")
+        assert.strictEqual(backfills[0].status, "reflected")
+        assert.strictEqual(backfills[0].eventsIngested, eventCount)
+        assert.strictEqual(yield* reverts(simulator), 0)
+      }),
+    60_000
+  )
 })
+
+/** The runs of a state file, read as `orb-backfill runs` reads them (read-only, no engine). */
+const runsOf = (filename: string) =>
+  DurableRun.list.pipe(Effect.provide(SqliteClient.layer({ filename, readonly: true })), Effect.orDie, Effect.scoped)

@@ -232,8 +232,10 @@ const refuseStorageFailures = (sql: SqlClient.SqlClient) =>
 const checkpoint = (sql: SqlClient.SqlClient) => Effect.ignore(sql`PRAGMA wal_checkpoint(PASSIVE)`)
 
 /**
- * The cluster's storages watched, and checkpointed after the writes that end a step: a reply (an activity's
- * result, a run's outcome) and a run's submission; at shutdown, the journal is emptied into the main file.
+ * The cluster's storages watched, and checkpointed at the steps: after a run's submission and after each step's
+ * start (an activity's request is saved once the step before it has its result: not every reply passes through
+ * this service, some are saved by the storage's own handlers), and after the replies that do pass. At shutdown the
+ * journal is emptied into the main file.
  *
  * @internal
  */
@@ -249,8 +251,7 @@ export const watchStorage = <ROut, E, RIn>(storage: Layer.Layer<ROut, E, RIn>) =
       MessageStorage.MessageStorage,
       watched(messages, health, {
         saveReply: () => checkpoint(sql),
-        saveRequest: (message: { readonly envelope?: { readonly tag?: unknown } }) =>
-          message.envelope?.tag === "run" ? checkpoint(sql) : Effect.void
+        saveRequest: () => checkpoint(sql)
       })
     ).pipe(Context.add(RunnerStorage.RunnerStorage, watched(runners, health, {})))
   })).pipe(Layer.provide(storage))
