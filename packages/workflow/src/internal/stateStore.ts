@@ -198,7 +198,7 @@ const watched = <S extends object>(service: S, health: StateHealth["Type"], afte
   const watch = (name: string, effect: Effect.Effect<unknown, unknown, unknown>, args: ReadonlyArray<unknown>) =>
     effect.pipe(
       Effect.tapErrorCause((cause) => Cause.isInterruptedOnly(cause) ? Effect.void : health.failed),
-      Effect.tap(() => after[name]?.(...args) ?? Effect.void)
+      Effect.tap((result) => after[name]?.(result, ...args) ?? Effect.void)
     )
   const result: Record<string, unknown> = {}
   for (const [name, value] of Object.entries(service)) {
@@ -251,7 +251,8 @@ export const watchStorage = <ROut, E, RIn>(storage: Layer.Layer<ROut, E, RIn>) =
       MessageStorage.MessageStorage,
       watched(messages, health, {
         saveReply: () => checkpoint(sql),
-        saveRequest: () => checkpoint(sql)
+        // A request saved before (a step replayed on resume) adds nothing to checkpoint.
+        saveRequest: (result: { readonly _tag?: unknown }) => result._tag === "Success" ? checkpoint(sql) : Effect.void
       })
     ).pipe(Context.add(RunnerStorage.RunnerStorage, watched(runners, health, {})))
   })).pipe(Layer.provide(storage))
