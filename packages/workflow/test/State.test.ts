@@ -1,6 +1,7 @@
 /**
  * The state file as storage, over real processes: a store that stops taking writes ends the run within seconds with
- * `StateUnwritable` (nothing reverted, the run resumable).
+ * `StateUnwritable` (nothing reverted, the run resumable); the main file alone holds the run after a kill -9; a state
+ * file older than the truth never undoes finished work.
  */
 import type { OrbSimulator } from "@effect-orb/simulator"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
@@ -75,7 +76,50 @@ describe("the state file as storage", () => {
       }),
     60_000
   )
+
+  it.scopedLive(
+    "a state file older than the truth fails the run, saying so, and never reverts the finished backfill",
+    () =>
+      Effect.gen(function*() {
+        const { dir, env, simulator } = yield* setup
+        const first = start({ ...env, MODE: "submit" })
+        yield* until(
+          Effect.map(simulator.backfills, (all) => (all[0]?.eventsIngested ?? 0) >= 1_200),
+          "two segments in"
+        )
+        first.process.kill("SIGKILL")
+        yield* finish(first)
+        // A backup taken then, restored after the run went on to its end.
+        const stale = path.join(dir, "stale.sqlite")
+        fs.copyFileSync(env.STATE, stale)
+        fs.copyFileSync(`${env.STATE}.payload.json`, `${stale}.payload.json`)
+        const second = start({ ...env, MODE: "resume" })
+        yield* finish(second)
+        assert.strictEqual(outcome(second).outcome, "success", outcome(second).error)
+        const sent = yield* ingests(simulator)
+
+        const late = start({ ...env, STATE: stale, MODE: "resume" })
+        yield* finish(late)
+        const result = outcome(late)
+        assert.strictEqual(result.outcome, "failure")
+        const [backfill] = yield* simulator.backfills
+        assert.include(
+          result.error,
+          `failed at journal: Orb is ahead of this run's journal: backfill ${backfill.id} is closed (reflected) while ` +
+            "the journal has it open"
+        )
+        assert.include(result.error, `backfill ${backfill.id} was not reverted`)
+        assert.strictEqual(backfill.status, "reflected", "the finished backfill stays reflected")
+        assert.strictEqual(backfill.eventsIngested, eventCount)
+        assert.strictEqual(yield* reverts(simulator), 0, "nothing reverted")
+        assert.strictEqual(yield* ingests(simulator), sent, "nothing sent")
+      }),
+    60_000
+  )
 })
+
+const ingests = (simulator: OrbSimulator.OrbSimulator) =>
+  Effect.map(simulator.requests, (all) => all.filter((r) => r.url.startsWith("/v1/ingest")).length)
 
 /** The runs of a state file, read as `orb-backfill runs` reads them (read-only, no engine). */
 const runsOf = (filename: string) =>
