@@ -102,7 +102,16 @@ const ensureFolder = (state: State) => {
 /** The engine on the state file, its workflow over the backend's `Backfills`; refused if another process holds it. */
 const engine = (state: State) =>
   Layer.unwrapEffect(Effect.sync(() => {
-    ensureFolder(state)
+    try {
+      ensureFolder(state)
+    } catch (error) {
+      return Layer.fail(
+        new DurableEngine.StateUnwritable({
+          path: state.path,
+          reason: `its folder cannot be made (${(error as { code?: unknown }).code ?? String(error)})`
+        })
+      )
+    }
     return DurableRun.layer.pipe(Layer.provideMerge(DurableEngine.layerSqlite({ filename: state.path })))
   }))
 
