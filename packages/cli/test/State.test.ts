@@ -263,4 +263,45 @@ describe("the state file from the command line", () => {
       }),
     40_000
   )
+
+  it.scopedLive(
+    "runs cancel beside a run whose process stops before it sees the cancel takes the run up, and reverts",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* folder
+        const orb = yield* served(dir)
+        const file = tempFile("taken-up.ndjson", ndjson(3_000))
+        const started = yield* orb.fork([
+          "run",
+          "--file",
+          file,
+          ...timeframe,
+          "--replace",
+          "--state",
+          orb.state,
+          ...slow
+        ])
+        yield* until(
+          Effect.map(orb.simulator.backfills, (all) => (all[0]?.eventsIngested ?? 0) >= 200),
+          "some events in",
+          started.stderr
+        )
+        const runKey = runKeyIn(started.stderr())
+        const cancelling = yield* orb.fork(["runs", "cancel", runKey, "--state", orb.state])
+        yield* until(
+          Effect.sync(() => cancelling.stderr().includes("which another process is running")),
+          "the request",
+          cancelling.stderr
+        )
+        // Ctrl-C in the other terminal, within its segment: the run suspends before its next look for a cancel.
+        yield* Fiber.interrupt(started.fiber)
+        assert.include(started.stderr(), "is suspended")
+        const code = yield* Fiber.join(cancelling.fiber)
+        assert.strictEqual(code, 0, cancelling.stderr())
+        const [backfill] = yield* orb.simulator.backfills
+        assert.include(cancelling.stdout(), `Cancelled durable run ${runKey}: backfill ${backfill.id} was reverted`)
+        assert.strictEqual(backfill.status, "reverted")
+      }),
+    40_000
+  )
 })

@@ -426,6 +426,14 @@ const alreadyEnded = (run: DurableRun.RunState) =>
       (run.backfillId !== undefined ? `. To undo its backfill: orb-backfill revert ${run.backfillId}` : "")
   })
 
+/** The end of a run whose cancel was asked, awaited on this process's own engine (which resumes it if need be). */
+const engineAwait = (state: State, runKey: string, executionId: string) =>
+  Effect.gen(function*() {
+    const run = (yield* Effect.orDie(DurableRun.list)).find((run) => run.executionId === executionId)
+    if (run === undefined) return yield* noSuchRun(state, runKey)
+    return yield* Effect.exit(awaitEnd(run, true))
+  }).pipe(Effect.provide(engine(state)))
+
 /** The cancel by this process's own engine, which resumes the run: the run's exit. */
 const cancelByEngine = (state: State, runKey: string, json: boolean) =>
   Effect.gen(function*() {
@@ -437,14 +445,21 @@ const cancelByEngine = (state: State, runKey: string, json: boolean) =>
 
 /**
  * The cancel of a run another process runs (it holds the state file): the request written beside it (a write that
- * waits for that process's own), then the run's end read from the state file, for up to `millis`; `None` while it
- * has not ended.
+ * waits for that process's own) unless it was already, then the run's end read from the state file, for up to
+ * `millis` (`None` while it has not ended).
  */
-const cancelBeside = (state: State, runKey: string, json: boolean, first: boolean, millis: number) =>
+const cancelBeside = (
+  state: State,
+  runKey: string,
+  json: boolean,
+  requested: string | undefined,
+  millis: number
+) =>
   Effect.gen(function*() {
-    const run = yield* toCancel(state, runKey)
-    if (first) {
-      yield* Effect.orDie(DurableRun.requestCancel(run.executionId))
+    let executionId = requested
+    if (executionId === undefined) {
+      executionId = (yield* toCancel(state, runKey)).executionId
+      yield* Effect.orDie(DurableRun.requestCancel(executionId))
       if (!json) {
         yield* Output.note(
           `Cancelling durable run ${runKey}, which another process is running: it reverts and ends the run before ` +
@@ -453,11 +468,11 @@ const cancelBeside = (state: State, runKey: string, json: boolean, first: boolea
       }
     }
     for (const started = Date.now(); Date.now() - started < millis;) {
-      const ended = yield* Effect.orDie(DurableRun.outcome(run.executionId))
-      if (Option.isSome(ended)) return ended
+      const ended = yield* Effect.orDie(DurableRun.outcome(executionId))
+      if (Option.isSome(ended)) return { executionId, ended }
       yield* Effect.sleep("250 millis")
     }
-    return Option.none()
+    return { executionId, ended: Option.none() }
   }).pipe(Effect.provide(DurableEngine.layerSqliteBeside({ filename: state.path })))
 
 /**
@@ -474,11 +489,20 @@ export const cancel = (state: State, runKey: string, json: boolean) =>
   Effect.gen(function*() {
     if (!fs.existsSync(state.path)) return yield* noSuchRun(state, runKey)
     let exit: Exit.Exit<DurableRun.RunResult, DurableRun.RunFailed | DurableEngine.StateUnwritable> | undefined
-    for (let attempt = 0; exit === undefined; attempt++) {
-      const here = yield* Effect.either(cancelByEngine(state, runKey, json))
+    // Once asked beside another process, the run is awaited there; every 2 seconds this process tries to take the
+    // engine up, for should that process stop first, the run would wait for its next engine.
+    let requested: string | undefined
+    while (exit === undefined) {
+      const here = yield* Effect.either(
+        requested === undefined ? cancelByEngine(state, runKey, json) : engineAwait(state, runKey, requested)
+      )
       if (here._tag === "Right") exit = here.right
       else if (here.left._tag !== "StateLocked") return yield* Effect.fail(here.left)
-      else exit = Option.getOrUndefined(yield* cancelBeside(state, runKey, json, attempt === 0, 2_000))
+      else {
+        const beside = yield* cancelBeside(state, runKey, json, requested, 2_000)
+        requested = beside.executionId
+        exit = Option.getOrUndefined(beside.ended)
+      }
     }
     const error = Exit.isFailure(exit) ? yield* Effect.flip(exit) : undefined
     if (error === undefined || error._tag === "StateUnwritable" || error.stage !== "cancel") {
