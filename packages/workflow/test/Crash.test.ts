@@ -94,7 +94,9 @@ describe("durable runs over real processes", () => {
   it.scopedLive("a second process on the same state file is refused, naming the first", () =>
     Effect.gen(function*() {
       const { env, simulator } = yield* setup
-      const first = start({ ...env, MODE: "submit" })
+      // Slow enough (about 10 seconds of ingestion) to be running still when the second process, slow to start on
+      // a busy machine, reaches the state file.
+      const first = start({ ...env, MODE: "submit", EVENTS_PER_MINUTE: "18000" })
       yield* until(Effect.map(firstBackfill(simulator), (b) => b !== undefined), "the create")
       const second = start({ ...env, MODE: "resume" })
       const refused = yield* finish(second)
