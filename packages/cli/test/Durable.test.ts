@@ -183,7 +183,7 @@ describe("orb-backfill run, durable", () => {
         assert.strictEqual(refused.code, 1)
         assert.match(
           refused.stderr,
-          new RegExp(`Error: The state file ${state} is in use by another process \\(.*"pid":${process.pid}`)
+          new RegExp(`Error: The state file ${state} is in use by another process \\(process ${process.pid} on `)
         )
 
         yield* Fiber.interrupt(started.fiber)

@@ -11,11 +11,25 @@ import type * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
 import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import type * as ConfigError from "effect/ConfigError"
+import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as Tls from "node:tls"
 import * as internal from "./internal/durableEngine.js"
+
+/** The holder as it wrote itself in `<state>.owner`, in words; its text as it is when it is not that. */
+const holderOf = (owner: string) => {
+  try {
+    const { command, host, pid, startedAt } = JSON.parse(owner)
+    if (typeof pid !== "number") return owner
+    return `process ${pid}` + (typeof host === "string" ? ` on ${host}` : "") +
+      (typeof startedAt === "string" ? `, started ${startedAt}` : "") +
+      (typeof command === "string" ? `, running ${command}` : "")
+  } catch {
+    return owner
+  }
+}
 
 /**
  * The state file is held by another process.
@@ -29,9 +43,44 @@ export class StateLocked extends Schema.TaggedError<StateLocked>("@effect-orb/wo
   owner: Schema.String
 }) {
   override get message() {
-    return `The state file ${this.path} is in use by another process (${this.owner}); run one process per state file`
+    return `The state file ${this.path} is in use by another process (${
+      holderOf(this.owner)
+    }); run one process per state file`
   }
 }
+
+/**
+ * The state file cannot be written: the disk is full, read-only, or refuses it. Found when the engine starts (a
+ * write to the file before anything runs), or while it runs, when its storage keeps failing so for a few seconds:
+ * the runs on it then stop where their journal is, nothing reverted, to resume once the file can be written.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class StateUnwritable
+  extends Schema.TaggedError<StateUnwritable>("@effect-orb/workflow/StateUnwritable")("StateUnwritable", {
+    path: Schema.String,
+    /** Why, in words, with the system's code (`SQLITE_FULL`, `EROFS`, ...). */
+    reason: Schema.String
+  })
+{
+  override get message() {
+    return `The state file ${this.path} cannot be written: ${this.reason}; its runs stop where their journal is, ` +
+      "nothing reverted, until it can be written again"
+  }
+}
+
+/**
+ * Runs `effect` (a wait on a run, say) until the state file it works on turns out unwritable, then fails with
+ * `StateUnwritable` instead of waiting on a store that cannot record anything. Without the SQLite engine
+ * (`layerSqlite`) in context, it is `effect` as it is.
+ *
+ * @since 0.2.0
+ * @category combinators
+ */
+export const whileWritable: <A, E, R>(
+  effect: Effect.Effect<A, E, R>
+) => Effect.Effect<A, E | StateUnwritable, R> = (effect) => internal.whileWritable(StateUnwritable)(effect)
 
 /**
  * @since 0.1.0
@@ -44,15 +93,20 @@ export interface SqliteOptions {
 
 /**
  * The embedded engine: a single runner on one SQLite file, resuming every unfinished run of that file as soon as
- * it is up.
+ * it is up. The file and those beside it (`-wal`, `-shm`, `.lock`, `.owner`) are readable by their owner only
+ * (created so, tightened if they were not). The file is written once before the engine starts (`StateUnwritable`
+ * when it cannot be); and after every step (an activity's result, a run's outcome) and at shutdown, the journal is
+ * copied into the main file, which alone then holds every run as of its last finished step.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerSqlite = (
   options: SqliteOptions
-): Layer.Layer<WorkflowEngine.WorkflowEngine | SqlClient.SqlClient, StateLocked | ConfigError.ConfigError> =>
-  internal.layerSqlite(options, StateLocked)
+): Layer.Layer<
+  WorkflowEngine.WorkflowEngine | SqlClient.SqlClient,
+  StateLocked | StateUnwritable | ConfigError.ConfigError
+> => internal.layerSqlite(options, StateLocked, StateUnwritable)
 
 /**
  * The state file opened for writing without the engine, holding the one-process lock (`StateLocked` while an engine
@@ -63,8 +117,20 @@ export const layerSqlite = (
  */
 export const layerSqliteMaintenance = (
   options: SqliteOptions
-): Layer.Layer<SqlClient.SqlClient, StateLocked | ConfigError.ConfigError> =>
-  internal.layerSqliteMaintenance(options, StateLocked)
+): Layer.Layer<SqlClient.SqlClient, StateLocked | StateUnwritable | ConfigError.ConfigError> =>
+  internal.layerSqliteMaintenance(options, StateLocked, StateUnwritable)
+
+/**
+ * The state file opened for writing beside the process that holds it, without the lock and without the engine: for
+ * the few writes that process reads while it runs, a cancel request (`DurableRun.requestCancel`). A write waits up to
+ * 5 seconds for the holder's to end. Nothing else may write through it: two engines on one file would each take the
+ * other's work.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerSqliteBeside = (options: SqliteOptions): Layer.Layer<SqlClient.SqlClient, ConfigError.ConfigError> =>
+  internal.layerSqliteBeside(options)
 
 /**
  * The state file opened read-only, without the engine, for reading where runs are (`DurableRun.list`) beside the

@@ -21,9 +21,13 @@ import type * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import * as DurableEngine from "./DurableEngine.js"
+import * as CancelRequests from "./internal/cancelRequests.js"
 import * as internal from "./internal/durableRun.js"
 import * as InternalRunOrb from "./internal/runOrb.js"
 import * as RunStates from "./internal/runStates.js"
@@ -441,12 +445,42 @@ export const cancel: (
 )
 
 /**
+ * Asks a run to stop, as `cancel` does, by its request alone: a row in the engine's database, which the process
+ * running the run reads before each step, then reverts and ends. For a process beside the one that runs it, on the
+ * state file opened with `DurableEngine.layerSqliteBeside`; the run's end is then read with `outcome`.
+ *
+ * @since 0.2.0
+ * @category accessors
+ */
+export const requestCancel = (executionId: string): Effect.Effect<void, SqlError.SqlError, SqlClient.SqlClient> =>
+  CancelRequests.request(executionId)
+
+const RunExit = Schema.Exit({ success: RunResult, failure: RunFailed, defect: Schema.Defect })
+
+/**
+ * How a run ended, from the engine's records alone (no engine needed: beside the process that runs it, too);
+ * `None` while it has not.
+ *
+ * @since 0.2.0
+ * @category accessors
+ */
+export const outcome = (
+  executionId: string
+): Effect.Effect<Option.Option<Exit.Exit<RunResult, RunFailed>>, SqlError.SqlError, SqlClient.SqlClient> =>
+  Effect.map(
+    RunStates.outcome(BackfillRun.name)(executionId),
+    (encoded) => encoded === undefined ? Option.none() : Option.some(Schema.decodeUnknownSync(RunExit)(encoded))
+  )
+
+/**
  * Submits a run and waits for its end; a run already submitted under the same run key is attached to (and a
- * finished one gives its result at once).
+ * finished one gives its result at once). On the SQLite engine, a state file that turns out unwritable (a full or
+ * read-only disk) ends the wait with `DurableEngine.StateUnwritable`: the run stops where its journal is.
  *
  * @since 0.1.0
  * @category accessors
  */
 export const execute = (
   runPayload: RunPayload
-): Effect.Effect<RunResult, RunFailed, WorkflowEngine.WorkflowEngine> => BackfillRun.execute(runPayload)
+): Effect.Effect<RunResult, RunFailed | DurableEngine.StateUnwritable, WorkflowEngine.WorkflowEngine> =>
+  DurableEngine.whileWritable(BackfillRun.execute(runPayload))

@@ -4,84 +4,11 @@
  * that matter, then a new process on the same state file. Every run must end reflected, with exactly one backfill
  * holding every event exactly once.
  */
-import { OrbSimulator } from "@effect-orb/simulator"
+import type { OrbSimulator } from "@effect-orb/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as child from "node:child_process"
 import * as fs from "node:fs"
-import * as os from "node:os"
-import * as path from "node:path"
-import { fileURLToPath } from "node:url"
-
-const packageDir = fileURLToPath(new URL("..", import.meta.url))
-const runnerFile = fileURLToPath(new URL("./fixtures/runner.ts", import.meta.url))
-const apiKey = "sk-durable-test"
-const eventCount = 3_000
-
-interface Runner {
-  readonly process: child.ChildProcess
-  readonly exited: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>
-  readonly stdout: () => string
-  readonly stderr: () => string
-}
-
-const start = (env: Record<string, string>): Runner => {
-  const proc = child.spawn(process.execPath, ["--import", "tsx", runnerFile], {
-    cwd: packageDir,
-    env: { ...process.env, ORB_KEY: apiKey, ...env },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  let out = ""
-  let err = ""
-  proc.stdout.on("data", (chunk) => (out += chunk))
-  proc.stderr.on("data", (chunk) => (err += chunk))
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    proc.on("exit", (code, signal) => resolve({ code, signal }))
-  )
-  return { process: proc, exited, stdout: () => out, stderr: () => err }
-}
-
-/** The runner's last line: its outcome. */
-const outcome = (runner: Runner) => {
-  const lines = runner.stdout().trim().split("\n").filter((line) => line.startsWith("{"))
-  if (lines.length === 0) throw new Error(`no outcome; stderr: ${runner.stderr().slice(-2_000)}`)
-  return JSON.parse(lines[lines.length - 1]) as {
-    readonly outcome: "success" | "failure"
-    readonly result?: { readonly status: string; readonly accepted: number; readonly backfillId: string }
-    readonly error?: string
-  }
-}
-
-const line = (i: number) =>
-  JSON.stringify({
-    event_name: "api_call",
-    timestamp: new Date(Date.parse("2026-10-01T00:00:00Z") + i * 60_000).toISOString(),
-    external_customer_id: `customer-${i % 3}`,
-    idempotency_key: `durable-${i}`,
-    properties: { units: i % 7 }
-  })
-
-/** A fresh folder with an events file, and the simulator's real server (its state outlives the runners). */
-const setup = Effect.gen(function*() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-orb-durable-"))
-  yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
-  const file = path.join(dir, "events.ndjson")
-  fs.writeFileSync(file, Array.from({ length: eventCount }, (_, i) => line(i)).join("\n") + "\n")
-  const server = yield* OrbSimulator.serve({ apiKey, reflectionDelay: "2 seconds", revertDelay: "1 second" })
-  const env = { STATE: path.join(dir, "state.sqlite"), ORB_URL: server.url, FILE: file, RUN_KEY: "october-fix" }
-  return { dir, file, env, simulator: server.simulator }
-})
-
-const until = (condition: Effect.Effect<boolean>, what: string, timeoutMillis = 60_000) =>
-  Effect.gen(function*() {
-    const started = Date.now()
-    while (!(yield* condition)) {
-      if (Date.now() - started > timeoutMillis) return yield* Effect.dieMessage(`timed out waiting for ${what}`)
-      yield* Effect.sleep("20 millis")
-    }
-  })
-
-const finish = (runner: Runner) => Effect.promise(() => runner.exited)
+import { eventCount, finish, line, outcome, setup, start, until } from "./support/processes.js"
 
 /** Exactly one backfill, reflected, holding every event of the file exactly once. */
 const assertExactlyOnce = (simulator: OrbSimulator.OrbSimulator) =>
@@ -167,13 +94,15 @@ describe("durable runs over real processes", () => {
   it.scopedLive("a second process on the same state file is refused, naming the first", () =>
     Effect.gen(function*() {
       const { env, simulator } = yield* setup
-      const first = start({ ...env, MODE: "submit" })
+      // Slow enough (about 10 seconds of ingestion) to be running still when the second process, slow to start on
+      // a busy machine, reaches the state file.
+      const first = start({ ...env, MODE: "submit", EVENTS_PER_MINUTE: "18000" })
       yield* until(Effect.map(firstBackfill(simulator), (b) => b !== undefined), "the create")
       const second = start({ ...env, MODE: "resume" })
       const refused = yield* finish(second)
       assert.notStrictEqual(refused.code, 0)
       assert.include(second.stderr() + second.stdout(), "is in use by another process")
-      assert.include(second.stderr() + second.stdout(), `"pid":${first.process.pid}`)
+      assert.include(second.stderr() + second.stdout(), `(process ${first.process.pid} on `)
       yield* finish(first)
       assert.strictEqual(outcome(first).outcome, "success", outcome(first).error)
       yield* assertExactlyOnce(simulator)

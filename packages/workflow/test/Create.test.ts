@@ -16,6 +16,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { DurableEngine, DurableRun, RunSource } from "../src/index.js"
+import { runFailure } from "./support/inProcess.js"
 
 const lines = Array.from({ length: 300 }, (_, i) =>
   JSON.stringify({
@@ -99,7 +100,7 @@ describe("a durable run's create", () => {
       withDir((dir) =>
         Effect.gen(function*() {
           const payload = yield* DurableRun.payload(yield* spec(dir))
-          const failure = yield* Effect.flip(DurableRun.execute(payload))
+          const failure = yield* runFailure(payload)
           assert.strictEqual(failure.stage, "create")
           assert.isTrue(failure.reverted)
           const sim = yield* OrbSimulator.OrbSimulator
@@ -125,7 +126,7 @@ describe("a durable run's create", () => {
             source: yield* RunSource.fromFile(runSpec.source.path)
           })
           const started = Date.now()
-          const failure = yield* Effect.flip(DurableRun.execute(payload))
+          const failure = yield* runFailure(payload)
           assert.strictEqual(failure.stage.startsWith("ingest"), true, failure.message)
           assert.isTrue(failure.reverted, failure.message)
           assert.isAtLeast(Date.now() - started, 5_000, "the second revert came after the durable sleep")

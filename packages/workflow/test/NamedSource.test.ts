@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { DurableRun, RunSource } from "../src/index.js"
-import { withEngine } from "./support/inProcess.js"
+import { runFailure, withEngine } from "./support/inProcess.js"
 
 const start = Date.parse("2026-10-01T00:00:00Z")
 
@@ -76,7 +76,7 @@ describe("a durable run over a named source", () => {
     return withEngine(() =>
       Effect.gen(function*() {
         const payload = yield* DurableRun.payload(spec(yield* RunSource.fromNamed("usage")))
-        const failure = yield* Effect.flip(DurableRun.execute(payload))
+        const failure = yield* runFailure(payload)
         assert.strictEqual(failure.stage, "ingest (segment 1, from event 501)")
         assert.match(failure.reason, /^event 613: /)
         assert.isTrue(failure.reverted, failure.message)
@@ -92,7 +92,7 @@ describe("a durable run over a named source", () => {
         assert.strictEqual(named.fingerprint, "v1")
         const payload = yield* DurableRun.payload(spec(named))
         version = "v2"
-        const failure = yield* Effect.flip(DurableRun.execute(payload))
+        const failure = yield* runFailure(payload)
         assert.match(
           failure.reason,
           /source "usage" changed since the run was submitted \(fingerprint v2, submitted with v1\)/

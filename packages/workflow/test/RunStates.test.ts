@@ -16,6 +16,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { DurableEngine, DurableRun, RunSource } from "../src/index.js"
+import { runFailure } from "./support/inProcess.js"
 
 const line = (i: number, overrides: Record<string, unknown> = {}) =>
   JSON.stringify({
@@ -70,7 +71,7 @@ describe("DurableRun.list", () => {
       const badLines = Array.from({ length: 500 }, (_, i) => line(i + 7 * 24 * 60, { idempotency_key: `bad-${i}` }))
       badLines[300] = line(0, { idempotency_key: "bad-300" })
       const bad = yield* submit(dir, "bad", badLines, 1)
-      const failure = yield* Effect.flip(DurableRun.execute(bad))
+      const failure = yield* runFailure(bad)
       assert.strictEqual(failure._tag, "RunFailed")
       assert.isTrue(failure.reverted)
       assert.include(failure.message, "line 301")
@@ -115,7 +116,7 @@ describe("DurableRun.prune", () => {
       const first = yield* DurableRun.execute(good)
       const badLines = Array.from({ length: 10 }, (_, i) => line(i + 7 * 24 * 60, { idempotency_key: `bad-${i}` }))
       badLines[5] = line(0, { idempotency_key: "bad-5" })
-      yield* Effect.flip(DurableRun.execute(yield* submit(dir, "bad", badLines, 1)))
+      yield* runFailure(yield* submit(dir, "bad", badLines, 1))
       const before = yield* DateTime.now
       const slow = yield* submit(dir, "slow", Array.from({ length: 20 }, (_, i) => line(i + 14 * 24 * 60)), 2)
       const fiber = yield* Effect.fork(DurableRun.execute(slow))

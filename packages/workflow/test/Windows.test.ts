@@ -11,7 +11,7 @@ import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { DurableRun, RunSource } from "../src/index.js"
-import { withEngine } from "./support/inProcess.js"
+import { runFailure, withEngine } from "./support/inProcess.js"
 
 const day = 86_400_000
 const start = Date.parse("2026-07-01T00:00:00Z")
@@ -84,7 +84,7 @@ describe("a durable run over windows", () => {
           const lines = Array.from({ length: 900 }, (_, i) => line(i, start + ((i * 7_919) % 900) * (95 * day / 900)))
           // Line 800 (the third segment) is outside the timeframe.
           lines[799] = line(799, start + 96 * day)
-          const failure = yield* Effect.flip(DurableRun.execute(yield* submit(dir, lines)))
+          const failure = yield* runFailure(yield* submit(dir, lines))
           assert.strictEqual(failure.stage, "ingest (segment 2, from line 601)")
           assert.match(failure.reason, /^line 800: /)
           assert.isTrue(failure.reverted, failure.message)

@@ -140,6 +140,9 @@ const textOf = (error: unknown): string => {
     return `Unexpected response (HTTP ${status}) to ${method} ${path}: not what Orb's API returns (the details ` +
       `with --verbose); body starts with ${JSON.stringify(excerpt)}`
   }
+  if (tag === "StateLocked" && Predicate.hasProperty(error, "message")) {
+    return `${String(error.message)}, or give this command another state file with --state PATH`
+  }
   return error instanceof Error || Predicate.hasProperty(error, "message")
     ? String((error as { message: unknown }).message)
     : String(error)

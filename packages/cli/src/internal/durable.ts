@@ -97,10 +97,30 @@ export const runKeyOf = (
   return `run-${crypto.createHash("sha256").update(shape).digest("hex").slice(0, 20)}`
 }
 
+/**
+ * The state file's folder, made when missing readable by its owner only (whatever the umask: it holds file paths,
+ * customer ids and timeframes); an existing folder is left as it is, it may be shared.
+ */
+const ensureFolder = (state: State) => {
+  const folder = path.dirname(state.path)
+  const first = fs.mkdirSync(folder, { recursive: true, mode: 0o700 })
+  if (first === undefined) return
+  for (let made = folder; made.length >= first.length; made = path.dirname(made)) fs.chmodSync(made, 0o700)
+}
+
 /** The engine on the state file, its workflow over the backend's `Backfills`; refused if another process holds it. */
 const engine = (state: State) =>
   Layer.unwrapEffect(Effect.sync(() => {
-    fs.mkdirSync(path.dirname(state.path), { recursive: true })
+    try {
+      ensureFolder(state)
+    } catch (error) {
+      return Layer.fail(
+        new DurableEngine.StateUnwritable({
+          path: state.path,
+          reason: `its folder cannot be made (${(error as { code?: unknown }).code ?? String(error)})`
+        })
+      )
+    }
     return DurableRun.layer.pipe(Layer.provideMerge(DurableEngine.layerSqlite({ filename: state.path })))
   }))
 
@@ -148,9 +168,12 @@ const follow = (runKey: string, quiet: boolean, quota?: Backfills.IngestQuota | 
     )
   })
 
-/** Waits for the end of a run the engine executes (it resumes unfinished runs by itself), following its progress. */
+/**
+ * Waits for the end of a run the engine executes (it resumes unfinished runs by itself), following its progress;
+ * a state file that cannot be written ends the wait.
+ */
 const awaitEnd = (run: DurableRun.RunState, quiet: boolean) =>
-  Effect.gen(function*() {
+  DurableEngine.whileWritable(Effect.gen(function*() {
     // A run that suspended itself (it met another Orb) waits for a resume; one that runs goes on as it was.
     yield* DurableRun.BackfillRun.resume(run.executionId)
     const progress = yield* Effect.fork(follow(run.runKey, quiet))
@@ -162,7 +185,7 @@ const awaitEnd = (run: DurableRun.RunState, quiet: boolean) =>
       }
       yield* Effect.sleep("250 millis")
     }
-  })
+  }))
 
 const resultJson = (runKey: string, state: State, result: DurableRun.RunResult, backfill: Backfill.Backfill) => ({
   run: { run_key: runKey, state: state.path },
@@ -314,7 +337,8 @@ const chooseRun = (runs: ReadonlyArray<DurableRun.RunState>, base: string) =>
 
 /**
  * How a durable run can fail beyond an in-memory one: the run failed (and says whether it was reverted), the file
- * cannot be read or changed (or is not NDJSON or CSV), or another process holds the state file.
+ * cannot be read or changed (or is not NDJSON or CSV), another process holds the state file, or the state file
+ * cannot be written.
  *
  * @since 0.1.0
  * @category errors
@@ -324,6 +348,7 @@ export type RunError =
   | RunSource.SourceError
   | EventFile.UnsupportedFormat
   | DurableEngine.StateLocked
+  | DurableEngine.StateUnwritable
   | ConfigError.ConfigError
 
 /**
@@ -552,7 +577,8 @@ export const resume = (state: State, runKey: string | undefined, json: boolean) 
         if (Exit.isSuccess(exit)) yield* printResult(run.runKey, state, exit.value, json)
         else if (Exit.isFailure(exit)) {
           const error = yield* Effect.flip(exit)
-          if (runKey !== undefined) return yield* error
+          // An unwritable state file stops every run on it: the next would only wait for it too.
+          if (runKey !== undefined || error._tag === "StateUnwritable") return yield* error
           failure = error
           yield* Output.note(`Error: ${CliError.messageOf(error)}`)
         }
@@ -561,10 +587,78 @@ export const resume = (state: State, runKey: string | undefined, json: boolean) 
     }).pipe(Effect.provide(engine(state)))
   }))
 
+/** The run to cancel, unfinished: a run key of no run, or of one that has ended, is refused. */
+const toCancel = (state: State, runKey: string) =>
+  Effect.gen(function*() {
+    const run = find(yield* Effect.orDie(DurableRun.list), runKey)
+    if (run === undefined) return yield* noSuchRun(state, runKey)
+    if (!unfinished(run)) return yield* alreadyEnded(run)
+    yield* ownRun(run)
+    return run
+  })
+
+const alreadyEnded = (run: DurableRun.RunState) =>
+  new CliError.UsageError({
+    reason: `durable run ${run.runKey} has already ended (${run.stage}` +
+      (run.backfillId !== undefined ? `, backfill ${run.backfillId}` : "") + `); nothing to cancel` +
+      (run.backfillId !== undefined ? `. To undo its backfill: orb-backfill revert ${run.backfillId}` : "")
+  })
+
+/** The end of a run whose cancel was asked, awaited on this process's own engine (which resumes it if need be). */
+const engineAwait = (state: State, runKey: string, executionId: string) =>
+  Effect.gen(function*() {
+    const run = (yield* Effect.orDie(DurableRun.list)).find((run) => run.executionId === executionId)
+    if (run === undefined) return yield* noSuchRun(state, runKey)
+    return yield* Effect.exit(awaitEnd(run, true))
+  }).pipe(Effect.provide(engine(state)))
+
+/** The cancel by this process's own engine, which resumes the run: the run's exit. */
+const cancelByEngine = (state: State, runKey: string, json: boolean) =>
+  Effect.gen(function*() {
+    const run = yield* toCancel(state, runKey)
+    if (!(yield* DurableRun.cancel(run.executionId))) return yield* alreadyEnded(run)
+    if (!json) yield* Output.note(`Cancelling durable run ${runKey}…`)
+    return yield* Effect.exit(awaitEnd(run, true))
+  }).pipe(Effect.provide(engine(state)))
+
 /**
- * `runs cancel RUN`: reverts the run's backfill and ends the run. The engine resumes the run on the state file and
- * the run sees the cancel before its next step, reverts and ends: the step in flight, if one was cut short, runs
- * again first (a segment's requests are replays).
+ * The cancel of a run another process runs (it holds the state file): the request written beside it (a write that
+ * waits for that process's own) unless it was already, then the run's end read from the state file, for up to
+ * `millis` (`None` while it has not ended).
+ */
+const cancelBeside = (
+  state: State,
+  runKey: string,
+  json: boolean,
+  requested: string | undefined,
+  millis: number
+) =>
+  Effect.gen(function*() {
+    let executionId = requested
+    if (executionId === undefined) {
+      executionId = (yield* toCancel(state, runKey)).executionId
+      yield* Effect.orDie(DurableRun.requestCancel(executionId))
+      if (!json) {
+        yield* Output.note(
+          `Cancelling durable run ${runKey}, which another process is running: it reverts and ends the run before ` +
+            "its next step…"
+        )
+      }
+    }
+    for (const started = Date.now(); Date.now() - started < millis;) {
+      const ended = yield* Effect.orDie(DurableRun.outcome(executionId))
+      if (Option.isSome(ended)) return { executionId, ended }
+      yield* Effect.sleep("250 millis")
+    }
+    return { executionId, ended: Option.none() }
+  }).pipe(Effect.provide(DurableEngine.layerSqliteBeside({ filename: state.path })))
+
+/**
+ * `runs cancel RUN`: reverts the run's backfill and ends the run. Its request is a row in the state file, read by
+ * whichever process runs the run, before each step: when another process runs it (and holds the state file), the
+ * request is written beside it and the run's end awaited from the file; otherwise the engine resumes the run here
+ * and it sees the request at once. Either way the step in flight, if one was cut short, runs again first (a
+ * segment's requests are replays). Should the other process stop before the run ends, the engine is taken up here.
  *
  * @since 0.1.0
  * @category commands
@@ -572,49 +666,51 @@ export const resume = (state: State, runKey: string | undefined, json: boolean) 
 export const cancel = (state: State, runKey: string, json: boolean) =>
   withOrb(Effect.gen(function*() {
     if (!fs.existsSync(state.path)) return yield* noSuchRun(state, runKey)
-    yield* Effect.gen(function*() {
-      const run = find(yield* Effect.orDie(DurableRun.list), runKey)
-      if (run === undefined) return yield* noSuchRun(state, runKey)
-      if (unfinished(run)) yield* ownRun(run)
-      if (!unfinished(run) || !(yield* DurableRun.cancel(run.executionId))) {
-        return yield* new CliError.UsageError({
-          reason: `durable run ${runKey} has already ended (${run.stage}` +
-            (run.backfillId !== undefined ? `, backfill ${run.backfillId}` : "") + `); nothing to cancel` +
-            (run.backfillId !== undefined ? `. To undo its backfill: orb-backfill revert ${run.backfillId}` : "")
-        })
-      }
-      if (!json) yield* Output.note(`Cancelling durable run ${runKey}…`)
-      const exit = yield* Effect.exit(awaitEnd(run, true))
-      const error = Exit.isFailure(exit) ? yield* Effect.flip(exit) : undefined
-      if (error === undefined || error.stage !== "cancel") {
-        // It finished, or failed on its own, before it saw the cancel.
-        return yield* error ??
-          new CliError.UsageError({ reason: `durable run ${runKey} finished before it was cancelled` })
-      }
-      if (json) {
-        return yield* Output.line(JSON.stringify({
-          cancelled: true,
-          run_key: runKey,
-          backfill_id: error.backfillId ?? null,
-          reverted: error.reverted
-        }))
-      }
-      const windows = error.windows ?? []
-      yield* Output.line(
-        `Cancelled durable run ${runKey}: ` +
-          (windows.length > 1
-            ? `${
-              error.reverted
-                ? "every window's backfill was reverted, so no usage changed"
-                : "NOT every window was reverted"
-            }:\n` + Render.windowsTable(windows.map((window) => ({ ...window, status: window.status ?? "-" })))
-            : error.backfillId === undefined
-            ? "no backfill had been created."
-            : error.reverted
-            ? `backfill ${error.backfillId} was reverted, so no usage changed.`
-            : `backfill ${error.backfillId} could not be confirmed reverted; revert it with: orb-backfill revert ${error.backfillId}`)
+    let exit: Exit.Exit<DurableRun.RunResult, DurableRun.RunFailed | DurableEngine.StateUnwritable> | undefined
+    // Once asked beside another process, the run is awaited there; every 2 seconds this process tries to take the
+    // engine up, for should that process stop first, the run would wait for its next engine.
+    let requested: string | undefined
+    while (exit === undefined) {
+      const here = yield* Effect.either(
+        requested === undefined ? cancelByEngine(state, runKey, json) : engineAwait(state, runKey, requested)
       )
-    }).pipe(Effect.provide(engine(state)))
+      if (here._tag === "Right") exit = here.right
+      else if (here.left._tag !== "StateLocked") return yield* Effect.fail(here.left)
+      else {
+        const beside = yield* cancelBeside(state, runKey, json, requested, 2_000)
+        requested = beside.executionId
+        exit = Option.getOrUndefined(beside.ended)
+      }
+    }
+    const error = Exit.isFailure(exit) ? yield* Effect.flip(exit) : undefined
+    if (error === undefined || error._tag === "StateUnwritable" || error.stage !== "cancel") {
+      // It finished, or failed on its own, before it saw the cancel.
+      return yield* error ??
+        new CliError.UsageError({ reason: `durable run ${runKey} finished before it was cancelled` })
+    }
+    if (json) {
+      return yield* Output.line(JSON.stringify({
+        cancelled: true,
+        run_key: runKey,
+        backfill_id: error.backfillId ?? null,
+        reverted: error.reverted
+      }))
+    }
+    const windows = error.windows ?? []
+    yield* Output.line(
+      `Cancelled durable run ${runKey}: ` +
+        (windows.length > 1
+          ? `${
+            error.reverted
+              ? "every window's backfill was reverted, so no usage changed"
+              : "NOT every window was reverted"
+          }:\n` + Render.windowsTable(windows.map((window) => ({ ...window, status: window.status ?? "-" })))
+          : error.backfillId === undefined
+          ? "no backfill had been created."
+          : error.reverted
+          ? `backfill ${error.backfillId} was reverted, so no usage changed.`
+          : `backfill ${error.backfillId} could not be confirmed reverted; revert it with: orb-backfill revert ${error.backfillId}`)
+    )
   }))
 
 /**

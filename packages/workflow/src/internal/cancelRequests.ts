@@ -29,6 +29,15 @@ export const isRequested = (executionId: string) =>
     Effect.orElseSucceed(() => false)
   )
 
+/**
+ * Makes the table, where a run's process starts: its first look for a request must find the table, as a statement
+ * that failed to prepare (the table missing) is remembered as failed by the client's statement cache, and would read
+ * "not asked" for minutes after another process made the table with its request.
+ *
+ * @internal
+ */
+export const ensure = Effect.flatMap(SqlClient.SqlClient, ensureTable)
+
 /** Records a cancel request; requesting twice is one request. @internal */
 export const request = (executionId: string) =>
   Effect.gen(function*() {

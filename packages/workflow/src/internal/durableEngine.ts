@@ -3,12 +3,17 @@
  */
 import * as ClusterWorkflowEngine from "@effect/cluster/ClusterWorkflowEngine"
 import * as RunnerAddress from "@effect/cluster/RunnerAddress"
+import * as RunnerHealth from "@effect/cluster/RunnerHealth"
+import * as Runners from "@effect/cluster/Runners"
+import * as Sharding from "@effect/cluster/Sharding"
 import * as ShardingConfig from "@effect/cluster/ShardingConfig"
-import * as SingleRunner from "@effect/cluster/SingleRunner"
+import * as SqlMessageStorage from "@effect/cluster/SqlMessageStorage"
+import * as SqlRunnerStorage from "@effect/cluster/SqlRunnerStorage"
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import Database from "better-sqlite3"
+import * as Cause from "effect/Cause"
 import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -16,6 +21,7 @@ import * as Option from "effect/Option"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import type * as DurableEngine from "../DurableEngine.js"
+import * as StateStore from "./stateStore.js"
 
 /**
  * The engine's timings for a run's needs: durable sleeps (the polls for reflection) and delayed messages are looked
@@ -26,18 +32,41 @@ const shardingConfig = { entityMessagePollInterval: "1 second", entityTerminatio
 
 /**
  * One process per state file: an exclusive SQLite lock on `<state>.lock` (the operating system drops it when the
- * process dies, even by kill -9, so it is never left stale), and `<state>.owner` naming the holder.
+ * process dies, even by kill -9, so it is never left stale), and `<state>.owner` naming the holder. Then the files
+ * are made private and the state file is written once: a store that cannot be written is refused here, before the
+ * engine starts and before anything is sent.
  */
-const lock = (filename: string, StateLocked: typeof DurableEngine.StateLocked) =>
+const open = (
+  filename: string,
+  StateLocked: typeof DurableEngine.StateLocked,
+  StateUnwritable: typeof DurableEngine.StateUnwritable
+) =>
   Effect.acquireRelease(
-    Effect.suspend(() => {
-      const db = new Database(`${filename}.lock`, { timeout: 0 })
+    Effect.suspend((): Effect.Effect<
+      Database.Database,
+      DurableEngine.StateLocked | DurableEngine.StateUnwritable
+    > => {
+      const unwritable = (error: unknown) => {
+        const reason = StateStore.unwritableReason(error, filename)
+        return reason === undefined ? Effect.die(error) : Effect.fail(new StateUnwritable({ path: filename, reason }))
+      }
+      try {
+        StateStore.makePrivate(filename)
+      } catch (error) {
+        return unwritable(error)
+      }
+      let db: Database.Database
+      try {
+        db = new Database(`${filename}.lock`, { timeout: 0 })
+      } catch (error) {
+        return unwritable(error)
+      }
       try {
         db.pragma("locking_mode = EXCLUSIVE")
         db.exec("BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS lock (x); COMMIT")
       } catch (error) {
         db.close()
-        if ((error as { code?: unknown }).code !== "SQLITE_BUSY") return Effect.die(error)
+        if ((error as { code?: unknown }).code !== "SQLITE_BUSY") return unwritable(error)
         let owner = "unknown"
         try {
           owner = fs.readFileSync(`${filename}.owner`, "utf8").trim()
@@ -46,41 +75,100 @@ const lock = (filename: string, StateLocked: typeof DurableEngine.StateLocked) =
         }
         return Effect.fail(new StateLocked({ path: filename, owner }))
       }
-      fs.writeFileSync(
-        `${filename}.owner`,
-        JSON.stringify({
-          pid: process.pid,
-          host: os.hostname(),
-          startedAt: new Date().toISOString(),
-          // The script only: a command line may carry secrets.
-          command: process.argv[1]
-        })
-      )
+      try {
+        fs.writeFileSync(
+          `${filename}.owner`,
+          JSON.stringify({
+            pid: process.pid,
+            host: os.hostname(),
+            startedAt: new Date().toISOString(),
+            // The script only: a command line may carry secrets.
+            command: process.argv[1]
+          }),
+          { mode: 0o600 }
+        )
+        const reason = StateStore.probe(filename)
+        if (reason !== undefined) {
+          db.close()
+          return Effect.fail(new StateUnwritable({ path: filename, reason }))
+        }
+      } catch (error) {
+        db.close()
+        return unwritable(error)
+      }
       return Effect.succeed(db)
     }),
     (db) => Effect.sync(() => db.close())
   )
 
+/**
+ * `SingleRunner.layer`'s parts, with the storages watched (`StateStore.watchStorage`): a runner on one SQLite file
+ * whose storage failing for want of room ends the waits on it rather than being retried for ever.
+ */
+const singleRunner = Sharding.layer.pipe(
+  Layer.provideMerge(Runners.layerNoop),
+  Layer.provideMerge(
+    StateStore.watchStorage(Layer.merge(SqlMessageStorage.layer, Layer.orDie(SqlRunnerStorage.layer)))
+  ),
+  Layer.provide(RunnerHealth.layerNoop),
+  Layer.provide(ShardingConfig.layerFromEnv(shardingConfig))
+)
+
 /** @internal */
-export const layerSqlite = (options: DurableEngine.SqliteOptions, StateLocked: typeof DurableEngine.StateLocked) =>
+export const layerSqlite = (
+  options: DurableEngine.SqliteOptions,
+  StateLocked: typeof DurableEngine.StateLocked,
+  StateUnwritable: typeof DurableEngine.StateUnwritable
+) =>
   ClusterWorkflowEngine.layer.pipe(
-    Layer.provide(SingleRunner.layer({ runnerStorage: "sql", shardingConfig })),
+    Layer.provide(singleRunner),
+    Layer.provideMerge(StateStore.layerHealth(options.filename, StateUnwritable)),
     Layer.provideMerge(SqliteClient.layer({ filename: options.filename })),
-    Layer.provide(Layer.scopedDiscard(lock(options.filename, StateLocked)))
+    Layer.provide(Layer.scopedDiscard(open(options.filename, StateLocked, StateUnwritable)))
   )
 
 /** @internal */
 export const layerSqliteMaintenance = (
   options: DurableEngine.SqliteOptions,
-  StateLocked: typeof DurableEngine.StateLocked
+  StateLocked: typeof DurableEngine.StateLocked,
+  StateUnwritable: typeof DurableEngine.StateUnwritable
 ) =>
   SqliteClient.layer({ filename: options.filename }).pipe(
-    Layer.provide(Layer.scopedDiscard(lock(options.filename, StateLocked)))
+    Layer.provide(Layer.scopedDiscard(open(options.filename, StateLocked, StateUnwritable)))
   )
+
+/** @internal */
+export const layerSqliteBeside = (options: DurableEngine.SqliteOptions) =>
+  SqliteClient.layer({ filename: options.filename })
 
 /** @internal */
 export const layerSqliteReader = (options: DurableEngine.SqliteOptions) =>
   SqliteClient.layer({ filename: options.filename, readonly: true })
+
+/** @internal */
+export const whileWritable = (StateUnwritable: typeof DurableEngine.StateUnwritable) =>
+<A, E, R>(
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, E | DurableEngine.StateUnwritable, R> =>
+  Effect.flatMap(
+    Effect.serviceOption(StateStore.StateHealth),
+    (health) =>
+      Option.isNone(health) ? effect : Effect.raceFirst(effect, health.value.unwritable).pipe(
+        // The engine's own call may give up first, on its storage's failure, as a defect that need not say why:
+        // when the store cannot be written now, that is the failure.
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause) || Cause.isFailType(cause)
+            ? Effect.failCause(cause)
+            : Effect.flatMap(
+              health.value.check,
+              (reason) =>
+                reason === undefined
+                  ? Effect.failCause(cause)
+                  : Effect.fail(new StateUnwritable({ path: health.value.path, reason }))
+            )
+        )
+      )
+  )
 
 /**
  * How fast a dead runner's runs move: each runner stamps its heartbeat (and holds its shards' advisory locks) every

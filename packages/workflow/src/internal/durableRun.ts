@@ -72,6 +72,19 @@ export const cancel = (workflow: typeof DurableRun.BackfillRun) => (executionId:
     return true
   })
 
+/** The stage of a run whose journal is behind Orb (`closedByOthers`). */
+const journalStage = "journal"
+
+/**
+ * A backfill the journal has open that is not, and not because its close time came (Orb then closes it by itself,
+ * half filled, and the run reverts it): reverted, or closed before that time, by this run in a later state than its
+ * journal (a state file older than the run: a copy, a restored backup) or by a person. Either way not the run's to
+ * send to or to undo.
+ */
+const closedByOthers = (backfill: Backfill.Backfill, closeTime: DateTime.Utc) =>
+  Backfill.isReverted(backfill.status) ||
+  (backfill.closeTime._tag === "Some" && backfill.closeTime.value.epochMillis < closeTime.epochMillis)
+
 /** Reverts tried in all, the last ones 30 minutes apart: about a day. */
 const maxRevertAttempts = 50
 
@@ -109,7 +122,8 @@ export const layer = (
     readonly OtherOrb: typeof DurableRun.OtherOrb
   }
 ) =>
-  Layer.unwrapEffect(Effect.sync(() => {
+  Layer.unwrapEffect(Effect.gen(function*() {
+    yield* Effect.orDie(CancelRequests.ensure)
     // The runs this process executes share one pace per quota, so that runs at once stay within the account's
     // quota together.
     const paces = new Map<string, Backfills.IngestPace>()
@@ -215,6 +229,20 @@ export const layer = (
             error: StepFailed,
             execute: Effect.gen(function*() {
               const where = `ingest (segment ${index}, from ${RunSource.where(payload.source, from.line)})`
+              for (const id of ids) {
+                const backfill = yield* throughOutages(backfills.fetch(id)).pipe(Effect.mapError(failed(where)))
+                const now = yield* DateTime.now
+                if (!Backfill.isOpen(backfill, now.epochMillis) && closedByOthers(backfill, payload.closeTime)) {
+                  return yield* new StepFailed({
+                    stage: journalStage,
+                    reason:
+                      `Orb is ahead of this run's journal: backfill ${id} is ${
+                        Backfill.isReverted(backfill.status) ? backfill.status : `closed (${backfill.status})`
+                      } while the journal has it open, so the state file is older than the run (a copy, a restored ` +
+                      "backup?); nothing was sent to it"
+                  })
+                }
+              }
               const read = yield* RunSource.readSegment(payload.source, from, payload.segmentEvents).pipe(
                 Effect.mapError(failed(where))
               )
@@ -418,6 +446,8 @@ export const layer = (
         }).pipe(
           Effect.catchTag("StepFailed", (error) =>
             Effect.gen(function*() {
+              // A journal behind Orb never undoes what the run did when it was ahead: nothing is reverted.
+              if (error.stage === journalStage) return yield* runFailed(error, windows.map(() => ({ reverted: false })))
               if (error.stage === "create" && backfillIds.length < count) {
                 const recovered = (yield* recoverCreate(backfillIds.length)).backfillId
                 if (recovered !== undefined) backfillIds.push(recovered)

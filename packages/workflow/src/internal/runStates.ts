@@ -215,3 +215,26 @@ export const prune = (workflowName: string) =>
     }
     return chosen
   })
+
+/**
+ * A run's outcome as the engine journaled it (its exit, encoded), once it has ended; `undefined` before.
+ *
+ * @internal
+ */
+export const outcome = (workflowName: string) =>
+(
+  executionId: string
+): Effect.Effect<unknown, SqlError.SqlError, SqlClient.SqlClient> =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const rows = yield* sql<{ readonly reply: string }>`
+      SELECT r.payload AS reply
+      FROM cluster_messages m
+      JOIN cluster_replies r ON r.request_id = m.request_id AND r.kind = 0
+      WHERE m.entity_type = ${`Workflow/${workflowName}`} AND m.entity_id = ${executionId} AND m.tag = 'run'`
+    for (const row of rows) {
+      const exit = exitOf(parse(row.reply))
+      if (exit !== undefined) return exit
+    }
+    return undefined
+  })

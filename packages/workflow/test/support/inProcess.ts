@@ -34,3 +34,7 @@ export const withEngine = <A, E, R>(
     Effect.ensuring(Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
   )
 }
+
+/** A run that must fail as a run: its `RunFailed` (a state file that cannot be written is no such failure). */
+export const runFailure = (payload: DurableRun.RunPayload) =>
+  DurableRun.execute(payload).pipe(Effect.catchTag("StateUnwritable", Effect.die), Effect.flip)

@@ -1,0 +1,307 @@
+/**
+ * The durable runs' state file from the command line: a full or read-only disk ends `resume` at once with one
+ * `Error:` line (real processes, on a small tmpfs: as root only), the files are private, and `runs cancel` reaches a
+ * run that another process is running.
+ */
+import { OrbSimulator } from "@effect-orb/simulator"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import { assert, describe, it } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as child from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import * as Backend from "../src/Backend.js"
+import { cli, cliForked, ndjson, tempFile, timeframe } from "./support.js"
+
+const apiKey = "sk-state-cli"
+const packageDir = fileURLToPath(new URL("..", import.meta.url))
+// About 1,000 events a second: slow enough to strike mid-run.
+const slow = [
+  "--batch-size",
+  "50",
+  "--concurrency",
+  "2",
+  "--requests-per-second",
+  "20",
+  "--events-per-minute",
+  "6000000"
+]
+
+/** A served simulator, and the CLI pointed at it in-process and as a real process. */
+const served = (dir: string) =>
+  Effect.gen(function*() {
+    const server = yield* OrbSimulator.serve({ apiKey, reflectionDelay: "1 second", revertDelay: "300 millis" })
+    const env = Layer.mergeAll(Backend.layerOrb, NodeContext.layer).pipe(
+      Layer.provide(Layer.setConfigProvider(
+        ConfigProvider.fromMap(new Map([["ORB_API_KEY", apiKey], ["ORB_BASE_URL", server.url]]))
+      )),
+      Layer.orDie
+    )
+    const context = yield* Layer.build(env)
+    /** `orb-backfill` as a process of its own: exit code, output, and how long it took. */
+    const spawn = (args: ReadonlyArray<string>) =>
+      Effect.async<{ code: number | null; stdout: string; stderr: string; millis: number }>((resume) => {
+        const started = Date.now()
+        const proc = child.spawn(process.execPath, ["--import", "tsx", "src/bin.ts", ...args], {
+          cwd: packageDir,
+          env: { ...process.env, ORB_API_KEY: apiKey, ORB_BASE_URL: server.url },
+          stdio: ["ignore", "pipe", "pipe"]
+        })
+        let stdout = ""
+        let stderr = ""
+        proc.stdout.on("data", (chunk) => stdout += chunk)
+        proc.stderr.on("data", (chunk) => stderr += chunk)
+        proc.on("exit", (code) => resume(Effect.succeed({ code, stdout, stderr, millis: Date.now() - started })))
+        return Effect.sync(() => proc.kill("SIGKILL"))
+      })
+    return {
+      simulator: server.simulator,
+      state: path.join(dir, "runs.sqlite"),
+      run: (args: ReadonlyArray<string>) => cli(args).pipe(Effect.provide(context)),
+      fork: (args: ReadonlyArray<string>) => cliForked(args).pipe(Effect.provide(context)),
+      spawn
+    }
+  })
+
+const folder = Effect.acquireRelease(
+  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "orb-backfill-state-"))),
+  (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+)
+
+const until = (condition: Effect.Effect<boolean>, what: string, output?: () => string) =>
+  Effect.gen(function*() {
+    const started = Date.now()
+    while (!(yield* condition)) {
+      if (Date.now() - started > 30_000) {
+        return yield* Effect.dieMessage(`timed out waiting for ${what}: ${output?.() ?? ""}`)
+      }
+      yield* Effect.sleep("20 millis")
+    }
+  })
+
+const ingests = (simulator: OrbSimulator.OrbSimulator) =>
+  Effect.map(simulator.requests, (requests) => requests.filter((r) => r.url.startsWith("/v1/ingest")).length)
+
+const reverts = (simulator: OrbSimulator.OrbSimulator) =>
+  Effect.map(simulator.requests, (requests) => requests.filter((r) => r.url.endsWith("/revert")).length)
+
+const runKeyIn = (text: string) => /[Dd]urable run (run-[0-9a-f]{20})/.exec(text)![1]
+
+/** A run started, stopped mid-ingestion as Ctrl-C would (suspended, its backfill open). */
+const suspended = (
+  cli: Effect.Effect.Success<ReturnType<typeof served>>,
+  file: string
+) =>
+  Effect.gen(function*() {
+    const started = yield* cli.fork(["run", "--file", file, ...timeframe, "--add", "--state", cli.state, ...slow])
+    yield* until(
+      Effect.map(cli.simulator.backfills, (all) => (all[0]?.eventsIngested ?? 0) >= 300),
+      "some events in",
+      started.stderr
+    )
+    yield* Fiber.interrupt(started.fiber)
+    // A request cut short may still reach the server.
+    yield* Effect.sleep("300 millis")
+    return runKeyIn(started.stderr())
+  })
+
+/** A 4 MiB tmpfs, unmounted afterwards; only root may mount one. */
+const tmpfs = Effect.gen(function*() {
+  const dir = yield* folder
+  child.execFileSync("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", dir])
+  yield* Effect.addFinalizer(() => Effect.sync(() => child.spawnSync("umount", ["-l", dir])))
+  return dir
+})
+
+const isRoot = process.getuid?.() === 0
+
+const mode = (file: string) => fs.statSync(file).mode & 0o777
+
+describe("the state file from the command line", () => {
+  it.scopedLive.skipIf(!isRoot)(
+    "a full disk, then a read-only one: resume ends at once with one Error line, nothing sent; with room it resumes",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* tmpfs
+        const orb = yield* served(dir)
+        const runKey = yield* suspended(orb, tempFile("full.ndjson", ndjson(2_000)))
+        const sent = yield* ingests(orb.simulator)
+        // The disk filled to its last byte.
+        const filler = path.join(dir, "filler")
+        const block = Buffer.alloc(64 * 1024)
+        const fd = fs.openSync(filler, "w")
+        try {
+          for (let size = block.length; size > 0;) {
+            try {
+              fs.writeSync(fd, block, 0, size)
+            } catch {
+              size = Math.floor(size / 2)
+            }
+          }
+        } finally {
+          fs.closeSync(fd)
+        }
+
+        const full = yield* orb.spawn(["resume", "--state", orb.state])
+        assert.strictEqual(full.code, 1, full.stderr)
+        assert.isBelow(full.millis, 20_000)
+        const errors = full.stderr.split("\n").filter((line) => line.startsWith("Error:"))
+        assert.strictEqual(errors.length, 1, full.stderr)
+        // SQLite says SQLITE_FULL, or an I/O error of its shared memory that could not grow.
+        assert.match(
+          errors[0],
+          new RegExp(
+            `^Error: The state file ${orb.state} cannot be written: the disk is full \\(SQLITE_[A-Z_]+\\); its runs ` +
+              "stop where their journal is, nothing reverted, until it can be written again\\.$"
+          )
+        )
+        assert.notInclude(full.stderr, "    at ", "no stack trace")
+        assert.strictEqual(yield* ingests(orb.simulator), sent, "nothing sent")
+
+        fs.rmSync(filler)
+        child.execFileSync("mount", ["-o", "remount,ro", dir])
+        const readOnly = yield* orb.spawn(["resume", "--state", orb.state])
+        assert.strictEqual(readOnly.code, 1, readOnly.stderr)
+        assert.match(readOnly.stderr, /^Error: The state file \S+ cannot be written: it is read-only \(/m)
+        assert.strictEqual(yield* ingests(orb.simulator), sent, "nothing sent")
+        child.execFileSync("mount", ["-o", "remount,rw", dir])
+
+        const resumed = yield* orb.run(["resume", runKey, "--state", orb.state])
+        assert.strictEqual(resumed.code, 0, resumed.stderr)
+        assert.match(resumed.stdout, /is reflected: 2,000 events/)
+        assert.strictEqual(yield* reverts(orb.simulator), 0)
+      }),
+    90_000
+  )
+
+  it.scopedLive(
+    "the state folder it makes is 0700, the state files 0600 whatever the umask; looser ones are tightened",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* folder
+        const orb = yield* served(dir)
+        const state = path.join(dir, "made", "here", "runs.sqlite")
+        const umask = process.umask(0o002)
+        yield* Effect.addFinalizer(() => Effect.sync(() => process.umask(umask)))
+        const started = yield* orb.fork([
+          "run",
+          "--file",
+          tempFile("private.ndjson", ndjson(2_000)),
+          ...timeframe,
+          "--add",
+          "--state",
+          state,
+          ...slow
+        ])
+        yield* until(
+          Effect.map(orb.simulator.backfills, (all) => (all[0]?.eventsIngested ?? 0) >= 100),
+          "some events in",
+          started.stderr
+        )
+        const files = ["", "-wal", "-shm", ".lock", ".owner"].map((suffix) => state + suffix)
+        assert.deepStrictEqual(files.map(mode), files.map(() => 0o600), "every state file is its owner's only")
+        assert.strictEqual(mode(path.join(dir, "made", "here")), 0o700)
+        assert.strictEqual(mode(path.join(dir, "made")), 0o700)
+        yield* Fiber.interrupt(started.fiber)
+
+        // Made readable by others since: the next command makes them private again.
+        for (const file of [state, `${state}.lock`, `${state}.owner`]) fs.chmodSync(file, 0o644)
+        const resumed = yield* orb.run(["resume", "--state", state])
+        assert.strictEqual(resumed.code, 0, resumed.stderr)
+        for (const file of [state, `${state}.lock`, `${state}.owner`]) assert.strictEqual(mode(file), 0o600, file)
+      }),
+    40_000
+  )
+
+  it.scopedLive(
+    "runs cancel reaches a run another process is running; the lock's message names it and --state",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* folder
+        const orb = yield* served(dir)
+        const file = tempFile("beside.ndjson", ndjson(3_000))
+        const started = yield* orb.fork([
+          "run",
+          "--file",
+          file,
+          ...timeframe,
+          "--replace",
+          "--state",
+          orb.state,
+          ...slow
+        ])
+        yield* until(
+          Effect.map(orb.simulator.backfills, (all) => (all[0]?.eventsIngested ?? 0) >= 200),
+          "some events in",
+          started.stderr
+        )
+        const runKey = runKeyIn(started.stderr())
+
+        const refused = yield* orb.run(["resume", "--state", orb.state])
+        assert.strictEqual(refused.code, 1)
+        assert.include(
+          refused.stderr,
+          `Error: The state file ${orb.state} is in use by another process (process ${process.pid} on ${os.hostname()}`
+        )
+        assert.include(refused.stderr, "or give this command another state file with --state PATH.")
+
+        const cancelled = yield* orb.run(["runs", "cancel", runKey, "--state", orb.state])
+        assert.strictEqual(cancelled.code, 0, cancelled.stderr)
+        assert.include(cancelled.stderr, "which another process is running")
+        const [backfill] = yield* orb.simulator.backfills
+        assert.include(cancelled.stdout, `Cancelled durable run ${runKey}: backfill ${backfill.id} was reverted`)
+        assert.strictEqual(backfill.status, "reverted")
+        const ran = yield* Fiber.join(started.fiber)
+        assert.strictEqual(ran, 1, "the run ended, failed at cancel")
+        assert.include(started.stderr(), "failed at cancel: the run was cancelled")
+        assert.strictEqual((yield* orb.simulator.requests).filter((r) => r.url.endsWith("/close")).length, 0)
+      }),
+    40_000
+  )
+
+  it.scopedLive(
+    "runs cancel beside a run whose process stops before it sees the cancel takes the run up, and reverts",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* folder
+        const orb = yield* served(dir)
+        const file = tempFile("taken-up.ndjson", ndjson(3_000))
+        const started = yield* orb.fork([
+          "run",
+          "--file",
+          file,
+          ...timeframe,
+          "--replace",
+          "--state",
+          orb.state,
+          ...slow
+        ])
+        yield* until(
+          Effect.map(orb.simulator.backfills, (all) => (all[0]?.eventsIngested ?? 0) >= 200),
+          "some events in",
+          started.stderr
+        )
+        const runKey = runKeyIn(started.stderr())
+        const cancelling = yield* orb.fork(["runs", "cancel", runKey, "--state", orb.state])
+        yield* until(
+          Effect.sync(() => cancelling.stderr().includes("which another process is running")),
+          "the request",
+          cancelling.stderr
+        )
+        // Ctrl-C in the other terminal, within its segment: the run suspends before its next look for a cancel.
+        yield* Fiber.interrupt(started.fiber)
+        assert.include(started.stderr(), "is suspended")
+        const code = yield* Fiber.join(cancelling.fiber)
+        assert.strictEqual(code, 0, cancelling.stderr())
+        const [backfill] = yield* orb.simulator.backfills
+        assert.include(cancelling.stdout(), `Cancelled durable run ${runKey}: backfill ${backfill.id} was reverted`)
+        assert.strictEqual(backfill.status, "reverted")
+      }),
+    40_000
+  )
+})

@@ -1,0 +1,258 @@
+/**
+ * The state file as storage: its files kept private to their owner, a write probe at start, the cluster's storage
+ * watched for failures that only room on the disk (or a writable one) would cure, and the journal checkpointed into
+ * the main file at the steps that matter.
+ */
+import * as MessageStorage from "@effect/cluster/MessageStorage"
+import * as RunnerStorage from "@effect/cluster/RunnerStorage"
+import * as SqlClient from "@effect/sql/SqlClient"
+import Database from "better-sqlite3"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import type * as DurableEngine from "../DurableEngine.js"
+
+/** The files of a state file: itself, SQLite's journal and shared memory, the lock and its holder's note. */
+const files = (filename: string) =>
+  [filename, `${filename}-wal`, `${filename}-shm`, `${filename}.lock`, `${filename}.owner`] as const
+
+/** What only the owner may read and write: the files hold paths, customer ids and timeframes. */
+const privateMode = 0o600
+
+/**
+ * Creates the file if missing, readable by its owner only whatever the umask; an existing file open to others is
+ * tightened (it is ours: the engine made it, or was pointed at it to keep its state there).
+ */
+const ensurePrivate = (file: string, create: boolean) => {
+  if (create) fs.closeSync(fs.openSync(file, "a", privateMode))
+  try {
+    if ((fs.statSync(file).mode & 0o077) !== 0) fs.chmodSync(file, privateMode)
+  } catch (error) {
+    // Not there (a journal not yet made), or not ours to change: it is read and written as it is.
+    if (!isCode(error, "ENOENT", "EPERM")) throw error
+  }
+}
+
+const isCode = (error: unknown, ...codes: ReadonlyArray<string>) =>
+  typeof (error as { code?: unknown } | null)?.code === "string" && codes.includes((error as { code: string }).code)
+
+/**
+ * The main file (created when missing) and every file beside it made private. SQLite gives the journal and the
+ * shared memory it creates later the main file's mode, so they are private from their start.
+ *
+ * @internal
+ */
+export const makePrivate = (filename: string) => {
+  for (const file of files(filename)) ensurePrivate(file, file === filename || file === `${filename}.lock`)
+}
+
+/**
+ * Whether the disk holding the file has no room left: SQLite reports some writes a full disk refused as I/O errors
+ * (its shared memory that could not grow, say), without the system's code.
+ */
+const diskIsFull = (filename: string) => {
+  try {
+    const stats = fs.statfsSync(path.dirname(filename))
+    return stats.bavail * stats.bsize < 64 * 1024
+  } catch {
+    return false
+  }
+}
+
+/** The causes that only room on the disk, or a writable one, cures: a retry cannot. */
+const storageFailure = (error: unknown, filename: string): string | undefined => {
+  for (let current = error, depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
+    const code = (current as { code?: unknown }).code
+    if (typeof code === "string") {
+      if (code === "SQLITE_FULL" || code === "ENOSPC") return `the disk is full (${code})`
+      if (code.startsWith("SQLITE_READONLY") || code === "EROFS") return `it is read-only (${code})`
+      if (code === "EACCES") return `it may not be written (${code})`
+      if (code.startsWith("SQLITE_IOERR") || code === "SQLITE_CANTOPEN" || code === "EIO") {
+        if (diskIsFull(filename)) return `the disk is full (${code})`
+        const message = (current as { message?: unknown }).message
+        return `the disk refuses it (${code}${typeof message === "string" ? `: ${message}` : ""})`
+      }
+    }
+    current = (current as { cause?: unknown }).cause
+  }
+  return undefined
+}
+
+/**
+ * Why the state file cannot be written, when that is the failure: the first storage failure of a cause.
+ *
+ * @internal
+ */
+export const unwritableReason = (error: unknown, filename: string): string | undefined => {
+  if (Cause.isCause(error)) {
+    for (const failure of [...Cause.failures(error), ...Cause.defects(error)]) {
+      const reason = storageFailure(failure, filename)
+      if (reason !== undefined) return reason
+    }
+    return undefined
+  }
+  return storageFailure(error, filename)
+}
+
+/** The probe's table: a row of when the file was last opened, and the health's passing writes. */
+const probeTable = "effect_orb_state_probe"
+
+/**
+ * Writes to the state file as the engine will, before the engine starts: the journal checkpointed and emptied, then
+ * a row written, so that the write needs room of its own. A disk that is full or read-only fails it at once, rather
+ * than the engine's storage failing in a loop behind a run that waits.
+ *
+ * @internal
+ */
+export const probe = (filename: string): string | undefined => {
+  let db: Database.Database | undefined
+  try {
+    db = new Database(filename, { timeout: 5_000 })
+    db.pragma("journal_mode = WAL")
+    db.pragma("wal_checkpoint(TRUNCATE)")
+    db.exec(
+      `CREATE TABLE IF NOT EXISTS ${probeTable} (id INTEGER PRIMARY KEY, at NOT NULL);` +
+        `INSERT OR REPLACE INTO ${probeTable} (id, at) VALUES (1, '${new Date().toISOString()}')`
+    )
+    db.pragma("wal_checkpoint(TRUNCATE)")
+    return undefined
+  } catch (error) {
+    const reason = unwritableReason(error, filename)
+    if (reason === undefined) throw error
+    return reason
+  } finally {
+    try {
+      db?.close()
+    } catch {
+      // Closing checkpoints: on a full disk that fails too, and the probe has already said why.
+    }
+  }
+}
+
+/**
+ * How the engine's storage is faring. Its operations' failures do not always say why (SQLite rolls a transaction
+ * back by itself on a full disk, and the engine then reports only that its own rollback found none), so a failure
+ * is followed by a write of its own, of a few pages, on the engine's connection: `check` says why that cannot be
+ * written, if it cannot. `unwritable` fails once such writes have failed a few times on end over about 1.5 s.
+ *
+ * @internal
+ */
+export class StateHealth extends Context.Tag("@effect-orb/workflow/StateHealth")<StateHealth, {
+  readonly path: string
+  readonly unwritable: Effect.Effect<never, DurableEngine.StateUnwritable>
+  readonly failed: Effect.Effect<void>
+  readonly check: Effect.Effect<string | undefined>
+}>() {}
+
+/** Failed writes on end, over at least this long, before the store is taken for unwritable: a blip is not. */
+const failuresBeforeGivingUp = 3
+const checkEvery = "700 millis"
+
+/** @internal */
+export const layerHealth = (filename: string, StateUnwritable: typeof DurableEngine.StateUnwritable) =>
+  Layer.scoped(
+    StateHealth,
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      const scope = yield* Effect.scope
+      const down = yield* Deferred.make<never, DurableEngine.StateUnwritable>()
+      // Two statements, not a transaction: a full disk fails the first with its reason (a transaction would lose it
+      // to the rollback SQLite already made), and the second takes the row away whatever became of the first.
+      const check = sql`INSERT OR REPLACE INTO ${sql(probeTable)} (id, at) VALUES (2, randomblob(16384))`.pipe(
+        Effect.as(undefined),
+        Effect.catchAllCause((cause) => Effect.succeed(unwritableReason(cause, filename))),
+        Effect.zipLeft(Effect.ignore(sql`DELETE FROM ${sql(probeTable)} WHERE id = 2`))
+      )
+      // After a failure, the store is written to until a write passes, or until enough have failed: the engine
+      // may not fail again by itself (a run whose step could not be saved only stops), so it is not waited for.
+      const watch = Effect.gen(function*() {
+        for (let failures = 0;;) {
+          const reason = yield* check
+          if (reason === undefined) return
+          if (++failures >= failuresBeforeGivingUp) {
+            return yield* Deferred.fail(down, new StateUnwritable({ path: filename, reason }))
+          }
+          yield* Effect.sleep(checkEvery)
+        }
+      })
+      let watching = false
+      return {
+        path: filename,
+        unwritable: Deferred.await(down),
+        check,
+        failed: Effect.suspend(() => {
+          if (watching) return Effect.void
+          watching = true
+          return Effect.asVoid(Effect.forkIn(Effect.ensuring(watch, Effect.sync(() => watching = false)), scope))
+        })
+      }
+    })
+  )
+
+/** A storage service whose every operation's failure is reported to the health, with an action after some. */
+const watched = <S extends object>(service: S, health: StateHealth["Type"], after: Partial<Record<string, any>>) => {
+  const watch = (name: string, effect: Effect.Effect<unknown, unknown, unknown>, args: ReadonlyArray<unknown>) =>
+    effect.pipe(
+      Effect.tapErrorCause((cause) => Cause.isInterruptedOnly(cause) ? Effect.void : health.failed),
+      Effect.tap((result) => after[name]?.(result, ...args) ?? Effect.void)
+    )
+  const result: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(service)) {
+    result[name] = Effect.isEffect(value)
+      ? watch(name, value, [])
+      : typeof value === "function"
+      ? (...args: Array<unknown>) => {
+        const out = value(...args)
+        return Effect.isEffect(out) ? watch(name, out, args) : out
+      }
+      : value
+  }
+  return result as S
+}
+
+/**
+ * A run's outcome that is only the engine's own storage failing (a defect `PersistenceError` or `SqlError`) is not
+ * journaled: the engine would record the run as ended by it, where it is only stopped, to resume once the file can
+ * be written. A trigger, as the engine saves replies on more than one path.
+ */
+const refuseStorageFailures = (sql: SqlClient.SqlClient) =>
+  sql.unsafe(`CREATE TRIGGER IF NOT EXISTS effect_orb_no_storage_outcome BEFORE INSERT ON cluster_replies
+    WHEN instr(NEW.payload, '"defect":{"name":"PersistenceError"') > 0
+      OR instr(NEW.payload, '"defect":{"name":"SqlError"') > 0
+    BEGIN SELECT RAISE(ABORT, 'a storage failure is not a run''s outcome'); END`)
+
+/**
+ * Copies the journal into the main file, so that the main file alone holds the run as of its last finished step
+ * (a backup of it, or a copy after a kill -9, is then not a run behind). Passive: it never waits for a reader.
+ */
+const checkpoint = (sql: SqlClient.SqlClient) => Effect.ignore(sql`PRAGMA wal_checkpoint(PASSIVE)`)
+
+/**
+ * The cluster's storages watched, and checkpointed at the steps: after a run's submission and after each step's
+ * start (an activity's request is saved once the step before it has its result: not every reply passes through
+ * this service, some are saved by the storage's own handlers), and after the replies that do pass. At shutdown the
+ * journal is emptied into the main file.
+ *
+ * @internal
+ */
+export const watchStorage = <ROut, E, RIn>(storage: Layer.Layer<ROut, E, RIn>) =>
+  Layer.scopedContext(Effect.gen(function*() {
+    const health = yield* StateHealth
+    const sql = yield* SqlClient.SqlClient
+    const messages = yield* MessageStorage.MessageStorage
+    const runners = yield* RunnerStorage.RunnerStorage
+    yield* Effect.addFinalizer(() => Effect.ignore(sql`PRAGMA wal_checkpoint(TRUNCATE)`))
+    yield* Effect.orDie(refuseStorageFailures(sql))
+    return Context.make(
+      MessageStorage.MessageStorage,
+      watched(messages, health, {
+        saveReply: () => checkpoint(sql),
+        // A request saved before (a step replayed on resume) adds nothing to checkpoint.
+        saveRequest: (result: { readonly _tag?: unknown }) => result._tag === "Success" ? checkpoint(sql) : Effect.void
+      })
+    ).pipe(Context.add(RunnerStorage.RunnerStorage, watched(runners, health, {})))
+  })).pipe(Layer.provide(storage))
