@@ -138,6 +138,14 @@ export class VerifyReport extends Schema.Class<VerifyReport>("@effect-orb/backfi
 }
 
 /**
+ * A report as JSON (timestamps in ISO 8601), for a program's output.
+ *
+ * @since 0.2.0
+ * @category encoding
+ */
+export const encodeReport: (report: VerifyReport) => typeof VerifyReport.Encoded = Schema.encodeSync(VerifyReport)
+
+/**
  * Orb does not hold what the source says was sent. `report` says what differs; the message says what to do.
  *
  * @since 0.2.0

@@ -24,7 +24,7 @@ const plural = (n: number, word: string) => `${n.toLocaleString("en-US")} ${word
 export const notReflectedMessage = (backfillId: string, status: Backfill.BackfillStatus): string =>
   `Backfill ${backfillId} is ${status}, not reflected: ${
     status === "pending"
-      ? "its events do not count yet; wait until it is reflected (orb-backfill status), then verify"
+      ? "its events do not count yet; wait until it is reflected, then verify"
       : "its events no longer count; there is nothing of it to verify (run the file again to backfill it anew)"
   }`
 
