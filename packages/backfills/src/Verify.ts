@@ -18,6 +18,10 @@ import * as internal from "./internal/verify.js"
 
 const Count = Schema.NonNegativeInt
 
+// The encoded side is snake_case, as Orb's own JSON and the command line's `--json` documents are.
+const wireKey = <S extends Schema.Schema.All, K extends string>(schema: S, key: K) =>
+  Schema.propertySignature(schema).pipe(Schema.fromKey(key))
+
 /**
  * The counts of one part of the source (a window, a customer): `found` with the content sent, `missing` (no event
  * under the key), `different` (found, counting, with another content), `deprecated` (found, but no longer counting).
@@ -40,9 +44,9 @@ export type Outcomes = typeof Outcomes.Type
  * @category models
  */
 export class WindowReport extends Schema.Class<WindowReport>("@effect-orb/backfills/Verify/WindowReport")({
-  backfillId: Schema.String,
-  timeframeStart: Backfill.Timestamp,
-  timeframeEnd: Backfill.Timestamp,
+  backfillId: wireKey(Schema.String, "backfill_id"),
+  timeframeStart: wireKey(Backfill.Timestamp, "timeframe_start"),
+  timeframeEnd: wireKey(Backfill.Timestamp, "timeframe_end"),
   ...Outcomes.fields
 }) {}
 
@@ -78,8 +82,8 @@ export class FieldDifference extends Schema.Class<FieldDifference>("@effect-orb/
  */
 export class Difference extends Schema.Class<Difference>("@effect-orb/backfills/Verify/Difference")({
   /** The event's idempotency key: Orb's event id. */
-  idempotencyKey: Schema.String,
-  backfillId: Schema.String,
+  idempotencyKey: wireKey(Schema.String, "idempotency_key"),
+  backfillId: wireKey(Schema.String, "backfill_id"),
   outcome: Schema.Literal("missing", "different", "deprecated"),
   /** For `different`: what differs. */
   fields: Schema.Array(FieldDifference)
@@ -93,7 +97,7 @@ export class Difference extends Schema.Class<Difference>("@effect-orb/backfills/
  * @category models
  */
 export class HourDifference extends Schema.Class<HourDifference>("@effect-orb/backfills/Verify/HourDifference")({
-  backfillId: Schema.String,
+  backfillId: wireKey(Schema.String, "backfill_id"),
   hour: Backfill.Timestamp,
   sent: Count,
   counted: Count,
@@ -109,7 +113,7 @@ export class HourDifference extends Schema.Class<HourDifference>("@effect-orb/ba
  * @category models
  */
 export class VerifyReport extends Schema.Class<VerifyReport>("@effect-orb/backfills/Verify/VerifyReport")({
-  backfillIds: Schema.Array(Schema.String),
+  backfillIds: wireKey(Schema.Array(Schema.String), "backfill_ids"),
   /** Source events read. */
   read: Count,
   /** Source events refused by the library's own checks: never sent, so not looked for. */
@@ -126,10 +130,10 @@ export class VerifyReport extends Schema.Class<VerifyReport>("@effect-orb/backfi
    * customer's events, so a customer-scoped backfill cannot be compared with it), `skipped` otherwise.
    */
   volume: Schema.Literal("checked", "skipped"),
-  hoursChecked: Count,
+  hoursChecked: wireKey(Count, "hours_checked"),
   /** Every hour that did not agree, up to `maxDifferences`. */
-  hourDifferences: Schema.Array(HourDifference),
-  hoursDiffering: Count
+  hourDifferences: wireKey(Schema.Array(HourDifference), "hour_differences"),
+  hoursDiffering: wireKey(Count, "hours_differing")
 }) {
   /** Whether Orb holds exactly what was sent: nothing missing, different or deprecated, every hour agreeing. */
   get holds(): boolean {
@@ -239,15 +243,16 @@ export type Error = VerifyFailed | NotReflected | Backfills.Error
  *
  * @example
  * ```ts
- * import { Backfill, Backfills, Verify } from "@effect-orb/backfills"
- * import { Effect, Stream } from "effect"
+ * import type { Backfill } from "@effect-orb/backfills"
+ * import { Backfills, Verify } from "@effect-orb/backfills"
+ * import { DateTime, Effect, Stream } from "effect"
  *
  * declare const events: ReadonlyArray<Backfill.IngestEvent>
  *
  * const program = Effect.gen(function*() {
  *   const result = yield* Backfills.run({
- *     timeframeStart: Backfill.unsafeTimestamp("2026-10-01T00:00:00Z"),
- *     timeframeEnd: Backfill.unsafeTimestamp("2026-10-02T00:00:00Z"),
+ *     timeframeStart: DateTime.unsafeMake("2026-10-01T00:00:00Z"),
+ *     timeframeEnd: DateTime.unsafeMake("2026-10-02T00:00:00Z"),
  *     replaceExistingEvents: true,
  *     events: Stream.fromIterable(events)
  *   })

@@ -1,5 +1,5 @@
 /**
- * The `orb-backfill` command: `run`, `list`, `show`, `close`, `revert`, `watch`, `simulate` and `demo`, built
+ * The `orb-backfill` command: `run`, `list`, `show`, `close`, `revert`, `watch`, `verify`, `simulate` and `demo`, built
  * with `@effect/cli`. {@link run} takes the arguments and answers the exit code, with the backend and the
  * output as services, so that tests run commands in-process against a simulator and read what they print.
  *

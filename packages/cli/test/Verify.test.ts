@@ -61,6 +61,8 @@ describe("orb-backfill verify", () => {
       const document = JSON.parse(json.stdout)
       assert.strictEqual(document.holds, false)
       assert.strictEqual(document.found, 29)
+      assert.strictEqual(document.differences[0].idempotency_key, "event-5")
+      assert.strictEqual(document.hours_checked, 168)
       assert.deepStrictEqual(document.differences[0].fields, [{ field: "properties.units", sent: "42", found: "5" }])
       assert.strictEqual(document.error.tag, "VerifyFailed")
     }))
