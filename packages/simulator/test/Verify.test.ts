@@ -126,4 +126,40 @@ describe("Verify", () => {
       // The hourly counts agree: the event is there, only its content differs.
       assert.strictEqual(report.hoursDiffering, 0)
     }).pipe(Effect.provide(library)))
+
+  it.effect("events without keys are looked for under the keys the library derived for them", () =>
+    Effect.gen(function*() {
+      const keyless = events("k", 25).map(({ idempotencyKey: _, ...event }) => event)
+      const result = yield* run(keyless)
+      const report = yield* verify(keyless, result)
+      assert.deepStrictEqual([report.found, report.missing], [25, 0])
+    }).pipe(Effect.provide(library)))
+
+  it.effect("an event of the source Orb does not hold is missing; a pending backfill is not verified", () =>
+    Effect.gen(function*() {
+      const sent = events("m", 10)
+      const result = yield* run(sent)
+      const more = [...sent, { ...sent[0], idempotencyKey: "m-never-sent" }]
+      const failed = yield* Effect.flip(verify(more, result))
+      assert.strictEqual(failed._tag, "VerifyFailed")
+      const report = (failed as Verify.VerifyFailed).report
+      assert.deepStrictEqual([report.found, report.missing], [10, 1])
+      assert.deepStrictEqual(report.differences.map((d) => [d.idempotencyKey, d.outcome]), [[
+        "m-never-sent",
+        "missing"
+      ]])
+      // Its hour: the source has one more event than Orb counts, and replace mode wants them equal.
+      assert.deepStrictEqual(report.hourDifferences.map((h) => [h.sent - h.counted, h.rule]), [[1, "exact"]])
+
+      const pending = yield* Backfills.run({
+        timeframeStart: at("2025-03-10T00:00:00Z"),
+        timeframeEnd: at("2025-03-11T00:00:00Z"),
+        replaceExistingEvents: false,
+        until: "closed",
+        events: Stream.empty
+      })
+      const notYet = yield* Effect.flip(verify(sent, [pending.backfill.id]))
+      assert.strictEqual(notYet._tag, "NotReflected")
+      assert.include(notYet.message, `Backfill ${pending.backfill.id} is pending, not reflected`)
+    }).pipe(Effect.provide(library)))
 })
