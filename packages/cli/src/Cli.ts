@@ -580,8 +580,8 @@ const verifyFlags = {
     Options.withPseudoName("N"),
     Options.optional,
     Options.withDescription(
-      `Pace of the event searches (Orb counts them as writes; default against Orb: ${Verify.defaultSearchesPerSecond}, ` +
-        "its live-mode limit; give 5 with a test-mode key)"
+      "Pace of the event searches (Orb counts them as writes; default against Orb: " +
+        `${Verify.defaultSearchesPerSecond}, its live-mode limit; give 5 with a test-mode key)`
     )
   ),
   json,
@@ -1095,7 +1095,8 @@ export const command = Command.make(
   { verbose },
   handler(() =>
     usage(
-      "give a command: run, runs, resume, list, show, close, revert, watch, verify, simulate or demo (see orb-backfill --help)"
+      "give a command: run, runs, resume, list, show, close, revert, watch, verify, simulate or demo " +
+        "(see orb-backfill --help)"
     )
   )
 ).pipe(
