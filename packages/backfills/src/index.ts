@@ -36,3 +36,10 @@ export * as OrbClient from "./OrbClient.js"
  * @since 0.1.0
  */
 export * as OrbError from "./OrbError.js"
+
+/**
+ * Proof of what Orb holds after a backfill: every event found as sent, and the hourly counts.
+ *
+ * @since 0.2.0
+ */
+export * as Verify from "./Verify.js"

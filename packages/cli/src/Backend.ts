@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Backfills, OrbClient } from "@effect-orb/backfills"
+import { Backfills, Events, OrbClient } from "@effect-orb/backfills"
 import { OrbSimulator } from "@effect-orb/simulator"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
@@ -33,6 +33,8 @@ export interface Backend {
   readonly watchInterval: Duration.Duration
   /** The backfill service over the same connection, for an account whose limits Orb raised (`--max-window`). */
   readonly backfillsFor: (account: Backfills.AccountOptions) => Effect.Effect<Backfills.Backfills>
+  /** The event queries over the same connection (`verify`); absent in tests' hand-made backends. */
+  readonly events?: Effect.Effect<Events.Events> | undefined
   /** What the requests to Orb are doing, for the progress to say what a run waits for. */
   readonly traffic?: Traffic | undefined
   /** Which Orb, and which key: durable runs record the Orb they belong to (a fingerprint of the key, never it). */
@@ -77,6 +79,7 @@ const backfillsFor = Effect.map(
   ([client, traffic]) => ({
     backfillsFor: (account: Backfills.AccountOptions) =>
       Effect.provideService(Backfills.makeWith(account), OrbClient.OrbClient, client),
+    events: Effect.provideService(Events.make, OrbClient.OrbClient, client),
     traffic
   })
 )

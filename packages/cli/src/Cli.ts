@@ -1,11 +1,11 @@
 /**
- * The `orb-backfill` command: `run`, `list`, `show`, `close`, `revert`, `watch`, `simulate` and `demo`, built
+ * The `orb-backfill` command: `run`, `list`, `show`, `close`, `revert`, `watch`, `verify`, `simulate` and `demo`, built
  * with `@effect/cli`. {@link run} takes the arguments and answers the exit code, with the backend and the
  * output as services, so that tests run commands in-process against a simulator and read what they print.
  *
  * @since 0.1.0
  */
-import { Backfill, Backfills } from "@effect-orb/backfills"
+import { Backfill, Backfills, Events, Verify } from "@effect-orb/backfills"
 import { OrbSimulator } from "@effect-orb/simulator"
 // The module, not the package's index: in the bundle, the index would bring the durable engine into startup.
 import * as Input from "@effect-orb/workflow/EventFile"
@@ -566,6 +566,112 @@ const revertCommand = Command.make(
   )
 ).pipe(Command.withDescription(revertHelp.summary))
 
+const verifyFlags = {
+  id: idArg,
+  file: runFlags.file,
+  format: runFlags.format,
+  csvType: runFlags.csvType,
+  maxDifferences: Options.integer("max-differences").pipe(
+    Options.withPseudoName("N"),
+    Options.optional,
+    Options.withDescription(`How many differences to show (default ${Verify.defaultMaxDifferences})`)
+  ),
+  searchesPerSecond: Options.integer("searches-per-second").pipe(
+    Options.withPseudoName("N"),
+    Options.optional,
+    Options.withDescription(
+      "Pace of the event searches (Orb counts them as writes; default against Orb: " +
+        `${Verify.defaultSearchesPerSecond}, its live-mode limit; give 5 with a test-mode key)`
+    )
+  ),
+  json,
+  verbose
+}
+
+const verifyHelp: Help.Node = {
+  name: "verify",
+  summary: "Check that Orb holds a reflected backfill's events as the file has them",
+  description: "Check that Orb holds the events of a file in a reflected backfill: each found under its " +
+    "idempotency key, not deprecated, with its event name, properties, timestamp and customer as in the file; and, " +
+    "for a backfill of all customers, every hour's count as the file's (exactly in replace mode, at least in add " +
+    "mode). Exit 1 when it does not hold, with the first differences.",
+  config: verifyFlags,
+  notes: [
+    "Lines of the file outside the backfill's timeframe are not looked for: verify each window of a long run " +
+    "with the same file. Example: orb-backfill verify bf_123 --file usage.ndjson"
+  ]
+}
+
+const outcomesLine = (o: Verify.Outcomes) =>
+  `${Progress.plural(o.found, "event")} found as sent, ${o.missing.toLocaleString("en-US")} missing, ` +
+  `${o.different.toLocaleString("en-US")} different, ${o.deprecated.toLocaleString("en-US")} deprecated`
+
+const verifyText = (report: Verify.VerifyReport): string => {
+  const lines = [
+    `Backfill ${report.backfillIds.join(", ")}: ${outcomesLine(report)}` +
+    ` (${Progress.plural(report.read, "line")} read, ${report.invalid.toLocaleString("en-US")} invalid, ` +
+    `${report.outside.toLocaleString("en-US")} outside its timeframe or customer).`,
+    report.volume === "checked"
+      ? `Hourly volume: ${Progress.plural(report.hoursChecked, "hour")} checked, ` +
+        `${report.hoursDiffering.toLocaleString("en-US")} counted otherwise than the file.`
+      : "Hourly volume: not checked (the backfill is scoped to one customer; Orb's volume counts every customer)."
+  ]
+  for (const d of report.differences) {
+    const fields = d.fields.map((f) => `${f.field} sent ${f.sent}, found ${f.found}`).join("; ")
+    lines.push(`  ${CliError.printable(d.idempotencyKey)}: ${d.outcome}${fields === "" ? "" : ` (${fields})`}`)
+  }
+  for (const h of report.hourDifferences) {
+    lines.push(
+      `  hour ${Render.time(h.hour)}: the file has ${h.sent.toLocaleString("en-US")}, Orb counts ` +
+        `${h.counted.toLocaleString("en-US")} (${h.rule === "exact" ? "must be equal" : "must be at least"})`
+    )
+  }
+  return lines.join("\n")
+}
+
+const verifyCommand = Command.make(
+  verifyHelp.name,
+  verifyFlags,
+  handler((flags) =>
+    Effect.gen(function*() {
+      yield* announce
+      const backend = yield* Backend.Backend
+      const maxDifferences = yield* positive("max-differences", flags.maxDifferences, 10_000)
+      const perSecond = yield* positive("searches-per-second", flags.searchesPerSecond, 1_000)
+      const format = yield* Input.formatOf(flags.file, Option.getOrUndefined(flags.format))
+      const csvTypes = yield* csvTypesOf(flags.csvType)
+      if (csvTypes !== undefined && format !== "csv") {
+        return yield* usage(`--csv-type is for CSV files; ${flags.file} is read as NDJSON`)
+      }
+      const events = yield* (backend.events ?? Effect.dieMessage("this backend has no event queries"))
+      // A line that does not parse is given as it is not an event: verify counts it invalid, as run refused it.
+      const source = Input.read(flags.file, format, { csvTypes }).pipe(
+        Stream.map((line) => Either.getOrElse(line.event, () => undefined))
+      )
+      const verified = yield* Verify.verifyEncoded(source, {
+        backfills: [flags.id],
+        maxDifferences,
+        searchesPerSecond: perSecond ?? (backend.kind === "orb" ? Verify.defaultSearchesPerSecond : false)
+      }).pipe(
+        Effect.provideService(Events.Events, events),
+        Effect.map(Either.right),
+        Effect.catchTag("VerifyFailed", (failed) => Effect.succeed(Either.left(failed)))
+      )
+      const report = Either.isRight(verified) ? verified.right : verified.left.report
+      if (flags.json) {
+        const error = Either.isLeft(verified)
+          ? { error: { tag: "VerifyFailed", message: CliError.messageOf(verified.left), exitCode: 1 } }
+          : {}
+        yield* Output.line(JSON.stringify({ holds: report.holds, ...Verify.encodeReport(report), ...error }))
+      } else yield* Output.line(verifyText(report))
+      if (Either.isLeft(verified)) {
+        yield* Output.note(`Error: ${CliError.messageOf(verified.left)}`)
+        return yield* new CliError.Exit({ code: CliError.ExitCode.failure })
+      }
+    })
+  )
+).pipe(Command.withDescription(verifyHelp.summary))
+
 const finalStatuses: ReadonlyArray<Backfill.BackfillStatus> = ["reflected", "reverted"]
 
 const watchFlags = { id: idArg, json, verbose }
@@ -1010,7 +1116,8 @@ export const command = Command.make(
   { verbose },
   handler(() =>
     usage(
-      "give a command: run, runs, resume, list, show, close, revert, watch, simulate or demo (see orb-backfill --help)"
+      "give a command: run, runs, resume, list, show, close, revert, watch, verify, simulate or demo " +
+        "(see orb-backfill --help)"
     )
   )
 ).pipe(
@@ -1027,6 +1134,7 @@ export const command = Command.make(
     closeCommand,
     revertCommand,
     watchCommand,
+    verifyCommand,
     simulateCommand,
     demoCommand
   ])
@@ -1052,6 +1160,7 @@ const helpTree: Help.Node = {
     closeHelp,
     revertHelp,
     watchHelp,
+    verifyHelp,
     simulateHelp,
     demoHelp
   ],

@@ -265,3 +265,47 @@ describe("Events over the simulator", () => {
       assert.deepStrictEqual(statuses, [["POST", 200], ["GET", 200], ["POST", 429], ["POST", 200], ["GET", 200]])
     }).pipe(Effect.provide(library)))
 })
+
+describe("a deprecated event's key", () => {
+  it.effect("is refused by a later ingest, into a backfill or not, while a key that still counts is accepted", () =>
+    Effect.gen(function*() {
+      yield* ingestLive([event("old-1", { timestamp: "2025-03-09T20:00:00Z" })])
+      const replace = yield* Backfills.create({
+        timeframeStart: at("2025-03-09T00:00:00Z"),
+        timeframeEnd: at("2025-03-10T00:00:00Z"),
+        replaceExistingEvents: true
+      })
+      yield* Backfills.ingest(replace.id, replacement)
+      yield* Backfills.close(replace.id)
+      yield* OrbSimulator.drive(Backfills.awaitStatus(replace.id, "reflected"))
+      assert.deepStrictEqual(found(yield* Events.search({ eventIds: ["old-1", "new-1"] })), [["old-1", true], [
+        "new-1",
+        false
+      ]])
+
+      const again = yield* Backfills.create({
+        timeframeStart: at("2025-03-09T00:00:00Z"),
+        timeframeEnd: at("2025-03-10T00:00:00Z"),
+        replaceExistingEvents: true
+      })
+      const refused = yield* post(`/ingest?backfill_id=${again.id}`, {
+        events: [
+          event("old-1", { timestamp: "2025-03-09T20:00:00Z" }),
+          event("new-1", { timestamp: "2025-03-09T20:15:00Z" })
+        ]
+      }, { authorization: "Bearer k" })
+      assert.strictEqual(refused.status, 400)
+      assert.strictEqual(refused.body.type, validation)
+      assert.deepStrictEqual(refused.body.validation_errors.map((e: any) => e.idempotency_key), ["old-1"])
+      assert.include(refused.body.validation_errors[0].validation_errors[0], "deprecated")
+      // new-1 still counts (the same file run again in replace mode): accepted.
+      const accepted = yield* post(`/ingest?backfill_id=${again.id}`, {
+        events: [event("new-1", { timestamp: "2025-03-09T20:15:00Z", properties: { units: 5 } })]
+      }, { authorization: "Bearer k" })
+      assert.strictEqual(accepted.status, 200)
+      const live = yield* post("/ingest", { events: [event("old-1", { timestamp: "2025-03-09T20:00:00Z" })] }, {
+        authorization: "Bearer k"
+      })
+      assert.strictEqual(live.status, 400)
+    }).pipe(Effect.provide(library)))
+})

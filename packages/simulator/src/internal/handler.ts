@@ -12,6 +12,7 @@ import * as Encoding from "effect/Encoding"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as DeprecatedKeys from "./deprecatedKeys.js"
 import * as DeprecationFilter from "./deprecationFilter.js"
 import type * as State from "./state.js"
 
@@ -590,6 +591,17 @@ const ingest = (state: State.State, params: URLSearchParams, body: Body, now: nu
       new Backfill.EventValidationFailure({
         idempotencyKey: key,
         validationErrors: ["idempotency_key: appears more than once in this request with different contents"]
+      })
+    )
+  }
+  for (const key of DeprecatedKeys.among(state, batch.keys(), now)) {
+    failures.push(
+      new Backfill.EventValidationFailure({
+        idempotencyKey: key,
+        validationErrors: [
+          "idempotency_key: the event with this key was deprecated (replaced by a replace-mode backfill); " +
+          "Orb does not ingest a deprecated event's key again: send it under a new key"
+        ]
       })
     )
   }

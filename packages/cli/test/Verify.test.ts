@@ -1,0 +1,81 @@
+/**
+ * `orb-backfill verify` against an Orb that outlives the process (the simulator's real server), over real files.
+ */
+import { OrbSimulator } from "@effect-orb/simulator"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import { assert, describe, it } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Backend from "../src/Backend.js"
+import { cli, tempFile, timeframe, wireEvent } from "./support.js"
+
+const apiKey = "sk-verify-cli"
+
+const served = Effect.gen(function*() {
+  const server = yield* OrbSimulator.serve({ apiKey, reflectionDelay: "200 millis", revertDelay: "200 millis" })
+  const env = Layer.mergeAll(Backend.layerOrb, NodeContext.layer).pipe(
+    Layer.provide(Layer.setConfigProvider(
+      ConfigProvider.fromMap(new Map([["ORB_API_KEY", apiKey], ["ORB_BASE_URL", server.url]]))
+    )),
+    Layer.orDie
+  )
+  const context = yield* Layer.build(env)
+  return {
+    simulator: server.simulator,
+    run: (args: ReadonlyArray<string>) => cli(args).pipe(Effect.provide(context))
+  }
+})
+
+const ndjson = (lines: ReadonlyArray<unknown>) => lines.map((line) => JSON.stringify(line)).join("\n") + "\n"
+
+const events = Array.from({ length: 30 }, (_, i) => wireEvent(i))
+
+describe("orb-backfill verify", () => {
+  it.scopedLive("exits 0 when Orb holds the file, 1 naming the key and property that differ, with --json", () =>
+    Effect.gen(function*() {
+      const { run, simulator } = yield* served
+      const file = tempFile("verify.ndjson", ndjson(events))
+      const ran = yield* run(["run", "--file", file, ...timeframe, "--replace", "--ephemeral"])
+      assert.strictEqual(ran.code, 0, ran.stderr)
+      const [backfill] = yield* simulator.backfills
+      assert.strictEqual(backfill.status, "reflected")
+
+      const holds = yield* run(["verify", backfill.id, "--file", file])
+      assert.strictEqual(holds.code, 0, holds.stderr)
+      assert.include(holds.stdout, `Backfill ${backfill.id}: 30 events found as sent, 0 missing, 0 different`)
+      assert.include(holds.stdout, "168 hours checked, 0 counted otherwise")
+
+      const changed = tempFile(
+        "changed.ndjson",
+        ndjson(events.map((e, i) => i === 5 ? { ...e, properties: { ...e.properties, units: 42 } } : e))
+      )
+      const differs = yield* run(["verify", backfill.id, "--file", changed])
+      assert.strictEqual(differs.code, 1)
+      assert.include(differs.stdout, "event-5: different (properties.units sent 42, found 5)")
+      assert.match(differs.stderr, /^Error: Orb does not hold what was sent to .*1 event held with other content/m)
+      assert.include(differs.stderr, "revert the backfill")
+
+      const json = yield* run(["verify", backfill.id, "--file", changed, "--json"])
+      assert.strictEqual(json.code, 1)
+      const document = JSON.parse(json.stdout)
+      assert.strictEqual(document.holds, false)
+      assert.strictEqual(document.found, 29)
+      assert.strictEqual(document.differences[0].idempotency_key, "event-5")
+      assert.strictEqual(document.hours_checked, 168)
+      assert.deepStrictEqual(document.differences[0].fields, [{ field: "properties.units", sent: "42", found: "5" }])
+      assert.strictEqual(document.error.tag, "VerifyFailed")
+    }))
+
+  it.scopedLive("a reverted backfill: exit 1 naming it and its status", () =>
+    Effect.gen(function*() {
+      const { run, simulator } = yield* served
+      const file = tempFile("reverted.ndjson", ndjson(events))
+      assert.strictEqual((yield* run(["run", "--file", file, ...timeframe, "--add", "--ephemeral"])).code, 0)
+      const [backfill] = yield* simulator.backfills
+      assert.strictEqual((yield* run(["revert", backfill.id, "--wait"])).code, 0)
+      const ran = yield* run(["verify", backfill.id, "--file", file])
+      assert.strictEqual(ran.code, 1)
+      assert.include(ran.stderr, `Error: Backfill ${backfill.id} is reverted, not reflected`)
+    }))
+})
