@@ -155,6 +155,8 @@ describe("run's flags (Cli.runOptions)", () => {
     add: false,
     customerId: none,
     externalCustomerId: none,
+    onlyCustomer: none,
+    onlyExternalCustomer: none,
     closeTime: none,
     deprecationFilter: none,
     batchSize: none,

@@ -70,6 +70,18 @@ export const recognise: (
 ) => Effect.Effect<void, InputError | UnsupportedFormat, FileSystem.FileSystem> = internal.recognise
 
 /**
+ * Where a line or element is, for a message: `events.ndjson:12`, or for a JSON array `events.json: element 3 (line
+ * 12)`; the file alone when no line is known.
+ *
+ * @since 0.2.0
+ * @category reading
+ */
+export const where: (
+  file: string,
+  at: { readonly line?: number | undefined; readonly element?: number | undefined }
+) => string = internal.where
+
+/**
  * An event in Orb's wire form, as the file holds it and as it is sent.
  *
  * @since 0.1.0
@@ -86,6 +98,12 @@ export type WireEvent = typeof Backfill.IngestEvent.Encoded
  */
 export interface ParsedLine {
   readonly line: number
+  /**
+   * For a JSON array file: the element, counting from 1, that begins on `line`.
+   *
+   * @since 0.2.0
+   */
+  readonly element?: number | undefined
   readonly event: Either.Either<Readonly<Record<string, unknown>>, string>
 }
 
@@ -274,7 +292,27 @@ export interface Scope {
   readonly timeframeEnd: DateTime.Utc
   readonly customerId?: string | undefined
   readonly externalCustomerId?: string | undefined
+  /**
+   * Keep only the scoped customer's events: one that names another customer (of the scope's kind) is left out
+   * ({@link otherCustomer}), not invalid, as when correcting one customer from an export of all of them.
+   *
+   * @since 0.2.0
+   */
+  readonly only?: boolean | undefined
 }
+
+/**
+ * The customer an event names when the scope keeps only its own customer's events (`only`) and the event names
+ * another one of the same kind (`customer_id` for a scope by Orb id, `external_customer_id` by your id): the
+ * event is to be left out, and counted as that customer's. `undefined` for an event to check with
+ * {@link checkEvent} (the scope's customer, no customer key, or a key of the other kind, which cannot be told
+ * apart and stays invalid).
+ *
+ * @since 0.2.0
+ * @category validation
+ */
+export const otherCustomer: (event: Readonly<Record<string, unknown>>, scope: Scope) => string | undefined =
+  internal.otherCustomer
 
 /**
  * Completes and checks an event against the run's scope: an event with no customer key in a backfill scoped
