@@ -162,3 +162,56 @@ describe("a gzip file source", () => {
       assert.include(refused.message, "the gzip data is truncated (the file ends inside it)")
     }))
 })
+
+describe("a JSON array file source", () => {
+  const events = Array.from({ length: 700 }, (_, i) => ({
+    event_name: "api_call",
+    timestamp: "2026-10-02T12:00:00Z",
+    external_customer_id: "acme",
+    idempotency_key: `k${i}`,
+    properties: { i, note: i % 5 === 0 ? "a ], a }, a \\\" and a [{" : "ü" }
+  }))
+  const pretty = JSON.stringify(events, null, 2) + "\n"
+  // The line each element begins on, pretty-printed: the lines that open one.
+  const starts = pretty.split("\n").flatMap((line, i) => line === "  {" ? [i + 1] : [])
+
+  it.effect("read in segments from offsets between elements, pretty-printed, compact and gzip: every event once, by line", () =>
+    Effect.gen(function*() {
+      const files = [
+        ["pretty.json", Buffer.from(pretty)],
+        ["compact.json", Buffer.from(JSON.stringify(events))],
+        ["pretty.json.gz", zlib.gzipSync(pretty)]
+      ] as const
+      for (const [name, content] of files) {
+        const file = path.join(dir, name)
+        fs.writeFileSync(file, content)
+        const source = yield* RunSource.fromFile(file)
+        for (const size of [1, 33, 700, 1_000]) {
+          const all = yield* segments(source, size)
+          assert.deepStrictEqual(all.flatMap((s) => s.events), events, `${name} by ${size}`)
+          assert.deepStrictEqual(
+            all.flatMap((s) => s.lines),
+            name === "compact.json" ? events.map(() => 1) : starts,
+            `${name} by ${size}`
+          )
+          assert.isTrue(all[all.length - 1].eof)
+          assert.strictEqual(all.filter((s) => s.eof).length, 1)
+        }
+        // A resume at a journaled offset, in a fresh reading.
+        const all = yield* segments(source, 50)
+        const again = yield* RunSource.readSegment(source, { offset: all[3].next, line: all[3].nextLine }, 50)
+        assert.deepStrictEqual(again, all[4])
+      }
+    }))
+
+  it.effect("an array not closed: its end is an unreadable record, named by line", () =>
+    Effect.gen(function*() {
+      const file = write("open.json", "[\n" + events.slice(0, 3).map((e) => JSON.stringify(e)).join(",\n"))
+      const all = yield* segments(yield* RunSource.fromFile(file), 2)
+      assert.strictEqual(all.flatMap((s) => s.events).length, 3)
+      assert.deepStrictEqual(all.flatMap((s) => s.unreadable), [{
+        line: 4,
+        reason: "the JSON array is not closed: the file ends before its `]` (is it truncated?)"
+      }])
+    }))
+})

@@ -388,6 +388,8 @@ export interface SplitLine {
   readonly element?: number | undefined
   /** Why the record holds no event whatever its text (a JSON array that is not closed). */
   readonly problem?: string | undefined
+  /** The line number where reading resumes at `end`, when not `last + 1` (a JSON array's element ends mid-line). */
+  readonly nextLine?: number | undefined
 }
 
 /**
@@ -558,11 +560,16 @@ const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0
  *
  * @internal
  */
-export const elementSplitter = (maxBytes: number) => {
+export const elementSplitter = (
+  maxBytes: number,
+  from: { readonly offset: number; readonly line: number } = { offset: 0, line: 1 }
+) => {
   const decoder = new TextDecoder()
-  // before: the `[` not seen yet; between: between elements; inside: in an element; after: past the `]`.
-  let state: "before" | "between" | "inside" | "after" = "before"
-  let line = 1
+  // before: the `[` not seen yet; between: between elements; inside: in an element; after: past the `]`. A reader
+  // resuming at an element's end is between elements (an element ending at the `]` ends before it).
+  let state: "before" | "between" | "inside" | "after" = from.offset === 0 ? "before" : "between"
+  let line = from.line
+  // Counted from where the reading began: a reader resuming names lines, not elements.
   let element = 0
   let held = ""
   let heldBytes = 0
@@ -570,15 +577,16 @@ export const elementSplitter = (maxBytes: number) => {
   let depth = 0
   let inString = false
   let escaped = false
-  let position = 0
+  let position = from.offset
   let trailing = false
-  const give = (out: Array<SplitLine>) => {
+  const give = (out: Array<SplitLine>, end = position) => {
     out.push({
       text: heldBytes > maxBytes ? undefined : held.trimEnd(),
       line: startLine,
       last: line,
-      end: position,
-      element
+      end,
+      element,
+      nextLine: line
     })
     held = ""
     heldBytes = 0
@@ -631,7 +639,7 @@ export const elementSplitter = (maxBytes: number) => {
           else if (depth === 0 && (c === 0x2c || c === 0x5d)) {
             heldBytes--
             keep(i)
-            give(out)
+            give(out, c === 0x5d ? position - 1 : position)
             state = c === 0x5d ? "after" : "between"
           }
           break
@@ -746,7 +754,10 @@ const splitRecords = (
       )
     }
     const noted = (records: Array<SplitLine>) => {
-      if (records.length > 0) line = records[records.length - 1].last + 1
+      if (records.length > 0) {
+        const last = records[records.length - 1]
+        line = last.nextLine ?? last.last + 1
+      }
       return records
     }
     return bytes.pipe(

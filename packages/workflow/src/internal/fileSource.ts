@@ -115,7 +115,7 @@ export const fingerprint = (file: string): Effect.Effect<
       })
   )
 
-/** Refuses a file that is not NDJSON or CSV from its first bytes, as `EventFile`'s reader does. @internal */
+/** Refuses a file that is not NDJSON, CSV or a JSON array from its first bytes, as `EventFile`'s reader does. @internal */
 export const recognise = (
   file: string,
   format: RunSource.FileSource["format"]
@@ -128,7 +128,10 @@ export const recognise = (
       },
       catch: (e) => unreadable(path.resolve(file), e)
     }),
-    (detected) => detected === undefined ? Effect.void : new EventFile.UnsupportedFormat({ file, detected })
+    (detected) =>
+      detected === undefined || (detected === "json-array" && format === "ndjson")
+        ? Effect.void
+        : new EventFile.UnsupportedFormat({ file, detected })
   )
 
 const verify = (source: RunSource.FileSource): Effect.Effect<void, SourceError> =>
@@ -170,13 +173,20 @@ export const readSegment = (
     Effect.flatMap(DateTime.now, (now) =>
       Effect.tryPromise({
         try: async () => {
+          const jsonArray = isJsonArray(source)
           if (source.decompressedSize !== undefined) {
-            return await readLines((at, take) => eachInflatedLine(source, at, take), source, from, maxEvents, now)
+            return await readLines(
+              (at, take) => eachInflatedLine(source, jsonArray, at, take),
+              source,
+              from,
+              maxEvents,
+              now
+            )
           }
           const fd = fs.openSync(source.path, "r")
           try {
             return await readLines(
-              (at, take) => Promise.resolve(eachLine(fd, source, at, take)),
+              (at, take) => Promise.resolve(eachLine(fd, source, jsonArray, at, take)),
               source,
               from,
               maxEvents,
@@ -190,29 +200,52 @@ export const readSegment = (
       }))
   )
 
+/** Feeds the records from `from` to `take` until it says stop; `true` when the input was read to its end. */
 type EachLine = (
   from: { readonly offset: number; readonly line: number },
   take: (line: EventFile.SplitLine) => boolean
-) => Promise<void>
+) => Promise<boolean>
+
+/**
+ * The splitter of a source's records from `from`: its lines, a CSV's records, or a JSON array's elements (known
+ * from the file's first bytes, pinned by its SHA-256: every segment finds the same).
+ */
+const splitterOf = (
+  source: RunSource.FileSource,
+  from: { readonly offset: number; readonly line: number },
+  jsonArray: boolean
+) =>
+  jsonArray
+    ? EventFile.elementSplitter(Backfill.maxEventBytes, from)
+    : EventFile.recordSplitter(Backfill.maxEventBytes, source.format, from)
+
+/** Whether the file is a JSON array, by its (decompressed) first bytes. */
+const isJsonArray = (source: RunSource.FileSource): boolean => {
+  if (source.format !== "ndjson") return false
+  const head = headOf(source.path)
+  return EventFile.detect(isGzip(head) ? EventFile.gunzipHead(head) : head, source.format) === "json-array"
+}
 
 /** Feeds the file's bytes from `from` to `EventFile`'s line splitter until `take` says stop. */
 const eachLine = (
   fd: number,
   source: RunSource.FileSource,
+  jsonArray: boolean,
   from: { readonly offset: number; readonly line: number },
   take: (line: EventFile.SplitLine) => boolean
-) => {
+): boolean => {
   const size = source.size
-  const splitter = EventFile.recordSplitter(Backfill.maxEventBytes, source.format, from)
+  const splitter = splitterOf(source, from, jsonArray)
   const buffer = Buffer.alloc(chunkBytes)
   let position = from.offset
   while (position < size) {
     const read = fs.readSync(fd, buffer, 0, Math.min(chunkBytes, size - position), position)
     if (read === 0) break
     position += read
-    for (const line of splitter.push(buffer.subarray(0, read))) if (!take(line)) return
+    for (const line of splitter.push(buffer.subarray(0, read))) if (!take(line)) return false
   }
-  for (const line of splitter.end()) if (!take(line)) return
+  for (const line of splitter.end()) if (!take(line)) return false
+  return true
 }
 
 /** A gzip file's decompression, at `position` in its decompressed bytes, with the chunk that begins there. */
@@ -244,9 +277,10 @@ const startInflation = (file: string): Inflation => {
 /** Feeds a gzip file's decompressed bytes from `from` to the splitter until `take` says stop. */
 const eachInflatedLine = async (
   source: RunSource.FileSource,
+  jsonArray: boolean,
   from: { readonly offset: number; readonly line: number },
   take: (line: EventFile.SplitLine) => boolean
-): Promise<void> => {
+): Promise<boolean> => {
   const key = `${source.path}\n${source.sha256}`
   let inflation = inflations.get(key)
   inflations.delete(key)
@@ -271,20 +305,21 @@ const eachInflatedLine = async (
   try {
     // To the chunk that holds `from.offset`: decompressed, not kept.
     while (current.position + current.chunk.length <= from.offset && await next());
-    const splitter = EventFile.recordSplitter(Backfill.maxEventBytes, source.format, from)
+    const splitter = splitterOf(source, from, jsonArray)
     let bytes = current.chunk.subarray(from.offset - current.position)
     for (;;) {
       for (const line of splitter.push(bytes)) {
         if (!take(line)) {
           inflations.set(key, current)
-          return
+          return false
         }
       }
       if (!await next()) break
       bytes = current.chunk
     }
-    for (const line of splitter.end()) if (!take(line)) break
     current.stop()
+    for (const line of splitter.end()) if (!take(line)) return false
+    return true
   } catch (error) {
     current.stop()
     throw error
@@ -331,10 +366,14 @@ const readLines = async (
     if (from.offset < found.end) start = { offset: found.end, line: found.line + 1 }
   }
   let next = start
-  await each(start, (line) => {
-    next = { offset: line.end, line: line.last + 1 }
+  const size = source.decompressedSize ?? source.size
+  // Read to the end: the segment is the last, whatever its records (a JSON array's `]` ends none).
+  const ended = await each(start, (line) => {
+    next = { offset: line.end, line: line.nextLine ?? line.last + 1 }
     if (EventFile.isBlank(line.text)) return true
-    const parsed = EventFile.parseLine(line.text, header)
+    const parsed = line.problem !== undefined
+      ? Either.left(line.problem)
+      : EventFile.parseLine(line.text, header)
     // Another customer's event, in a run that keeps one customer's: not sent, and not unreadable.
     if (
       source.scope !== undefined && Either.isRight(parsed) &&
@@ -359,8 +398,8 @@ const readLines = async (
     events,
     lines,
     unreadable: unreadableLines,
-    next: next.offset,
+    next: ended ? Math.max(next.offset, size) : next.offset,
     nextLine: next.line,
-    eof: next.offset >= (source.decompressedSize ?? source.size)
+    eof: ended || next.offset >= size
   }
 }
