@@ -564,6 +564,8 @@ export const elementSplitter = (
   maxBytes: number,
   from: { readonly offset: number; readonly line: number } = { offset: 0, line: 1 }
 ) => {
+  // The scan is of bytes: the structure is ASCII, and no byte of a UTF-8 character is ASCII, so offsets are exact
+  // whatever the text holds; an element's bytes are decoded once, whole.
   const decoder = new TextDecoder()
   // before: the `[` not seen yet; between: between elements; inside: in an element; after: past the `]`. A reader
   // resuming at an element's end is between elements (an element ending at the `]` ends before it).
@@ -571,39 +573,41 @@ export const elementSplitter = (
   let line = from.line
   // Counted from where the reading began: a reader resuming names lines, not elements.
   let element = 0
-  let held = ""
+  let held: Array<Uint8Array> = []
   let heldBytes = 0
-  let startLine = 1
+  let startLine = line
   let depth = 0
   let inString = false
   let escaped = false
   let position = from.offset
   let trailing = false
-  const give = (out: Array<SplitLine>, end = position) => {
-    out.push({
-      text: heldBytes > maxBytes ? undefined : held.trimEnd(),
-      line: startLine,
-      last: line,
-      end,
-      element,
-      nextLine: line
-    })
-    held = ""
+  const give = (out: Array<SplitLine>, end: number) => {
+    let text: string | undefined
+    if (heldBytes <= maxBytes) {
+      const bytes = new Uint8Array(heldBytes)
+      let at = 0
+      for (const part of held) {
+        bytes.set(part, at)
+        at += part.length
+      }
+      text = decoder.decode(bytes).trimEnd()
+    }
+    out.push({ text, line: startLine, last: line, end, element, nextLine: line })
+    held = []
     heldBytes = 0
+  }
+  const hold = (part: Uint8Array) => {
+    heldBytes += part.length
+    // Past the bound, the element is skipped to its end, not held.
+    if (heldBytes <= maxBytes) held.push(part)
+    else held = []
   }
   const push = (bytes: Uint8Array): Array<SplitLine> => {
     const out: Array<SplitLine> = []
-    const text = decoder.decode(bytes, { stream: true })
-    // Where the element held began in this chunk's text: copied in one slice, not a character at a time.
-    let from = state === "inside" ? 0 : -1
-    const keep = (to: number) => {
-      if (from === -1) return
-      if (heldBytes <= maxBytes) held += text.slice(from, to)
-      from = -1
-    }
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i)
-      position += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c <= 0xdfff ? 2 : 3
+    // Where the element being read begins in this chunk.
+    let begin = state === "inside" ? 0 : -1
+    for (let i = 0; i < bytes.length; i++) {
+      const c = bytes[i]
       if (c === 0x0a) line++
       switch (state) {
         case "before":
@@ -618,17 +622,11 @@ export const elementSplitter = (
             depth = 0
             inString = false
             escaped = false
-            from = i
+            begin = i
             i--
-            position -= c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c <= 0xdfff ? 2 : 3
           }
           break
         case "inside":
-          heldBytes += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c <= 0xdfff ? 2 : 3
-          if (heldBytes > maxBytes && from !== -1) {
-            held = ""
-            from = -1
-          }
           if (inString) {
             if (escaped) escaped = false
             else if (c === 0x5c) escaped = true
@@ -637,9 +635,9 @@ export const elementSplitter = (
           else if (c === 0x7b || c === 0x5b) depth++
           else if ((c === 0x7d || c === 0x5d) && depth > 0) depth--
           else if (depth === 0 && (c === 0x2c || c === 0x5d)) {
-            heldBytes--
-            keep(i)
-            give(out, c === 0x5d ? position - 1 : position)
+            hold(bytes.subarray(begin, i))
+            begin = -1
+            give(out, c === 0x5d ? position + i : position + i + 1)
             state = c === 0x5d ? "after" : "between"
           }
           break
@@ -648,32 +646,25 @@ export const elementSplitter = (
           break
       }
     }
-    if (state === "inside") {
-      keep(text.length)
-      from = 0
-    }
+    // Copied (a Buffer's `slice` is a view): a caller may read its next chunk into the same buffer.
+    if (state === "inside") hold(new Uint8Array(bytes.subarray(begin)))
+    position += bytes.length
     return out
   }
   const end = (): Array<SplitLine> => {
-    const out = push(new Uint8Array(0))
-    if (state === "inside") give(out)
-    if (state !== "after") {
+    const out: Array<SplitLine> = []
+    if (state === "inside") give(out, position)
+    if (state !== "after" || trailing) {
       out.push({
         text: undefined,
         line,
         last: line,
         end: position,
         element: element + 1,
-        problem: "the JSON array is not closed: the file ends before its `]` (is it truncated?)"
-      })
-    } else if (trailing) {
-      out.push({
-        text: undefined,
-        line,
-        last: line,
-        end: position,
-        element: element + 1,
-        problem: "text after the JSON array's closing `]`"
+        nextLine: line,
+        problem: state !== "after"
+          ? "the JSON array is not closed: the file ends before its `]` (is it truncated?)"
+          : "text after the JSON array's closing `]`"
       })
     }
     return out
