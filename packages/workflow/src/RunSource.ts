@@ -117,9 +117,10 @@ export interface FileOptions {
 }
 
 /**
- * A file as a source: its absolute path, size and SHA-256, read once, in constant memory. A file that is not
- * NDJSON or CSV (compressed, Parquet, a JSON array, ...) is refused from its first bytes, as `EventFile.read`
- * refuses it.
+ * A file as a source: its absolute path, size and SHA-256, read once, in constant memory. A gzip file is read
+ * decompressed (its offsets in its decompressed bytes, whose size is counted here; a corrupt one is refused), a JSON
+ * array element by element; a file that is not NDJSON, CSV or a JSON array (zstd, Parquet, ...) is refused from its
+ * first bytes, as `EventFile.read` refuses it.
  *
  * @since 0.1.0
  * @category constructors
