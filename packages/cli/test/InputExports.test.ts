@@ -130,6 +130,25 @@ describe("a JSON array", () => {
     }).pipe(Effect.provide(simulator)))
 })
 
+describe("a compact JSON array (one line)", () => {
+  it.live("events Orb refuses are named by element, not all as line 1", () =>
+    Effect.gen(function*() {
+      // Elements 10 and 20 share a key with different contents: the local check passes them, Orb refuses both.
+      const events = Array.from(
+        { length: 100 },
+        (_, i) => i === 9 || i === 19 ? wireEvent(i + 1, { idempotency_key: "dup" }) : wireEvent(i + 1)
+      )
+      const file = writeFile("refused.json", JSON.stringify(events))
+      const ran = yield* cli(["run", "--file", file, ...timeframe, "--add", "--skip-invalid"])
+      assert.strictEqual(ran.code, 0, ran.stderr)
+      assert.include(ran.stderr, `  ${file}: element 10 (dup): idempotency_key: appears more than once`)
+      assert.include(ran.stderr, `  ${file}: element 20 (dup): idempotency_key: appears more than once`)
+      const json = yield* cli(["run", "--file", file, ...timeframe, "--add", "--skip-invalid", "--json"])
+      const failures = JSON.parse(json.stdout).ingestion.failures
+      assert.deepStrictEqual(failures.map((f: { element: number }) => f.element).sort(), [10, 20])
+    }).pipe(Effect.provide(simulator)))
+})
+
 describe("--only-customer", () => {
   // A full export: customers customer-0, customer-1, customer-2 in turn.
   const file = () => writeFile("export.ndjson", ndjson(300))

@@ -134,9 +134,12 @@ export class LineIndex {
   private readonly positions: Array<number> = []
   private readonly offsets: Array<number> = []
   private sent = 0
+  /** Whether what was recorded are a JSON array's element numbers rather than lines. */
+  elements = false
 
-  /** Records that the next event of the stream is on `line`. */
-  record(line: number): void {
+  /** Records that the next event of the stream is on `line` (or is a JSON array's element `line`). */
+  record(line: number, element = false): void {
+    this.elements = element
     const offset = line - this.sent
     if (this.offsets.length === 0 || this.offsets[this.offsets.length - 1] !== offset) {
       this.positions.push(this.sent)
@@ -185,7 +188,9 @@ export const events = (
           const checked = Either.flatMap(parsed.event, (event) => Input.checkEvent(event, scope, now))
           if (Either.isRight(checked)) {
             valid.push(checked.right)
-            lines?.record(parsed.line)
+            // A JSON array's elements by number: several may share a line (a compact array is one line), and the
+            // index stays a few numbers only while what it records grows with the position.
+            lines?.record(parsed.element ?? parsed.line, parsed.element !== undefined)
           } else if (!skipInvalid) {
             return Effect.fail(
               new Input.InputError({ file, line: parsed.line, element: parsed.element, reason: checked.left })
@@ -258,7 +263,9 @@ const ingestionJson = (summary: Backfills.IngestSummary, lines: LineIndex) => ({
   elapsed_ms: summary.elapsedMillis,
   failures: summary.failures.map((f) => ({
     position: f.position,
-    line: lines.lineOf(f.position) ?? null,
+    ...(lines.elements
+      ? { element: lines.lineOf(f.position) ?? null }
+      : { line: lines.lineOf(f.position) ?? null }),
     idempotency_key: f.idempotencyKey ?? null,
     refused_by: f.refusedBy,
     reasons: f.reasons
@@ -467,8 +474,13 @@ export const run = (
       )
       for (const failure of ingestion.failures.slice(0, maxProblems)) {
         const line = lines.lineOf(failure.position)
+        const at = line === undefined
+          ? `event #${failure.position + 1}`
+          : lines.elements
+          ? `${options.file}: element ${line}`
+          : `${options.file}:${line}`
         yield* Output.note(
-          `  ${line === undefined ? `event #${failure.position + 1}` : `${options.file}:${line}`}` +
+          `  ${at}` +
             CliError.printable(
               `${failure.idempotencyKey ? ` (${failure.idempotencyKey})` : ""}: ${failure.reasons.join("; ")}`
             )
