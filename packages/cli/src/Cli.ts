@@ -179,6 +179,20 @@ const runFlags = {
     Options.optional,
     Options.withDescription("Scope the backfill to one customer (your id)")
   ),
+  onlyCustomer: Options.text("only-customer").pipe(
+    Options.withPseudoName("ID"),
+    Options.optional,
+    Options.withDescription(
+      "Scope the backfill to one customer (Orb id) and leave the file's other customers' events out, counted"
+    )
+  ),
+  onlyExternalCustomer: Options.text("only-external-customer").pipe(
+    Options.withPseudoName("ID"),
+    Options.optional,
+    Options.withDescription(
+      "Scope the backfill to one customer (your id) and leave the file's other customers' events out, counted"
+    )
+  ),
   closeTime: Options.text("close-time").pipe(
     Options.withPseudoName("ISO"),
     Options.optional,
@@ -290,9 +304,14 @@ export const runOptions = (
             "to them): Orb would otherwise replace"
       ))
     }
-    if (Option.isSome(flags.customerId) && Option.isSome(flags.externalCustomerId)) {
-      return yield* Either.left(usage("give at most one of --customer-id and --external-customer-id"))
+    const customerFlags = [flags.customerId, flags.externalCustomerId, flags.onlyCustomer, flags.onlyExternalCustomer]
+    if (customerFlags.filter(Option.isSome).length > 1) {
+      return yield* Either.left(usage(
+        "give at most one of --customer-id, --external-customer-id, --only-customer and --only-external-customer"
+      ))
     }
+    const customerId = Option.orElse(flags.customerId, () => flags.onlyCustomer)
+    const externalCustomerId = Option.orElse(flags.externalCustomerId, () => flags.onlyExternalCustomer)
     if (Option.isSome(flags.deprecationFilter) && !flags.replace) {
       return yield* Either.left(usage("--deprecation-filter only applies with --replace"))
     }
@@ -340,8 +359,8 @@ export const runOptions = (
       timeframeStart: start,
       timeframeEnd: end,
       replaceExistingEvents: flags.replace,
-      ...(Option.isSome(flags.customerId) ? { customerId: flags.customerId.value } : {}),
-      ...(Option.isSome(flags.externalCustomerId) ? { externalCustomerId: flags.externalCustomerId.value } : {}),
+      ...(Option.isSome(customerId) ? { customerId: customerId.value } : {}),
+      ...(Option.isSome(externalCustomerId) ? { externalCustomerId: externalCustomerId.value } : {}),
       ...(closeTime !== undefined ? { closeTime } : {}),
       ...(Option.isSome(flags.deprecationFilter) ? { deprecationFilter: flags.deprecationFilter.value } : {})
     }
@@ -352,6 +371,7 @@ export const runOptions = (
         ...(csvTypes !== undefined ? { csvTypes } : {}),
         backfill,
         skipInvalid: flags.skipInvalid,
+        only: Option.isSome(flags.onlyCustomer) || Option.isSome(flags.onlyExternalCustomer),
         dryRun: flags.dryRun,
         wait: !flags.noWait,
         json: flags.json,

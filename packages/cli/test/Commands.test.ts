@@ -206,6 +206,8 @@ describe("run's flags (Cli.runOptions)", () => {
     addAgain: false,
     customerId: none,
     externalCustomerId: none,
+    onlyCustomer: none,
+    onlyExternalCustomer: none,
     closeTime: none,
     deprecationFilter: none,
     batchSize: none,

@@ -12,6 +12,7 @@ import * as Layer from "effect/Layer"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as zlib from "node:zlib"
 import * as Backend from "../src/Backend.js"
 import * as Durable from "../src/internal/durable.js"
 import { cli, cliForked, ndjson, tempFile, timeframe, wireEvent } from "./support.js"
@@ -270,6 +271,41 @@ describe("orb-backfill run, durable", () => {
       // The durable source reads the file with the run's --csv-type: the zip codes stay strings.
       assert.deepStrictEqual(fifth.properties, { units: 4, zip: "10004" })
     }), 30_000)
+
+  it.scopedLive(
+    "a gzip JSON array export, durably, one customer of it (--only-external-customer)",
+    () =>
+      Effect.gen(function*() {
+        const { run, simulator, state } = yield* served
+        const events = Array.from({ length: 600 }, (_, i) => wireEvent(i + 1))
+        const file = tempFile("export.json.gz", "")
+        fs.writeFileSync(file, zlib.gzipSync(JSON.stringify(events, null, 2)))
+        const ran = yield* run([
+          "run",
+          "--file",
+          file,
+          ...timeframe,
+          "--replace",
+          "--only-external-customer",
+          "customer-2",
+          "--state",
+          state,
+          ...fast
+        ])
+        assert.strictEqual(ran.code, 0, ran.stderr)
+        assert.include(
+          ran.stderr,
+          "Kept 200 events of external customer customer-2; left out 400 events of 2 other customers " +
+            "(customer-0 200, customer-1 200)."
+        )
+        yield* assertOnce(simulator, 200)
+        const sent = (yield* simulator.events).filter((e) => e.backfillId._tag === "Some")
+        assert.isTrue(
+          sent.every((e) => e.externalCustomerId._tag === "Some" && e.externalCustomerId.value === "customer-2")
+        )
+      }),
+    30_000
+  )
 
   it.scopedLive(
     "--ephemeral runs in memory as before; an invalid file creates nothing, not even the state file",

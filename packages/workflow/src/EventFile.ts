@@ -1,9 +1,11 @@
 /**
  * Reading events from a file: NDJSON (one Orb ingest event per line, in Orb's snake_case) or CSV (a header
  * row, then one event per record, its cells typed by {@link csvValue}), streamed line by line so that a file of
- * millions of lines is read in constant memory. Every problem is reported with the file name and the 1-based line
- * number; a file that is something else (compressed, Parquet, a JSON array, ...) is recognised by its first bytes
- * and refused ({@link UnsupportedFormat}). The one reader of event files: the command line's validation and run
+ * millions of lines is read in constant memory. A gzip-compressed file (recognised by its content) is decompressed
+ * as it is read, and a JSON array of events is read element by element (an incremental scanner, never the whole
+ * file parsed). Every problem is reported with the file name and the 1-based line number (and a JSON array's element
+ * number); a file that is something else (zstd, Parquet, ...) is recognised by its first bytes and refused
+ * ({@link UnsupportedFormat}). The one reader of event files: the command line's validation and run
  * passes, and a durable run's file source (`RunSource`).
  *
  * @since 0.1.0
@@ -40,10 +42,11 @@ export const InputError: typeof internal.InputError = internal.InputError
 export type InputError = internal.InputError
 
 /**
- * A file that is not NDJSON or CSV, recognised by its first bytes: compressed (gzip, zstd, bzip2, xz), a zip
- * archive, Parquet, a JSON array or a pretty-printed JSON document, UTF-16 text, or binary. Its message is one
- * sentence naming the file and what to do (`events.ndjson.gz is gzip-compressed; decompress it first (gunzip -k
- * events.ndjson.gz)`). These formats are recognised, not read.
+ * A file that is not NDJSON, CSV or a JSON array (gzip-compressed or not), recognised by its first bytes (after
+ * decompressing gzip): compressed otherwise (zstd, which Node.js 20's zlib cannot read, bzip2, xz, or gzip twice), a
+ * zip archive, Parquet, a JSON array read as CSV or a pretty-printed JSON document, UTF-16 text, or binary. Its
+ * message is one sentence naming the file and what to do (`events.ndjson.bz2 is bzip2-compressed; decompress it
+ * first (bunzip2 -k events.ndjson.bz2)`). These formats are recognised, not read.
  *
  * @since 0.2.0
  * @category errors
@@ -57,8 +60,8 @@ export const UnsupportedFormat: typeof internal.UnsupportedFormat = internal.Uns
 export interface UnsupportedFormat extends internal.UnsupportedFormat {}
 
 /**
- * Refuses a file that is not NDJSON or CSV (see {@link UnsupportedFormat}) from its first 64 KiB, without reading
- * the rest: what {@link read} does as it starts, for a caller that must know before (a file whose format its name
+ * Refuses a file that is not NDJSON, CSV or a JSON array (see {@link UnsupportedFormat}) from its first 64 KiB (a
+ * gzip file's first decompressed bytes), without reading the rest: what {@link read} does as it starts, for a caller that must know before (a file whose format its name
  * does not tell). The pretty-printed JSON document is recognised only when `format` is not `csv`.
  *
  * @since 0.2.0
@@ -68,6 +71,18 @@ export const recognise: (
   file: string,
   format?: Format | undefined
 ) => Effect.Effect<void, InputError | UnsupportedFormat, FileSystem.FileSystem> = internal.recognise
+
+/**
+ * Where a line or element is, for a message: `events.ndjson:12`, or for a JSON array `events.json: element 3 (line
+ * 12)`; the file alone when no line is known.
+ *
+ * @since 0.2.0
+ * @category reading
+ */
+export const where: (
+  file: string,
+  at: { readonly line?: number | undefined; readonly element?: number | undefined }
+) => string = internal.where
 
 /**
  * An event in Orb's wire form, as the file holds it and as it is sent.
@@ -86,6 +101,12 @@ export type WireEvent = typeof Backfill.IngestEvent.Encoded
  */
 export interface ParsedLine {
   readonly line: number
+  /**
+   * For a JSON array file: the element, counting from 1, that begins on `line`.
+   *
+   * @since 0.2.0
+   */
+  readonly element?: number | undefined
   readonly event: Either.Either<Readonly<Record<string, unknown>>, string>
 }
 
@@ -222,8 +243,8 @@ export const lineTooLong: string = internal.lineTooLong
 
 /**
  * The lines of a file, numbered from 1, streamed in constant memory: a line longer than `Backfill.maxEventBytes`
- * (LF or CRLF excluded) is not held, and comes as `undefined` text (see {@link lineTooLong}). A file that is not
- * text is refused ({@link UnsupportedFormat}).
+ * (LF or CRLF excluded) is not held, and comes as `undefined` text (see {@link lineTooLong}). A gzip file's
+ * decompressed lines; a file that is not text, or a JSON array, is refused ({@link UnsupportedFormat}).
  *
  * @since 0.1.0
  * @category reading
@@ -238,8 +259,10 @@ export const lines: (
 
 /**
  * The events of a file, one {@link ParsedLine} per non-blank line, or for CSV per record (numbered by its first
- * line: a quoted field may hold line breaks), a CSV's header excepted. The stream fails only when the file cannot
- * be read, is not NDJSON or CSV ({@link UnsupportedFormat}, from its first bytes, before any line), or a CSV header
+ * line: a quoted field may hold line breaks), a CSV's header excepted, or for an NDJSON file that holds a JSON array
+ * per element (numbered, and named by the line it begins on); a gzip file is decompressed as it is read. The stream
+ * fails only when the file cannot be read (a corrupt or truncated gzip file: at the line where it broke), is not
+ * NDJSON, CSV or a JSON array ({@link UnsupportedFormat}, from its first bytes, before any line), or a CSV header
  * is unusable; a bad line is a `ParsedLine` holding the reason, so the caller decides whether to stop, report or
  * skip.
  *
@@ -274,7 +297,27 @@ export interface Scope {
   readonly timeframeEnd: DateTime.Utc
   readonly customerId?: string | undefined
   readonly externalCustomerId?: string | undefined
+  /**
+   * Keep only the scoped customer's events: one that names another customer (of the scope's kind) is left out
+   * ({@link otherCustomer}), not invalid, as when correcting one customer from an export of all of them.
+   *
+   * @since 0.2.0
+   */
+  readonly only?: boolean | undefined
 }
+
+/**
+ * The customer an event names when the scope keeps only its own customer's events (`only`) and the event names
+ * another one of the same kind (`customer_id` for a scope by Orb id, `external_customer_id` by your id): the
+ * event is to be left out, and counted as that customer's. `undefined` for an event to check with
+ * {@link checkEvent} (the scope's customer, no customer key, or a key of the other kind, which cannot be told
+ * apart and stays invalid).
+ *
+ * @since 0.2.0
+ * @category validation
+ */
+export const otherCustomer: (event: Readonly<Record<string, unknown>>, scope: Scope) => string | undefined =
+  internal.otherCustomer
 
 /**
  * Completes and checks an event against the run's scope: an event with no customer key in a backfill scoped

@@ -28,7 +28,9 @@ export const FileScope = Schema.Struct({
   timeframeStart: Backfill.Timestamp,
   timeframeEnd: Backfill.Timestamp,
   customerId: Schema.optional(Schema.String),
-  externalCustomerId: Schema.optional(Schema.String)
+  externalCustomerId: Schema.optional(Schema.String),
+  /** Keep only the scoped customer's events: another customer's is left out, not set aside (`EventFile.Scope`). */
+  only: Schema.optional(Schema.Boolean)
 })
 
 /**
@@ -46,6 +48,11 @@ export class FileSource extends Schema.TaggedClass<FileSource>("@effect-orb/work
   size: Schema.NonNegativeInt,
   /** Hex. */
   sha256: Schema.String,
+  /**
+   * For a gzip-compressed file: the size of its decompressed bytes, the unit of the run's offsets (`size` and
+   * `sha256` stay the file's own bytes, as stored).
+   */
+  decompressedSize: Schema.optional(Schema.NonNegativeInt),
   scope: Schema.optional(FileScope),
   /** Types for some of a CSV file's property columns (`EventFile.CsvTypes`). */
   csvTypes: Schema.optional(
@@ -110,9 +117,10 @@ export interface FileOptions {
 }
 
 /**
- * A file as a source: its absolute path, size and SHA-256, read once, in constant memory. A file that is not
- * NDJSON or CSV (compressed, Parquet, a JSON array, ...) is refused from its first bytes, as `EventFile.read`
- * refuses it.
+ * A file as a source: its absolute path, size and SHA-256, read once, in constant memory. A gzip file is read
+ * decompressed (its offsets in its decompressed bytes, whose size is counted here; a corrupt one is refused), a JSON
+ * array element by element; a file that is not NDJSON, CSV or a JSON array (zstd, Parquet, ...) is refused from its
+ * first bytes, as `EventFile.read` refuses it.
  *
  * @since 0.1.0
  * @category constructors
@@ -123,12 +131,13 @@ export const fromFile = (
 ): Effect.Effect<FileSource, SourceError | EventFile.UnsupportedFormat> =>
   Effect.map(
     Effect.zipRight(internal.recognise(path, options.format ?? "ndjson"), internal.fingerprint(path)),
-    ({ path, sha256, size }) =>
+    ({ decompressedSize, path, sha256, size }) =>
       new FileSource({
         path,
         format: options.format ?? "ndjson",
         size,
         sha256,
+        ...(decompressedSize !== undefined ? { decompressedSize } : {}),
         ...(options.scope !== undefined ? { scope: options.scope } : {}),
         ...(options.csvTypes !== undefined && Object.keys(options.csvTypes).length > 0
           ? { csvTypes: options.csvTypes }

@@ -8,6 +8,8 @@ import type { OrbSimulator } from "@effect-orb/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
+import * as path from "node:path"
+import * as zlib from "node:zlib"
 import { eventCount, finish, line, outcome, setup, start, until } from "./support/processes.js"
 
 /** Exactly one backfill, reflected, holding every event of the file exactly once. */
@@ -54,6 +56,26 @@ describe("durable runs over real processes", () => {
         yield* assertExactlyOnce(simulator)
       }))
   }
+
+  it.scopedLive("a gzip file (two members): kill -9 mid-segment, then a new process: every event once", () =>
+    Effect.gen(function*() {
+      const { dir, env, file, simulator } = yield* setup
+      // Its offsets are in the decompressed bytes: the new process decompresses from the start to the journaled one.
+      const text = fs.readFileSync(file, "utf8")
+      const half = text.indexOf("\n", text.length / 2) + 1
+      const gz = path.join(dir, "events.ndjson.gz")
+      fs.writeFileSync(gz, Buffer.concat([zlib.gzipSync(text.slice(0, half)), zlib.gzipSync(text.slice(half))]))
+      const first = start({ ...env, FILE: gz, MODE: "submit" })
+      yield* until(points[1][1](simulator), "mid-segment")
+      first.process.kill("SIGKILL")
+      assert.strictEqual((yield* finish(first)).signal, "SIGKILL")
+      const second = start({ ...env, FILE: gz, MODE: "resume" })
+      yield* finish(second)
+      const result = outcome(second)
+      assert.strictEqual(result.outcome, "success", result.error)
+      assert.strictEqual(result.result!.accepted, eventCount)
+      yield* assertExactlyOnce(simulator)
+    }))
 
   it.scopedLive("SIGTERM suspends within a few seconds, nothing is reverted, and the run resumes later", () =>
     Effect.gen(function*() {

@@ -102,12 +102,116 @@ describe("RunSource.fromFile", () => {
 
   it.effect("a file that is not NDJSON or CSV is refused before it is a source, by what it is", () =>
     Effect.gen(function*() {
-      const gz = path.join(dir, "events.ndjson.gz")
-      fs.writeFileSync(gz, zlib.gzipSync("{}\n"))
+      // Inside gzip, which is read, a Parquet file is still refused.
+      const gz = path.join(dir, "events.parquet.gz")
+      fs.writeFileSync(gz, zlib.gzipSync(Buffer.concat([Buffer.from("PAR1"), Buffer.alloc(64, 3)])))
       const refused = yield* Effect.either(RunSource.fromFile(gz))
       assert.isTrue(Either.isLeft(refused))
       const error = (refused as Either.Left<{ _tag: string; message: string }, unknown>).left
       assert.strictEqual(error._tag, "UnsupportedFormat")
-      assert.strictEqual(error.message, `${gz} is gzip-compressed; decompress it first (gunzip -k ${gz})`)
+      assert.strictEqual(error.message, `${gz} is a Parquet file; export it as NDJSON or CSV first`)
+    }))
+})
+
+describe("a gzip file source", () => {
+  const lines = Array.from({ length: 2_000 }, (_, i) =>
+    i % 97 === 5 ? "" : JSON.stringify({
+      event_name: "api_call",
+      timestamp: "2026-10-02T12:00:00Z",
+      external_customer_id: `customer-${i % 3}`,
+      idempotency_key: `k${i}`,
+      properties: { i, note: "x".repeat(i % 50) }
+    })).join("\n") + "\n"
+  const keysOf = (all: ReadonlyArray<RunSource.Segment>) =>
+    all.flatMap((s) => s.events).map((e) => (e as { idempotency_key: string }).idempotency_key)
+
+  it.effect("reads the same segments as the plain file, from offsets in its decompressed bytes; the pin is its own bytes", () =>
+    Effect.gen(function*() {
+      const plain = yield* RunSource.fromFile(write("plain.ndjson", lines))
+      const gzFile = path.join(dir, "events.ndjson.gz")
+      // Two gzip members, as `cat a.gz b.gz` makes.
+      const half = lines.indexOf("\n", lines.length / 2) + 1
+      fs.writeFileSync(gzFile, Buffer.concat([zlib.gzipSync(lines.slice(0, half)), zlib.gzipSync(lines.slice(half))]))
+      const gz = yield* RunSource.fromFile(gzFile)
+      assert.strictEqual(gz.size, fs.statSync(gzFile).size)
+      assert.strictEqual(gz.decompressedSize, Buffer.byteLength(lines))
+      for (const size of [1, 37, 500, 5_000]) {
+        const expected = yield* segments(plain, size)
+        const actual = yield* segments(gz, size)
+        assert.deepStrictEqual(
+          actual.map((s) => [s.lines, s.next, s.nextLine, s.eof]),
+          expected.map((s) => [s.lines, s.next, s.nextLine, s.eof])
+        )
+        assert.strictEqual(new Set(keysOf(actual)).size, keysOf(actual).length)
+      }
+      // A resume in another process starts at a journaled offset with nothing decompressed: an earlier offset than
+      // the last segment read here is decompressed again from the start, and gives the same events.
+      const all = yield* segments(gz, 300)
+      const third = all[2]
+      const again = yield* RunSource.readSegment(gz, { offset: all[1].next, line: all[1].nextLine }, 300)
+      assert.deepStrictEqual(again, third)
+    }))
+
+  it.effect("a truncated gzip file is refused before it is a source", () =>
+    Effect.gen(function*() {
+      const full = zlib.gzipSync(lines)
+      const file = path.join(dir, "truncated.ndjson.gz")
+      fs.writeFileSync(file, full.subarray(0, full.length - 100))
+      const refused = yield* Effect.flip(RunSource.fromFile(file))
+      assert.strictEqual(refused._tag, "SourceError")
+      assert.include(refused.message, "the gzip data is truncated (the file ends inside it)")
+    }))
+})
+
+describe("a JSON array file source", () => {
+  const events = Array.from({ length: 700 }, (_, i) => ({
+    event_name: "api_call",
+    timestamp: "2026-10-02T12:00:00Z",
+    external_customer_id: "acme",
+    idempotency_key: `k${i}`,
+    properties: { i, note: i % 5 === 0 ? "a ], a }, a \\\" and a [{" : "ü" }
+  }))
+  const pretty = JSON.stringify(events, null, 2) + "\n"
+  // The line each element begins on, pretty-printed: the lines that open one.
+  const starts = pretty.split("\n").flatMap((line, i) => line === "  {" ? [i + 1] : [])
+
+  it.effect("read in segments from offsets between elements, pretty-printed, compact and gzip: every event once, by line", () =>
+    Effect.gen(function*() {
+      const files = [
+        ["pretty.json", Buffer.from(pretty)],
+        ["compact.json", Buffer.from(JSON.stringify(events))],
+        ["pretty.json.gz", zlib.gzipSync(pretty)]
+      ] as const
+      for (const [name, content] of files) {
+        const file = path.join(dir, name)
+        fs.writeFileSync(file, content)
+        const source = yield* RunSource.fromFile(file)
+        for (const size of [1, 33, 700, 1_000]) {
+          const all = yield* segments(source, size)
+          assert.deepStrictEqual(all.flatMap((s) => s.events), events, `${name} by ${size}`)
+          assert.deepStrictEqual(
+            all.flatMap((s) => s.lines),
+            name === "compact.json" ? events.map(() => 1) : starts,
+            `${name} by ${size}`
+          )
+          assert.isTrue(all[all.length - 1].eof)
+          assert.strictEqual(all.filter((s) => s.eof).length, 1)
+        }
+        // A resume at a journaled offset, in a fresh reading.
+        const all = yield* segments(source, 50)
+        const again = yield* RunSource.readSegment(source, { offset: all[3].next, line: all[3].nextLine }, 50)
+        assert.deepStrictEqual(again, all[4])
+      }
+    }))
+
+  it.effect("an array not closed: its end is an unreadable record, named by line", () =>
+    Effect.gen(function*() {
+      const file = write("open.json", "[\n" + events.slice(0, 3).map((e) => JSON.stringify(e)).join(",\n"))
+      const all = yield* segments(yield* RunSource.fromFile(file), 2)
+      assert.strictEqual(all.flatMap((s) => s.events).length, 3)
+      assert.deepStrictEqual(all.flatMap((s) => s.unreadable), [{
+        line: 4,
+        reason: "the JSON array is not closed: the file ends before its `]` (is it truncated?)"
+      }])
     }))
 })

@@ -79,7 +79,8 @@ const stateFlag = (state: State) => (state.explicit ? ` --state ${state.path}` :
 export const runKeyOf = (
   sha256: string,
   backfill: Backfill.CreateBackfill,
-  csvTypes?: Readonly<Record<string, string>> | undefined
+  csvTypes?: Readonly<Record<string, string>> | undefined,
+  only = false
 ): string => {
   const shape = JSON.stringify([
     sha256,
@@ -92,7 +93,9 @@ export const runKeyOf = (
     // Only when given, so that the keys of the runs without them stay what they were.
     ...(csvTypes !== undefined && Object.keys(csvTypes).length > 0
       ? [Object.entries(csvTypes).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]
-      : [])
+      : []),
+    // A run that keeps one customer's events sends other events than one that refuses the others.
+    ...(only ? ["only"] : [])
   ])
   return `run-${crypto.createHash("sha256").update(shape).digest("hex").slice(0, 20)}`
 }
@@ -369,6 +372,8 @@ export interface RunSettings {
   readonly addAgain?: boolean | undefined
   readonly expectedEvents: number
   readonly skipInvalid: boolean
+  /** Keep only the backfill's customer's events (`--only-customer`): the others are left out. */
+  readonly only?: boolean | undefined
   readonly wait: boolean
   readonly json: boolean
   readonly batchSize?: number | undefined
@@ -397,10 +402,11 @@ export const run = (settings: RunSettings) =>
         timeframeStart: backfill.timeframeStart,
         timeframeEnd: backfill.timeframeEnd,
         customerId: backfill.customerId,
-        externalCustomerId: backfill.externalCustomerId
+        externalCustomerId: backfill.externalCustomerId,
+        ...(settings.only === true ? { only: true } : {})
       }
     })
-    const baseKey = settings.runKey ?? runKeyOf(source.sha256, backfill, source.csvTypes)
+    const baseKey = settings.runKey ?? runKeyOf(source.sha256, backfill, source.csvTypes, settings.only === true)
     // The close time is fixed here, in the payload: every attempt of the create sends the same request.
     const checked = yield* DurableRun.payload({
       ...backfill,

@@ -38,6 +38,9 @@ export interface Validation {
   /** Valid events: what the run will send. */
   readonly events: number
   readonly invalid: number
+  /** Other customers' events left out (`--only-customer`), and how many of each (the first few thousand customers). */
+  readonly skipped: number
+  readonly skippedByCustomer: ReadonlyMap<string, number>
   /** The first invalid lines, as `file:line: reason`. */
   readonly problems: ReadonlyArray<string>
   /** The run's windows (one, for a timeframe within the account's maximum), with the valid events of each. */
@@ -47,6 +50,9 @@ export interface Validation {
 }
 
 const maxProblems = 10
+
+// The customers whose events are left out are counted each up to this many customers, so that memory stays bounded.
+const maxSkippedCustomers = 10_000
 
 /**
  * Reads the whole file once, checking every line against the scope, in constant memory: it keeps counts and
@@ -79,12 +85,23 @@ export const validate = (
           lines: 0,
           events: 0,
           invalid: 0,
+          skipped: 0,
+          skippedByCustomer: new Map<string, number>(),
           problems: [] as Array<string>,
           windows: windows.map((window) => ({ ...window, events: 0 })),
           properties: new PropertyTypes.Tally(columns)
         },
         (acc, parsed) => {
           acc.lines++
+          const other = Either.isRight(parsed.event) ? Input.otherCustomer(parsed.event.right, scope) : undefined
+          if (other !== undefined) {
+            acc.skipped++
+            const seen = acc.skippedByCustomer.get(other)
+            if (seen !== undefined || acc.skippedByCustomer.size < maxSkippedCustomers) {
+              acc.skippedByCustomer.set(other, (seen ?? 0) + 1)
+            }
+            return acc
+          }
           const checked = Either.flatMap(parsed.event, (event) => Input.checkEvent(event, scope, now))
           if (Either.isRight(checked)) {
             acc.events++
@@ -97,7 +114,7 @@ export const validate = (
               .events++
           } else {
             acc.invalid++
-            if (acc.problems.length < maxProblems) acc.problems.push(`${file}:${parsed.line}: ${checked.left}`)
+            if (acc.problems.length < maxProblems) acc.problems.push(`${Input.where(file, parsed)}: ${checked.left}`)
           }
           return acc
         }
@@ -117,9 +134,12 @@ export class LineIndex {
   private readonly positions: Array<number> = []
   private readonly offsets: Array<number> = []
   private sent = 0
+  /** Whether what was recorded are a JSON array's element numbers rather than lines. */
+  elements = false
 
-  /** Records that the next event of the stream is on `line`. */
-  record(line: number): void {
+  /** Records that the next event of the stream is on `line` (or is a JSON array's element `line`). */
+  record(line: number, element = false): void {
+    this.elements = element
     const offset = line - this.sent
     if (this.offsets.length === 0 || this.offsets[this.offsets.length - 1] !== offset) {
       this.positions.push(this.sent)
@@ -164,12 +184,17 @@ export const events = (
       Effect.flatMap(DateTime.now, (now) => {
         const valid: Array<Input.WireEvent> = []
         for (const parsed of chunk) {
+          if (Either.isRight(parsed.event) && Input.otherCustomer(parsed.event.right, scope) !== undefined) continue
           const checked = Either.flatMap(parsed.event, (event) => Input.checkEvent(event, scope, now))
           if (Either.isRight(checked)) {
             valid.push(checked.right)
-            lines?.record(parsed.line)
+            // A JSON array's elements by number: several may share a line (a compact array is one line), and the
+            // index stays a few numbers only while what it records grows with the position.
+            lines?.record(parsed.element ?? parsed.line, parsed.element !== undefined)
           } else if (!skipInvalid) {
-            return Effect.fail(new Input.InputError({ file, line: parsed.line, reason: checked.left }))
+            return Effect.fail(
+              new Input.InputError({ file, line: parsed.line, element: parsed.element, reason: checked.left })
+            )
           }
         }
         return Effect.succeed(Chunk.unsafeFromArray(valid))
@@ -190,6 +215,8 @@ export interface RunOptions {
   readonly csvTypes?: Input.CsvTypes | undefined
   readonly backfill: Backfill.CreateBackfill
   readonly skipInvalid: boolean
+  /** Keep only the backfill's customer's events, leaving the others out (`--only-customer`). */
+  readonly only?: boolean | undefined
   readonly dryRun: boolean
   /** `false`: stop once the backfill is closed (`--no-wait`). */
   readonly wait: boolean
@@ -211,12 +238,26 @@ export interface RunOptions {
     | undefined
 }
 
-const scopeOf = (create: Backfill.CreateBackfill): Input.Scope => ({
+const scopeOf = (create: Backfill.CreateBackfill, only: boolean): Input.Scope => ({
   timeframeStart: create.timeframeStart,
   timeframeEnd: create.timeframeEnd,
   customerId: create.customerId,
-  externalCustomerId: create.externalCustomerId
+  externalCustomerId: create.externalCustomerId,
+  only
 })
+
+/** What `--only-customer` kept and left out, in words: `kept 120 events of customer acme; left out ...`. */
+const keptText = (scope: Input.Scope, validation: Validation) => {
+  const customer = scope.customerId !== undefined
+    ? `customer ${scope.customerId}`
+    : `external customer ${scope.externalCustomerId}`
+  const others = [...validation.skippedByCustomer].sort(([x, a], [y, b]) => b - a || (x < y ? -1 : x > y ? 1 : 0))
+  const shown = others.slice(0, 5).map(([id, n]) => `${id} ${Progress.count(n)}`).join(", ")
+  return `Kept ${Progress.plural(validation.events, "event")} of ${customer}; left out ${
+    Progress.plural(validation.skipped, "event")
+  } of ${Progress.plural(others.length, "other customer")}` +
+    (others.length > 0 ? ` (${shown}${others.length > 5 ? ", …" : ""})` : "") + "."
+}
 
 const ingestionJson = (summary: Backfills.IngestSummary, lines: LineIndex) => ({
   sent: summary.sent,
@@ -229,7 +270,9 @@ const ingestionJson = (summary: Backfills.IngestSummary, lines: LineIndex) => ({
   elapsed_ms: summary.elapsedMillis,
   failures: summary.failures.map((f) => ({
     position: f.position,
-    line: lines.lineOf(f.position) ?? null,
+    ...(lines.elements
+      ? { element: lines.lineOf(f.position) ?? null }
+      : { line: lines.lineOf(f.position) ?? null }),
     idempotency_key: f.idempotencyKey ?? null,
     refused_by: f.refusedBy,
     reasons: f.reasons
@@ -272,7 +315,7 @@ export const run = (
     const output = yield* Output.Output
     const mode: Progress.Mode = options.json ? "json" : output.isTTY ? "tty" : "plain"
     const say = (text: string) => (options.json ? Effect.void : Output.note(text))
-    const scope = scopeOf(options.backfill)
+    const scope = scopeOf(options.backfill, options.only === true)
     // The account's service: the one in context, or one for a raised limit.
     const service = options.account === undefined
       ? yield* Backfills.Backfills
@@ -294,6 +337,8 @@ export const run = (
       `Checked ${options.file}: ${Progress.plural(validation.events, "valid event")}` +
         (validation.invalid > 0 ? `, ${Progress.plural(validation.invalid, "invalid line")}` : "") + "."
     )
+    // A dry run says it with what it would send.
+    if (scope.only === true && !options.dryRun) yield* say(keptText(scope, validation))
     if (validation.invalid > 0) {
       if (!options.json || !options.skipInvalid) {
         for (const problem of validation.problems) yield* Output.note(`  ${CliError.printable(problem)}`)
@@ -325,7 +370,7 @@ export const run = (
             max_window_days: Duration.toMillis(service.maxTimeframe) / 86_400_000,
             windows: validation.windows.map(windowJson),
             properties: PropertyTypes.json(validation.properties, validation.events),
-            validation: validationJson(validation)
+            validation: validationJson(validation, scope)
           })
         )
       } else {
@@ -342,7 +387,8 @@ export const run = (
             "\n" +
             `${Progress.plural(validation.events, "event")} in ${options.file} would be sent` +
             (validation.invalid > 0 ? ` (${Progress.plural(validation.invalid, "invalid line")} left out)` : "") +
-            "; nothing was created."
+            "; nothing was created." +
+            (scope.only === true ? `\n${keptText(scope, validation)}` : "")
         )
       }
       return { validation, result: Option.none() }
@@ -359,13 +405,14 @@ export const run = (
         addAgain: options.durable.addAgain,
         expectedEvents: validation.events,
         skipInvalid: options.skipInvalid,
+        only: options.only === true,
         wait: options.wait,
         json: options.json,
         batchSize: options.batchSize,
         concurrency: options.concurrency,
         quota: options.quota ?? backend.defaultQuota,
         maxTimeframe: service.maxTimeframe,
-        validation: validationJson(validation)
+        validation: validationJson(validation, scope)
       }).pipe(Effect.provideService(Backfills.Backfills, service))
       return { validation, result: Option.none() }
     }
@@ -415,7 +462,7 @@ export const run = (
           backfill: Render.backfillJson(window.backfill)
         })),
         ingestion: ingestionJson(result.ingestion, lines),
-        validation: validationJson(validation)
+        validation: validationJson(validation, scope)
       }))
     } else {
       if (result.windows.length > 1) {
@@ -435,8 +482,13 @@ export const run = (
       )
       for (const failure of ingestion.failures.slice(0, maxProblems)) {
         const line = lines.lineOf(failure.position)
+        const at = line === undefined
+          ? `event #${failure.position + 1}`
+          : lines.elements
+          ? `${options.file}: element ${line}`
+          : `${options.file}:${line}`
         yield* Output.note(
-          `  ${line === undefined ? `event #${failure.position + 1}` : `${options.file}:${line}`}` +
+          `  ${at}` +
             CliError.printable(
               `${failure.idempotencyKey ? ` (${failure.idempotencyKey})` : ""}: ${failure.reasons.join("; ")}`
             )
@@ -459,10 +511,13 @@ const windowJson = (window: Backfill.Timeframe & { readonly events?: number; rea
   ...(window.accepted !== undefined ? { accepted: window.accepted } : {})
 })
 
-const validationJson = (validation: Validation) => ({
+const validationJson = (validation: Validation, scope: Input.Scope) => ({
   lines: validation.lines,
   events: validation.events,
   invalid: validation.invalid,
+  ...(scope.only === true
+    ? { skipped: validation.skipped, skipped_by_customer: Object.fromEntries(validation.skippedByCustomer) }
+    : {}),
   problems: validation.problems
 })
 

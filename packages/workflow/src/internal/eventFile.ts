@@ -13,6 +13,9 @@ import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as nodeFs from "node:fs"
+import * as nodeStream from "node:stream"
+import * as zlib from "node:zlib"
 import type * as EventFile from "../EventFile.js"
 
 /** Kept in the .d.ts (not marked internal): `EventFile.InputError`'s declaration names it. */
@@ -20,13 +23,26 @@ export class InputError
   extends Schema.TaggedError<InputError>("@effect-orb/workflow/EventFile/InputError")("InputError", {
     file: Schema.String,
     line: Schema.optional(Schema.Number),
+    /** For a JSON array file: the element (counting from 1) that begins on `line`. */
+    element: Schema.optional(Schema.Number),
     reason: Schema.String
   })
 {
   override get message() {
-    return this.line === undefined ? `${this.file}: ${this.reason}` : `${this.file}:${this.line}: ${this.reason}`
+    return `${where(this.file, this)}: ${this.reason}`
   }
 }
+
+/** @internal */
+export const where = (
+  file: string,
+  at: { readonly line?: number | undefined; readonly element?: number | undefined }
+): string =>
+  at.line === undefined
+    ? file
+    : at.element === undefined
+    ? `${file}:${at.line}`
+    : `${file}: element ${at.element} (line ${at.line})`
 
 /** What a file that is not NDJSON or CSV was recognised as, by its first bytes. */
 const unsupportedKinds = [
@@ -56,9 +72,11 @@ export class UnsupportedFormat
     const file = this.file
     switch (this.detected) {
       case "gzip":
-        return `${file} is gzip-compressed; decompress it first (gunzip -k ${file})`
+        // gzip is decompressed as it is read: this is gzip found inside it.
+        return `${file} is gzip-compressed twice; decompress it first (gunzip -c ${file} | gunzip > events)`
       case "zstd":
-        return `${file} is zstd-compressed; decompress it first (zstd -d ${file})`
+        return `${file} is zstd-compressed, which Node.js ${process.versions.node} cannot decompress (its zlib ` +
+          `has no zstd); decompress it first (zstd -d ${file})`
       case "bzip2":
         return `${file} is bzip2-compressed; decompress it first (bunzip2 -k ${file})`
       case "xz":
@@ -125,7 +143,8 @@ export const formatOf = (
   explicit?: EventFile.Format | undefined
 ): Either.Either<EventFile.Format, InputError> => {
   if (explicit !== undefined) return Either.right(explicit)
-  const lower = file.toLowerCase()
+  // A compressed file is named by what it holds, then the compression (`events.ndjson.gz`).
+  const lower = file.toLowerCase().replace(/\.gz$/, "")
   if (lower.endsWith(".csv")) return Either.right("csv")
   if (lower.endsWith(".ndjson") || lower.endsWith(".jsonl") || lower.endsWith(".json")) return Either.right("ndjson")
   return Either.left(
@@ -365,6 +384,12 @@ export interface SplitLine {
   readonly last: number
   /** The offset in the file just past the line's newline (or the file's end): where the next line begins. */
   readonly end: number
+  /** For a JSON array file: the element's number, counting from 1. */
+  readonly element?: number | undefined
+  /** Why the record holds no event whatever its text (a JSON array that is not closed). */
+  readonly problem?: string | undefined
+  /** The line number where reading resumes at `end`, when not `last + 1` (a JSON array's element ends mid-line). */
+  readonly nextLine?: number | undefined
 }
 
 /**
@@ -524,9 +549,174 @@ export const recordSplitter = (
   return { push, end }
 }
 
+const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
+
+/**
+ * The elements of a JSON array (`[ {...}, {...} ]`, pretty-printed or not), streamed in constant memory: a scanner
+ * of the top-level array that tracks strings, escapes and nesting, holding one element at a time (at most
+ * `maxBytes` of it: a longer one is skipped to its end and given as `undefined`), each numbered and named by the
+ * line it begins on. The element is then parsed as an NDJSON line is. An array not closed by the file's end, or
+ * followed by more than blanks, gives a record with its `problem`.
+ *
+ * @internal
+ */
+export const elementSplitter = (
+  maxBytes: number,
+  from: { readonly offset: number; readonly line: number } = { offset: 0, line: 1 }
+) => {
+  // The scan is of bytes: the structure is ASCII, and no byte of a UTF-8 character is ASCII, so offsets are exact
+  // whatever the text holds; an element's bytes are decoded once, whole.
+  const decoder = new TextDecoder()
+  // before: the `[` not seen yet; between: between elements; inside: in an element; after: past the `]`. A reader
+  // resuming at an element's end is between elements (an element ending at the `]` ends before it).
+  let state: "before" | "between" | "inside" | "after" = from.offset === 0 ? "before" : "between"
+  let line = from.line
+  // Counted from where the reading began: a reader resuming names lines, not elements.
+  let element = 0
+  let held: Array<Uint8Array> = []
+  let heldBytes = 0
+  let startLine = line
+  let depth = 0
+  let inString = false
+  let escaped = false
+  let position = from.offset
+  let trailing = false
+  const give = (out: Array<SplitLine>, end: number) => {
+    let text: string | undefined
+    if (heldBytes <= maxBytes) {
+      const bytes = new Uint8Array(heldBytes)
+      let at = 0
+      for (const part of held) {
+        bytes.set(part, at)
+        at += part.length
+      }
+      text = decoder.decode(bytes).trimEnd()
+    }
+    out.push({ text, line: startLine, last: line, end, element, nextLine: line })
+    held = []
+    heldBytes = 0
+  }
+  const hold = (part: Uint8Array) => {
+    heldBytes += part.length
+    // Past the bound, the element is skipped to its end, not held.
+    if (heldBytes <= maxBytes) held.push(part)
+    else held = []
+  }
+  const push = (bytes: Uint8Array): Array<SplitLine> => {
+    const out: Array<SplitLine> = []
+    // Where the element being read begins in this chunk.
+    let begin = state === "inside" ? 0 : -1
+    for (let i = 0; i < bytes.length; i++) {
+      const c = bytes[i]
+      if (c === 0x0a) line++
+      switch (state) {
+        case "before":
+          if (c === 0x5b) state = "between"
+          break
+        case "between":
+          if (c === 0x5d) state = "after"
+          else if (c !== 0x2c && !isSpace(c)) {
+            state = "inside"
+            element++
+            startLine = line
+            depth = 0
+            inString = false
+            escaped = false
+            begin = i
+            i--
+          }
+          break
+        case "inside":
+          if (inString) {
+            if (escaped) escaped = false
+            else if (c === 0x5c) escaped = true
+            else if (c === 0x22) inString = false
+          } else if (c === 0x22) inString = true
+          else if (c === 0x7b || c === 0x5b) depth++
+          else if ((c === 0x7d || c === 0x5d) && depth > 0) depth--
+          else if (depth === 0 && (c === 0x2c || c === 0x5d)) {
+            hold(bytes.subarray(begin, i))
+            begin = -1
+            give(out, c === 0x5d ? position + i : position + i + 1)
+            state = c === 0x5d ? "after" : "between"
+          }
+          break
+        case "after":
+          if (!isSpace(c)) trailing = true
+          break
+      }
+    }
+    // Copied (a Buffer's `slice` is a view): a caller may read its next chunk into the same buffer.
+    if (state === "inside") hold(new Uint8Array(bytes.subarray(begin)))
+    position += bytes.length
+    return out
+  }
+  const end = (): Array<SplitLine> => {
+    const out: Array<SplitLine> = []
+    if (state === "inside") give(out, position)
+    if (state !== "after" || trailing) {
+      out.push({
+        text: undefined,
+        line,
+        last: line,
+        end: position,
+        element: element + 1,
+        nextLine: line,
+        problem: state !== "after"
+          ? "the JSON array is not closed: the file ends before its `]` (is it truncated?)"
+          : "text after the JSON array's closing `]`"
+      })
+    }
+    return out
+  }
+  return { push, end }
+}
+
+const chunkSize = FileSystem.KiB(64)
+const chunkBytes = 64 * 1024
+
+/** The first bytes of a file, to tell how it is stored. */
+const head = (file: string) =>
+  Effect.scoped(Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const handle = yield* fs.open(file).pipe(Effect.mapError((error) => unreadable(file, error)))
+    const bytes = yield* handle.readAlloc(chunkSize).pipe(Effect.mapError((error) => unreadable(file, error)))
+    return Option.getOrElse(bytes, () => new Uint8Array(0))
+  }))
+
+const isGzip = (bytes: Uint8Array) => startsWith(bytes, [0x1f, 0x8b])
+
+/**
+ * A gzip file's decompressed bytes, streamed in constant memory (concatenated gzip members are read as one). A
+ * corrupt or truncated file fails with where it broke: the line being read (`lineNow`) and the compressed bytes
+ * read.
+ */
+const gunzipped = (file: string, lineNow: () => number): Stream.Stream<Uint8Array, InputError> =>
+  Stream.suspend(() => {
+    const raw = nodeFs.createReadStream(file, { highWaterMark: chunkBytes })
+    const gunzip = zlib.createGunzip({ chunkSize: chunkBytes })
+    const output = nodeStream.pipeline(raw, gunzip, () => {})
+    return Stream.fromAsyncIterable(output as AsyncIterable<Uint8Array>, (error) => {
+      const zlibError = error as { code?: string; message?: string }
+      const what = zlibError.code === "Z_BUF_ERROR"
+        ? "the gzip data is truncated (the file ends inside it)"
+        : zlibError.code?.startsWith("Z_") || zlibError.code === "ERR_ZLIB_INITIALIZATION_FAILED"
+        ? `the gzip data is corrupt (${zlibError.message})`
+        : `cannot read it (${zlibError.message})`
+      return new InputError({
+        file,
+        line: lineNow(),
+        reason: `${what}, within its first ${raw.bytesRead.toLocaleString("en-US")} compressed bytes; ` +
+          "nothing after this line can be read"
+      })
+    })
+  })
+
 /**
  * The records of a file with where each ends, streamed in constant memory: its lines, or for CSV its records (see
- * {@link recordSplitter}); a file that is not NDJSON or CSV is refused from its first bytes (see {@link detect}).
+ * {@link recordSplitter}), or for a JSON array its elements (see {@link elementSplitter}); a gzip file is
+ * decompressed as it is read, and where each record ends is then an offset in the decompressed bytes. A file that
+ * is not NDJSON, CSV or a JSON array is refused from its first bytes (see {@link detect}).
  */
 const splitRecords = (
   file: string,
@@ -536,20 +726,48 @@ const splitRecords = (
     const fs = yield* FileSystem.FileSystem
     const info = yield* fs.stat(file).pipe(Effect.mapError((error) => unreadable(file, error)))
     if (info.type !== "File") return yield* new InputError({ file, reason: "not a regular file" })
-    const splitter = format === undefined
-      ? lineSplitter(Backfill.maxEventBytes)
-      : recordSplitter(Backfill.maxEventBytes, format)
-    let first = true
-    return fs.stream(file, { chunkSize: FileSystem.KiB(64) }).pipe(
-      Stream.mapError((error) => new InputError({ file, reason: `cannot read it (${error.message})` })),
-      Stream.mapEffect((bytes) => {
-        if (!first) return Effect.succeed(bytes)
-        first = false
-        const detected = detect(bytes, format)
-        return detected === undefined ? Effect.succeed(bytes) : Effect.fail(new UnsupportedFormat({ file, detected }))
-      }),
-      Stream.mapConcat(splitter.push),
-      Stream.concat(Stream.suspend(() => Stream.fromIterable(splitter.end()))),
+    let splitter: { push: (bytes: Uint8Array) => Array<SplitLine>; end: () => Array<SplitLine> } | undefined
+    // The line being read, for a gzip file that breaks off.
+    let line = 1
+    const bytes: Stream.Stream<Uint8Array, InputError> = isGzip(yield* head(file))
+      ? gunzipped(file, () => line)
+      : fs.stream(file, { chunkSize }).pipe(
+        Stream.mapError((error) => new InputError({ file, reason: `cannot read it (${error.message})` }))
+      )
+    const splitterFor = (first: Uint8Array) => {
+      const detected = detect(first, format)
+      if (detected === "json-array" && format === "ndjson") {
+        return Effect.succeed(elementSplitter(Backfill.maxEventBytes))
+      }
+      if (detected !== undefined) return Effect.fail(new UnsupportedFormat({ file, detected }))
+      return Effect.succeed(
+        format === undefined ? lineSplitter(Backfill.maxEventBytes) : recordSplitter(Backfill.maxEventBytes, format)
+      )
+    }
+    const noted = (records: Array<SplitLine>) => {
+      if (records.length > 0) {
+        const last = records[records.length - 1]
+        line = last.nextLine ?? last.last + 1
+      }
+      return records
+    }
+    return bytes.pipe(
+      Stream.mapConcatEffect((chunk) =>
+        splitter !== undefined
+          ? Effect.succeed(noted(splitter.push(chunk)))
+          : Effect.map(splitterFor(chunk), (chosen) => {
+            splitter = chosen
+            return noted(chosen.push(chunk))
+          })
+      ),
+      Stream.concat(Stream.suspend(() =>
+        Stream.fromIterable(
+          splitter !== undefined
+            ? splitter.end()
+            // An empty file: nothing to recognise, no line.
+            : []
+        )
+      )),
       // Against the in-process simulator nothing waits on the network, and the event loop would turn only when
       // the file is read: a pause of one timer tick per chunk (a few hundred lines) lets it handle Ctrl-C.
       Stream.mapChunksEffect((chunk) => Effect.as(Effect.sleep(Duration.zero), chunk))
@@ -569,13 +787,26 @@ export const recognise = (
   file: string,
   format?: EventFile.Format | undefined
 ): Effect.Effect<void, InputError | UnsupportedFormat, FileSystem.FileSystem> =>
-  Effect.scoped(Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const handle = yield* fs.open(file).pipe(Effect.mapError((error) => unreadable(file, error)))
-    const bytes = yield* handle.readAlloc(FileSystem.KiB(64)).pipe(Effect.mapError((error) => unreadable(file, error)))
-    const detected = Option.isSome(bytes) ? detect(bytes.value, format) : undefined
-    if (detected !== undefined) return yield* new UnsupportedFormat({ file, detected })
-  }))
+  Effect.gen(function*() {
+    const first = yield* head(file)
+    const detected = detect(isGzip(first) ? gunzipHead(first) : first, format)
+    if (detected !== undefined && !(detected === "json-array" && format !== "csv")) {
+      return yield* new UnsupportedFormat({ file, detected })
+    }
+  })
+
+/** What the first compressed bytes of a gzip file decompress to (1 KiB in, at most 1 MiB out). @internal */
+export const gunzipHead = (bytes: Uint8Array): Uint8Array => {
+  try {
+    return zlib.gunzipSync(bytes.subarray(0, 1024), {
+      finishFlush: zlib.constants.Z_SYNC_FLUSH,
+      maxOutputLength: chunkBytes * 16
+    })
+  } catch {
+    // Corrupt from its first bytes: the reader names where; nothing is recognised here.
+    return new Uint8Array(0)
+  }
+}
 
 /** @internal */
 export const lines = (
@@ -647,7 +878,11 @@ export const read = (
 ): Stream.Stream<EventFile.ParsedLine, InputError | UnsupportedFormat, FileSystem.FileSystem> => {
   const nonBlank = splitRecords(file, format).pipe(Stream.filter(({ text }) => !isBlank(text)))
   if (format === "ndjson") {
-    return Stream.map(nonBlank, ({ line, text }) => ({ line, event: parseLine(text, undefined) }))
+    return Stream.map(nonBlank, ({ element, line, problem, text }) => ({
+      line,
+      ...(element === undefined ? {} : { element }),
+      event: problem === undefined ? parseLine(text, undefined) : Either.left(problem)
+    }))
   }
   return nonBlank.pipe(
     Stream.mapAccumEffect(
@@ -667,6 +902,18 @@ export const read = (
     ),
     Stream.filterMap((line) => line)
   )
+}
+
+/** @internal */
+export const otherCustomer = (
+  event: Readonly<Record<string, unknown>>,
+  scope: EventFile.Scope
+): string | undefined => {
+  if (scope.only !== true) return undefined
+  const [key, own] = scope.customerId !== undefined
+    ? [event.customer_id, scope.customerId]
+    : [event.external_customer_id, scope.externalCustomerId]
+  return own !== undefined && typeof key === "string" && key !== own ? key : undefined
 }
 
 /** @internal */

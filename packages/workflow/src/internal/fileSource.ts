@@ -1,6 +1,8 @@
 /**
  * Reading an event file (NDJSON or CSV, by `EventFile`'s reader) from any byte offset, in constant memory, and
- * pinning it by size and SHA-256.
+ * pinning it by size and SHA-256. A gzip-compressed file's offsets are in its decompressed bytes: a segment
+ * continues the decompression where the previous one in this process stopped, and otherwise (after a crash, in
+ * another process) decompresses from the start to its offset, so that a resume reads exactly the same events.
  */
 import { Backfill } from "@effect-orb/backfills"
 import * as DateTime from "effect/DateTime"
@@ -9,6 +11,8 @@ import * as Either from "effect/Either"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import * as nodeStream from "node:stream"
+import * as zlib from "node:zlib"
 import type * as EventFileApi from "../EventFile.js"
 import type * as RunSource from "../RunSource.js"
 import { SourceError } from "../SourceError.js"
@@ -27,31 +31,91 @@ const unreadable = (file: string, error: unknown) =>
     detail: error instanceof Error ? error.message : String(error)
   })
 
-/** The absolute path, size and SHA-256 of a file, read as a stream. @internal */
-export const fingerprint = (file: string): Effect.Effect<
-  { readonly path: string; readonly size: number; readonly sha256: string },
-  SourceError
-> =>
-  Effect.async((resume) => {
-    const absolute = path.resolve(file)
-    const hash = crypto.createHash("sha256")
-    let size = 0
-    const stream = fs.createReadStream(absolute)
-    stream.on("data", (chunk) => {
-      size += chunk.length
-      hash.update(chunk)
-    })
-    stream.on("error", (error) => resume(Effect.fail(unreadable(absolute, error))))
-    stream.on("end", () => {
-      const sha256 = hash.digest("hex")
-      // This process has just read the file whole: its first segment need not read it again.
-      verified.add(`${absolute}\n${size}\n${sha256}`)
-      resume(Effect.succeed({ path: absolute, size, sha256 }))
-    })
-    return Effect.sync(() => stream.destroy())
+const isGzip = (bytes: Uint8Array) => bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b
+
+/** The first bytes of a file. */
+const headOf = (file: string): Buffer => {
+  const fd = fs.openSync(file, "r")
+  try {
+    const buffer = Buffer.alloc(chunkBytes)
+    return buffer.subarray(0, fs.readSync(fd, buffer, 0, chunkBytes, 0))
+  } finally {
+    fs.closeSync(fd)
+  }
+}
+
+const gzipBroken = (file: string, error: unknown) =>
+  new SourceError({
+    source: file,
+    reason: "unreadable",
+    detail: (error as { code?: string }).code === "Z_BUF_ERROR"
+      ? "the gzip data is truncated (the file ends inside it)"
+      : `the gzip data is corrupt (${error instanceof Error ? error.message : String(error)})`
   })
 
-/** Refuses a file that is not NDJSON or CSV from its first bytes, as `EventFile`'s reader does. @internal */
+/**
+ * The absolute path, size and SHA-256 of a file, read as a stream; for a gzip file, also the size of its
+ * decompressed bytes (decompressed as it is read: a corrupt one is refused here, before it is a source).
+ *
+ * @internal
+ */
+export const fingerprint = (file: string): Effect.Effect<
+  {
+    readonly path: string
+    readonly size: number
+    readonly sha256: string
+    readonly decompressedSize?: number | undefined
+  },
+  SourceError
+> =>
+  Effect.flatMap(
+    Effect.try({ try: () => isGzip(headOf(path.resolve(file))), catch: (e) => unreadable(path.resolve(file), e) }),
+    (gzip) =>
+      Effect.async((resume) => {
+        const absolute = path.resolve(file)
+        const hash = crypto.createHash("sha256")
+        let size = 0
+        let decompressedSize = 0
+        const stream = fs.createReadStream(absolute)
+        stream.on("data", (chunk) => {
+          size += chunk.length
+          hash.update(chunk)
+        })
+        const done = () => {
+          const sha256 = hash.digest("hex")
+          // This process has just read the file whole: its first segment need not read it again.
+          verified.add(`${absolute}\n${size}\n${sha256}`)
+          resume(Effect.succeed({ path: absolute, size, sha256, ...(gzip ? { decompressedSize } : {}) }))
+        }
+        if (!gzip) {
+          stream.on("error", (error) => resume(Effect.fail(unreadable(absolute, error))))
+          stream.on("end", done)
+          return Effect.sync(() => stream.destroy())
+        }
+        const gunzip = zlib.createGunzip()
+        let failed = false
+        const fail = (error: SourceError) => {
+          if (failed) return
+          failed = true
+          stream.destroy()
+          gunzip.destroy()
+          resume(Effect.fail(error))
+        }
+        stream.on("error", (error) => fail(unreadable(absolute, error)))
+        gunzip.on("error", (error) => fail(gzipBroken(absolute, error)))
+        gunzip.on("data", (chunk: Buffer) => (decompressedSize += chunk.length))
+        gunzip.on("end", () => {
+          if (!failed) done()
+        })
+        stream.pipe(gunzip)
+        return Effect.sync(() => {
+          stream.destroy()
+          gunzip.destroy()
+        })
+      })
+  )
+
+/** Refuses a file that is not NDJSON, CSV or a JSON array from its first bytes, as `EventFile`'s reader does. @internal */
 export const recognise = (
   file: string,
   format: RunSource.FileSource["format"]
@@ -59,17 +123,15 @@ export const recognise = (
   Effect.flatMap(
     Effect.try({
       try: () => {
-        const fd = fs.openSync(file, "r")
-        try {
-          const buffer = Buffer.alloc(chunkBytes)
-          return EventFile.detect(buffer.subarray(0, fs.readSync(fd, buffer, 0, chunkBytes, 0)), format)
-        } finally {
-          fs.closeSync(fd)
-        }
+        const head = headOf(file)
+        return EventFile.detect(isGzip(head) ? EventFile.gunzipHead(head) : head, format)
       },
       catch: (e) => unreadable(path.resolve(file), e)
     }),
-    (detected) => detected === undefined ? Effect.void : new EventFile.UnsupportedFormat({ file, detected })
+    (detected) =>
+      detected === undefined || (detected === "json-array" && format === "ndjson")
+        ? Effect.void
+        : new EventFile.UnsupportedFormat({ file, detected })
   )
 
 const verify = (source: RunSource.FileSource): Effect.Effect<void, SourceError> =>
@@ -95,7 +157,12 @@ const verify = (source: RunSource.FileSource): Effect.Effect<void, SourceError> 
     verified.add(key)
   })
 
-/** Up to `maxEvents` events from byte `offset` (line `line`), read in chunks. @internal */
+/**
+ * Up to `maxEvents` events from byte `offset` (line `line`), read in chunks; for a gzip file, `offset` is in its
+ * decompressed bytes.
+ *
+ * @internal
+ */
 export const readSegment = (
   source: RunSource.FileSource,
   from: { readonly offset: number; readonly line: number },
@@ -104,11 +171,27 @@ export const readSegment = (
   Effect.zipRight(
     verify(source),
     Effect.flatMap(DateTime.now, (now) =>
-      Effect.try({
-        try: () => {
+      Effect.tryPromise({
+        try: async () => {
+          const jsonArray = isJsonArray(source)
+          if (source.decompressedSize !== undefined) {
+            return await readLines(
+              (at, take) => eachInflatedLine(source, jsonArray, at, take),
+              source,
+              from,
+              maxEvents,
+              now
+            )
+          }
           const fd = fs.openSync(source.path, "r")
           try {
-            return readLines(fd, source, from, maxEvents, now)
+            return await readLines(
+              (at, take) => Promise.resolve(eachLine(fd, source, jsonArray, at, take)),
+              source,
+              from,
+              maxEvents,
+              now
+            )
           } finally {
             fs.closeSync(fd)
           }
@@ -117,31 +200,137 @@ export const readSegment = (
       }))
   )
 
+/** Feeds the records from `from` to `take` until it says stop; `true` when the input was read to its end. */
+type EachLine = (
+  from: { readonly offset: number; readonly line: number },
+  take: (line: EventFile.SplitLine) => boolean
+) => Promise<boolean>
+
+/**
+ * The splitter of a source's records from `from`: its lines, a CSV's records, or a JSON array's elements (known
+ * from the file's first bytes, pinned by its SHA-256: every segment finds the same).
+ */
+const splitterOf = (
+  source: RunSource.FileSource,
+  from: { readonly offset: number; readonly line: number },
+  jsonArray: boolean
+) =>
+  jsonArray
+    ? EventFile.elementSplitter(Backfill.maxEventBytes, from)
+    : EventFile.recordSplitter(Backfill.maxEventBytes, source.format, from)
+
+/** Whether the file is a JSON array, by its (decompressed) first bytes. */
+const isJsonArray = (source: RunSource.FileSource): boolean => {
+  if (source.format !== "ndjson") return false
+  const head = headOf(source.path)
+  return EventFile.detect(isGzip(head) ? EventFile.gunzipHead(head) : head, source.format) === "json-array"
+}
+
 /** Feeds the file's bytes from `from` to `EventFile`'s line splitter until `take` says stop. */
 const eachLine = (
   fd: number,
   source: RunSource.FileSource,
+  jsonArray: boolean,
   from: { readonly offset: number; readonly line: number },
   take: (line: EventFile.SplitLine) => boolean
-) => {
+): boolean => {
   const size = source.size
-  const splitter = EventFile.recordSplitter(Backfill.maxEventBytes, source.format, from)
+  const splitter = splitterOf(source, from, jsonArray)
   const buffer = Buffer.alloc(chunkBytes)
   let position = from.offset
   while (position < size) {
     const read = fs.readSync(fd, buffer, 0, Math.min(chunkBytes, size - position), position)
     if (read === 0) break
     position += read
-    for (const line of splitter.push(buffer.subarray(0, read))) if (!take(line)) return
+    for (const line of splitter.push(buffer.subarray(0, read))) if (!take(line)) return false
   }
-  for (const line of splitter.end()) if (!take(line)) return
+  for (const line of splitter.end()) if (!take(line)) return false
+  return true
+}
+
+/** A gzip file's decompression, at `position` in its decompressed bytes, with the chunk that begins there. */
+interface Inflation {
+  readonly iterator: AsyncIterator<Buffer>
+  readonly stop: () => void
+  position: number
+  chunk: Buffer
+  done: boolean
+}
+
+// The decompression each gzip source's last segment in this process stopped in (one per source), so that the
+// next segment goes on from there instead of from the start: a run reads its segments in order.
+const inflations = new Map<string, Inflation>()
+
+const startInflation = (file: string): Inflation => {
+  const raw = fs.createReadStream(file, { highWaterMark: chunkBytes })
+  const gunzip = zlib.createGunzip({ chunkSize: chunkBytes })
+  const output = nodeStream.pipeline(raw, gunzip, () => {})
+  return {
+    iterator: output[Symbol.asyncIterator](),
+    stop: () => output.destroy(),
+    position: 0,
+    chunk: Buffer.alloc(0),
+    done: false
+  }
+}
+
+/** Feeds a gzip file's decompressed bytes from `from` to the splitter until `take` says stop. */
+const eachInflatedLine = async (
+  source: RunSource.FileSource,
+  jsonArray: boolean,
+  from: { readonly offset: number; readonly line: number },
+  take: (line: EventFile.SplitLine) => boolean
+): Promise<boolean> => {
+  const key = `${source.path}\n${source.sha256}`
+  let inflation = inflations.get(key)
+  inflations.delete(key)
+  if (inflation === undefined || inflation.position > from.offset) {
+    inflation?.stop()
+    inflation = startInflation(source.path)
+  }
+  const current = inflation
+  const next = async (): Promise<boolean> => {
+    current.position += current.chunk.length
+    if (current.done) {
+      current.chunk = Buffer.alloc(0)
+      return false
+    }
+    const result = await current.iterator.next().catch((error) => {
+      throw gzipBroken(source.path, error)
+    })
+    current.done = result.done === true
+    current.chunk = result.done === true ? Buffer.alloc(0) : result.value
+    return result.done !== true
+  }
+  try {
+    // To the chunk that holds `from.offset`: decompressed, not kept.
+    while (current.position + current.chunk.length <= from.offset && await next());
+    const splitter = splitterOf(source, from, jsonArray)
+    let bytes = current.chunk.subarray(from.offset - current.position)
+    for (;;) {
+      for (const line of splitter.push(bytes)) {
+        if (!take(line)) {
+          inflations.set(key, current)
+          return false
+        }
+      }
+      if (!await next()) break
+      bytes = current.chunk
+    }
+    current.stop()
+    for (const line of splitter.end()) if (!take(line)) return false
+    return true
+  } catch (error) {
+    current.stop()
+    throw error
+  }
 }
 
 /** A CSV's header: its first non-blank line, read from the start, whatever the segment's offset. */
-const csvHeader = (fd: number, source: RunSource.FileSource) => {
+const csvHeader = async (each: EachLine, source: RunSource.FileSource) => {
   let header: { names: EventFileApi.CsvHeader; end: number; line: number } | undefined
   let failure: string | undefined
-  eachLine(fd, source, { offset: 0, line: 1 }, (line) => {
+  await each({ offset: 0, line: 1 }, (line) => {
     if (EventFile.isBlank(line.text)) return true
     Either.match(EventFile.headerOf(line.text, source.csvTypes), {
       onLeft: (reason) => (failure = `line ${line.line}: ${reason}`),
@@ -159,29 +348,41 @@ const csvHeader = (fd: number, source: RunSource.FileSource) => {
   return header
 }
 
-const readLines = (
-  fd: number,
+const readLines = async (
+  each: EachLine,
   source: RunSource.FileSource,
   from: { readonly offset: number; readonly line: number },
   maxEvents: number,
   now: DateTime.Utc
-): RunSource.Segment => {
+): Promise<RunSource.Segment> => {
   const events: Array<unknown> = []
   const lines: Array<number> = []
   const unreadableLines: Array<{ line: number; reason: string }> = []
   let start = from
   let header: EventFileApi.CsvHeader | undefined
   if (source.format === "csv") {
-    const found = csvHeader(fd, source)
+    const found = await csvHeader(each, source)
     header = found.names
     if (from.offset < found.end) start = { offset: found.end, line: found.line + 1 }
   }
   let next = start
-  eachLine(fd, source, start, (line) => {
-    next = { offset: line.end, line: line.last + 1 }
+  const size = source.decompressedSize ?? source.size
+  // Read to the end: the segment is the last, whatever its records (a JSON array's `]` ends none).
+  const ended = await each(start, (line) => {
+    next = { offset: line.end, line: line.nextLine ?? line.last + 1 }
     if (EventFile.isBlank(line.text)) return true
+    const parsed = line.problem !== undefined
+      ? Either.left(line.problem)
+      : EventFile.parseLine(line.text, header)
+    // Another customer's event, in a run that keeps one customer's: not sent, and not unreadable.
+    if (
+      source.scope !== undefined && Either.isRight(parsed) &&
+      EventFile.otherCustomer(parsed.right, source.scope) !== undefined
+    ) {
+      return true
+    }
     const event = Either.flatMap(
-      EventFile.parseLine(line.text, header),
+      parsed,
       (event): Either.Either<unknown, string> =>
         source.scope === undefined ? Either.right(event) : EventFile.checkEvent(event, source.scope, now)
     )
@@ -197,8 +398,8 @@ const readLines = (
     events,
     lines,
     unreadable: unreadableLines,
-    next: next.offset,
+    next: ended ? Math.max(next.offset, size) : next.offset,
     nextLine: next.line,
-    eof: next.offset >= source.size
+    eof: ended || next.offset >= size
   }
 }

@@ -147,7 +147,8 @@ const entries = (
         ...(backfillIds[0] !== undefined ? { backfillId: backfillIds[0] } : {}),
         backfillIds: backfillIds.filter((id) => id !== undefined),
         source: String(payload.source?.path ?? payload.source?.name ?? ""),
-        size: Number(payload.source?.size ?? 0),
+        // A gzip file's offsets are in its decompressed bytes.
+        size: Number(payload.source?.decompressedSize ?? payload.source?.size ?? 0),
         ...totals,
         ...(step !== undefined ? { step, stepInFlight: inFlight } : {}),
         ...(lastError !== undefined ? { lastError } : {}),
