@@ -27,7 +27,8 @@ const events = (prefix: string, n: number): ReadonlyArray<Backfill.IngestEvent> 
     timestamp: DateTime.add(timeframe.timeframeStart, { minutes: (i * 7) % (24 * 60) }),
     properties: { units: i % 5, region: "eu" },
     idempotencyKey: `${prefix}-${i}`,
-    customerId: `cus_${i % 3}`
+    // The simulator's default customers are cus_1 to cus_3: an unknown customer_id is refused, as by Orb.
+    customerId: `cus_${1 + (i % 3)}`
   }))
 
 const run = (source: ReadonlyArray<Backfill.IngestEvent>) =>
@@ -58,9 +59,9 @@ describe("Verify", () => {
       assert.strictEqual(report.hoursChecked, 24)
       assert.strictEqual(report.hoursDiffering, 0)
       assert.deepStrictEqual(report.customers.map((c) => [c.customer, c.found]), [
-        ["cus_0", 401],
         ["cus_1", 401],
-        ["cus_2", 401]
+        ["cus_2", 401],
+        ["cus_3", 401]
       ])
       assert.strictEqual(report.windows[0].found, 1_203)
       // Chunks of at most 500 ids: 3 searches.
