@@ -245,6 +245,7 @@ export const run = (
   | CliError.UsageError
   | Backfills.Error
   | OrbError.RunFailed
+  | OrbError.OverlapWaitTimeout
   | Durable.RunError,
   FileSystem.FileSystem | Backfills.Backfills | Backend.Backend | Output.Output
 > =>
