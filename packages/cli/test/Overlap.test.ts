@@ -9,6 +9,9 @@ import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import * as Backend from "../src/Backend.js"
 import { cli, cliForked, ndjson, tempFile, timeframe, wireEvent } from "./support.js"
 
@@ -42,46 +45,56 @@ const served = Effect.gen(function*() {
   }
 })
 
+/** The first run (in memory), once its backfill over 2026-10-01 to 2026-10-08 is created and pending. */
+const firstRun = (context: Effect.Effect.Success<typeof served>) =>
+  Effect.gen(function*() {
+    const first = yield* context.fork([
+      "run",
+      "--file",
+      tempFile("overlap-first.ndjson", ndjson(3_000)),
+      ...timeframe,
+      "--add",
+      "--ephemeral",
+      ...slow
+    ])
+    const started = Date.now()
+    while ((yield* context.simulator.backfills).length === 0) {
+      if (Date.now() - started > 30_000) {
+        return yield* Effect.dieMessage(`the first run created nothing: ${first.stderr()}`)
+      }
+      yield* Effect.sleep("20 millis")
+    }
+    return { first, blocker: (yield* context.simulator.backfills)[0] }
+  })
+
+/** The second run's file and timeframe (2026-10-04 to 2026-10-11): it overlaps the first's by four days. */
+const secondRun = () => [
+  "run",
+  "--file",
+  tempFile(
+    "overlap-second.ndjson",
+    Array.from({ length: 100 }, (_, i) =>
+      JSON.stringify(wireEvent(i, {
+        idempotency_key: `later-${i}`,
+        timestamp: new Date(Date.parse("2026-10-04T00:00:00Z") + i * 60_000).toISOString()
+      }))).join("\n") + "\n"
+  ),
+  "--start",
+  "2026-10-04T00:00:00Z",
+  "--end",
+  "2026-10-11T00:00:00Z",
+  "--add",
+  ...fast
+]
+
 describe("orb-backfill run over a timeframe that overlaps a pending backfill", () => {
   it.scopedLive(
     "says which backfill it waits for, then creates once that one is reflected",
     () =>
       Effect.gen(function*() {
-        const { fork, run, simulator } = yield* served
-        const first = yield* fork([
-          "run",
-          "--file",
-          tempFile("overlap-first.ndjson", ndjson(3_000)),
-          ...timeframe,
-          "--add",
-          "--ephemeral",
-          ...slow
-        ])
-        const started = Date.now()
-        while ((yield* simulator.backfills).length === 0) {
-          if (Date.now() - started > 30_000) {
-            return yield* Effect.dieMessage(`the first run created nothing: ${first.stderr()}`)
-          }
-          yield* Effect.sleep("20 millis")
-        }
-        const blocker = (yield* simulator.backfills)[0]
-        const later = Array.from({ length: 100 }, (_, i) =>
-          JSON.stringify(wireEvent(i, {
-            idempotency_key: `later-${i}`,
-            timestamp: new Date(Date.parse("2026-10-04T00:00:00Z") + i * 60_000).toISOString()
-          }))).join("\n") + "\n"
-        const second = yield* run([
-          "run",
-          "--file",
-          tempFile("overlap-second.ndjson", later),
-          "--start",
-          "2026-10-04T00:00:00Z",
-          "--end",
-          "2026-10-11T00:00:00Z",
-          "--add",
-          "--ephemeral",
-          ...fast
-        ])
+        const context = yield* served
+        const { blocker, first } = yield* firstRun(context)
+        const second = yield* context.run([...secondRun(), "--ephemeral"])
         assert.strictEqual(second.code, 0, second.stderr)
         assert.match(
           second.stderr,
@@ -93,7 +106,35 @@ describe("orb-backfill run over a timeframe that overlaps a pending backfill", (
         )
         assert.match(second.stderr, /^Created backfill \S+; sending events…$/m)
         assert.strictEqual(yield* Fiber.join(first.fiber), 0, first.stderr())
-        const backfills = yield* simulator.backfills
+        const backfills = yield* context.simulator.backfills
+        assert.deepStrictEqual(backfills.map((b) => [b.status, b.eventsIngested]).sort(), [
+          ["reflected", 100],
+          ["reflected", 3_000]
+        ])
+      }),
+    60_000
+  )
+
+  it.scopedLive(
+    "durable: the progress line says which backfill it waits for, then the run completes",
+    () =>
+      Effect.gen(function*() {
+        const context = yield* served
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "orb-backfill-overlap-"))
+        yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+        const { blocker, first } = yield* firstRun(context)
+        const second = yield* context.run([...secondRun(), "--state", path.join(dir, "runs.sqlite")])
+        assert.strictEqual(second.code, 0, second.stderr)
+        assert.match(
+          second.stderr,
+          new RegExp(
+            `^Run \\S+: waiting for backfill ${blocker.id} \\(2026-10-01 to 2026-10-08, pending\\) to be reflected or ` +
+              "reverted: it overlaps this run's timeframe$",
+            "m"
+          )
+        )
+        assert.strictEqual(yield* Fiber.join(first.fiber), 0, first.stderr())
+        const backfills = yield* context.simulator.backfills
         assert.deepStrictEqual(backfills.map((b) => [b.status, b.eventsIngested]).sort(), [
           ["reflected", 100],
           ["reflected", 3_000]

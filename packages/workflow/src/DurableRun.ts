@@ -382,6 +382,16 @@ export interface RunState {
   /** The step last started (`segment-3`, `close`, `poll-2`), and whether it is still running (or was cut short). */
   readonly step?: string | undefined
   readonly stepInFlight?: boolean | undefined
+  /**
+   * While its create waits out an overlap: the pending backfill it waits for (to be reflected or reverted), as last
+   * seen when Orb refused the create.
+   */
+  readonly waitingFor?: {
+    readonly backfillId: string
+    readonly timeframeStart: DateTime.Utc
+    readonly timeframeEnd: DateTime.Utc
+    readonly status: Backfill.BackfillStatus
+  } | undefined
   /** The last failure of a step, or the run's own. */
   readonly lastError?: string | undefined
   /** When it finished (`done` or `failed`), as the engine recorded its outcome. */

@@ -236,7 +236,10 @@ const waitingLabel = (what: string, target: string) => `Waiting for Orb to mark 
  * @since 0.2.0
  * @category formatting
  */
-export const overlapLabel = (blocker: Backfill.Backfill, window?: string): string =>
+export const overlapLabel = (
+  blocker: Backfill.Timeframe & { readonly id: string; readonly status: Backfill.BackfillStatus },
+  window?: string
+): string =>
   `Waiting for backfill ${blocker.id} (${windowSpan(blocker)}, ${blocker.status}) to be reflected or reverted: ` +
   `it overlaps this run's ${window === undefined ? "timeframe" : window}`
 
