@@ -9,6 +9,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as fs from "node:fs"
@@ -117,4 +118,56 @@ describe("a durable run's create over a timeframe that overlaps a pending backfi
       ),
     60_000
   )
+
+  it.live("runs of one engine that overlap create in submission order", () =>
+    withDir((dir) =>
+      Effect.gen(function*() {
+        const backfillOver = (start: string, end: string, closesIn: number) =>
+          Effect.flatMap(DateTime.now, (now) =>
+            Backfills.create({
+              timeframeStart: DateTime.unsafeMake(start),
+              timeframeEnd: DateTime.unsafeMake(end),
+              replaceExistingEvents: false,
+              closeTime: DateTime.add(now, { millis: closesIn })
+            }))
+        // The earlier run waits for a backfill that is reflected late; the later one, for one reflected early.
+        yield* backfillOver("2026-10-01T00:00:00Z", "2026-10-03T00:00:00Z", 5_000)
+        yield* backfillOver("2026-10-09T00:00:00Z", "2026-10-11T00:00:00Z", 500)
+        const runOver = (runKey: string, start: string, end: string) =>
+          Effect.gen(function*() {
+            const file = path.join(dir, `${runKey}.ndjson`)
+            fs.writeFileSync(
+              file,
+              Array.from({ length: 50 }, (_, i) =>
+                JSON.stringify({
+                  event_name: "api_call",
+                  timestamp: new Date(Date.parse(start) + i * 60_000).toISOString(),
+                  external_customer_id: "acme",
+                  idempotency_key: `${runKey}-${i}`,
+                  properties: { units: 1 }
+                })).join("\n") + "\n"
+            )
+            return yield* DurableRun.payload({
+              runKey,
+              source: yield* RunSource.fromFile(file),
+              timeframeStart: DateTime.unsafeMake(start),
+              timeframeEnd: DateTime.unsafeMake(end),
+              replaceExistingEvents: false,
+              quota: false
+            })
+          })
+        const earlier = yield* runOver("earlier", "2026-10-02T00:00:00Z", "2026-10-06T00:00:00Z")
+        const later = yield* runOver("later", "2026-10-05T00:00:00Z", "2026-10-10T00:00:00Z")
+        const first = yield* Effect.fork(DurableRun.execute(earlier))
+        yield* Effect.sleep("300 millis")
+        const second = yield* DurableRun.execute(later)
+        const one = yield* Fiber.join(first)
+        const sim = yield* OrbSimulator.OrbSimulator
+        const all = yield* sim.backfills
+        const createdAt = (id: string) => all.find((b) => b.id === id)!.createdAt.epochMillis
+        assert.strictEqual(one.status, "reflected")
+        assert.strictEqual(second.status, "reflected")
+        assert.isBelow(createdAt(one.backfillId), createdAt(second.backfillId), "the earlier run created first")
+      }).pipe(Effect.provide(engine(path.join(dir, "state.sqlite"))), Effect.provide(library))
+    ), 60_000)
 })

@@ -304,7 +304,55 @@ export const layer = (
                 status = polled.status ?? status
                 at = polled.at
               }
+              // Runs of this engine that overlap are admitted in submission order: one submitted earlier that has
+              // not created yet goes first (this create is then refused by its backfill, and waits for it).
+              for (let index = 0;; index++) {
+                const earlier = yield* earlierCreating(window, attempt, index)
+                if (earlier.runKey === undefined) break
+                if (earlier.at >= deadline) {
+                  return yield* new StepFailed({
+                    stage: "create",
+                    reason:
+                      `waited ${
+                        Duration.format(Duration.millis(earlier.at - start))
+                      } for durable run ${earlier.runKey}, submitted earlier over an overlapping timeframe, to create ` +
+                      "its backfill; nothing was created"
+                  })
+                }
+                if (index === 0) {
+                  yield* Effect.logInfo(`Waiting for durable run ${earlier.runKey}, submitted earlier, to create first`)
+                }
+                yield* DurableClock.sleep({
+                  name: named("overlap-order-wait", window, `-${attempt}-${index}`),
+                  duration: Duration.millis(Math.min(Duration.toMillis(pollWait(index)), deadline - earlier.at)),
+                  inMemoryThreshold: 0
+                })
+                yield* unlessCancelled
+              }
             }
+          })
+
+        /**
+         * The earliest run of this engine, submitted before this one, in the same Orb, whose timeframe overlaps the
+         * window and which is still creating with no backfill made: the one to go first.
+         */
+        const earlierCreating = (window: number, attempt: number, index: number) =>
+          Activity.make({
+            name: named("overlap-order", window, `-${attempt}-${index}`),
+            success: Schema.Struct({ runKey: Schema.optional(Schema.String), at: Schema.Number }),
+            execute: Effect.gen(function*() {
+              const runs = yield* Effect.orElseSucceed(RunStates.list(workflow.name), () => [])
+              const now = yield* DateTime.now
+              const own = runs.findIndex((run) => run.executionId === executionId)
+              const earlier = runs.slice(0, Math.max(0, own)).find((run) =>
+                run.stage === "creating" && run.backfillIds.length === 0 &&
+                run.orb?.baseUrl === payload.orb?.baseUrl && run.orb?.keyFingerprint === payload.orb?.keyFingerprint &&
+                run.timeframeStart !== undefined && run.timeframeEnd !== undefined &&
+                run.timeframeStart.epochMillis < windows[window].timeframeEnd.epochMillis &&
+                windows[window].timeframeStart.epochMillis < run.timeframeEnd.epochMillis
+              )
+              return { ...(earlier !== undefined ? { runKey: earlier.runKey } : {}), at: now.epochMillis }
+            })
           })
 
         /**

@@ -141,7 +141,7 @@ const entries = (
       const stage: DurableRun.RunState["stage"] = exit !== undefined
         ? exit._tag === "Success" ? "done" : "failed"
         : current === undefined || /^(recover-)?create(-w\d+)?(-o\d+)?$/.test(current) ||
-            /^overlap-(wait|poll)/.test(step!)
+            /^overlap-/.test(step!)
         ? "creating"
         : current.startsWith("segment-")
         ? "ingesting"
