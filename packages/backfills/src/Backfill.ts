@@ -15,6 +15,7 @@ import * as Schema from "effect/Schema"
 import { deriveKey, keyContent } from "./internal/eventKey.js"
 import { InvalidInput } from "./internal/invalidInput.js"
 import * as IsoDateTime from "./internal/isoDateTime.js"
+import { sha256 } from "./internal/sha256.js"
 import * as WireEvent from "./internal/wireEvent.js"
 
 /**
@@ -430,6 +431,34 @@ export const maxTimeframeMillis = 31 * 24 * 60 * 60 * 1000
 export interface Timeframe {
   readonly timeframeStart: DateTime.Utc
   readonly timeframeEnd: DateTime.Utc
+}
+
+/**
+ * Whether a backfill keeps Orb from creating one over `timeframe`: Orb allows no two backfills in `pending` or
+ * `pending_revert` with overlapping timeframes (half-open: adjacent ones do not overlap), whatever their customers.
+ *
+ * @since 0.2.0
+ * @category lifecycle
+ */
+export const blocks = (backfill: Backfill, timeframe: Timeframe): boolean =>
+  (backfill.status === "pending" || backfill.status === "pending_revert") &&
+  backfill.timeframeStart.epochMillis < timeframe.timeframeEnd.epochMillis &&
+  timeframe.timeframeStart.epochMillis < backfill.timeframeEnd.epochMillis
+
+/**
+ * The idempotency key of a create sent again after Orb refused it for an overlap (`attempt` 1, 2, ...): Orb keeps a
+ * key's first answer, the refusal, so a create sent once the overlap is gone needs a key of its own. It is `key`
+ * with `-o<attempt>`, or, when that would be longer than Orb allows, a digest of `key` with it (never a cut `key`,
+ * which another run's key could share).
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const overlapRetryKey = (key: string, attempt: number): string => {
+  const suffix = `-o${attempt}`
+  if (key.length + suffix.length <= maxIdempotencyKeyLength) return key + suffix
+  const digest = Array.from(sha256(new TextEncoder().encode(key)), (byte) => byte.toString(16).padStart(2, "0"))
+  return `eo-${digest.join("").slice(0, 48)}${suffix}`
 }
 
 const dayMillis = 24 * 60 * 60 * 1000

@@ -10,10 +10,12 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import type * as Option from "effect/Option"
 import type * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type * as Backfill from "./Backfill.js"
 import * as internal from "./internal/backfills.js"
+import * as overlap from "./internal/overlap.js"
 import * as quota from "./internal/quota.js"
 import type * as RateLimiter from "./internal/rateLimiter.js"
 import type * as OrbClient from "./OrbClient.js"
@@ -244,7 +246,23 @@ export interface RunOptions extends Backfill.CreateBackfill {
   readonly idempotencyKey?: string | undefined
   /** Called as the run moves on, and after each ingest request. */
   readonly onProgress?: ((progress: RunProgress) => Effect.Effect<void>) | undefined
+  /**
+   * How long a create that Orb refuses because its timeframe overlaps a pending backfill (of any customer: Orb
+   * allows no two with overlapping timeframes) waits for that backfill to be reflected or reverted, polling it, before
+   * creating; the run reports `waiting`, and fails with `OverlapWaitTimeout` naming it when the time passes. Default
+   * 1 hour ({@link defaultOverlapWait}); `0` fails at once with Orb's refusal. With several windows, the wait also
+   * ends 10 minutes before the close time of the windows already created.
+   */
+  readonly overlapWait?: Duration.DurationInput | undefined
 }
+
+/**
+ * How long a run's create waits, by default, for an overlapping pending backfill to be reflected or reverted.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const defaultOverlapWait: Duration.Duration = overlap.defaultOverlapWait
 
 /**
  * Where a run is.
@@ -254,6 +272,15 @@ export interface RunOptions extends Backfill.CreateBackfill {
  */
 export type RunProgress =
   & (
+    | {
+      /**
+       * Orb refused the create: its timeframe overlaps `blocker`, a pending backfill (as last polled), which the
+       * run waits for (reported again when it waits for another one). `window` is the window being created.
+       */
+      readonly stage: "waiting"
+      readonly blocker: Backfill.Backfill
+      readonly window: number
+    }
     | { readonly stage: "created"; readonly backfill: Backfill.Backfill }
     | { readonly stage: "ingesting"; readonly backfillId: Backfill.BackfillId; readonly ingest: IngestProgress }
     | { readonly stage: "closed"; readonly backfill: Backfill.Backfill; readonly ingest: IngestSummary }
@@ -416,7 +443,9 @@ export interface Backfills {
    * it comes (the input is read once, in any order), and the windows are closed only once every event is in. A
    * failure or an interruption before the last close reverts every window, the closed ones too.
    */
-  readonly run: <E, R>(spec: RunSpec<E, R>) => Effect.Effect<RunResult, Error | OrbError.RunFailed, R>
+  readonly run: <E, R>(
+    spec: RunSpec<E, R>
+  ) => Effect.Effect<RunResult, Error | OrbError.RunFailed | OrbError.OverlapWaitTimeout, R>
   /**
    * Polls a backfill until it is in `target`. Fails with `StatusUnreachable` as soon as it is in a status
    * from which `target` cannot come, and with `AwaitTimeout` when the time runs out.
@@ -652,8 +681,22 @@ export const ingestEncodedStream = <E, R>(
  * @since 0.1.0
  * @category accessors
  */
-export const run = <E, R>(spec: RunSpec<E, R>): Effect.Effect<RunResult, Error | OrbError.RunFailed, R | Backfills> =>
+export const run = <E, R>(
+  spec: RunSpec<E, R>
+): Effect.Effect<RunResult, Error | OrbError.RunFailed | OrbError.OverlapWaitTimeout, R | Backfills> =>
   Effect.flatMap(Backfills, (s) => s.run(spec))
+
+/**
+ * The newest backfill that keeps Orb from creating one over `timeframe` (see `Backfill.blocks`): in `pending` or
+ * `pending_revert`, with an overlapping timeframe, whatever its customer. Lists every backfill.
+ *
+ * @since 0.2.0
+ * @category accessors
+ */
+export const blockerOf = (
+  timeframe: Backfill.Timeframe
+): Effect.Effect<Option.Option<Backfill.Backfill>, Error, Backfills> =>
+  Effect.flatMap(Backfills, (s) => overlap.blockerOf(s.list, timeframe))
 
 /**
  * Awaits a status with the service in context.

@@ -13,6 +13,7 @@
  * @since 0.1.0
  */
 import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
@@ -810,6 +811,39 @@ export class AwaitTimeout
     return `Backfill ${this.backfillId} did not become ${this.target} within ${Math.round(this.waitedMillis / 1000)} s${
       this.lastStatus ? ` (last seen ${this.lastStatus})` : ""
     }`
+  }
+}
+
+/**
+ * A create that Orb refused because its timeframe overlaps a pending backfill (Orb allows no two backfills in
+ * `pending` or `pending_revert` with overlapping timeframes, whatever their customers) waited `overlapWait` for that
+ * backfill to be reflected or reverted, and it still blocks. Nothing was created.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class OverlapWaitTimeout
+  extends Schema.TaggedError<OverlapWaitTimeout>("@effect-orb/backfills/OrbError/OverlapWaitTimeout")(
+    "OverlapWaitTimeout",
+    {
+      /** The backfill the create waited for. */
+      backfillId: Schema.String,
+      /** Its timeframe, and its status when last seen. */
+      timeframeStart: Timestamp,
+      timeframeEnd: Timestamp,
+      status: BackfillStatus,
+      /** How long the create waited in all, in milliseconds. */
+      waitedMillis: Schema.Number
+    }
+  )
+{
+  override get message() {
+    return `Waited ${Duration.format(Duration.millis(this.waitedMillis))} for backfill ${this.backfillId} (${
+      DateTime.formatIso(this.timeframeStart)
+    } to ${
+      DateTime.formatIso(this.timeframeEnd)
+    }, ${this.status}) to be reflected or reverted: Orb refuses a backfill whose timeframe overlaps a pending ` +
+      "one, and it is still pending; nothing was created. Run again once it is reflected, or give a longer overlap wait"
   }
 }
 

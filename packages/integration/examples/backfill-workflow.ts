@@ -34,6 +34,8 @@ const program = Effect.gen(function*() {
     ingest: { quota: false }, // the simulator runs without Orb's quotas
     onProgress: (progress) => {
       switch (progress.stage) {
+        case "waiting":
+          return Effect.log(`waiting for overlapping backfill ${progress.blocker.id} to be reflected or reverted`)
         case "created":
           return Effect.log(`created backfill ${progress.backfill.id}`)
         case "ingesting":

@@ -89,6 +89,39 @@ const openBackfills = Effect.gen(function*() {
 const createPath = "POST /v1/events/backfills"
 
 describe("Backfills.run when answers are lost", () => {
+  it.effect("a lost answer to a create refused for an overlap: the replayed refusal is waited out, not taken as lost", () =>
+    Effect.gen(function*() {
+      yield* setNow
+      // A pending backfill over the timeframe that closes by itself in 2 minutes (then is reflected 30 s later).
+      const blocker = yield* Backfills.create({
+        ...timeframe,
+        replaceExistingEvents: false,
+        closeTime: DateTime.add(DateTime.unsafeMake(now), { minutes: 2 })
+      })
+      const waited: Array<string> = []
+      const result = yield* driveClock(
+        Backfills.run({
+          ...spec(false, 50),
+          onProgress: (p) => p.stage === "waiting" ? Effect.sync(() => void waited.push(p.blocker.id)) : Effect.void
+        }),
+        "5 seconds"
+      )
+      assert.deepStrictEqual(waited, [blocker.id])
+      assert.strictEqual(result.backfill.status, "reflected")
+      assert.strictEqual(result.backfill.eventsIngested, 50)
+      const sim = yield* OrbSimulator.OrbSimulator
+      assert.strictEqual((yield* sim.backfills).length, 2, "the blocker and the run's one backfill")
+      const requests = yield* sim.requests
+      assert.isFalse(requests.some((r) => r.url.endsWith("/revert")), "nothing reverted")
+      assert.isTrue(
+        requests.some((r) => r.url === "/v1/events/backfills" && r.replayed && r.status === 400),
+        "the recovery's create got Orb's replayed refusal"
+      )
+    }).pipe(
+      // The blocker's create is the first; the run's first create (the second) has its answer lost.
+      Effect.provide(withLostAnswers((_, route, seen) => route === createPath && seen === 1))
+    ))
+
   it.effect("a create whose every answer is a proxy's page: the backfill is found among the open ones, reverted", () =>
     Effect.gen(function*() {
       yield* setNow

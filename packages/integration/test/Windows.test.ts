@@ -245,7 +245,7 @@ describe("a run longer than the account's maximum", () => {
 
 describe("a window's create refused", () => {
   it.effect(
-    "an open backfill overlapping the third window: the two made are reverted, the other left alone",
+    "an open backfill overlapping the third window, with no overlap wait: the two made are reverted, the other left alone",
     () =>
       Effect.gen(function*() {
         yield* setNow
@@ -254,7 +254,7 @@ describe("a window's create refused", () => {
           timeframeEnd: DateTime.unsafeMake(start + 72 * day),
           replaceExistingEvents: false
         })
-        const failure = yield* Effect.flip(driveClock(run({ events: scattered(100) })))
+        const failure = yield* Effect.flip(driveClock(run({ events: scattered(100), overlapWait: 0 })))
         assert.strictEqual(failure._tag, "RunFailed")
         const runFailed = failure as OrbError.RunFailed
         assert.strictEqual(runFailed.stage, "create")
@@ -266,6 +266,43 @@ describe("a window's create refused", () => {
           [false, false]
         ])
         assert.include(runFailed.message, `overlaps backfill ${other.id}`)
+        const sim = yield* OrbSimulator.OrbSimulator
+        const statuses = new Map((yield* sim.backfills).map((b) => [b.id as string, b.status]))
+        assert.strictEqual(statuses.get(other.id), "pending", "the other backfill was not touched")
+        assert.deepStrictEqual([...statuses.values()].filter((s) => s === "reverted").length, 2)
+      }).pipe(Effect.provide(withAccount())),
+    60_000
+  )
+})
+
+describe("a window's create waiting for an overlap", () => {
+  it.effect(
+    "the third window waits for the open backfill it overlaps; when the wait passes, the two made are reverted",
+    () =>
+      Effect.gen(function*() {
+        yield* setNow
+        const other = yield* Backfills.create({
+          timeframeStart: DateTime.unsafeMake(start + 70 * day),
+          timeframeEnd: DateTime.unsafeMake(start + 72 * day),
+          replaceExistingEvents: false
+        })
+        const waits: Array<[number, string]> = []
+        const failure = yield* Effect.flip(driveClock(
+          run({
+            events: scattered(100),
+            overlapWait: "5 minutes",
+            onProgress: (p) =>
+              p.stage === "waiting" ? Effect.sync(() => void waits.push([p.window, p.blocker.id])) : Effect.void
+          }),
+          "10 seconds"
+        ))
+        assert.deepStrictEqual(waits, [[2, other.id]])
+        assert.strictEqual(failure._tag, "RunFailed")
+        const runFailed = failure as OrbError.RunFailed
+        assert.strictEqual(runFailed.stage, "create")
+        assert.isTrue(runFailed.reverted)
+        assert.strictEqual((runFailed.cause as OrbError.OverlapWaitTimeout)._tag, "OverlapWaitTimeout")
+        assert.strictEqual((runFailed.cause as OrbError.OverlapWaitTimeout).backfillId, other.id)
         const sim = yield* OrbSimulator.OrbSimulator
         const statuses = new Map((yield* sim.backfills).map((b) => [b.id as string, b.status]))
         assert.strictEqual(statuses.get(other.id), "pending", "the other backfill was not touched")

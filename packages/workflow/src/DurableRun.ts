@@ -163,7 +163,12 @@ export const RunPayload = Schema.Struct({
   concurrency: Schema.Int.pipe(Schema.between(1, 64)),
   quota: Schema.Union(Schema.Literal(false), Quota),
   invalidEvents: Schema.Literal("fail", "skip"),
-  until: Schema.Literal("reflected", "closed")
+  until: Schema.Literal("reflected", "closed"),
+  /**
+   * How long a create Orb refuses for an overlapping pending backfill waits for it, in milliseconds (see
+   * {@link RunSpec}); absent in runs submitted before, which wait the default.
+   */
+  overlapWaitMillis: Schema.optional(Schema.NonNegativeInt)
 })
 
 /**
@@ -327,7 +332,22 @@ export interface RunSpec {
   readonly invalidEvents?: "fail" | "skip" | undefined
   /** Default `"reflected"`. */
   readonly until?: "reflected" | "closed" | undefined
+  /**
+   * How long a create that Orb refuses because its timeframe overlaps a pending backfill waits for that backfill to
+   * be reflected or reverted, polling it between durable sleeps (a crash while waiting resumes the wait), before the
+   * run fails naming it; `0` fails at once. Default 12 hours ({@link defaultOverlapWait}).
+   */
+  readonly overlapWait?: Duration.DurationInput | undefined
 }
+
+/**
+ * How long a durable run's create waits, by default, for an overlapping pending backfill: longer than an in-memory
+ * run's, as a durable run outlives its process.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const defaultOverlapWait: Duration.Duration = internal.defaultOverlapWait
 
 /**
  * The payload of a spec, checked as `Backfills.run` checks its spec (and the close time fixed now).
@@ -366,6 +386,16 @@ export interface RunState {
   /** The step last started (`segment-3`, `close`, `poll-2`), and whether it is still running (or was cut short). */
   readonly step?: string | undefined
   readonly stepInFlight?: boolean | undefined
+  /**
+   * While its create waits out an overlap: the pending backfill it waits for (to be reflected or reverted), as last
+   * seen when Orb refused the create.
+   */
+  readonly waitingFor?: {
+    readonly backfillId: string
+    readonly timeframeStart: DateTime.Utc
+    readonly timeframeEnd: DateTime.Utc
+    readonly status: Backfill.BackfillStatus
+  } | undefined
   /** The last failure of a step, or the run's own. */
   readonly lastError?: string | undefined
   /** When it finished (`done` or `failed`), as the engine recorded its outcome. */

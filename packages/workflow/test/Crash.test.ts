@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import * as zlib from "node:zlib"
-import { eventCount, finish, line, outcome, setup, start, until } from "./support/processes.js"
+import { apiKey, eventCount, finish, line, outcome, setup, start, until } from "./support/processes.js"
 
 /** Exactly one backfill, reflected, holding every event of the file exactly once. */
 const assertExactlyOnce = (simulator: OrbSimulator.OrbSimulator) =>
@@ -76,6 +76,49 @@ describe("durable runs over real processes", () => {
       assert.strictEqual(result.result!.accepted, eventCount)
       yield* assertExactlyOnce(simulator)
     }))
+
+  it.scopedLive(
+    "kill -9 while the create waits out an overlap, then a new process: the wait resumes, then creates",
+    () =>
+      Effect.gen(function*() {
+        const { env, simulator } = yield* setup
+        // A pending backfill over the run's first days that closes by itself in 20 seconds (a runner takes a few to start).
+        const blocker = yield* Effect.promise(() =>
+          fetch(`${env.ORB_URL}/events/backfills`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
+            body: JSON.stringify({
+              timeframe_start: "2026-09-28T00:00:00Z",
+              timeframe_end: "2026-10-02T00:00:00Z",
+              replace_existing_events: false,
+              close_time: new Date(Date.now() + 20_000).toISOString()
+            })
+          }).then((response) => response.json() as Promise<{ readonly id: string }>)
+        )
+        const first = start({ ...env, MODE: "submit" })
+        const refused = Effect.map(
+          simulator.requests,
+          (requests) => requests.some((r) => r.url === "/v1/events/backfills" && r.status === 400)
+        )
+        yield* until(refused, "the run's create refused")
+        yield* Effect.sleep("1 second")
+        first.process.kill("SIGKILL")
+        assert.strictEqual((yield* finish(first)).signal, "SIGKILL")
+        assert.strictEqual((yield* simulator.backfills).length, 1, "nothing created while waiting")
+        const second = start({ ...env, MODE: "resume" })
+        yield* finish(second)
+        const result = outcome(second)
+        assert.strictEqual(result.outcome, "success", result.error)
+        assert.strictEqual(result.result!.accepted, eventCount)
+        const backfills = yield* simulator.backfills
+        assert.strictEqual(backfills.length, 2, "the blocker and one backfill of the run")
+        const own = backfills.find((b) => b.id !== blocker.id)!
+        assert.strictEqual(own.status, "reflected")
+        assert.strictEqual(own.eventsIngested, eventCount)
+        assert.strictEqual(backfills.find((b) => b.id === blocker.id)!.status, "reflected")
+      }),
+    120_000
+  )
 
   it.scopedLive("SIGTERM suspends within a few seconds, nothing is reverted, and the run resumes later", () =>
     Effect.gen(function*() {

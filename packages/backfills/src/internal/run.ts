@@ -6,7 +6,9 @@
  */
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
@@ -17,6 +19,7 @@ import * as Backfill from "../Backfill.js"
 import type * as Backfills from "../Backfills.js"
 import * as OrbError from "../OrbError.js"
 import type * as IngestStream from "./ingestStream.js"
+import * as Overlap from "./overlap.js"
 import { defaultCloseTime } from "./quota.js"
 import * as RetryRule from "./retryRule.js"
 
@@ -76,11 +79,14 @@ const isThisRun = (backfill: Backfill.Backfill, input: Backfill.CreateBackfill):
 /** The suffix a window's create key gets: `-w0`, `-w1`, ... (none with one window). */
 const windowSuffix = (index: number, count: number) => count === 1 ? "" : `-w${index}`
 
+/** How long before the close time of the windows already created a later window's wait for an overlap ends. */
+const windowWaitMargin = 10 * 60_000
+
 /** @internal */
 export const run = <E, R>(
   ops: Operations<R>,
   spec: Backfills.RunSpec<E, R>
-): Effect.Effect<Backfills.RunResult, Backfills.Error | OrbError.RunFailed, R> =>
+): Effect.Effect<Backfills.RunResult, Backfills.Error | OrbError.RunFailed | OrbError.OverlapWaitTimeout, R> =>
   Effect.gen(function*() {
     const invalid = (field: string, reason: string) => new OrbError.InvalidInput({ field, reason })
     if (spec.invalidEvents !== undefined && spec.invalidEvents !== "fail" && spec.invalidEvents !== "skip") {
@@ -121,7 +127,14 @@ export const run = <E, R>(
         } characters, got ${baseKey.length}`
       )
     }
-    const keyOf = (index: number) => baseKey + windowSuffix(index, count)
+    // A create sent again after Orb refused it for an overlap has a key of its own: Orb keeps the key's refusal.
+    const keyOf = (index: number, attempt = 0) =>
+      attempt === 0
+        ? baseKey + windowSuffix(index, count)
+        : Backfill.overlapRetryKey(baseKey + windowSuffix(index, count), attempt)
+    const overlapWait = spec.overlapWait === undefined
+      ? Duration.toMillis(Overlap.defaultOverlapWait)
+      : Duration.toMillis(Duration.decode(spec.overlapWait))
 
     // Where each window is, for the progress reports and the failure's account of every window.
     const windows = timeframes.map((timeframe): {
@@ -183,13 +196,13 @@ export const run = <E, R>(
      * created since the run began with exactly this window's timeframe, mode, scope and close time, when there is
      * one. Fails with what it found: `RunFailed` at stage `create`, or the refusal.
      */
-    const recoverCreate = (index: number) => (cause: Backfills.Error) =>
+    const recoverCreate = (index: number, attempt: number) => (cause: Backfills.Error) =>
       Effect.gen(function*() {
         const input = inputs[index]
         yield* Effect.logWarning(`The create's outcome is unknown (${cause.message}): looking for its backfill`)
         const since = now.epochMillis - clockSkewMillis
         const search = Effect.gen(function*() {
-          const replayed = yield* Effect.either(ops.create(input, { idempotencyKey: keyOf(index) }))
+          const replayed = yield* Effect.either(ops.create(input, { idempotencyKey: keyOf(index, attempt) }))
           if (Either.isRight(replayed)) return { how: "replayed" as const, backfill: replayed.right }
           if (!outcomeUnknown(replayed.left)) return { how: "refused" as const, error: replayed.left }
           const listed = yield* ops.list().pipe(
@@ -227,11 +240,66 @@ export const run = <E, R>(
         return yield* new OrbError.RunFailed({ backfillId: id, stage: "create", found: found.how, ...outcome, cause })
       })
 
-    const createOrRecover = (index: number) =>
-      ops.create(inputs[index], { idempotencyKey: keyOf(index) }).pipe(
-        Effect.catchIf(outcomeUnknown, recoverCreate(index)),
+    const createOrRecover = (index: number, attempt: number) =>
+      ops.create(inputs[index], { idempotencyKey: keyOf(index, attempt) }).pipe(
+        Effect.catchIf(outcomeUnknown, recoverCreate(index, attempt)),
         Effect.flatMap(confirmOpen(index))
       )
+
+    /**
+     * A window's create, waiting out an overlap: a create Orb refuses (a refusal creates nothing, and a lost create's
+     * recovery says it was refused only when Orb replays the refusal) while a pending backfill overlaps the window
+     * waits, interruptibly (`restore`), for that backfill to be reflected or reverted, then is sent again with a key of
+     * its own. A refusal with no such backfill is sent again once, in case it just ceased to block, then stands.
+     */
+    const createWaiting = (
+      index: number,
+      restore: <A, E2, R2>(effect: Effect.Effect<A, E2, R2>) => Effect.Effect<A, E2, R2>
+    ) =>
+      Effect.gen(function*() {
+        const input = inputs[index]
+        // The windows created before this one close by themselves at the close time: the wait ends well before.
+        const until = index === 0 ? Infinity : closeTime.epochMillis - windowWaitMargin
+        let since: number | undefined
+        let unexplained = false
+        for (let attempt = 0;; attempt++) {
+          const made = yield* Effect.either(createOrRecover(index, attempt))
+          if (Either.isRight(made)) return made.right
+          const refusal = made.left
+          if (overlapWait <= 0 || !Overlap.isRefusal(refusal)) return yield* refusal
+          const found = yield* restore(Overlap.blockerOf(ops.list, input))
+          if (Option.isNone(found)) {
+            if (unexplained) return yield* refusal
+            unexplained = true
+            continue
+          }
+          unexplained = false
+          let blocker = found.value
+          const start = since ??= yield* Clock.currentTimeMillis
+          const deadline = Math.min(start + overlapWait, until)
+          yield* Effect.logInfo(
+            `Waiting for backfill ${blocker.id} (${DateTime.formatIso(blocker.timeframeStart)} to ${
+              DateTime.formatIso(blocker.timeframeEnd)
+            }, ${blocker.status}) to be reflected or reverted: its timeframe overlaps this run's`
+          )
+          yield* report({ stage: "waiting", blocker, window: index, windows: snapshot() })
+          for (let poll = 0; Backfill.blocks(blocker, input); poll++) {
+            const now = yield* Clock.currentTimeMillis
+            if (now >= deadline) {
+              return yield* new OrbError.OverlapWaitTimeout({
+                backfillId: blocker.id,
+                timeframeStart: blocker.timeframeStart,
+                timeframeEnd: blocker.timeframeEnd,
+                status: blocker.status,
+                waitedMillis: now - start
+              })
+            }
+            yield* restore(Effect.sleep(Duration.millis(Math.min(Overlap.pollWaitMillis(poll), deadline - now))))
+            // A poll that fails (an outage) is no reason to stop waiting: the next one, later.
+            blocker = yield* restore(Effect.orElseSucceed(ops.fetch(blocker.id), () => blocker))
+          }
+        }
+      })
 
     /** Every window's account, for a failure: reverting those that were created, unless `revert` is false. */
     const outcomes = (
@@ -323,7 +391,7 @@ export const run = <E, R>(
     /** A window's create failed after `created` were made: they are reverted, and the failure tells of every window. */
     const createFailed = (
       created: ReadonlyArray<Backfill.Backfill>,
-      cause: Cause.Cause<Backfills.Error | OrbError.RunFailed>
+      cause: Cause.Cause<Backfills.Error | OrbError.RunFailed | OrbError.OverlapWaitTimeout>
     ) =>
       Effect.gen(function*() {
         const index = created.length
@@ -362,7 +430,9 @@ export const run = <E, R>(
         const created: Array<Backfill.Backfill> = []
         for (let index = 0; index < count; index++) {
           const made = yield* Effect.exit(
-            index === 0 ? createOrRecover(index) : Effect.zipRight(restore(Effect.yieldNow()), createOrRecover(index))
+            index === 0
+              ? createWaiting(index, restore)
+              : Effect.zipRight(restore(Effect.yieldNow()), createWaiting(index, restore))
           )
           if (Exit.isFailure(made)) return yield* createFailed(created, made.cause)
           const backfill = made.value
@@ -398,34 +468,38 @@ export const run = <E, R>(
     for (const backfill of closed) yield* report({ stage: "closed", backfill, ingest: ingestion, windows: snapshot() })
     if (spec.until === "closed") return resultOf(closed)
 
-    const reflected = yield* Effect.forEach(created, (backfill, index) =>
-      ops.awaitStatus(backfill.id, "reflected", spec.await).pipe(
-        Effect.tap((reflected) =>
-          Effect.zipRight(
-            Effect.sync(() => windows[index].status = reflected.status),
-            report({ stage: "done", backfill: reflected, ingest: ingestion, windows: snapshot() })
-          )
+    const reflected = yield* Effect.forEach(
+      created,
+      (backfill, index) =>
+        ops.awaitStatus(backfill.id, "reflected", spec.await).pipe(
+          Effect.tap((reflected) =>
+            Effect.zipRight(
+              Effect.sync(() => windows[index].status = reflected.status),
+              report({ stage: "done", backfill: reflected, ingest: ingestion, windows: snapshot() })
+            )
+          ),
+          Effect.catchAll((error) => {
+            const status = error._tag === "StatusUnreachable"
+              ? error.status
+              : error._tag === "AwaitTimeout"
+              ? error.lastStatus
+              : undefined
+            if (status !== undefined) windows[index].status = status
+            return Effect.flatMap(
+              count === 1 ? Effect.succeed(undefined) : outcomes(created, count, false),
+              (each) =>
+                new OrbError.RunFailed({
+                  backfillId: backfill.id,
+                  stage: "await",
+                  reverted: false,
+                  ...(status !== undefined ? { status } : {}),
+                  ...(each !== undefined ? { windows: each } : {}),
+                  cause: error
+                })
+            )
+          })
         ),
-        Effect.catchAll((error) => {
-          const status = error._tag === "StatusUnreachable"
-            ? error.status
-            : error._tag === "AwaitTimeout"
-            ? error.lastStatus
-            : undefined
-          if (status !== undefined) windows[index].status = status
-          return Effect.flatMap(
-            count === 1 ? Effect.succeed(undefined) : outcomes(created, count, false),
-            (each) =>
-              new OrbError.RunFailed({
-                backfillId: backfill.id,
-                stage: "await",
-                reverted: false,
-                ...(status !== undefined ? { status } : {}),
-                ...(each !== undefined ? { windows: each } : {}),
-                cause: error
-              })
-          )
-        })
-      ), { concurrency: "unbounded" })
+      { concurrency: "unbounded" }
+    )
     return resultOf(reflected)
   })

@@ -133,6 +133,7 @@ export const demo = (options: DemoOptions = {}): Effect.Effect<
   | CliError.UsageError
   | Backfills.Error
   | OrbError.RunFailed
+  | OrbError.OverlapWaitTimeout
   | OrbError.StatusUnreachable
   | OrbError.AwaitTimeout
   | PlatformError.PlatformError

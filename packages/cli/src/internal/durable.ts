@@ -148,9 +148,13 @@ const percent = (run: DurableRun.RunState) => `${Math.floor(share(run) * 100)}%`
 const find = (runs: ReadonlyArray<DurableRun.RunState>, runKey: string) => runs.find((run) => run.runKey === runKey)
 
 const progressLine = (run: DurableRun.RunState) =>
-  `Run ${run.runKey}: ${run.stage}` + (run.backfillId !== undefined ? `, backfill ${run.backfillId}` : "") +
-  `, ${Progress.plural(run.accepted, "event")} accepted, ${percent(run)} of the file done` +
-  (run.lastError !== undefined && run.stage !== "done" ? ` (last error: ${run.lastError})` : "")
+  run.waitingFor !== undefined
+    ? `Run ${run.runKey}: ${
+      Progress.overlapLabel({ ...run.waitingFor, id: run.waitingFor.backfillId }).replace(/^W/, "w")
+    }`
+    : `Run ${run.runKey}: ${run.stage}` + (run.backfillId !== undefined ? `, backfill ${run.backfillId}` : "") +
+      `, ${Progress.plural(run.accepted, "event")} accepted, ${percent(run)} of the file done` +
+      (run.lastError !== undefined && run.stage !== "done" ? ` (last error: ${run.lastError})` : "")
 
 /**
  * Prints a line each time a run's progress changes, from the engine's records, and every 10 seconds while it does

@@ -225,7 +225,23 @@ const windowSpan = (window: Backfill.Timeframe) => {
  * @category formatting
  */
 export const waitingLine = (what: string, waitedMillis: number, target = "reflected"): string =>
-  `Waiting for Orb to mark ${what} ${target}… ${duration(waitedMillis)}`
+  `${waitingLabel(what, target)}… ${duration(waitedMillis)}`
+
+const waitingLabel = (what: string, target: string) => `Waiting for Orb to mark ${what} ${target}`
+
+/**
+ * What a run whose create Orb refused for an overlap waits for: `Waiting for backfill bf_1 (2026-10-01 to
+ * 2026-10-08, pending) to be reflected or reverted: it overlaps this run's timeframe`.
+ *
+ * @since 0.2.0
+ * @category formatting
+ */
+export const overlapLabel = (
+  blocker: Backfill.Timeframe & { readonly id: string; readonly status: Backfill.BackfillStatus },
+  window?: string
+): string =>
+  `Waiting for backfill ${blocker.id} (${windowSpan(blocker)}, ${blocker.status}) to be reflected or reverted: ` +
+  `it overlaps this run's ${window === undefined ? "timeframe" : window}`
 
 /**
  * Reports a run's progress in the given mode.
@@ -262,8 +278,8 @@ type Phase =
   | { readonly _tag: "ingesting"; readonly ingest: Backfills.IngestProgress; readonly at: number }
   | {
     readonly _tag: "waiting"
-    readonly what: string
-    readonly target: Backfill.BackfillStatus
+    /** What it waits for: `Waiting for Orb to mark backfill bf_1 reflected`. */
+    readonly label: string
     readonly since: number
   }
 
@@ -347,13 +363,13 @@ export const reporter = (
       Effect.asVoid
     )
 
-    const waiting = (what: string, target: Backfill.BackfillStatus) =>
+    const waitFor = (label: string) =>
       Effect.gen(function*() {
         if (mode === "json") return
         const since = yield* Clock.currentTimeMillis
-        yield* Ref.set(phase, { _tag: "waiting", what, target, since })
-        if (mode === "plain") return yield* say(`Waiting for Orb to mark ${what} ${target}…`)
-        const tick = Effect.flatMap(Clock.currentTimeMillis, (now) => draw(waitingLine(what, now - since, target)))
+        yield* Ref.set(phase, { _tag: "waiting", label, since })
+        if (mode === "plain") return yield* say(`${label}…`)
+        const tick = Effect.flatMap(Clock.currentTimeMillis, (now) => draw(`${label}… ${duration(now - since)}`))
         const fiber = yield* tick.pipe(
           Effect.repeat(Schedule.spaced(Duration.millis(200))),
           Effect.asVoid,
@@ -361,6 +377,8 @@ export const reporter = (
         )
         yield* Ref.set(ticker, Option.some(fiber))
       })
+
+    const waiting = (what: string, target: Backfill.BackfillStatus) => waitFor(waitingLabel(what, target))
 
     // Every second: the bar again (its rate falls while nothing moves, and it says what it waits for), or a plain
     // line when none was printed for 10 seconds.
@@ -386,7 +404,7 @@ export const reporter = (
         )
       }
       if (current._tag === "waiting" && mode === "plain" && now - (yield* Ref.get(lastPrinted)) >= plainEveryMillis) {
-        yield* say(`Still waiting for Orb to mark ${current.what} ${current.target}… ${duration(now - current.since)}`)
+        yield* say(`Still w${current.label.slice(1)}… ${duration(now - current.since)}`)
       }
     })
     if (mode !== "json") {
@@ -425,13 +443,34 @@ export const reporter = (
       const windows = progress.windows
       const several = windows.length > 1
       // With several windows, which one a report is about, and whether it is the last.
-      const id = progress.stage === "ingesting" ? progress.backfillId : progress.backfill.id
-      const index = several ? Math.max(0, windows.findIndex((window) => window.backfillId === id)) : 0
+      const id = progress.stage === "ingesting"
+        ? progress.backfillId
+        : progress.stage === "waiting"
+        ? undefined
+        : progress.backfill.id
+      const index = !several
+        ? 0
+        : progress.stage === "waiting"
+        ? progress.window
+        : Math.max(0, windows.findIndex((window) => window.backfillId === id))
       const which = several ? ` (window ${index + 1} of ${windows.length}: ${windowSpan(windows[index])})` : ""
       const last = index === windows.length - 1
       switch (progress.stage) {
+        case "waiting":
+          return Effect.zipRight(
+            stopWaiting,
+            waitFor(
+              overlapLabel(
+                progress.blocker,
+                several ? `window ${index + 1} of ${windows.length} (${windowSpan(windows[index])})` : undefined
+              )
+            )
+          )
         case "created":
-          return say(`Created backfill ${progress.backfill.id}${which}${last ? "; sending events…" : ""}`)
+          return Effect.zipRight(
+            stopWaiting,
+            say(`Created backfill ${progress.backfill.id}${which}${last ? "; sending events…" : ""}`)
+          )
         case "ingesting":
           return onIngest(progress.ingest)
         case "closed":

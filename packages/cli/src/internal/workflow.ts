@@ -307,6 +307,7 @@ export const run = (
   | CliError.UsageError
   | Backfills.Error
   | OrbError.RunFailed
+  | OrbError.OverlapWaitTimeout
   | Durable.RunError,
   FileSystem.FileSystem | Backfills.Backfills | Backend.Backend | Output.Output
 > =>

@@ -62,6 +62,27 @@ const failed = (stage: string) => (error: { readonly message: string }) =>
 const createKey = (executionId: string, submission: string) =>
   `eorun-${executionId.slice(0, 32)}-${submission}`.slice(0, 64)
 
+/** What blocks a create refused for an overlap: a pending backfill overlapping its timeframe. */
+const Blocker = Schema.Struct({
+  id: Schema.String,
+  timeframeStart: Backfill.Timestamp,
+  timeframeEnd: Backfill.Timestamp,
+  status: Backfill.BackfillStatus
+})
+
+const Blocked = Schema.Struct({ blocked: Schema.optional(Blocker), at: Schema.Number })
+
+const blockerText = (blocker: typeof Blocker.Type) =>
+  `backfill ${blocker.id} (${DateTime.formatIso(blocker.timeframeStart)} to ${
+    DateTime.formatIso(blocker.timeframeEnd)
+  }, ${blocker.status})`
+
+/** @internal */
+export const defaultOverlapWait: Duration.Duration = Duration.hours(12)
+
+/** How long before the close time of the windows already made a later window's wait for an overlap ends. */
+const windowWaitMargin = 10 * 60_000
+
 /** @internal */
 export const cancel = (workflow: typeof DurableRun.BackfillRun) => (executionId: string) =>
   Effect.gen(function*() {
@@ -165,12 +186,16 @@ export const layer = (
         const acceptedBy = windows.map(() => 0)
         const statusBy: Array<Backfill.BackfillStatus | undefined> = windows.map(() => undefined)
 
-        const createRequest = (window: number) =>
-          throughOutages(
+        // A create sent again after Orb refused it for an overlap has a key of its own: Orb keeps the key's refusal.
+        const createRequest = (window: number, attempt = 0) => {
+          const key = createKey(executionId, payload.submission) + (count === 1 ? "" : `-w${window}`)
+          return throughOutages(
             backfills.create(Backfill.createBackfillOf({ ...payload, ...windows[window] }, payload.closeTime), {
-              idempotencyKey: createKey(executionId, payload.submission) + (count === 1 ? "" : `-w${window}`)
+              idempotencyKey: attempt === 0 ? key : Backfill.overlapRetryKey(key, attempt)
             })
           )
+        }
+        const overlapWait = payload.overlapWaitMillis ?? Duration.toMillis(defaultOverlapWait)
 
         // Only a backfill this run saw open is its own: one in any other state was not made by this submission. A
         // create's answer cannot tell (Orb replays a key's first answer, `pending` as it was then): it is fetched.
@@ -180,24 +205,168 @@ export const layer = (
             (backfill) => Effect.map(DateTime.now, (now) => Backfill.isOpen(backfill, now.epochMillis))
           )
 
-        const create = (window: number) =>
+        const create = (window: number, attempt: number) =>
           Activity.make({
-            name: named("create", window),
-            success: Schema.String,
+            name: named("create", window, attempt === 0 ? "" : `-o${attempt}`),
+            // The backfill's id; or, refused for an overlap, what blocks it (none found: it just ceased to) and when.
+            success: Schema.Union(Schema.String, Blocked),
             error: StepFailed,
-            execute: createRequest(window).pipe(
-              Effect.mapError(failed("create")),
-              Effect.flatMap((backfill) =>
-                Effect.flatMap(isOpen(backfill), (open) =>
-                  open ? Effect.succeed(backfill.id as string) : Effect.fail(
-                    new StepFailed({
-                      stage: "create",
-                      reason: `Orb answered with backfill ${backfill.id}, which is no longer open: not one ` +
-                        "this run created; it was left as it is"
-                    })
-                  ))
+            execute: Effect.gen(function*(): Effect.fn.Return<string | typeof Blocked.Type, StepFailed> {
+              const answer = yield* createRequest(window, attempt).pipe(
+                Effect.catchTag("ConstraintViolation", (refusal) =>
+                  overlapWait <= 0 ? Effect.fail(refusal) : Effect.zip(
+                    throughOutages(Backfills.blockerOf(windows[window])).pipe(
+                      Effect.provideService(Backfills.Backfills, backfills)
+                    ),
+                    DateTime.now
+                  )),
+                Effect.mapError(failed("create"))
               )
+              if (Array.isArray(answer)) {
+                const [blocker, now] = answer
+                return Option.match(blocker, {
+                  onNone: () => ({ at: now.epochMillis }),
+                  onSome: (backfill) => ({
+                    blocked: {
+                      id: backfill.id as string,
+                      timeframeStart: backfill.timeframeStart,
+                      timeframeEnd: backfill.timeframeEnd,
+                      status: backfill.status
+                    },
+                    at: now.epochMillis
+                  })
+                })
+              }
+              const backfill = answer as Backfill.Backfill
+              if (yield* isOpen(backfill)) return backfill.id as string
+              return yield* new StepFailed({
+                stage: "create",
+                reason: `Orb answered with backfill ${backfill.id}, which is no longer open: not one ` +
+                  "this run created; it was left as it is"
+              })
+            })
+          })
+
+        const pollBlocker = (id: string, window: number, attempt: number, index: number) =>
+          Activity.make({
+            name: named("overlap-poll", window, `-${attempt}-${index}`),
+            success: Schema.Struct({ status: Schema.optional(Backfill.BackfillStatus), at: Schema.Number }),
+            // A poll that outlasts an outage is no reason to stop waiting: the next one, after a durable sleep.
+            execute: Effect.zipWith(
+              throughOutages(backfills.fetch(id)).pipe(
+                Effect.map((backfill) => backfill.status),
+                Effect.orElseSucceed(() => undefined)
+              ),
+              DateTime.now,
+              (status, now) => ({ ...(status !== undefined ? { status } : {}), at: now.epochMillis })
             )
+          })
+
+        /**
+         * A window's create, waiting out an overlap: refused while a pending backfill overlaps the window, it polls that
+         * backfill between durable sleeps (a crash while waiting resumes the wait) until it is reflected or reverted,
+         * then is sent again with a key of its own; a refusal with no such backfill is sent again once, then stands.
+         * The wait is bounded by the run's overlap wait, and, for a later window, by the close time of those made.
+         */
+        const createWaiting = (window: number) =>
+          Effect.gen(function*() {
+            let since: number | undefined
+            let unexplained = false
+            for (let attempt = 0;; attempt++) {
+              const answer = yield* create(window, attempt)
+              if (typeof answer === "string") return answer
+              const blocker = answer.blocked
+              if (blocker === undefined) {
+                if (unexplained) {
+                  return yield* new StepFailed({
+                    stage: "create",
+                    reason: "Orb refused the create (a constraint violation), and no pending backfill overlaps it"
+                  })
+                }
+                unexplained = true
+                continue
+              }
+              unexplained = false
+              const start = since ??= answer.at
+              const deadline = Math.min(
+                start + overlapWait,
+                window === 0 ? Infinity : payload.closeTime.epochMillis - windowWaitMargin
+              )
+              yield* Effect.logInfo(`Waiting for ${blockerText(blocker)} to be reflected or reverted`)
+              let status: Backfill.BackfillStatus = blocker.status
+              let at = answer.at
+              for (let index = 0; status === "pending" || status === "pending_revert"; index++) {
+                if (at >= deadline) {
+                  return yield* new StepFailed({
+                    stage: "create",
+                    reason: new OrbError.OverlapWaitTimeout({
+                      ...blocker,
+                      backfillId: blocker.id,
+                      status,
+                      waitedMillis: at - start
+                    })
+                      .message
+                  })
+                }
+                yield* DurableClock.sleep({
+                  name: named("overlap-wait", window, `-${attempt}-${index}`),
+                  duration: Duration.millis(Math.min(Duration.toMillis(pollWait(index)), deadline - at)),
+                  inMemoryThreshold: 0
+                })
+                yield* unlessCancelled
+                const polled = yield* pollBlocker(blocker.id, window, attempt, index)
+                status = polled.status ?? status
+                at = polled.at
+              }
+              // Runs of this engine that overlap are admitted in submission order: one submitted earlier that has
+              // not created yet goes first (this create is then refused by its backfill, and waits for it).
+              for (let index = 0;; index++) {
+                const earlier = yield* earlierCreating(window, attempt, index)
+                if (earlier.runKey === undefined) break
+                if (earlier.at >= deadline) {
+                  return yield* new StepFailed({
+                    stage: "create",
+                    reason:
+                      `waited ${
+                        Duration.format(Duration.millis(earlier.at - start))
+                      } for durable run ${earlier.runKey}, submitted earlier over an overlapping timeframe, to create ` +
+                      "its backfill; nothing was created"
+                  })
+                }
+                if (index === 0) {
+                  yield* Effect.logInfo(`Waiting for durable run ${earlier.runKey}, submitted earlier, to create first`)
+                }
+                yield* DurableClock.sleep({
+                  name: named("overlap-order-wait", window, `-${attempt}-${index}`),
+                  duration: Duration.millis(Math.min(Duration.toMillis(pollWait(index)), deadline - earlier.at)),
+                  inMemoryThreshold: 0
+                })
+                yield* unlessCancelled
+              }
+            }
+          })
+
+        /**
+         * The earliest run of this engine, submitted before this one, in the same Orb, whose timeframe overlaps the
+         * window and which is still creating with no backfill made: the one to go first.
+         */
+        const earlierCreating = (window: number, attempt: number, index: number) =>
+          Activity.make({
+            name: named("overlap-order", window, `-${attempt}-${index}`),
+            success: Schema.Struct({ runKey: Schema.optional(Schema.String), at: Schema.Number }),
+            execute: Effect.gen(function*() {
+              const runs = yield* Effect.orElseSucceed(RunStates.list(workflow.name), () => [])
+              const now = yield* DateTime.now
+              const own = runs.findIndex((run) => run.executionId === executionId)
+              const earlier = runs.slice(0, Math.max(0, own)).find((run) =>
+                run.stage === "creating" && run.backfillIds.length === 0 &&
+                run.orb?.baseUrl === payload.orb?.baseUrl && run.orb?.keyFingerprint === payload.orb?.keyFingerprint &&
+                run.timeframeStart !== undefined && run.timeframeEnd !== undefined &&
+                run.timeframeStart.epochMillis < windows[window].timeframeEnd.epochMillis &&
+                windows[window].timeframeStart.epochMillis < run.timeframeEnd.epochMillis
+              )
+              return { ...(earlier !== undefined ? { runKey: earlier.runKey } : {}), at: now.epochMillis }
+            })
           })
 
         /**
@@ -421,7 +590,7 @@ export const layer = (
           // revert.
           for (let window = 0; window < count; window++) {
             if (window > 0) yield* unlessCancelled
-            backfillIds.push(yield* create(window))
+            backfillIds.push(yield* createWaiting(window))
             statusBy[window] = "pending"
           }
           yield* Effect.annotateCurrentSpan("backfill.id", backfillIds.join(","))
@@ -551,6 +720,9 @@ export const payload = (spec: DurableRun.RunSpec): Effect.Effect<DurableRun.RunP
       concurrency: spec.concurrency ?? 4,
       quota: spec.quota ?? Backfills.liveModeQuota,
       invalidEvents: spec.invalidEvents ?? "fail",
-      until: spec.until ?? "reflected"
+      until: spec.until ?? "reflected",
+      ...(spec.overlapWait !== undefined
+        ? { overlapWaitMillis: Math.max(0, Math.round(Duration.toMillis(Duration.decode(spec.overlapWait)))) }
+        : {})
     }
   })

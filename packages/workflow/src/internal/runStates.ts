@@ -98,6 +98,8 @@ const entries = (
       const totals = { read: 0, accepted: 0, failed: 0, position: 0 }
       // By window: `create` with one window, `create-w0`, `create-w1`, ... with several.
       const backfillIds: Array<string> = []
+      // The last create refused for an overlap, and what it waits for, until a create after it answers.
+      let waitingFor: DurableRun.RunState["waitingFor"]
       let lastError: string | undefined
       // An activity runs again after a crash under the same name: its last reply counts.
       const latest = new Map<string, Row>()
@@ -113,8 +115,20 @@ const entries = (
           lastError = causeText(exit.cause)
           continue
         }
-        const created = /^create(?:-w(\d+))?$/.exec(name)
-        if (created !== null) backfillIds[Number(created[1] ?? 0)] = exit.value
+        // Sent again after an overlap: `create-o1`, `create-w2-o1`, ...
+        const created = /^create(?:-w(\d+))?(?:-o\d+)?$/.exec(name)
+        if (created !== null && typeof exit.value === "string") {
+          backfillIds[Number(created[1] ?? 0)] = exit.value
+          waitingFor = undefined
+        } else if (created !== null && exit.value?.blocked !== undefined) {
+          const blocked = exit.value.blocked
+          waitingFor = {
+            backfillId: String(blocked.id),
+            timeframeStart: DateTime.toUtc(DateTime.unsafeMake(blocked.timeframeStart)),
+            timeframeEnd: DateTime.toUtc(DateTime.unsafeMake(blocked.timeframeEnd)),
+            status: blocked.status
+          }
+        }
         if (name.startsWith("segment-")) {
           totals.read += exit.value.read
           totals.accepted += exit.value.accepted
@@ -126,7 +140,8 @@ const entries = (
       const inFlight = current !== undefined && exitOf(parse(latest.get(current)!.reply)) === undefined
       const stage: DurableRun.RunState["stage"] = exit !== undefined
         ? exit._tag === "Success" ? "done" : "failed"
-        : current === undefined || /^(recover-)?create(-w\d+)?$/.test(current)
+        : current === undefined || /^(recover-)?create(-w\d+)?(-o\d+)?$/.test(current) ||
+            /^overlap-/.test(step!)
         ? "creating"
         : current.startsWith("segment-")
         ? "ingesting"
@@ -151,6 +166,7 @@ const entries = (
         size: Number(payload.source?.decompressedSize ?? payload.source?.size ?? 0),
         ...totals,
         ...(step !== undefined ? { step, stepInFlight: inFlight } : {}),
+        ...(stage === "creating" && waitingFor !== undefined ? { waitingFor } : {}),
         ...(lastError !== undefined ? { lastError } : {}),
         ...(exit !== undefined && run.reply_id !== null
           ? { finishedAt: DateTime.unsafeMake(snowflakeMillis(run.reply_id)) }

@@ -1,0 +1,31 @@
+/**
+ * Orb refuses a create whose timeframe overlaps a backfill in `pending` or `pending_revert`: what blocks a create,
+ * and the wait for it to be reflected or reverted.
+ */
+import * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as Backfill from "../Backfill.js"
+import type * as Backfills from "../Backfills.js"
+
+/** @internal */
+export const defaultOverlapWait: Duration.Duration = Duration.hours(1)
+
+/** @internal */
+export const blockerOf = (
+  list: Backfills.Backfills["list"],
+  timeframe: Backfill.Timeframe
+): Effect.Effect<Option.Option<Backfill.Backfill>, Backfills.Error> =>
+  list().pipe(Stream.filter((backfill) => Backfill.blocks(backfill, timeframe)), Stream.runHead)
+
+/**
+ * The waits between polls of a blocking backfill: 1 s doubling to 30 s. A backfill is reflected some time after its
+ * close, so the first polls are quick and the later ones spaced.
+ *
+ * @internal
+ */
+export const pollWaitMillis = (poll: number): number => Math.min(1_000 * 2 ** poll, 30_000)
+
+/** @internal */
+export const isRefusal = (error: { readonly _tag: string }): boolean => error._tag === "ConstraintViolation"

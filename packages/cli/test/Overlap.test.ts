@@ -1,0 +1,145 @@
+/**
+ * Two `orb-backfill run`s over overlapping timeframes against a served simulator: Orb refuses the second's create
+ * while the first's backfill is pending, so the second says what it waits for, and creates once it is reflected.
+ */
+import { OrbSimulator } from "@effect-orb/simulator"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import { assert, describe, it } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import * as Backend from "../src/Backend.js"
+import { cli, cliForked, ndjson, tempFile, timeframe, wireEvent } from "./support.js"
+
+const apiKey = "sk-overlap-cli"
+// About 1,000 events a second: the first run's backfill stays pending while the second starts.
+const slow = [
+  "--batch-size",
+  "50",
+  "--concurrency",
+  "2",
+  "--requests-per-second",
+  "20",
+  "--events-per-minute",
+  "6000000"
+]
+const fast = ["--events-per-minute", "6000000", "--requests-per-second", "1000"]
+
+const served = Effect.gen(function*() {
+  const server = yield* OrbSimulator.serve({ apiKey, reflectionDelay: "1 second", revertDelay: "500 millis" })
+  const env = Layer.mergeAll(Backend.layerOrb, NodeContext.layer).pipe(
+    Layer.provide(Layer.setConfigProvider(
+      ConfigProvider.fromMap(new Map([["ORB_API_KEY", apiKey], ["ORB_BASE_URL", server.url]]))
+    )),
+    Layer.orDie
+  )
+  const context = yield* Layer.build(env)
+  return {
+    simulator: server.simulator,
+    run: (args: ReadonlyArray<string>) => cli(args).pipe(Effect.provide(context)),
+    fork: (args: ReadonlyArray<string>) => cliForked(args).pipe(Effect.provide(context))
+  }
+})
+
+/** The first run (in memory), once its backfill over 2026-10-01 to 2026-10-08 is created and pending. */
+const firstRun = (context: Effect.Effect.Success<typeof served>) =>
+  Effect.gen(function*() {
+    const first = yield* context.fork([
+      "run",
+      "--file",
+      tempFile("overlap-first.ndjson", ndjson(3_000)),
+      ...timeframe,
+      "--add",
+      "--ephemeral",
+      ...slow
+    ])
+    const started = Date.now()
+    while ((yield* context.simulator.backfills).length === 0) {
+      if (Date.now() - started > 30_000) {
+        return yield* Effect.dieMessage(`the first run created nothing: ${first.stderr()}`)
+      }
+      yield* Effect.sleep("20 millis")
+    }
+    return { first, blocker: (yield* context.simulator.backfills)[0] }
+  })
+
+/** The second run's file and timeframe (2026-10-04 to 2026-10-11): it overlaps the first's by four days. */
+const secondRun = () => [
+  "run",
+  "--file",
+  tempFile(
+    "overlap-second.ndjson",
+    Array.from({ length: 100 }, (_, i) =>
+      JSON.stringify(wireEvent(i, {
+        idempotency_key: `later-${i}`,
+        timestamp: new Date(Date.parse("2026-10-04T00:00:00Z") + i * 60_000).toISOString()
+      }))).join("\n") + "\n"
+  ),
+  "--start",
+  "2026-10-04T00:00:00Z",
+  "--end",
+  "2026-10-11T00:00:00Z",
+  "--add",
+  ...fast
+]
+
+describe("orb-backfill run over a timeframe that overlaps a pending backfill", () => {
+  it.scopedLive(
+    "says which backfill it waits for, then creates once that one is reflected",
+    () =>
+      Effect.gen(function*() {
+        const context = yield* served
+        const { blocker, first } = yield* firstRun(context)
+        const second = yield* context.run([...secondRun(), "--ephemeral"])
+        assert.strictEqual(second.code, 0, second.stderr)
+        assert.match(
+          second.stderr,
+          new RegExp(
+            `^Waiting for backfill ${blocker.id} \\(2026-10-01 to 2026-10-08, pending\\) to be reflected or reverted: ` +
+              "it overlaps this run's timeframe…$",
+            "m"
+          )
+        )
+        assert.match(second.stderr, /^Created backfill \S+; sending events…$/m)
+        assert.strictEqual(yield* Fiber.join(first.fiber), 0, first.stderr())
+        const backfills = yield* context.simulator.backfills
+        assert.deepStrictEqual(backfills.map((b) => [b.status, b.eventsIngested]).sort(), [
+          ["reflected", 100],
+          ["reflected", 3_000]
+        ])
+      }),
+    60_000
+  )
+
+  it.scopedLive(
+    "durable: the progress line says which backfill it waits for, then the run completes",
+    () =>
+      Effect.gen(function*() {
+        const context = yield* served
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "orb-backfill-overlap-"))
+        yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+        const { blocker, first } = yield* firstRun(context)
+        const second = yield* context.run([...secondRun(), "--state", path.join(dir, "runs.sqlite")])
+        assert.strictEqual(second.code, 0, second.stderr)
+        assert.match(
+          second.stderr,
+          new RegExp(
+            `^Run \\S+: waiting for backfill ${blocker.id} \\(2026-10-01 to 2026-10-08, pending\\) to be reflected or ` +
+              "reverted: it overlaps this run's timeframe$",
+            "m"
+          )
+        )
+        assert.strictEqual(yield* Fiber.join(first.fiber), 0, first.stderr())
+        const backfills = yield* context.simulator.backfills
+        assert.deepStrictEqual(backfills.map((b) => [b.status, b.eventsIngested]).sort(), [
+          ["reflected", 100],
+          ["reflected", 3_000]
+        ])
+      }),
+    60_000
+  )
+})
