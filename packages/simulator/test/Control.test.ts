@@ -56,6 +56,7 @@ const endpoints: ReadonlyArray<readonly [string, string, unknown?]> = [
   ["POST", "/_simulator/reset"],
   ["GET", "/_simulator/customers"],
   ["POST", "/_simulator/customers", { customers: [{ id: "cus_9" }] }],
+  ["GET", "/_simulator/customer_id?external_customer_id=acme"],
   ["GET", "/_simulator/backfills"],
   ["GET", "/_simulator/events"],
   ["GET", "/_simulator/requests"],
@@ -120,6 +121,17 @@ describe("control API", () => {
       })
       assert.strictEqual(created.status, 200)
       assert.strictEqual(created.body.customer_id, "cus_hooli")
+
+      const known = yield* request(server, "GET", "/_simulator/customer_id?external_customer_id=hooli")
+      assert.deepStrictEqual(known.body, { customer_id: "cus_hooli" })
+      // One no customer has yet: the id its events are recorded under, the same each time.
+      const future = yield* request(server, "GET", "/_simulator/customer_id?external_customer_id=later")
+      assert.match(future.body.customer_id, /^cus_/)
+      const again = yield* request(server, "GET", "/_simulator/customer_id?external_customer_id=later")
+      assert.strictEqual(again.body.customer_id, future.body.customer_id)
+      const noParam = yield* request(server, "GET", "/_simulator/customer_id")
+      assert.strictEqual(noParam.status, 400)
+      assert.strictEqual(noParam.body.detail, "The query is not valid: external_customer_id: is missing")
 
       const noId = yield* request(server, "POST", "/_simulator/customers", {
         body: { customers: [{ external_customer_id: "x" }] }

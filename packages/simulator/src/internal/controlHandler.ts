@@ -74,6 +74,8 @@ const PageQuery = Schema.Struct({
   cursor: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.nonNegative()))
 })
 
+const CustomerIdQuery = Schema.Struct({ external_customer_id: Schema.NonEmptyString })
+
 const EventsQuery = Schema.Struct({ ...PageQuery.fields, backfill_id: Schema.optional(Schema.NonEmptyString) })
 
 /** A body or query decoded, or the 400 that names each field it got wrong. */
@@ -190,6 +192,12 @@ const route = (control: Control, request: Handler.Request): Effect.Effect<Handle
           ),
           Effect.map(control.customers, (all) => Handler.json(200, { data: all.map(customerJson) }))
         ))
+    case "GET /_simulator/customer_id":
+      return withQuery(
+        CustomerIdQuery,
+        ({ external_customer_id }) =>
+          Effect.map(control.customerIdFor(external_customer_id), (id) => Handler.json(200, { customer_id: id }))
+      )
     case "GET /_simulator/backfills":
       return Effect.map(control.backfills, (backfills) => Handler.json(200, { data: backfills.map(backfillJson) }))
     case "GET /_simulator/events":
