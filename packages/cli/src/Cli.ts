@@ -1055,7 +1055,8 @@ const simulateHelp: Help.Node = {
   name: "simulate",
   summary: "Serve the Orb simulator on 127.0.0.1 until stopped",
   description: "Serve the Orb simulator on 127.0.0.1 until stopped (Ctrl-C). Its base URL is the only line on " +
-    "standard output.",
+    "standard output. Tests steer it through its control API, under /_simulator/ on the same port and key " +
+    "(docs/testing.md).",
   config: simulateFlags
 }
 
@@ -1083,6 +1084,9 @@ const simulateCommand = Command.make(
         `Orb simulator listening. Point the CLI at it with: ORB_API_KEY=${
           options.apiKey === undefined ? "any" : "<the simulator's key>"
         } ORB_BASE_URL=${server.url} orb-backfill list`
+      )
+      yield* Output.note(
+        `Control API for tests (same key; docs/testing.md): http://127.0.0.1:${server.port}/_simulator/`
       )
       yield* Output.note("Stop it with Ctrl-C.")
       return yield* Effect.never

@@ -30,6 +30,11 @@ describe("orb-backfill simulate", () => {
         const refused = yield* Effect.promise(() => fetch(`${url}/events/backfills`))
         assert.strictEqual(refused.status, 401)
         assert.include(started.stderr(), `ORB_BASE_URL=${url} orb-backfill list`)
+        const control = url.replace(/\/v1$/, "/_simulator/")
+        assert.include(started.stderr(), `Control API for tests (same key; docs/testing.md): ${control}`)
+        const time = yield* Effect.promise(() => fetch(`${control}time`, { headers: { authorization: "Bearer KEY" } }))
+        assert.strictEqual(time.status, 200)
+        assert.strictEqual((yield* Effect.promise(() => time.json())).advanced_ms, 0)
         yield* Fiber.interrupt(started.fiber)
       }).pipe(Effect.provide(simulator)),
     20_000

@@ -31,6 +31,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
+import * as ControlHandler from "./internal/controlHandler.js"
 import * as EventsHandler from "./internal/eventsHandler.js"
 import * as Handler from "./internal/handler.js"
 import * as Pipeline from "./internal/pipeline.js"
@@ -297,7 +298,21 @@ export interface RequestRecord {
 }
 
 /**
- * The control service: what a test reads and steers.
+ * The simulator's clock: Effect's `Clock` moved on by {@link OrbSimulator.advanceTime}.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface SimulatorTime {
+  /** The time the simulator reads: what backfill statuses, dedup windows and quotas are derived from. */
+  readonly now: DateTime.Utc
+  /** How far `advanceTime` has moved it past Effect's `Clock` since creation or the last reset. */
+  readonly advanced: Duration.Duration
+}
+
+/**
+ * The control service: what a test reads and steers. A served simulator offers the same over HTTP, under
+ * `/_simulator/` (see `docs/testing.md`).
  *
  * @since 0.1.0
  * @category models
@@ -322,14 +337,27 @@ export interface OrbSimulator {
    * keeps only the customers of the options.
    */
   readonly addCustomers: (...customers: ReadonlyArray<Customer>) => Effect.Effect<void>
+  /** Every customer that exists (the default ones, the options' and those added), in the order they came to. */
+  readonly customers: Effect.Effect<ReadonlyArray<Customer>>
   /** Replaces the random faults (`undefined`: none). */
   readonly setFaults: (faults: Faults | undefined) => Effect.Effect<void>
   /** Queues faults for the next requests, one per request, before any random fault. */
   readonly injectFaults: (...faults: ReadonlyArray<Fault>) => Effect.Effect<void>
+  /** No random faults from now on, and none of the queued ones. */
+  readonly clearFaults: Effect.Effect<void>
   /** Replaces the quotas (`undefined`: none). */
   readonly setQuotas: (quotas: "live" | "test" | Quotas | undefined) => Effect.Effect<void>
+  /** The simulator's clock. */
+  readonly time: Effect.Effect<SimulatorTime>
   /**
-   * Back to the state at creation: no backfills, events or requests; the options' customers, faults and quotas.
+   * Moves the simulator's clock on by `duration` (a negative one counts as zero), on top of Effect's `Clock`: for a
+   * clock that a test cannot move otherwise, such as a served simulator's live one, so that a closed backfill is
+   * reflected without waiting. Answers the clock after the move.
+   */
+  readonly advanceTime: (duration: Duration.DurationInput) => Effect.Effect<SimulatorTime>
+  /**
+   * Back to the state at creation: no backfills, events or requests; the options' customers, faults and quotas;
+   * the clock no longer advanced.
    */
   readonly reset: Effect.Effect<void>
 }
@@ -394,10 +422,18 @@ export const make = (options: Options = {}): Effect.Effect<OrbSimulator> =>
     const recordRequests = options.recordRequests ?? "all"
     const latency = Duration.decode(options.latency ?? Duration.zero)
 
-    const handle = Pipeline.make({ config, state, limiter, faults, requests, recordRequests, latency })
+    // How far the control API moved the clock on: every time the simulator reads goes through `now`.
+    let advancedMillis = 0
+    const now = Effect.map(Clock.currentTimeMillis, (millis) => millis + advancedMillis)
+    const time = Effect.map(now, (millis): SimulatorTime => ({
+      now: DateTime.unsafeMake(millis),
+      advanced: Duration.millis(advancedMillis)
+    }))
 
-    const events = Effect.map(Clock.currentTimeMillis, (now) =>
-      EventsHandler.classify(state, now).map(({ event, status }): RecordedEvent => ({
+    const pipeline = Pipeline.make({ config, state, limiter, faults, requests, recordRequests, latency, now })
+
+    const events = Effect.map(now, (at) =>
+      EventsHandler.classify(state, at).map(({ event, status }): RecordedEvent => ({
         idempotencyKey: event.idempotencyKey,
         eventName: event.eventName,
         timestamp: DateTime.unsafeMake(event.timestamp),
@@ -410,13 +446,10 @@ export const make = (options: Options = {}): Effect.Effect<OrbSimulator> =>
         deprecated: status === "deprecated"
       })))
 
-    return OrbSimulator.of({
-      handle,
+    const control: Omit<OrbSimulator, "handle"> = {
       backfills: Effect.map(
-        Clock.currentTimeMillis,
-        (now) =>
-          Array.from(state.newestFirst(), (record) =>
-            Handler.toBackfill(state, record, now))
+        now,
+        (at) => Array.from(state.newestFirst(), (record) => Handler.toBackfill(state, record, at))
       ),
       events,
       requests: Effect.sync(() => requests.slice()),
@@ -425,12 +458,21 @@ export const make = (options: Options = {}): Effect.Effect<OrbSimulator> =>
         Effect.sync(() => {
           for (const customer of customers) state.addCustomer(customer)
         }),
+      customers: Effect.sync(() => state.customers()),
       setFaults: (next) => Effect.sync(() => faults.faults = next),
       injectFaults: (...next) => Effect.sync(() => faults.inject(next)),
+      clearFaults: Effect.sync(() => faults.clear()),
       setQuotas: (next) =>
         Effect.sync(() => {
           limiter.quotas = resolveQuotas(next)
           limiter.reset()
+        }),
+      time,
+      advanceTime: (duration) =>
+        Effect.suspend(() => {
+          const millis = Duration.toMillis(Duration.decode(duration))
+          if (Number.isFinite(millis) && millis > 0) advancedMillis += millis
+          return time
         }),
       reset: Effect.sync(() => {
         state.reset()
@@ -438,7 +480,13 @@ export const make = (options: Options = {}): Effect.Effect<OrbSimulator> =>
         limiter.reset()
         faults.reset(options.faults)
         requests.length = 0
+        advancedMillis = 0
       })
+    }
+    const controlApi = ControlHandler.make(control, config)
+    return OrbSimulator.of({
+      ...control,
+      handle: (request) => ControlHandler.isControl(request.url) ? controlApi(request) : pipeline(request)
     })
   })
 

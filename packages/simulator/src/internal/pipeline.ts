@@ -5,7 +5,6 @@
  * function of its own; `make` chains them.
  */
 import { Backfill } from "@effect-orb/backfills"
-import * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -17,7 +16,8 @@ import type * as Traffic from "./traffic.js"
 
 const defaultFaultDelay = Duration.minutes(2)
 
-const lowerCaseHeaders = (headers: Readonly<Record<string, string | undefined>>): Record<string, string> => {
+/** @internal */
+export const lowerCaseHeaders = (headers: Readonly<Record<string, string | undefined>>): Record<string, string> => {
   const out: Record<string, string> = {}
   for (const [name, value] of Object.entries(headers)) if (value !== undefined) out[name.toLowerCase()] = value
   return out
@@ -93,10 +93,12 @@ export interface Parts {
   readonly requests: Array<OrbSimulator.RequestRecord>
   readonly recordRequests: "all" | "metadata" | "none"
   readonly latency: Duration.Duration
+  /** The simulator's time: Effect's `Clock` plus however far the control API advanced it. */
+  readonly now: Effect.Effect<number>
 }
 
-/** Step 1: the bearer key, when the simulator demands one. */
-const authenticate = (config: State.Config, headers: Record<string, string>): Handler.Response | undefined => {
+/** Step 1: the bearer key, when the simulator demands one (the control API's too). @internal */
+export const authenticate = (config: State.Config, headers: Record<string, string>): Handler.Response | undefined => {
   if (config.apiKey === undefined) return undefined
   const match = /^Bearer\s+(.+)$/i.exec(headers["authorization"] ?? "")
   if (match !== null && match[1] === config.apiKey) return undefined
@@ -196,7 +198,7 @@ const handled = (
     }
     let response = stored
     if (response === undefined) {
-      const at = yield* Clock.currentTimeMillis
+      const at = yield* parts.now
       response = EventsHandler.handle(state, req, at) ?? Handler.handle(state, req, at)
       if (key !== undefined) state.idempotency.set(key, { fingerprint, storedAt: at, response })
     }
@@ -213,7 +215,7 @@ const handled = (
 /** The pipeline over a simulator's parts: a request in, its outcome out, logged. */
 export const make = (parts: Parts) => (request: OrbSimulator.Request): Effect.Effect<OrbSimulator.Outcome> =>
   Effect.gen(function*() {
-    const now = yield* Clock.currentTimeMillis
+    const now = yield* parts.now
     const headers = lowerCaseHeaders(request.headers)
     const req: Handler.Request = {
       method: request.method.toUpperCase(),

@@ -192,6 +192,14 @@ export class State {
     return this.externalIdOf.has(id)
   }
 
+  /** Every customer that exists, in the order it came to exist. */
+  customers(): Array<Customer> {
+    return Array.from(
+      this.externalIdOf,
+      ([id, externalCustomerId]) => externalCustomerId === undefined ? { id } : { id, externalCustomerId }
+    )
+  }
+
   /** The Orb id of the existing customer with this external id, if there is one. */
   existingCustomerIdFor(externalCustomerId: string): string | undefined {
     return this.idOfExternal.get(externalCustomerId)

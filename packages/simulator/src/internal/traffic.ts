@@ -103,6 +103,12 @@ export class Faults {
     for (const fault of faults) this.scripted.push(fault)
   }
 
+  /** No random faults, and none queued. */
+  clear(): void {
+    this.faults = undefined
+    this.scripted.length = 0
+  }
+
   next(): OrbSimulator.Fault | undefined {
     const scripted = this.scripted.shift()
     if (scripted !== undefined) return scripted
