@@ -443,16 +443,19 @@ describe("orb-backfill run", () => {
 
   it.live("a refusal by Orb is a failure of the work: exit 1, one sentence, nothing left open", () =>
     Effect.gen(function*() {
-      const open = yield* create("2026-10-03T00:00:00Z", "2026-10-04T00:00:00Z")
-      const file = tempFile("overlap.ndjson", ndjson(10))
-      const ran = yield* cli(["run", "--file", file, ...timeframe, "--add"])
+      // A customer Orb does not know (an overlapping open backfill is no refusal any more: the run waits for it).
+      const file = tempFile(
+        "unknown-customer.ndjson",
+        ndjson(10, (i) => JSON.stringify({ ...wireEvent(i), external_customer_id: undefined }))
+      )
+      const ran = yield* cli(["run", "--file", file, ...timeframe, "--add", "--external-customer-id", "nobody-known"])
       assert.strictEqual(ran.code, 1)
       const errors = ran.stderr.split("\n").filter((line) => line.startsWith("Error: "))
       assert.strictEqual(errors.length, 1)
-      assert.match(errors[0], /^Error: ConstraintViolation \(HTTP 400\) on POST \/events\/backfills: /)
-      assert.include(errors[0], open.id)
+      assert.match(errors[0], /^Error: ResourceNotFound \(HTTP 404\) on POST \/events\/backfills: /)
+      assert.include(errors[0], "nobody-known")
       noStackTrace(ran.stderr)
-      assert.strictEqual((yield* backfills).length, 1)
+      assert.strictEqual((yield* backfills).length, 0)
     }).pipe(Effect.provide(simulator)))
 
   it.live(
