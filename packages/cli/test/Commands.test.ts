@@ -216,6 +216,8 @@ describe("run's flags (Cli.runOptions)", () => {
     requestsPerSecond: none,
     testMode: false,
     noWait: false,
+    verify: false,
+    noVerify: false,
     skipInvalid: false,
     dryRun: false,
     ephemeral: false,
