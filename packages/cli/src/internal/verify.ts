@@ -32,6 +32,8 @@ export interface Settings {
   readonly maxDifferences?: number | undefined
   /** Searches per second, `false` for no pace (the in-process simulator). */
   readonly searchesPerSecond: number | false
+  /** The external id of the backfills' customer, when they are scoped by it: Orb's backfill does not say it. */
+  readonly externalCustomerId?: string | undefined
 }
 
 /**
@@ -66,7 +68,8 @@ export const check = (
     return yield* Verify.verifyEncoded(source, {
       backfills,
       maxDifferences: settings.maxDifferences,
-      searchesPerSecond: settings.searchesPerSecond
+      searchesPerSecond: settings.searchesPerSecond,
+      externalCustomerId: settings.externalCustomerId
     }).pipe(
       Effect.provideService(Events.Events, events),
       Effect.map(Either.right),

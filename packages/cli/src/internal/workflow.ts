@@ -527,7 +527,8 @@ const verifySettings = (options: RunOptions): VerifyCli.Settings | undefined =>
     file: options.file,
     format: options.format,
     csvTypes: options.csvTypes,
-    searchesPerSecond: options.verify.searchesPerSecond
+    searchesPerSecond: options.verify.searchesPerSecond,
+    externalCustomerId: options.backfill.externalCustomerId
   }
 
 const windowJson = (window: Backfill.Timeframe & { readonly events?: number; readonly accepted?: number }) => ({
