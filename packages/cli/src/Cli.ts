@@ -623,6 +623,14 @@ const verifyFlags = {
   file: runFlags.file,
   format: runFlags.format,
   csvType: runFlags.csvType,
+  externalCustomerId: Options.text("external-customer-id").pipe(
+    Options.withPseudoName("ID"),
+    Options.optional,
+    Options.withDescription(
+      "For a backfill created with --external-customer-id or --only-external-customer: that id (Orb's backfill " +
+        "names its customer by Orb id only), so that the file's other customers' events are not looked for"
+    )
+  ),
   maxDifferences: Options.integer("max-differences").pipe(
     Options.withPseudoName("N"),
     Options.optional,
@@ -673,7 +681,8 @@ const verifyCommand = Command.make(
         format,
         csvTypes,
         maxDifferences,
-        searchesPerSecond: perSecond ?? (backend.kind === "orb" ? Verify.defaultSearchesPerSecond : false)
+        searchesPerSecond: perSecond ?? (backend.kind === "orb" ? Verify.defaultSearchesPerSecond : false),
+        externalCustomerId: Option.getOrUndefined(flags.externalCustomerId)
       }, [flags.id])
       yield* Output.line(
         flags.json
