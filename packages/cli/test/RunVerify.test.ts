@@ -129,6 +129,25 @@ describe("orb-backfill run --verify", () => {
         again.stderr,
         `The run leaves its backfill as it is (verifying never reverts); to revert: orb-backfill revert ${last.id}`
       )
+
+      // Under --json (the same command attaches to the finished run): one document, the report and the error in it.
+      const json = yield* run([
+        "run",
+        "--file",
+        file,
+        ...timeframe,
+        "--replace",
+        "--skip-invalid",
+        "--state",
+        state,
+        "--json"
+      ])
+      assert.strictEqual(json.code, 1)
+      const document = JSON.parse(json.stdout)
+      assert.strictEqual(document.backfill.id, last.id)
+      assert.deepInclude(document.verification, { holds: false, found: 20, deprecated: 10 })
+      assert.strictEqual(document.error.tag, "VerifyFailed")
+      assert.include(document.error.message, `to revert: orb-backfill revert ${last.id}`)
     }))
 
   it.live(
