@@ -9,32 +9,40 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import { assert, describe, it } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as Backend from "../src/Backend.js"
-import { cli, simulator, tempFile, timeframe, wireEvent } from "./support.js"
+import { cli, cliForked, simulator, tempFile, timeframe, wireEvent } from "./support.js"
 
 const apiKey = "sk-run-verify"
 
-const served = Effect.gen(function*() {
-  const server = yield* OrbSimulator.serve({ apiKey, reflectionDelay: "200 millis", revertDelay: "200 millis" })
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "orb-backfill-run-verify-"))
-  yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
-  const env = Layer.mergeAll(Backend.layerOrb, NodeContext.layer).pipe(
-    Layer.provide(Layer.setConfigProvider(
-      ConfigProvider.fromMap(new Map([["ORB_API_KEY", apiKey], ["ORB_BASE_URL", server.url]]))
-    )),
-    Layer.orDie
-  )
-  const context = yield* Layer.build(env)
-  return {
-    simulator: server.simulator,
-    state: path.join(dir, "runs.sqlite"),
-    run: (args: ReadonlyArray<string>) => cli(args).pipe(Effect.provide(context))
-  }
-})
+const served = (options: Partial<OrbSimulator.ServeOptions> = {}) =>
+  Effect.gen(function*() {
+    const server = yield* OrbSimulator.serve({
+      apiKey,
+      reflectionDelay: "200 millis",
+      revertDelay: "200 millis",
+      ...options
+    })
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "orb-backfill-run-verify-"))
+    yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+    const env = Layer.mergeAll(Backend.layerOrb, NodeContext.layer).pipe(
+      Layer.provide(Layer.setConfigProvider(
+        ConfigProvider.fromMap(new Map([["ORB_API_KEY", apiKey], ["ORB_BASE_URL", server.url]]))
+      )),
+      Layer.orDie
+    )
+    const context = yield* Layer.build(env)
+    return {
+      simulator: server.simulator,
+      state: path.join(dir, "runs.sqlite"),
+      run: (args: ReadonlyArray<string>) => cli(args).pipe(Effect.provide(context)),
+      fork: (args: ReadonlyArray<string>) => cliForked(args).pipe(Effect.provide(context))
+    }
+  })
 
 const ndjson = (lines: ReadonlyArray<unknown>) => lines.map((line) => JSON.stringify(line)).join("\n") + "\n"
 
@@ -46,7 +54,7 @@ const searches = (simulator: OrbSimulator.OrbSimulator) =>
 describe("orb-backfill run --verify", () => {
   it.scopedLive("a durable run against Orb verifies by default; --no-verify does not; --json holds the report", () =>
     Effect.gen(function*() {
-      const { run, simulator, state } = yield* served
+      const { run, simulator, state } = yield* served()
       const file = tempFile("run-verify.ndjson", ndjson(events))
       const args = ["run", "--file", file, ...timeframe, "--replace", "--state", state]
       const ran = yield* run(args)
@@ -80,7 +88,7 @@ describe("orb-backfill run --verify", () => {
 
   it.scopedLive("exits 1 naming what Orb holds otherwise (keys deprecated before), the backfill left as it is", () =>
     Effect.gen(function*() {
-      const { run, simulator, state } = yield* served
+      const { run, simulator, state } = yield* served()
       const file = tempFile("deprecated-keys.ndjson", ndjson(events))
       const first = yield* run(["run", "--file", file, ...timeframe, "--replace", "--ephemeral", "--no-verify"])
       assert.strictEqual(first.code, 0, first.stderr)
@@ -149,6 +157,26 @@ describe("orb-backfill run --verify", () => {
       assert.strictEqual(document.error.tag, "VerifyFailed")
       assert.include(document.error.message, `to revert: orb-backfill revert ${last.id}`)
     }))
+
+  it.scopedLive("Ctrl-C while verifying changes nothing and says how to verify", () =>
+    Effect.gen(function*() {
+      // Every answer slow: the verification lasts long enough to be interrupted.
+      const { fork, simulator } = yield* served({ latency: "400 millis" })
+      const file = tempFile("interrupted-verify.ndjson", ndjson(events))
+      const started = yield* fork(["run", "--file", file, ...timeframe, "--add", "--ephemeral"])
+      for (let waited = 0; !started.stderr().includes("Verifying the backfill"); waited += 20) {
+        if (waited > 30_000) return assert.fail(`no verification: ${started.stderr()}`)
+        yield* Effect.sleep("20 millis")
+      }
+      yield* Fiber.interrupt(started.fiber)
+      const [backfill] = yield* simulator.backfills
+      assert.strictEqual(backfill.status, "reflected")
+      assert.include(
+        started.stderr(),
+        `Interrupted while verifying: nothing changed, the run is done. Verify with: orb-backfill verify ${backfill.id} ` +
+          `--file ${file} --format ndjson`
+      )
+    }), 30_000)
 
   it.live(
     "off against the in-process simulator unless --verify; refused when the run does not await reflection",

@@ -178,6 +178,14 @@ export const conclude = (
     new CliError.Exit({ code: CliError.ExitCode.failure })
   )
 
+/** The `verify` command line that does what `settings` do for one backfill. */
+const commandFor = (settings: Settings, id: string) =>
+  `orb-backfill verify ${id} --file ${settings.file} --format ${settings.format}` +
+  (settings.csvTypes === undefined
+    ? ""
+    : ` --csv-type ${Object.entries(settings.csvTypes).map(([column, type]) => `${column}=${type}`).join(",")}`) +
+  (settings.externalCustomerId === undefined ? "" : ` --external-customer-id ${settings.externalCustomerId}`)
+
 /**
  * Prints a run's result and, when asked (`settings`), verifies the run's backfills against its file: in words
  * after the result (a note says it is being verified), or under `--json` as the result's `verification` member
@@ -199,8 +207,18 @@ export const afterRun = <E, R>(
 > =>
   Effect.gen(function*() {
     if (settings === undefined) return yield* printResult({})
+    // Ctrl-C while verifying changes nothing in Orb: the backfills stay reflected.
+    const verifying = check(settings, backfills).pipe(
+      Effect.onInterrupt(() =>
+        Output.note(
+          `\nInterrupted while verifying: nothing changed, the run is done. Verify with: ${
+            backfills.map((id) => commandFor(settings, id)).join("; ")
+          }`
+        )
+      )
+    )
     if (asJson) {
-      const verified = yield* Effect.either(check(settings, backfills))
+      const verified = yield* Effect.either(verifying)
       if (Either.isLeft(verified)) {
         // The result is printed all the same, with the error that stopped the verification: one document.
         const error = verified.left
@@ -218,7 +236,7 @@ export const afterRun = <E, R>(
       `Verifying ${backfills.length === 1 ? "the backfill" : `the ${backfills.length} backfills`} against ` +
         `${settings.file}…`
     )
-    const verified = yield* check(settings, backfills)
+    const verified = yield* verifying
     yield* Output.line(text(reportOf(verified)))
     return yield* conclude(verified, backfills)
   })
