@@ -225,6 +225,15 @@ export interface VerifyOptions {
   readonly maxDifferences?: number | undefined
   /** The pace of searches, `false` for none. Default {@link defaultSearchesPerSecond}. */
   readonly searchesPerSecond?: number | false | undefined
+  /**
+   * The external id of the customer the backfills were created for (`externalCustomerId` of their create). Orb's
+   * backfill names its customer by Orb id only, so without it a source event naming another customer by external
+   * id (left out of the run, as `--only-external-customer` does) is looked for, and found missing; with it, it is
+   * counted `outside`.
+   *
+   * @since 0.2.0
+   */
+  readonly externalCustomerId?: string | undefined
 }
 
 /**

@@ -62,4 +62,45 @@ describe("Verify.verify", () => {
       assert.deepStrictEqual([report.found, report.volume], [1_200, "skipped"])
     }).pipe(Effect.provide(layer))
   })
+
+  it.effect("a backfill created by external id: other customers' events are outside with externalCustomerId", () => {
+    // Orb's backfill names its customer by Orb id only (cus_1); the source names customers by external id.
+    const mixed = Array.from({ length: 10 }, (_, i) => ({
+      event_name: "api_call",
+      timestamp: new Date(Date.UTC(2026, 9, 2, 0, i)).toISOString(),
+      properties: { units: i },
+      idempotency_key: `order-${i}`,
+      external_customer_id: i % 2 === 0 ? "acme" : "globex"
+    }))
+    const { layer } = recordingBackfills((request) => {
+      if (request.method === "GET") return { json: wireBackfill({ status: "reflected", customer_id: "cus_1" }) }
+      const ids: Array<string> = JSON.parse(request.body!).event_ids
+      return {
+        json: {
+          data: mixed.filter((e) => e.external_customer_id === "acme" && ids.includes(e.idempotency_key)).map((e) => ({
+            id: e.idempotency_key,
+            customer_id: "cus_1",
+            external_customer_id: "acme",
+            event_name: e.event_name,
+            properties: e.properties,
+            timestamp: e.timestamp,
+            deprecated: false
+          }))
+        }
+      }
+    })
+    return Effect.gen(function*() {
+      const scoped = yield* Verify.verifyEncoded(Stream.fromIterable(mixed), {
+        backfills: ["bf_1"],
+        searchesPerSecond: false,
+        externalCustomerId: "acme"
+      })
+      assert.deepStrictEqual([scoped.found, scoped.outside, scoped.missing, scoped.holds], [5, 5, 0, true])
+      const unscoped = yield* Effect.flip(
+        Verify.verifyEncoded(Stream.fromIterable(mixed), { backfills: ["bf_1"], searchesPerSecond: false })
+      )
+      assert.strictEqual(unscoped._tag, "VerifyFailed")
+      if (unscoped._tag === "VerifyFailed") assert.strictEqual(unscoped.report.missing, 5)
+    }).pipe(Effect.provide(layer))
+  })
 })

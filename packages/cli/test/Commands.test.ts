@@ -221,6 +221,8 @@ describe("run's flags (Cli.runOptions)", () => {
     requestsPerSecond: none,
     testMode: false,
     noWait: false,
+    verify: false,
+    noVerify: false,
     skipInvalid: false,
     dryRun: false,
     ephemeral: false,
@@ -287,5 +289,19 @@ describe("run's flags (Cli.runOptions)", () => {
     const inMemory = Either.getOrThrow(Cli.runOptions(flags, onSimulator))
     assert.strictEqual(inMemory.durable, undefined)
     assert.strictEqual(inMemory.options.quota, false)
+  })
+
+  it("verifies by default against Orb only (under a tenth of the run there), at the key's pace of searches", () => {
+    const verify = (changes: Partial<Cli.RunFlags>, context: Parameters<typeof Cli.runOptions>[1]) =>
+      Either.getOrThrow(Cli.runOptions({ ...flags, ...changes }, context)).options.verify
+    assert.deepStrictEqual(verify({}, onOrb), { searchesPerSecond: 50 })
+    assert.deepStrictEqual(verify({ testMode: true }, onOrb), { searchesPerSecond: 5 })
+    assert.strictEqual(verify({ noVerify: true }, onOrb), undefined)
+    assert.strictEqual(verify({ noWait: true }, onOrb), undefined)
+    assert.strictEqual(verify({}, onSimulator), undefined)
+    assert.deepStrictEqual(verify({ verify: true }, onSimulator), { searchesPerSecond: false })
+    assert.match(refused({ verify: true, noWait: true }, onOrb), /--verify needs the run to wait/)
+    assert.match(refused({ verify: true, dryRun: true }), /--verify: a dry run creates no backfill to verify/)
+    assert.match(refused({ verify: true, noVerify: true }), /give only one of --verify and --no-verify/)
   })
 })

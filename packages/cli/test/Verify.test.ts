@@ -78,4 +78,34 @@ describe("orb-backfill verify", () => {
       assert.strictEqual(ran.code, 1)
       assert.include(ran.stderr, `Error: Backfill ${backfill.id} is reverted, not reflected`)
     }))
+
+  it.scopedLive("a backfill of one customer by external id: --external-customer-id leaves the others out", () =>
+    Effect.gen(function*() {
+      const { run, simulator } = yield* served
+      const file = tempFile("only-external.ndjson", ndjson(events))
+      const ran = yield* run([
+        "run",
+        "--file",
+        file,
+        ...timeframe,
+        "--replace",
+        "--only-external-customer",
+        "customer-2",
+        "--ephemeral",
+        "--no-verify"
+      ])
+      assert.strictEqual(ran.code, 0, ran.stderr)
+      const [backfill] = yield* simulator.backfills
+      // Orb's backfill says cus_..., never customer-2: without the flag, the other customers' events are looked for.
+      const unscoped = yield* run(["verify", backfill.id, "--file", file])
+      assert.strictEqual(unscoped.code, 1)
+      assert.include(unscoped.stdout, "10 events found as sent, 20 missing")
+      const scoped = yield* run(["verify", backfill.id, "--file", file, "--external-customer-id", "customer-2"])
+      assert.strictEqual(scoped.code, 0, scoped.stderr)
+      assert.include(
+        scoped.stdout,
+        `Backfill ${backfill.id}: 10 events found as sent, 0 missing, 0 different, 0 deprecated (30 lines read, 0 ` +
+          "invalid, 20 outside its timeframe or customer)."
+      )
+    }))
 })

@@ -139,6 +139,11 @@ describe("--max-window", () => {
         )
         assert.strictEqual(ran.code, 0, ran.stderr)
         assert.match(ran.stdout, /^3 backfills, one per window, are reflected:$/m)
+        // Verified by default against Orb: every window, one report.
+        assert.match(
+          ran.stdout,
+          /^Backfill \S+, \S+, \S+: 900 events found as sent, 0 missing, 0 different, 0 deprecated/m
+        )
         const backfills = yield* server.simulator.backfills
         assert.deepStrictEqual(
           backfills.map((b) => (b.timeframeEnd.epochMillis - b.timeframeStart.epochMillis) / day).sort(),

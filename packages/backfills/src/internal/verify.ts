@@ -180,6 +180,11 @@ const make = <A>(
       if (window === -1) return "outside"
       // Another customer than a scoped backfill's: the run refused it, so it was never sent.
       if (Check.checkWire(wire, windows[window], undefined) instanceof Check.Problem) return "outside"
+      // The backfill names its customer by Orb id only: another customer's external id is told by the caller's.
+      if (
+        options.externalCustomerId !== undefined && typeof wire.external_customer_id === "string" &&
+        wire.external_customer_id !== options.externalCustomerId
+      ) return "outside"
       return { wire, window }
     }
 

@@ -5,8 +5,9 @@
  *
  * @since 0.1.0
  */
-import { Backfill, Backfills } from "@effect-orb/backfills"
+import { Backfill, Backfills, type Verify } from "@effect-orb/backfills"
 import { DurableEngine, DurableRun, type EventFile, RunSource } from "@effect-orb/workflow"
+import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as ConfigError from "effect/ConfigError"
 import * as DateTime from "effect/DateTime"
 import type * as Duration from "effect/Duration"
@@ -25,6 +26,7 @@ import * as CliError from "./cliError.js"
 import * as Follow from "./follow.js"
 import * as Progress from "./progress.js"
 import * as Render from "./render.js"
+import * as VerifyCli from "./verify.js"
 
 /**
  * Where the state file is by default: `$XDG_STATE_HOME/orb-backfill/runs.sqlite`, else
@@ -357,6 +359,16 @@ export type RunError =
   | DurableEngine.StateLocked
   | DurableEngine.StateUnwritable
   | ConfigError.ConfigError
+  | VerifyError
+
+/**
+ * How a run's verification (`--verify`) can fail: Orb does not hold the file (exit 1, said), a backfill is no longer
+ * reflected, the file cannot be read again.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export type VerifyError = CliError.Exit | Verify.NotReflected | EventFile.InputError
 
 /**
  * What a durable `run` needs beyond the checked file.
@@ -379,6 +391,8 @@ export interface RunSettings {
   /** Keep only the backfill's customer's events (`--only-customer`): the others are left out. */
   readonly only?: boolean | undefined
   readonly wait: boolean
+  /** Once reflected, verify the run's backfills against the file (`--verify`). */
+  readonly verify?: VerifyCli.Settings | undefined
   readonly json: boolean
   readonly batchSize?: number | undefined
   readonly concurrency?: number | undefined
@@ -396,7 +410,11 @@ export interface RunSettings {
  * @since 0.1.0
  * @category commands
  */
-export const run = (settings: RunSettings) =>
+export const run = (settings: RunSettings): Effect.Effect<
+  DurableRun.RunResult,
+  RunError | CliError.UsageError | Backfills.Error,
+  Output.Output | Backend.Backend | Backfills.Backfills | FileSystem.FileSystem
+> =>
   withOrb(Effect.gen(function*() {
     const { backfill, state } = settings
     const source = yield* RunSource.fromFile(settings.file, {
@@ -461,7 +479,12 @@ export const run = (settings: RunSettings) =>
         Effect.ensuring(Fiber.interrupt(progress)),
         Effect.onInterrupt(() => reportSuspension(runKey, state, Render.time(payload.closeTime)))
       )
-      yield* printResult(runKey, state, result, settings.json, { validation: settings.validation })
+      yield* VerifyCli.afterRun(
+        settings.wait ? settings.verify : undefined,
+        result.windows.flatMap((window) => window.backfillId === undefined ? [] : [window.backfillId]),
+        settings.json,
+        (extra) => printResult(runKey, state, result, settings.json, { validation: settings.validation, ...extra })
+      )
       if (!settings.json && !settings.wait) {
         yield* Output.line(
           `Orb is reflecting ${result.windows.length > 1 ? "them" : "it"} now; follow it with: ` +

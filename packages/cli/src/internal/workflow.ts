@@ -25,6 +25,7 @@ import * as Lazy from "./lazy.js"
 import * as Progress from "./progress.js"
 import * as PropertyTypes from "./propertyTypes.js"
 import * as Render from "./render.js"
+import * as VerifyCli from "./verify.js"
 
 /**
  * What the validation pass found.
@@ -220,6 +221,11 @@ export interface RunOptions {
   readonly dryRun: boolean
   /** `false`: stop once the backfill is closed (`--no-wait`). */
   readonly wait: boolean
+  /**
+   * Once reflected, verify the run's backfills against the file (`--verify`), at this pace of searches (`false`:
+   * none). Only with `wait`.
+   */
+  readonly verify?: { readonly searchesPerSecond: number | false } | undefined
   readonly json: boolean
   readonly batchSize?: number | undefined
   readonly concurrency?: number | undefined
@@ -408,6 +414,7 @@ export const run = (
         skipInvalid: options.skipInvalid,
         only: options.only === true,
         wait: options.wait,
+        verify: verifySettings(options),
         json: options.json,
         batchSize: options.batchSize,
         concurrency: options.concurrency,
@@ -455,55 +462,75 @@ export const run = (
     })).pipe(
       Effect.onInterrupt(() => reportInterruption(created, closed))
     )
-    if (options.json) {
-      yield* Output.line(JSON.stringify({
-        backfill: Render.backfillJson(result.backfill),
-        windows: result.windows.map((window) => ({
-          ...windowJson(window),
-          backfill: Render.backfillJson(window.backfill)
-        })),
-        ingestion: ingestionJson(result.ingestion, lines),
-        validation: validationJson(validation, scope)
-      }))
-    } else {
-      if (result.windows.length > 1) {
-        yield* Output.line(
-          `${result.windows.length} backfills, one per window, are ${result.backfill.status}:\n` +
-            Render.windowsTable(result.windows.map((window) => ({ ...window, status: window.backfill.status })))
-        )
-      } else {
-        yield* Output.line(Render.backfillSummary(result.backfill))
-      }
-      const ingestion = result.ingestion
-      yield* Output.line(
-        `Sent ${Progress.plural(ingestion.accepted, "event")} in ${Progress.duration(ingestion.elapsedMillis)}` +
-          (ingestion.duplicates > 0 ? ` (${Progress.count(ingestion.duplicates)} already there)` : "") +
-          (ingestion.failed > 0 ? `; ${Progress.count(ingestion.failed)} refused and left out` : "") +
-          (validation.invalid > 0 ? `; ${Progress.plural(validation.invalid, "invalid line")} left out` : "") + "."
-      )
-      for (const failure of ingestion.failures.slice(0, maxProblems)) {
-        const line = lines.lineOf(failure.position)
-        const at = line === undefined
-          ? `event #${failure.position + 1}`
-          : lines.elements
-          ? `${options.file}: element ${line}`
-          : `${options.file}:${line}`
-        yield* Output.note(
-          `  ${at}` +
-            CliError.printable(
-              `${failure.idempotencyKey ? ` (${failure.idempotencyKey})` : ""}: ${failure.reasons.join("; ")}`
+    const printResult = (extra: Record<string, unknown>) =>
+      Effect.gen(function*() {
+        if (options.json) {
+          yield* Output.line(JSON.stringify({
+            backfill: Render.backfillJson(result.backfill),
+            windows: result.windows.map((window) => ({
+              ...windowJson(window),
+              backfill: Render.backfillJson(window.backfill)
+            })),
+            ingestion: ingestionJson(result.ingestion, lines),
+            validation: validationJson(validation, scope),
+            ...extra
+          }))
+        } else {
+          if (result.windows.length > 1) {
+            yield* Output.line(
+              `${result.windows.length} backfills, one per window, are ${result.backfill.status}:\n` +
+                Render.windowsTable(result.windows.map((window) => ({ ...window, status: window.backfill.status })))
             )
-        )
-      }
-      if (!options.wait) {
-        yield* Output.line(
-          `Orb is reflecting ${result.windows.length > 1 ? "them" : "it"} now; follow it with: ` +
-            result.windows.map((window) => `orb-backfill watch ${window.backfill.id}`).join("; ")
-        )
-      }
-    }
+          } else {
+            yield* Output.line(Render.backfillSummary(result.backfill))
+          }
+          const ingestion = result.ingestion
+          yield* Output.line(
+            `Sent ${Progress.plural(ingestion.accepted, "event")} in ${Progress.duration(ingestion.elapsedMillis)}` +
+              (ingestion.duplicates > 0 ? ` (${Progress.count(ingestion.duplicates)} already there)` : "") +
+              (ingestion.failed > 0 ? `; ${Progress.count(ingestion.failed)} refused and left out` : "") +
+              (validation.invalid > 0 ? `; ${Progress.plural(validation.invalid, "invalid line")} left out` : "") + "."
+          )
+          for (const failure of ingestion.failures.slice(0, maxProblems)) {
+            const line = lines.lineOf(failure.position)
+            const at = line === undefined
+              ? `event #${failure.position + 1}`
+              : lines.elements
+              ? `${options.file}: element ${line}`
+              : `${options.file}:${line}`
+            yield* Output.note(
+              `  ${at}` +
+                CliError.printable(
+                  `${failure.idempotencyKey ? ` (${failure.idempotencyKey})` : ""}: ${failure.reasons.join("; ")}`
+                )
+            )
+          }
+          if (!options.wait) {
+            yield* Output.line(
+              `Orb is reflecting ${result.windows.length > 1 ? "them" : "it"} now; follow it with: ` +
+                result.windows.map((window) => `orb-backfill watch ${window.backfill.id}`).join("; ")
+            )
+          }
+        }
+      })
+    yield* VerifyCli.afterRun(
+      verifySettings(options),
+      result.windows.map((window) => window.backfill.id),
+      options.json,
+      printResult
+    )
     return { validation, result: Option.some(result) }
   })
+
+/** What a run verifies its backfills with: the file as the run read it. */
+const verifySettings = (options: RunOptions): VerifyCli.Settings | undefined =>
+  options.verify === undefined || !options.wait ? undefined : {
+    file: options.file,
+    format: options.format,
+    csvTypes: options.csvTypes,
+    searchesPerSecond: options.verify.searchesPerSecond,
+    externalCustomerId: options.backfill.externalCustomerId
+  }
 
 const windowJson = (window: Backfill.Timeframe & { readonly events?: number; readonly accepted?: number }) => ({
   timeframe_start: DateTime.formatIso(window.timeframeStart),
