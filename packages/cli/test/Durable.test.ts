@@ -3,53 +3,29 @@
  * state in a real SQLite file; `runs`, `resume`, `runs cancel`; and `--ephemeral`.
  */
 import { OrbSimulator } from "@effect-orb/simulator"
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import { assert, describe, it } from "@effect/vitest"
-import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as zlib from "node:zlib"
-import * as Backend from "../src/Backend.js"
 import * as Durable from "../src/internal/durable.js"
-import { cli, cliForked, ndjson, tempFile, timeframe, wireEvent } from "./support.js"
+import { cliAt, fastPace, ndjson, slowPace, tempFile, timeframe, wireEvent } from "./support.js"
 
 const apiKey = "sk-durable-cli"
-const fast = ["--events-per-minute", "6000000", "--requests-per-second", "1000"]
-// About 1,000 events a second: slow enough to strike mid-run.
-const slow = [
-  "--batch-size",
-  "50",
-  "--concurrency",
-  "2",
-  "--requests-per-second",
-  "20",
-  "--events-per-minute",
-  "6000000"
-]
 
 /** A served simulator, a state file in a fresh folder, and the CLI pointed at the server as ORB_API_KEY would. */
 const served = Effect.gen(function*() {
   const server = yield* OrbSimulator.serve({ apiKey, reflectionDelay: "1 second", revertDelay: "500 millis" })
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "orb-backfill-durable-"))
   yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
-  const env = Layer.mergeAll(Backend.layerOrb, NodeContext.layer).pipe(
-    Layer.provide(Layer.setConfigProvider(
-      ConfigProvider.fromMap(new Map([["ORB_API_KEY", apiKey], ["ORB_BASE_URL", server.url]]))
-    )),
-    Layer.orDie
-  )
-  // Built once in the test's scope: a forked command outlives the effect that forked it.
-  const context = yield* Layer.build(env)
+  const commands = yield* cliAt(server.url, apiKey)
   const state = path.join(dir, "runs.sqlite")
   return {
     simulator: server.simulator,
     state,
-    run: (args: ReadonlyArray<string>) => cli(args).pipe(Effect.provide(context)),
-    fork: (args: ReadonlyArray<string>) => cliForked(args).pipe(Effect.provide(context))
+    ...commands
   }
 })
 
@@ -104,7 +80,7 @@ describe("orb-backfill run, durable", () => {
       Effect.gen(function*() {
         const { run, simulator, state } = yield* served
         const file = tempFile("durable.ndjson", ndjson(1_000))
-        const args = ["run", "--file", file, ...timeframe, "--add", "--state", state, ...fast]
+        const args = ["run", "--file", file, ...timeframe, "--add", "--state", state, ...fastPace]
         const first = yield* run(args)
         assert.strictEqual(first.code, 0, first.stderr)
         assert.include(first.stderr, `State: ${state}`)
@@ -171,7 +147,7 @@ describe("orb-backfill run, durable", () => {
       Effect.gen(function*() {
         const { fork, run, simulator, state } = yield* served
         const file = tempFile("suspend.ndjson", ndjson(2_000))
-        const started = yield* fork(["run", "--file", file, ...timeframe, "--add", "--state", state, ...slow])
+        const started = yield* fork(["run", "--file", file, ...timeframe, "--add", "--state", state, ...slowPace])
         yield* until(
           Effect.map(simulator.backfills, (all) => (all[0]?.eventsIngested ?? 0) >= 400),
           "some events in",
@@ -209,7 +185,7 @@ describe("orb-backfill run, durable", () => {
     Effect.gen(function*() {
       const { fork, run, simulator, state } = yield* served
       const file = tempFile("cancel.ndjson", ndjson(2_000))
-      const started = yield* fork(["run", "--file", file, ...timeframe, "--replace", "--state", state, ...slow])
+      const started = yield* fork(["run", "--file", file, ...timeframe, "--replace", "--state", state, ...slowPace])
       yield* until(
         Effect.map(simulator.backfills, (all) => (all[0]?.eventsIngested ?? 0) >= 200),
         "some events in",
@@ -261,7 +237,7 @@ describe("orb-backfill run, durable", () => {
         "zip=string",
         "--state",
         state,
-        ...fast
+        ...fastPace
       ])
       assert.strictEqual(ran.code, 0, ran.stderr)
       yield* assertOnce(simulator, 300)
@@ -290,7 +266,7 @@ describe("orb-backfill run, durable", () => {
           "customer-2",
           "--state",
           state,
-          ...fast
+          ...fastPace
         ])
         assert.strictEqual(ran.code, 0, ran.stderr)
         assert.include(
@@ -318,13 +294,13 @@ describe("orb-backfill run, durable", () => {
       Effect.gen(function*() {
         const { run, simulator, state } = yield* served
         const bad = tempFile("bad-durable.ndjson", ndjson(10, (i) => (i === 7 ? "{oops" : undefined)))
-        const refused = yield* run(["run", "--file", bad, ...timeframe, "--add", "--state", state, ...fast])
+        const refused = yield* run(["run", "--file", bad, ...timeframe, "--add", "--state", state, ...fastPace])
         assert.strictEqual(refused.code, 2)
         assert.include(refused.stderr, "nothing was created")
         assert.isFalse(fs.existsSync(state), "no state file")
 
         const file = tempFile("ephemeral.ndjson", ndjson(100))
-        const ran = yield* run(["run", "--file", file, ...timeframe, "--add", "--ephemeral", ...fast])
+        const ran = yield* run(["run", "--file", file, ...timeframe, "--add", "--ephemeral", ...fastPace])
         assert.strictEqual(ran.code, 0, ran.stderr)
         assert.notInclude(ran.stderr, "State:")
         assert.notInclude(ran.stderr, "durable run")

@@ -3,45 +3,22 @@
  * while the first's backfill is pending, so the second says what it waits for, and creates once it is reflected.
  */
 import { OrbSimulator } from "@effect-orb/simulator"
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import { assert, describe, it } from "@effect/vitest"
-import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import * as Backend from "../src/Backend.js"
-import { cli, cliForked, ndjson, tempFile, timeframe, wireEvent } from "./support.js"
+import { cliAt, fastPace, ndjson, slowPace, tempFile, timeframe, wireEvent } from "./support.js"
 
 const apiKey = "sk-overlap-cli"
-// About 1,000 events a second: the first run's backfill stays pending while the second starts.
-const slow = [
-  "--batch-size",
-  "50",
-  "--concurrency",
-  "2",
-  "--requests-per-second",
-  "20",
-  "--events-per-minute",
-  "6000000"
-]
-const fast = ["--events-per-minute", "6000000", "--requests-per-second", "1000"]
 
 const served = Effect.gen(function*() {
   const server = yield* OrbSimulator.serve({ apiKey, reflectionDelay: "1 second", revertDelay: "500 millis" })
-  const env = Layer.mergeAll(Backend.layerOrb, NodeContext.layer).pipe(
-    Layer.provide(Layer.setConfigProvider(
-      ConfigProvider.fromMap(new Map([["ORB_API_KEY", apiKey], ["ORB_BASE_URL", server.url]]))
-    )),
-    Layer.orDie
-  )
-  const context = yield* Layer.build(env)
+  const commands = yield* cliAt(server.url, apiKey)
   return {
     simulator: server.simulator,
-    run: (args: ReadonlyArray<string>) => cli(args).pipe(Effect.provide(context)),
-    fork: (args: ReadonlyArray<string>) => cliForked(args).pipe(Effect.provide(context))
+    ...commands
   }
 })
 
@@ -55,7 +32,7 @@ const firstRun = (context: Effect.Effect.Success<typeof served>) =>
       ...timeframe,
       "--add",
       "--ephemeral",
-      ...slow
+      ...slowPace
     ])
     const started = Date.now()
     while ((yield* context.simulator.backfills).length === 0) {
@@ -84,7 +61,7 @@ const secondRun = () => [
   "--end",
   "2026-10-11T00:00:00Z",
   "--add",
-  ...fast
+  ...fastPace
 ]
 
 describe("orb-backfill run over a timeframe that overlaps a pending backfill", () => {

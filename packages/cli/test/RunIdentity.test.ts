@@ -4,54 +4,22 @@
  * Served simulators (real HTTP), real state files.
  */
 import { OrbSimulator } from "@effect-orb/simulator"
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import { assert, describe, it } from "@effect/vitest"
-import * as ConfigProvider from "effect/ConfigProvider"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import * as Backend from "../src/Backend.js"
-import { cli, cliForked, ndjson, tempFile, timeframe } from "./support.js"
+import { cliAt, fastPace, ndjson, slowPace, tempFile, timeframe } from "./support.js"
 
 const apiKey = "sk-identity"
-const fast = ["--events-per-minute", "6000000", "--requests-per-second", "1000"]
-// About 1,000 events a second: slow enough to strike mid-run.
-const slow = [
-  "--batch-size",
-  "50",
-  "--concurrency",
-  "2",
-  "--requests-per-second",
-  "20",
-  "--events-per-minute",
-  "6000000"
-]
-
-/** The CLI as ORB_API_KEY and ORB_BASE_URL point it, built once in the test's scope (forked commands outlive it). */
-const cliAt = (url: string, key = apiKey) =>
-  Effect.gen(function*() {
-    const env = Layer.mergeAll(Backend.layerOrb, NodeContext.layer).pipe(
-      Layer.provide(Layer.setConfigProvider(
-        ConfigProvider.fromMap(new Map([["ORB_API_KEY", key], ["ORB_BASE_URL", url]]))
-      )),
-      Layer.orDie
-    )
-    const context = yield* Layer.build(env)
-    return {
-      run: (args: ReadonlyArray<string>) => cli(args).pipe(Effect.provide(context)),
-      fork: (args: ReadonlyArray<string>) => cliForked(args).pipe(Effect.provide(context))
-    }
-  })
 
 /** A served simulator and the CLI pointed at it. */
 const orb = (reflectionDelay: Duration.DurationInput = "1 second") =>
   Effect.gen(function*() {
     const server = yield* OrbSimulator.serve({ apiKey, reflectionDelay, revertDelay: "300 millis" })
-    return { simulator: server.simulator, url: server.url, ...(yield* cliAt(server.url)) }
+    return { simulator: server.simulator, url: server.url, ...(yield* cliAt(server.url, apiKey)) }
   })
 
 const stateFile = Effect.gen(function*() {
@@ -85,7 +53,7 @@ const suspendedRun = (
 ) =>
   Effect.gen(function*() {
     const file = tempFile(name, ndjson(events))
-    const started = yield* at.fork(["run", "--file", file, ...timeframe, "--replace", "--state", state, ...slow])
+    const started = yield* at.fork(["run", "--file", file, ...timeframe, "--replace", "--state", state, ...slowPace])
     yield* until(
       Effect.map(at.simulator.backfills, (all) => (all[0]?.eventsIngested ?? 0) >= 200),
       "some events in",
@@ -124,7 +92,7 @@ describe("a durable run belongs to its Orb", () => {
 
         // The engine resumes every unfinished run of its file by itself: a run on the other Orb must not act on it.
         const file = tempFile("identity-other.ndjson", ndjson(100))
-        const there = yield* other.run(["run", "--file", file, ...timeframe, "--add", "--state", state, ...fast])
+        const there = yield* other.run(["run", "--file", file, ...timeframe, "--add", "--state", state, ...fastPace])
         assert.strictEqual(there.code, 0, there.stderr)
         assert.include(
           there.stderr,
@@ -167,7 +135,7 @@ describe("the same command after its run ended reverted", () => {
         const state = yield* stateFile
         const home = yield* orb("200 millis")
         const file = tempFile("rerun-reverted.ndjson", ndjson(300))
-        const args = ["run", "--file", file, ...timeframe, "--replace", "--state", state, ...fast]
+        const args = ["run", "--file", file, ...timeframe, "--replace", "--state", state, ...fastPace]
         const first = yield* home.run(args)
         assert.strictEqual(first.code, 0, first.stderr)
         const runKey = runKeyIn(first.stderr)
@@ -201,7 +169,7 @@ describe("the same command after its run ended reverted", () => {
 
         // Cancelled: the same.
         const slowFile = tempFile("rerun-cancelled.ndjson", ndjson(2_000))
-        const slowArgs = ["run", "--file", slowFile, ...timeframe, "--replace", "--state", state, ...slow]
+        const slowArgs = ["run", "--file", slowFile, ...timeframe, "--replace", "--state", state, ...slowPace]
         const started = yield* home.fork(slowArgs)
         yield* until(
           Effect.map(home.simulator.backfills, (all) =>
@@ -213,7 +181,16 @@ describe("the same command after its run ended reverted", () => {
         const cancelledKey = runKeyIn(started.stderr())
         const cancelled = yield* home.run(["runs", "cancel", cancelledKey, "--state", state])
         assert.strictEqual(cancelled.code, 0, cancelled.stderr)
-        const fresh = yield* home.run(["run", "--file", slowFile, ...timeframe, "--replace", "--state", state, ...fast])
+        const fresh = yield* home.run([
+          "run",
+          "--file",
+          slowFile,
+          ...timeframe,
+          "--replace",
+          "--state",
+          state,
+          ...fastPace
+        ])
         assert.strictEqual(fresh.code, 0, fresh.stderr)
         assert.include(fresh.stderr, `Durable run ${cancelledKey} failed (cancel: the run was cancelled)`)
         assert.include(fresh.stderr, `starting a new run ${cancelledKey}-2.`)
@@ -229,7 +206,7 @@ describe("Ctrl-C says where the run was", () => {
       const state = yield* stateFile
       const home = yield* orb("4 seconds")
       const file = tempFile("suspend-reflecting.ndjson", ndjson(100))
-      const started = yield* home.fork(["run", "--file", file, ...timeframe, "--add", "--state", state, ...fast])
+      const started = yield* home.fork(["run", "--file", file, ...timeframe, "--add", "--state", state, ...fastPace])
       yield* until(
         Effect.map(
           home.run(["runs", "--state", state, "--json"]),
@@ -263,13 +240,13 @@ describe("--add of a file whose events Orb already counts", () => {
         const state = yield* stateFile
         const home = yield* orb("200 millis")
         const file = tempFile("add-twice.ndjson", ndjson(100))
-        const first = yield* home.run(["run", "--file", file, ...timeframe, "--add", "--state", state, ...fast])
+        const first = yield* home.run(["run", "--file", file, ...timeframe, "--add", "--state", state, ...fastPace])
         assert.strictEqual(first.code, 0, first.stderr)
         const runKey = runKeyIn(first.stderr)
         const [added] = yield* home.simulator.backfills
         // Another, overlapping timeframe: another run key, the same events.
         const wider = ["--start", "2026-10-01T00:00:00Z", "--end", "2026-10-09T00:00:00Z"]
-        const args = ["run", "--file", file, ...wider, "--add", "--state", state, ...fast]
+        const args = ["run", "--file", file, ...wider, "--add", "--state", state, ...fastPace]
         const refused = yield* home.run(args)
         assert.strictEqual(refused.code, 2, refused.stderr)
         assert.include(

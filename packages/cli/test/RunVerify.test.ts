@@ -5,17 +5,13 @@
  * verify.
  */
 import { OrbSimulator } from "@effect-orb/simulator"
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import { assert, describe, it } from "@effect/vitest"
-import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import * as Backend from "../src/Backend.js"
-import { cli, cliForked, simulator, tempFile, timeframe, wireEvent } from "./support.js"
+import { cli, cliAt, simulator, tempFile, timeframe, wireEvent } from "./support.js"
 
 const apiKey = "sk-run-verify"
 
@@ -29,18 +25,11 @@ const served = (options: Partial<OrbSimulator.ServeOptions> = {}) =>
     })
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "orb-backfill-run-verify-"))
     yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
-    const env = Layer.mergeAll(Backend.layerOrb, NodeContext.layer).pipe(
-      Layer.provide(Layer.setConfigProvider(
-        ConfigProvider.fromMap(new Map([["ORB_API_KEY", apiKey], ["ORB_BASE_URL", server.url]]))
-      )),
-      Layer.orDie
-    )
-    const context = yield* Layer.build(env)
+    const commands = yield* cliAt(server.url, apiKey)
     return {
       simulator: server.simulator,
       state: path.join(dir, "runs.sqlite"),
-      run: (args: ReadonlyArray<string>) => cli(args).pipe(Effect.provide(context)),
-      fork: (args: ReadonlyArray<string>) => cliForked(args).pipe(Effect.provide(context))
+      ...commands
     }
   })
 

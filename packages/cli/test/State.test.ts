@@ -4,45 +4,24 @@
  * run that another process is running.
  */
 import { OrbSimulator } from "@effect-orb/simulator"
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import { assert, describe, it } from "@effect/vitest"
-import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
 import * as child from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import * as Backend from "../src/Backend.js"
-import { cli, cliForked, ndjson, tempFile, timeframe } from "./support.js"
+import { cliAt, ndjson, slowPace, tempFile, timeframe } from "./support.js"
 
 const apiKey = "sk-state-cli"
 const packageDir = fileURLToPath(new URL("..", import.meta.url))
-// About 1,000 events a second: slow enough to strike mid-run.
-const slow = [
-  "--batch-size",
-  "50",
-  "--concurrency",
-  "2",
-  "--requests-per-second",
-  "20",
-  "--events-per-minute",
-  "6000000"
-]
 
 /** A served simulator, and the CLI pointed at it in-process and as a real process. */
 const served = (dir: string) =>
   Effect.gen(function*() {
     const server = yield* OrbSimulator.serve({ apiKey, reflectionDelay: "1 second", revertDelay: "300 millis" })
-    const env = Layer.mergeAll(Backend.layerOrb, NodeContext.layer).pipe(
-      Layer.provide(Layer.setConfigProvider(
-        ConfigProvider.fromMap(new Map([["ORB_API_KEY", apiKey], ["ORB_BASE_URL", server.url]]))
-      )),
-      Layer.orDie
-    )
-    const context = yield* Layer.build(env)
+    const commands = yield* cliAt(server.url, apiKey)
     /** `orb-backfill` as a process of its own: exit code, output, and how long it took. */
     const spawn = (args: ReadonlyArray<string>) =>
       Effect.async<{ code: number | null; stdout: string; stderr: string; millis: number }>((resume) => {
@@ -62,8 +41,7 @@ const served = (dir: string) =>
     return {
       simulator: server.simulator,
       state: path.join(dir, "runs.sqlite"),
-      run: (args: ReadonlyArray<string>) => cli(args).pipe(Effect.provide(context)),
-      fork: (args: ReadonlyArray<string>) => cliForked(args).pipe(Effect.provide(context)),
+      ...commands,
       spawn
     }
   })
@@ -98,7 +76,7 @@ const suspended = (
   file: string
 ) =>
   Effect.gen(function*() {
-    const started = yield* cli.fork(["run", "--file", file, ...timeframe, "--add", "--state", cli.state, ...slow])
+    const started = yield* cli.fork(["run", "--file", file, ...timeframe, "--add", "--state", cli.state, ...slowPace])
     yield* until(
       Effect.map(cli.simulator.backfills, (all) => (all[0]?.eventsIngested ?? 0) >= 300),
       "some events in",
@@ -196,7 +174,7 @@ describe("the state file from the command line", () => {
           "--add",
           "--state",
           state,
-          ...slow
+          ...slowPace
         ])
         yield* until(
           Effect.map(orb.simulator.backfills, (all) => (all[0]?.eventsIngested ?? 0) >= 100),
@@ -233,7 +211,7 @@ describe("the state file from the command line", () => {
           "--replace",
           "--state",
           orb.state,
-          ...slow
+          ...slowPace
         ])
         yield* until(
           Effect.map(orb.simulator.backfills, (all) => (all[0]?.eventsIngested ?? 0) >= 200),
@@ -279,7 +257,7 @@ describe("the state file from the command line", () => {
           "--replace",
           "--state",
           orb.state,
-          ...slow
+          ...slowPace
         ])
         yield* until(
           Effect.map(orb.simulator.backfills, (all) => (all[0]?.eventsIngested ?? 0) >= 200),

@@ -2,28 +2,18 @@
  * `orb-backfill verify` against an Orb that outlives the process (the simulator's real server), over real files.
  */
 import { OrbSimulator } from "@effect-orb/simulator"
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import { assert, describe, it } from "@effect/vitest"
-import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
-import * as Backend from "../src/Backend.js"
-import { cli, tempFile, timeframe, wireEvent } from "./support.js"
+import { cliAt, tempFile, timeframe, wireEvent } from "./support.js"
 
 const apiKey = "sk-verify-cli"
 
 const served = Effect.gen(function*() {
   const server = yield* OrbSimulator.serve({ apiKey, reflectionDelay: "200 millis", revertDelay: "200 millis" })
-  const env = Layer.mergeAll(Backend.layerOrb, NodeContext.layer).pipe(
-    Layer.provide(Layer.setConfigProvider(
-      ConfigProvider.fromMap(new Map([["ORB_API_KEY", apiKey], ["ORB_BASE_URL", server.url]]))
-    )),
-    Layer.orDie
-  )
-  const context = yield* Layer.build(env)
+  const commands = yield* cliAt(server.url, apiKey)
   return {
     simulator: server.simulator,
-    run: (args: ReadonlyArray<string>) => cli(args).pipe(Effect.provide(context))
+    ...commands
   }
 })
 

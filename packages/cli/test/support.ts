@@ -4,6 +4,7 @@
 import type { Backfills } from "@effect-orb/backfills"
 import type { OrbSimulator } from "@effect-orb/simulator"
 import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
@@ -82,3 +83,37 @@ export const wireEvent = (i: number, overrides: Record<string, unknown> = {}) =>
 export const ndjson = (count: number, change: (i: number) => string | undefined = () => undefined) =>
   Array.from({ length: count }, (_, index) => change(index + 1) ?? JSON.stringify(wireEvent(index + 1))).join("\n") +
   "\n"
+
+/** Pace flags for runs against a served simulator: as fast as it answers. */
+export const fastPace = ["--events-per-minute", "6000000", "--requests-per-second", "1000"] as const
+
+/** Pace flags for about 1,000 events a second: slow enough to strike mid-run. */
+export const slowPace = [
+  "--batch-size",
+  "50",
+  "--concurrency",
+  "2",
+  "--requests-per-second",
+  "20",
+  "--events-per-minute",
+  "6000000"
+] as const
+
+/**
+ * The CLI as `ORB_API_KEY` and `ORB_BASE_URL` point it (a served simulator), built once in the test's scope: a forked
+ * command outlives the effect that forked it.
+ */
+export const cliAt = (url: string, apiKey: string) =>
+  Effect.gen(function*() {
+    const env = Layer.mergeAll(Backend.layerOrb, NodeContext.layer).pipe(
+      Layer.provide(Layer.setConfigProvider(
+        ConfigProvider.fromMap(new Map([["ORB_API_KEY", apiKey], ["ORB_BASE_URL", url]]))
+      )),
+      Layer.orDie
+    )
+    const context = yield* Layer.build(env)
+    return {
+      run: (args: ReadonlyArray<string>) => cli(args).pipe(Effect.provide(context)),
+      fork: (args: ReadonlyArray<string>) => cliForked(args).pipe(Effect.provide(context))
+    }
+  })
