@@ -11,7 +11,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import * as zlib from "node:zlib"
 import * as Durable from "../src/internal/durable.js"
-import { cliAt, fastPace, ndjson, slowPace, tempFile, timeframe, wireEvent } from "./support.js"
+import { cliAt, fastPace, ndjson, slowPace, tempFile, timeframe, until, wireEvent } from "./support.js"
 
 const apiKey = "sk-durable-cli"
 
@@ -28,17 +28,6 @@ const served = Effect.gen(function*() {
     ...commands
   }
 })
-
-const until = (condition: Effect.Effect<boolean>, what: string, output?: () => string) =>
-  Effect.gen(function*() {
-    const started = Date.now()
-    while (!(yield* condition)) {
-      if (Date.now() - started > 30_000) {
-        return yield* Effect.dieMessage(`timed out waiting for ${what}: ${output?.() ?? ""}`)
-      }
-      yield* Effect.sleep("20 millis")
-    }
-  })
 
 const ingests = (simulator: OrbSimulator.OrbSimulator) =>
   Effect.map(simulator.requests, (requests) => requests.filter((r) => r.url.startsWith("/v1/ingest")).length)

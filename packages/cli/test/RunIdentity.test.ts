@@ -11,7 +11,7 @@ import * as Fiber from "effect/Fiber"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { cliAt, fastPace, ndjson, slowPace, tempFile, timeframe } from "./support.js"
+import { cliAt, fastPace, ndjson, slowPace, tempFile, timeframe, until } from "./support.js"
 
 const apiKey = "sk-identity"
 
@@ -27,17 +27,6 @@ const stateFile = Effect.gen(function*() {
   yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
   return path.join(dir, "runs.sqlite")
 })
-
-const until = (condition: Effect.Effect<boolean>, what: string, output?: () => string) =>
-  Effect.gen(function*() {
-    const started = Date.now()
-    while (!(yield* condition)) {
-      if (Date.now() - started > 30_000) {
-        return yield* Effect.dieMessage(`timed out waiting for ${what}: ${output?.() ?? ""}`)
-      }
-      yield* Effect.sleep("20 millis")
-    }
-  })
 
 const requests = (simulator: OrbSimulator.OrbSimulator, match: (url: string) => boolean) =>
   Effect.map(simulator.requests, (all) => all.filter((r) => match(r.url)).length)

@@ -12,7 +12,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { cliAt, ndjson, slowPace, tempFile, timeframe } from "./support.js"
+import { cliAt, ndjson, slowPace, tempFile, timeframe, until } from "./support.js"
 
 const apiKey = "sk-state-cli"
 const packageDir = fileURLToPath(new URL("..", import.meta.url))
@@ -50,17 +50,6 @@ const folder = Effect.acquireRelease(
   Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "orb-backfill-state-"))),
   (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
 )
-
-const until = (condition: Effect.Effect<boolean>, what: string, output?: () => string) =>
-  Effect.gen(function*() {
-    const started = Date.now()
-    while (!(yield* condition)) {
-      if (Date.now() - started > 30_000) {
-        return yield* Effect.dieMessage(`timed out waiting for ${what}: ${output?.() ?? ""}`)
-      }
-      yield* Effect.sleep("20 millis")
-    }
-  })
 
 const ingests = (simulator: OrbSimulator.OrbSimulator) =>
   Effect.map(simulator.requests, (requests) => requests.filter((r) => r.url.startsWith("/v1/ingest")).length)

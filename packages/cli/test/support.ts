@@ -117,3 +117,15 @@ export const cliAt = (url: string, apiKey: string) =>
       fork: (args: ReadonlyArray<string>) => cliForked(args).pipe(Effect.provide(context))
     }
   })
+
+/** Waits until `condition` holds, polling every 20 ms; after 30 seconds the test dies naming `what` (and the output). */
+export const until = (condition: Effect.Effect<boolean>, what: string, output?: () => string) =>
+  Effect.gen(function*() {
+    const started = Date.now()
+    while (!(yield* condition)) {
+      if (Date.now() - started > 30_000) {
+        return yield* Effect.dieMessage(`timed out waiting for ${what}: ${output?.() ?? ""}`)
+      }
+      yield* Effect.sleep("20 millis")
+    }
+  })
