@@ -373,6 +373,22 @@ export const layer = (options: Options): Layer.Layer<OrbClient, ConfigError.Conf
   Layer.effect(OrbClient, make(options))
 
 /**
+ * Where a process finds its Orb: `ORB_API_KEY` (read as `Redacted`) and `ORB_BASE_URL` (default Orb's production
+ * URL). The one reading of them, for `layerConfig` and for whatever else must know which Orb the client talks to
+ * (a durable run records it).
+ *
+ * @since 0.2.0
+ * @category configuration
+ */
+export const environmentConfig: {
+  readonly apiKey: Config.Config<Redacted.Redacted>
+  readonly baseUrl: Config.Config<string>
+} = {
+  apiKey: Config.redacted("ORB_API_KEY"),
+  baseUrl: Config.string("ORB_BASE_URL").pipe(Config.withDefault(defaultBaseUrl))
+}
+
+/**
  * The client configured from `Config`: by default `ORB_API_KEY` (read as `Redacted`) and `ORB_BASE_URL`
  * (default Orb's production URL). Pass your own `Config` for any option to read it elsewhere.
  *
@@ -393,10 +409,7 @@ export const layer = (options: Options): Layer.Layer<OrbClient, ConfigError.Conf
  * @category layers
  */
 export const layerConfig = (
-  config: Config.Config.Wrap<Options> = {
-    apiKey: Config.redacted("ORB_API_KEY"),
-    baseUrl: Config.string("ORB_BASE_URL").pipe(Config.withDefault(defaultBaseUrl))
-  }
+  config: Config.Config.Wrap<Options> = environmentConfig
 ): Layer.Layer<OrbClient, ConfigError.ConfigError, HttpClient.HttpClient> =>
   Layer.effect(OrbClient, Effect.flatMap(Config.unwrap(config), make))
 

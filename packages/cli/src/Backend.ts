@@ -153,12 +153,6 @@ export const layerSimulator = (
   )
 }
 
-/** As `OrbClient.layerConfig` reads them. */
-const orbConnection = {
-  baseUrl: Config.string("ORB_BASE_URL").pipe(Config.withDefault(OrbClient.defaultBaseUrl)),
-  apiKey: Config.redacted("ORB_API_KEY")
-}
-
 /**
  * The backfill service over the real Orb (`ORB_API_KEY`, `ORB_BASE_URL`) with Node's HTTP client, pacing
  * ingestion within Orb's live-mode quota unless flags say otherwise.
@@ -171,7 +165,7 @@ export const layerOrb: Layer.Layer<Backend | Backfills.Backfills, ConfigError.Co
   Layer.effect(
     Backend,
     Effect.map(
-      Effect.all([backfillsFor, Config.unwrap(orbConnection)]),
+      Effect.all([backfillsFor, Config.unwrap(OrbClient.environmentConfig)]),
       ([connection, orb]) => ({
         kind: "orb" as const,
         notice: Option.none(),

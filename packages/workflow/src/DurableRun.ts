@@ -92,10 +92,7 @@ export const layerOrbConnection = (connection: OrbConnection): Layer.Layer<OrbCo
  * @category layers
  */
 export const layerOrbConnectionConfig = (
-  config: Config.Config.Wrap<OrbConnection> = {
-    baseUrl: Config.string("ORB_BASE_URL").pipe(Config.withDefault(OrbClient.defaultBaseUrl)),
-    apiKey: Config.redacted("ORB_API_KEY")
-  }
+  config: Config.Config.Wrap<OrbConnection> = OrbClient.environmentConfig
 ): Layer.Layer<OrbConnection, ConfigError.ConfigError> => Layer.effect(OrbConnection, Config.unwrap(config))
 
 /**
