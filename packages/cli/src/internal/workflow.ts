@@ -22,6 +22,7 @@ import * as Output from "../Output.js"
 import * as CliError from "./cliError.js"
 import type * as Durable from "./durable.js"
 import * as Lazy from "./lazy.js"
+import * as Preview from "./preview.js"
 import * as Progress from "./progress.js"
 import * as PropertyTypes from "./propertyTypes.js"
 import * as Render from "./render.js"
@@ -48,6 +49,8 @@ export interface Validation {
   readonly windows: ReadonlyArray<Backfill.Timeframe & { readonly events: number }>
   /** The types the valid events' properties got. */
   readonly properties: PropertyTypes.Tally
+  /** The valid events per customer, for a dry run (`undefined` otherwise: a run does not need it). */
+  readonly preview: Preview.Preview | undefined
 }
 
 const maxProblems = 10
@@ -67,7 +70,8 @@ export const validate = (
   format: Input.Format,
   scope: Input.Scope,
   windows: ReadonlyArray<Backfill.Timeframe> = [scope],
-  options: Input.ReadOptions = {}
+  options: Input.ReadOptions = {},
+  preview = false
 ): Effect.Effect<Validation, Input.InputError | Input.UnsupportedFormat, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     // Now, once for the whole pass: an event more than 5 minutes after it is refused here, before anything is
@@ -90,7 +94,8 @@ export const validate = (
           skippedByCustomer: new Map<string, number>(),
           problems: [] as Array<string>,
           windows: windows.map((window) => ({ ...window, events: 0 })),
-          properties: new PropertyTypes.Tally(columns)
+          properties: new PropertyTypes.Tally(columns),
+          preview: preview ? new Preview.Preview() : undefined
         },
         (acc, parsed) => {
           acc.lines++
@@ -107,6 +112,7 @@ export const validate = (
           if (Either.isRight(checked)) {
             acc.events++
             acc.properties.add(checked.right.properties, parsed.line)
+            acc.preview?.add(checked.right, parsed.line)
             acc.windows[
               windows.length === 1
                 ? 0
@@ -336,7 +342,7 @@ export const run = (
 
     if (mode === "tty") yield* output.stderr(`Checking ${options.file}…`)
     const read: Input.ReadOptions = { csvTypes: options.csvTypes }
-    const validation = yield* validate(options.file, options.format, scope, windows, read).pipe(
+    const validation = yield* validate(options.file, options.format, scope, windows, read, options.dryRun).pipe(
       Effect.onInterrupt(() => Output.note("\nInterrupted while checking the file; nothing was created."))
     )
     if (mode === "tty") yield* output.stderr("\r\x1b[2K")
@@ -377,6 +383,7 @@ export const run = (
             max_window_days: Duration.toMillis(service.maxTimeframe) / 86_400_000,
             windows: validation.windows.map(windowJson),
             properties: PropertyTypes.json(validation.properties, validation.events),
+            ...(validation.preview !== undefined ? { customers: Preview.json(validation.preview) } : {}),
             validation: validationJson(validation, scope)
           })
         )
@@ -392,6 +399,7 @@ export const run = (
               : "") +
             PropertyTypes.text(validation.properties, validation.events) +
             "\n" +
+            (validation.preview !== undefined ? Preview.text(validation.preview) + "\n" : "") +
             `${Progress.plural(validation.events, "event")} in ${options.file} would be sent` +
             (validation.invalid > 0 ? ` (${Progress.plural(validation.invalid, "invalid line")} left out)` : "") +
             "; nothing was created." +
