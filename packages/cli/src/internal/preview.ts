@@ -141,95 +141,77 @@ export const groupDigits = (decimal: string): string => {
 type ValueType = "number" | "string" | "boolean"
 const valueTypes: ReadonlyArray<ValueType> = ["number", "string", "boolean"]
 
-/** One property of one customer's events: how many hold it as each type (and the first line of each), its sum. */
-interface PropertyFigures {
-  readonly counts: Record<ValueType, number>
-  readonly first: Partial<Record<ValueType, number>>
-  readonly sum: DecimalSum
+/**
+ * One property of one customer's events: how many hold it as each type, the first line of each, and the sum of its
+ * numbers. One object (the sum's fields its own) per property and customer: ten thousand customers' figures are
+ * then a few megabytes, which the garbage collector's headroom multiplies.
+ */
+class PropertyFigures extends DecimalSum {
+  number = 0
+  string = 0
+  boolean = 0
+  firstNumber = 0
+  firstString = 0
+  firstBoolean = 0
+
+  countOf(type: ValueType): number {
+    return type === "number" ? this.number : type === "string" ? this.string : this.boolean
+  }
+
+  firstOf(type: ValueType): number {
+    return type === "number" ? this.firstNumber : type === "string" ? this.firstString : this.firstBoolean
+  }
+
+  mergeFigures(other: PropertyFigures): void {
+    this.merge(other)
+    const first = (mine: number, theirs: number) => mine === 0 || (theirs !== 0 && theirs < mine) ? theirs : mine
+    this.firstNumber = first(this.firstNumber, other.firstNumber)
+    this.firstString = first(this.firstString, other.firstString)
+    this.firstBoolean = first(this.firstBoolean, other.firstBoolean)
+    this.number += other.number
+    this.string += other.string
+    this.boolean += other.boolean
+  }
 }
 
-/** A customer's events, or several customers' together. */
-interface Figures {
-  events: number
-  first: number
-  last: number
-  readonly properties: Map<string, PropertyFigures>
-  /** Property names beyond the first few of this customer's events. */
-  moreProperties: number
+/** A customer's events, or several customers' together; `properties` by the index of their name in the preview. */
+class Figures {
+  events = 0
+  first = Infinity
+  last = -Infinity
+  readonly properties: Array<PropertyFigures | undefined> = []
+
+  add(at: number): void {
+    this.events++
+    if (at < this.first) this.first = at
+    if (at > this.last) this.last = at
+  }
+
+  property(index: number): PropertyFigures {
+    let property = this.properties[index]
+    if (property === undefined) {
+      // Filled in order of the names' indices seen by this customer: holes, if any, stay few (50 names at most).
+      while (this.properties.length < index) this.properties.push(undefined)
+      property = new PropertyFigures()
+      this.properties[index] = property
+    }
+    return property
+  }
+
+  mergeFigures(other: Figures): void {
+    this.events += other.events
+    this.first = Math.min(this.first, other.first)
+    this.last = Math.max(this.last, other.last)
+    other.properties.forEach((property, index) => {
+      if (property !== undefined) this.property(index).mergeFigures(property)
+    })
+  }
 }
 
 /** A customer as the events name it. */
-interface Customer extends Figures {
-  readonly kind: "customer_id" | "external_customer_id"
-  readonly id: string
-}
-
-const emptyFigures = (): Figures => ({
-  events: 0,
-  first: Infinity,
-  last: -Infinity,
-  properties: new Map(),
-  moreProperties: 0
-})
-
-// A customer whose events hold ever new property names would otherwise hold them all.
-const maxPropertiesPerCustomer = 50
-
-const addProperty = (
-  figures: Figures,
-  name: string,
-  type: ValueType,
-  value: unknown,
-  line: number
-): void => {
-  let property = figures.properties.get(name)
-  if (property === undefined) {
-    if (figures.properties.size >= maxPropertiesPerCustomer) {
-      figures.moreProperties++
-      return
-    }
-    property = { counts: { number: 0, string: 0, boolean: 0 }, first: {}, sum: new DecimalSum() }
-    figures.properties.set(name, property)
-  }
-  if (property.counts[type]++ === 0) property.first[type] = line
-  if (type === "number") property.sum.add(value as number)
-}
-
-const addEvent = (figures: Figures, event: Input.WireEvent, at: number, line: number): void => {
-  figures.events++
-  if (at < figures.first) figures.first = at
-  if (at > figures.last) figures.last = at
-  const properties = event.properties as Readonly<Record<string, unknown>>
-  for (const name in properties) {
-    const value = properties[name]
-    const type = typeof value
-    if (type === "number" || type === "string" || type === "boolean") addProperty(figures, name, type, value, line)
-  }
-}
-
-const mergeFigures = (into: Figures, from: Figures): void => {
-  into.events += from.events
-  into.first = Math.min(into.first, from.first)
-  into.last = Math.max(into.last, from.last)
-  into.moreProperties += from.moreProperties
-  for (const [name, property] of from.properties) {
-    let target = into.properties.get(name)
-    if (target === undefined) {
-      if (into.properties.size >= maxPropertiesPerCustomer) {
-        into.moreProperties++
-        continue
-      }
-      target = { counts: { number: 0, string: 0, boolean: 0 }, first: {}, sum: new DecimalSum() }
-      into.properties.set(name, target)
-    }
-    for (const type of valueTypes) {
-      target.counts[type] += property.counts[type]
-      const line = property.first[type]
-      if (line !== undefined && (target.first[type] === undefined || line < target.first[type]!)) {
-        target.first[type] = line
-      }
-    }
-    target.sum.merge(property.sum)
+class Customer extends Figures {
+  constructor(readonly kind: "customer_id" | "external_customer_id", readonly id: string) {
+    super()
   }
 }
 
@@ -297,65 +279,107 @@ export class DistinctCount {
   }
 }
 
-// The customers held one by one: about a kilobyte each. The others are counted together.
+// The customers held one by one: a few hundred bytes each. The others are counted together.
 const maxCustomers = 10_000
+// Property names followed per customer; a file whose names vary without end would otherwise hold them all.
+const maxProperties = 50
 
 /**
  * The preview of the events a run would send, gathered one event at a time over the validation pass: exact figures
  * for each of the first 10,000 customers (in the order they first appear), the others' figures together, with how
- * many they are.
+ * many they are; for the first 50 property names.
  */
 export class Preview {
-  private readonly byKey = new Map<string, Customer>()
+  /** Orb's ids and yours are different names: the same text as both is two customers. */
+  private readonly byId = new Map<string, Customer>()
+  private readonly byExternalId = new Map<string, Customer>()
   /** The customers beyond the first 10,000, together. */
-  readonly others: Figures = emptyFigures()
+  readonly others = new Figures()
   private readonly otherCustomers = new DistinctCount()
+  /** The property names followed, by index. */
+  readonly names: Array<string> = []
+  private readonly indices = new Map<string, number>()
+  /** Property names beyond the first 50. */
+  moreProperties = 0
+  private readonly beyond = new Set<string>()
 
   constructor(private readonly maxHeld = maxCustomers) {}
 
+  private get held(): number {
+    return this.byId.size + this.byExternalId.size
+  }
+
   /** Counts one event as it will be sent, found on `line`. */
   add(event: Input.WireEvent, line: number): void {
-    const kind = event.customer_id != null ? "customer_id" : "external_customer_id"
-    const id = (kind === "customer_id" ? event.customer_id : event.external_customer_id) ?? ""
-    // Orb's ids and yours are different names: the same text as both is two customers.
-    const key = kind === "customer_id" ? `c${id}` : `e${id}`
-    let customer = this.byKey.get(key)
-    const at = Backfill.timestampMillis(event.timestamp)
-    if (customer === undefined) {
-      if (this.byKey.size >= this.maxHeld) {
-        this.otherCustomers.add(key)
-        addEvent(this.others, event, at, line)
-        return
+    const byOrbId = event.customer_id != null
+    const id = (byOrbId ? event.customer_id : event.external_customer_id) ?? ""
+    const customers = byOrbId ? this.byId : this.byExternalId
+    let figures: Figures | undefined = customers.get(id)
+    if (figures === undefined) {
+      if (this.held >= this.maxHeld) {
+        this.otherCustomers.add(byOrbId ? `c${id}` : `e${id}`)
+        figures = this.others
+      } else {
+        const customer = new Customer(byOrbId ? "customer_id" : "external_customer_id", id)
+        customers.set(id, customer)
+        figures = customer
       }
-      customer = { kind, id, ...emptyFigures() }
-      this.byKey.set(key, customer)
     }
-    addEvent(customer, event, at, line)
+    figures.add(Backfill.timestampMillis(event.timestamp))
+    const properties = event.properties as Readonly<Record<string, unknown>>
+    for (const name in properties) {
+      const value = properties[name]
+      const type = typeof value
+      if (type !== "number" && type !== "string" && type !== "boolean") continue
+      const index = this.indexOf(name)
+      if (index === undefined) continue
+      const property = figures.property(index)
+      if (type === "number") {
+        if (property.number++ === 0) property.firstNumber = line
+        property.add(value as number)
+      } else if (type === "string") {
+        if (property.string++ === 0) property.firstString = line
+      } else if (property.boolean++ === 0) property.firstBoolean = line
+    }
+  }
+
+  private indexOf(name: string): number | undefined {
+    const index = this.indices.get(name)
+    if (index !== undefined) return index
+    if (this.names.length >= maxProperties) {
+      if (!this.beyond.has(name) && this.beyond.size < 10_000) {
+        this.beyond.add(name)
+        this.moreProperties++
+      }
+      return undefined
+    }
+    this.indices.set(name, this.names.length)
+    this.names.push(name)
+    return this.names.length - 1
   }
 
   /** The customers held, most events first, then by id (the same order every time). */
   customers(): Array<Customer> {
-    return [...this.byKey.values()].sort((a, b) =>
+    return [...this.byId.values(), ...this.byExternalId.values()].sort((a, b) =>
       b.events - a.events || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) || (a.kind < b.kind ? -1 : 1)
     )
   }
 
   /** How many customers in all: exact, or `atLeast` when there were more than could be counted. */
   count(): { readonly customers: number; readonly atLeast: boolean } {
-    return { customers: this.byKey.size + this.otherCustomers.size, atLeast: this.otherCustomers.full }
+    return { customers: this.held + this.otherCustomers.size, atLeast: this.otherCustomers.full }
   }
 
-  /** The figures of the customers after the first `shown` (by {@link customers}' order) together. */
-  rest(shown: number): { readonly customers: number; readonly atLeast: boolean; readonly figures: Figures } {
-    const figures = emptyFigures()
-    const held = this.customers().slice(shown)
-    for (const customer of held) mergeFigures(figures, customer)
-    mergeFigures(figures, this.others)
-    return {
-      customers: held.length + this.otherCustomers.size,
-      atLeast: this.otherCustomers.full,
-      figures
-    }
+  /** The figures of the customers after the first `shown` of `customers` together, and of those not held. */
+  rest(
+    customers: ReadonlyArray<Customer>,
+    shown: number
+  ): { readonly customers: number; readonly atLeast: boolean; readonly figures: Figures } {
+    const figures = new Figures()
+    const rest = customers.slice(shown)
+    for (const customer of rest) figures.mergeFigures(customer)
+    figures.mergeFigures(this.others)
+    return { customers: rest.length + this.otherCustomers.size, atLeast: this.otherCustomers.full, figures }
   }
 }
 
@@ -364,31 +388,34 @@ export class Preview {
 
 /** How many customers the text shows one by one; the others are summed in one line. */
 const shownCustomers = 10
-/** How many property types seen both as number and as string the text names. */
+/** How many properties seen both as a number and as a string the text names. */
 const shownMixed = 10
 
 const customerName = (customer: Customer) =>
   printable(customer.kind === "customer_id" ? customer.id : `${customer.id} (external)`)
 
+/** The properties of some figures, with their names, in the order the names first appeared. */
+const propertiesOf = (preview: Preview, figures: Figures): Array<readonly [string, PropertyFigures]> =>
+  figures.properties.flatMap((property, index) => property === undefined ? [] : [[preview.names[index], property]])
+
 /** The sums of the numeric properties: `units 1,234, cost 56.78`. */
-const sums = (figures: Figures): string => {
-  const parts: Array<string> = []
-  for (const [name, property] of figures.properties) {
-    if (property.counts.number > 0) parts.push(`${printable(name)} ${groupDigits(property.sum.toString())}`)
-  }
+const sums = (preview: Preview, figures: Figures): string => {
+  const parts = propertiesOf(preview, figures).filter(([, property]) => property.number > 0).map(([name, property]) =>
+    `${printable(name)} ${groupDigits(property.toString())}`
+  )
   return parts.length === 0 ? "-" : parts.join(", ")
 }
 
-const isMixed = (property: PropertyFigures) => property.counts.number > 0 && property.counts.string > 0
+const isMixed = (property: PropertyFigures) => property.number > 0 && property.string > 0
 
 /** `units: number in 3 events, string in 1 (first on line 19)`. */
 const mixedText = (name: string, property: PropertyFigures) => {
-  const [most, least]: Array<ValueType> = property.counts.number >= property.counts.string
+  const [most, least]: Array<ValueType> = property.number >= property.string
     ? ["number", "string"]
     : ["string", "number"]
-  return `${printable(name)}: ${most} in ${plural(property.counts[most], "event")}, ${least} in ${
-    count(property.counts[least])
-  } (first on line ${property.first[least]})`
+  return `${printable(name)}: ${most} in ${plural(property.countOf(most), "event")}, ${least} in ${
+    count(property.countOf(least))
+  } (first on line ${property.firstOf(least)})`
 }
 
 const range = (figures: Figures): [string, string] =>
@@ -405,36 +432,41 @@ export const text = (preview: Preview): string => {
   const total = preview.count()
   const header = ["CUSTOMER", "EVENTS", "FIRST", "LAST", "SUMS"]
   const shown = customers.slice(0, shownCustomers)
-  const rows = shown.map((customer) => [customerName(customer), count(customer.events), ...range(customer), sums(customer)])
-  const rest = preview.rest(shown.length)
+  const rows = shown.map((customer) => [
+    customerName(customer),
+    count(customer.events),
+    ...range(customer),
+    sums(preview, customer)
+  ])
+  const rest = preview.rest(customers, shown.length)
   if (rest.customers > 0) {
     rows.push([
       `… ${rest.atLeast ? "more than " : ""}${plural(rest.customers, "other customer")}`,
       count(rest.figures.events),
       ...range(rest.figures),
-      sums(rest.figures)
+      sums(preview, rest.figures)
     ])
   }
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)))
-  // Numbers right-aligned, the rest left-aligned; the last column is not padded.
+  // Numbers right-aligned, the rest left-aligned.
   const cell = (value: string, i: number) => i === 1 ? value.padStart(widths[i]) : value.padEnd(widths[i])
   const mixed: Array<string> = []
   let moreMixed = 0
-  for (const customer of customers) {
-    for (const [name, property] of customer.properties) {
+  const flag = (who: string, figures: Figures) => {
+    for (const [name, property] of propertiesOf(preview, figures)) {
       if (!isMixed(property)) continue
-      if (mixed.length < shownMixed) mixed.push(`  ${customerName(customer)}: ${mixedText(name, property)}`)
+      if (mixed.length < shownMixed) mixed.push(`  ${who}: ${mixedText(name, property)}`)
       else moreMixed++
     }
   }
-  for (const [name, property] of preview.others.properties) {
-    if (!isMixed(property)) continue
-    if (mixed.length < shownMixed) mixed.push(`  the customers counted together: ${mixedText(name, property)}`)
-    else moreMixed++
-  }
+  for (const customer of customers) flag(customerName(customer), customer)
+  flag("the customers counted together", preview.others)
   return [
     `By customer (${total.atLeast ? "more than " : ""}${plural(total.customers, "customer")}; sums are exact):`,
     ...[header, ...rows].map((row) => "  " + row.map(cell).join("  ").trimEnd()),
+    ...(preview.moreProperties > 0
+      ? [`  (the first ${preview.names.length} property names only; ${count(preview.moreProperties)} more not summed)`]
+      : []),
     ...(mixed.length > 0
       ? [
         "Seen both as a number and as a string (a wrong column?):",
@@ -447,25 +479,26 @@ export const text = (preview: Preview): string => {
 
 const iso = (millis: number) => new Date(millis).toISOString()
 
-const figuresJson = (figures: Figures) => ({
+const figuresJson = (preview: Preview, figures: Figures) => ({
   events: figures.events,
   first_timestamp: figures.events === 0 ? null : iso(figures.first),
   last_timestamp: figures.events === 0 ? null : iso(figures.last),
   properties: Object.fromEntries(
-    [...figures.properties].map(([name, property]) => [
-      name,
-      {
-        ...Object.fromEntries(valueTypes.filter((type) => property.counts[type] > 0).map((type) => [
-          type,
-          property.counts[type]
-        ])),
-        // A string: a JSON number would lose the exactness of a large or long sum.
-        ...(property.counts.number > 0 ? { sum: property.sum.toString() } : {}),
-        ...(isMixed(property) ? { mixed: true, first: property.first } : {})
-      }
-    ])
-  ),
-  ...(figures.moreProperties > 0 ? { more_properties: figures.moreProperties } : {})
+    propertiesOf(preview, figures).map(([name, property]) => {
+      const types = valueTypes.filter((type) => property.countOf(type) > 0)
+      return [
+        name,
+        {
+          ...Object.fromEntries(types.map((type) => [type, property.countOf(type)])),
+          // A string: a JSON number would lose the exactness of a large or long sum.
+          ...(property.number > 0 ? { sum: property.toString() } : {}),
+          ...(types.length > 1
+            ? { first_line: Object.fromEntries(types.map((type) => [type, property.firstOf(type)])) }
+            : {})
+        }
+      ]
+    })
+  )
 })
 
 /**
@@ -475,13 +508,18 @@ const figuresJson = (figures: Figures) => ({
 export const json = (preview: Preview): Record<string, unknown> => {
   const customers = preview.customers()
   const total = preview.count()
-  const rest = preview.rest(customers.length)
+  const rest = preview.rest(customers, customers.length)
   return {
     count: total.customers,
     ...(total.atLeast ? { count_is_at_least: true } : {}),
-    customers: customers.map((customer) => ({ [customer.kind]: customer.id, ...figuresJson(customer) })),
+    ...(preview.moreProperties > 0 ? { more_properties: preview.moreProperties } : {}),
+    customers: customers.map((customer) => ({ [customer.kind]: customer.id, ...figuresJson(preview, customer) })),
     others: rest.customers === 0
       ? null
-      : { customers: rest.customers, ...(rest.atLeast ? { count_is_at_least: true } : {}), ...figuresJson(rest.figures) }
+      : {
+        customers: rest.customers,
+        ...(rest.atLeast ? { count_is_at_least: true } : {}),
+        ...figuresJson(preview, rest.figures)
+      }
   }
 }
