@@ -343,6 +343,11 @@ describe("orb-backfill run", () => {
           "Properties of the 500 events:\n" +
           "  units   number\n" +
           "  region  string\n" +
+          "By customer (3 customers; sums are exact):\n" +
+          "  CUSTOMER                EVENTS  FIRST                 LAST                  SUMS\n" +
+          "  customer-1 (external)      167  2026-10-01 00:01:00Z  2026-10-01 08:19:00Z  units 499\n" +
+          "  customer-2 (external)      167  2026-10-01 00:02:00Z  2026-10-01 08:20:00Z  units 498\n" +
+          "  customer-0 (external)      166  2026-10-01 00:03:00Z  2026-10-01 08:18:00Z  units 500\n" +
           `500 events in ${file} would be sent; nothing was created.\n`
       )
       const json = yield* cli(["run", "--file", file, ...timeframe, "--add", "--dry-run", "--json"])
@@ -365,6 +370,19 @@ describe("orb-backfill run", () => {
           events: 500
         }],
         properties: { units: { number: 500 }, region: { string: 500 } },
+        customers: {
+          count: 3,
+          customers: [[1, 167, 1, 499, "499"], [2, 167, 2, 500, "498"], [0, 166, 3, 498, "500"]].map((
+            [customer, events, first, last, units]
+          ) => ({
+            external_customer_id: `customer-${customer}`,
+            events,
+            first_timestamp: wireEvent(first as number).timestamp,
+            last_timestamp: wireEvent(last as number).timestamp,
+            properties: { units: { number: events, sum: units }, region: { string: events } }
+          })),
+          others: null
+        },
         validation: { lines: 500, events: 500, invalid: 0, problems: [] }
       })
       assert.strictEqual((yield* requests).length, 0)

@@ -49,6 +49,9 @@ describe("orb-backfill run over windows", () => {
           "  4/4     2026-10-02 00:00:00Z  2026-10-04 00:00:00Z      63\n" +
           "Properties of the 3,000 events:\n" +
           "  units  number\n" +
+          "By customer (1 customer; sums are exact):\n" +
+          "  CUSTOMER         EVENTS  FIRST                 LAST                  SUMS\n" +
+          "  acme (external)   3,000  2026-07-01 00:00:00Z  2026-10-03 23:14:24Z  units 3,000\n" +
           `3,000 events in ${file} would be sent; nothing was created.\n`
       )
       const json = yield* cli(["run", "--file", file, ...quarter, "--replace", "--dry-run", "--json"])
