@@ -31,6 +31,30 @@ const fastScales = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000]
  * as integers scaled by a power of ten in a double while that is exact; the others, and what would grow past 2^53,
  * go to a scaled BigInt.
  */
+/**
+ * A number as an integer count of 10^-scale units, for the first scale from `from` up to 6 at which it is exactly a
+ * decimal of at most 15 digits (so the only one that reads as this double): 0.25 at scale 2 is 25. `undefined` for
+ * the others (more places, more digits); `scale` is where the result is.
+ */
+const fastUnits = (value: number, from: number, out: { scale: number }): number | undefined => {
+  for (let scale = from; scale < fastScales.length; scale++) {
+    const units = Math.round(value * fastScales[scale])
+    if (Math.abs(units) < 1e15 && units / fastScales[scale] === value) {
+      out.scale = scale
+      return units
+    }
+  }
+  return undefined
+}
+
+const found = { scale: 0 }
+
+/**
+ * The exact sum of numbers as they are sent (each the decimal its JSON text is, as `String(value)` writes it, not
+ * the binary double): 0.1 + 0.2 is 0.3 here. Safe integers, and decimals of up to 6 places and 15 digits, are summed
+ * as integers scaled by a power of ten in a double while that is exact; the others, and what would grow past 2^53,
+ * go to a scaled BigInt.
+ */
 export class DecimalSum {
   /** A safe integer: the sum so far of the fast path, in units of 10^-smallScale. */
   private small = 0
@@ -40,44 +64,45 @@ export class DecimalSum {
   private scale = 0
 
   add(value: number): void {
-    let scale = this.smallScale
-    let scaled = value * fastScales[scale]
-    let units = Math.round(scaled)
-    // A decimal of `scale` places (at most 15 digits, so the only one that reads as this double) that is `value`.
-    if (!(Math.abs(units) < 1e15 && units / fastScales[scale] === value)) {
-      units = NaN
-      for (scale = this.smallScale + 1; scale < fastScales.length; scale++) {
-        scaled = value * fastScales[scale]
-        const candidate = Math.round(scaled)
-        if (Math.abs(candidate) < 1e15 && candidate / fastScales[scale] === value) {
-          units = candidate
-          break
-        }
-      }
-      if (Number.isNaN(units)) {
-        if (Number.isSafeInteger(value)) {
-          // Too many digits at the current scale: the integer itself, exactly, in BigInt.
-          this.addBig(BigInt(value), 0)
-        } else {
-          this.addDecimal(String(value))
-        }
-        return
-      }
-      this.rescaleSmall(scale)
+    const units = fastUnits(value, this.smallScale, found)
+    if (units === undefined) return this.addSlow(value)
+    if (found.scale > this.smallScale) {
+      const factor = fastScales[found.scale - this.smallScale]
+      if (Math.abs(this.small) * factor > Number.MAX_SAFE_INTEGER) this.flush()
+      else this.small *= factor
+      this.smallScale = found.scale
     }
     if (Math.abs(this.small) + Math.abs(units) > Number.MAX_SAFE_INTEGER) this.flush()
     this.small += units
   }
 
+  /** Adds a number the fast path does not take: too many places or digits. */
+  addSlow(value: number): void {
+    // Too many digits at the current scale: the integer itself, exactly, in BigInt.
+    if (Number.isSafeInteger(value)) this.addUnits(BigInt(value), 0)
+    else this.addDecimal(String(value))
+  }
+
+  /** Adds `units` × 10^-scale. */
+  addUnits(units: bigint, scale: number): void {
+    if (units === 0n) return
+    if (scale > this.scale) {
+      this.big *= power(scale - this.scale)
+      this.scale = scale
+    }
+    this.big += units * power(this.scale - scale)
+  }
+
   /** Adds another sum to this one. */
   merge(other: DecimalSum): void {
-    this.addBig(other.big, other.scale)
-    this.addBig(BigInt(other.small), other.smallScale)
+    this.addUnits(other.big, other.scale)
+    this.addUnits(BigInt(other.small), other.smallScale)
   }
 
   /** The sum in plain decimal notation, without trailing zeros: `1234.5`, `-0.003`. */
   toString(): string {
-    const [units, scale] = this.total()
+    const scale = Math.max(this.scale, this.smallScale)
+    const units = this.big * power(scale - this.scale) + BigInt(this.small) * power(scale - this.smallScale)
     if (scale === 0) return units.toString()
     const negative = units < 0n
     const digits = (negative ? -units : units).toString().padStart(scale + 1, "0")
@@ -86,30 +111,9 @@ export class DecimalSum {
     return `${negative ? "-" : ""}${whole}${fraction.length > 0 ? `.${fraction}` : ""}`
   }
 
-  private total(): readonly [bigint, number] {
-    const scale = Math.max(this.scale, this.smallScale)
-    return [this.big * power(scale - this.scale) + BigInt(this.small) * power(scale - this.smallScale), scale]
-  }
-
-  private rescaleSmall(scale: number): void {
-    const factor = fastScales[scale - this.smallScale]
-    if (Math.abs(this.small) * factor > Number.MAX_SAFE_INTEGER) this.flush()
-    else this.small *= factor
-    this.smallScale = scale
-  }
-
   private flush(): void {
-    this.addBig(BigInt(this.small), this.smallScale)
+    this.addUnits(BigInt(this.small), this.smallScale)
     this.small = 0
-  }
-
-  private addBig(units: bigint, scale: number): void {
-    if (units === 0n) return
-    if (scale > this.scale) {
-      this.big *= power(scale - this.scale)
-      this.scale = scale
-    }
-    this.big += units * power(this.scale - scale)
   }
 
   /** A number's shortest decimal text (`1.5e-7`, `1e+21`, `123.456`) added exactly. */
@@ -121,8 +125,8 @@ export class DecimalSum {
     const places = dot === -1 ? 0 : mantissa.length - dot - 1
     const units = BigInt(dot === -1 ? mantissa : mantissa.slice(0, dot) + mantissa.slice(dot + 1))
     const scale = places - exponent
-    if (scale >= 0) this.addBig(units, scale)
-    else this.addBig(units * power(-scale), 0)
+    if (scale >= 0) this.addUnits(units, scale)
+    else this.addUnits(units * power(-scale), 0)
   }
 }
 
@@ -141,78 +145,119 @@ export const groupDigits = (decimal: string): string => {
 type ValueType = "number" | "string" | "boolean"
 const valueTypes: ReadonlyArray<ValueType> = ["number", "string", "boolean"]
 
-/**
- * One property of one customer's events: how many hold it as each type, the first line of each, and the sum of its
- * numbers. One object (the sum's fields its own) per property and customer: ten thousand customers' figures are
- * then a few megabytes, which the garbage collector's headroom multiplies.
- */
-class PropertyFigures extends DecimalSum {
-  number = 0
-  string = 0
-  boolean = 0
-  firstNumber = 0
-  firstString = 0
-  firstBoolean = 0
-
-  countOf(type: ValueType): number {
-    return type === "number" ? this.number : type === "string" ? this.string : this.boolean
-  }
-
-  firstOf(type: ValueType): number {
-    return type === "number" ? this.firstNumber : type === "string" ? this.firstString : this.firstBoolean
-  }
-
-  mergeFigures(other: PropertyFigures): void {
-    this.merge(other)
-    const first = (mine: number, theirs: number) => mine === 0 || (theirs !== 0 && theirs < mine) ? theirs : mine
-    this.firstNumber = first(this.firstNumber, other.firstNumber)
-    this.firstString = first(this.firstString, other.firstString)
-    this.firstBoolean = first(this.firstBoolean, other.firstBoolean)
-    this.number += other.number
-    this.string += other.string
-    this.boolean += other.boolean
-  }
+/** One property's figures over some events: how many hold it as each type, the first line of each, its sum. */
+class PropertyFigures {
+  readonly counts: Record<ValueType, number> = { number: 0, string: 0, boolean: 0 }
+  readonly first: Record<ValueType, number> = { number: 0, string: 0, boolean: 0 }
+  readonly sum = new DecimalSum()
 }
 
-/** A customer's events, or several customers' together; `properties` by the index of their name in the preview. */
+/** Some events' figures: one customer's, or several customers' together; properties by the index of their name. */
 class Figures {
   events = 0
   first = Infinity
   last = -Infinity
   readonly properties: Array<PropertyFigures | undefined> = []
+}
 
-  add(at: number): void {
-    this.events++
-    if (at < this.first) this.first = at
-    if (at > this.last) this.last = at
-  }
+/**
+ * One property over every customer, a slot per customer in typed arrays (off the garbage-collected heap, which
+ * would otherwise be grown by a multiple of what it holds): counts and first lines, and the sum's fast path, an
+ * integer count of 10^-scale units; what that cannot hold exactly goes to a {@link DecimalSum} of the slot.
+ */
+class PropertyColumn {
+  counts: Record<ValueType, Uint32Array>
+  first: Record<ValueType, Uint32Array>
+  small: Float64Array
+  scale: Uint8Array
+  readonly slow = new Map<number, DecimalSum>()
 
-  property(index: number): PropertyFigures {
-    let property = this.properties[index]
-    if (property === undefined) {
-      // Filled in order of the names' indices seen by this customer: holes, if any, stay few (50 names at most).
-      while (this.properties.length < index) this.properties.push(undefined)
-      property = new PropertyFigures()
-      this.properties[index] = property
+  constructor(capacity: number) {
+    this.counts = {
+      number: new Uint32Array(capacity),
+      string: new Uint32Array(capacity),
+      boolean: new Uint32Array(capacity)
     }
-    return property
+    this.first = {
+      number: new Uint32Array(capacity),
+      string: new Uint32Array(capacity),
+      boolean: new Uint32Array(capacity)
+    }
+    this.small = new Float64Array(capacity)
+    this.scale = new Uint8Array(capacity)
   }
 
-  mergeFigures(other: Figures): void {
-    this.events += other.events
-    this.first = Math.min(this.first, other.first)
-    this.last = Math.max(this.last, other.last)
-    other.properties.forEach((property, index) => {
-      if (property !== undefined) this.property(index).mergeFigures(property)
-    })
+  grow(capacity: number): void {
+    const grown = <A extends Uint32Array | Float64Array | Uint8Array>(array: A, make: (n: number) => A): A => {
+      const copy = make(capacity)
+      copy.set(array)
+      return copy
+    }
+    const u32 = (n: number) => new Uint32Array(n)
+    for (const type of valueTypes) {
+      this.counts[type] = grown(this.counts[type], u32)
+      this.first[type] = grown(this.first[type], u32)
+    }
+    this.small = grown(this.small, (n) => new Float64Array(n))
+    this.scale = grown(this.scale, (n) => new Uint8Array(n))
+  }
+
+  add(slot: number, type: ValueType, value: unknown, line: number): void {
+    if (this.counts[type][slot]++ === 0) this.first[type][slot] = line
+    if (type !== "number") return
+    const scale = this.scale[slot]
+    const units = fastUnits(value as number, scale, found)
+    if (units !== undefined) {
+      let small = this.small[slot]
+      if (found.scale > scale) {
+        const factor = fastScales[found.scale - scale]
+        if (Math.abs(small) * factor > Number.MAX_SAFE_INTEGER) {
+          this.spill(slot, small, scale)
+          small = 0
+        } else small *= factor
+        this.scale[slot] = found.scale
+      }
+      if (Math.abs(small) + Math.abs(units) > Number.MAX_SAFE_INTEGER) {
+        this.spill(slot, small, found.scale)
+        small = 0
+      }
+      this.small[slot] = small + units
+    } else this.slowOf(slot).addSlow(value as number)
+  }
+
+  private slowOf(slot: number): DecimalSum {
+    let sum = this.slow.get(slot)
+    if (sum === undefined) {
+      sum = new DecimalSum()
+      this.slow.set(slot, sum)
+    }
+    return sum
+  }
+
+  private spill(slot: number, small: number, scale: number): void {
+    this.slowOf(slot).addUnits(BigInt(small), scale)
+  }
+
+  /** Adds this slot's figures to `into`. */
+  addTo(slot: number, into: PropertyFigures): void {
+    for (const type of valueTypes) {
+      const count = this.counts[type][slot]
+      if (count === 0) continue
+      const first = this.first[type][slot]
+      if (into.counts[type] === 0 || first < into.first[type]) into.first[type] = first
+      into.counts[type] += count
+    }
+    into.sum.addUnits(BigInt(this.small[slot]), this.scale[slot])
+    const slow = this.slow.get(slot)
+    if (slow !== undefined) into.sum.merge(slow)
   }
 }
 
-/** A customer as the events name it. */
-class Customer extends Figures {
-  constructor(readonly kind: "customer_id" | "external_customer_id", readonly id: string) {
-    super()
-  }
+/** A customer as the events name it, and its slot in the columns. */
+interface Customer {
+  readonly kind: "customer_id" | "external_customer_id"
+  readonly id: string
+  readonly slot: number
 }
 
 /**
@@ -279,9 +324,9 @@ export class DistinctCount {
   }
 }
 
-// The customers held one by one: a few hundred bytes each. The others are counted together.
+// The customers held one by one: a few dozen bytes each, and as many per property. The others are counted together.
 const maxCustomers = 10_000
-// Property names followed per customer; a file whose names vary without end would otherwise hold them all.
+// Property names followed; a file whose names vary without end would otherwise hold them all.
 const maxProperties = 50
 
 /**
@@ -291,11 +336,16 @@ const maxProperties = 50
  */
 export class Preview {
   /** Orb's ids and yours are different names: the same text as both is two customers. */
-  private readonly byId = new Map<string, Customer>()
-  private readonly byExternalId = new Map<string, Customer>()
-  /** The customers beyond the first 10,000, together. */
-  readonly others = new Figures()
+  private readonly byId = new Map<string, number>()
+  private readonly byExternalId = new Map<string, number>()
+  /** The customers held, by slot; slot 0 is the customers beyond the first 10,000, together. */
+  private readonly held: Array<Customer | undefined> = [undefined]
   private readonly otherCustomers = new DistinctCount()
+  private capacity = 64
+  private events = new Uint32Array(this.capacity)
+  private first = new Float64Array(this.capacity).fill(Infinity)
+  private last = new Float64Array(this.capacity).fill(-Infinity)
+  private readonly columns: Array<PropertyColumn> = []
   /** The property names followed, by index. */
   readonly names: Array<string> = []
   private readonly indices = new Map<string, number>()
@@ -305,42 +355,49 @@ export class Preview {
 
   constructor(private readonly maxHeld = maxCustomers) {}
 
-  private get held(): number {
-    return this.byId.size + this.byExternalId.size
-  }
-
   /** Counts one event as it will be sent, found on `line`. */
   add(event: Input.WireEvent, line: number): void {
     const byOrbId = event.customer_id != null
     const id = (byOrbId ? event.customer_id : event.external_customer_id) ?? ""
-    const customers = byOrbId ? this.byId : this.byExternalId
-    let figures: Figures | undefined = customers.get(id)
-    if (figures === undefined) {
-      if (this.held >= this.maxHeld) {
+    const slots = byOrbId ? this.byId : this.byExternalId
+    let slot = slots.get(id)
+    if (slot === undefined) {
+      if (this.held.length > this.maxHeld) {
         this.otherCustomers.add(byOrbId ? `c${id}` : `e${id}`)
-        figures = this.others
+        slot = 0
       } else {
-        const customer = new Customer(byOrbId ? "customer_id" : "external_customer_id", id)
-        customers.set(id, customer)
-        figures = customer
+        slot = this.held.length
+        if (slot === this.capacity) this.grow()
+        this.held.push({ kind: byOrbId ? "customer_id" : "external_customer_id", id, slot })
+        slots.set(id, slot)
       }
     }
-    figures.add(Backfill.timestampMillis(event.timestamp))
+    this.events[slot]++
+    const at = Backfill.timestampMillis(event.timestamp)
+    if (at < this.first[slot]) this.first[slot] = at
+    if (at > this.last[slot]) this.last[slot] = at
     const properties = event.properties as Readonly<Record<string, unknown>>
     for (const name in properties) {
       const value = properties[name]
       const type = typeof value
       if (type !== "number" && type !== "string" && type !== "boolean") continue
       const index = this.indexOf(name)
-      if (index === undefined) continue
-      const property = figures.property(index)
-      if (type === "number") {
-        if (property.number++ === 0) property.firstNumber = line
-        property.add(value as number)
-      } else if (type === "string") {
-        if (property.string++ === 0) property.firstString = line
-      } else if (property.boolean++ === 0) property.firstBoolean = line
+      if (index !== undefined) this.columns[index].add(slot, type, value, line)
     }
+  }
+
+  private grow(): void {
+    this.capacity *= 2
+    const events = new Uint32Array(this.capacity)
+    events.set(this.events)
+    this.events = events
+    const first = new Float64Array(this.capacity).fill(Infinity)
+    first.set(this.first)
+    this.first = first
+    const last = new Float64Array(this.capacity).fill(-Infinity)
+    last.set(this.last)
+    this.last = last
+    for (const column of this.columns) column.grow(this.capacity)
   }
 
   private indexOf(name: string): number | undefined {
@@ -355,31 +412,50 @@ export class Preview {
     }
     this.indices.set(name, this.names.length)
     this.names.push(name)
+    this.columns.push(new PropertyColumn(this.capacity))
     return this.names.length - 1
   }
 
   /** The customers held, most events first, then by id (the same order every time). */
   customers(): Array<Customer> {
-    return [...this.byId.values(), ...this.byExternalId.values()].sort((a, b) =>
-      b.events - a.events || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) || (a.kind < b.kind ? -1 : 1)
+    const customers = this.held.filter((customer): customer is Customer => customer !== undefined)
+    return customers.sort((a, b) =>
+      this.events[b.slot] - this.events[a.slot] || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) ||
+      (a.kind < b.kind ? -1 : 1)
     )
   }
 
   /** How many customers in all: exact, or `atLeast` when there were more than could be counted. */
   count(): { readonly customers: number; readonly atLeast: boolean } {
-    return { customers: this.held + this.otherCustomers.size, atLeast: this.otherCustomers.full }
+    return { customers: this.held.length - 1 + this.otherCustomers.size, atLeast: this.otherCustomers.full }
   }
 
-  /** The figures of the customers after the first `shown` of `customers` together, and of those not held. */
+  /** The figures of some slots together. */
+  figures(slots: ReadonlyArray<number>): Figures {
+    const figures = new Figures()
+    for (const slot of slots) {
+      figures.events += this.events[slot]
+      figures.first = Math.min(figures.first, this.first[slot])
+      figures.last = Math.max(figures.last, this.last[slot])
+      this.columns.forEach((column, index) => {
+        if (valueTypes.every((type) => column.counts[type][slot] === 0)) return
+        column.addTo(slot, figures.properties[index] ??= new PropertyFigures())
+      })
+    }
+    return figures
+  }
+
+  /** The customers after the first `shown` of `customers`, and those not held, together. */
   rest(
     customers: ReadonlyArray<Customer>,
     shown: number
   ): { readonly customers: number; readonly atLeast: boolean; readonly figures: Figures } {
-    const figures = new Figures()
     const rest = customers.slice(shown)
-    for (const customer of rest) figures.mergeFigures(customer)
-    figures.mergeFigures(this.others)
-    return { customers: rest.length + this.otherCustomers.size, atLeast: this.otherCustomers.full, figures }
+    return {
+      customers: rest.length + this.otherCustomers.size,
+      atLeast: this.otherCustomers.full,
+      figures: this.figures([...rest.map((customer) => customer.slot), 0])
+    }
   }
 }
 
@@ -400,22 +476,22 @@ const propertiesOf = (preview: Preview, figures: Figures): Array<readonly [strin
 
 /** The sums of the numeric properties: `units 1,234, cost 56.78`. */
 const sums = (preview: Preview, figures: Figures): string => {
-  const parts = propertiesOf(preview, figures).filter(([, property]) => property.number > 0).map(([name, property]) =>
-    `${printable(name)} ${groupDigits(property.toString())}`
-  )
+  const parts = propertiesOf(preview, figures).filter(([, property]) => property.counts.number > 0).map((
+    [name, property]
+  ) => `${printable(name)} ${groupDigits(property.sum.toString())}`)
   return parts.length === 0 ? "-" : parts.join(", ")
 }
 
-const isMixed = (property: PropertyFigures) => property.number > 0 && property.string > 0
+const isMixed = (property: PropertyFigures) => property.counts.number > 0 && property.counts.string > 0
 
 /** `units: number in 3 events, string in 1 (first on line 19)`. */
 const mixedText = (name: string, property: PropertyFigures) => {
-  const [most, least]: Array<ValueType> = property.number >= property.string
+  const [most, least]: Array<ValueType> = property.counts.number >= property.counts.string
     ? ["number", "string"]
     : ["string", "number"]
-  return `${printable(name)}: ${most} in ${plural(property.countOf(most), "event")}, ${least} in ${
-    count(property.countOf(least))
-  } (first on line ${property.firstOf(least)})`
+  return `${printable(name)}: ${most} in ${plural(property.counts[most], "event")}, ${least} in ${
+    count(property.counts[least])
+  } (first on line ${property.first[least]})`
 }
 
 const range = (figures: Figures): [string, string] =>
@@ -432,12 +508,10 @@ export const text = (preview: Preview): string => {
   const total = preview.count()
   const header = ["CUSTOMER", "EVENTS", "FIRST", "LAST", "SUMS"]
   const shown = customers.slice(0, shownCustomers)
-  const rows = shown.map((customer) => [
-    customerName(customer),
-    count(customer.events),
-    ...range(customer),
-    sums(preview, customer)
-  ])
+  const rows = shown.map((customer) => {
+    const figures = preview.figures([customer.slot])
+    return [customerName(customer), count(figures.events), ...range(figures), sums(preview, figures)]
+  })
   const rest = preview.rest(customers, shown.length)
   if (rest.customers > 0) {
     rows.push([
@@ -459,8 +533,8 @@ export const text = (preview: Preview): string => {
       else moreMixed++
     }
   }
-  for (const customer of customers) flag(customerName(customer), customer)
-  flag("the customers counted together", preview.others)
+  for (const customer of customers) flag(customerName(customer), preview.figures([customer.slot]))
+  flag("the customers counted together", preview.figures([0]))
   return [
     `By customer (${total.atLeast ? "more than " : ""}${plural(total.customers, "customer")}; sums are exact):`,
     ...[header, ...rows].map((row) => "  " + row.map(cell).join("  ").trimEnd()),
@@ -485,15 +559,15 @@ const figuresJson = (preview: Preview, figures: Figures) => ({
   last_timestamp: figures.events === 0 ? null : iso(figures.last),
   properties: Object.fromEntries(
     propertiesOf(preview, figures).map(([name, property]) => {
-      const types = valueTypes.filter((type) => property.countOf(type) > 0)
+      const types = valueTypes.filter((type) => property.counts[type] > 0)
       return [
         name,
         {
-          ...Object.fromEntries(types.map((type) => [type, property.countOf(type)])),
+          ...Object.fromEntries(types.map((type) => [type, property.counts[type]])),
           // A string: a JSON number would lose the exactness of a large or long sum.
-          ...(property.number > 0 ? { sum: property.toString() } : {}),
+          ...(property.counts.number > 0 ? { sum: property.sum.toString() } : {}),
           ...(types.length > 1
-            ? { first_line: Object.fromEntries(types.map((type) => [type, property.firstOf(type)])) }
+            ? { first_line: Object.fromEntries(types.map((type) => [type, property.first[type]])) }
             : {})
         }
       ]
@@ -513,7 +587,10 @@ export const json = (preview: Preview): Record<string, unknown> => {
     count: total.customers,
     ...(total.atLeast ? { count_is_at_least: true } : {}),
     ...(preview.moreProperties > 0 ? { more_properties: preview.moreProperties } : {}),
-    customers: customers.map((customer) => ({ [customer.kind]: customer.id, ...figuresJson(preview, customer) })),
+    customers: customers.map((customer) => ({
+      [customer.kind]: customer.id,
+      ...figuresJson(preview, preview.figures([customer.slot]))
+    })),
     others: rest.customers === 0
       ? null
       : {
