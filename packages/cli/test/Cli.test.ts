@@ -344,10 +344,10 @@ describe("orb-backfill run", () => {
           "  units   number\n" +
           "  region  string\n" +
           "By customer (3 customers; sums are exact):\n" +
-          "  CUSTOMER                EVENTS  FIRST                 LAST                  SUMS\n" +
-          "  customer-1 (external)      167  2026-10-01 00:01:00Z  2026-10-01 08:19:00Z  units 499\n" +
-          "  customer-2 (external)      167  2026-10-01 00:02:00Z  2026-10-01 08:20:00Z  units 498\n" +
-          "  customer-0 (external)      166  2026-10-01 00:03:00Z  2026-10-01 08:18:00Z  units 500\n" +
+          "  CUSTOMER               EVENTS  FIRST                 LAST                  SUMS\n" +
+          "  customer-1 (external)     167  2026-10-01 00:01:00Z  2026-10-01 08:19:00Z  units 499\n" +
+          "  customer-2 (external)     167  2026-10-01 00:02:00Z  2026-10-01 08:20:00Z  units 498\n" +
+          "  customer-0 (external)     166  2026-10-01 00:03:00Z  2026-10-01 08:18:00Z  units 500\n" +
           `500 events in ${file} would be sent; nothing was created.\n`
       )
       const json = yield* cli(["run", "--file", file, ...timeframe, "--add", "--dry-run", "--json"])
