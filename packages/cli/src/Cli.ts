@@ -240,7 +240,7 @@ const runFlags = {
   ),
   dryRun: Options.boolean("dry-run").pipe(
     Options.withDescription(
-      "Only check the file and say what would be sent (the type each property got); create nothing"
+      "Only check the file and say what would be sent (the type each property got; per customer, the events, first and last timestamp and sums); create nothing"
     )
   ),
   ephemeral: Options.boolean("ephemeral").pipe(
