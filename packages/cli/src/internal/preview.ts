@@ -26,12 +26,6 @@ const power = (n: number): bigint => {
 const fastScales = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000]
 
 /**
- * The exact sum of numbers as they are sent (each the decimal its JSON text is, as `String(value)` writes it, not
- * the binary double): 0.1 + 0.2 is 0.3 here. Safe integers, and decimals of up to 6 places and 15 digits, are summed
- * as integers scaled by a power of ten in a double while that is exact; the others, and what would grow past 2^53,
- * go to a scaled BigInt.
- */
-/**
  * A number as an integer count of 10^-scale units, for the first scale from `from` up to 6 at which it is exactly a
  * decimal of at most 15 digits (so the only one that reads as this double): 0.25 at scale 2 is 25. `undefined` for
  * the others (more places, more digits); `scale` is where the result is.
