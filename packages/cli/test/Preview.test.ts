@@ -1,6 +1,5 @@
 // The dry run as a preview: per customer, the events, their first and last timestamp, the exact sum of each numeric
 // property and the types seen, read by the real CLI from real files; and its two building blocks in bounded memory.
-import { Backfill } from "@effect-orb/backfills"
 import { OrbSimulator } from "@effect-orb/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -219,23 +218,6 @@ describe("DecimalSum", () => {
   it("groups the whole part by thousands", () => {
     assert.strictEqual(Preview.groupDigits("-1234567.891"), "-1,234,567.891")
     assert.strictEqual(Preview.groupDigits("999"), "999")
-  })
-})
-
-describe("millisOf", () => {
-  it("reads a checked timestamp as the library's strict parser does", () => {
-    for (
-      const text of [
-        "2026-10-01T00:00:00.000Z",
-        "2024-02-29T23:59:59.999Z",
-        "1970-01-01T00:00:00.000Z",
-        "0099-12-31T23:59:59.000Z",
-        "2026-10-01T02:00:00+02:00",
-        "2026-10-01T00:00:00Z"
-      ]
-    ) {
-      assert.strictEqual(Preview.millisOf(text), Backfill.timestampMillis(text), text)
-    }
   })
 })
 

@@ -318,30 +318,6 @@ export class DistinctCount {
   }
 }
 
-/**
- * The instant of a checked event's timestamp. The library writes it as `toISOString` does
- * (`2026-10-01T00:00:00.000Z`), read here digit by digit: the library's strict parser again, for every event, was the
- * largest part of the preview's time. Any other form goes to that parser.
- */
-export const millisOf = (text: string): number => {
-  if (text.length !== 24 || text.charCodeAt(10) !== 0x54 || text.charCodeAt(23) !== 0x5a) {
-    return Backfill.timestampMillis(text)
-  }
-  const digit = (i: number) => text.charCodeAt(i) - 0x30
-  const year = digit(0) * 1000 + digit(1) * 100 + digit(2) * 10 + digit(3)
-  // Date.UTC reads years 0 to 99 as 1900 to 1999.
-  if (year < 100) return Backfill.timestampMillis(text)
-  return Date.UTC(
-    year,
-    digit(5) * 10 + digit(6) - 1,
-    digit(8) * 10 + digit(9),
-    digit(11) * 10 + digit(12),
-    digit(14) * 10 + digit(15),
-    digit(17) * 10 + digit(18),
-    digit(20) * 100 + digit(21) * 10 + digit(22)
-  )
-}
-
 // The customers held one by one: a few dozen bytes each, and as many per property. The others are counted together.
 const maxCustomers = 10_000
 // Property names followed; a file whose names vary without end would otherwise hold them all.
@@ -391,7 +367,7 @@ export class Preview {
       }
     }
     this.events[slot]++
-    const at = millisOf(event.timestamp)
+    const at = Backfill.timestampMillis(event.timestamp)
     if (at < this.first[slot]) this.first[slot] = at
     if (at > this.last[slot]) this.last[slot] = at
     const properties = event.properties as Readonly<Record<string, unknown>>
