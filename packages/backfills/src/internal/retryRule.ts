@@ -4,14 +4,14 @@
  * and carries the verdict on the error as `retryable` (read through `OrbError.isTransient`).
  */
 import * as OrbError from "../OrbError.js"
+import { retryableStatus } from "./problem.js"
 
-/**
- * Statuses that may pass by themselves, as Orb's official SDK retries them (and that do not say a request was
- * refused: a run takes a create answered so as one whose outcome is unknown).
- *
- * @internal
- */
-export const retryableStatus = (status: number) => status === 408 || status === 409 || status === 429 || status >= 500
+export {
+  /**
+   * Statuses that may pass by themselves (declared with the error classes' table, in `problem.ts`).
+   */
+  retryableStatus
+} from "./problem.js"
 
 /**
  * Whether a response with this status and `x-should-retry` header is worth another attempt: the header decides
