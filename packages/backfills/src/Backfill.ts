@@ -12,10 +12,9 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import { deriveKey, keyContent } from "./internal/eventKey.js"
+import * as IdempotencyKey from "./internal/idempotencyKey.js"
 import { InvalidInput } from "./internal/invalidInput.js"
 import * as IsoDateTime from "./internal/isoDateTime.js"
-import { sha256 } from "./internal/sha256.js"
 import * as WireEvent from "./internal/wireEvent.js"
 
 /**
@@ -454,12 +453,7 @@ export const blocks = (backfill: Backfill, timeframe: Timeframe): boolean =>
  * @since 0.2.0
  * @category constructors
  */
-export const overlapRetryKey = (key: string, attempt: number): string => {
-  const suffix = `-o${attempt}`
-  if (key.length + suffix.length <= maxIdempotencyKeyLength) return key + suffix
-  const digest = Array.from(sha256(new TextEncoder().encode(key)), (byte) => byte.toString(16).padStart(2, "0"))
-  return `eo-${digest.join("").slice(0, 48)}${suffix}`
-}
+export const overlapRetryKey: (key: string, attempt: number) => string = IdempotencyKey.overlapRetry
 
 const dayMillis = 24 * 60 * 60 * 1000
 
@@ -525,7 +519,7 @@ export const maxEventsPerRequest = 500
  * @since 0.1.0
  * @category limits
  */
-export const maxIdempotencyKeyLength = 64
+export const maxIdempotencyKeyLength = IdempotencyKey.maxLength
 
 /**
  * How far ahead of the current time an event's timestamp may be, in milliseconds (5 minutes): Orb refuses an
@@ -560,8 +554,8 @@ export const maxEventBytes = 32 * 1024
  * @category idempotency
  */
 export const deriveIdempotencyKey = (event: IngestEvent): Effect.Effect<string> =>
-  deriveKey(
-    keyContent(
+  IdempotencyKey.deriveKey(
+    IdempotencyKey.keyContent(
       event.eventName,
       event.customerId,
       event.externalCustomerId,

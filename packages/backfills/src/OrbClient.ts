@@ -25,7 +25,8 @@ import { maxIdempotencyKeyLength } from "./Backfill.js"
 import { decoderFor } from "./internal/decode.js"
 import { truncate } from "./internal/excerpt.js"
 import * as Exchange from "./internal/exchange.js"
-import * as RetryRule from "./internal/retryRule.js"
+import * as IdempotencyKey from "./internal/idempotencyKey.js"
+import * as RetryPolicy from "./internal/retryPolicy.js"
 import * as OrbError from "./OrbError.js"
 
 /**
@@ -181,12 +182,7 @@ const checkBaseUrl = (
  * @since 0.1.0
  * @category retries
  */
-export const defaultRetrySchedule = (maxRetries: number): Schedule.Schedule<unknown, unknown> =>
-  Schedule.exponential(Duration.millis(500), 2).pipe(
-    Schedule.modifyDelay((_, delay) => Duration.min(delay, Duration.seconds(8))),
-    Schedule.jitteredWith({ min: 0.75, max: 1 }),
-    Schedule.intersect(Schedule.recurs(maxRetries))
-  )
+export const defaultRetrySchedule: (maxRetries: number) => Schedule.Schedule<unknown, unknown> = RetryPolicy.transport
 
 const durationOption = (
   name: string,
@@ -200,8 +196,6 @@ const durationOption = (
       onSome: Either.right
     }
   )
-
-const generateIdempotencyKey = () => `effect-orb-${globalThis.crypto.randomUUID()}`
 
 /**
  * Builds the client from options. Fails when the base URL is not acceptable.
@@ -219,8 +213,12 @@ export const make = (
     // `httpSpans` the exchange makes a span per attempt of its own, with the same attributes and trace headers.
     const httpClient = HttpClient.withTracerDisabledWhen(yield* HttpClient.HttpClient, () => true)
     const timeout = yield* durationOption("timeout", options.timeout, Duration.seconds(60))
-    const maxRetryAfter = yield* durationOption("maxRetryAfter", options.maxRetryAfter, Duration.seconds(60))
-    const maxRetries = options.maxRetries ?? 2
+    const maxRetryAfter = yield* durationOption(
+      "maxRetryAfter",
+      options.maxRetryAfter,
+      RetryPolicy.defaultMaxRetryAfter
+    )
+    const maxRetries = options.maxRetries ?? RetryPolicy.defaultMaxRetries
     if (!Number.isInteger(maxRetries) || maxRetries < 0) {
       return yield* Effect.fail(
         ConfigError.InvalidData(["maxRetries"], `expected a whole number from 0, got ${maxRetries}`)
@@ -263,7 +261,7 @@ export const make = (
         : ""
       const path = `${req.path}${query}`
       let httpRequest = HttpClientRequest.make(method)(`${baseUrl}${path}`, { headers: commonHeaders })
-      const idempotencyKey = method === "POST" ? req.idempotencyKey ?? generateIdempotencyKey() : undefined
+      const idempotencyKey = method === "POST" ? req.idempotencyKey ?? IdempotencyKey.forRequest() : undefined
       if (idempotencyKey !== undefined) {
         httpRequest = HttpClientRequest.setHeader(httpRequest, "idempotency-key", idempotencyKey)
       }
@@ -309,8 +307,10 @@ export const make = (
           Either.getOrUndefined
         )
         return Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          const retryAfter = Option.map(retryAfterOf(response.headers, now), (asked) =>
-            Duration.min(asked, maxRetryAfter))
+          const retryAfter = Option.map(
+            retryAfterOf(response.headers, now),
+            (asked) => Duration.min(asked, maxRetryAfter)
+          )
           return Effect.fail(OrbError.fromResponse({
             status,
             method,
@@ -318,7 +318,7 @@ export const make = (
             problem,
             excerpt: excerpt(text),
             retryAfterMillis: Option.getOrUndefined(Option.map(retryAfter, Duration.toMillis)),
-            retryable: RetryRule.retryableResponse(status, response.headers["x-should-retry"]),
+            retryable: RetryPolicy.retryableResponse(status, response.headers["x-should-retry"]),
             ...keyField
           }))
         })
@@ -332,18 +332,16 @@ export const make = (
               : transportFailure("Connection", error.message)
           )
         ),
-        Effect.flatMap(([response, text]) =>
-          onResponse(response, text)
-        )
+        Effect.flatMap(([response, text]) => onResponse(response, text))
       )
       if (req.retry === false) return attempt
 
-      // A 409 that persists for one key is final (see `RetryRule.settleConflict`): count them across attempts.
+      // A 409 that persists for one key is final (see `RetryPolicy.settleConflict`): count them across attempts.
       return Effect.suspend(() => {
         let conflictsInARow = 0
         const counted = Effect.mapError(attempt, (error) => {
           conflictsInARow = error._tag === "ResourceConflict" ? conflictsInARow + 1 : 0
-          return RetryRule.settleConflict(error, conflictsInARow)
+          return RetryPolicy.settleConflict(error, conflictsInARow)
         })
         return Effect.retry(counted, { schedule: retrySchedule, while: OrbError.isTransient })
       })

@@ -14,11 +14,11 @@
  */
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
-import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import { BackfillStatus, Timestamp } from "./Backfill.js"
-import { excerptOf, truncate } from "./internal/excerpt.js"
+import { truncate } from "./internal/excerpt.js"
+import * as Problem from "./internal/problem.js"
 
 /**
  * The prefix of every Orb error type URI.
@@ -221,11 +221,12 @@ export class AuthenticationError
   )
 {
   /**
-   * The fragment of its type URI, and the status Orb declares for it.
+   * The fragment of its type URI, the status Orb declares for it, and whether that status alone selects it
+   * (`byStatus`, when the body names no type).
    *
    * @since 0.1.0
    */
-  static readonly wire = { fragment: "401-authentication-error", status: 401 } as const
+  static readonly wire = { fragment: "401-authentication-error", status: 401, byStatus: true } as const
   /**
    * @since 0.1.0
    */
@@ -248,11 +249,12 @@ export class ResourceNotFound
   )
 {
   /**
-   * The fragment of its type URI, and the status Orb declares for it.
+   * The fragment of its type URI, the status Orb declares for it, and whether that status alone selects it
+   * (`byStatus`, when the body names no type).
    *
    * @since 0.1.0
    */
-  static readonly wire = { fragment: "404-resource-not-found", status: 404 } as const
+  static readonly wire = { fragment: "404-resource-not-found", status: 404, byStatus: true } as const
   /**
    * @since 0.1.0
    */
@@ -303,11 +305,12 @@ export class ResourceConflict
   })
 {
   /**
-   * The fragment of its type URI, and the status Orb declares for it.
+   * The fragment of its type URI, the status Orb declares for it, and whether that status alone selects it
+   * (`byStatus`, when the body names no type).
    *
    * @since 0.1.0
    */
-  static readonly wire = { fragment: "409-resource-conflict", status: 409 } as const
+  static readonly wire = { fragment: "409-resource-conflict", status: 409, byStatus: true } as const
   /**
    * @since 0.1.0
    */
@@ -334,11 +337,12 @@ export class RequestTooLarge
   )
 {
   /**
-   * The fragment of its type URI, and the status Orb declares for it.
+   * The fragment of its type URI, the status Orb declares for it, and whether that status alone selects it
+   * (`byStatus`, when the body names no type).
    *
    * @since 0.1.0
    */
-  static readonly wire = { fragment: "413-request-too-large", status: 413 } as const
+  static readonly wire = { fragment: "413-request-too-large", status: 413, byStatus: true } as const
   /**
    * @since 0.1.0
    */
@@ -413,11 +417,12 @@ export class TooManyRequests
   )
 {
   /**
-   * The fragment of its type URI, and the status Orb declares for it.
+   * The fragment of its type URI, the status Orb declares for it, and whether that status alone selects it
+   * (`byStatus`, when the body names no type).
    *
    * @since 0.1.0
    */
-  static readonly wire = { fragment: "429-too-many-requests", status: 429 } as const
+  static readonly wire = { fragment: "429-too-many-requests", status: 429, byStatus: true } as const
   /**
    * @since 0.1.0
    */
@@ -440,11 +445,12 @@ export class InternalServerError
   )
 {
   /**
-   * The fragment of its type URI, and the status Orb declares for it.
+   * The fragment of its type URI, the status Orb declares for it, and whether that status alone selects it
+   * (`byStatus`, when the body names no type).
    *
    * @since 0.1.0
    */
-  static readonly wire = { fragment: "500-internal-server-error", status: 500 } as const
+  static readonly wire = { fragment: "500-internal-server-error", status: 500, byStatus: true } as const
   /**
    * @since 0.1.0
    */
@@ -477,8 +483,10 @@ export class UnknownApiError
 }
 
 /**
- * The errors Orb documents, each class carrying its type URI's fragment and declared status (`wire`): the one list
- * from which {@link errorTypes}, {@link ApiError} and the {@link OrbError} Schema derive.
+ * The errors Orb documents, each class carrying its type URI's fragment, its declared status and whether that status
+ * alone selects it (`wire`): the one table (docs/errors-and-retries.md shows it) from which {@link errorTypes},
+ * {@link ApiError}, the {@link OrbError} Schema, the classification of a response ({@link fromResponse}) and the
+ * errors retried ({@link isTransient}) derive.
  */
 const documented = [
   ConstraintViolation,
@@ -609,7 +617,10 @@ export const isTransient = (u: unknown): u is OrbError => {
     (u._tag === "UnknownApiError" && typeof status === "number" && (status === 408 || status >= 500))
 }
 
-const transientTags: ReadonlySet<string> = new Set(["InternalServerError", "TooManyRequests", "ResourceConflict"])
+// The documented errors whose declared status may pass by itself (409, 429, 5xx).
+const transientTags: ReadonlySet<string> = new Set(
+  documented.filter((error) => Problem.retryableStatus(error.wire.status)).map((error) => error._tag)
+)
 
 export {
   /**
@@ -858,19 +869,7 @@ export class OverlapWaitTimeout
 export const eventFailures = (
   error: RequestValidationError
 ): ReadonlyArray<{ readonly idempotencyKey: string; readonly validationErrors: ReadonlyArray<string> }> =>
-  error.validationErrors.flatMap((entry) =>
-    Option.match(decodeEventFailure(entry), {
-      onNone: () => [],
-      onSome: (failure) => [failure]
-    })
-  )
-
-const decodeEventFailure = Schema.decodeUnknownOption(
-  Schema.Struct({
-    idempotencyKey: Schema.propertySignature(Schema.String).pipe(Schema.fromKey("idempotency_key")),
-    validationErrors: Schema.propertySignature(Schema.Array(Schema.String)).pipe(Schema.fromKey("validation_errors"))
-  })
-)
+  Problem.eventFailures(error.validationErrors)
 
 /**
  * The shape of an Orb error body (RFC 7807 problem document). `title` and `detail` may be `null`.
@@ -907,7 +906,9 @@ export type ErrorType = (typeof documented)[number]["_tag"]
  * @category wire
  */
 export const errorTypes: { readonly [K in ErrorType]: { readonly fragment: string; readonly status: number } } = Object
-  .fromEntries(documented.map((error) => [error._tag, error.wire])) as any
+  .fromEntries(
+    documented.map((error) => [error._tag, { fragment: error.wire.fragment, status: error.wire.status }])
+  ) as any
 
 /**
  * The full type URI of an Orb error type, as it appears in a problem document.
@@ -917,82 +918,7 @@ export const errorTypes: { readonly [K in ErrorType]: { readonly fragment: strin
  */
 export const typeUri = (type: ErrorType): string => typePrefix + errorTypes[type].fragment
 
-const classes = Object.fromEntries(documented.map((error) => [error._tag, error])) as {
-  readonly [K in ErrorType]: Extract<(typeof documented)[number], { readonly _tag: K }>
-}
-
-const byUri = new Map(
-  (Object.keys(errorTypes) as Array<ErrorType>).map((tag) => [typeUri(tag), tag] as const)
-)
-
-// When the body is not one of Orb's documents (a proxy's page, an empty body), the status alone decides,
-// as in the official SDK's fallback.
-const byStatus = (status: number): ErrorType | undefined => {
-  switch (status) {
-    case 401:
-      return "AuthenticationError"
-    case 404:
-      return "ResourceNotFound"
-    case 409:
-      return "ResourceConflict"
-    case 413:
-      return "RequestTooLarge"
-    case 429:
-      return "TooManyRequests"
-  }
-  return status >= 500 ? "InternalServerError" : undefined
-}
-
-// An error is printed, logged and kept: it holds a bounded part of what Orb (or anything in front of it) sent.
-// The bounds leave Orb's real answers whole: a type URI, a sentence of title or detail, and for an ingest
-// request of at most 500 events one entry per refused event, each a key and a few short messages.
-const maxTextLength = 1_000
-const maxEntries = 1_000
-const maxEntryMessages = 20
-const maxKeyLength = 1_000
-const maxMessageLength = 500
-const maxExcerptLength = 200
-// All entries together: far above 500 refused events with their messages, far below a body of megabytes.
-const maxEntriesLength = 256_000
-
-/**
- * Orb's `validation_errors`, bounded: entries of the documented `{ idempotency_key, validation_errors }` shape
- * are kept (with those two keys only, and their messages cut to length); anything else becomes a short excerpt
- * of itself (a string, its start), as does an entry whose key is too long to be one sent. Past `maxEntries`, or
- * `maxEntriesLength` characters in all, the rest is left out: an ingestion sends the events of entries left
- * out again, and Orb names them again.
- */
-const boundedValidationErrors = (entries: ReadonlyArray<unknown>): Array<unknown> => {
-  const kept: Array<unknown> = []
-  let length = 0
-  for (const entry of entries) {
-    if (kept.length >= maxEntries || length >= maxEntriesLength) break
-    const bounded = boundedEntry(entry)
-    kept.push(bounded)
-    length += typeof bounded === "string"
-      ? bounded.length
-      : bounded.idempotency_key.length + bounded.validation_errors.reduce((n, m) => n + m.length, 0)
-  }
-  return kept
-}
-
-const boundedEntry = (
-  entry: unknown
-): { readonly idempotency_key: string; readonly validation_errors: ReadonlyArray<string> } | string => {
-  if (typeof entry === "object" && entry !== null && !Array.isArray(entry)) {
-    const { idempotency_key, validation_errors } = entry as Record<string, unknown>
-    if (
-      typeof idempotency_key === "string" && idempotency_key.length <= maxKeyLength &&
-      Array.isArray(validation_errors) && validation_errors.every(Predicate.isString)
-    ) {
-      return {
-        idempotency_key,
-        validation_errors: validation_errors.slice(0, maxEntryMessages).map((m) => truncate(m, maxMessageLength))
-      }
-    }
-  }
-  return typeof entry === "string" ? truncate(entry, maxExcerptLength) : excerptOf(entry, maxExcerptLength)
-}
+const classify = Problem.classifier(documented, typePrefix)
 
 /**
  * The typed error for an error response: by the problem document's `type` when its status is the one Orb
@@ -1013,26 +939,13 @@ export const fromResponse = (options: {
   readonly retryable?: boolean | undefined
   readonly idempotencyKey?: string | undefined
 }): ApiError => {
-  const { excerpt, idempotencyKey, method, path, problem, retryable, retryAfterMillis, status } = options
-  const detail = problem ? problem.detail : excerpt
-  const fields = {
-    status,
-    type: truncate(problem?.type ?? "", maxTextLength),
-    method,
-    path,
-    ...(retryAfterMillis !== undefined ? { retryAfterMillis } : {}),
-    ...(retryable !== undefined ? { retryable } : {}),
-    ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
-    ...(problem?.title ? { title: truncate(problem.title, maxTextLength) } : {}),
-    ...(detail ? { detail: truncate(detail, maxTextLength) } : {})
-  }
-  const byType = problem ? byUri.get(problem.type) : undefined
-  const tag = byType !== undefined && errorTypes[byType].status === status ? byType : byStatus(status)
-  if (tag === "RequestValidationError") {
+  const fields = Problem.fieldsOf(options)
+  const error = classify(options.status, options.problem?.type)
+  if (error === RequestValidationError) {
     return new RequestValidationError({
       ...fields,
-      validationErrors: boundedValidationErrors(problem?.validation_errors ?? [])
+      validationErrors: Problem.boundedValidationErrors(options.problem?.validation_errors ?? [])
     })
   }
-  return tag === undefined ? new UnknownApiError(fields) : new (classes[tag] as typeof ConstraintViolation)(fields)
+  return error === undefined ? new UnknownApiError(fields) : new (error as typeof ConstraintViolation)(fields)
 }

@@ -24,6 +24,13 @@ export * as Backfills from "./Backfills.js"
 export * as Events from "./Events.js"
 
 /**
+ * Every idempotency key the library and its durable runs send, and how each is made.
+ *
+ * @since 0.2.0
+ */
+export * as IdempotencyKey from "./IdempotencyKey.js"
+
+/**
  * The configured transport to Orb.
  *
  * @since 0.1.0
@@ -36,6 +43,13 @@ export * as OrbClient from "./OrbClient.js"
  * @since 0.1.0
  */
 export * as OrbError from "./OrbError.js"
+
+/**
+ * The retry policy: which failures are retried, and how long each layer waits before the next attempt.
+ *
+ * @since 0.2.0
+ */
+export * as RetryPolicy from "./RetryPolicy.js"
 
 /**
  * Proof of what Orb holds after a backfill: every event found as sent, and the hourly counts.

@@ -1,6 +1,6 @@
 /**
  * A faithful, in-memory Orb for tests: the backfill and ingest endpoints of Orb's API, and its event search and
- * volume (see `ORB_API.md`, including its "Decided here" assumptions), served under `/v1` by one request handler
+ * volume (see `docs/orb-api.md`, including its "Decided here" assumptions), served under `/v1` by one request handler
  * with two faces:
  *
  * - {@link layer}: an `HttpClient` that answers in-process (no socket) plus the {@link OrbSimulator}
@@ -36,7 +36,7 @@ import * as EventsHandler from "./internal/eventsHandler.js"
 import * as Handler from "./internal/handler.js"
 import * as Pipeline from "./internal/pipeline.js"
 import * as State from "./internal/state.js"
-import * as Traffic from "./internal/traffic.js"
+import * as LimitsAndFaults from "./internal/limitsAndFaults.js"
 import type * as SimulatorServer from "./SimulatorServer.js"
 
 // ---------------------------------------------------------------------------------------------------------
@@ -108,7 +108,7 @@ export type FaultKind = "internal-error" | "unavailable" | "too-many-requests" |
  * @since 0.1.0
  * @category faults
  */
-export const faultKinds: ReadonlyArray<FaultKind> = Traffic.faultKinds
+export const faultKinds: ReadonlyArray<FaultKind> = LimitsAndFaults.faultKinds
 
 /**
  * One fault. `before`: the request has no effect. `after`: the request took effect (and its response was
@@ -416,8 +416,8 @@ export const make = (options: Options = {}): Effect.Effect<OrbSimulator> =>
       customers: [...defaultCustomers, ...(options.customers ?? [])]
     }
     const state = new State.State(config, seed)
-    const limiter = new Traffic.Limiter(resolveQuotas(options.quotas))
-    const faults = new Traffic.Faults(options.faults, seed)
+    const limiter = new LimitsAndFaults.Limiter(resolveQuotas(options.quotas))
+    const faults = new LimitsAndFaults.Faults(options.faults, seed)
     const requests: Array<RequestRecord> = []
     const recordRequests = options.recordRequests ?? "all"
     const latency = Duration.decode(options.latency ?? Duration.zero)

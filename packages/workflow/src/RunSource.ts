@@ -207,14 +207,6 @@ export const fromNamed = (name: string): Effect.Effect<NamedSource, SourceError>
 export const where = (source: RunSource, line: number): string => `${source._tag === "File" ? "line" : "event"} ${line}`
 
 /**
- * The name of a source in messages and listings: a file's path, a named source's name.
- *
- * @since 0.1.0
- * @category reading
- */
-export const nameOf = (source: RunSource): string => source._tag === "File" ? source.path : source.name
-
-/**
  * Up to `maxEvents` events of a source from `offset` (a file's byte offset, at line `line` counting from 1; a named
  * source's event offset, `line` being `offset + 1`), and where the next segment begins.
  *

@@ -22,6 +22,7 @@ import * as Events from "./events.js"
 import { decodedEvents, encodedEvents, ingestInto, ingestStream as internalIngestStream } from "./ingestStream.js"
 import { followCursors } from "./pages.js"
 import * as RateLimiter from "./rateLimiter.js"
+import * as RetryPolicy from "./retryPolicy.js"
 import { run as internalRun } from "./run.js"
 
 /** @internal */
@@ -359,7 +360,4 @@ export const makeWith = (
   })
 
 /** @internal */
-export const defaultAwaitSchedule: Schedule.Schedule<unknown> = Schedule.exponential(Duration.seconds(1), 2).pipe(
-  Schedule.modifyDelay((_, delay) => Duration.min(delay, Duration.seconds(30))),
-  Schedule.jittered
-)
+export const defaultAwaitSchedule: Schedule.Schedule<unknown> = RetryPolicy.awaitPoll

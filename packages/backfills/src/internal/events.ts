@@ -10,7 +10,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as Backfill from "../Backfill.js"
-import { keyContent, keyOf } from "./eventKey.js"
+import { forEvent, keyContent } from "./idempotencyKey.js"
 import * as IsoDateTime from "./isoDateTime.js"
 import * as WireEvent from "./wireEvent.js"
 
@@ -254,7 +254,7 @@ export const withKey = (wire: Wire, idempotencyKey: string): Wire =>
 
 /** The event as sent: as it is when it carries a key, else with the key derived from its content. @internal */
 export const withSettledKey = (wire: Wire): Wire =>
-  wire.idempotency_key !== undefined ? wire : withKey(wire, keyOf(wireKeyContent(wire)))
+  wire.idempotency_key !== undefined ? wire : withKey(wire, forEvent(wireKeyContent(wire)))
 
 /** What the derived key of a valid wire event is a digest of. @internal */
 export const wireKeyContent = (wire: Wire): string =>

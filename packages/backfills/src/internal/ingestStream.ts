@@ -8,19 +8,17 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Encoding from "effect/Encoding"
 import * as FiberSet from "effect/FiberSet"
-import * as Random from "effect/Random"
 import * as Stream from "effect/Stream"
 import * as Backfill from "../Backfill.js"
 import type * as Backfills from "../Backfills.js"
 import type * as OrbClient from "../OrbClient.js"
 import * as OrbError from "../OrbError.js"
 import * as Events from "./events.js"
+import * as IdempotencyKey from "./idempotencyKey.js"
 import { liveModeQuota } from "./quota.js"
 import * as RateLimiter from "./rateLimiter.js"
-import * as RetryRule from "./retryRule.js"
-import { sha256 } from "./sha256.js"
+import * as RetryPolicy from "./retryPolicy.js"
 
 /**
  * A batch ready to send: valid wire events, their positions in the input, and (once settled) their keys. Parallel
@@ -93,27 +91,6 @@ export const encodedEvents: Check<unknown> = {
 }
 
 const maxFailuresKept = 1_000
-const textEncoder = new TextEncoder()
-
-/**
- * A request's `Idempotency-Key`, derived from the backfill and the keys of its events: the same batch sent again to
- * the same backfill (a retry, a resumed run) carries the same key, so Orb replays its answer; the same events sent
- * to another backfill (a re-run of the same file) make another request, with another key (Orb refuses a key reused
- * for another request, another `backfill_id` included, for 48 hours); a batch with events set aside gets a new one.
- */
-const batchKey = (backfillId: string, wires: ReadonlyArray<Events.Wire>): string => {
-  let content = backfillId
-  for (let i = 0; i < wires.length; i++) content += "\n" + wires[i].idempotency_key!
-  return `eob-${Encoding.encodeBase64Url(sha256(textEncoder.encode(content)))}`
-}
-
-/** Exponential backoff for a batch's own retries: 0.5 s doubling to 30 s, jittered down by up to a quarter. */
-const backoff = (attempt: number) =>
-  Effect.map(
-    Random.nextRange(0.75, 1),
-    (factor) => Duration.millis(Math.min(500 * 2 ** (attempt - 1), 30_000) * factor)
-  )
-
 /**
  * The one pipeline behind `ingestStream` and `ingestEncodedStream`, whatever the form of the input: `events`
  * checks each event and gives its wire form, and everything after that works on wire events.
@@ -157,7 +134,7 @@ export const ingestInto = <A, E, R>(
     const { ids } = targets
     const batchSize = options.batchSize ?? Backfill.maxEventsPerRequest
     const concurrency = options.concurrency ?? 4
-    const maxAttempts = options.maxAttempts ?? 10
+    const maxAttempts = options.maxAttempts ?? RetryPolicy.defaultBatchAttempts
     const onInvalid = options.onInvalid ?? "skip"
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > Backfill.maxEventsPerRequest) {
       return yield* new OrbError.InvalidInput({ field: "batchSize", reason: `must be an integer from 1 to 500` })
@@ -253,7 +230,7 @@ export const ingestInto = <A, E, R>(
         perTarget[target].sent += wires.length
         while (wires.length > 0) {
           yield* limiter.acquire(wires.length)
-          const idempotencyKey = batchKey(id, wires)
+          const idempotencyKey = IdempotencyKey.forBatch(id, wires)
           const result = yield* Effect.either(deps.client.request({
             method: "POST",
             path: "/ingest",
@@ -270,7 +247,7 @@ export const ingestInto = <A, E, R>(
             return yield* report
           }
           conflictsInARow = result.left._tag === "ResourceConflict" ? conflictsInARow + 1 : 0
-          const error = RetryRule.settleConflict(result.left, conflictsInARow)
+          const error = RetryPolicy.settleConflict(result.left, conflictsInARow)
           if (error._tag === "RequestValidationError") {
             // Orb recorded nothing of this request: set the events it names aside and send the rest again.
             const reasons = new Map(OrbError.eventFailures(error).map((f) => [f.idempotencyKey, f.validationErrors]))
@@ -308,7 +285,9 @@ export const ingestInto = <A, E, R>(
             )
           } else {
             if (error._tag === "TooManyRequests") counts.rateLimited++
-            const wait = retryAfter !== undefined ? Duration.millis(retryAfter) : yield* backoff(attempt)
+            const wait = retryAfter !== undefined
+              ? Duration.millis(retryAfter)
+              : yield* RetryPolicy.batchBackoff(attempt)
             yield* Effect.logDebug(`Sending ${wires.length} events again in ${Duration.format(wait)}`).pipe(
               Effect.annotateLogs({ backfillId: id, error: error._tag, attempt })
             )

@@ -8,6 +8,7 @@ import type * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Backfill from "../Backfill.js"
 import type * as Backfills from "../Backfills.js"
+import * as RetryPolicy from "./retryPolicy.js"
 
 /** @internal */
 export const defaultOverlapWait: Duration.Duration = Duration.hours(1)
@@ -19,13 +20,8 @@ export const blockerOf = (
 ): Effect.Effect<Option.Option<Backfill.Backfill>, Backfills.Error> =>
   list().pipe(Stream.filter((backfill) => Backfill.blocks(backfill, timeframe)), Stream.runHead)
 
-/**
- * The waits between polls of a blocking backfill: 1 s doubling to 30 s. A backfill is reflected some time after its
- * close, so the first polls are quick and the later ones spaced.
- *
- * @internal
- */
-export const pollWaitMillis = (poll: number): number => Math.min(1_000 * 2 ** poll, 30_000)
+/** The waits between polls of a blocking backfill, in milliseconds (`RetryPolicy.pollWait`). */
+export const pollWaitMillis = (poll: number): number => Duration.toMillis(RetryPolicy.pollWait(poll))
 
 /** @internal */
 export const isRefusal = (error: { readonly _tag: string }): boolean => error._tag === "ConstraintViolation"

@@ -13,15 +13,15 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as Backfill from "../Backfill.js"
 import type * as Backfills from "../Backfills.js"
 import * as OrbError from "../OrbError.js"
+import * as IdempotencyKey from "./idempotencyKey.js"
 import type * as IngestStream from "./ingestStream.js"
 import * as Overlap from "./overlap.js"
 import { defaultCloseTime } from "./quota.js"
-import * as RetryRule from "./retryRule.js"
+import * as RetryPolicy from "./retryPolicy.js"
 
 type Operations<R> =
   & Pick<Backfills.Backfills, "create" | "fetch" | "list" | "close" | "revert" | "awaitStatus">
@@ -49,16 +49,13 @@ const outcomeUnknown = (error: Backfills.Error): boolean => {
     case "InvalidInput":
       return false
     default:
-      return RetryRule.retryableStatus(error.status)
+      return RetryPolicy.retryableStatus(error.status)
   }
 }
 
 // Orb's clock and ours may disagree: a backfill made by this run's create can carry a `created_at` a little
 // before the run's own start.
 const clockSkewMillis = 15 * 60_000
-
-/** Searches after the first for the backfill of a lost create, 2, 4 and 8 seconds apart. */
-const recoveryRetries = 3
 
 /** Whether a backfill is one this run's create could have made: open, with exactly its parameters. */
 const isThisRun = (backfill: Backfill.Backfill, input: Backfill.CreateBackfill): boolean =>
@@ -75,9 +72,6 @@ const isThisRun = (backfill: Backfill.Backfill, input: Backfill.CreateBackfill):
     : input.externalCustomerId !== undefined
     ? Option.isSome(backfill.customerId)
     : Option.isNone(backfill.customerId))
-
-/** The suffix a window's create key gets: `-w0`, `-w1`, ... (none with one window). */
-const windowSuffix = (index: number, count: number) => count === 1 ? "" : `-w${index}`
 
 /** How long before the close time of the windows already created a later window's wait for an overlap ends. */
 const windowWaitMargin = 10 * 60_000
@@ -117,8 +111,8 @@ export const run = <E, R>(
     if (count === 1) yield* ops.validateCreate(inputs[0])
     else for (const input of inputs) yield* ops.validateCreate(input)
     // One key per window for its create and for any re-send of it below, so that Orb can only ever apply it once.
-    const baseKey = spec.idempotencyKey ?? `effect-orb-run-${globalThis.crypto.randomUUID()}`
-    const suffixLength = windowSuffix(count - 1, count).length
+    const baseKey = spec.idempotencyKey ?? IdempotencyKey.forRun()
+    const suffixLength = IdempotencyKey.windowSuffix(count - 1, count).length
     if (baseKey.length + suffixLength > Backfill.maxIdempotencyKeyLength) {
       return yield* invalid(
         "idempotencyKey",
@@ -130,8 +124,8 @@ export const run = <E, R>(
     // A create sent again after Orb refused it for an overlap has a key of its own: Orb keeps the key's refusal.
     const keyOf = (index: number, attempt = 0) =>
       attempt === 0
-        ? baseKey + windowSuffix(index, count)
-        : Backfill.overlapRetryKey(baseKey + windowSuffix(index, count), attempt)
+        ? IdempotencyKey.forWindow(baseKey, index, count)
+        : IdempotencyKey.overlapRetry(IdempotencyKey.forWindow(baseKey, index, count), attempt)
     const overlapWait = spec.overlapWait === undefined
       ? Duration.toMillis(Overlap.defaultOverlapWait)
       : Duration.toMillis(Duration.decode(spec.overlapWait))
@@ -217,7 +211,7 @@ export const run = <E, R>(
         // A create held up on the way (by a proxy, say) can reach Orb after the client gave up on it: look again a
         // few times, a while apart, before saying nothing was found.
         const found = yield* search.pipe(
-          Effect.retry(Schedule.exponential("2 seconds", 2).pipe(Schedule.intersect(Schedule.recurs(recoveryRetries)))),
+          Effect.retry(RetryPolicy.createSearch),
           Effect.orElseSucceed(() => undefined)
         )
         // Orb refused the create (its refusal replayed, or the same request refused again): nothing was made.

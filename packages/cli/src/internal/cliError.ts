@@ -4,6 +4,8 @@
  *
  * @since 0.1.0
  */
+import * as OrbError from "@effect-orb/backfills/OrbError"
+import * as EventFile from "@effect-orb/workflow/EventFile"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -69,7 +71,11 @@ export const ExitCode = {
 } as const
 
 // Refused before anything was sent: the input is at fault, not the work.
-const usageTags = new Set(["UsageError", "InvalidLines", "InputError", "UnsupportedFormat", "InvalidInput"])
+const usageTags: ReadonlySet<string> = new Set(
+  [UsageError, InvalidLines, EventFile.InputError, EventFile.UnsupportedFormat, OrbError.InvalidInput].map((error) =>
+    error._tag
+  )
+)
 
 const tagOf = (error: unknown): string | undefined =>
   Predicate.hasProperty(error, "_tag") && typeof error._tag === "string" ? error._tag : undefined

@@ -18,7 +18,7 @@ import type * as OrbSimulator from "../OrbSimulator.js"
 import * as Handler from "./handler.js"
 import * as Pipeline from "./pipeline.js"
 import type * as State from "./state.js"
-import * as Traffic from "./traffic.js"
+import * as LimitsAndFaults from "./limitsAndFaults.js"
 
 const prefix = "/_simulator"
 
@@ -34,7 +34,7 @@ export const isControl = (url: string): boolean => {
 // wire shapes
 
 const Millis = Schema.Number.pipe(Schema.finite(), Schema.nonNegative())
-const FaultKind = Schema.Literal(...Traffic.faultKinds)
+const FaultKind = Schema.Literal(...LimitsAndFaults.faultKinds)
 
 const CustomerJson = Schema.Struct({
   id: Schema.NonEmptyString,

@@ -12,7 +12,7 @@ import type * as OrbSimulator from "../OrbSimulator.js"
 import * as EventsHandler from "./eventsHandler.js"
 import * as Handler from "./handler.js"
 import * as State from "./state.js"
-import type * as Traffic from "./traffic.js"
+import type * as LimitsAndFaults from "./limitsAndFaults.js"
 
 const defaultFaultDelay = Duration.minutes(2)
 
@@ -88,8 +88,8 @@ const pathOf = (url: string) => {
 export interface Parts {
   readonly config: State.Config
   readonly state: State.State
-  readonly limiter: Traffic.Limiter
-  readonly faults: Traffic.Faults
+  readonly limiter: LimitsAndFaults.Limiter
+  readonly faults: LimitsAndFaults.Faults
   readonly requests: Array<OrbSimulator.RequestRecord>
   readonly recordRequests: "all" | "metadata" | "none"
   readonly latency: Duration.Duration
@@ -110,7 +110,7 @@ export const authenticate = (config: State.Config, headers: Record<string, strin
 }
 
 /** Step 2: the quota of the request's category, answered with 429 and `Retry-After` when it is spent. */
-const admit = (limiter: Traffic.Limiter, req: Handler.Request, now: number): Handler.Response | undefined => {
+const admit = (limiter: LimitsAndFaults.Limiter, req: Handler.Request, now: number): Handler.Response | undefined => {
   const category = Handler.category(req)
   const wait = limiter.admit(category, () => Handler.eventCount(req), now)
   if (wait === undefined) return undefined

@@ -1,7 +1,7 @@
 /**
  * The steps of a durable run, each an activity (journaled by the engine, run again only if it never finished).
  */
-import { Backfill, Backfills, OrbError } from "@effect-orb/backfills"
+import { Backfill, Backfills, IdempotencyKey, OrbError, RetryPolicy } from "@effect-orb/backfills"
 import * as Activity from "@effect/workflow/Activity"
 import * as DurableClock from "@effect/workflow/DurableClock"
 import * as Workflow from "@effect/workflow/Workflow"
@@ -11,7 +11,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as DurableRun from "../DurableRun.js"
@@ -39,28 +38,19 @@ const SegmentResult = Schema.Struct({
 
 /**
  * Within one attempt of an activity, an outage is waited out: the keys make every request safe to send again, and
- * a durable run that gave up on a blip would revert hours of work. Up to about half an hour, 1 s doubling to 1 min.
+ * a durable run that gave up on a blip would revert hours of work (`RetryPolicy.outages`: about half an hour).
  */
 const throughOutages = <A, E extends { readonly _tag: string }, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.retry(effect, {
     while: OrbError.isTransient,
-    schedule: Schedule.exponential("1 second", 2).pipe(
-      Schedule.modifyDelay((_, delay) => Duration.min(delay, Duration.minutes(1))),
-      Schedule.intersect(Schedule.recurs(35))
-    )
+    schedule: RetryPolicy.outages
   })
 
 const failed = (stage: string) => (error: { readonly message: string }) =>
   new StepFailed({ stage, reason: error.message })
 
-/** An Orb idempotency key from the execution id: at most 64 characters. */
-/**
- * The create's Orb idempotency key: the execution's, and the submission's, so that the same run key submitted
- * again to another engine database (another machine, a state file deleted) is a new request rather than Orb's
- * replay of an earlier run's backfill; an attach uses the stored payload, so its key stays the same.
- */
-const createKey = (executionId: string, submission: string) =>
-  `eorun-${executionId.slice(0, 32)}-${submission}`.slice(0, 64)
+/** The create's Orb idempotency key, from the execution and the submission (`IdempotencyKey.durableCreate`). */
+const createKey = IdempotencyKey.durableCreate
 
 /** What blocks a create refused for an overlap: a pending backfill overlapping its timeframe. */
 const Blocker = Schema.Struct({
@@ -106,11 +96,11 @@ const closedByOthers = (backfill: Backfill.Backfill, closeTime: DateTime.Utc) =>
   Backfill.isReverted(backfill.status) ||
   (backfill.closeTime._tag === "Some" && backfill.closeTime.value.epochMillis < closeTime.epochMillis)
 
-/** Reverts tried in all, the last ones 30 minutes apart: about a day. */
-const maxRevertAttempts = 50
+/** Reverts tried in all, the last ones 30 minutes apart: about a day (`RetryPolicy.revertAttempts`). */
+const maxRevertAttempts = RetryPolicy.revertAttempts
 
-/** The polls' waits: 1 s doubling to 30 s, the same in every process (no jitter: the schedule is journaled). */
-const pollWait = (poll: number) => Duration.seconds(Math.min(2 ** poll, 30))
+/** The polls' waits, the same in every process (no jitter: the schedule is journaled). */
+const pollWait = RetryPolicy.pollWait
 
 /** Where a window's events are in a segment: the wire events, and the line (event number) each came from. */
 interface Part {
@@ -191,7 +181,7 @@ export const layer = (
           const key = createKey(executionId, payload.submission) + (count === 1 ? "" : `-w${window}`)
           return throughOutages(
             backfills.create(Backfill.createBackfillOf({ ...payload, ...windows[window] }, payload.closeTime), {
-              idempotencyKey: attempt === 0 ? key : Backfill.overlapRetryKey(key, attempt)
+              idempotencyKey: attempt === 0 ? key : IdempotencyKey.overlapRetry(key, attempt)
             })
           )
         }
@@ -535,7 +525,7 @@ export const layer = (
               if (settled || attempt >= maxRevertAttempts) return outcome
               yield* DurableClock.sleep({
                 name: named("revert-wait", window, `-${attempt}`),
-                duration: Duration.seconds(Math.min(5 * 2 ** attempt, 1_800)),
+                duration: RetryPolicy.revertWait(attempt),
                 inMemoryThreshold: 0
               })
             }
