@@ -19,6 +19,7 @@ import * as Input from "@effect-orb/workflow/EventFile"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import type * as Scope from "effect/Scope"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -195,10 +196,13 @@ export const expand = (
         continue
       }
       const stat = fs.statSync(value, { throwIfNoEntry: false })
-      if (stat === undefined && hasMagic(value)) files.push(...yield* globFiles(value, explicit))
-      else if (stat === undefined) return yield* new Input.InputError({ file: value, reason: "no such file or folder" })
-      else if (stat.isDirectory()) files.push(...yield* folderFiles(value, explicit))
-      else files.push({ file: value, format: yield* formatOfFile(value, explicit) })
+      if (stat === undefined && hasMagic(value)) {
+        for (const file of yield* globFiles(value, explicit)) files.push(file)
+      } else if (stat === undefined) {
+        return yield* new Input.InputError({ file: value, reason: "no such file or folder" })
+      } else if (stat.isDirectory()) {
+        for (const file of yield* folderFiles(value, explicit)) files.push(file)
+      } else files.push({ file: value, format: yield* formatOfFile(value, explicit) })
     }
     const seen = new Set<string>()
     for (const { file } of files) {
@@ -249,7 +253,7 @@ export const spool = (
  */
 export const spoolTemporary = (
   input: NodeJS.ReadableStream
-): Effect.Effect<string, Input.InputError, import("effect/Scope").Scope> =>
+): Effect.Effect<string, Input.InputError, Scope.Scope> =>
   Effect.gen(function*() {
     const folder = yield* Effect.acquireRelease(
       Effect.sync(() => {
