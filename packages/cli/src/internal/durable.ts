@@ -760,6 +760,22 @@ export const cancel = (state: State, runKey: string, json: boolean) =>
   }))
 
 /**
+ * Standard input spooled for the pruned runs (in the state file's `spool/` folder), removed unless a run kept still
+ * reads it: nothing else needs it once its runs are forgotten.
+ */
+const removeSpooled = (
+  state: State,
+  pruned: ReadonlyArray<DurableRun.RunState>,
+  kept: ReadonlyArray<DurableRun.RunState>
+) => {
+  const folder = Inputs.spoolFolder(state.path)
+  const stillRead = new Set(kept.flatMap((run) => run.files ?? []))
+  for (const file of pruned.flatMap((run) => run.files ?? [])) {
+    if (path.dirname(file) === folder && !stillRead.has(file)) fs.rmSync(file, { force: true })
+  }
+}
+
+/**
  * `runs prune --older-than DAYS`: forgets the runs of the state file that finished more than that many days ago
  * (`DurableRun.prune`); unfinished runs, and failed runs that may have left a backfill open, are kept.
  *
@@ -775,10 +791,14 @@ export const prune = (state: State, olderThanDays: number, json: boolean) =>
     }
     const finishedBefore = DateTime.subtract(yield* DateTime.now, { days: olderThanDays })
     // Without the engine, which would resume the unfinished runs; the lock refuses it beside a process running them.
-    const pruned = yield* DurableRun.prune({ finishedBefore }).pipe(
+    const { kept, pruned } = yield* Effect.all({
+      pruned: DurableRun.prune({ finishedBefore }),
+      kept: DurableRun.list
+    }).pipe(
       Effect.orDie,
       Effect.provide(DurableEngine.layerSqliteMaintenance({ filename: state.path }))
     )
+    removeSpooled(state, pruned, kept)
     if (json) return yield* Output.line(JSON.stringify({ pruned: pruned.map((run) => runJson(run)) }))
     yield* Output.line(
       pruned.length === 0
