@@ -4,11 +4,12 @@
 import { OrbSimulator } from "@effect-orb/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import * as zlib from "node:zlib"
-import { cli, ndjson, simulator, timeframe, wireEvent } from "./support.js"
+import { cli, cliForked, ndjson, simulator, slowPace, timeframe, until, wireEvent } from "./support.js"
 
 const sim = OrbSimulator.OrbSimulator
 const requests = Effect.flatMap(sim, (s) => s.requests)
@@ -101,6 +102,27 @@ describe("several files, one run", () => {
       assert.include(ran.stderr, `${path.join(dir, "b.ndjson")}:4: not valid JSON`)
       assert.strictEqual((yield* requests).length, 0)
     }).pipe(Effect.provide(simulator)))
+})
+
+describe("a file that changes mid-run, in memory", () => {
+  it.live("the send refuses it before reading it, naming it; the run ends reverted", () =>
+    Effect.gen(function*() {
+      const dir = folderOf({ "a.ndjson": range(1, 1_500), "b.ndjson": range(1_501, 1_510) })
+      const started = yield* cliForked(["run", "--file", dir, ...timeframe, "--add", ...slowPace])
+      yield* until(
+        Effect.map(Effect.flatMap(sim, (s) => s.backfills), (all) => (all[0]?.eventsIngested ?? 0) >= 200),
+        "some events in",
+        started.stderr
+      )
+      fs.appendFileSync(path.join(dir, "b.ndjson"), JSON.stringify(wireEvent(1_511)) + "\n")
+      const code = yield* Fiber.join(started.fiber)
+      assert.strictEqual(code, 1, started.stderr())
+      assert.include(started.stderr(), `${path.join(dir, "b.ndjson")}: changed since it was checked`)
+      const backfills = yield* Effect.flatMap(sim, (s) => s.backfills)
+      assert.strictEqual(backfills.length, 1)
+      assert.include(["reverted", "pending_revert"], backfills[0].status)
+      assert.notInclude(yield* sentKeys, "event-1501")
+    }).pipe(Effect.provide(simulator)), 60_000)
 })
 
 describe("several files refused before anything is read, in one sentence", () => {
