@@ -273,7 +273,10 @@ const runHelp: Help.Node = {
   oneOf: [["replace", "add"]],
   notes: [
     "Times are ISO 8601 (2026-10-01T00:00:00Z; without a zone, UTC) or a date (2026-10-01: midnight UTC). " +
-    "Example: orb-backfill run --file usage.ndjson --start 2026-10-01 --end 2026-10-08 --add"
+    "Example: orb-backfill run --file usage.ndjson --start 2026-10-01 --end 2026-10-08 --add",
+    "Several files: --file a.ndjson --file b.csv, a folder (its .ndjson/.jsonl/.json/.csv files, optionally .gz, by " +
+    "name; hidden and _-prefixed files skipped), a quoted glob ('exports/part-*.ndjson.gz'), or - to read standard " +
+    "input once (spooled to a private file)."
   ]
 }
 
