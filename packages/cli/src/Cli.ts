@@ -132,7 +132,7 @@ const runFlags = {
   file: Options.text("file").pipe(
     Options.withAlias("f"),
     Options.withPseudoName("PATH"),
-    Options.repeated,
+    Options.atLeast(1),
     Options.withDescription(
       "The events: NDJSON (one Orb ingest event per line), CSV (a header row) or a JSON array, optionally gzip. " +
         "Repeat it for several files; a folder reads its event files by name, a quoted glob ('exports/part-*.csv') " +
@@ -353,9 +353,6 @@ export const runOptions = (
         requestsPerSecond: requestsPerSecond ?? base.requestsPerSecond
       }
       : context.defaultQuota
-    if (flags.file.length === 0) {
-      return yield* Either.left(usage("give --file PATH: a file, a folder, a quoted glob, or - for standard input"))
-    }
     const format = Option.getOrUndefined(flags.format)
     const csvTypes = yield* csvTypesOf(flags.csvType)
     // A single file names its format here, before anything is read; folders, globs and stdin when expanded.

@@ -251,7 +251,6 @@ describe("run's flags (Cli.runOptions)", () => {
     assert.match(refused({ closeTime: Option.some("2026-10-31T00:00:00Z") }), /--close-time: .* is not in the future/)
     assert.match(refused({ batchSize: Option.some(501) }), /--batch-size: expected an integer from 1 to 500/)
     assert.match(refused({ file: ["events.txt"] }), /cannot tell the format/)
-    assert.match(refused({ file: [] }), /give --file PATH: a file, a folder, a quoted glob, or - for standard input/)
     assert.match(refused({ state: Option.some("s.sqlite") }), /--state is for durable runs, and the in-process/)
     assert.match(
       refused({ ephemeral: true, runKey: Option.some("k") }, onOrb),

@@ -108,9 +108,10 @@ describe("a file that changes mid-run, in memory", () => {
   it.live("the send refuses it before reading it, naming it; the run ends reverted", () =>
     Effect.gen(function*() {
       const dir = folderOf({ "a.ndjson": range(1, 1_500), "b.ndjson": range(1_501, 1_510) })
+      const control = yield* sim
       const started = yield* cliForked(["run", "--file", dir, ...timeframe, "--add", ...slowPace])
       yield* until(
-        Effect.map(Effect.flatMap(sim, (s) => s.backfills), (all) => (all[0]?.eventsIngested ?? 0) >= 200),
+        Effect.map(control.backfills, (all) => (all[0]?.eventsIngested ?? 0) >= 200),
         "some events in",
         started.stderr
       )
