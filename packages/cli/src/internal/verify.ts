@@ -181,11 +181,13 @@ export const conclude = (
     new CliError.Exit({ code: CliError.ExitCode.failure })
   )
 
-/** `--format` when the files' names do not tell how they were read (and they were all read as one format). */
+/**
+ * `--format` when the files were all read as one format; files of several formats were each read by its own name,
+ * as `verify` reads them without it.
+ */
 const formatFlag = (settings: Settings) => {
-  const named = settings.files.every(({ file, format }) => Either.getOrUndefined(Input.formatOf(file)) === format)
   const formats = new Set(settings.files.map(({ format }) => format))
-  return named || formats.size > 1 ? "" : ` --format ${settings.files[0].format}`
+  return formats.size === 1 ? ` --format ${settings.files[0].format}` : ""
 }
 
 /** The `verify` command line that does what `settings` do for one backfill. */
