@@ -70,6 +70,11 @@ describe("several files, one run", () => {
           ".part-1.ndjson.gz.crc": "junk",
           "nested/part-9.ndjson": range(91, 95)
         })
+        const said = yield* cli(["run", "--file", dir, ...timeframe, "--add", "--dry-run"])
+        assert.include(
+          said.stderr,
+          "Reading 3 files, in this order: 2 NDJSON (part-1.ndjson.gz, part-3.jsonl), 1 CSV (part-2.csv)."
+        )
         const ran = yield* cli(["run", "--file", dir, ...timeframe, "--add", "--dry-run", "--json"])
         assert.strictEqual(ran.code, 0, ran.stderr)
         const report = JSON.parse(ran.stdout)

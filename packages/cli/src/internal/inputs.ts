@@ -58,6 +58,29 @@ export const label = (files: ReadonlyArray<InputFile>): string =>
  */
 export const isFolder = (file: string): boolean => fs.statSync(file, { throwIfNoEntry: false })?.isDirectory() === true
 
+/**
+ * Which files are which, for several: `3 files, in this order: 2 NDJSON (part-1.ndjson.gz, part-3.jsonl), 1 CSV
+ * (part-2.csv)` (at most three names per format); `undefined` for one file.
+ *
+ * @since 0.2.0
+ * @category formatting
+ */
+export const summary = (files: ReadonlyArray<InputFile>): string | undefined => {
+  if (files.length < 2) return undefined
+  const byFormat = new Map<Input.Format, Array<string>>()
+  for (const { file, format } of files) {
+    const names = byFormat.get(format) ?? []
+    names.push(path.basename(file))
+    byFormat.set(format, names)
+  }
+  return `${files.length} files, in this order: ` +
+    [...byFormat].map(([format, names]) =>
+      `${names.length} ${format === "csv" ? "CSV" : "NDJSON"} (${names.slice(0, 3).join(", ")}${
+        names.length > 3 ? `, and ${names.length - 3} more` : ""
+      })`
+    ).join(", ")
+}
+
 const hasMagic = (text: string) => /[*?[]/.test(text)
 
 /** A glob of one path segment as a regular expression: `*`, `?` and `[...]` (`[!...]` negated). */

@@ -423,6 +423,8 @@ export const run = (
     }
 
     const label = Inputs.label(options.files)
+    const which = Inputs.summary(options.files)
+    if (which !== undefined) yield* say(`Reading ${which}.`)
     if (mode === "tty") yield* output.stderr(`Checking ${label}…`)
     const read: Input.ReadOptions = { csvTypes: options.csvTypes }
     // The files as the check pass reads them: the send refuses one that changed or vanished since.
