@@ -32,6 +32,7 @@ import * as Backend from "./Backend.js"
 import * as CliError from "./internal/cliError.js"
 import * as Demo from "./internal/demo.js"
 import * as Help from "./internal/help.js"
+import * as Inputs from "./internal/inputs.js"
 import * as Lazy from "./internal/lazy.js"
 import * as Progress from "./internal/progress.js"
 import * as Render from "./internal/render.js"
@@ -131,7 +132,12 @@ const runFlags = {
   file: Options.text("file").pipe(
     Options.withAlias("f"),
     Options.withPseudoName("PATH"),
-    Options.withDescription("The events: NDJSON (one Orb ingest event per line) or CSV (a header row)")
+    Options.atLeast(1),
+    Options.withDescription(
+      "The events: NDJSON (one Orb ingest event per line), CSV (a header row) or a JSON array, optionally gzip. " +
+        "Repeat it for several files; a folder reads its event files by name, a quoted glob ('exports/part-*.csv') " +
+        "its matches, - standard input: one run over all of them"
+    )
   ),
   format: Options.choice("format", ["ndjson", "csv"]).pipe(
     Options.optional,
@@ -267,7 +273,10 @@ const runHelp: Help.Node = {
   oneOf: [["replace", "add"]],
   notes: [
     "Times are ISO 8601 (2026-10-01T00:00:00Z; without a zone, UTC) or a date (2026-10-01: midnight UTC). " +
-    "Example: orb-backfill run --file usage.ndjson --start 2026-10-01 --end 2026-10-08 --add"
+    "Example: orb-backfill run --file usage.ndjson --start 2026-10-01 --end 2026-10-08 --add",
+    "Several files: --file a.ndjson --file b.csv, a folder (its .ndjson/.jsonl/.json/.csv files, optionally .gz, by " +
+    "name; hidden and _-prefixed files skipped), a quoted glob ('exports/part-*.ndjson.gz'), or - to read standard " +
+    "input once (spooled to a private file)."
   ]
 }
 
@@ -296,7 +305,12 @@ export const runOptions = (
   }
 ): Either.Either<
   {
-    readonly options: Omit<Workflow.RunOptions, "durable">
+    /** The run's settings; its files are `inputs` (`--file`'s values) until `Inputs.expand` reads them. */
+    readonly options: Omit<Workflow.RunOptions, "durable" | "files"> & {
+      readonly inputs: ReadonlyArray<string>
+      /** `--format`: every file read as it, else each by its own name. */
+      readonly format: Input.Format | undefined
+    }
     readonly durable:
       | { readonly state: string | undefined; readonly runKey: string | undefined; readonly addAgain: boolean }
       | undefined
@@ -339,16 +353,26 @@ export const runOptions = (
         requestsPerSecond: requestsPerSecond ?? base.requestsPerSecond
       }
       : context.defaultQuota
-    const format = yield* Input.formatOf(flags.file, Option.getOrUndefined(flags.format))
+    const format = Option.getOrUndefined(flags.format)
     const csvTypes = yield* csvTypesOf(flags.csvType)
-    if (csvTypes !== undefined && format !== "csv") {
-      return yield* Either.left(usage(`--csv-type is for CSV files; ${flags.file} is read as NDJSON`))
+    // A single file names its format here, before anything is read; folders, globs and stdin when expanded.
+    if (flags.file.length === 1 && flags.file[0] !== "-" && !/[*?[]/.test(flags.file[0])) {
+      const named = Input.formatOf(flags.file[0], format)
+      if (Either.isRight(named) || !Inputs.isFolder(flags.file[0])) {
+        if ((yield* named) !== "csv" && csvTypes !== undefined) {
+          return yield* Either.left(usage(`--csv-type is for CSV files; ${flags.file[0]} is read as NDJSON`))
+        }
+      }
+    }
+    if (csvTypes !== undefined && format === "ndjson") {
+      return yield* Either.left(usage(`--csv-type is for CSV files; --format ndjson reads every file as NDJSON`))
     }
     if (flags.verify && flags.noVerify) return yield* Either.left(usage("give only one of --verify and --no-verify"))
     if (flags.verify && flags.noWait) {
       return yield* Either.left(usage(
         "--verify needs the run to wait until Orb reflects the backfill, and --no-wait stops once it is closed: " +
-          "drop one of them, or verify once it is reflected with orb-backfill verify ID --file " + flags.file
+          "drop one of them, or verify once it is reflected with orb-backfill verify ID --file " +
+          flags.file.join(" --file ")
       ))
     }
     if (flags.verify && flags.dryRun) {
@@ -388,7 +412,7 @@ export const runOptions = (
     }
     return {
       options: {
-        file: flags.file,
+        inputs: flags.file,
         format,
         ...(csvTypes !== undefined ? { csvTypes } : {}),
         backfill,
@@ -463,21 +487,36 @@ const runCommand = Command.make(
       }).pipe(
         // A name that tells no format (`events.ndjson.gz`, `events.parquet`): what the file is says more.
         Effect.catchTag("InputError", (error) =>
-          Input.recognise(flags.file).pipe(
+          Input.recognise(flags.file[0]).pipe(
             // Unreadable too: the name's error stands.
             Effect.catchTag("InputError", () => Effect.void),
             Effect.zipRight(Effect.fail(error))
           ))
       )
       const stateFile = durable !== undefined ? (yield* Lazy.durable).stateOf(durable.state) : undefined
+      // Standard input, read once into a file: the check pass and the send read that (a durable run's resumes too).
+      const stdin = !options.inputs.includes("-")
+        ? undefined
+        : stateFile !== undefined && !flags.dryRun
+        ? yield* Inputs.spoolDurable(process.stdin, stateFile.path)
+        : yield* Inputs.spoolTemporary(process.stdin)
+      const files = yield* Inputs.expand(options.inputs, options.format, stdin)
+      if (options.csvTypes !== undefined && !files.some((input) => input.format === "csv")) {
+        return yield* usage(
+          `--csv-type is for CSV files; ${Inputs.label(files)} ${files.length === 1 ? "is" : "are"} read as NDJSON`
+        )
+      }
+      if (stdin !== undefined && !flags.json) yield* Output.note(`Read standard input into ${stdin}.`)
       if (stateFile !== undefined && !flags.dryRun && !flags.json) yield* Output.note(`State: ${stateFile.path}`)
+      const { format: _, inputs: __, ...settings } = options
       yield* Workflow.run({
-        ...options,
+        ...settings,
+        files,
         durable: stateFile === undefined
           ? undefined
           : { state: stateFile, runKey: durable!.runKey, addAgain: durable!.addAgain }
       })
-    })
+    }).pipe(Effect.scoped)
   )
 ).pipe(Command.withDescription(runHelp.summary))
 
@@ -671,14 +710,16 @@ const verifyCommand = Command.make(
       const backend = yield* Backend.Backend
       const maxDifferences = yield* positive("max-differences", flags.maxDifferences, 10_000)
       const perSecond = yield* positive("searches-per-second", flags.searchesPerSecond, 1_000)
-      const format = yield* Input.formatOf(flags.file, Option.getOrUndefined(flags.format))
+      const format = Option.getOrUndefined(flags.format)
       const csvTypes = yield* csvTypesOf(flags.csvType)
-      if (csvTypes !== undefined && format !== "csv") {
-        return yield* usage(`--csv-type is for CSV files; ${flags.file} is read as NDJSON`)
+      const files = yield* Inputs.expand(flags.file, format)
+      if (csvTypes !== undefined && !files.some((input) => input.format === "csv")) {
+        return yield* usage(
+          `--csv-type is for CSV files; ${Inputs.label(files)} ${files.length === 1 ? "is" : "are"} read as NDJSON`
+        )
       }
       const verified = yield* VerifyCli.check({
-        file: flags.file,
-        format,
+        files,
         csvTypes,
         maxDifferences,
         searchesPerSecond: perSecond ?? (backend.kind === "orb" ? Verify.defaultSearchesPerSecond : false),

@@ -200,7 +200,7 @@ describe("orb-backfill demo", () => {
 describe("run's flags (Cli.runOptions)", () => {
   const none = Option.none()
   const flags: Cli.RunFlags = {
-    file: "events.ndjson",
+    file: ["events.ndjson"],
     format: none,
     csvType: [],
     start: "2026-10-01",
@@ -250,7 +250,7 @@ describe("run's flags (Cli.runOptions)", () => {
     assert.match(refused({ end: "2026-11-31" }), /--end/)
     assert.match(refused({ closeTime: Option.some("2026-10-31T00:00:00Z") }), /--close-time: .* is not in the future/)
     assert.match(refused({ batchSize: Option.some(501) }), /--batch-size: expected an integer from 1 to 500/)
-    assert.match(refused({ file: "events.txt" }), /cannot tell the format/)
+    assert.match(refused({ file: ["events.txt"] }), /cannot tell the format/)
     assert.match(refused({ state: Option.some("s.sqlite") }), /--state is for durable runs, and the in-process/)
     assert.match(
       refused({ ephemeral: true, runKey: Option.some("k") }, onOrb),
@@ -260,7 +260,7 @@ describe("run's flags (Cli.runOptions)", () => {
     assert.match(refused({ csvType: ["units=int"] }), /--csv-type: expected COLUMN=string\|number\|boolean/)
     assert.match(refused({ csvType: ["=string"] }), /--csv-type: expected COLUMN=/)
     assert.match(
-      refused({ file: "e.csv", csvType: ["zip=string", "zip=number"] }),
+      refused({ file: ["e.csv"], csvType: ["zip=string", "zip=number"] }),
       /--csv-type: column "zip" is given two types, string and number/
     )
     assert.match(refused({ csvType: ["zip=string"] }), /--csv-type is for CSV files; events\.ndjson is read as NDJSON/)
@@ -278,12 +278,16 @@ describe("run's flags (Cli.runOptions)", () => {
     }, onOrb))
     assert.deepStrictEqual(planned.durable, { state: "runs.sqlite", runKey: undefined, addAgain: false })
     assert.deepStrictEqual(planned.options.quota, { requestsPerSecond: 10, eventsPerMinute: 1_000 })
-    assert.strictEqual(planned.options.format, "ndjson")
+    assert.strictEqual(planned.options.format, undefined)
+    assert.deepStrictEqual(planned.options.inputs, ["events.ndjson"])
     assert.strictEqual(Duration.toMillis(Duration.decode(planned.options.account!.maxTimeframe!)), 62 * 86_400_000)
     assert.strictEqual(planned.options.backfill.externalCustomerId, "acme")
     assert.strictEqual(DateTime.formatIso(planned.options.backfill.timeframeEnd), "2026-10-08T00:00:00.000Z")
     const typed = Either.getOrThrow(
-      Cli.runOptions({ ...flags, file: "e.csv", csvType: ["zip=string,units=number", " paid = boolean"] }, onSimulator)
+      Cli.runOptions(
+        { ...flags, file: ["e.csv"], csvType: ["zip=string,units=number", " paid = boolean"] },
+        onSimulator
+      )
     )
     assert.deepStrictEqual(typed.options.csvTypes, { zip: "string", units: "number", paid: "boolean" })
     const inMemory = Either.getOrThrow(Cli.runOptions(flags, onSimulator))

@@ -368,8 +368,14 @@ export interface RunState {
   readonly backfillId?: string | undefined
   /** Every window's backfill created so far, in order. */
   readonly backfillIds: ReadonlyArray<string>
-  /** The source's name: a file's path, a named source's name. */
+  /** The source's name: a file's path, a named source's name (several files: the first and how many more). */
   readonly source: string
+  /**
+   * The files it reads, in order (absent for a named source): what a spooled input's cleanup looks for.
+   *
+   * @since 0.2.0
+   */
+  readonly files?: ReadonlyArray<string> | undefined
   /** Events read, accepted by Orb, and set aside, over the finished segments. */
   readonly read: number
   readonly accepted: number
@@ -399,7 +405,7 @@ export interface RunState {
   readonly finishedAt?: DateTime.Utc | undefined
   /** The Orb it belongs to, when recorded. */
   readonly orb?: RunOrb | undefined
-  /** The file's SHA-256, for a run of a file. */
+  /** The file's SHA-256, for a run of a file; for several files, `RunSource.sha256Of`'s (their SHA-256s, in order). */
   readonly sha256?: string | undefined
   /** What shapes its backfill: the timeframe, and replace or add mode. */
   readonly timeframeStart?: DateTime.Utc | undefined

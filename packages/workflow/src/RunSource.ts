@@ -13,8 +13,9 @@ import * as Schema from "effect/Schema"
 import type * as Stream from "effect/Stream"
 import type * as EventFile from "./EventFile.js"
 import * as internal from "./internal/fileSource.js"
+import * as files from "./internal/filesSource.js"
 import * as named from "./internal/namedSource.js"
-import type { SourceError } from "./SourceError.js"
+import { SourceError } from "./SourceError.js"
 
 /**
  * What the events of a file source are checked against as they are read, as the command line checks a file
@@ -77,12 +78,27 @@ export class NamedSource extends Schema.TaggedClass<NamedSource>("@effect-orb/wo
 }) {}
 
 /**
- * A replayable source of events: a file, or a named source.
+ * Several files read as one source, in the order given (a warehouse's shards, a folder): each pinned by its own
+ * size and SHA-256 and read by its own format, recognised from its own content (a gzip shard beside a plain one).
+ * The run's offsets run through the files in order, each taking its own span (its bytes, a gzip file's decompressed
+ * bytes), so that the journal's cursor says which file and where in it; a segment stays within one file, and every
+ * file is checked against its pin before every segment: a file that changed or vanished fails the run, naming it,
+ * before anything more is sent.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export class FilesSource extends Schema.TaggedClass<FilesSource>("@effect-orb/workflow/FilesSource")("Files", {
+  parts: Schema.NonEmptyArray(FileSource)
+}) {}
+
+/**
+ * A replayable source of events: a file, several files, or a named source.
  *
  * @since 0.1.0
  * @category models
  */
-export const RunSource = Schema.Union(FileSource, NamedSource)
+export const RunSource = Schema.Union(FileSource, FilesSource, NamedSource)
 
 /**
  * @since 0.1.0
@@ -146,6 +162,54 @@ export const fromFile = (
   )
 
 /**
+ * Several files as one source, in the order given (see {@link FilesSource}), each as {@link fromFile} makes it: a
+ * file given as a path is read with `options.format`, one given with its own format by that. The same file twice is
+ * refused (its events would be read twice); so is an empty list.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const fromFiles = (
+  paths: ReadonlyArray<string | { readonly path: string; readonly format: EventFile.Format }>,
+  options: FileOptions = {}
+): Effect.Effect<FilesSource, SourceError | EventFile.UnsupportedFormat> =>
+  Effect.gen(function*() {
+    const parts: Array<FileSource> = []
+    for (const entry of paths) {
+      const file = typeof entry === "string" ? { path: entry, format: options.format } : entry
+      const part = yield* fromFile(file.path, { ...options, format: file.format })
+      const twice = parts.find((earlier) => earlier.path === part.path)
+      if (twice !== undefined) {
+        return yield* new SourceError({
+          source: part.path,
+          reason: "unreadable",
+          detail: "it is given twice, and its events would be read twice"
+        })
+      }
+      parts.push(part)
+    }
+    const [first, ...rest] = parts
+    if (first === undefined) {
+      return yield* new SourceError({ source: "the run's files", reason: "unreadable", detail: "no file is given" })
+    }
+    return new FilesSource({ parts: [first, ...rest] })
+  })
+
+/**
+ * What pins a file source's bytes, for a run key: a file's SHA-256; for several files, the SHA-256 of their
+ * SHA-256s in order (the same files in another order are another run); `undefined` for a named source.
+ *
+ * @since 0.2.0
+ * @category reading
+ */
+export const sha256Of = (source: RunSource): string | undefined =>
+  source._tag === "File"
+    ? source.sha256
+    : source._tag === "Files"
+    ? files.sha256Of(source)
+    : undefined
+
+/**
  * How a named source is read. Whatever it reads from (a database, an object store, an API) must give the same events
  * in the same order for the same offset in every process and every attempt: a segment is read again after a crash.
  * Events without an idempotency key get one derived from their content, so a segment sent again is counted once.
@@ -199,12 +263,44 @@ export const fromNamed = (name: string): Effect.Effect<NamedSource, SourceError>
   )
 
 /**
- * How a place in a source reads in a message: `line 12` of a file, `event 12` of a named source.
+ * How a place in a source reads in a message: `line 12` of a file, `event 12` of a named source; of several files,
+ * `/data/part-2.ndjson:12`, the file found from the segment's `offset` (a segment stays within one file).
  *
  * @since 0.1.0
  * @category reading
  */
-export const where = (source: RunSource, line: number): string => `${source._tag === "File" ? "line" : "event"} ${line}`
+export const where = (source: RunSource, line: number, offset = 0): string =>
+  source._tag === "Files"
+    ? `${files.partAt(source, offset).part.path}:${line}`
+    : `${source._tag === "File" ? "line" : "event"} ${line}`
+
+/**
+ * The name of a source in messages and listings: a file's path, a named source's name; several files by the first
+ * and how many more.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const nameOf = (source: RunSource): string =>
+  source._tag === "File"
+    ? source.path
+    : source._tag === "Files"
+    ? files.nameOf(source)
+    : source.name
+
+/**
+ * The size of a source in the unit of its offsets (the share of it done is an offset over this): a file's bytes (a
+ * gzip file's decompressed bytes), the sum of several files', a named source's events when it said.
+ *
+ * @since 0.2.0
+ * @category reading
+ */
+export const extentOf = (source: RunSource): number | undefined =>
+  source._tag === "File"
+    ? internal.extentOf(source)
+    : source._tag === "Files"
+    ? files.extentOf(source)
+    : source.size
 
 /**
  * Up to `maxEvents` events of a source from `offset` (a file's byte offset, at line `line` counting from 1; a named
@@ -237,4 +333,6 @@ export const readSegment = (
 ): Effect.Effect<Segment, SourceError> =>
   source._tag === "File"
     ? internal.readSegment(source, from, maxEvents)
+    : source._tag === "Files"
+    ? files.readSegment(source, from, maxEvents)
     : Effect.flatMap(Effect.serviceOption(Sources), (sources) => named.readSegment(sources, source, from, maxEvents))

@@ -171,8 +171,7 @@ export const demo = (options: DemoOptions = {}): Effect.Effect<
       } --add`
     )
     const outcome = yield* Workflow.run({
-      file,
-      format: "ndjson",
+      files: [{ file, format: "ndjson" }],
       backfill: { timeframeStart: start, timeframeEnd: end, replaceExistingEvents: false },
       skipInvalid: false,
       dryRun: false,

@@ -24,6 +24,7 @@ import * as Backend from "../Backend.js"
 import * as Output from "../Output.js"
 import * as CliError from "./cliError.js"
 import * as Follow from "./follow.js"
+import * as Inputs from "./inputs.js"
 import * as Progress from "./progress.js"
 import * as Render from "./render.js"
 import * as VerifyCli from "./verify.js"
@@ -377,8 +378,8 @@ export type VerifyError = CliError.Exit | Verify.NotReflected | EventFile.InputE
  * @category models
  */
 export interface RunSettings {
-  readonly file: string
-  readonly format: "ndjson" | "csv"
+  /** The files, in order, each with its format: one file is a file source, several a files source. */
+  readonly files: ReadonlyArray<Inputs.InputFile>
   /** Types for some of a CSV file's property columns (`--csv-type`). */
   readonly csvTypes?: EventFile.CsvTypes | undefined
   readonly backfill: Backfill.CreateBackfill
@@ -417,8 +418,7 @@ export const run = (settings: RunSettings): Effect.Effect<
 > =>
   withOrb(Effect.gen(function*() {
     const { backfill, state } = settings
-    const source = yield* RunSource.fromFile(settings.file, {
-      format: settings.format,
+    const options: RunSource.FileOptions = {
       csvTypes: settings.csvTypes,
       scope: {
         timeframeStart: backfill.timeframeStart,
@@ -427,8 +427,21 @@ export const run = (settings: RunSettings): Effect.Effect<
         externalCustomerId: backfill.externalCustomerId,
         ...(settings.only === true ? { only: true } : {})
       }
-    })
-    const baseKey = settings.runKey ?? runKeyOf(source.sha256, backfill, source.csvTypes, settings.only === true)
+    }
+    // One file stays a file source, so that its run key is the one it always had.
+    const source = settings.files.length === 1
+      ? yield* RunSource.fromFile(settings.files[0].file, { ...options, format: settings.files[0].format })
+      : yield* RunSource.fromFiles(settings.files.map(({ file, format }) => ({ path: file, format })), options)
+    const sha256 = RunSource.sha256Of(source)!
+    const file = Inputs.label(settings.files)
+    const csvTypes = settings.files.some((input) => input.format === "csv") ? settings.csvTypes : undefined
+    const baseKey = settings.runKey ??
+      runKeyOf(
+        sha256,
+        backfill,
+        csvTypes !== undefined && Object.keys(csvTypes).length > 0 ? csvTypes : undefined,
+        settings.only === true
+      )
     // The close time is fixed here, in the payload: every attempt of the create sends the same request.
     const checked = yield* DurableRun.payload({
       ...backfill,
@@ -450,9 +463,9 @@ export const run = (settings: RunSettings): Effect.Effect<
       if (why !== undefined && !settings.json) yield* Output.note(`${why}; starting a new run ${runKey}.`)
       if (!settings.json) yield* noteOtherOrbs(runs, runKey)
       if (before === undefined && !backfill.replaceExistingEvents) {
-        const earlier = yield* addedBefore(runs, source.sha256, backfill)
+        const earlier = yield* addedBefore(runs, sha256, backfill)
         if (earlier !== undefined) {
-          const said = `the events of ${settings.file} were already added by durable run ${earlier.runKey} ` +
+          const said = `the events of ${file} were already added by durable run ${earlier.runKey} ` +
             `(backfill ${earlier.backfillIds.join(", ")}, ${Render.time(earlier.timeframeStart!)} to ${
               Render.time(earlier.timeframeEnd!)
             }), and Orb still counts them`
@@ -747,6 +760,22 @@ export const cancel = (state: State, runKey: string, json: boolean) =>
   }))
 
 /**
+ * Standard input spooled for the pruned runs (in the state file's `spool/` folder), removed unless a run kept still
+ * reads it: nothing else needs it once its runs are forgotten.
+ */
+const removeSpooled = (
+  state: State,
+  pruned: ReadonlyArray<DurableRun.RunState>,
+  kept: ReadonlyArray<DurableRun.RunState>
+) => {
+  const folder = Inputs.spoolFolder(state.path)
+  const stillRead = new Set(kept.flatMap((run) => run.files ?? []))
+  for (const file of pruned.flatMap((run) => run.files ?? [])) {
+    if (path.dirname(file) === folder && !stillRead.has(file)) fs.rmSync(file, { force: true })
+  }
+}
+
+/**
  * `runs prune --older-than DAYS`: forgets the runs of the state file that finished more than that many days ago
  * (`DurableRun.prune`); unfinished runs, and failed runs that may have left a backfill open, are kept.
  *
@@ -762,10 +791,14 @@ export const prune = (state: State, olderThanDays: number, json: boolean) =>
     }
     const finishedBefore = DateTime.subtract(yield* DateTime.now, { days: olderThanDays })
     // Without the engine, which would resume the unfinished runs; the lock refuses it beside a process running them.
-    const pruned = yield* DurableRun.prune({ finishedBefore }).pipe(
+    const { kept, pruned } = yield* Effect.all({
+      pruned: DurableRun.prune({ finishedBefore }),
+      kept: DurableRun.list
+    }).pipe(
       Effect.orDie,
       Effect.provide(DurableEngine.layerSqliteMaintenance({ filename: state.path }))
     )
+    removeSpooled(state, pruned, kept)
     if (json) return yield* Output.line(JSON.stringify({ pruned: pruned.map((run) => runJson(run)) }))
     yield* Output.line(
       pruned.length === 0

@@ -12,6 +12,7 @@ import type * as HelpDoc from "@effect/cli/HelpDoc"
 import type * as Span from "@effect/cli/HelpDoc/Span"
 import * as Options from "@effect/cli/Options"
 import type * as Usage from "@effect/cli/Usage"
+import * as Option from "effect/Option"
 
 /**
  * A command as its help describes it; `config` is the record of `Options` and `Args` given to `Command.make`.
@@ -144,6 +145,14 @@ const named = (
   }
 }
 
+/** How many times a repeatable flag must be given (`Options.atLeast`), 0 for any other. */
+const minimumOf = (options: Options.Options<unknown>): number => {
+  const min = (options as { readonly _tag?: string; readonly min?: Option.Option<number> }).min
+  return (options as { readonly _tag?: string })._tag === "Variadic" && min !== undefined && Option.isOption(min)
+    ? Option.getOrElse(min, () => 0)
+    : 0
+}
+
 /**
  * A flag's help, from its `Options`.
  *
@@ -159,7 +168,8 @@ export const flagOf = (options: Options.Options<unknown>): Flag | undefined => {
     long,
     aliases: names.filter((name) => name !== long),
     value: Options.isBool(options) || accepted._tag === "None" ? undefined : accepted.value.replace(/ \| /g, "|"),
-    required: usage.required,
+    // `Options.atLeast(1)`: repeatable, and required.
+    required: usage.required || minimumOf(options) > 0,
     repeatable: usage.repeatable,
     description: descriptionOf(Options.getHelp(options)),
     defaultValue: defaults.get(options)

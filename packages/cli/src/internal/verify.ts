@@ -25,8 +25,8 @@ import * as Render from "./render.js"
  * @category models
  */
 export interface Settings {
-  readonly file: string
-  readonly format: Input.Format
+  /** The files, in order, each with its format: read one after the other, as `run` read them. */
+  readonly files: ReadonlyArray<{ readonly file: string; readonly format: Input.Format }>
   /** Types for some of a CSV file's property columns (`--csv-type`). */
   readonly csvTypes?: Input.CsvTypes | undefined
   readonly maxDifferences?: number | undefined
@@ -62,7 +62,10 @@ export const check = (
   Effect.gen(function*() {
     const backend = yield* Backend.Backend
     const events = yield* (backend.events ?? Effect.dieMessage("this backend has no event queries"))
-    const source = Input.read(settings.file, settings.format, { csvTypes: settings.csvTypes }).pipe(
+    const source = Stream.flatMap(
+      Stream.fromIterable(settings.files),
+      ({ file, format }) => Input.read(file, format, { csvTypes: settings.csvTypes })
+    ).pipe(
       Stream.map((line) => Either.getOrElse(line.event, () => undefined))
     )
     return yield* Verify.verifyEncoded(source, {
@@ -178,9 +181,18 @@ export const conclude = (
     new CliError.Exit({ code: CliError.ExitCode.failure })
   )
 
+/**
+ * `--format` when the files were all read as one format; files of several formats were each read by its own name,
+ * as `verify` reads them without it.
+ */
+const formatFlag = (settings: Settings) => {
+  const formats = new Set(settings.files.map(({ format }) => format))
+  return formats.size === 1 ? ` --format ${settings.files[0].format}` : ""
+}
+
 /** The `verify` command line that does what `settings` do for one backfill. */
 const commandFor = (settings: Settings, id: string) =>
-  `orb-backfill verify ${id} --file ${settings.file} --format ${settings.format}` +
+  `orb-backfill verify ${id}` + settings.files.map(({ file }) => ` --file ${file}`).join("") + formatFlag(settings) +
   (settings.csvTypes === undefined
     ? ""
     : ` --csv-type ${Object.entries(settings.csvTypes).map(([column, type]) => `${column}=${type}`).join(",")}`) +
@@ -234,7 +246,7 @@ export const afterRun = <E, R>(
     yield* printResult({})
     yield* Output.note(
       `Verifying ${backfills.length === 1 ? "the backfill" : `the ${backfills.length} backfills`} against ` +
-        `${settings.file}…`
+        `${settings.files.length === 1 ? settings.files[0].file : `${settings.files.length} files`}…`
     )
     const verified = yield* verifying
     yield* Output.line(text(reportOf(verified)))

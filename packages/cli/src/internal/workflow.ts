@@ -17,10 +17,12 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
+import * as fs from "node:fs"
 import * as Backend from "../Backend.js"
 import * as Output from "../Output.js"
 import * as CliError from "./cliError.js"
 import type * as Durable from "./durable.js"
+import * as Inputs from "./inputs.js"
 import * as Lazy from "./lazy.js"
 import * as Preview from "./preview.js"
 import * as Progress from "./progress.js"
@@ -66,8 +68,7 @@ const maxSkippedCustomers = 10_000
  * @category validation
  */
 export const validate = (
-  file: string,
-  format: Input.Format,
+  files: ReadonlyArray<Inputs.InputFile>,
   scope: Input.Scope,
   windows: ReadonlyArray<Backfill.Timeframe> = [scope],
   options: Input.ReadOptions = {},
@@ -78,61 +79,68 @@ export const validate = (
     // created (time only moves on, so an event that passes now passes when it is sent).
     const now = yield* DateTime.now
     // A CSV's property columns are listed even when no event holds them: a column empty in every row shows.
-    const columns = format === "csv"
-      ? yield* Effect.map(
-        Input.csvHeader(file, options),
-        (header) => header.names.filter((_, i) => header.kinds[i] !== "event")
-      )
-      : []
-    return yield* Input.read(file, format, options).pipe(
-      Stream.runFold(
-        {
-          lines: 0,
-          events: 0,
-          invalid: 0,
-          skipped: 0,
-          skippedByCustomer: new Map<string, number>(),
-          problems: [] as Array<string>,
-          windows: windows.map((window) => ({ ...window, events: 0 })),
-          properties: new PropertyTypes.Tally(columns),
-          preview: preview ? new Preview.Preview() : undefined
-        },
-        (acc, parsed) => {
-          acc.lines++
-          const other = Either.isRight(parsed.event) ? Input.otherCustomer(parsed.event.right, scope) : undefined
-          if (other !== undefined) {
-            acc.skipped++
-            const seen = acc.skippedByCustomer.get(other)
-            if (seen !== undefined || acc.skippedByCustomer.size < maxSkippedCustomers) {
-              acc.skippedByCustomer.set(other, (seen ?? 0) + 1)
+    const columns: Array<string> = []
+    for (const { file, format } of files) {
+      if (format !== "csv") continue
+      const header = yield* Input.csvHeader(file, options)
+      for (const [i, name] of header.names.entries()) {
+        if (header.kinds[i] !== "event" && !columns.includes(name)) columns.push(name)
+      }
+    }
+    const acc = {
+      lines: 0,
+      events: 0,
+      invalid: 0,
+      skipped: 0,
+      skippedByCustomer: new Map<string, number>(),
+      problems: [] as Array<string>,
+      windows: windows.map((window) => ({ ...window, events: 0 })),
+      properties: new PropertyTypes.Tally(columns),
+      preview: preview ? new Preview.Preview() : undefined
+    }
+    // The files one after the other into the same counts: one run, positions per file.
+    for (const { file, format } of files) {
+      // A pure fold, not an Effect per line: this runs for every line of every file.
+      yield* Input.read(file, format, options).pipe(
+        Stream.runFold(acc, (acc, parsed) => {
+          {
+            acc.lines++
+            const other = Either.isRight(parsed.event) ? Input.otherCustomer(parsed.event.right, scope) : undefined
+            if (other !== undefined) {
+              acc.skipped++
+              const seen = acc.skippedByCustomer.get(other)
+              if (seen !== undefined || acc.skippedByCustomer.size < maxSkippedCustomers) {
+                acc.skippedByCustomer.set(other, (seen ?? 0) + 1)
+              }
+              return acc
             }
-            return acc
-          }
-          const checked = Either.flatMap(parsed.event, (event) => Input.checkEvent(event, scope, now))
-          if (Either.isRight(checked)) {
-            acc.events++
-            acc.properties.add(checked.right.properties, parsed.line)
-            acc.preview?.add(checked.right, parsed.line)
-            acc.windows[
-              windows.length === 1
-                ? 0
-                : Backfill.windowOf(windows, Backfill.timestampMillis(checked.right.timestamp))
-            ]
-              .events++
-          } else {
-            acc.invalid++
-            if (acc.problems.length < maxProblems) acc.problems.push(`${Input.where(file, parsed)}: ${checked.left}`)
+            const checked = Either.flatMap(parsed.event, (event) => Input.checkEvent(event, scope, now))
+            if (Either.isRight(checked)) {
+              acc.events++
+              acc.properties.add(checked.right.properties, parsed.line)
+              acc.preview?.add(checked.right, parsed.line)
+              acc.windows[
+                windows.length === 1
+                  ? 0
+                  : Backfill.windowOf(windows, Backfill.timestampMillis(checked.right.timestamp))
+              ]
+                .events++
+            } else {
+              acc.invalid++
+              if (acc.problems.length < maxProblems) acc.problems.push(`${Input.where(file, parsed)}: ${checked.left}`)
+            }
           }
           return acc
-        }
+        })
       )
-    )
+    }
+    return acc
   })
 
 /**
- * The file line of each event a run sends, so that an event Orb refuses (known to the library by its position in
- * the stream) is reported where it is in the file. It keeps only the places where positions and lines drift apart
- * (blank lines, a CSV header, invalid lines left out): a few numbers, whatever the file's length.
+ * The file and line of each event a run sends, so that an event Orb refuses (known to the library by its position in
+ * the stream) is reported where it is in its file. It keeps only the places where positions and lines drift apart
+ * (blank lines, a CSV header, invalid lines left out, the next file): a few numbers, whatever the files' length.
  *
  * @since 0.1.0
  * @category reading
@@ -140,24 +148,30 @@ export const validate = (
 export class LineIndex {
   private readonly positions: Array<number> = []
   private readonly offsets: Array<number> = []
+  private readonly files: Array<number> = []
+  private readonly kinds: Array<boolean> = []
   private sent = 0
-  /** Whether what was recorded are a JSON array's element numbers rather than lines. */
+  /** Whether what was last recorded are a JSON array's element numbers rather than lines. */
   elements = false
 
-  /** Records that the next event of the stream is on `line` (or is a JSON array's element `line`). */
-  record(line: number, element = false): void {
+  /**
+   * Records that the next event of the stream is on `line` (or is a JSON array's element `line`) of the `file`-th
+   * file of the run.
+   */
+  record(line: number, element = false, file = 0): void {
     this.elements = element
     const offset = line - this.sent
-    if (this.offsets.length === 0 || this.offsets[this.offsets.length - 1] !== offset) {
+    const last = this.offsets.length - 1
+    if (last < 0 || this.offsets[last] !== offset || this.files[last] !== file || this.kinds[last] !== element) {
       this.positions.push(this.sent)
       this.offsets.push(offset)
+      this.files.push(file)
+      this.kinds.push(element)
     }
     this.sent++
   }
 
-  /** The line of the event at `position` (counted from 0), or `undefined` if no such event was recorded. */
-  lineOf(position: number): number | undefined {
-    if (!(position >= 0 && position < this.sent)) return undefined
+  private breakpointOf(position: number): number {
     let low = 0
     let high = this.positions.length - 1
     while (low < high) {
@@ -165,48 +179,118 @@ export class LineIndex {
       if (this.positions[middle] <= position) low = middle
       else high = middle - 1
     }
-    return position + this.offsets[low]
+    return low
+  }
+
+  /** The line of the event at `position` (counted from 0), or `undefined` if no such event was recorded. */
+  lineOf(position: number): number | undefined {
+    if (!(position >= 0 && position < this.sent)) return undefined
+    return position + this.offsets[this.breakpointOf(position)]
+  }
+
+  /** Where the event at `position` is: its file (by its index in the run), line or element number. */
+  placeOf(position: number): { readonly file: number; readonly line: number; readonly element: boolean } | undefined {
+    if (!(position >= 0 && position < this.sent)) return undefined
+    const at = this.breakpointOf(position)
+    return { file: this.files[at], line: position + this.offsets[at], element: this.kinds[at] }
   }
 }
 
 /**
- * The valid events of a file, in order, read lazily: the run's second pass. With `skipInvalid`, invalid lines
+ * What a run's check pass saw of a file: its size and modification time, so that the send refuses a file that changed
+ * (or vanished) since, before reading it.
+ *
+ * @since 0.2.0
+ * @category reading
+ */
+export interface FilePin {
+  readonly size: number
+  readonly mtimeMs: number
+}
+
+/**
+ * The pins of the files, as they are now.
+ *
+ * @since 0.2.0
+ * @category reading
+ */
+export const pinsOf = (
+  files: ReadonlyArray<Inputs.InputFile>
+): Effect.Effect<ReadonlyArray<FilePin>, Input.InputError> =>
+  Effect.forEach(files, ({ file }) =>
+    Effect.try({
+      try: () => {
+        const stat = fs.statSync(file)
+        return { size: stat.size, mtimeMs: stat.mtimeMs }
+      },
+      catch: (e) => new Input.InputError({ file, reason: `cannot be read (${(e as Error).message})` })
+    }))
+
+const unchanged = (file: string, pin: FilePin | undefined) =>
+  Effect.suspend(() => {
+    if (pin === undefined) return Effect.void
+    const stat = fs.statSync(file, { throwIfNoEntry: false })
+    if (stat === undefined) {
+      return Effect.fail(new Input.InputError({ file, reason: "vanished since it was checked; it was not read again" }))
+    }
+    return stat.size === pin.size && stat.mtimeMs === pin.mtimeMs
+      ? Effect.void
+      : Effect.fail(
+        new Input.InputError({
+          file,
+          reason: `changed since it was checked (${stat.size} bytes, checked with ${pin.size}); it was not read again`
+        })
+      )
+  })
+
+/**
+ * The valid events of the files, in order, read lazily: the run's second pass. With `skipInvalid`, invalid lines
  * are left out (the validation pass reported them); without, one fails the stream (the file changed since the
- * validation pass), which makes the run revert. `lines`, if given, learns the line of every event sent.
+ * validation pass), which makes the run revert. `lines`, if given, learns the place of every event sent; `pins`, if
+ * given, the files as the check pass saw them: a file that is no longer so fails the stream before it is read.
  *
  * @since 0.1.0
  * @category reading
  */
 export const events = (
-  file: string,
-  format: Input.Format,
+  files: ReadonlyArray<Inputs.InputFile>,
   scope: Input.Scope,
   skipInvalid: boolean,
   lines?: LineIndex,
-  options: Input.ReadOptions = {}
+  options: Input.ReadOptions = {},
+  pins?: ReadonlyArray<FilePin>
 ): Stream.Stream<Input.WireEvent, Input.InputError | Input.UnsupportedFormat, FileSystem.FileSystem> =>
-  Input.read(file, format, options).pipe(
-    // One loop per chunk of lines rather than an Effect per line: this runs for every event of the file.
-    Stream.mapChunksEffect((chunk) =>
-      Effect.flatMap(DateTime.now, (now) => {
-        const valid: Array<Input.WireEvent> = []
-        for (const parsed of chunk) {
-          if (Either.isRight(parsed.event) && Input.otherCustomer(parsed.event.right, scope) !== undefined) continue
-          const checked = Either.flatMap(parsed.event, (event) => Input.checkEvent(event, scope, now))
-          if (Either.isRight(checked)) {
-            valid.push(checked.right)
-            // A JSON array's elements by number: several may share a line (a compact array is one line), and the
-            // index stays a few numbers only while what it records grows with the position.
-            lines?.record(parsed.element ?? parsed.line, parsed.element !== undefined)
-          } else if (!skipInvalid) {
-            return Effect.fail(
-              new Input.InputError({ file, line: parsed.line, element: parsed.element, reason: checked.left })
-            )
-          }
-        }
-        return Effect.succeed(Chunk.unsafeFromArray(valid))
-      })
-    )
+  Stream.flatMap(
+    Stream.fromIterable(files.map((input, index) => ({ ...input, index }))),
+    ({ file, format, index }) =>
+      Stream.unwrap(Effect.as(
+        unchanged(file, pins?.[index]),
+        Input.read(file, format, options).pipe(
+          // One loop per chunk of lines rather than an Effect per line: this runs for every event of the file.
+          Stream.mapChunksEffect((chunk) =>
+            Effect.flatMap(DateTime.now, (now) => {
+              const valid: Array<Input.WireEvent> = []
+              for (const parsed of chunk) {
+                if (Either.isRight(parsed.event) && Input.otherCustomer(parsed.event.right, scope) !== undefined) {
+                  continue
+                }
+                const checked = Either.flatMap(parsed.event, (event) => Input.checkEvent(event, scope, now))
+                if (Either.isRight(checked)) {
+                  valid.push(checked.right)
+                  // A JSON array's elements by number: several may share a line (a compact array is one line), and
+                  // the index stays a few numbers only while what it records grows with the position.
+                  lines?.record(parsed.element ?? parsed.line, parsed.element !== undefined, index)
+                } else if (!skipInvalid) {
+                  return Effect.fail(
+                    new Input.InputError({ file, line: parsed.line, element: parsed.element, reason: checked.left })
+                  )
+                }
+              }
+              return Effect.succeed(Chunk.unsafeFromArray(valid))
+            })
+          )
+        )
+      ))
   )
 
 /**
@@ -216,8 +300,8 @@ export const events = (
  * @category models
  */
 export interface RunOptions {
-  readonly file: string
-  readonly format: Input.Format
+  /** The files, in order, each with its format (`Inputs.expand`): one run over all of them. */
+  readonly files: ReadonlyArray<Inputs.InputFile>
   /** Types for some of a CSV file's property columns (`--csv-type`). */
   readonly csvTypes?: Input.CsvTypes | undefined
   readonly backfill: Backfill.CreateBackfill
@@ -271,7 +355,7 @@ const keptText = (scope: Input.Scope, validation: Validation) => {
     (others.length > 0 ? ` (${shown}${others.length > 5 ? ", …" : ""})` : "") + "."
 }
 
-const ingestionJson = (summary: Backfills.IngestSummary, lines: LineIndex) => ({
+const ingestionJson = (summary: Backfills.IngestSummary, lines: LineIndex, files: ReadonlyArray<Inputs.InputFile>) => ({
   sent: summary.sent,
   accepted: summary.accepted,
   duplicates: summary.duplicates,
@@ -282,13 +366,17 @@ const ingestionJson = (summary: Backfills.IngestSummary, lines: LineIndex) => ({
   elapsed_ms: summary.elapsedMillis,
   failures: summary.failures.map((f) => ({
     position: f.position,
-    ...(lines.elements
-      ? { element: lines.lineOf(f.position) ?? null }
-      : { line: lines.lineOf(f.position) ?? null }),
+    ...placeJson(lines.placeOf(f.position), files),
     idempotency_key: f.idempotencyKey ?? null,
     refused_by: f.refusedBy,
     reasons: f.reasons
   }))
+})
+
+/** Where a refused event is, as JSON: its line (or element), and its file when the run read several. */
+const placeJson = (place: ReturnType<LineIndex["placeOf"]>, files: ReadonlyArray<Inputs.InputFile>) => ({
+  ...(files.length > 1 ? { file: place === undefined ? null : files[place.file].file } : {}),
+  ...(place?.element === true ? { element: place.line } : { line: place?.line ?? null })
 })
 
 /**
@@ -340,14 +428,19 @@ export const run = (
       yield* Backfills.validateCreate({ ...options.backfill, ...window }, { maxTimeframe: service.maxTimeframe })
     }
 
-    if (mode === "tty") yield* output.stderr(`Checking ${options.file}…`)
+    const label = Inputs.label(options.files)
+    const which = Inputs.summary(options.files)
+    if (which !== undefined) yield* say(`Reading ${which}.`)
+    if (mode === "tty") yield* output.stderr(`Checking ${label}…`)
     const read: Input.ReadOptions = { csvTypes: options.csvTypes }
-    const validation = yield* validate(options.file, options.format, scope, windows, read, options.dryRun).pipe(
+    // The files as the check pass reads them: the send refuses one that changed or vanished since.
+    const pins = yield* pinsOf(options.files)
+    const validation = yield* validate(options.files, scope, windows, read, options.dryRun).pipe(
       Effect.onInterrupt(() => Output.note("\nInterrupted while checking the file; nothing was created."))
     )
     if (mode === "tty") yield* output.stderr("\r\x1b[2K")
     yield* say(
-      `Checked ${options.file}: ${Progress.plural(validation.events, "valid event")}` +
+      `Checked ${label}: ${Progress.plural(validation.events, "valid event")}` +
         (validation.invalid > 0 ? `, ${Progress.plural(validation.invalid, "invalid line")}` : "") + "."
     )
     // A dry run says it with what it would send.
@@ -361,7 +454,7 @@ export const run = (
       }
       if (!options.skipInvalid) {
         return yield* new CliError.InvalidLines({
-          file: options.file,
+          file: label,
           invalid: validation.invalid,
           first: validation.problems[0]
         })
@@ -370,7 +463,7 @@ export const run = (
     if (validation.events === 0) {
       // An empty backfill in replace mode would delete the timeframe's usage and put nothing back.
       return yield* new CliError.UsageError({
-        reason: `${options.file} holds no valid events; nothing was created`
+        reason: `${label} ${options.files.length === 1 ? "holds" : "hold"} no valid events; nothing was created`
       })
     }
     if (options.dryRun) {
@@ -378,7 +471,7 @@ export const run = (
         yield* Output.line(
           JSON.stringify({
             dry_run: true,
-            file: options.file,
+            file: options.files.length === 1 ? options.files[0].file : options.files.map((input) => input.file),
             backfill: Render.createJson(options.backfill),
             max_window_days: Duration.toMillis(service.maxTimeframe) / 86_400_000,
             windows: validation.windows.map(windowJson),
@@ -400,7 +493,7 @@ export const run = (
             PropertyTypes.text(validation.properties, validation.events) +
             "\n" +
             (validation.preview !== undefined ? Preview.text(validation.preview) + "\n" : "") +
-            `${Progress.plural(validation.events, "event")} in ${options.file} would be sent` +
+            `${Progress.plural(validation.events, "event")} in ${label} would be sent` +
             (validation.invalid > 0 ? ` (${Progress.plural(validation.invalid, "invalid line")} left out)` : "") +
             "; nothing was created." +
             (scope.only === true ? `\n${keptText(scope, validation)}` : "")
@@ -411,8 +504,7 @@ export const run = (
     if (options.durable !== undefined) {
       const durable = yield* Lazy.durable
       yield* durable.run({
-        file: options.file,
-        format: options.format,
+        files: options.files,
         csvTypes: options.csvTypes,
         backfill: options.backfill,
         state: options.durable.state,
@@ -446,7 +538,7 @@ export const run = (
       return yield* service.run({
         ...options.backfill,
         // In Orb's wire form, as the file holds them: sent without decoding timestamps and encoding them back.
-        encodedEvents: events(options.file, options.format, scope, options.skipInvalid, lines, read),
+        encodedEvents: events(options.files, scope, options.skipInvalid, lines, read, pins),
         invalidEvents: options.skipInvalid ? "skip" : "fail",
         until: options.wait ? "reflected" : "closed",
         expectedEvents: validation.events,
@@ -479,7 +571,7 @@ export const run = (
               ...windowJson(window),
               backfill: Render.backfillJson(window.backfill)
             })),
-            ingestion: ingestionJson(result.ingestion, lines),
+            ingestion: ingestionJson(result.ingestion, lines, options.files),
             validation: validationJson(validation, scope),
             ...extra
           }))
@@ -500,12 +592,12 @@ export const run = (
               (validation.invalid > 0 ? `; ${Progress.plural(validation.invalid, "invalid line")} left out` : "") + "."
           )
           for (const failure of ingestion.failures.slice(0, maxProblems)) {
-            const line = lines.lineOf(failure.position)
-            const at = line === undefined
+            const place = lines.placeOf(failure.position)
+            const at = place === undefined
               ? `event #${failure.position + 1}`
-              : lines.elements
-              ? `${options.file}: element ${line}`
-              : `${options.file}:${line}`
+              : place.element
+              ? `${options.files[place.file].file}: element ${place.line}`
+              : `${options.files[place.file].file}:${place.line}`
             yield* Output.note(
               `  ${at}` +
                 CliError.printable(
@@ -533,8 +625,7 @@ export const run = (
 /** What a run verifies its backfills with: the file as the run read it. */
 const verifySettings = (options: RunOptions): VerifyCli.Settings | undefined =>
   options.verify === undefined || !options.wait ? undefined : {
-    file: options.file,
-    format: options.format,
+    files: options.files,
     csvTypes: options.csvTypes,
     searchesPerSecond: options.verify.searchesPerSecond,
     externalCustomerId: options.backfill.externalCustomerId

@@ -387,7 +387,7 @@ export const layer = (
             success: SegmentResult,
             error: StepFailed,
             execute: Effect.gen(function*() {
-              const where = `ingest (segment ${index}, from ${RunSource.where(payload.source, from.line)})`
+              const where = `ingest (segment ${index}, from ${RunSource.where(payload.source, from.line, from.offset)})`
               for (const id of ids) {
                 const backfill = yield* throughOutages(backfills.fetch(id)).pipe(Effect.mapError(failed(where)))
                 const now = yield* DateTime.now
@@ -409,7 +409,7 @@ export const layer = (
                 const first = read.unreadable[0]
                 return yield* new StepFailed({
                   stage: where,
-                  reason: `${RunSource.where(payload.source, first.line)}: ${first.reason}`
+                  reason: `${RunSource.where(payload.source, first.line, from.offset)}: ${first.reason}`
                 })
               }
               const parts: Array<Part> = ids.map(() => ({ events: [], lines: [] }))
@@ -438,7 +438,7 @@ export const layer = (
                       error._tag === "InvalidEvent"
                         ? new StepFailed({
                           stage: where,
-                          reason: `${RunSource.where(payload.source, part.lines[error.position] ?? 0)}: ${
+                          reason: `${RunSource.where(payload.source, part.lines[error.position] ?? 0, from.offset)}: ${
                             error.reasons.join("; ")
                           }`
                         })
@@ -664,9 +664,12 @@ export const layer = (
     )
   }))
 
-/** A file's events, guessed at 100 bytes each; a named source's, as it said. */
-const expectedEvents = (source: RunSource.RunSource) =>
-  source._tag === "Named" ? source.size : source.size > 0 ? Math.ceil(source.size / 100) : undefined
+/** A file's events, guessed at 100 bytes each (of several files, of them all); a named source's, as it said. */
+const expectedEvents = (source: RunSource.RunSource) => {
+  if (source._tag === "Named") return source.size
+  const size = source._tag === "File" ? source.size : source.parts.reduce((sum, part) => sum + part.size, 0)
+  return size > 0 ? Math.ceil(size / 100) : undefined
+}
 
 /** @internal */
 export const payload = (spec: DurableRun.RunSpec): Effect.Effect<DurableRun.RunPayload, Backfills.Error> =>

@@ -134,9 +134,16 @@ export const recognise = (
         : new EventFile.UnsupportedFormat({ file, detected })
   )
 
-const verify = (source: RunSource.FileSource): Effect.Effect<void, SourceError> =>
+/** Refuses a file that is no longer the one submitted: its size at every call, its SHA-256 once per process. @internal */
+export const verify = (source: RunSource.FileSource): Effect.Effect<void, SourceError> =>
   Effect.gen(function*() {
-    const stat = yield* Effect.try({ try: () => fs.statSync(source.path), catch: (e) => unreadable(source.path, e) })
+    const stat = yield* Effect.try({
+      try: () => fs.statSync(source.path),
+      catch: (e) =>
+        (e as { code?: string }).code === "ENOENT"
+          ? new SourceError({ source: source.path, reason: "changed", detail: "it no longer exists" })
+          : unreadable(source.path, e)
+    })
     if (stat.size !== source.size) {
       return yield* new SourceError({
         source: source.path,
@@ -156,6 +163,12 @@ const verify = (source: RunSource.FileSource): Effect.Effect<void, SourceError> 
     }
     verified.add(key)
   })
+
+/**
+ * The unit of a file's offsets, the span it takes in a run of several files: its bytes, or a gzip file's
+ * decompressed bytes. A format whose offsets count something else says it here. @internal
+ */
+export const extentOf = (source: RunSource.FileSource): number => source.decompressedSize ?? source.size
 
 /**
  * Up to `maxEvents` events from byte `offset` (line `line`), read in chunks; for a gzip file, `offset` is in its

@@ -7,7 +7,9 @@ import type * as SqlError from "@effect/sql/SqlError"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import type * as DurableRun from "../DurableRun.js"
+import * as RunSource from "../RunSource.js"
 import * as CancelRequests from "./cancelRequests.js"
 
 interface Row {
@@ -161,9 +163,7 @@ const entries = (
         stage,
         ...(backfillIds[0] !== undefined ? { backfillId: backfillIds[0] } : {}),
         backfillIds: backfillIds.filter((id) => id !== undefined),
-        source: String(payload.source?.path ?? payload.source?.name ?? ""),
-        // A gzip file's offsets are in its decompressed bytes.
-        size: Number(payload.source?.decompressedSize ?? payload.source?.size ?? 0),
+        ...sourceOf(payload.source),
         ...totals,
         ...(step !== undefined ? { step, stepInFlight: inFlight } : {}),
         ...(stage === "creating" && waitingFor !== undefined ? { waitingFor } : {}),
@@ -174,13 +174,35 @@ const entries = (
         ...(typeof payload.orb?.baseUrl === "string" && typeof payload.orb.keyFingerprint === "string"
           ? { orb: { baseUrl: payload.orb.baseUrl, keyFingerprint: payload.orb.keyFingerprint } }
           : {}),
-        ...(typeof payload.source?.sha256 === "string" ? { sha256: payload.source.sha256 } : {}),
         ...shapeOf(payload)
       }
       states.push({ state, mayHaveLeftOpen })
     }
     return states
   })
+
+/** A run's source as its state shows it: name, files, size in the unit of its offsets, and what pins it. */
+const sourceOf = (source: Json | undefined) => {
+  const decoded = Schema.decodeUnknownOption(RunSource.RunSource)(source)
+  if (Option.isSome(decoded)) {
+    const value = decoded.value
+    const sha256 = RunSource.sha256Of(value)
+    return {
+      source: RunSource.nameOf(value),
+      size: RunSource.extentOf(value) ?? 0,
+      ...(value._tag === "File" ? { files: [value.path] } : {}),
+      ...(value._tag === "Files" ? { files: value.parts.map((part) => part.path) } : {}),
+      ...(sha256 !== undefined ? { sha256 } : {})
+    }
+  }
+  // A payload of another version: what can be read of it.
+  return {
+    source: String(source?.path ?? source?.name ?? ""),
+    // A gzip file's offsets are in its decompressed bytes.
+    size: Number(source?.decompressedSize ?? source?.size ?? 0),
+    ...(typeof source?.sha256 === "string" ? { sha256: source.sha256 } : {})
+  }
+}
 
 /** The timeframe and mode of a run's payload, when readable. */
 const shapeOf = (payload: Json) => {
