@@ -12,7 +12,8 @@ import * as Scope from "effect/Scope"
 import * as child from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { postgres } from "../../workflow/test/support/postgres.js"
-import { fastPace, ndjson, tempFile, timeframe, until } from "./support.js"
+import * as Database from "../src/internal/database.js"
+import { cliAt, fastPace, ndjson, tempFile, timeframe, until } from "./support.js"
 
 const apiKey = "sk-database-cli"
 const password = "pg-Secret-4711"
@@ -217,5 +218,110 @@ describe("the CLI on Postgres", () => {
         noSecret([all(), submitted.stdout, submitted.stderr, listed.stdout, listed.stderr])
       }),
     240_000
+  )
+
+  it.scopedLive(
+    "a worker stopped by SIGTERM hands its run to another; runs cancel from a third process reverts it",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* served
+        const workers = [yield* worker(server.url), yield* worker(server.url)]
+        const all = output(workers)
+        // About 250 events a second: still running once a worker is stopped and another has taken the run over.
+      const file = tempFile("cancelled.ndjson", ndjson(12_000))
+        const submitted = yield* ran(server.url, [
+          "run",
+          "--file",
+          file,
+          ...timeframe,
+          "--add",
+          "--submit",
+          "--batch-size",
+          "50",
+          "--concurrency",
+          "1",
+          "--requests-per-second",
+          "5",
+          "--events-per-minute",
+          "6000000"
+        ], { ORB_BACKFILL_DATABASE_URL: url })
+        assert.strictEqual(submitted.code, 0, submitted.stderr)
+        const runKey = runKeyIn(submitted.stdout)
+        yield* until(
+          Effect.sync(() => workers.some((w) => w.stdout().includes(`Picked up durable run ${runKey}`))),
+          "a worker to say it picked the run up",
+          all
+        )
+        const first = workers.find((w) => w.stdout().includes(`Picked up durable run ${runKey}`))!
+        const second = workers.find((w) => w !== first)!
+        first.process.kill("SIGTERM")
+        const code = yield* Effect.promise(() => first.exited)
+        assert.include(first.stderr(), "Stopping the worker", all())
+        assert.strictEqual(code, 130)
+        yield* until(
+          Effect.sync(() => second.stdout().includes(`Picked up durable run ${runKey}`)),
+          "the other worker to pick the run up",
+          all
+        )
+        const cancelled = yield* ran(server.url, ["runs", "cancel", runKey, "--database", url])
+        assert.strictEqual(cancelled.code, 0, cancelled.stderr)
+        assert.include(cancelled.stdout, `Cancelled durable run ${runKey}`)
+        assert.include(cancelled.stdout, "was reverted")
+        const [backfill] = yield* server.simulator.backfills
+        assert.isBelow(backfill.eventsIngested, 12_000, "cancelled mid-run")
+        assert.include(["pending_revert", "reverted"], backfill.status)
+        yield* until(
+          Effect.sync(() => second.stdout().includes(`Durable run ${runKey} failed: cancel`)),
+          "the worker to say the run ended",
+          all
+        )
+        noSecret([all(), submitted.stdout, submitted.stderr, cancelled.stdout, cancelled.stderr])
+      }),
+    240_000
+  )
+
+  it.scopedLive(
+    "the database's password is never printed; --state and --database together are refused",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* served
+        const cli = yield* cliAt(server.url, apiKey)
+        const wrong = `postgres://postgres:wrong-Pass-99@127.0.0.1:${port}/postgres`
+        const refused = yield* cli.run(["runs", "--database", wrong, "--verbose"])
+        assert.strictEqual(refused.code, 1)
+        assert.include(
+          refused.stderr,
+          `Error: The database postgres://postgres:***@127.0.0.1:${port}/postgres cannot be used`
+        )
+        assert.notInclude(refused.stdout + refused.stderr, "wrong-Pass-99")
+        const both = yield* cli.run(["runs", "--state", "runs.sqlite", "--database", url])
+        assert.strictEqual(both.code, 2)
+        assert.include(both.stderr, "give only one of --state")
+        const other = yield* cli.run(["runs", "--database", `mysql://root:${password}@db/runs`])
+        assert.strictEqual(other.code, 2)
+        assert.include(other.stderr, "--database: expected a Postgres URL")
+        const noDatabase = yield* cli.run(["worker"])
+        assert.strictEqual(noDatabase.code, 2)
+        assert.include(noDatabase.stderr, "give --database URL")
+        const submitAlone = yield* cli.run([
+          "run",
+          "--file",
+          tempFile("alone.ndjson", ndjson(3)),
+          ...timeframe,
+          "--add",
+          "--submit"
+        ])
+        assert.strictEqual(submitAlone.code, 2)
+        assert.include(submitAlone.stderr, "--submit hands the run to the workers of a database")
+        const listed = yield* cli.run(["runs", "--database", url])
+        assert.strictEqual(listed.code, 0, listed.stderr)
+        noSecret([both.stdout, both.stderr, other.stdout, other.stderr, listed.stdout, listed.stderr])
+        assert.strictEqual(
+          Database.redact("postgresql://app:p%40ss@db.internal:5432/runs?sslmode=require&sslpassword=k"),
+          "postgresql://app:***@db.internal:5432/runs?sslmode=require&sslpassword=***"
+        )
+        assert.strictEqual(Database.redact("app:secret@db.internal/runs"), "***@db.internal/runs")
+      }),
+    120_000
   )
 })

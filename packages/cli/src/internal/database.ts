@@ -52,6 +52,10 @@ const secretParameter = /pass|secret|token|key/i
  * @category formatting
  */
 export const redact = (url: string): string => {
+  const hidden = url.replace(/^([^/@]*\/\/)?[^@/]*@/, (_, scheme: string | undefined) => `${scheme ?? ""}***@`)
+    .replace(/([?&][^=&]*(?:pass|secret|token|key)[^=&]*=)[^&]*/gi, "$1***")
+  // Without `scheme://`, a URL parser reads `user:password@host` as a scheme and a path.
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return hidden
   try {
     const parsed = new URL(url)
     if (parsed.password !== "") parsed.password = "***"
@@ -60,8 +64,7 @@ export const redact = (url: string): string => {
     }
     return parsed.toString()
   } catch {
-    return url.replace(/^([^/]*\/\/)?[^@/]*@/, (_, scheme: string | undefined) => `${scheme ?? ""}***@`)
-      .replace(/([?&][^=&]*(?:pass|secret|token|key)[^=&]*=)[^&]*/gi, "$1***")
+    return hidden
   }
 }
 
