@@ -228,7 +228,7 @@ describe("the CLI on Postgres", () => {
         const workers = [yield* worker(server.url), yield* worker(server.url)]
         const all = output(workers)
         // About 250 events a second: still running once a worker is stopped and another has taken the run over.
-      const file = tempFile("cancelled.ndjson", ndjson(10_000))
+        const file = tempFile("cancelled.ndjson", ndjson(10_000))
         const submitted = yield* ran(server.url, [
           "run",
           "--file",
