@@ -138,6 +138,19 @@ describe("the CLI on Postgres", () => {
         assert.match(table.stdout, /RUN KEY\s+BACKFILL\s+STAGE\s+RUNNER/)
         const backfills = yield* server.simulator.backfills
         assert.deepStrictEqual(backfills.map((b) => [b.status, b.eventsIngested]), [["reflected", 300]])
+        // Without --submit, `run` follows the run the worker executes to its end and prints its result.
+        const followed = yield* ran(server.url, [
+          "run",
+          "--file",
+          tempFile("followed.ndjson", ndjson(200)),
+          ...timeframe,
+          "--add",
+          ...fastPace
+        ], { ORB_BACKFILL_DATABASE_URL: url })
+        assert.strictEqual(followed.code, 0, followed.stderr)
+        const followedKey = runKeyIn(followed.stderr)
+        assert.include(followed.stdout, `Sent 200 events (durable run ${followedKey})`)
+        assert.include(a.stdout(), `Picked up durable run ${followedKey}`)
         noSecret([
           submitted.stdout,
           submitted.stderr,
@@ -145,7 +158,9 @@ describe("the CLI on Postgres", () => {
           a.stderr(),
           listed.stderr,
           table.stdout,
-          table.stderr
+          table.stderr,
+          followed.stdout,
+          followed.stderr
         ])
       }),
     180_000
