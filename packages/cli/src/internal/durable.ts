@@ -301,14 +301,16 @@ const reportSuspension = (runKey: string, state: State, closeTime: string) =>
  * The engine resumes every unfinished run of its file, and those of another Orb suspend themselves at once: said, so
  * that such a run is not forgotten.
  */
-const noteOtherOrbs = (runs: ReadonlyArray<DurableRun.RunState>, except: string | undefined) =>
+const noteOtherOrbs = (runs: ReadonlyArray<DurableRun.RunState>, except: string | undefined, state: State) =>
   Effect.forEach(runs, (run) =>
     run.runKey === except || !unfinished(run) || run.orb === undefined
       ? Effect.void
       : Effect.flatMap(DurableRun.compareOrb(run), (match) =>
         match === "another Orb"
           ? Output.note(
-            `Durable run ${run.runKey} of this state file belongs to the Orb at ${run.orb!.baseUrl}: it is left ` +
+            `Durable run ${run.runKey} of this ${
+              state.database !== undefined ? "database" : "state file"
+            } belongs to the Orb at ${run.orb!.baseUrl}: it is left ` +
               `as it is (resume it against that Orb).`
           )
           : Effect.void), { discard: true })
@@ -487,7 +489,7 @@ export const run = (settings: RunSettings): Effect.Effect<
       const payload = { ...checked, runKey }
       if (before !== undefined && unfinished(before)) yield* ownRun(before)
       if (why !== undefined && !settings.json) yield* Output.note(`${why}; starting a new run ${runKey}.`)
-      if (!settings.json) yield* noteOtherOrbs(runs, runKey)
+      if (!settings.json) yield* noteOtherOrbs(runs, runKey, state)
       if (before === undefined && !backfill.replaceExistingEvents) {
         const earlier = yield* addedBefore(runs, source.sha256, backfill)
         if (earlier !== undefined) {
