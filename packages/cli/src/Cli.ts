@@ -104,6 +104,14 @@ const state = Options.text("state").pipe(
     "The durable runs' state file (default: $XDG_STATE_HOME/orb-backfill/runs.sqlite, else ~/.local/state/...)"
   )
 )
+const database = Options.text("database").pipe(
+  Options.withPseudoName("URL"),
+  Options.optional,
+  Options.withDescription(
+    "The durable runs' Postgres database (postgres://USER:PASSWORD@HOST:PORT/DB), shared with orb-backfill worker " +
+      "processes on any machine, instead of a state file (default: $ORB_BACKFILL_DATABASE_URL, unless --state)"
+  )
+)
 const wait = (target: string) =>
   Options.boolean("wait").pipe(Options.withDescription(`Wait until the backfill is ${target}`))
 
@@ -253,6 +261,12 @@ const runFlags = {
     Options.withDescription("Run in memory, not durably: Ctrl-C or a crash reverts or abandons the run")
   ),
   state,
+  database,
+  submit: Options.boolean("submit").pipe(
+    Options.withDescription(
+      "With --database: submit the run to the workers and return at once, without following it"
+    )
+  ),
   runKey: Options.text("run-key").pipe(
     Options.withPseudoName("KEY"),
     Options.optional,
@@ -312,7 +326,13 @@ export const runOptions = (
       readonly format: Input.Format | undefined
     }
     readonly durable:
-      | { readonly state: string | undefined; readonly runKey: string | undefined; readonly addAgain: boolean }
+      | {
+        readonly state: string | undefined
+        readonly database: string | undefined
+        readonly submit: boolean
+        readonly runKey: string | undefined
+        readonly addAgain: boolean
+      }
       | undefined
   },
   CliError.UsageError | Input.InputError
@@ -389,7 +409,15 @@ export const runOptions = (
     // so a run there has nothing to resume.
     const durable = context.backend === "orb" && !flags.ephemeral
     if (!durable) {
-      const stray = Option.isSome(flags.state) ? "state" : Option.isSome(flags.runKey) ? "run-key" : undefined
+      const stray = Option.isSome(flags.state)
+        ? "state"
+        : Option.isSome(flags.database)
+        ? "database"
+        : flags.submit
+        ? "submit"
+        : Option.isSome(flags.runKey)
+        ? "run-key"
+        : undefined
       if (stray !== undefined) {
         return yield* Either.left(usage(
           flags.ephemeral
@@ -436,6 +464,8 @@ export const runOptions = (
       durable: durable
         ? {
           state: Option.getOrUndefined(flags.state),
+          database: Option.getOrUndefined(flags.database),
+          submit: flags.submit,
           runKey: Option.getOrUndefined(flags.runKey),
           addAgain: flags.addAgain
         }
@@ -493,7 +523,19 @@ const runCommand = Command.make(
             Effect.zipRight(Effect.fail(error))
           ))
       )
-      const stateFile = durable !== undefined ? (yield* Lazy.durable).stateOf(durable.state) : undefined
+      const stateFile = durable !== undefined ? yield* (yield* Lazy.durable).locate(durable) : undefined
+      if (durable?.submit === true && stateFile?.database === undefined) {
+        return yield* usage(
+          "--submit hands the run to the workers of a database: give --database URL (or set " +
+            "ORB_BACKFILL_DATABASE_URL)"
+        )
+      }
+      if (stateFile?.database !== undefined && options.inputs.includes("-") && !flags.dryRun) {
+        // The workers read the run's files where they run: a pipe into this process is not there.
+        return yield* usage(
+          "--file - (standard input) cannot be handed to the workers of a database: write it to a file they can read"
+        )
+      }
       // Standard input, read once into a file: the check pass and the send read that (a durable run's resumes too).
       const stdin = !options.inputs.includes("-")
         ? undefined
@@ -507,14 +549,16 @@ const runCommand = Command.make(
         )
       }
       if (stdin !== undefined && !flags.json) yield* Output.note(`Read standard input into ${stdin}.`)
-      if (stateFile !== undefined && !flags.dryRun && !flags.json) yield* Output.note(`State: ${stateFile.path}`)
+      if (stateFile !== undefined && !flags.dryRun && !flags.json) {
+        yield* Output.note(`${stateFile.database !== undefined ? "Database" : "State"}: ${stateFile.path}`)
+      }
       const { format: _, inputs: __, ...settings } = options
       yield* Workflow.run({
         ...settings,
         files,
         durable: stateFile === undefined
           ? undefined
-          : { state: stateFile, runKey: durable!.runKey, addAgain: durable!.addAgain }
+          : { state: stateFile, runKey: durable!.runKey, addAgain: durable!.addAgain, submit: durable!.submit }
       })
     }).pipe(Effect.scoped)
   )
@@ -796,7 +840,15 @@ const needsDurableBackend = Effect.flatMap(Backend.Backend, (backend) =>
 
 const runKeyArg = Args.text({ name: "run" }).pipe(Args.withDescription("The durable run's key (see orb-backfill runs)"))
 
-const runsCancelFlags = { run: runKeyArg, state, json, verbose }
+const runsCancelFlags = { run: runKeyArg, state, database, json, verbose }
+
+/** Where a command's runs are, from its `--state` and `--database`. */
+const where = (flags: { readonly state: Option.Option<string>; readonly database: Option.Option<string> }) =>
+  Effect.flatMap(
+    Lazy.durable,
+    (Durable) =>
+      Durable.locate({ state: Option.getOrUndefined(flags.state), database: Option.getOrUndefined(flags.database) })
+  )
 
 const runsCancelHelp: Help.Node = {
   name: "cancel",
@@ -812,7 +864,7 @@ const runsCancelCommand = Command.make(
       yield* announce
       yield* needsDurableBackend
       const Durable = yield* Lazy.durable
-      yield* Durable.cancel(Durable.stateOf(Option.getOrUndefined(flags.state)), flags.run, flags.json)
+      yield* Durable.cancel(yield* where(flags), flags.run, flags.json)
     })
   )
 ).pipe(Command.withDescription(runsCancelHelp.summary))
@@ -823,6 +875,7 @@ const runsPruneFlags = {
     Options.withDescription("Forget the runs that finished more than this many days ago (0: every finished run)")
   ),
   state,
+  database,
   json,
   verbose
 }
@@ -844,16 +897,18 @@ const runsPruneCommand = Command.make(
         return yield* usage(`--older-than: expected a number of days from 0 to 36,500, got ${flags.olderThan}`)
       }
       const Durable = yield* Lazy.durable
-      yield* Durable.prune(Durable.stateOf(Option.getOrUndefined(flags.state)), flags.olderThan, flags.json)
+      yield* Durable.prune(yield* where(flags), flags.olderThan, flags.json)
     })
   )
 ).pipe(Command.withDescription(runsPruneHelp.summary))
 
-const runsFlags = { state, json, verbose }
+const runsFlags = { state, database, json, verbose }
 
 const runsHelp: Help.Node = {
   name: "runs",
-  summary: "List the durable runs of the state file and their progress",
+  summary: "List the durable runs of the state file (or database) and their progress",
+  description: "List the durable runs of the state file, or of the database with --database, and their progress: " +
+    "stage, events accepted, share of the file done, and on a database the worker that holds each unfinished run.",
   config: runsFlags,
   children: [runsCancelHelp, runsPruneHelp]
 }
@@ -862,10 +917,10 @@ const runsCommand = Command.make(
   runsHelp.name,
   runsFlags,
   handler((flags) =>
-    Effect.flatMap(
-      Lazy.durable,
-      (Durable) => Durable.list(Durable.stateOf(Option.getOrUndefined(flags.state)), flags.json)
-    )
+    Effect.gen(function*() {
+      const Durable = yield* Lazy.durable
+      yield* Durable.list(yield* where(flags), flags.json)
+    })
   )
 ).pipe(
   Command.withDescription(runsHelp.summary),
@@ -875,6 +930,7 @@ const runsCommand = Command.make(
 const resumeFlags = {
   run: runKeyArg.pipe(Args.optional),
   state,
+  database,
   json,
   verbose
 }
@@ -895,12 +951,59 @@ const resumeCommand = Command.make(
       yield* announce
       yield* needsDurableBackend
       const Durable = yield* Lazy.durable
-      const stateFile = Durable.stateOf(Option.getOrUndefined(flags.state))
-      if (!flags.json) yield* Output.note(`State: ${stateFile.path}`)
+      const stateFile = yield* where(flags)
+      if (!flags.json) {
+        yield* Output.note(`${stateFile.database !== undefined ? "Database" : "State"}: ${stateFile.path}`)
+      }
       yield* Durable.resume(stateFile, Option.getOrUndefined(flags.run), flags.json)
     })
   )
 ).pipe(Command.withDescription(resumeHelp.summary))
+
+const workerFlags = {
+  database,
+  address: Options.text("address").pipe(
+    Options.withPseudoName("HOST:PORT"),
+    Options.optional,
+    Options.withDescription(
+      "Where the other workers reach this one (default: this machine's name and a free port)"
+    )
+  ),
+  listen: Options.text("listen").pipe(
+    Options.withPseudoName("HOST:PORT"),
+    Options.optional,
+    Options.withDescription("Where this worker listens, when not its --address (0.0.0.0:PORT in a container, say)")
+  ),
+  verbose
+}
+
+const workerHelp: Help.Node = {
+  name: "worker",
+  summary: "Run the durable runs of a Postgres database, submitted from any machine, until Ctrl-C",
+  description: "Run the durable runs of a Postgres database (--database, or ORB_BACKFILL_DATABASE_URL) until Ctrl-C " +
+    "or SIGTERM: runs submitted with orb-backfill run --database from any machine, shared between the workers up. " +
+    "It prints each run it picks up and how it ends. Stopped (even by kill -9), its unfinished runs move to the " +
+    "other workers, or wait for the next one, and continue where their journal is, sending nothing twice.",
+  config: workerFlags
+}
+
+const workerCommand = Command.make(
+  workerHelp.name,
+  workerFlags,
+  handler((flags) =>
+    Effect.gen(function*() {
+      yield* announce
+      yield* needsDurableBackend
+      const state = yield* where({ state: Option.none(), database: flags.database })
+      const Worker = yield* Lazy.worker
+      yield* Worker.worker({
+        state,
+        address: Option.getOrUndefined(flags.address),
+        listen: Option.getOrUndefined(flags.listen)
+      })
+    })
+  )
+).pipe(Command.withDescription(workerHelp.summary))
 
 // ---------------------------------------------------------------------------------------------------------
 // simulate, demo
@@ -1183,7 +1286,7 @@ export const command = Command.make(
   { verbose },
   handler(() =>
     usage(
-      "give a command: run, runs, resume, list, show, close, revert, watch, verify, simulate or demo " +
+      "give a command: run, runs, resume, worker, list, show, close, revert, watch, verify, simulate or demo " +
         "(see orb-backfill --help)"
     )
   )
@@ -1196,6 +1299,7 @@ export const command = Command.make(
     runCommand,
     runsCommand,
     resumeCommand,
+    workerCommand,
     listCommand,
     showCommand,
     closeCommand,
@@ -1222,6 +1326,7 @@ const helpTree: Help.Node = {
     runHelp,
     runsHelp,
     resumeHelp,
+    workerHelp,
     listHelp,
     showHelp,
     closeHelp,

@@ -209,6 +209,8 @@ describe("run's flags (Cli.runOptions)", () => {
     replace: true,
     add: false,
     addAgain: false,
+    database: none,
+    submit: false,
     customerId: none,
     externalCustomerId: none,
     onlyCustomer: none,
@@ -276,7 +278,13 @@ describe("run's flags (Cli.runOptions)", () => {
       externalCustomerId: Option.some("acme"),
       state: Option.some("runs.sqlite")
     }, onOrb))
-    assert.deepStrictEqual(planned.durable, { state: "runs.sqlite", runKey: undefined, addAgain: false })
+    assert.deepStrictEqual(planned.durable, {
+      state: "runs.sqlite",
+      database: undefined,
+      submit: false,
+      runKey: undefined,
+      addAgain: false
+    })
     assert.deepStrictEqual(planned.options.quota, { requestsPerSecond: 10, eventsPerMinute: 1_000 })
     assert.strictEqual(planned.options.format, undefined)
     assert.deepStrictEqual(planned.options.inputs, ["events.ndjson"])

@@ -182,6 +182,11 @@ export type PostgresOptions =
   & {
     /** The database every runner and client of the cluster shares (its tables are named `cluster_*`). */
     readonly postgres: PostgresConnection
+    /**
+     * How this process names itself to Postgres (`application_name`, shown in `pg_stat_activity` beside the shard
+     * locks it holds, which tells which runner runs what); default `effect-orb-workflow`.
+     */
+    readonly applicationName?: string | undefined
   }
   & (
     | {

@@ -23,6 +23,7 @@ import * as path from "node:path"
 import * as Backend from "../Backend.js"
 import * as Output from "../Output.js"
 import * as CliError from "./cliError.js"
+import * as Database from "./database.js"
 import * as Follow from "./follow.js"
 import * as Inputs from "./inputs.js"
 import * as Progress from "./progress.js"
@@ -54,9 +55,12 @@ export const defaultStatePath = (
  * @category state
  */
 export interface State {
+  /** The state file, or the database's URL with its password hidden. */
   readonly path: string
-  /** Whether `--state` chose it: the commands printed for later then repeat it. */
+  /** Whether `--state` (or `--database`) chose it: the commands printed for later then repeat it. */
   readonly explicit: boolean
+  /** The Postgres database the runs are on, shared with workers (`--database`), instead of the state file. */
+  readonly database?: Database.Database | undefined
 }
 
 /**
@@ -68,7 +72,26 @@ export interface State {
 export const stateOf = (flag: string | undefined): State =>
   flag === undefined ? { path: defaultStatePath(), explicit: false } : { path: path.resolve(flag), explicit: true }
 
-const stateFlag = (state: State) => (state.explicit ? ` --state ${state.path}` : "")
+/**
+ * Where a command's runs are: the Postgres database of `--database` (or `ORB_BACKFILL_DATABASE_URL` without
+ * `--state`), else the state file of `--state` or the default.
+ *
+ * @since 0.2.0
+ * @category state
+ */
+export const locate = (
+  flags: { readonly state: string | undefined; readonly database: string | undefined }
+): Effect.Effect<State, CliError.UsageError> =>
+  Effect.map(Database.resolve(flags), (database) =>
+    Option.isSome(database)
+      ? { path: database.value.shown, explicit: database.value.explicit, database: database.value }
+      : stateOf(flags.state))
+
+const stateFlag = (state: State) =>
+  state.database !== undefined ? Database.flagOf(state.database) : state.explicit ? ` --state ${state.path}` : ""
+
+/** Whether the state file or database has no runs yet (a database is asked). */
+const missing = (state: State) => state.database === undefined && !fs.existsSync(state.path)
 
 /**
  * The run key of a run from a file: derived from the file's SHA-256 and what shapes the backfill (timeframe, mode,
@@ -114,8 +137,17 @@ const ensureFolder = (state: State) => {
   for (let made = folder; made.length >= first.length; made = path.dirname(made)) fs.chmodSync(made, 0o700)
 }
 
-/** The engine on the state file, its workflow over the backend's `Backfills`; refused if another process holds it. */
-const engine = (state: State) =>
+/**
+ * The engine on the state file, its workflow over the backend's `Backfills`; refused if another process holds it.
+ * On a database, a client of the workers' engine: it runs nothing itself.
+ */
+const engine = (state: State): Layer.Layer<
+  Layer.Layer.Success<ReturnType<typeof sqliteEngine>>,
+  Layer.Layer.Error<ReturnType<typeof sqliteEngine>> | Database.DatabaseUnreachable,
+  Layer.Layer.Context<ReturnType<typeof sqliteEngine>>
+> => state.database !== undefined ? Database.client(state.database) : sqliteEngine(state)
+
+const sqliteEngine = (state: State) =>
   Layer.unwrapEffect(Effect.sync(() => {
     try {
       ensureFolder(state)
@@ -134,7 +166,7 @@ const engine = (state: State) =>
  * With the backend's Orb as the runs' `OrbConnection`: runs submitted record it, and the workflow leaves a run of
  * another Orb alone.
  */
-const withOrb = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+export const withOrb = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.flatMap(Effect.serviceOption(Backend.Backend), (backend) => {
     const connection = Option.getOrUndefined(backend)?.connection
     return connection === undefined ? effect : Effect.provideService(effect, DurableRun.OrbConnection, connection)
@@ -182,11 +214,15 @@ const follow = (runKey: string, quiet: boolean, quota?: Backfills.IngestQuota | 
  * Waits for the end of a run the engine executes (it resumes unfinished runs by itself), following its progress;
  * a state file that cannot be written ends the wait.
  */
-const awaitEnd = (run: DurableRun.RunState, quiet: boolean) =>
+const awaitEnd = (
+  run: Pick<DurableRun.RunState, "executionId" | "runKey">,
+  quiet: boolean,
+  quota?: Backfills.IngestQuota | false | undefined
+) =>
   DurableEngine.whileWritable(Effect.gen(function*() {
     // A run that suspended itself (it met another Orb) waits for a resume; one that runs goes on as it was.
     yield* DurableRun.BackfillRun.resume(run.executionId)
-    const progress = yield* Effect.fork(follow(run.runKey, quiet))
+    const progress = yield* Effect.fork(follow(run.runKey, quiet, quota))
     for (;;) {
       const result = yield* DurableRun.BackfillRun.poll(run.executionId)
       if (result !== undefined && result._tag === "Complete") {
@@ -266,14 +302,16 @@ const reportSuspension = (runKey: string, state: State, closeTime: string) =>
  * The engine resumes every unfinished run of its file, and those of another Orb suspend themselves at once: said, so
  * that such a run is not forgotten.
  */
-const noteOtherOrbs = (runs: ReadonlyArray<DurableRun.RunState>, except: string | undefined) =>
+const noteOtherOrbs = (runs: ReadonlyArray<DurableRun.RunState>, except: string | undefined, state: State) =>
   Effect.forEach(runs, (run) =>
     run.runKey === except || !unfinished(run) || run.orb === undefined
       ? Effect.void
       : Effect.flatMap(DurableRun.compareOrb(run), (match) =>
         match === "another Orb"
           ? Output.note(
-            `Durable run ${run.runKey} of this state file belongs to the Orb at ${run.orb!.baseUrl}: it is left ` +
+            `Durable run ${run.runKey} of this ${
+              state.database !== undefined ? "database" : "state file"
+            } belongs to the Orb at ${run.orb!.baseUrl}: it is left ` +
               `as it is (resume it against that Orb).`
           )
           : Effect.void), { discard: true })
@@ -360,6 +398,7 @@ export type RunError =
   | DurableEngine.StateLocked
   | DurableEngine.StateUnwritable
   | ConfigError.ConfigError
+  | Database.DatabaseUnreachable
   | VerifyError
 
 /**
@@ -395,6 +434,8 @@ export interface RunSettings {
   /** Once reflected, verify the run's backfills against the file (`--verify`). */
   readonly verify?: VerifyCli.Settings | undefined
   readonly json: boolean
+  /** On a database: submit the run to the workers and return, without following it (`--submit`). */
+  readonly submit?: boolean | undefined
   readonly batchSize?: number | undefined
   readonly concurrency?: number | undefined
   readonly quota: Backfills.IngestQuota | false
@@ -412,7 +453,7 @@ export interface RunSettings {
  * @category commands
  */
 export const run = (settings: RunSettings): Effect.Effect<
-  DurableRun.RunResult,
+  DurableRun.RunResult | undefined,
   RunError | CliError.UsageError | Backfills.Error,
   Output.Output | Backend.Backend | Backfills.Backfills | FileSystem.FileSystem
 > =>
@@ -461,7 +502,7 @@ export const run = (settings: RunSettings): Effect.Effect<
       const payload = { ...checked, runKey }
       if (before !== undefined && unfinished(before)) yield* ownRun(before)
       if (why !== undefined && !settings.json) yield* Output.note(`${why}; starting a new run ${runKey}.`)
-      if (!settings.json) yield* noteOtherOrbs(runs, runKey)
+      if (!settings.json) yield* noteOtherOrbs(runs, runKey, state)
       if (before === undefined && !backfill.replaceExistingEvents) {
         const earlier = yield* addedBefore(runs, sha256, backfill)
         if (earlier !== undefined) {
@@ -480,10 +521,17 @@ export const run = (settings: RunSettings): Effect.Effect<
       }
       if (!settings.json) {
         yield* Output.note(
-          before === undefined
-            ? `Durable run ${runKey} (resume it with: orb-backfill resume ${runKey}${stateFlag(state)}).`
-            : `Attaching to durable run ${runKey} (${before.stage}).`
+          before !== undefined
+            ? `Attaching to durable run ${runKey} (${before.stage}).`
+            : state.database !== undefined
+            ? `Durable run ${runKey}, submitted to ${state.path}: the workers there run it (orb-backfill worker).`
+            : `Durable run ${runKey} (resume it with: orb-backfill resume ${runKey}${stateFlag(state)}).`
         )
+      }
+      if (state.database !== undefined) {
+        const result = yield* onWorkers(payload, state, settings)
+        if (result === undefined) return undefined
+        return yield* afterRun(runKey, state, result, settings)
       }
       // An attach to a run that suspended itself (it met another Orb) wakes it.
       if (before !== undefined) yield* DurableRun.BackfillRun.resume(before.executionId)
@@ -492,27 +540,64 @@ export const run = (settings: RunSettings): Effect.Effect<
         Effect.ensuring(Fiber.interrupt(progress)),
         Effect.onInterrupt(() => reportSuspension(runKey, state, Render.time(payload.closeTime)))
       )
-      yield* VerifyCli.afterRun(
-        settings.wait ? settings.verify : undefined,
-        result.windows.flatMap((window) => window.backfillId === undefined ? [] : [window.backfillId]),
-        settings.json,
-        (extra) => printResult(runKey, state, result, settings.json, { validation: settings.validation, ...extra })
-      )
-      if (!settings.json && !settings.wait) {
-        yield* Output.line(
-          `Orb is reflecting ${result.windows.length > 1 ? "them" : "it"} now; follow it with: ` +
-            result.windows.map((window) => `orb-backfill watch ${window.backfillId}`).join("; ")
-        )
-      }
-      return result
+      return yield* afterRun(runKey, state, result, settings)
     }).pipe(Effect.provide(engine(state)))
   }))
+
+/** What a run prints once it has ended: its result, its verification, and where Orb's reflection goes on. */
+const afterRun = (runKey: string, state: State, result: DurableRun.RunResult, settings: RunSettings) =>
+  Effect.gen(function*() {
+    yield* VerifyCli.afterRun(
+      settings.wait ? settings.verify : undefined,
+      result.windows.flatMap((window) => window.backfillId === undefined ? [] : [window.backfillId]),
+      settings.json,
+      (extra) => printResult(runKey, state, result, settings.json, { validation: settings.validation, ...extra })
+    )
+    if (!settings.json && !settings.wait) {
+      yield* Output.line(
+        `Orb is reflecting ${result.windows.length > 1 ? "them" : "it"} now; follow it with: ` +
+          result.windows.map((window) => `orb-backfill watch ${window.backfillId}`).join("; ")
+      )
+    }
+    return result
+  })
+
+/**
+ * A run on a database: submitted (a run key already submitted is the same run), then, unless `--submit`, its
+ * progress followed until a worker ends it. Ctrl-C detaches: the workers go on with the run.
+ */
+const onWorkers = (payload: DurableRun.RunPayload, state: State, settings: RunSettings) =>
+  Effect.gen(function*() {
+    const executionId = yield* DurableRun.BackfillRun.execute(payload, { discard: true })
+    if (!settings.json && (yield* Database.runnersUp) === 0) {
+      yield* Output.note(
+        `No worker is up on ${state.path}: the run waits for one (start one with: orb-backfill worker` +
+          `${stateFlag(state)}).`
+      )
+    }
+    const later = `Follow it with: orb-backfill runs${stateFlag(state)}; stop it with: orb-backfill runs cancel ` +
+      `${payload.runKey}${stateFlag(state)}`
+    if (settings.submit === true) {
+      yield* settings.json
+        ? Output.line(JSON.stringify({ submitted: true, run_key: payload.runKey, database: state.path }))
+        : Output.line(`Submitted durable run ${payload.runKey}. ${later}`)
+      return undefined
+    }
+    return yield* awaitEnd({ executionId, runKey: payload.runKey }, settings.json, settings.quota).pipe(
+      Effect.onInterrupt(() =>
+        Output.note(
+          `\nDetached from durable run ${payload.runKey}: the workers go on with it, nothing reverted. ${later}`
+        )
+      )
+    )
+  })
 
 /** How a run's Orb compares with the backend's. */
 type OrbMatch = Effect.Effect.Success<ReturnType<typeof DurableRun.compareOrb>>
 
-const runJson = (run: DurableRun.RunState, match?: OrbMatch) => ({
+const runJson = (run: DurableRun.RunState, match?: OrbMatch, runner?: string | null) => ({
   run_key: run.runKey,
+  ...(runner === undefined ? {} : { runner }),
   orb: run.orb?.baseUrl ?? null,
   this_orb: match === undefined ? null : match === "this Orb",
   execution_id: run.executionId,
@@ -533,14 +618,16 @@ const runJson = (run: DurableRun.RunState, match?: OrbMatch) => ({
 /**
  * The runs of a state file as a table: run key, backfill, stage, events accepted, share of the file done, the Orb it
  * belongs to (and whether that is the backend's: `this Orb`, `another Orb`, or its base URL with `another key`), last
- * error.
+ * error. Given the runners (runs on a database), a RUNNER column says which worker holds each run now (`-` for
+ * none: an ended run, or one waiting for a worker).
  *
  * @since 0.1.0
  * @category formatting
  */
 export const runsTable = (
   runs: ReadonlyArray<DurableRun.RunState>,
-  matches: ReadonlyArray<OrbMatch> = []
+  matches: ReadonlyArray<OrbMatch> = [],
+  runners?: ReadonlyArray<string | null> | undefined
 ): string => {
   const header = ["RUN KEY", "BACKFILL", "STAGE", "ACCEPTED", "DONE", "ORB", "LAST ERROR"]
   const rows = runs.map((run, i) => [
@@ -552,8 +639,13 @@ export const runsTable = (
     run.orb === undefined ? "-" : run.orb.baseUrl + (matches[i] === undefined ? "" : ` (${matches[i]})`),
     run.lastError ?? "-"
   ])
+  if (runners !== undefined) {
+    header.splice(3, 0, "RUNNER")
+    rows.forEach((row, i) => row.splice(3, 0, runners[i] ?? "-"))
+  }
+  const right = runners !== undefined ? [4, 5] : [3, 4]
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
-  const cell = (text: string, i: number) => (i === 3 || i === 4 ? text.padStart(widths[i]) : text.padEnd(widths[i]))
+  const cell = (text: string, i: number) => (right.includes(i) ? text.padStart(widths[i]) : text.padEnd(widths[i]))
   return [header, ...rows].map((r) => r.map(cell).join("  ").trimEnd()).join("\n")
 }
 
@@ -565,13 +657,25 @@ export const runsTable = (
  */
 export const list = (state: State, json: boolean) =>
   withOrb(Effect.gen(function*() {
-    const runs = fs.existsSync(state.path)
-      ? yield* DurableRun.list.pipe(Effect.provide(DurableEngine.layerSqliteReader({ filename: state.path })))
-      : []
+    const { placed, runs } = state.database !== undefined
+      ? yield* Effect.all({ runs: DurableRun.list, placed: Database.placements }).pipe(
+        Effect.orDie,
+        Effect.provide(engine(state))
+      )
+      : {
+        placed: undefined,
+        runs: fs.existsSync(state.path)
+          ? yield* DurableRun.list.pipe(Effect.provide(DurableEngine.layerSqliteReader({ filename: state.path })))
+          : []
+      }
+    const runners = placed === undefined ? undefined : runs.map((run) => {
+      const runner = unfinished(run) ? placed.get(run.executionId) : undefined
+      return runner === undefined ? null : Database.shownRunner(runner)
+    })
     const matches = yield* Effect.forEach(runs, DurableRun.compareOrb)
-    if (json) return yield* Output.line(JSON.stringify(runs.map((run, i) => runJson(run, matches[i]))))
+    if (json) return yield* Output.line(JSON.stringify(runs.map((run, i) => runJson(run, matches[i], runners?.[i]))))
     if (runs.length === 0) return yield* Output.line(`No durable runs in ${state.path}.`)
-    yield* Output.line(runsTable(runs, matches))
+    yield* Output.line(runsTable(runs, matches, runners))
   }))
 
 const unfinished = (run: DurableRun.RunState) => run.stage !== "done" && run.stage !== "failed"
@@ -588,7 +692,7 @@ const noSuchRun = (state: State, runKey: string) =>
  */
 export const resume = (state: State, runKey: string | undefined, json: boolean) =>
   withOrb(Effect.gen(function*() {
-    if (!fs.existsSync(state.path)) {
+    if (missing(state)) {
       return yield* runKey === undefined
         ? Output.line(`No durable runs in ${state.path}.`)
         : Effect.fail(noSuchRun(state, runKey))
@@ -614,8 +718,10 @@ export const resume = (state: State, runKey: string | undefined, json: boolean) 
           awaitEnd(run, json).pipe(
             Effect.onInterrupt(() =>
               Output.note(
-                `\nInterrupted: durable run ${run.runKey} is suspended again, nothing reverted. Continue it with: ` +
-                  `orb-backfill resume ${run.runKey}${stateFlag(state)}`
+                state.database !== undefined
+                  ? `\nDetached from durable run ${run.runKey}: the workers go on with it, nothing reverted.`
+                  : `\nInterrupted: durable run ${run.runKey} is suspended again, nothing reverted. Continue it ` +
+                    `with: orb-backfill resume ${run.runKey}${stateFlag(state)}`
               )
             )
           )
@@ -699,6 +805,17 @@ const cancelBeside = (
     return { executionId, ended: Option.none() }
   }).pipe(Effect.provide(DurableEngine.layerSqliteBeside({ filename: state.path })))
 
+/** The cancel of a run on a database: the request written there, then the run's end read as a worker records it. */
+const cancelOnWorkers = (state: State, runKey: string, json: boolean) =>
+  Effect.gen(function*() {
+    const run = yield* toCancel(state, runKey)
+    if (!(yield* Effect.orDie(DurableRun.cancel(run.executionId)))) return yield* alreadyEnded(run)
+    if (!json) {
+      yield* Output.note(`Cancelling durable run ${runKey}: its worker reverts and ends it before its next step…`)
+    }
+    return yield* Effect.exit(awaitEnd(run, true))
+  }).pipe(Effect.provide(engine(state)))
+
 /**
  * `runs cancel RUN`: reverts the run's backfill and ends the run. Its request is a row in the state file, read by
  * whichever process runs the run, before each step: when another process runs it (and holds the state file), the
@@ -711,11 +828,13 @@ const cancelBeside = (
  */
 export const cancel = (state: State, runKey: string, json: boolean) =>
   withOrb(Effect.gen(function*() {
-    if (!fs.existsSync(state.path)) return yield* noSuchRun(state, runKey)
+    if (missing(state)) return yield* noSuchRun(state, runKey)
     let exit: Exit.Exit<DurableRun.RunResult, DurableRun.RunFailed | DurableEngine.StateUnwritable> | undefined
     // Once asked beside another process, the run is awaited there; every 2 seconds this process tries to take the
     // engine up, for should that process stop first, the run would wait for its next engine.
     let requested: string | undefined
+    // On a database, the request is a row there, read by whichever worker runs the run (on any machine).
+    if (state.database !== undefined) exit = yield* cancelOnWorkers(state, runKey, json)
     while (exit === undefined) {
       const here = yield* Effect.either(
         requested === undefined ? cancelByEngine(state, runKey, json) : engineAwait(state, runKey, requested)
@@ -784,21 +903,19 @@ const removeSpooled = (
  */
 export const prune = (state: State, olderThanDays: number, json: boolean) =>
   Effect.gen(function*() {
-    if (!fs.existsSync(state.path)) {
+    if (missing(state)) {
       return yield* json
         ? Output.line(JSON.stringify({ pruned: [] }))
         : Output.line(`No durable runs in ${state.path}.`)
     }
     const finishedBefore = DateTime.subtract(yield* DateTime.now, { days: olderThanDays })
     // Without the engine, which would resume the unfinished runs; the lock refuses it beside a process running them.
-    const { kept, pruned } = yield* Effect.all({
-      pruned: DurableRun.prune({ finishedBefore }),
-      kept: DurableRun.list
-    }).pipe(
-      Effect.orDie,
-      Effect.provide(DurableEngine.layerSqliteMaintenance({ filename: state.path }))
-    )
-    removeSpooled(state, pruned, kept)
+    const pruning = Effect.orDie(Effect.all({ pruned: DurableRun.prune({ finishedBefore }), kept: DurableRun.list }))
+    const { kept, pruned } = yield* (state.database !== undefined
+      // On a database, beside the workers: only finished runs are touched.
+      ? Effect.provide(pruning, Database.client(state.database))
+      : Effect.provide(pruning, DurableEngine.layerSqliteMaintenance({ filename: state.path })))
+    if (state.database === undefined) removeSpooled(state, pruned, kept)
     if (json) return yield* Output.line(JSON.stringify({ pruned: pruned.map((run) => runJson(run)) }))
     yield* Output.line(
       pruned.length === 0

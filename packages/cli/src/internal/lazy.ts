@@ -4,6 +4,7 @@
  */
 import * as Effect from "effect/Effect"
 import type * as DurableModule from "./durable.js"
+import type * as WorkerModule from "./worker.js"
 
 /**
  * The durable runs (`Durable.ts`): the SQLite engine (better-sqlite3, a native module), `@effect/cluster` and
@@ -12,3 +13,6 @@ import type * as DurableModule from "./durable.js"
  * @internal
  */
 export const durable: Effect.Effect<typeof DurableModule> = Effect.promise(() => import("./durable.js"))
+
+/** `orb-backfill worker` (`worker.ts`): the durable runs' engine as a runner on Postgres. */
+export const worker: Effect.Effect<typeof WorkerModule> = Effect.promise(() => import("./worker.js"))

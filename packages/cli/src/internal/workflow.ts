@@ -330,6 +330,8 @@ export interface RunOptions {
       readonly runKey?: string | undefined
       /** Add the file's events even though an earlier durable run added them (`--add-again`). */
       readonly addAgain?: boolean | undefined
+      /** On a database: submit the run to the workers and return (`--submit`). */
+      readonly submit?: boolean | undefined
     }
     | undefined
 }
@@ -510,6 +512,7 @@ export const run = (
         state: options.durable.state,
         runKey: options.durable.runKey,
         addAgain: options.durable.addAgain,
+        submit: options.durable.submit,
         expectedEvents: validation.events,
         skipInvalid: options.skipInvalid,
         only: options.only === true,

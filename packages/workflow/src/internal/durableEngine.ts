@@ -189,9 +189,12 @@ const address = (option: string, value: DurableEngine.RunnerAddress) =>
       ConfigError.InvalidData([option], `expected a host and a port from 1 to 65535, got ${value.host}:${value.port}`)
     )
 
-const pgConfig = (connection: DurableEngine.PostgresConnection): PgClient.PgClientConfig =>
+const pgConfig = (
+  connection: DurableEngine.PostgresConnection,
+  applicationName = "effect-orb-workflow"
+): PgClient.PgClientConfig =>
   "url" in connection
-    ? { url: connection.url, applicationName: "effect-orb-workflow" }
+    ? { url: connection.url, applicationName }
     : {
       host: connection.host,
       port: connection.port,
@@ -199,7 +202,7 @@ const pgConfig = (connection: DurableEngine.PostgresConnection): PgClient.PgClie
       username: connection.username,
       password: connection.password,
       ssl: connection.ssl,
-      applicationName: "effect-orb-workflow"
+      applicationName
     }
 
 /** @internal */
@@ -221,6 +224,6 @@ export const layerPostgres = (options: DurableEngine.PostgresOptions) =>
       })
     return ClusterWorkflowEngine.layer.pipe(
       Layer.provide(sockets),
-      Layer.provideMerge(PgClient.layer(pgConfig(options.postgres)))
+      Layer.provideMerge(PgClient.layer(pgConfig(options.postgres, options.applicationName)))
     )
   }))

