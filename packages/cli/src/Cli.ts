@@ -131,11 +131,13 @@ const runFlags = {
   file: Options.text("file").pipe(
     Options.withAlias("f"),
     Options.withPseudoName("PATH"),
-    Options.withDescription("The events: NDJSON (one Orb ingest event per line) or CSV (a header row)")
+    Options.withDescription(
+      "The events: NDJSON (one Orb ingest event per line), CSV (a header row) or Parquet (one event per row)"
+    )
   ),
-  format: Options.choice("format", ["ndjson", "csv"]).pipe(
+  format: Options.choice("format", ["ndjson", "csv", "parquet"]).pipe(
     Options.optional,
-    Options.withDescription("The file's format (default: from its extension)")
+    Options.withDescription("The file's format (default: Parquet by its content, else from its extension)")
   ),
   csvType: Options.text("csv-type").pipe(
     Options.withPseudoName("COLUMN=TYPE"),
@@ -342,7 +344,7 @@ export const runOptions = (
     const format = yield* Input.formatOf(flags.file, Option.getOrUndefined(flags.format))
     const csvTypes = yield* csvTypesOf(flags.csvType)
     if (csvTypes !== undefined && format !== "csv") {
-      return yield* Either.left(usage(`--csv-type is for CSV files; ${flags.file} is read as NDJSON`))
+      return yield* Either.left(usage(`--csv-type is for CSV files; ${flags.file} is read as ${formatName[format]}`))
     }
     if (flags.verify && flags.noVerify) return yield* Either.left(usage("give only one of --verify and --no-verify"))
     if (flags.verify && flags.noWait) {
@@ -419,6 +421,21 @@ export const runOptions = (
     }
   })
 
+const formatName: Readonly<Record<Input.Format, string>> = { ndjson: "NDJSON", csv: "CSV", parquet: "Parquet" }
+
+/** The format given, else Parquet when the file's first bytes are (whatever its name), else none: its name tells. */
+const formatByContent = (
+  file: string,
+  given: Option.Option<Input.Format>
+): Effect.Effect<Input.Format | undefined, never, FileSystem.FileSystem> =>
+  Option.isSome(given)
+    ? Effect.succeed(given.value)
+    : Input.isParquet(file).pipe(
+      Effect.map((parquet) => parquet ? "parquet" as const : undefined),
+      // Unreadable: the reader says so, with the rest of the checks.
+      Effect.orElseSucceed(() => undefined)
+    )
+
 // Orb counts an event search as a write: 5 a second with a test-mode key.
 const testModeSearchesPerSecond = 5
 
@@ -456,7 +473,8 @@ const runCommand = Command.make(
     Effect.gen(function*() {
       yield* announce
       const backend = yield* Backend.Backend
-      const { durable, options } = yield* runOptions(flags, {
+      const format = yield* formatByContent(flags.file, flags.format)
+      const { durable, options } = yield* runOptions({ ...flags, format: Option.fromNullable(format) }, {
         now: yield* DateTime.now,
         backend: backend.kind,
         defaultQuota: backend.defaultQuota
@@ -671,10 +689,10 @@ const verifyCommand = Command.make(
       const backend = yield* Backend.Backend
       const maxDifferences = yield* positive("max-differences", flags.maxDifferences, 10_000)
       const perSecond = yield* positive("searches-per-second", flags.searchesPerSecond, 1_000)
-      const format = yield* Input.formatOf(flags.file, Option.getOrUndefined(flags.format))
+      const format = yield* Input.formatOf(flags.file, yield* formatByContent(flags.file, flags.format))
       const csvTypes = yield* csvTypesOf(flags.csvType)
       if (csvTypes !== undefined && format !== "csv") {
-        return yield* usage(`--csv-type is for CSV files; ${flags.file} is read as NDJSON`)
+        return yield* usage(`--csv-type is for CSV files; ${flags.file} is read as ${formatName[format]}`)
       }
       const verified = yield* VerifyCli.check({
         file: flags.file,

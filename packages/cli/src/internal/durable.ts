@@ -378,7 +378,7 @@ export type VerifyError = CliError.Exit | Verify.NotReflected | EventFile.InputE
  */
 export interface RunSettings {
   readonly file: string
-  readonly format: "ndjson" | "csv"
+  readonly format: EventFile.Format
   /** Types for some of a CSV file's property columns (`--csv-type`). */
   readonly csvTypes?: EventFile.CsvTypes | undefined
   readonly backfill: Backfill.CreateBackfill

@@ -194,7 +194,13 @@ export const events = (
             lines?.record(parsed.element ?? parsed.line, parsed.element !== undefined)
           } else if (!skipInvalid) {
             return Effect.fail(
-              new Input.InputError({ file, line: parsed.line, element: parsed.element, reason: checked.left })
+              new Input.InputError({
+                file,
+                line: parsed.line,
+                element: parsed.element,
+                rowGroup: parsed.rowGroup,
+                reason: checked.left
+              })
             )
           }
         }

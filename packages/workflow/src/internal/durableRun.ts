@@ -674,9 +674,15 @@ export const layer = (
     )
   }))
 
-/** A file's events, guessed at 100 bytes each; a named source's, as it said. */
+/** A file's events, guessed at 100 bytes each (a Parquet file's are its rows); a named source's, as it said. */
 const expectedEvents = (source: RunSource.RunSource) =>
-  source._tag === "Named" ? source.size : source.size > 0 ? Math.ceil(source.size / 100) : undefined
+  source._tag === "Named"
+    ? source.size
+    : source.rows !== undefined
+    ? source.rows
+    : source.size > 0
+    ? Math.ceil(source.size / 100)
+    : undefined
 
 /** @internal */
 export const payload = (spec: DurableRun.RunSpec): Effect.Effect<DurableRun.RunPayload, Backfills.Error> =>

@@ -1,6 +1,7 @@
 /**
- * Reading event files, NDJSON and CSV, line by line in constant memory: the one reader of the command line's
- * validation and run passes and of a durable run's file source.
+ * Reading event files, NDJSON and CSV, line by line in constant memory, and Parquet a slice of rows at a time
+ * (`parquetFile.ts`): the one reader of the command line's validation and run passes and of a durable run's file
+ * source.
  */
 import { Backfill, Backfills } from "@effect-orb/backfills"
 import type * as PlatformError from "@effect/platform/Error"
@@ -17,6 +18,7 @@ import * as nodeFs from "node:fs"
 import * as nodeStream from "node:stream"
 import * as zlib from "node:zlib"
 import type * as EventFile from "../EventFile.js"
+import * as ParquetFile from "./parquetFile.js"
 
 /** Kept in the .d.ts (not marked internal): `EventFile.InputError`'s declaration names it. */
 export class InputError
@@ -25,6 +27,8 @@ export class InputError
     line: Schema.optional(Schema.Number),
     /** For a JSON array file: the element (counting from 1) that begins on `line`. */
     element: Schema.optional(Schema.Number),
+    /** For a Parquet file: the row group (counting from 1) of the row `line` (counted in the file, from 1). */
+    rowGroup: Schema.optional(Schema.Number),
     reason: Schema.String
   })
 {
@@ -36,10 +40,12 @@ export class InputError
 /** @internal */
 export const where = (
   file: string,
-  at: { readonly line?: number | undefined; readonly element?: number | undefined }
+  at: { readonly line?: number | undefined; readonly element?: number | undefined; readonly rowGroup?: number | undefined }
 ): string =>
   at.line === undefined
-    ? file
+    ? (at.rowGroup === undefined ? file : `${file}: row group ${at.rowGroup}`)
+    : at.rowGroup !== undefined
+    ? `${file}: row group ${at.rowGroup}, row ${at.line}`
     : at.element === undefined
     ? `${file}:${at.line}`
     : `${file}: element ${at.element} (line ${at.line})`
@@ -84,7 +90,8 @@ export class UnsupportedFormat
       case "zip":
         return `${file} is a zip archive; extract the events file from it first (unzip ${file})`
       case "parquet":
-        return `${file} is a Parquet file; export it as NDJSON or CSV first`
+        // A Parquet file is read; this is one inside gzip, which Parquet never needs (it compresses its pages).
+        return `${file} is a gzip-compressed Parquet file; decompress it first (gunzip -k ${file})`
       case "json-array":
         return `${file} is a JSON array, not NDJSON (one event per line); convert it first (jq -c '.[]' ${file})`
       case "json-document":
@@ -146,11 +153,13 @@ export const formatOf = (
   // A compressed file is named by what it holds, then the compression (`events.ndjson.gz`).
   const lower = file.toLowerCase().replace(/\.gz$/, "")
   if (lower.endsWith(".csv")) return Either.right("csv")
+  if (lower.endsWith(".parquet") || lower.endsWith(".pq")) return Either.right("parquet")
   if (lower.endsWith(".ndjson") || lower.endsWith(".jsonl") || lower.endsWith(".json")) return Either.right("ndjson")
   return Either.left(
     new InputError({
       file,
-      reason: "cannot tell the format from the file name: name it .ndjson or .csv, or pass --format ndjson|csv"
+      reason: "cannot tell the format from the file name: name it .ndjson, .csv or .parquet, or pass " +
+        "--format ndjson|csv|parquet"
     })
   )
 }
@@ -790,6 +799,7 @@ export const recognise = (
   Effect.gen(function*() {
     const first = yield* head(file)
     const detected = detect(isGzip(first) ? gunzipHead(first) : first, format)
+    if (detected === "parquet" && !isGzip(first)) return
     if (detected !== undefined && !(detected === "json-array" && format !== "csv")) {
       return yield* new UnsupportedFormat({ file, detected })
     }
@@ -871,10 +881,67 @@ export const csvHeader = (
   )
 
 /** @internal */
+export const isParquet = (file: string): Effect.Effect<boolean, InputError, FileSystem.FileSystem> =>
+  Effect.map(head(file), ParquetFile.isParquet)
+
+const parquetFailure = (file: string, error: unknown): InputError =>
+  error instanceof ParquetFile.ParquetProblem
+    ? new InputError({
+      file,
+      ...(error.at !== undefined ? { rowGroup: error.at.rowGroup, line: error.at.row } : {}),
+      reason: error.reason
+    })
+    : new InputError({ file, reason: `cannot read it (${error instanceof Error ? error.message : String(error)})` })
+
+/**
+ * A Parquet file's rows as events, a slice at a time (see `parquetFile.ts`): its footer is read first, so that a
+ * truncated file or a column no event can hold fails before any row.
+ */
+const readParquet = (file: string): Stream.Stream<EventFile.ParsedLine, InputError> =>
+  Stream.unwrap(Effect.map(
+    Effect.tryPromise({ try: () => ParquetFile.open(file), catch: (error) => parquetFailure(file, error) }),
+    (layout) =>
+      Stream.fromIterable(ParquetFile.slices(layout)).pipe(
+        Stream.mapEffect((slice) =>
+          Effect.tryPromise({
+            try: () => ParquetFile.readSlice(file, layout, slice),
+            catch: (error) => parquetFailure(file, error)
+          })
+        ),
+        Stream.mapConcat((rows) =>
+          rows.map(({ event, row, rowGroup }): EventFile.ParsedLine => ({ line: row, rowGroup, event }))
+        )
+      )
+  ))
+
+/** @internal */
 export const read = (
   file: string,
   format: EventFile.Format,
   options: EventFile.ReadOptions = {}
+): Stream.Stream<EventFile.ParsedLine, InputError | UnsupportedFormat, FileSystem.FileSystem> => {
+  if (format === "parquet") return readParquet(file)
+  // A Parquet file whatever its name or the format given: its content says what it is, as gzip's does.
+  return Stream.catchTag(
+    readText(file, format, options),
+    "UnsupportedFormat",
+    (error): Stream.Stream<EventFile.ParsedLine, InputError | UnsupportedFormat, FileSystem.FileSystem> =>
+      error.detected === "parquet"
+        ? Stream.unwrap(
+          Effect.map(
+            isParquet(file),
+            (parquet): Stream.Stream<EventFile.ParsedLine, InputError | UnsupportedFormat> =>
+              parquet ? readParquet(file) : Stream.fail(error)
+          )
+        )
+        : Stream.fail(error)
+  )
+}
+
+const readText = (
+  file: string,
+  format: "ndjson" | "csv",
+  options: EventFile.ReadOptions
 ): Stream.Stream<EventFile.ParsedLine, InputError | UnsupportedFormat, FileSystem.FileSystem> => {
   const nonBlank = splitRecords(file, format).pipe(Stream.filter(({ text }) => !isBlank(text)))
   if (format === "ndjson") {

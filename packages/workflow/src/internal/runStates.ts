@@ -163,7 +163,10 @@ const entries = (
         backfillIds: backfillIds.filter((id) => id !== undefined),
         source: String(payload.source?.path ?? payload.source?.name ?? ""),
         // A gzip file's offsets are in its decompressed bytes.
-        size: Number(payload.source?.decompressedSize ?? payload.source?.size ?? 0),
+        size: Number(
+          (payload.source?._tag === "File" ? payload.source.rows : undefined) ?? payload.source?.decompressedSize ??
+            payload.source?.size ?? 0
+        ),
         ...totals,
         ...(step !== undefined ? { step, stepInFlight: inFlight } : {}),
         ...(stage === "creating" && waitingFor !== undefined ? { waitingFor } : {}),
