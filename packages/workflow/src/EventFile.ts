@@ -83,7 +83,11 @@ export const recognise: (
  */
 export const where: (
   file: string,
-  at: { readonly line?: number | undefined; readonly element?: number | undefined; readonly rowGroup?: number | undefined }
+  at: {
+    readonly line?: number | undefined
+    readonly element?: number | undefined
+    readonly rowGroup?: number | undefined
+  }
 ) => string = internal.where
 
 /**
@@ -93,8 +97,7 @@ export const where: (
  * @since 0.2.0
  * @category reading
  */
-export const isParquet: (file: string) => Effect.Effect<boolean, InputError, FileSystem.FileSystem> =
-  internal.isParquet
+export const isParquet: (file: string) => Effect.Effect<boolean, InputError, FileSystem.FileSystem> = internal.isParquet
 
 /**
  * An event in Orb's wire form, as the file holds it and as it is sent.

@@ -40,7 +40,11 @@ export class InputError
 /** @internal */
 export const where = (
   file: string,
-  at: { readonly line?: number | undefined; readonly element?: number | undefined; readonly rowGroup?: number | undefined }
+  at: {
+    readonly line?: number | undefined
+    readonly element?: number | undefined
+    readonly rowGroup?: number | undefined
+  }
 ): string =>
   at.line === undefined
     ? (at.rowGroup === undefined ? file : `${file}: row group ${at.rowGroup}`)
@@ -920,7 +924,17 @@ export const read = (
   format: EventFile.Format,
   options: EventFile.ReadOptions = {}
 ): Stream.Stream<EventFile.ParsedLine, InputError | UnsupportedFormat, FileSystem.FileSystem> => {
-  if (format === "parquet") return readParquet(file)
+  if (format === "parquet") {
+    return Stream.unwrap(Effect.flatMap(head(file), (first): Effect.Effect<
+      Stream.Stream<EventFile.ParsedLine, InputError>,
+      InputError | UnsupportedFormat
+    > =>
+      ParquetFile.isParquet(first)
+        ? Effect.succeed(readParquet(file))
+        : isGzip(first) && ParquetFile.isParquet(gunzipHead(first))
+        ? Effect.fail(new UnsupportedFormat({ file, detected: "parquet" }))
+        : Effect.fail(new InputError({ file, reason: "not a Parquet file (it does not begin with PAR1)" }))))
+  }
   // A Parquet file whatever its name or the format given: its content says what it is, as gzip's does.
   return Stream.catchTag(
     readText(file, format, options),

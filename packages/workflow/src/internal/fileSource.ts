@@ -165,7 +165,9 @@ const parquetBroken = (file: string, error: unknown) =>
     ? new SourceError({
       source: file,
       reason: "unreadable",
-      detail: error.at === undefined ? error.reason : `row group ${error.at.rowGroup}, row ${error.at.row}: ${error.reason}`
+      detail: error.at === undefined
+        ? error.reason
+        : `row group ${error.at.rowGroup}, row ${error.at.row}: ${error.reason}`
     })
     : unreadable(file, error)
 

@@ -140,7 +140,7 @@ const plan = (metadata: FileMetaData): Either.Either<ReadonlyArray<Column>, stri
 const broken = (error: unknown): string => {
   const message = error instanceof Error ? error.message : String(error)
   return /footer|metadata|magic/i.test(message)
-    ? `the Parquet footer is missing or corrupt, is the file truncated? (${message})`
+    ? `the Parquet footer is missing or corrupt (is the file truncated?): ${message}`
     : `the Parquet data is corrupt (${message})`
 }
 
