@@ -5,7 +5,9 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { parquetWriteBuffer } from "hyparquet-writer"
 import * as fs from "node:fs"
-import { cli, simulator, tempFile, timeframe, wireEvent } from "./support.js"
+import * as os from "node:os"
+import * as path from "node:path"
+import { cli, cliAt, fastPace, simulator, tempFile, timeframe, wireEvent } from "./support.js"
 
 const sim = OrbSimulator.OrbSimulator
 const requests = Effect.flatMap(sim, (s) => s.requests)
@@ -87,4 +89,35 @@ describe("a Parquet file", () => {
       }
       assert.strictEqual((yield* requests).length, 0)
     }).pipe(Effect.provide(simulator)), 60_000)
+})
+
+describe("a Parquet file, durably", () => {
+  it.scopedLive(
+    "a durable run against a served Orb reads it by rows: every row sent once, typed",
+    () =>
+      Effect.gen(function*() {
+        const apiKey = "sk-parquet-durable"
+        const server = yield* OrbSimulator.serve({ apiKey, reflectionDelay: "1 second", revertDelay: "500 millis" })
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "orb-backfill-parquet-"))
+        yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+        const { run } = yield* cliAt(server.url, apiKey)
+        const file = writeFile("durable-export", parquet())
+        const ran = yield* run([
+          "run",
+          "--file",
+          file,
+          ...timeframe,
+          "--add",
+          "--state",
+          path.join(dir, "runs.sqlite"),
+          ...fastPace
+        ])
+        assert.strictEqual(ran.code, 0, ran.stderr)
+        assert.match(ran.stdout, /Backfill \S+ is reflected: 3,000 events/)
+        const sent = (yield* server.simulator.events).filter((e) => e.backfillId._tag === "Some")
+        assert.deepStrictEqual(sent.map((e) => e.idempotencyKey).sort(), allKeys)
+        assert.deepStrictEqual(sent.find((e) => e.idempotencyKey === "event-8")?.properties, { units: 1, region: "eu" })
+      }),
+    60_000
+  )
 })
