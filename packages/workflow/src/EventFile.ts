@@ -45,7 +45,8 @@ export type InputError = internal.InputError
 /**
  * A file that is not NDJSON, CSV or a JSON array (gzip-compressed or not), recognised by its first bytes (after
  * decompressing gzip): compressed otherwise (zstd, which Node.js 20's zlib cannot read, bzip2, xz, or gzip twice), a
- * zip archive, a gzip-compressed Parquet file (a Parquet file itself is read), a JSON array read as CSV or a pretty-printed JSON document, UTF-16 text, or binary. Its
+ * zip archive, a gzip-compressed Parquet file (a Parquet file itself is read by {@link read}, and refused by what
+ * reads text: {@link lines}, {@link csvHeader}), a JSON array read as CSV or a pretty-printed JSON document, UTF-16 text, or binary. Its
  * message is one sentence naming the file and what to do (`events.ndjson.bz2 is bzip2-compressed; decompress it
  * first (bunzip2 -k events.ndjson.bz2)`). These formats are recognised, not read.
  *

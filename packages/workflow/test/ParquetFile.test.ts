@@ -78,6 +78,12 @@ describe("EventFile.read of a Parquet file", () => {
       )
       assert.isTrue(yield* EventFile.isParquet(renamed).pipe(Effect.provide(NodeContext.layer)))
       assert.deepStrictEqual(EventFile.formatOf("events.parquet"), Either.right("parquet"))
+      // Its rows are events, not lines of text: what reads text says so.
+      const asText = yield* Effect.flip(EventFile.csvHeader(renamed).pipe(Effect.provide(NodeContext.layer)))
+      assert.strictEqual(
+        asText.message,
+        `${renamed} is a Parquet file: its rows are read as events (EventFile.read, --format parquet), not as text`
+      )
     }))
 
   it.effect("a properties struct column, and a DATE: the struct's fields are properties, the date an ISO string", () =>

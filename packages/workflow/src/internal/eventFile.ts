@@ -74,7 +74,9 @@ export class UnsupportedFormat
     "UnsupportedFormat",
     {
       file: Schema.String,
-      detected: Schema.Literal(...unsupportedKinds)
+      detected: Schema.Literal(...unsupportedKinds),
+      /** Whether what was detected is inside gzip (a Parquet file is read, but not a gzip-compressed one). */
+      gzip: Schema.optional(Schema.Boolean)
     }
   )
 {
@@ -94,8 +96,10 @@ export class UnsupportedFormat
       case "zip":
         return `${file} is a zip archive; extract the events file from it first (unzip ${file})`
       case "parquet":
-        // A Parquet file is read; this is one inside gzip, which Parquet never needs (it compresses its pages).
-        return `${file} is a gzip-compressed Parquet file; decompress it first (gunzip -k ${file})`
+        // A Parquet file is read as events; inside gzip it is not (Parquet compresses its own pages).
+        return this.gzip === true
+          ? `${file} is a gzip-compressed Parquet file; decompress it first (gunzip -k ${file})`
+          : `${file} is a Parquet file: its rows are read as events (EventFile.read, --format parquet), not as text`
       case "json-array":
         return `${file} is a JSON array, not NDJSON (one event per line); convert it first (jq -c '.[]' ${file})`
       case "json-document":
@@ -742,7 +746,8 @@ const splitRecords = (
     let splitter: { push: (bytes: Uint8Array) => Array<SplitLine>; end: () => Array<SplitLine> } | undefined
     // The line being read, for a gzip file that breaks off.
     let line = 1
-    const bytes: Stream.Stream<Uint8Array, InputError> = isGzip(yield* head(file))
+    const gzip = isGzip(yield* head(file))
+    const bytes: Stream.Stream<Uint8Array, InputError> = gzip
       ? gunzipped(file, () => line)
       : fs.stream(file, { chunkSize }).pipe(
         Stream.mapError((error) => new InputError({ file, reason: `cannot read it (${error.message})` }))
@@ -752,7 +757,7 @@ const splitRecords = (
       if (detected === "json-array" && format === "ndjson") {
         return Effect.succeed(elementSplitter(Backfill.maxEventBytes))
       }
-      if (detected !== undefined) return Effect.fail(new UnsupportedFormat({ file, detected }))
+      if (detected !== undefined) return Effect.fail(new UnsupportedFormat({ file, detected, gzip }))
       return Effect.succeed(
         format === undefined ? lineSplitter(Backfill.maxEventBytes) : recordSplitter(Backfill.maxEventBytes, format)
       )
@@ -805,7 +810,7 @@ export const recognise = (
     const detected = detect(isGzip(first) ? gunzipHead(first) : first, format)
     if (detected === "parquet" && !isGzip(first)) return
     if (detected !== undefined && !(detected === "json-array" && format !== "csv")) {
-      return yield* new UnsupportedFormat({ file, detected })
+      return yield* new UnsupportedFormat({ file, detected, gzip: isGzip(first) })
     }
   })
 
@@ -912,8 +917,16 @@ const readParquet = (file: string): Stream.Stream<EventFile.ParsedLine, InputErr
             catch: (error) => parquetFailure(file, error)
           })
         ),
-        Stream.mapConcat((rows) =>
-          rows.map(({ event, row, rowGroup }): EventFile.ParsedLine => ({ line: row, rowGroup, event }))
+        // Each row's event built as the stream pulls it, a chunk at a time.
+        Stream.flatMap((slice) =>
+          Stream.fromIterable({
+            *[Symbol.iterator]() {
+              for (let i = 0; i < slice.length; i++) {
+                const { event, row, rowGroup } = slice.row(i)
+                yield { line: row, rowGroup, event } satisfies EventFile.ParsedLine
+              }
+            }
+          })
         )
       )
   ))
@@ -932,7 +945,7 @@ export const read = (
       ParquetFile.isParquet(first)
         ? Effect.succeed(readParquet(file))
         : isGzip(first) && ParquetFile.isParquet(gunzipHead(first))
-        ? Effect.fail(new UnsupportedFormat({ file, detected: "parquet" }))
+        ? Effect.fail(new UnsupportedFormat({ file, detected: "parquet", gzip: true }))
         : Effect.fail(new InputError({ file, reason: "not a Parquet file (it does not begin with PAR1)" }))))
   }
   // A Parquet file whatever its name or the format given: its content says what it is, as gzip's does.
@@ -940,7 +953,7 @@ export const read = (
     readText(file, format, options),
     "UnsupportedFormat",
     (error): Stream.Stream<EventFile.ParsedLine, InputError | UnsupportedFormat, FileSystem.FileSystem> =>
-      error.detected === "parquet"
+      error.detected === "parquet" && error.gzip !== true
         ? Stream.unwrap(
           Effect.map(
             isParquet(file),

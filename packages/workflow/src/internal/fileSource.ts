@@ -134,16 +134,17 @@ export const recognise = (
     Effect.try({
       try: () => {
         const head = headOf(file)
-        if (ParquetFile.isParquet(head)) return "parquet" as const
-        return EventFile.detect(isGzip(head) ? EventFile.gunzipHead(head) : head, format)
+        if (ParquetFile.isParquet(head)) return { detected: "parquet" as const, parquet: true, gzip: false }
+        const gzip = isGzip(head)
+        return { detected: EventFile.detect(gzip ? EventFile.gunzipHead(head) : head, format), parquet: false, gzip }
       },
       catch: (e) => unreadable(path.resolve(file), e)
     }),
-    (detected): Effect.Effect<
+    ({ detected, gzip, parquet }): Effect.Effect<
       { readonly format: RunSource.FileSource["format"]; readonly rows?: number | undefined },
       SourceError | EventFile.UnsupportedFormat
     > =>
-      detected === "parquet" && ParquetFile.isParquet(headOf(file))
+      parquet
         ? Effect.map(
           Effect.tryPromise({
             try: () => ParquetFile.open(file),
@@ -151,13 +152,17 @@ export const recognise = (
           }),
           (layout) => ({ format: "parquet" as const, rows: layout.rows })
         )
+        : detected !== undefined && !(detected === "json-array" && format === "ndjson")
+        ? new EventFile.UnsupportedFormat({ file, detected, gzip })
         : format === "parquet"
         ? Effect.fail(
-          new SourceError({ source: path.resolve(file), reason: "unreadable", detail: "it is not a Parquet file" })
+          new SourceError({
+            source: path.resolve(file),
+            reason: "unreadable",
+            detail: "it is not a Parquet file (it does not begin with PAR1)"
+          })
         )
-        : detected === undefined || (detected === "json-array" && format === "ndjson")
-        ? Effect.succeed({ format })
-        : new EventFile.UnsupportedFormat({ file, detected })
+        : Effect.succeed({ format })
   )
 
 const parquetBroken = (file: string, error: unknown) =>
@@ -457,7 +462,7 @@ const judge = (
 // A Parquet source's footer, and the slice of rows its last segment in this process read (one per source): a run
 // reads its segments in order, a few hundred events each, and a slice holds thousands.
 const layouts = new Map<string, ParquetFile.Layout>()
-const lastSlices = new Map<string, { readonly start: number; readonly rows: ReadonlyArray<ParquetFile.Row> }>()
+const lastSlices = new Map<string, ParquetFile.Slice>()
 
 /** Up to `maxEvents` rows of a Parquet source from row `from.offset` (counting from 0). */
 const readRows = async (
@@ -478,17 +483,16 @@ const readRows = async (
   let row = from.offset
   while (row < layout.rows && events.length + unreadableRows.length < maxEvents) {
     let slice = lastSlices.get(key)
-    if (slice === undefined || row < slice.start || row >= slice.start + slice.rows.length) {
-      const [next] = ParquetFile.slices(layout, row)
-      slice = { start: next.start, rows: await ParquetFile.readSlice(source.path, layout, next) }
+    if (slice === undefined || row < slice.start || row >= slice.start + slice.length) {
+      slice = await ParquetFile.readSlice(source.path, layout, ParquetFile.slices(layout, row)[0])
       lastSlices.set(key, slice)
     }
     for (
       let i = row - slice.start;
-      i < slice.rows.length && events.length + unreadableRows.length < maxEvents;
+      i < slice.length && events.length + unreadableRows.length < maxEvents;
       i++, row++
     ) {
-      const { event: parsed, row: number } = slice.rows[i]
+      const { event: parsed, row: number } = slice.row(i)
       const event = judge(parsed, source, now)
       if (event === undefined) continue
       if (Either.isRight(event)) {

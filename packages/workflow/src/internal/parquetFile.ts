@@ -8,7 +8,7 @@
  */
 import * as Either from "effect/Either"
 import type { FileMetaData, SchemaTree } from "hyparquet"
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from "hyparquet"
+import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema } from "hyparquet"
 import { compressors } from "hyparquet-compressors"
 
 /** Why a Parquet file cannot be read, and where: a row group and a row (1-based, the row counted in the file). */
@@ -27,9 +27,14 @@ export const isParquet = (bytes: Uint8Array): boolean =>
 
 /**
  * The most rows decoded at once: a row group larger than this (pyarrow writes groups of a million rows) is read in
- * slices of it, so that memory is bounded by this many events, not by the writer's choice of group size.
+ * slices of {@link sliceRows}, so that memory is bounded by that many rows' columns, not by the writer's choice of
+ * group size. A group up to this size is read whole: slicing it would decode its pages once per slice (a page holds
+ * about a megabyte of values, tens of thousands of rows).
  */
-export const sliceRows = 32_768
+export const wholeGroupRows = 131_072
+
+/** The rows of a slice of a larger row group. */
+export const sliceRows = 65_536
 
 type Role = "event" | "property" | "properties" | "propertiesJson"
 
@@ -177,38 +182,63 @@ export const slices = (layout: Layout, from = 0): Array<{ start: number; end: nu
   const out: Array<{ start: number; end: number; rowGroup: number }> = []
   for (const [index, group] of layout.groups.entries()) {
     const end = group.start + group.rows
-    for (let start = Math.max(group.start, from); start < end; start += sliceRows) {
+    const size = group.rows <= wholeGroupRows ? group.rows : sliceRows
+    for (let start = Math.max(group.start, from); start < end; start += size) {
       // Slices aligned to the group's start, so that a reader resuming mid-slice decodes the same slice.
-      const aligned = group.start + Math.floor((start - group.start) / sliceRows) * sliceRows
-      out.push({ start, end: Math.min(aligned + sliceRows, end), rowGroup: index + 1 })
+      const aligned = group.start + Math.floor((start - group.start) / size) * size
+      out.push({ start, end: Math.min(aligned + size, end), rowGroup: index + 1 })
       start = aligned
     }
   }
   return out
 }
 
-/** The rows `[start, end)` (0-based, within one row group), decoded and mapped to events. */
+/**
+ * A slice's rows decoded, column by column (never as row objects: a row's event is built when it is asked for, so
+ * that only the columns and the events being checked are held).
+ */
+export interface Slice {
+  readonly start: number
+  readonly rowGroup: number
+  readonly length: number
+  /** The row `start + index` as an event. */
+  readonly row: (index: number) => Row
+}
+
+/** The rows `[start, end)` (0-based, within one row group), decoded column by column. */
 export const readSlice = async (
   file: string,
   layout: Layout,
   slice: { readonly start: number; readonly end: number; readonly rowGroup: number }
-): Promise<Array<Row>> => {
+): Promise<Slice> => {
   const buffer = await asyncBufferFromFile(file)
-  const objects = await parquetReadObjects({
+  const length = slice.end - slice.start
+  const values = new Map<string, Array<unknown>>(layout.columns.map((column) => [column.name, new Array(length)]))
+  await parquetRead({
     file: buffer,
     metadata: layout.metadata,
     rowStart: slice.start,
     rowEnd: slice.end,
     compressors,
-    parsers
+    parsers,
+    // A page may hold rows outside the slice: only those inside are kept.
+    onChunk: ({ columnData, columnName, rowStart }) => {
+      const into = values.get(columnName)
+      if (into === undefined) return
+      const from = Math.max(slice.start, rowStart)
+      const to = Math.min(slice.end, rowStart + columnData.length)
+      for (let row = from; row < to; row++) into[row - slice.start] = columnData[row - rowStart]
+    }
   }).catch((error) => {
     throw new ParquetProblem(broken(error), { rowGroup: slice.rowGroup, row: slice.start + 1 })
   })
-  const rows: Array<Row> = new Array(objects.length)
-  for (let i = 0; i < objects.length; i++) {
-    rows[i] = { row: slice.start + i + 1, rowGroup: slice.rowGroup, event: toEvent(objects[i], layout.columns) }
+  const columns = layout.columns.map((column) => ({ ...column, values: values.get(column.name)! }))
+  return {
+    start: slice.start,
+    rowGroup: slice.rowGroup,
+    length,
+    row: (index) => ({ row: slice.start + index + 1, rowGroup: slice.rowGroup, event: toEvent(columns, index) })
   }
-  return rows
 }
 
 /** A property value as Orb takes it: numbers (a BigInt when exact), booleans and strings; `undefined` for null. */
@@ -234,8 +264,8 @@ const eventValue = (value: unknown): unknown =>
     : value
 
 const toEvent = (
-  row: Readonly<Record<string, unknown>>,
-  columns: ReadonlyArray<Column>
+  columns: ReadonlyArray<Column & { readonly values: ReadonlyArray<unknown> }>,
+  index: number
 ): Either.Either<Readonly<Record<string, unknown>>, string> => {
   const wire: Record<string, unknown> = {}
   const properties: Record<string, unknown> = {}
@@ -248,7 +278,7 @@ const toEvent = (
     return undefined
   }
   for (const column of columns) {
-    const raw = row[column.name]
+    const raw = column.values[index]
     if (raw === null || raw === undefined) continue
     switch (column.role) {
       case "event": {
