@@ -261,7 +261,8 @@ const runFlags = {
 const runHelp: Help.Node = {
   name: "run",
   summary: "Run a whole backfill from an NDJSON, CSV or Parquet file, from the check to Orb's reflection",
-  description: "Run a whole backfill from an NDJSON, CSV or Parquet file: check every line (nothing is created if one is " +
+  description:
+    "Run a whole backfill from an NDJSON, CSV or Parquet file: check every line (nothing is created if one is " +
     "invalid), create the backfill, send the events, close it, and wait until Orb reflects it. If it fails or is " +
     "interrupted before the close, the backfill is reverted. Against Orb (ORB_API_KEY set) the run is durable: " +
     "after a crash or Ctrl-C, orb-backfill resume continues it.",
