@@ -129,16 +129,22 @@ describe("EventFile.read of a Parquet file", () => {
 
   it.effect("row groups larger than a slice: every row once, in order, each named by its row group and row", () =>
     Effect.gen(function*() {
-      const n = 80_000
+      // Row group 1 (140,000 rows) is read in slices of 65,536; row group 2 whole.
+      const n = 150_000
       const data = columns(n)
-      // Row 61,234 (row group 2) holds a number JSON cannot carry exactly.
-      data[4].data[61_233] = 2n ** 60n
-      const file = write("large.parquet", parquetWriteBuffer({ columnData: data, rowGroupSize: 50_000 }))
+      // Rows 65,537 (the second slice's first) and 140,005 (row group 2) hold a number JSON cannot carry exactly.
+      data[4].data[65_536] = 2n ** 60n
+      data[4].data[140_004] = 2n ** 60n
+      const file = write("large.parquet", parquetWriteBuffer({ columnData: data, rowGroupSize: 140_000 }))
       const rows = yield* readAll(file, "parquet")
       assert.strictEqual(rows.length, n)
-      assert.isTrue(rows.every((row, i) => row.line === i + 1 && row.rowGroup === (i < 50_000 ? 1 : 2)))
+      assert.isTrue(rows.every((row, i) => row.line === i + 1 && row.rowGroup === (i < 140_000 ? 1 : 2)))
+      assert.isTrue(rows.every((row, i) => Either.isLeft(row.event) || row.event.right.idempotency_key === `k${i + 1}`))
       const bad = rows.filter((row) => Either.isLeft(row.event))
-      assert.deepStrictEqual(bad.map((row) => EventFile.where(file, row)), [`${file}: row group 2, row 61234`])
+      assert.deepStrictEqual(bad.map((row) => EventFile.where(file, row)), [
+        `${file}: row group 1, row 65537`,
+        `${file}: row group 2, row 140005`
+      ])
       assert.deepStrictEqual(
         bad[0].event,
         Either.left("units: 1152921504606846976 cannot be sent exactly as a number (more than 2^53)")
@@ -214,19 +220,23 @@ describe("a Parquet file as a durable run's source", () => {
 
   it.effect("recognised by its content, its offsets rows: every event once, and a resume from a row reads from it", () =>
     Effect.gen(function*() {
-      const n = 40_000
-      const file = write("source.data", parquetWriteBuffer({ columnData: columns(n), rowGroupSize: 35_000 }))
+      // Row group 1 (140,000 rows) in slices of 65,536, row group 2 (10,000) whole.
+      const n = 150_000
+      const file = write("source.data", parquetWriteBuffer({ columnData: columns(n), rowGroupSize: 140_000 }))
       const source = yield* RunSource.fromFile(file)
       assert.strictEqual(source.format, "parquet")
       assert.strictEqual(source.rows, n)
       assert.strictEqual(RunSource.where(source, 12), "row 12")
-      const all = yield* segments(source, 7_000)
+      const all = yield* segments(source, 20_000)
       assert.deepStrictEqual(keysOf(all), Array.from({ length: n }, (_, i) => `k${i + 1}`))
-      assert.deepStrictEqual(all.map((segment) => segment.next), [7_000, 14_000, 21_000, 28_000, 35_000, 40_000])
-      assert.deepStrictEqual(all[5].lines.slice(0, 2), [35_001, 35_002])
-      // As after a crash: from row 33,000 (inside row group 1, in its second slice).
-      const resumed = yield* segments(source, 4_000, { offset: 33_000, line: 33_001 })
-      assert.deepStrictEqual(keysOf(resumed), Array.from({ length: n - 33_000 }, (_, i) => `k${33_001 + i}`))
+      assert.deepStrictEqual(
+        all.map((segment) => segment.next),
+        [20_000, 40_000, 60_000, 80_000, 100_000, 120_000, 140_000, 150_000]
+      )
+      assert.deepStrictEqual(all[7].lines.slice(0, 2), [140_001, 140_002])
+      // As after a crash: from row 100,000 (inside row group 1, in its second slice).
+      const resumed = yield* segments(source, 30_000, { offset: 100_000, line: 100_001 })
+      assert.deepStrictEqual(keysOf(resumed), Array.from({ length: n - 100_000 }, (_, i) => `k${100_001 + i}`))
     }))
 
   // Live: the check refuses an event more than 5 minutes after now, and the test clock's now is 1970.
