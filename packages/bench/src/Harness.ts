@@ -18,6 +18,8 @@ import type { ServerConfig } from "./Protocol.js"
 import { decodeScenario } from "./scenarios/decode.js"
 import { durableScenario } from "./scenarios/durable.js"
 import { ingestScenario } from "./scenarios/ingest.js"
+import type { InputsResult } from "./scenarios/inputs.js"
+import { inputsScenario } from "./scenarios/inputs.js"
 import { overheadScenario } from "./scenarios/overhead.js"
 import { quotaScenario } from "./scenarios/quota.js"
 import { requestScenario } from "./scenarios/requests.js"
@@ -26,6 +28,7 @@ import { startupScenario } from "./scenarios/startup.js"
 export type { ClientResult, DurableResult, Results, ScenarioResult } from "./harness/results.js"
 export type { Mode, Options, Scenario } from "./harness/settings.js"
 export { scenarios } from "./harness/settings.js"
+export type { InputsResult } from "./scenarios/inputs.js"
 
 /** A dependency's installed version, for the results' header (`unknown` where it is not installed). */
 const packageVersion = (name: string): string => {
@@ -56,6 +59,7 @@ export const run = async (options: Options): Promise<Results> => {
   let quota: QuotaResult | undefined
   let startup: ReadonlyArray<StartupResult> | undefined
   let durable: DurableResult | undefined
+  let inputs: InputsResult | undefined
   // Every server a scenario starts, until it stops it: a failing scenario's are stopped below.
   const servers: Array<RunningServer> = []
   const serve = async (config: ServerConfig) => {
@@ -109,6 +113,7 @@ export const run = async (options: Options): Promise<Results> => {
     if (selected("decode")) results.push(await decodeScenario(context))
     if (selected("overhead")) results.push(await overheadScenario(context))
     if (selected("durable")) durable = await durableScenario(context)
+    if (selected("inputs")) inputs = await inputsScenario(context)
 
     if (quotaRun !== undefined) {
       log("quota: waiting for the run to end")
@@ -142,6 +147,7 @@ export const run = async (options: Options): Promise<Results> => {
     quota,
     startup,
     durable,
+    inputs,
     durationMs: performance.now() - began
   }
 }

@@ -154,6 +154,19 @@ export const targets = (results: Results): Array<{ target: string; status: "met"
       `${fixed(d.resume.spawnToFirstIngestMs)} ms from spawn to the first new ingest request`
     )
   }
+  if (results.inputs !== undefined) {
+    const events = results.inputs.events.toLocaleString("en-US")
+    for (const f of results.inputs.formats.slice(1)) {
+      check(
+        `inputs ${events}: the check pass over ${f.format} within 1.5x of plain NDJSON`,
+        f.wallRatio <= 1.5,
+        `${f.wallRatio.toFixed(2)}x (${fixed(f.wallMs / 1000, 2)} s)`
+      )
+    }
+    for (const f of results.inputs.formats) {
+      check(`inputs ${events}: ${f.format} peak RSS under 200 MB`, f.maxRssMb < 200, `${f.maxRssMb.toFixed(0)} MB`)
+    }
+  }
   if (results.quota !== undefined) {
     const q = results.quota
     check(
@@ -263,6 +276,22 @@ export const markdown = (results: Results): string => {
     )
   }
   if (results.durable !== undefined) parts.push(durableTables(results.durable))
+  if (results.inputs !== undefined) {
+    const i = results.inputs
+    parts.push(
+      [
+        `### inputs: the check pass (orb-backfill run --dry-run) over ${i.events.toLocaleString("en-US")} events`,
+        "",
+        "| format | file MB | wall s | peak RSS MB | wall vs NDJSON | RSS vs NDJSON |",
+        "|---|---|---|---|---|---|",
+        ...i.formats.map((f) =>
+          `| ${f.format} | ${fixed(f.bytes / 2 ** 20, 1)} | ${fixed(f.wallMs / 1000, 2)} | ${fixed(f.maxRssMb, 0)} | ${
+            f.wallRatio.toFixed(2)
+          }x | ${f.rssRatio.toFixed(2)}x |`
+        )
+      ].join("\n")
+    )
+  }
   const checked = targets(results)
   if (checked.length > 0) {
     parts.push(

@@ -19,7 +19,7 @@ const runBench = (args: ReadonlyArray<string>) =>
     execFile(
       process.execPath,
       args,
-      { cwd: packageDir, encoding: "utf8", timeout: 170_000, maxBuffer: 64 * 1024 * 1024 },
+      { cwd: packageDir, encoding: "utf8", timeout: 260_000, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) =>
         resolve({ status: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr })
     )
@@ -69,11 +69,15 @@ describe("bench --smoke", () => {
       ])
       assert.strictEqual(results.durable?.resume.eventsIngested, results.durable?.resume.events)
       assert.isAbove(results.durable?.resume.spawnToFirstIngestMs ?? 0, 0)
+      // The check pass over each input format, as a real process with its peak RSS.
+      assert.deepStrictEqual(results.inputs?.formats.map((f) => f.format), ["ndjson", "ndjson.gz", "csv", "parquet"])
+      for (const f of results.inputs?.formats ?? []) assert.isAbove(f.maxRssMb, 0, f.format)
       // The table came out too.
       assert.include(run.stdout, "### fetch")
       assert.include(run.stdout, "### durable")
+      assert.include(run.stdout, "### inputs")
     } finally {
       rmSync(out, { recursive: true, force: true })
     }
-  }, 180_000)
+  }, 270_000)
 })

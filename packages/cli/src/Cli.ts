@@ -142,14 +142,14 @@ const runFlags = {
     Options.withPseudoName("PATH"),
     Options.atLeast(1),
     Options.withDescription(
-      "The events: NDJSON (one Orb ingest event per line), CSV (a header row) or a JSON array, optionally gzip. " +
+      "The events: NDJSON (one Orb ingest event per line), CSV (a header row), a JSON array (optionally gzip) or Parquet. " +
         "Repeat it for several files; a folder reads its event files by name, a quoted glob ('exports/part-*.csv') " +
         "its matches, - standard input: one run over all of them"
     )
   ),
-  format: Options.choice("format", ["ndjson", "csv"]).pipe(
+  format: Options.choice("format", ["ndjson", "csv", "parquet"]).pipe(
     Options.optional,
-    Options.withDescription("The file's format (default: from its extension)")
+    Options.withDescription("The file's format (default: Parquet by its content, else from its extension)")
   ),
   csvType: Options.text("csv-type").pipe(
     Options.withPseudoName("COLUMN=TYPE"),
@@ -278,8 +278,9 @@ const runFlags = {
 
 const runHelp: Help.Node = {
   name: "run",
-  summary: "Run a whole backfill from an NDJSON or CSV file, from the check to Orb's reflection",
-  description: "Run a whole backfill from an NDJSON or CSV file: check every line (nothing is created if one is " +
+  summary: "Run a whole backfill from an NDJSON, CSV or Parquet file, from the check to Orb's reflection",
+  description:
+    "Run a whole backfill from an NDJSON, CSV or Parquet file: check every line (nothing is created if one is " +
     "invalid), create the backfill, send the events, close it, and wait until Orb reflects it. If it fails or is " +
     "interrupted before the close, the backfill is reverted. Against Orb (ORB_API_KEY set) the run is durable: " +
     "after a crash or Ctrl-C, orb-backfill resume continues it.",
@@ -375,13 +376,14 @@ export const runOptions = (
       : context.defaultQuota
     const format = Option.getOrUndefined(flags.format)
     const csvTypes = yield* csvTypesOf(flags.csvType)
-    // A single file names its format here, before anything is read; folders, globs and stdin when expanded.
-    if (flags.file.length === 1 && flags.file[0] !== "-" && !/[*?[]/.test(flags.file[0])) {
+    // A single file that names its format says here, before anything is read, that it is not CSV; the others
+    // (folders, globs, stdin, a name that tells nothing, Parquet by its content) when expanded.
+    if (flags.file.length === 1 && flags.file[0] !== "-" && csvTypes !== undefined) {
       const named = Input.formatOf(flags.file[0], format)
-      if (Either.isRight(named) || !Inputs.isFolder(flags.file[0])) {
-        if ((yield* named) !== "csv" && csvTypes !== undefined) {
-          return yield* Either.left(usage(`--csv-type is for CSV files; ${flags.file[0]} is read as NDJSON`))
-        }
+      if (Either.isRight(named) && named.right !== "csv" && !Inputs.isFolder(flags.file[0])) {
+        return yield* Either.left(
+          usage(`--csv-type is for CSV files; ${flags.file[0]} is read as ${formatName[named.right]}`)
+        )
       }
     }
     if (csvTypes !== undefined && format === "ndjson") {
@@ -472,6 +474,8 @@ export const runOptions = (
         : undefined
     }
   })
+
+const formatName: Readonly<Record<Input.Format, string>> = { ndjson: "NDJSON", csv: "CSV", parquet: "Parquet" }
 
 // Orb counts an event search as a write: 5 a second with a test-mode key.
 const testModeSearchesPerSecond = 5
@@ -759,7 +763,7 @@ const verifyCommand = Command.make(
       const files = yield* Inputs.expand(flags.file, format)
       if (csvTypes !== undefined && !files.some((input) => input.format === "csv")) {
         return yield* usage(
-          `--csv-type is for CSV files; ${Inputs.label(files)} ${files.length === 1 ? "is" : "are"} read as NDJSON`
+          `--csv-type is for CSV files; ${Inputs.label(files)} ${files.length === 1 ? "is" : "are"} not CSV`
         )
       }
       const verified = yield* VerifyCli.check({

@@ -5,7 +5,8 @@
  * as it is read, and a JSON array of events is read element by element (an incremental scanner, never the whole
  * file parsed). Every problem is reported with the file name and the 1-based line number (and a JSON array's element
  * number); a file that is something else (zstd, Parquet, ...) is recognised by its first bytes and refused
- * ({@link UnsupportedFormat}). The one reader of event files: the command line's validation and run
+ * ({@link UnsupportedFormat}). A Parquet file (by its content, `PAR1`, or by its name or the format given) is read a
+ * slice of rows at a time, its columns mapped to the event as a CSV's are (see {@link read}). The one reader of event files: the command line's validation and run
  * passes, and a durable run's file source (`RunSource`).
  *
  * @since 0.1.0
@@ -19,12 +20,12 @@ import type * as Stream from "effect/Stream"
 import * as internal from "./internal/eventFile.js"
 
 /**
- * The input formats.
+ * The input formats. `parquet` since 0.2.0.
  *
  * @since 0.1.0
  * @category models
  */
-export type Format = "ndjson" | "csv"
+export type Format = "ndjson" | "csv" | "parquet"
 
 /**
  * A problem with the input file as a whole (it cannot be read, or its CSV header is unusable), or with one
@@ -44,7 +45,8 @@ export type InputError = internal.InputError
 /**
  * A file that is not NDJSON, CSV or a JSON array (gzip-compressed or not), recognised by its first bytes (after
  * decompressing gzip): compressed otherwise (zstd, which Node.js 20's zlib cannot read, bzip2, xz, or gzip twice), a
- * zip archive, Parquet, a JSON array read as CSV or a pretty-printed JSON document, UTF-16 text, or binary. Its
+ * zip archive, a gzip-compressed Parquet file (a Parquet file itself is read by {@link read}, and refused by what
+ * reads text: {@link lines}, {@link csvHeader}), a JSON array read as CSV or a pretty-printed JSON document, UTF-16 text, or binary. Its
  * message is one sentence naming the file and what to do (`events.ndjson.bz2 is bzip2-compressed; decompress it
  * first (bunzip2 -k events.ndjson.bz2)`). These formats are recognised, not read.
  *
@@ -73,16 +75,30 @@ export const recognise: (
 ) => Effect.Effect<void, InputError | UnsupportedFormat, FileSystem.FileSystem> = internal.recognise
 
 /**
- * Where a line or element is, for a message: `events.ndjson:12`, or for a JSON array `events.json: element 3 (line
- * 12)`; the file alone when no line is known.
+ * Where a line or element is, for a message: `events.ndjson:12`, for a JSON array `events.json: element 3 (line
+ * 12)`, for a Parquet file `events.parquet: row group 3, row 1200` (the row counted in the file, from 1); the file
+ * alone when no line is known.
  *
  * @since 0.2.0
  * @category reading
  */
 export const where: (
   file: string,
-  at: { readonly line?: number | undefined; readonly element?: number | undefined }
+  at: {
+    readonly line?: number | undefined
+    readonly element?: number | undefined
+    readonly rowGroup?: number | undefined
+  }
 ) => string = internal.where
+
+/**
+ * Whether a file is Parquet, by its first bytes (`PAR1`), whatever its name: how the command line chooses the
+ * format when `--format` is not given.
+ *
+ * @since 0.2.0
+ * @category reading
+ */
+export const isParquet: (file: string) => Effect.Effect<boolean, InputError, FileSystem.FileSystem> = internal.isParquet
 
 /**
  * An event in Orb's wire form, as the file holds it and as it is sent.
@@ -107,12 +123,19 @@ export interface ParsedLine {
    * @since 0.2.0
    */
   readonly element?: number | undefined
+  /**
+   * For a Parquet file: the row group, counting from 1, of the row `line` (the row counted in the file, from 1).
+   *
+   * @since 0.2.0
+   */
+  readonly rowGroup?: number | undefined
   readonly event: Either.Either<Readonly<Record<string, unknown>>, string>
 }
 
 /**
  * The format of a file: `explicit` when given, else from its extension (`.ndjson`, `.jsonl`, `.json` are
- * NDJSON; `.csv` is CSV).
+ * NDJSON; `.csv` is CSV; `.parquet` and `.pq` are Parquet). A Parquet file is read as one whatever this says
+ * ({@link read} knows it by its content).
  *
  * @since 0.1.0
  * @category parsing
@@ -265,6 +288,17 @@ export const lines: (
  * NDJSON, CSV or a JSON array ({@link UnsupportedFormat}, from its first bytes, before any line), or a CSV header
  * is unusable; a bad line is a `ParsedLine` holding the reason, so the caller decides whether to stop, report or
  * skip.
+ *
+ * A Parquet file (by its content whatever `format` says, or `format` `parquet`) is read a slice of rows at a time (a
+ * row group, or 32,768 of its rows), never whole; each row is a `ParsedLine` whose `line` is the row (counted in the
+ * file, from 1) and `rowGroup` its row group. Its columns are mapped as a CSV's: `event_name`, `timestamp`,
+ * `customer_id`, `external_customer_id`, `idempotency_key` fill the event (an integer id becomes its decimal text);
+ * a struct or map column `properties`, or a string one holding a JSON object, gives properties, and every other
+ * column is a property. Values keep their types: numbers (a 64-bit integer when exact, else the row is invalid),
+ * booleans, strings; timestamps and dates become ISO strings to the millisecond; a null is no value. A truncated
+ * file (its footer missing), a corrupt page, or a column no event can hold (a list, a nested struct other than
+ * `properties`, binary of fixed length, a time of day, ...) fails the stream with the place, before the rows of
+ * that place.
  *
  * @since 0.1.0
  * @category reading

@@ -35,8 +35,8 @@ export const FileScope = Schema.Struct({
 })
 
 /**
- * A file of events as `EventFile` reads it, NDJSON (one event per line in Orb's wire form) or CSV (a header row,
- * then one event per row), blank lines ignored, by path, with the size and SHA-256 it had when the run was
+ * A file of events as `EventFile` reads it, NDJSON (one event per line in Orb's wire form), CSV (a header row,
+ * then one event per row), blank lines ignored, or Parquet (one event per row, read from any row), by path, with the size and SHA-256 it had when the run was
  * submitted.
  *
  * @since 0.1.0
@@ -45,7 +45,7 @@ export const FileScope = Schema.Struct({
 export class FileSource extends Schema.TaggedClass<FileSource>("@effect-orb/workflow/FileSource")("File", {
   /** An absolute path: the run may resume in another process, from another working directory. */
   path: Schema.String,
-  format: Schema.Literal("ndjson", "csv"),
+  format: Schema.Literal("ndjson", "csv", "parquet"),
   size: Schema.NonNegativeInt,
   /** Hex. */
   sha256: Schema.String,
@@ -54,6 +54,12 @@ export class FileSource extends Schema.TaggedClass<FileSource>("@effect-orb/work
    * `sha256` stay the file's own bytes, as stored).
    */
   decompressedSize: Schema.optional(Schema.NonNegativeInt),
+  /**
+   * For a Parquet file: its number of rows, the unit of the run's offsets (a row, counting from 0).
+   *
+   * @since 0.2.0
+   */
+  rows: Schema.optional(Schema.NonNegativeInt),
   scope: Schema.optional(FileScope),
   /** Types for some of a CSV file's property columns (`EventFile.CsvTypes`). */
   csvTypes: Schema.optional(
@@ -135,8 +141,9 @@ export interface FileOptions {
 /**
  * A file as a source: its absolute path, size and SHA-256, read once, in constant memory. A gzip file is read
  * decompressed (its offsets in its decompressed bytes, whose size is counted here; a corrupt one is refused), a JSON
- * array element by element; a file that is not NDJSON, CSV or a JSON array (zstd, Parquet, ...) is refused from its
- * first bytes, as `EventFile.read` refuses it.
+ * array element by element, a Parquet file (known by its content whatever `format` says) row by row, its offsets
+ * rows (its footer read and its columns checked here); a file that is not NDJSON, CSV, a JSON array or Parquet (zstd,
+ * ...) is refused from its first bytes, as `EventFile.read` refuses it.
  *
  * @since 0.1.0
  * @category constructors
@@ -146,14 +153,15 @@ export const fromFile = (
   options: FileOptions = {}
 ): Effect.Effect<FileSource, SourceError | EventFile.UnsupportedFormat> =>
   Effect.map(
-    Effect.zipRight(internal.recognise(path, options.format ?? "ndjson"), internal.fingerprint(path)),
-    ({ decompressedSize, path, sha256, size }) =>
+    Effect.zip(internal.recognise(path, options.format ?? "ndjson"), internal.fingerprint(path)),
+    ([{ format, rows }, { decompressedSize, path, sha256, size }]) =>
       new FileSource({
         path,
-        format: options.format ?? "ndjson",
+        format,
         size,
         sha256,
         ...(decompressedSize !== undefined ? { decompressedSize } : {}),
+        ...(rows !== undefined ? { rows } : {}),
         ...(options.scope !== undefined ? { scope: options.scope } : {}),
         ...(options.csvTypes !== undefined && Object.keys(options.csvTypes).length > 0
           ? { csvTypes: options.csvTypes }
@@ -263,16 +271,19 @@ export const fromNamed = (name: string): Effect.Effect<NamedSource, SourceError>
   )
 
 /**
- * How a place in a source reads in a message: `line 12` of a file, `event 12` of a named source; of several files,
- * `/data/part-2.ndjson:12`, the file found from the segment's `offset` (a segment stays within one file).
+ * How a place in a source reads in a message: `line 12` of a file, `row 12` of a Parquet file, `event 12` of a
+ * named source; of several files, `/data/part-2.ndjson:12` (`/data/part-3.parquet row 12`), the file found from
+ * the segment's `offset` (a segment stays within one file).
  *
  * @since 0.1.0
  * @category reading
  */
-export const where = (source: RunSource, line: number, offset = 0): string =>
-  source._tag === "Files"
-    ? `${files.partAt(source, offset).part.path}:${line}`
-    : `${source._tag === "File" ? "line" : "event"} ${line}`
+export const where = (source: RunSource, line: number, offset = 0): string => {
+  if (source._tag === "Named") return `event ${line}`
+  if (source._tag === "File") return `${source.format === "parquet" ? "row" : "line"} ${line}`
+  const part = files.partAt(source, offset).part
+  return part.format === "parquet" ? `${part.path} row ${line}` : `${part.path}:${line}`
+}
 
 /**
  * The name of a source in messages and listings: a file's path, a named source's name; several files by the first

@@ -102,14 +102,17 @@ describe("RunSource.fromFile", () => {
 
   it.effect("a file that is not NDJSON or CSV is refused before it is a source, by what it is", () =>
     Effect.gen(function*() {
-      // Inside gzip, which is read, a Parquet file is still refused.
+      // Inside gzip, which is read, a Parquet file is refused (Parquet compresses its own pages).
       const gz = path.join(dir, "events.parquet.gz")
       fs.writeFileSync(gz, zlib.gzipSync(Buffer.concat([Buffer.from("PAR1"), Buffer.alloc(64, 3)])))
       const refused = yield* Effect.either(RunSource.fromFile(gz))
       assert.isTrue(Either.isLeft(refused))
       const error = (refused as Either.Left<{ _tag: string; message: string }, unknown>).left
       assert.strictEqual(error._tag, "UnsupportedFormat")
-      assert.strictEqual(error.message, `${gz} is a Parquet file; export it as NDJSON or CSV first`)
+      assert.strictEqual(
+        error.message,
+        `${gz} is a gzip-compressed Parquet file; decompress it first (gunzip -k ${gz})`
+      )
     }))
 })
 

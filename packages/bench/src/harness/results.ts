@@ -2,6 +2,7 @@
  * What a run measured, as `latest.json` holds it and `Report.ts` prints it, and the medians it is summed up by.
  */
 import type { Measurement } from "../Protocol.js"
+import type { InputsResult } from "../scenarios/inputs.js"
 import type { Client } from "./clients.js"
 import type { Mode, Scenario } from "./settings.js"
 
@@ -123,6 +124,8 @@ export interface Results {
   readonly quota?: QuotaResult | undefined
   readonly startup?: ReadonlyArray<StartupResult> | undefined
   readonly durable?: DurableResult | undefined
+  /** The check pass over each input format (the inputs scenario). */
+  readonly inputs?: InputsResult | undefined
   readonly durationMs: number
 }
 

@@ -5,9 +5,19 @@
 
 /**
  * The scenarios, as `--only` names them. They run in `run`'s order: fetch, list and startup on one server, then
- * ingest, decode, overhead and durable, with quota alongside them all.
+ * ingest, decode, overhead, durable and inputs, with quota alongside them all.
  */
-export const scenarios = ["fetch", "list", "ingest", "quota", "decode", "startup", "overhead", "durable"] as const
+export const scenarios = [
+  "fetch",
+  "list",
+  "ingest",
+  "quota",
+  "decode",
+  "startup",
+  "overhead",
+  "durable",
+  "inputs"
+] as const
 
 export type Scenario = typeof scenarios[number]
 
@@ -42,6 +52,8 @@ export interface Sizes {
     readonly resumeSegmentEvents: number
     readonly resumeTail: number
   }
+  /** The inputs scenario: the check pass over `events` events in each input format, `rounds` each. */
+  readonly inputs: { readonly events: number; readonly rounds: number }
 }
 
 export const sizes: Record<Mode, Sizes> = {
@@ -64,7 +76,8 @@ export const sizes: Record<Mode, Sizes> = {
       resumeSegments: 2_000,
       resumeSegmentEvents: 10,
       resumeTail: 500
-    }
+    },
+    inputs: { events: 2_000_000, rounds: 1 }
   },
   quick: {
     rounds: 2,
@@ -85,7 +98,8 @@ export const sizes: Record<Mode, Sizes> = {
       resumeSegments: 500,
       resumeSegmentEvents: 10,
       resumeTail: 100
-    }
+    },
+    inputs: { events: 200_000, rounds: 1 }
   },
   smoke: {
     rounds: 1,
@@ -106,7 +120,8 @@ export const sizes: Record<Mode, Sizes> = {
       resumeSegments: 50,
       resumeSegmentEvents: 10,
       resumeTail: 50
-    }
+    },
+    inputs: { events: 5_000, rounds: 1 }
   }
 }
 

@@ -130,7 +130,9 @@ const folderFiles = (folder: string, explicit: Input.Format | undefined) =>
           })
       })
       if (!stat.isFile()) continue
-      const format = Input.formatOf(file, explicit)
+      const format = (yield* parquetByContent(file, explicit))
+        ? Either.right("parquet" as const)
+        : Input.formatOf(file, explicit)
       if (Either.isLeft(format)) unnamed.push(name)
       else files.push({ file, format: format.right })
     }
@@ -138,8 +140,9 @@ const folderFiles = (folder: string, explicit: Input.Format | undefined) =>
       return yield* refused(
         `${folder}: cannot tell the format of ${unnamed.slice(0, 3).join(", ")}${
           unnamed.length > 3 ? ` and ${unnamed.length - 3} more` : ""
-        } from the name; a folder's event files are named .ndjson, .jsonl, .json or .csv (optionally .gz): move the ` +
-          "others out, or pass --format ndjson|csv to read every file of it as one format"
+        } from the name; a folder's event files are named .ndjson, .jsonl, .json or .csv (optionally .gz), .parquet or ` +
+          ".pq (Parquet is also known by its content): move the others out, or pass --format ndjson|csv|parquet to read " +
+          "every file of it as one format"
       )
     }
     if (files.length === 0) {
@@ -151,8 +154,28 @@ const folderFiles = (folder: string, explicit: Input.Format | undefined) =>
     return files
   })
 
-/** A file's format by its name; a name that tells none (`events.parquet`, `events.txt`): what the file is says more. */
-const formatOfFile = (file: string, explicit: Input.Format | undefined) =>
+/** Parquet by its first bytes (`PAR1`) whatever the file's name, unless `--format` says otherwise. */
+const parquetByContent = (file: string, explicit: Input.Format | undefined) =>
+  explicit !== undefined
+    ? Effect.succeed(false)
+    // Unreadable: the reader says so, with the rest of the checks.
+    : Effect.orElseSucceed(Input.isParquet(file), () => false)
+
+/**
+ * A file's format: Parquet by its content, else by its name; a name that tells none (`events.txt`): what the file is
+ * says more.
+ */
+const formatOfFile = (file: string, explicit: Input.Format | undefined): Effect.Effect<
+  Input.Format,
+  Input.InputError | Input.UnsupportedFormat,
+  FileSystem.FileSystem
+> =>
+  Effect.flatMap(
+    parquetByContent(file, explicit),
+    (parquet) => parquet ? Effect.succeed("parquet" as const) : formatOfName(file, explicit)
+  )
+
+const formatOfName = (file: string, explicit: Input.Format | undefined) =>
   Either.match(Input.formatOf(file, explicit), {
     onRight: Effect.succeed,
     onLeft: (error) =>
@@ -189,7 +212,7 @@ const globFiles = (pattern: string, explicit: Input.Format | undefined) =>
 
 /**
  * The files `--file`'s values name, in order, each with its format, each recognised from its first bytes (a file
- * that is not NDJSON, CSV or a JSON array is refused, naming it). `stdin`: the file standard input was spooled to,
+ * that is not NDJSON, CSV, a JSON array or Parquet is refused, naming it). `stdin`: the file standard input was spooled to,
  * for the value `-`.
  *
  * @since 0.2.0
@@ -215,7 +238,10 @@ export const expand = (
     for (const value of values) {
       if (value === "-") {
         if (stdin === undefined) return yield* refused("--file -: standard input is not read here")
-        files.push({ file: stdin, format: explicit ?? "ndjson" })
+        files.push({
+          file: stdin,
+          format: explicit ?? ((yield* parquetByContent(stdin, explicit)) ? "parquet" : "ndjson")
+        })
         continue
       }
       const stat = fs.statSync(value, { throwIfNoEntry: false })

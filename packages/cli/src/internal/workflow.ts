@@ -282,7 +282,13 @@ export const events = (
                   lines?.record(parsed.element ?? parsed.line, parsed.element !== undefined, index)
                 } else if (!skipInvalid) {
                   return Effect.fail(
-                    new Input.InputError({ file, line: parsed.line, element: parsed.element, reason: checked.left })
+                    new Input.InputError({
+                      file,
+                      line: parsed.line,
+                      element: parsed.element,
+                      rowGroup: parsed.rowGroup,
+                      reason: checked.left
+                    })
                   )
                 }
               }

@@ -664,11 +664,13 @@ export const layer = (
     )
   }))
 
-/** A file's events, guessed at 100 bytes each (of several files, of them all); a named source's, as it said. */
+/** A file's events, guessed at 100 bytes each (a Parquet file's are its rows; of several files, of them all); a named
+ * source's, as it said. */
 const expectedEvents = (source: RunSource.RunSource) => {
   if (source._tag === "Named") return source.size
-  const size = source._tag === "File" ? source.size : source.parts.reduce((sum, part) => sum + part.size, 0)
-  return size > 0 ? Math.ceil(size / 100) : undefined
+  const parts: ReadonlyArray<RunSource.FileSource> = source._tag === "File" ? [source] : source.parts
+  const events = parts.reduce((sum, part) => sum + (part.rows ?? Math.ceil(part.size / 100)), 0)
+  return events > 0 ? events : undefined
 }
 
 /** @internal */

@@ -1,6 +1,7 @@
 /**
- * Reading event files, NDJSON and CSV, line by line in constant memory: the one reader of the command line's
- * validation and run passes and of a durable run's file source.
+ * Reading event files, NDJSON and CSV, line by line in constant memory, and Parquet a slice of rows at a time
+ * (`parquetFile.ts`): the one reader of the command line's validation and run passes and of a durable run's file
+ * source.
  */
 import { Backfill, Backfills } from "@effect-orb/backfills"
 import type * as PlatformError from "@effect/platform/Error"
@@ -17,6 +18,7 @@ import * as nodeFs from "node:fs"
 import * as nodeStream from "node:stream"
 import * as zlib from "node:zlib"
 import type * as EventFile from "../EventFile.js"
+import * as ParquetFile from "./parquetFile.js"
 
 /** Kept in the .d.ts (not marked internal): `EventFile.InputError`'s declaration names it. */
 export class InputError
@@ -25,6 +27,8 @@ export class InputError
     line: Schema.optional(Schema.Number),
     /** For a JSON array file: the element (counting from 1) that begins on `line`. */
     element: Schema.optional(Schema.Number),
+    /** For a Parquet file: the row group (counting from 1) of the row `line` (counted in the file, from 1). */
+    rowGroup: Schema.optional(Schema.Number),
     reason: Schema.String
   })
 {
@@ -36,10 +40,16 @@ export class InputError
 /** @internal */
 export const where = (
   file: string,
-  at: { readonly line?: number | undefined; readonly element?: number | undefined }
+  at: {
+    readonly line?: number | undefined
+    readonly element?: number | undefined
+    readonly rowGroup?: number | undefined
+  }
 ): string =>
   at.line === undefined
-    ? file
+    ? (at.rowGroup === undefined ? file : `${file}: row group ${at.rowGroup}`)
+    : at.rowGroup !== undefined
+    ? `${file}: row group ${at.rowGroup}, row ${at.line}`
     : at.element === undefined
     ? `${file}:${at.line}`
     : `${file}: element ${at.element} (line ${at.line})`
@@ -64,7 +74,9 @@ export class UnsupportedFormat
     "UnsupportedFormat",
     {
       file: Schema.String,
-      detected: Schema.Literal(...unsupportedKinds)
+      detected: Schema.Literal(...unsupportedKinds),
+      /** Whether what was detected is inside gzip (a Parquet file is read, but not a gzip-compressed one). */
+      gzip: Schema.optional(Schema.Boolean)
     }
   )
 {
@@ -84,7 +96,10 @@ export class UnsupportedFormat
       case "zip":
         return `${file} is a zip archive; extract the events file from it first (unzip ${file})`
       case "parquet":
-        return `${file} is a Parquet file; export it as NDJSON or CSV first`
+        // A Parquet file is read as events; inside gzip it is not (Parquet compresses its own pages).
+        return this.gzip === true
+          ? `${file} is a gzip-compressed Parquet file; decompress it first (gunzip -k ${file})`
+          : `${file} is a Parquet file: its rows are read as events (EventFile.read, --format parquet), not as text`
       case "json-array":
         return `${file} is a JSON array, not NDJSON (one event per line); convert it first (jq -c '.[]' ${file})`
       case "json-document":
@@ -146,11 +161,13 @@ export const formatOf = (
   // A compressed file is named by what it holds, then the compression (`events.ndjson.gz`).
   const lower = file.toLowerCase().replace(/\.gz$/, "")
   if (lower.endsWith(".csv")) return Either.right("csv")
+  if (lower.endsWith(".parquet") || lower.endsWith(".pq")) return Either.right("parquet")
   if (lower.endsWith(".ndjson") || lower.endsWith(".jsonl") || lower.endsWith(".json")) return Either.right("ndjson")
   return Either.left(
     new InputError({
       file,
-      reason: "cannot tell the format from the file name: name it .ndjson or .csv, or pass --format ndjson|csv"
+      reason: "cannot tell the format from the file name: name it .ndjson, .csv or .parquet, or pass " +
+        "--format ndjson|csv|parquet"
     })
   )
 }
@@ -729,7 +746,8 @@ const splitRecords = (
     let splitter: { push: (bytes: Uint8Array) => Array<SplitLine>; end: () => Array<SplitLine> } | undefined
     // The line being read, for a gzip file that breaks off.
     let line = 1
-    const bytes: Stream.Stream<Uint8Array, InputError> = isGzip(yield* head(file))
+    const gzip = isGzip(yield* head(file))
+    const bytes: Stream.Stream<Uint8Array, InputError> = gzip
       ? gunzipped(file, () => line)
       : fs.stream(file, { chunkSize }).pipe(
         Stream.mapError((error) => new InputError({ file, reason: `cannot read it (${error.message})` }))
@@ -739,7 +757,7 @@ const splitRecords = (
       if (detected === "json-array" && format === "ndjson") {
         return Effect.succeed(elementSplitter(Backfill.maxEventBytes))
       }
-      if (detected !== undefined) return Effect.fail(new UnsupportedFormat({ file, detected }))
+      if (detected !== undefined) return Effect.fail(new UnsupportedFormat({ file, detected, gzip }))
       return Effect.succeed(
         format === undefined ? lineSplitter(Backfill.maxEventBytes) : recordSplitter(Backfill.maxEventBytes, format)
       )
@@ -790,8 +808,9 @@ export const recognise = (
   Effect.gen(function*() {
     const first = yield* head(file)
     const detected = detect(isGzip(first) ? gunzipHead(first) : first, format)
+    if (detected === "parquet" && !isGzip(first)) return
     if (detected !== undefined && !(detected === "json-array" && format !== "csv")) {
-      return yield* new UnsupportedFormat({ file, detected })
+      return yield* new UnsupportedFormat({ file, detected, gzip: isGzip(first) })
     }
   })
 
@@ -871,10 +890,85 @@ export const csvHeader = (
   )
 
 /** @internal */
+export const isParquet = (file: string): Effect.Effect<boolean, InputError, FileSystem.FileSystem> =>
+  Effect.map(head(file), ParquetFile.isParquet)
+
+const parquetFailure = (file: string, error: unknown): InputError =>
+  error instanceof ParquetFile.ParquetProblem
+    ? new InputError({
+      file,
+      ...(error.at !== undefined ? { rowGroup: error.at.rowGroup, line: error.at.row } : {}),
+      reason: error.reason
+    })
+    : new InputError({ file, reason: `cannot read it (${error instanceof Error ? error.message : String(error)})` })
+
+/**
+ * A Parquet file's rows as events, a slice at a time (see `parquetFile.ts`): its footer is read first, so that a
+ * truncated file or a column no event can hold fails before any row.
+ */
+const readParquet = (file: string): Stream.Stream<EventFile.ParsedLine, InputError> =>
+  Stream.unwrap(Effect.map(
+    Effect.tryPromise({ try: () => ParquetFile.open(file), catch: (error) => parquetFailure(file, error) }),
+    (layout) =>
+      Stream.fromIterable(ParquetFile.slices(layout)).pipe(
+        Stream.mapEffect((slice) =>
+          Effect.tryPromise({
+            try: () => ParquetFile.readSlice(file, layout, slice),
+            catch: (error) => parquetFailure(file, error)
+          })
+        ),
+        // Each row's event built as the stream pulls it, a chunk at a time.
+        Stream.flatMap((slice) =>
+          Stream.fromIterable({
+            *[Symbol.iterator]() {
+              for (let i = 0; i < slice.length; i++) {
+                const { event, row, rowGroup } = slice.row(i)
+                yield { line: row, rowGroup, event } satisfies EventFile.ParsedLine
+              }
+            }
+          })
+        )
+      )
+  ))
+
+/** @internal */
 export const read = (
   file: string,
   format: EventFile.Format,
   options: EventFile.ReadOptions = {}
+): Stream.Stream<EventFile.ParsedLine, InputError | UnsupportedFormat, FileSystem.FileSystem> => {
+  if (format === "parquet") {
+    return Stream.unwrap(Effect.flatMap(head(file), (first): Effect.Effect<
+      Stream.Stream<EventFile.ParsedLine, InputError>,
+      InputError | UnsupportedFormat
+    > =>
+      ParquetFile.isParquet(first)
+        ? Effect.succeed(readParquet(file))
+        : isGzip(first) && ParquetFile.isParquet(gunzipHead(first))
+        ? Effect.fail(new UnsupportedFormat({ file, detected: "parquet", gzip: true }))
+        : Effect.fail(new InputError({ file, reason: "not a Parquet file (it does not begin with PAR1)" }))))
+  }
+  // A Parquet file whatever its name or the format given: its content says what it is, as gzip's does.
+  return Stream.catchTag(
+    readText(file, format, options),
+    "UnsupportedFormat",
+    (error): Stream.Stream<EventFile.ParsedLine, InputError | UnsupportedFormat, FileSystem.FileSystem> =>
+      error.detected === "parquet" && error.gzip !== true
+        ? Stream.unwrap(
+          Effect.map(
+            isParquet(file),
+            (parquet): Stream.Stream<EventFile.ParsedLine, InputError | UnsupportedFormat> =>
+              parquet ? readParquet(file) : Stream.fail(error)
+          )
+        )
+        : Stream.fail(error)
+  )
+}
+
+const readText = (
+  file: string,
+  format: "ndjson" | "csv",
+  options: EventFile.ReadOptions
 ): Stream.Stream<EventFile.ParsedLine, InputError | UnsupportedFormat, FileSystem.FileSystem> => {
   const nonBlank = splitRecords(file, format).pipe(Stream.filter(({ text }) => !isBlank(text)))
   if (format === "ndjson") {

@@ -1,6 +1,6 @@
 /**
- * Reading an event file (NDJSON or CSV, by `EventFile`'s reader) from any byte offset, in constant memory, and
- * pinning it by size and SHA-256. A gzip-compressed file's offsets are in its decompressed bytes: a segment
+ * Reading an event file (NDJSON or CSV, by `EventFile`'s reader) from any byte offset, or a Parquet file from any
+ * row, in constant memory, and pinning it by size and SHA-256. A gzip-compressed file's offsets are in its decompressed bytes: a segment
  * continues the decompression where the previous one in this process stopped, and otherwise (after a crash, in
  * another process) decompresses from the start to its offset, so that a resume reads exactly the same events.
  */
@@ -17,6 +17,7 @@ import type * as EventFileApi from "../EventFile.js"
 import type * as RunSource from "../RunSource.js"
 import { SourceError } from "../SourceError.js"
 import * as EventFile from "./eventFile.js"
+import * as ParquetFile from "./parquetFile.js"
 
 // A run reads its source again in every process it runs in; the whole file is hashed once per process, and its
 // size checked before every segment.
@@ -115,24 +116,65 @@ export const fingerprint = (file: string): Effect.Effect<
       })
   )
 
-/** Refuses a file that is not NDJSON, CSV or a JSON array from its first bytes, as `EventFile`'s reader does. @internal */
+/**
+ * Refuses a file that is not NDJSON, CSV, a JSON array or Parquet from its first bytes, as `EventFile`'s reader
+ * does, and gives the format it is read in: Parquet by its content (`PAR1`) whatever `format` says, with its number
+ * of rows (its footer read and its columns checked here, so that a truncated file is refused before it is a source).
+ *
+ * @internal
+ */
 export const recognise = (
   file: string,
   format: RunSource.FileSource["format"]
-): Effect.Effect<void, SourceError | EventFile.UnsupportedFormat> =>
+): Effect.Effect<
+  { readonly format: RunSource.FileSource["format"]; readonly rows?: number | undefined },
+  SourceError | EventFile.UnsupportedFormat
+> =>
   Effect.flatMap(
     Effect.try({
       try: () => {
         const head = headOf(file)
-        return EventFile.detect(isGzip(head) ? EventFile.gunzipHead(head) : head, format)
+        if (ParquetFile.isParquet(head)) return { detected: "parquet" as const, parquet: true, gzip: false }
+        const gzip = isGzip(head)
+        return { detected: EventFile.detect(gzip ? EventFile.gunzipHead(head) : head, format), parquet: false, gzip }
       },
       catch: (e) => unreadable(path.resolve(file), e)
     }),
-    (detected) =>
-      detected === undefined || (detected === "json-array" && format === "ndjson")
-        ? Effect.void
-        : new EventFile.UnsupportedFormat({ file, detected })
+    ({ detected, gzip, parquet }): Effect.Effect<
+      { readonly format: RunSource.FileSource["format"]; readonly rows?: number | undefined },
+      SourceError | EventFile.UnsupportedFormat
+    > =>
+      parquet
+        ? Effect.map(
+          Effect.tryPromise({
+            try: () => ParquetFile.open(file),
+            catch: (e) => parquetBroken(path.resolve(file), e)
+          }),
+          (layout) => ({ format: "parquet" as const, rows: layout.rows })
+        )
+        : detected !== undefined && !(detected === "json-array" && format === "ndjson")
+        ? new EventFile.UnsupportedFormat({ file, detected, gzip })
+        : format === "parquet"
+        ? Effect.fail(
+          new SourceError({
+            source: path.resolve(file),
+            reason: "unreadable",
+            detail: "it is not a Parquet file (it does not begin with PAR1)"
+          })
+        )
+        : Effect.succeed({ format })
   )
+
+const parquetBroken = (file: string, error: unknown) =>
+  error instanceof ParquetFile.ParquetProblem
+    ? new SourceError({
+      source: file,
+      reason: "unreadable",
+      detail: error.at === undefined
+        ? error.reason
+        : `row group ${error.at.rowGroup}, row ${error.at.row}: ${error.reason}`
+    })
+    : unreadable(file, error)
 
 /** Refuses a file that is no longer the one submitted: its size at every call, its SHA-256 once per process. @internal */
 export const verify = (source: RunSource.FileSource): Effect.Effect<void, SourceError> =>
@@ -165,10 +207,10 @@ export const verify = (source: RunSource.FileSource): Effect.Effect<void, Source
   })
 
 /**
- * The unit of a file's offsets, the span it takes in a run of several files: its bytes, or a gzip file's
- * decompressed bytes. A format whose offsets count something else says it here. @internal
+ * The unit of a file's offsets, the span it takes in a run of several files: its bytes, a gzip file's decompressed
+ * bytes, a Parquet file's rows. A format whose offsets count something else says it here. @internal
  */
-export const extentOf = (source: RunSource.FileSource): number => source.decompressedSize ?? source.size
+export const extentOf = (source: RunSource.FileSource): number => source.rows ?? source.decompressedSize ?? source.size
 
 /**
  * Up to `maxEvents` events from byte `offset` (line `line`), read in chunks; for a gzip file, `offset` is in its
@@ -186,6 +228,7 @@ export const readSegment = (
     Effect.flatMap(DateTime.now, (now) =>
       Effect.tryPromise({
         try: async () => {
+          if (source.format === "parquet") return await readRows(source, from, maxEvents, now)
           const jsonArray = isJsonArray(source)
           if (source.decompressedSize !== undefined) {
             return await readLines(
@@ -209,7 +252,7 @@ export const readSegment = (
             fs.closeSync(fd)
           }
         },
-        catch: (e) => e instanceof SourceError ? e : unreadable(source.path, e)
+        catch: (e) => e instanceof SourceError ? e : parquetBroken(source.path, e)
       }))
   )
 
@@ -387,18 +430,8 @@ const readLines = async (
     const parsed = line.problem !== undefined
       ? Either.left(line.problem)
       : EventFile.parseLine(line.text, header)
-    // Another customer's event, in a run that keeps one customer's: not sent, and not unreadable.
-    if (
-      source.scope !== undefined && Either.isRight(parsed) &&
-      EventFile.otherCustomer(parsed.right, source.scope) !== undefined
-    ) {
-      return true
-    }
-    const event = Either.flatMap(
-      parsed,
-      (event): Either.Either<unknown, string> =>
-        source.scope === undefined ? Either.right(event) : EventFile.checkEvent(event, source.scope, now)
-    )
+    const event = judge(parsed, source, now)
+    if (event === undefined) return true
     if (Either.isRight(event)) {
       events.push(event.right)
       lines.push(line.line)
@@ -414,5 +447,82 @@ const readLines = async (
     next: ended ? Math.max(next.offset, size) : next.offset,
     nextLine: next.line,
     eof: ended || next.offset >= size
+  }
+}
+
+/**
+ * A read event as the run takes it: `undefined` for another customer's event in a run that keeps one customer's (not
+ * sent, and not unreadable), else the event checked against the source's scope, or why it is unreadable.
+ */
+const judge = (
+  parsed: Either.Either<Readonly<Record<string, unknown>>, string>,
+  source: RunSource.FileSource,
+  now: DateTime.Utc
+): Either.Either<unknown, string> | undefined => {
+  if (
+    source.scope !== undefined && Either.isRight(parsed) &&
+    EventFile.otherCustomer(parsed.right, source.scope) !== undefined
+  ) {
+    return undefined
+  }
+  return Either.flatMap(
+    parsed,
+    (event): Either.Either<unknown, string> =>
+      source.scope === undefined ? Either.right(event) : EventFile.checkEvent(event, source.scope, now)
+  )
+}
+
+// A Parquet source's footer, and the slice of rows its last segment in this process read (one per source): a run
+// reads its segments in order, a few hundred events each, and a slice holds thousands.
+const layouts = new Map<string, ParquetFile.Layout>()
+const lastSlices = new Map<string, ParquetFile.Slice>()
+
+/** Up to `maxEvents` rows of a Parquet source from row `from.offset` (counting from 0). */
+const readRows = async (
+  source: RunSource.FileSource,
+  from: { readonly offset: number; readonly line: number },
+  maxEvents: number,
+  now: DateTime.Utc
+): Promise<RunSource.Segment> => {
+  const key = `${source.path}\n${source.sha256}`
+  let layout = layouts.get(key)
+  if (layout === undefined) {
+    layout = await ParquetFile.open(source.path)
+    layouts.set(key, layout)
+  }
+  const events: Array<unknown> = []
+  const lines: Array<number> = []
+  const unreadableRows: Array<{ line: number; reason: string }> = []
+  let row = from.offset
+  while (row < layout.rows && events.length + unreadableRows.length < maxEvents) {
+    let slice = lastSlices.get(key)
+    if (slice === undefined || row < slice.start || row >= slice.start + slice.length) {
+      slice = await ParquetFile.readSlice(source.path, layout, ParquetFile.slices(layout, row)[0])
+      lastSlices.set(key, slice)
+    }
+    for (
+      let i = row - slice.start;
+      i < slice.length && events.length + unreadableRows.length < maxEvents;
+      i++, row++
+    ) {
+      const { event: parsed, row: number } = slice.row(i)
+      const event = judge(parsed, source, now)
+      if (event === undefined) continue
+      if (Either.isRight(event)) {
+        events.push(event.right)
+        lines.push(number)
+      } else {
+        unreadableRows.push({ line: number, reason: event.left })
+      }
+    }
+  }
+  if (row >= layout.rows) lastSlices.delete(key)
+  return {
+    events,
+    lines,
+    unreadable: unreadableRows,
+    next: row,
+    nextLine: row + 1,
+    eof: row >= layout.rows
   }
 }

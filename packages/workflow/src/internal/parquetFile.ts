@@ -1,0 +1,318 @@
+/**
+ * Reading one Parquet file as events, through hyparquet (pure JavaScript, no native or Wasm code; see
+ * docs/performance.md for why it over the other readers): its footer once, then its rows a slice at a time (a row
+ * group, or {@link sliceRows} of its rows when it is larger), never the whole file. Columns are mapped to Orb's event
+ * as a CSV's are: the event columns fill the event, a struct or map column `properties` (or a JSON string one)
+ * gives properties, every other column is a property; typed values stay typed. Independent of `eventFile.ts` (which
+ * wraps it into its errors and stream) so that the two do not import each other.
+ */
+import * as Either from "effect/Either"
+import type { FileMetaData, SchemaTree } from "hyparquet"
+import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema } from "hyparquet"
+import { compressors } from "hyparquet-compressors"
+
+/** Why a Parquet file cannot be read, and where: a row group and a row (1-based, the row counted in the file). */
+export class ParquetProblem extends Error {
+  constructor(
+    readonly reason: string,
+    readonly at?: { readonly rowGroup: number; readonly row: number } | undefined
+  ) {
+    super(reason)
+  }
+}
+
+/** Whether bytes begin as a Parquet file does (`PAR1`). */
+export const isParquet = (bytes: Uint8Array): boolean =>
+  bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x41 && bytes[2] === 0x52 && bytes[3] === 0x31
+
+/**
+ * The most rows decoded at once: a row group larger than this (pyarrow writes groups of a million rows) is read in
+ * slices of {@link sliceRows}, so that memory is bounded by that many rows' columns, not by the writer's choice of
+ * group size. A group up to this size is read whole: slicing it would decode its pages once per slice (a page holds
+ * about a megabyte of values, tens of thousands of rows).
+ */
+export const wholeGroupRows = 131_072
+
+/** The rows of a slice of a larger row group. */
+export const sliceRows = 65_536
+
+type Role = "event" | "property" | "properties" | "propertiesJson"
+
+interface Column {
+  readonly name: string
+  readonly role: Role
+}
+
+/** A file's footer, read once: its row groups and how each column becomes part of an event. */
+export interface Layout {
+  readonly metadata: FileMetaData
+  /** Each row group's first row (0-based, in the file) and its number of rows. */
+  readonly groups: ReadonlyArray<{ readonly start: number; readonly rows: number }>
+  readonly rows: number
+  readonly columns: ReadonlyArray<Column>
+}
+
+const eventColumns: ReadonlySet<string> = new Set([
+  "event_name",
+  "timestamp",
+  "customer_id",
+  "external_customer_id",
+  "idempotency_key"
+])
+
+/** Why a value cannot be sent (kept apart from strings: a timestamp out of range is one). */
+class Refused {
+  constructor(readonly reason: string) {}
+}
+
+const iso = (millis: number): string | Refused => {
+  const date = new Date(millis)
+  return Number.isFinite(date.getTime())
+    ? date.toISOString()
+    : new Refused(`a timestamp of ${millis} ms since 1970 is out of range`)
+}
+
+// Timestamps and dates become Orb's ISO strings as they are decoded (to the millisecond, the precision Orb keeps).
+const parsers = {
+  timestampFromMilliseconds: (millis: bigint) => iso(Number(millis)),
+  timestampFromMicroseconds: (micros: bigint) => iso(Number(micros / 1000n)),
+  timestampFromNanoseconds: (nanos: bigint) => iso(Number(nanos / 1_000_000n)),
+  dateFromDays: (days: number) => iso(days * 86_400_000)
+}
+
+/** Why a column's type cannot be an event's part, or `undefined` when it can. */
+const unsupported = (tree: SchemaTree): string | undefined => {
+  const { element } = tree
+  const logical = element.logical_type?.type
+  const converted = element.converted_type
+  if (tree.children.length > 0 || element.repetition_type === "REPEATED") {
+    const kind = logical === "LIST" || converted === "LIST" || element.repetition_type === "REPEATED"
+      ? "a list"
+      : logical === "MAP" || converted === "MAP" || converted === "MAP_KEY_VALUE"
+      ? "a map"
+      : "a struct"
+    return element.name === "properties" && kind !== "a list"
+      ? undefined
+      : `${kind}, which an Orb property cannot hold (only a column named properties may be a struct or a map)`
+  }
+  if (logical === "VARIANT") return "a variant, which an Orb property cannot hold"
+  if (converted === "BSON" || logical === "BSON") return "BSON, which an Orb property cannot hold"
+  if (converted === "INTERVAL" || logical === "INTERVAL") return "an interval, which an Orb property cannot hold"
+  if (converted === "TIME_MILLIS" || converted === "TIME_MICROS" || logical === "TIME") {
+    return "a time of day, which an Orb property cannot hold (cast it to a string)"
+  }
+  if (logical === "GEOMETRY" || logical === "GEOGRAPHY") return "a geometry, which an Orb property cannot hold"
+  if (
+    element.type === "FIXED_LEN_BYTE_ARRAY" && converted !== "DECIMAL" && logical !== "DECIMAL" &&
+    logical !== "UUID" && logical !== "FLOAT16"
+  ) {
+    return "fixed-length binary, which an Orb property cannot hold (cast it to a string)"
+  }
+  return undefined
+}
+
+/** The columns of a file's schema as parts of an event, or why they cannot be (a sentence naming the column). */
+const plan = (metadata: FileMetaData): Either.Either<ReadonlyArray<Column>, string> => {
+  const children = parquetSchema(metadata).children
+  const names = children.map((child) => child.element.name)
+  const seen = new Set(names)
+  for (const required of ["event_name", "timestamp"]) {
+    if (!seen.has(required)) return Either.left(`no "${required}" column (columns: ${names.join(", ")})`)
+  }
+  if (!seen.has("customer_id") && !seen.has("external_customer_id")) {
+    return Either.left("no customer column (add customer_id or external_customer_id)")
+  }
+  const columns: Array<Column> = []
+  for (const child of children) {
+    const name = child.element.name
+    const problem = eventColumns.has(name) && child.children.length > 0
+      ? "nested, and an event field is a single value"
+      : unsupported(child)
+    if (problem !== undefined) return Either.left(`column "${name}" is ${problem}`)
+    columns.push({
+      name,
+      role: eventColumns.has(name)
+        ? "event"
+        : name === "properties"
+        ? (child.children.length > 0 ? "properties" : "propertiesJson")
+        : "property"
+    })
+  }
+  return Either.right(columns)
+}
+
+/** Where a message from the decoder says the file is broken, in a few words. */
+const broken = (error: unknown): string => {
+  const message = error instanceof Error ? error.message : String(error)
+  return /footer|metadata|magic/i.test(message)
+    ? `the Parquet footer is missing or corrupt (is the file truncated?): ${message}`
+    : `the Parquet data is corrupt (${message})`
+}
+
+/** Reads a file's footer and plans its columns; a `ParquetProblem` when it is not a Parquet file we can read. */
+export const open = async (file: string): Promise<Layout> => {
+  const buffer = await asyncBufferFromFile(file)
+  if (buffer.byteLength < 12) {
+    throw new ParquetProblem(`the file is ${buffer.byteLength} bytes, too short for a Parquet file (is it truncated?)`)
+  }
+  const metadata = await parquetMetadataAsync(buffer, { parsers }).catch((error) => {
+    throw new ParquetProblem(broken(error))
+  })
+  const columns = plan(metadata)
+  if (Either.isLeft(columns)) throw new ParquetProblem(columns.left)
+  const groups: Array<{ start: number; rows: number }> = []
+  let start = 0
+  for (const group of metadata.row_groups) {
+    const rows = Number(group.num_rows)
+    groups.push({ start, rows })
+    start += rows
+  }
+  return { metadata, groups, rows: start, columns: columns.right }
+}
+
+/** One row as an event, or why it cannot be one: the row (1-based, in the file) and its row group (1-based). */
+export interface Row {
+  readonly row: number
+  readonly rowGroup: number
+  readonly event: Either.Either<Readonly<Record<string, unknown>>, string>
+}
+
+/** The slices a file is read in, `[start, end)` rows (0-based), from row `from`: within one row group each. */
+export const slices = (layout: Layout, from = 0): Array<{ start: number; end: number; rowGroup: number }> => {
+  const out: Array<{ start: number; end: number; rowGroup: number }> = []
+  for (const [index, group] of layout.groups.entries()) {
+    const end = group.start + group.rows
+    const size = group.rows <= wholeGroupRows ? group.rows : sliceRows
+    for (let start = Math.max(group.start, from); start < end; start += size) {
+      // Slices aligned to the group's start, so that a reader resuming mid-slice decodes the same slice.
+      const aligned = group.start + Math.floor((start - group.start) / size) * size
+      out.push({ start, end: Math.min(aligned + size, end), rowGroup: index + 1 })
+      start = aligned
+    }
+  }
+  return out
+}
+
+/**
+ * A slice's rows decoded, column by column (never as row objects: a row's event is built when it is asked for, so
+ * that only the columns and the events being checked are held).
+ */
+export interface Slice {
+  readonly start: number
+  readonly rowGroup: number
+  readonly length: number
+  /** The row `start + index` as an event. */
+  readonly row: (index: number) => Row
+}
+
+/** The rows `[start, end)` (0-based, within one row group), decoded column by column. */
+export const readSlice = async (
+  file: string,
+  layout: Layout,
+  slice: { readonly start: number; readonly end: number; readonly rowGroup: number }
+): Promise<Slice> => {
+  const buffer = await asyncBufferFromFile(file)
+  const length = slice.end - slice.start
+  const values = new Map<string, Array<unknown>>(layout.columns.map((column) => [column.name, new Array(length)]))
+  await parquetRead({
+    file: buffer,
+    metadata: layout.metadata,
+    rowStart: slice.start,
+    rowEnd: slice.end,
+    compressors,
+    parsers,
+    // A page may hold rows outside the slice: only those inside are kept.
+    onChunk: ({ columnData, columnName, rowStart }) => {
+      const into = values.get(columnName)
+      if (into === undefined) return
+      const from = Math.max(slice.start, rowStart)
+      const to = Math.min(slice.end, rowStart + columnData.length)
+      for (let row = from; row < to; row++) into[row - slice.start] = columnData[row - rowStart]
+    }
+  }).catch((error) => {
+    throw new ParquetProblem(broken(error), { rowGroup: slice.rowGroup, row: slice.start + 1 })
+  })
+  const columns = layout.columns.map((column) => ({ ...column, values: values.get(column.name)! }))
+  return {
+    start: slice.start,
+    rowGroup: slice.rowGroup,
+    length,
+    row: (index) => ({ row: slice.start + index + 1, rowGroup: slice.rowGroup, event: toEvent(columns, index) })
+  }
+}
+
+/** A property value as Orb takes it: numbers (a BigInt when exact), booleans and strings; `undefined` for null. */
+const propertyValue = (value: unknown): unknown => {
+  switch (typeof value) {
+    case "bigint":
+      return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER)
+        ? Number(value)
+        : new Refused(`${value} cannot be sent exactly as a number (more than 2^53)`)
+    case "number":
+      return Number.isFinite(value) ? value : new Refused(`${value} is not a number Orb takes`)
+    default:
+      return value === null ? undefined : value
+  }
+}
+
+/** An event field: an integer id is its decimal text (warehouses store numeric ids), the rest as it is. */
+const eventValue = (value: unknown): unknown =>
+  typeof value === "bigint" || (typeof value === "number" && Number.isSafeInteger(value))
+    ? String(value)
+    : value === null
+    ? undefined
+    : value
+
+const toEvent = (
+  columns: ReadonlyArray<Column & { readonly values: ReadonlyArray<unknown> }>,
+  index: number
+): Either.Either<Readonly<Record<string, unknown>>, string> => {
+  const wire: Record<string, unknown> = {}
+  const properties: Record<string, unknown> = {}
+  const put = (name: string, raw: unknown, where: string): string | undefined => {
+    const value = propertyValue(raw)
+    if (value === undefined) return undefined
+    if (value instanceof Refused) return `${where}: ${value.reason}`
+    if (name in properties) return `${where}: the property "${name}" is both a column and a key of properties`
+    properties[name] = value
+    return undefined
+  }
+  for (const column of columns) {
+    const raw = column.values[index]
+    if (raw === null || raw === undefined) continue
+    switch (column.role) {
+      case "event": {
+        const value = eventValue(raw)
+        if (value instanceof Refused) return Either.left(`${column.name}: ${value.reason}`)
+        if (value !== undefined) wire[column.name] = value
+        break
+      }
+      case "property": {
+        const problem = put(column.name, raw, column.name)
+        if (problem !== undefined) return Either.left(problem)
+        break
+      }
+      case "properties":
+      case "propertiesJson": {
+        let object = raw
+        if (typeof raw === "string") {
+          try {
+            object = JSON.parse(raw)
+          } catch (error) {
+            return Either.left(`properties: not valid JSON (${(error as Error).message})`)
+          }
+        }
+        if (typeof object !== "object" || object === null || Array.isArray(object)) {
+          return Either.left("properties: expected an object of properties")
+        }
+        for (const [key, value] of Object.entries(object)) {
+          const problem = put(key, value, `properties.${key}`)
+          if (problem !== undefined) return Either.left(problem)
+        }
+        break
+      }
+    }
+  }
+  wire.properties = properties
+  return Either.right(wire)
+}
