@@ -24,6 +24,13 @@ export * as Backfills from "./Backfills.js"
 export * as Events from "./Events.js"
 
 /**
+ * One ingest budget per Orb account, shared by every ingestion that has it.
+ *
+ * @since 0.2.0
+ */
+export * as IngestBudget from "./IngestBudget.js"
+
+/**
  * The configured transport to Orb.
  *
  * @since 0.1.0
