@@ -18,10 +18,10 @@ import type * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as DurableRun from "./DurableRun.js"
 import * as internal from "./internal/accountBudget.js"
 import * as RunOrb from "./internal/runOrb.js"
 import * as SqlStore from "./internal/sqlRateLimiterStore.js"
-import type * as DurableRun from "./DurableRun.js"
 
 /**
  * `@effect/experimental`'s `RateLimiterStore` on the `SqlClient` in context (SQLite or Postgres): its counters are

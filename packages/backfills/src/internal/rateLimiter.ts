@@ -81,15 +81,17 @@ export const make = (quota: Quota, budget?: IngestBudget.IngestBudget | undefine
       requestsPerSecond: quota.requestsPerSecond * safetyMargin,
       eventsPerMinute: quota.eventsPerMinute * safetyMargin
     }
-    const fromBudget = budget === undefined ? undefined : (events: number) =>
-      Effect.flatMap(Ref.get(state), (s) =>
-        budget.reserve({
-          quota: budgetQuota,
-          requests: Math.ceil(1 / s.pace),
-          events: Math.ceil(events / s.pace)
-        })).pipe(
-          Effect.flatMap((wait) => Duration.isZero(wait) ? Effect.void : Effect.sleep(wait))
-        )
+    const fromBudget = budget === undefined ?
+      undefined :
+      (events: number) =>
+        Effect.flatMap(Ref.get(state), (s) =>
+          budget.reserve({
+            quota: budgetQuota,
+            requests: Math.ceil(1 / s.pace),
+            events: Math.ceil(events / s.pace)
+          })).pipe(
+            Effect.flatMap((wait) => Duration.isZero(wait) ? Effect.void : Effect.sleep(wait))
+          )
     return {
       acquire: fromBudget === undefined ? acquire : (events) => Effect.zipRight(acquire(events), fromBudget(events)),
       slowDown: (retryAfterMillis) =>

@@ -21,7 +21,10 @@ import * as Layer from "effect/Layer"
 export const table = "effect_orb_rate_limits"
 
 const storeError = (cause: unknown) =>
-  new RateLimiter.RateLimitStoreError({ message: `the rate limits in table ${table} could not be read or written`, cause })
+  new RateLimiter.RateLimitStoreError({
+    message: `the rate limits in table ${table} could not be read or written`,
+    cause
+  })
 
 /**
  * A number as a statement parameter of a known type: Postgres cannot infer the type of a bare parameter in

@@ -1,0 +1,151 @@
+/**
+ * The account's ingest budget: the `RateLimiterStore` on `@effect/sql` answers as `@effect/experimental`'s memory
+ * store does (on a real SQLite file, under `TestClock`), and runs in one process, a durable one and an in-memory one,
+ * stay within the account's quota together against the simulator's real server, which enforces it.
+ */
+import { Backfills, OrbClient } from "@effect-orb/backfills"
+import { OrbSimulator } from "@effect-orb/simulator"
+import * as RateLimiter from "@effect/experimental/RateLimiter"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import { assert, describe, it } from "@effect/vitest"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { AccountBudget, DurableEngine, DurableRun, RunSource } from "../src/index.js"
+import { apiKey, eventOf, ingestTraffic, linesOf, weekOf } from "./support/budget.js"
+
+const tempDir = Effect.acquireRelease(
+  Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "effect-orb-budget-"))),
+  (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+)
+
+/** A script of takes, some overdrawing, some refused, with time passing between them. */
+const script = (store: RateLimiter.RateLimiterStore["Type"]) =>
+  Effect.gen(function*() {
+    const answers: Array<unknown> = []
+    const steps: ReadonlyArray<readonly [number, number, boolean]> = [
+      [0, 3, true],
+      [0, 5, true],
+      [40, 1, false],
+      [0, 4, false],
+      [250, 2, true],
+      [5, 10, false],
+      [1_000, 10, true],
+      [0, 10, true],
+      [7, 1, false]
+    ]
+    for (const [wait, tokens, overflow] of steps) {
+      yield* TestClock.adjust(Duration.millis(wait))
+      answers.push(
+        yield* store.tokenBucket({
+          key: "a",
+          tokens,
+          limit: 10,
+          refillRate: Duration.millis(12.5),
+          allowOverflow: overflow
+        }),
+        yield* store.fixedWindow({
+          key: "a",
+          tokens,
+          refillRate: Duration.millis(12.5),
+          limit: overflow ? undefined : 10
+        }),
+        // Another key is another budget.
+        yield* store.tokenBucket({
+          key: "b",
+          tokens: 1,
+          limit: 2,
+          refillRate: Duration.millis(100),
+          allowOverflow: true
+        })
+      )
+    }
+    return answers
+  })
+
+describe("the RateLimiterStore on @effect/sql", () => {
+  it.scoped("answers every take as the memory store does, on a real SQLite file", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      // The same start on both: the clock past zero, as a real one is.
+      yield* TestClock.adjust(Duration.seconds(1_000))
+      const memory = yield* Effect.provide(RateLimiter.RateLimiterStore, RateLimiter.layerStoreMemory)
+      const expected = yield* script(memory)
+      yield* TestClock.setTime(1_000_000)
+      const sql = Context.get(
+        yield* Layer.build(
+          AccountBudget.layerStore.pipe(Layer.provide(SqliteClient.layer({ filename: path.join(dir, "state.sqlite") })))
+        ),
+        RateLimiter.RateLimiterStore
+      )
+      const actual = yield* script(sql)
+      assert.deepStrictEqual(actual, expected)
+    }))
+})
+
+describe("one budget per account, in one process", () => {
+  it.scopedLive(
+    "a durable run and an in-memory run together stay within the account's requests per second",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* tempDir
+        const perRun = 600
+        const rps = 10
+        const server = yield* OrbSimulator.serve({ apiKey, quotas: { ingestRequestsPerSecond: rps } })
+        const connection = { apiKey: Redacted.make(apiKey), baseUrl: server.url }
+        const library = Backfills.layer.pipe(
+          Layer.provideMerge(OrbClient.layer({ ...connection, allowInsecureHttp: true })),
+          Layer.provide(NodeHttpClient.layerUndici)
+        )
+        const layer = DurableRun.layer.pipe(
+          Layer.provideMerge(AccountBudget.layer),
+          Layer.provideMerge(DurableRun.layerOrbConnection(connection)),
+          Layer.provideMerge(DurableEngine.layerSqlite({ filename: path.join(dir, "state.sqlite") })),
+          Layer.provideMerge(library),
+          Layer.orDie
+        )
+        const quota = { requestsPerSecond: rps, eventsPerMinute: 1_000_000 }
+        fs.writeFileSync(path.join(dir, "run-0.ndjson"), linesOf(0, perRun))
+        const [durable, memory] = yield* Effect.all([
+          Effect.gen(function*() {
+            const payload = yield* DurableRun.payload({
+              runKey: "budget-durable",
+              source: yield* RunSource.fromFile(path.join(dir, "run-0.ndjson")),
+              ...weekOf(0),
+              replaceExistingEvents: false,
+              segmentEvents: 200,
+              batchSize: 20,
+              concurrency: 4,
+              quota,
+              until: "closed"
+            })
+            return yield* DurableRun.execute(payload)
+          }),
+          Backfills.run({
+            ...weekOf(1),
+            replaceExistingEvents: false,
+            encodedEvents: Stream.fromIterable(Array.from({ length: perRun }, (_, i) => eventOf(1, i))),
+            until: "closed",
+            ingest: { batchSize: 20, concurrency: 4, quota }
+          })
+        ], { concurrency: 2 }).pipe(Effect.provide(layer))
+        assert.strictEqual(durable.accepted, perRun)
+        assert.strictEqual(memory.ingestion.accepted, perRun)
+        const requests = yield* server.simulator.requests
+        const traffic = ingestTraffic(requests)
+        yield* Effect.logInfo(`In one process: ${JSON.stringify(traffic)}`)
+        assert.isAtMost(traffic.answered429, 1, "the budget kept the runs within the quota together")
+        assert.isAtMost(traffic.mostInOneSecond, rps)
+        assert.isAtLeast(traffic.perSecond, 0.8 * rps, "and used most of it")
+      }),
+    60_000
+  )
+})
