@@ -16,9 +16,11 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import * as child from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import { AccountBudget, DurableEngine, DurableRun, RunSource } from "../src/index.js"
 import { apiKey, eventOf, ingestTraffic, linesOf, weekOf } from "./support/budget.js"
 
@@ -147,5 +149,56 @@ describe("one budget per account, in one process", () => {
         assert.isAtLeast(traffic.perSecond, 0.8 * rps, "and used most of it")
       }),
     60_000
+  )
+})
+
+const packageDir = fileURLToPath(new URL("..", import.meta.url))
+const budgetProcess = fileURLToPath(new URL("./fixtures/budgetProcess.ts", import.meta.url))
+
+/** A process of `fixtures/budgetProcess.ts`; its events accepted, once it exits. */
+const spawn = (env: Record<string, string>) =>
+  Effect.tryPromise({
+    try: () =>
+      new Promise<number>((resolve, reject) => {
+        const proc = child.spawn(process.execPath, ["--import", "tsx", budgetProcess], {
+          cwd: packageDir,
+          env: { ...process.env, ORB_KEY: apiKey, ...env },
+          stdio: ["ignore", "pipe", "pipe"]
+        })
+        let out = ""
+        proc.stdout.on("data", (chunk) => (out += chunk))
+        proc.stderr.on("data", (chunk) => (out += chunk))
+        proc.on("exit", (code) => {
+          const line = out.split("\n").find((l) => l.startsWith("{\"accepted\""))
+          if (code === 0 && line !== undefined) resolve(JSON.parse(line).accepted)
+          else reject(new Error(`${env.MODE} process exited with ${code}:\n${out.slice(-3_000)}`))
+        })
+      }),
+    catch: (error) => error as Error
+  }).pipe(Effect.orDie)
+
+describe("one budget per account, across processes on one SQLite state file", () => {
+  it.scopedLive(
+    "a durable run in the engine's process and an in-memory run in another stay within the quota together",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* tempDir
+        const perRun = 600
+        const rps = 10
+        const server = yield* OrbSimulator.serve({ apiKey, quotas: { ingestRequestsPerSecond: rps } })
+        const common = { STATE: path.join(dir, "state.sqlite"), ORB_URL: server.url, RPS: String(rps) }
+        for (const run of [0, 1]) fs.writeFileSync(path.join(dir, `run-${run}.ndjson`), linesOf(run, perRun))
+        const accepted = yield* Effect.all([
+          spawn({ ...common, MODE: "durable", RUN: "0", FILE: path.join(dir, "run-0.ndjson") }),
+          spawn({ ...common, MODE: "memory", RUN: "1", FILE: path.join(dir, "run-1.ndjson") })
+        ], { concurrency: 2 })
+        assert.deepStrictEqual(accepted, [perRun, perRun])
+        const traffic = ingestTraffic(yield* server.simulator.requests)
+        yield* Effect.logInfo(`Across processes on one SQLite file: ${JSON.stringify(traffic)}`)
+        assert.isAtMost(traffic.answered429, 1, "the budget kept the processes within the quota together")
+        assert.isAtMost(traffic.mostInOneSecond, rps)
+        assert.isAtLeast(traffic.perSecond, 0.8 * rps, "and used most of it")
+      }),
+    90_000
   )
 })
