@@ -1,7 +1,9 @@
 /**
  * The account's ingest budget: the `RateLimiterStore` on `@effect/sql` answers as `@effect/experimental`'s memory
- * store does (on a real SQLite file, under `TestClock`), and runs in one process, a durable one and an in-memory one,
- * stay within the account's quota together against the simulator's real server, which enforces it.
+ * store does (on a real SQLite file, under `TestClock`), and runs sharing an account stay within its quota together
+ * against the simulator's real server, which enforces it: two durable runs of one engine and an in-memory run in one
+ * process; a durable run and an in-memory run in two processes on one SQLite file; three runs on two runner processes
+ * on Postgres.
  */
 import { Backfills, OrbClient } from "@effect-orb/backfills"
 import { OrbSimulator } from "@effect-orb/simulator"
@@ -98,11 +100,11 @@ describe("the RateLimiterStore on @effect/sql", () => {
 
 describe("one budget per account, in one process", () => {
   it.scopedLive(
-    "a durable run and an in-memory run together stay within the account's requests per second",
+    "two durable runs of one engine and an in-memory run together stay within the account's requests per second",
     () =>
       Effect.gen(function*() {
         const dir = yield* tempDir
-        const perRun = 600
+        const perRun = 400
         const rps = 10
         const server = yield* OrbSimulator.serve({ apiKey, quotas: { ingestRequestsPerSecond: rps } })
         const connection = { apiKey: Redacted.make(apiKey), baseUrl: server.url }
@@ -118,13 +120,14 @@ describe("one budget per account, in one process", () => {
           Layer.orDie
         )
         const quota = { requestsPerSecond: runRps, eventsPerMinute: 1_000_000 }
-        fs.writeFileSync(path.join(dir, "run-0.ndjson"), linesOf(0, perRun))
-        const [durable, memory] = yield* Effect.all([
+        const durableRun = (run: number) =>
           Effect.gen(function*() {
+            const file = path.join(dir, `run-${run}.ndjson`)
+            fs.writeFileSync(file, linesOf(run, perRun))
             const payload = yield* DurableRun.payload({
-              runKey: "budget-durable",
-              source: yield* RunSource.fromFile(path.join(dir, "run-0.ndjson")),
-              ...weekOf(0),
+              runKey: `budget-durable-${run}`,
+              source: yield* RunSource.fromFile(file),
+              ...weekOf(run),
               replaceExistingEvents: false,
               segmentEvents: 200,
               batchSize: 20,
@@ -132,18 +135,22 @@ describe("one budget per account, in one process", () => {
               quota,
               until: "closed"
             })
-            return yield* DurableRun.execute(payload)
-          }),
+            return (yield* DurableRun.execute(payload)).accepted
+          })
+        const memoryRun = Effect.map(
           Backfills.run({
-            ...weekOf(1),
+            ...weekOf(2),
             replaceExistingEvents: false,
-            encodedEvents: Stream.fromIterable(Array.from({ length: perRun }, (_, i) => eventOf(1, i))),
+            encodedEvents: Stream.fromIterable(Array.from({ length: perRun }, (_, i) => eventOf(2, i))),
             until: "closed",
             ingest: { batchSize: 20, concurrency: 4, quota }
-          })
-        ], { concurrency: 2 }).pipe(Effect.provide(layer))
-        assert.strictEqual(durable.accepted, perRun)
-        assert.strictEqual(memory.ingestion.accepted, perRun)
+          }),
+          (result) => result.ingestion.accepted
+        )
+        const accepted = yield* Effect.all([durableRun(0), durableRun(1), memoryRun], { concurrency: 3 }).pipe(
+          Effect.provide(layer)
+        )
+        assert.deepStrictEqual(accepted, [perRun, perRun, perRun])
         const requests = yield* server.simulator.requests
         const traffic = ingestTraffic(requests)
         yield* Effect.logInfo(`In one process: ${JSON.stringify(traffic)}`)
