@@ -11,10 +11,18 @@ import type { Context } from "./harness/context.js"
 import { timeframe } from "./harness/data.js"
 import type { RunningServer } from "./harness/processes.js"
 import { buildWorkers, packageDir, startServer } from "./harness/processes.js"
-import type { DurableResult, QuotaResult, Results, ScenarioResult, StartupResult } from "./harness/results.js"
+import type {
+  BudgetResult,
+  DurableResult,
+  QuotaResult,
+  Results,
+  ScenarioResult,
+  StartupResult
+} from "./harness/results.js"
 import type { Options, Scenario } from "./harness/settings.js"
 import { apiKey, sizes } from "./harness/settings.js"
 import type { ServerConfig } from "./Protocol.js"
+import { budgetScenario } from "./scenarios/budget.js"
 import { decodeScenario } from "./scenarios/decode.js"
 import { durableScenario } from "./scenarios/durable.js"
 import { ingestScenario } from "./scenarios/ingest.js"
@@ -56,6 +64,7 @@ export const run = async (options: Options): Promise<Results> => {
   let quota: QuotaResult | undefined
   let startup: ReadonlyArray<StartupResult> | undefined
   let durable: DurableResult | undefined
+  let budget: BudgetResult | undefined
   // Every server a scenario starts, until it stops it: a failing scenario's are stopped below.
   const servers: Array<RunningServer> = []
   const serve = async (config: ServerConfig) => {
@@ -109,6 +118,7 @@ export const run = async (options: Options): Promise<Results> => {
     if (selected("decode")) results.push(await decodeScenario(context))
     if (selected("overhead")) results.push(await overheadScenario(context))
     if (selected("durable")) durable = await durableScenario(context)
+    if (selected("budget")) budget = await budgetScenario(context)
 
     if (quotaRun !== undefined) {
       log("quota: waiting for the run to end")
@@ -142,6 +152,7 @@ export const run = async (options: Options): Promise<Results> => {
     quota,
     startup,
     durable,
+    budget,
     durationMs: performance.now() - began
   }
 }

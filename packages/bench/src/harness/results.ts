@@ -47,6 +47,22 @@ export interface QuotaResult {
   readonly clientRateLimited: number
 }
 
+/** Three runs into one account on two processes, sharing its budget in one SQLite file. */
+export interface BudgetResult {
+  readonly runs: number
+  readonly processes: number
+  readonly events: number
+  /** Orb's live quota multiplied by this, on the server and in the runs. */
+  readonly quotaScale: number
+  readonly wallMs: number
+  readonly eventsPerMinute: number
+  readonly quotaEventsPerMinute: number
+  readonly shareOfQuota: number
+  readonly ingestRequests: number
+  readonly answered429: number
+  readonly share429: number
+}
+
 export interface StartupResult {
   readonly id: string
   readonly label: string
@@ -123,6 +139,7 @@ export interface Results {
   readonly quota?: QuotaResult | undefined
   readonly startup?: ReadonlyArray<StartupResult> | undefined
   readonly durable?: DurableResult | undefined
+  readonly budget?: BudgetResult | undefined
   readonly durationMs: number
 }
 

@@ -7,7 +7,17 @@
  * The scenarios, as `--only` names them. They run in `run`'s order: fetch, list and startup on one server, then
  * ingest, decode, overhead and durable, with quota alongside them all.
  */
-export const scenarios = ["fetch", "list", "ingest", "quota", "decode", "startup", "overhead", "durable"] as const
+export const scenarios = [
+  "fetch",
+  "list",
+  "ingest",
+  "quota",
+  "decode",
+  "startup",
+  "overhead",
+  "durable",
+  "budget"
+] as const
 
 export type Scenario = typeof scenarios[number]
 
@@ -42,6 +52,8 @@ export interface Sizes {
     readonly resumeSegmentEvents: number
     readonly resumeTail: number
   }
+  /** The budget scenario: three runs of `eventsPerRun` events at Orb's live quota multiplied by `quotaScale`. */
+  readonly budget: { readonly eventsPerRun: number; readonly quotaScale: number }
 }
 
 export const sizes: Record<Mode, Sizes> = {
@@ -64,7 +76,8 @@ export const sizes: Record<Mode, Sizes> = {
       resumeSegments: 2_000,
       resumeSegmentEvents: 10,
       resumeTail: 500
-    }
+    },
+    budget: { eventsPerRun: 40_000, quotaScale: 6 }
   },
   quick: {
     rounds: 2,
@@ -85,7 +98,8 @@ export const sizes: Record<Mode, Sizes> = {
       resumeSegments: 500,
       resumeSegmentEvents: 10,
       resumeTail: 100
-    }
+    },
+    budget: { eventsPerRun: 20_000, quotaScale: 6 }
   },
   smoke: {
     rounds: 1,
@@ -106,7 +120,8 @@ export const sizes: Record<Mode, Sizes> = {
       resumeSegments: 50,
       resumeSegmentEvents: 10,
       resumeTail: 50
-    }
+    },
+    budget: { eventsPerRun: 1_000, quotaScale: 6 }
   }
 }
 
