@@ -69,9 +69,13 @@ describe("bench --smoke", () => {
       ])
       assert.strictEqual(results.durable?.resume.eventsIngested, results.durable?.resume.events)
       assert.isAbove(results.durable?.resume.spawnToFirstIngestMs ?? 0, 0)
+      // Three runs sharing one account's budget: every event in.
+      assert.strictEqual(results.budget?.runs, 3)
+      assert.isAbove(results.budget?.ingestRequests ?? 0, 0)
       // The table came out too.
       assert.include(run.stdout, "### fetch")
       assert.include(run.stdout, "### durable")
+      assert.include(run.stdout, "### budget")
     } finally {
       rmSync(out, { recursive: true, force: true })
     }
