@@ -47,6 +47,8 @@ export interface BudgetJob {
   readonly requestsPerSecond: number
   readonly eventsPerMinute: number
   readonly batchSize: number
+  /** false: no budget (each process paces alone at the whole quota), for comparison. */
+  readonly shared: boolean
 }
 
 /** A run of the durable scenario: `Backfills.run` in memory, or `DurableRun.execute` on a SQLite file. */

@@ -61,6 +61,18 @@ export interface BudgetResult {
   readonly ingestRequests: number
   readonly answered429: number
   readonly share429: number
+  /** The same runs without the budget, each process pacing alone at the whole quota. */
+  readonly withoutBudget: BudgetFigures
+}
+
+/** What the server saw of one run of the budget scenario. */
+export interface BudgetFigures {
+  readonly wallMs: number
+  readonly eventsPerMinute: number
+  readonly shareOfQuota: number
+  readonly ingestRequests: number
+  readonly answered429: number
+  readonly share429: number
 }
 
 export interface StartupResult {

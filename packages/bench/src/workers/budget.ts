@@ -6,7 +6,8 @@
  * - `beside`: its runs in memory (`Backfills.run`), in a process beside the engine's, taking from the same budget
  *   (`AccountBudget.layer` on `DurableEngine.layerSqliteBeside`).
  *
- * Either way the measurement is the events accepted, from the layers' build to the last run's close.
+ * Either way the measurement is the events accepted, from the layers' build to the last run's close. With `shared`
+ * false neither takes from the budget (the engine's runs share their process's pace only), for comparison.
  */
 import { Backfills, OrbClient } from "@effect-orb/backfills"
 import { AccountBudget, DurableEngine, DurableRun, RunSource } from "@effect-orb/workflow"
@@ -48,7 +49,7 @@ const program = (job: Job, budget: BudgetJob): Effect.Effect<ReadonlyArray<numbe
       }), { concurrency: "unbounded" }).pipe(
         Effect.provide(
           DurableRun.layer.pipe(
-            Layer.provideMerge(DurableRun.layerOrbConnection(connection)),
+            Layer.provideMerge(budget.shared ? DurableRun.layerOrbConnection(connection) : Layer.empty),
             Layer.provideMerge(DurableEngine.layerSqlite({ filename: budget.state })),
             Layer.provideMerge(library)
           )
@@ -69,10 +70,12 @@ const program = (job: Job, budget: BudgetJob): Effect.Effect<ReadonlyArray<numbe
     ), { concurrency: "unbounded" }).pipe(
       Effect.provide(Layer.merge(
         library,
-        AccountBudget.layer.pipe(
-          Layer.provide(DurableEngine.layerSqliteBeside({ filename: budget.state })),
-          Layer.provide(DurableRun.layerOrbConnection(connection))
-        )
+        budget.shared
+          ? AccountBudget.layer.pipe(
+            Layer.provide(DurableEngine.layerSqliteBeside({ filename: budget.state })),
+            Layer.provide(DurableRun.layerOrbConnection(connection))
+          )
+          : Layer.empty
       ))
     )
 }
