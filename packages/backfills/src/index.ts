@@ -31,6 +31,13 @@ export * as Events from "./Events.js"
 export * as IdempotencyKey from "./IdempotencyKey.js"
 
 /**
+ * One ingest budget per Orb account, shared by every ingestion that has it.
+ *
+ * @since 0.2.0
+ */
+export * as IngestBudget from "./IngestBudget.js"
+
+/**
  * The configured transport to Orb.
  *
  * @since 0.1.0

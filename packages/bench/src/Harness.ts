@@ -11,10 +11,18 @@ import type { Context } from "./harness/context.js"
 import { timeframe } from "./harness/data.js"
 import type { RunningServer } from "./harness/processes.js"
 import { buildWorkers, packageDir, startServer } from "./harness/processes.js"
-import type { DurableResult, QuotaResult, Results, ScenarioResult, StartupResult } from "./harness/results.js"
+import type {
+  BudgetResult,
+  DurableResult,
+  QuotaResult,
+  Results,
+  ScenarioResult,
+  StartupResult
+} from "./harness/results.js"
 import type { Options, Scenario } from "./harness/settings.js"
 import { apiKey, sizes } from "./harness/settings.js"
 import type { ServerConfig } from "./Protocol.js"
+import { budgetScenario } from "./scenarios/budget.js"
 import { decodeScenario } from "./scenarios/decode.js"
 import { durableScenario } from "./scenarios/durable.js"
 import { ingestScenario } from "./scenarios/ingest.js"
@@ -60,6 +68,7 @@ export const run = async (options: Options): Promise<Results> => {
   let startup: ReadonlyArray<StartupResult> | undefined
   let durable: DurableResult | undefined
   let inputs: InputsResult | undefined
+  let budget: BudgetResult | undefined
   // Every server a scenario starts, until it stops it: a failing scenario's are stopped below.
   const servers: Array<RunningServer> = []
   const serve = async (config: ServerConfig) => {
@@ -114,6 +123,7 @@ export const run = async (options: Options): Promise<Results> => {
     if (selected("overhead")) results.push(await overheadScenario(context))
     if (selected("durable")) durable = await durableScenario(context)
     if (selected("inputs")) inputs = await inputsScenario(context)
+    if (selected("budget")) budget = await budgetScenario(context)
 
     if (quotaRun !== undefined) {
       log("quota: waiting for the run to end")
@@ -148,6 +158,7 @@ export const run = async (options: Options): Promise<Results> => {
     startup,
     durable,
     inputs,
+    budget,
     durationMs: performance.now() - began
   }
 }

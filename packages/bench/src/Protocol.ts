@@ -4,7 +4,7 @@
  */
 
 /** The scenarios a client process runs. */
-export type ClientScenario = "fetch" | "list" | "ingest" | "quota" | "decode" | "durable"
+export type ClientScenario = "fetch" | "list" | "ingest" | "quota" | "decode" | "durable" | "budget"
 
 /** One job for a client process. */
 export interface Job {
@@ -25,6 +25,30 @@ export interface Job {
   readonly variant: string
   /** durable: the run's settings (the variant says which run: `memory`, `durable`, `crash` or `resume`). */
   readonly durable?: DurableJob | undefined
+  /** budget: the runs of one process (the variant says which: `engine` or `beside`). */
+  readonly budget?: BudgetJob | undefined
+}
+
+/**
+ * Runs sharing one account's budget in a SQLite state file: `engine` runs them durably on the engine over the file,
+ * `beside` in memory (`Backfills.run`) in a process beside it, both taking from the budget in the file.
+ */
+export interface BudgetJob {
+  readonly state: string
+  readonly runs: ReadonlyArray<{
+    readonly runKey: string
+    readonly file: string
+    readonly events: number
+    /** ISO dates. */
+    readonly timeframeStart: string
+    readonly timeframeEnd: string
+  }>
+  /** The quota the runs keep, as the server enforces it. */
+  readonly requestsPerSecond: number
+  readonly eventsPerMinute: number
+  readonly batchSize: number
+  /** false: no budget (each process paces alone at the whole quota), for comparison. */
+  readonly shared: boolean
 }
 
 /** A run of the durable scenario: `Backfills.run` in memory, or `DurableRun.execute` on a SQLite file. */
@@ -63,6 +87,8 @@ export const resultMarker = "@@bench-result "
 export interface ServerConfig {
   readonly apiKey: string
   readonly quotas: "live" | "none"
+  /** With `live`: every quota multiplied by this (default 1). */
+  readonly quotaScale?: number | undefined
   /** Backfills created (in-process, before listening) for the list scenario, one hour each, all reverted. */
   readonly seedBackfills: number
   /** Added to every response (a network's round trip); 0 for none. */

@@ -180,6 +180,19 @@ export const targets = (results: Results): Array<{ target: string; status: "met"
       `${(q.share429 * 100).toFixed(2)}% (${q.answered429} of ${q.ingestRequests})`
     )
   }
+  if (results.budget !== undefined) {
+    const b = results.budget
+    check(
+      `budget: ${b.runs} runs on ${b.processes} processes use at least 98% of the account's events per minute`,
+      b.shareOfQuota >= 0.98,
+      `${(b.shareOfQuota * 100).toFixed(1)}% (${b.eventsPerMinute.toFixed(0)}/min of ${b.quotaEventsPerMinute})`
+    )
+    check(
+      "budget: at most 1% of requests answered 429",
+      b.share429 <= 0.01,
+      `${(b.share429 * 100).toFixed(2)}% (${b.answered429} of ${b.ingestRequests})`
+    )
+  }
   return out
 }
 
@@ -252,6 +265,27 @@ export const markdown = (results: Results): string => {
         `| ${fixed(q.eventsPerMinute)} | ${fixed(q.quotaEventsPerMinute)} | ${(q.shareOfQuota * 100).toFixed(1)}% | ${
           fixed(q.ingestRequests)
         } | ${fixed(q.answered429)} | ${(q.share429 * 100).toFixed(2)}% | ${fixed(q.wallMs / 1000, 1)} |`
+      ].join("\n")
+    )
+  }
+  if (results.budget !== undefined) {
+    const b = results.budget
+    parts.push(
+      [
+        `### budget: ${b.runs} runs of ${
+          fixed(b.events / b.runs)
+        } events into one account on ${b.processes} processes ` +
+        `(one SQLite state file), at Orb's live quota x${b.quotaScale} (the simulator's windows stay one minute)`,
+        "",
+        "| runs | events/min achieved | quota | share of quota | ingest requests | answered 429 | share 429 | wall s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ...([["sharing the budget", b], ["without the budget", b.withoutBudget]] as const).map(([label, f]) =>
+          `| ${label} | ${fixed(f.eventsPerMinute)} | ${fixed(b.quotaEventsPerMinute)} | ${
+            (f.shareOfQuota * 100).toFixed(1)
+          }% | ${fixed(f.ingestRequests)} | ${fixed(f.answered429)} | ${(f.share429 * 100).toFixed(2)}% | ${
+            fixed(f.wallMs / 1000, 1)
+          } |`
+        )
       ].join("\n")
     )
   }

@@ -72,10 +72,14 @@ describe("bench --smoke", () => {
       // The check pass over each input format, as a real process with its peak RSS.
       assert.deepStrictEqual(results.inputs?.formats.map((f) => f.format), ["ndjson", "ndjson.gz", "csv", "parquet"])
       for (const f of results.inputs?.formats ?? []) assert.isAbove(f.maxRssMb, 0, f.format)
+      // Three runs sharing one account's budget: every event in.
+      assert.strictEqual(results.budget?.runs, 3)
+      assert.isAbove(results.budget?.ingestRequests ?? 0, 0)
       // The table came out too.
       assert.include(run.stdout, "### fetch")
       assert.include(run.stdout, "### durable")
       assert.include(run.stdout, "### inputs")
+      assert.include(run.stdout, "### budget")
     } finally {
       rmSync(out, { recursive: true, force: true })
     }

@@ -5,6 +5,11 @@
  */
 
 /**
+ * @since 0.2.0
+ */
+export * as AccountBudget from "./AccountBudget.js"
+
+/**
  * @since 0.1.0
  */
 export * as DurableEngine from "./DurableEngine.js"

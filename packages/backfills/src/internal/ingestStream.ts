@@ -9,9 +9,11 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FiberSet from "effect/FiberSet"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Backfill from "../Backfill.js"
 import type * as Backfills from "../Backfills.js"
+import * as IngestBudget from "../IngestBudget.js"
 import type * as OrbClient from "../OrbClient.js"
 import * as OrbError from "../OrbError.js"
 import * as Events from "./events.js"
@@ -153,7 +155,7 @@ export const ingestInto = <A, E, R>(
       ? options.pace[RateLimiter.PaceTypeId]
       : quota === false
       ? RateLimiter.unlimited
-      : yield* RateLimiter.make(quota)
+      : yield* RateLimiter.make(quota, Option.getOrUndefined(yield* Effect.serviceOption(IngestBudget.IngestBudget)))
 
     const befores: Array<Backfill.Backfill> = []
     for (const id of ids) befores.push(yield* deps.fetch(id))

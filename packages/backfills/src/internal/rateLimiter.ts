@@ -7,10 +7,18 @@
  * request holds back for as long as the server asked and the pace halves, once for all the 429s of one burst;
  * each success then brings back a twentieth of the full pace (additive increase, multiplicative decrease, as
  * TCP does), so a long run neither stalls nor storms.
+ *
+ * With an account's budget (`IngestBudget`), a request that its own pace lets go then takes its share of the
+ * budget, and waits as long as the budget says: the runs sharing the account stay within its quota together. The
+ * request's own pace still holds (at the whole quota, it never waits longer than the budget would), so a budget
+ * that cannot be reached leaves the run paced as it was without one. A slowed pace takes more of the budget per
+ * request, which slows every holder: a 429 says the account is over, whoever met it.
  */
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
+import type * as IngestBudget from "../IngestBudget.js"
 
 /** @internal */
 export interface Quota {
@@ -54,7 +62,7 @@ const minPause = 1_000
 export const safetyMargin = 0.99
 
 /** @internal */
-export const make = (quota: Quota): Effect.Effect<RateLimiter> =>
+export const make = (quota: Quota, budget?: IngestBudget.IngestBudget | undefined): Effect.Effect<RateLimiter> =>
   Effect.map(Ref.make<State>({ nextRequestAt: 0, eventsFreeAt: 0, pausedUntil: 0, pace: 1 }), (state) => {
     const requestInterval = 1000 / (quota.requestsPerSecond * safetyMargin)
     const eventInterval = 60_000 / (quota.eventsPerMinute * safetyMargin)
@@ -68,8 +76,24 @@ export const make = (quota: Quota): Effect.Effect<RateLimiter> =>
             eventsFreeAt: start + (events * eventInterval) / s.pace
           }]
         })).pipe(Effect.flatMap((wait) => wait > 0 ? Effect.sleep(wait) : Effect.void))
+    // The budget keeps the same margin below the quota as this pace does.
+    const budgetQuota = {
+      requestsPerSecond: quota.requestsPerSecond * safetyMargin,
+      eventsPerMinute: quota.eventsPerMinute * safetyMargin
+    }
+    const fromBudget = budget === undefined ?
+      undefined :
+      (events: number) =>
+        Effect.flatMap(Ref.get(state), (s) =>
+          budget.reserve({
+            quota: budgetQuota,
+            requests: Math.ceil(1 / s.pace),
+            events: Math.ceil(events / s.pace)
+          })).pipe(
+            Effect.flatMap((wait) => Duration.isZero(wait) ? Effect.void : Effect.sleep(wait))
+          )
     return {
-      acquire,
+      acquire: fromBudget === undefined ? acquire : (events) => Effect.zipRight(acquire(events), fromBudget(events)),
       slowDown: (retryAfterMillis) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) =>
           Ref.update(state, (s) => ({

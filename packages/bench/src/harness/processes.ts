@@ -28,7 +28,8 @@ const workerEntries = [
   "decode",
   "overhead",
   "server",
-  "durable"
+  "durable",
+  "budget"
 ]
 
 /**
@@ -68,7 +69,7 @@ export const buildWorkers = async (bundleDir: string): Promise<Record<string, st
       platform: "node",
       target: "node20",
       banner: { js: requireBanner },
-      plugins: name === "durable" ? [nativeModules] : [],
+      plugins: name === "durable" || name === "budget" ? [nativeModules] : [],
       logLevel: "error"
     })
     out[name] = outfile

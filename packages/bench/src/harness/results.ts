@@ -48,6 +48,34 @@ export interface QuotaResult {
   readonly clientRateLimited: number
 }
 
+/** Three runs into one account on two processes, sharing its budget in one SQLite file. */
+export interface BudgetResult {
+  readonly runs: number
+  readonly processes: number
+  readonly events: number
+  /** Orb's live quota multiplied by this, on the server and in the runs. */
+  readonly quotaScale: number
+  readonly wallMs: number
+  readonly eventsPerMinute: number
+  readonly quotaEventsPerMinute: number
+  readonly shareOfQuota: number
+  readonly ingestRequests: number
+  readonly answered429: number
+  readonly share429: number
+  /** The same runs without the budget, each process pacing alone at the whole quota. */
+  readonly withoutBudget: BudgetFigures
+}
+
+/** What the server saw of one run of the budget scenario. */
+export interface BudgetFigures {
+  readonly wallMs: number
+  readonly eventsPerMinute: number
+  readonly shareOfQuota: number
+  readonly ingestRequests: number
+  readonly answered429: number
+  readonly share429: number
+}
+
 export interface StartupResult {
   readonly id: string
   readonly label: string
@@ -126,6 +154,7 @@ export interface Results {
   readonly durable?: DurableResult | undefined
   /** The check pass over each input format (the inputs scenario). */
   readonly inputs?: InputsResult | undefined
+  readonly budget?: BudgetResult | undefined
   readonly durationMs: number
 }
 

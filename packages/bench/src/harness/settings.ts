@@ -16,7 +16,8 @@ export const scenarios = [
   "startup",
   "overhead",
   "durable",
-  "inputs"
+  "inputs",
+  "budget"
 ] as const
 
 export type Scenario = typeof scenarios[number]
@@ -54,6 +55,8 @@ export interface Sizes {
   }
   /** The inputs scenario: the check pass over `events` events in each input format, `rounds` each. */
   readonly inputs: { readonly events: number; readonly rounds: number }
+  /** The budget scenario: three runs of `eventsPerRun` events at Orb's live quota multiplied by `quotaScale`. */
+  readonly budget: { readonly eventsPerRun: number; readonly quotaScale: number }
 }
 
 export const sizes: Record<Mode, Sizes> = {
@@ -77,7 +80,8 @@ export const sizes: Record<Mode, Sizes> = {
       resumeSegmentEvents: 10,
       resumeTail: 500
     },
-    inputs: { events: 2_000_000, rounds: 1 }
+    inputs: { events: 2_000_000, rounds: 1 },
+    budget: { eventsPerRun: 40_000, quotaScale: 6 }
   },
   quick: {
     rounds: 2,
@@ -99,7 +103,8 @@ export const sizes: Record<Mode, Sizes> = {
       resumeSegmentEvents: 10,
       resumeTail: 100
     },
-    inputs: { events: 200_000, rounds: 1 }
+    inputs: { events: 200_000, rounds: 1 },
+    budget: { eventsPerRun: 20_000, quotaScale: 6 }
   },
   smoke: {
     rounds: 1,
@@ -121,7 +126,8 @@ export const sizes: Record<Mode, Sizes> = {
       resumeSegmentEvents: 10,
       resumeTail: 50
     },
-    inputs: { events: 5_000, rounds: 1 }
+    inputs: { events: 5_000, rounds: 1 },
+    budget: { eventsPerRun: 1_000, quotaScale: 6 }
   }
 }
 

@@ -20,7 +20,15 @@ const program = Effect.gen(function*() {
   // for the quota scenario, whose stats count the events of its few hundred requests.
   const options = {
     apiKey: config.apiKey,
-    ...(config.quotas === "live" ? { quotas: "live" as const } : { recordRequests: "metadata" as const })
+    ...(config.quotas === "live"
+      ? {
+        quotas: config.quotaScale === undefined || config.quotaScale === 1
+          ? "live" as const
+          : Object.fromEntries(
+            Object.entries(OrbSimulator.liveQuotas).map(([name, limit]) => [name, limit * config.quotaScale!])
+          )
+      }
+      : { recordRequests: "metadata" as const })
   }
   // The simulator's own latency option delays every response (a network's round trip); 0 adds nothing.
   const server = yield* OrbSimulator.serve({ port: 0, latency: Duration.millis(config.latencyMs), ...options })

@@ -1,7 +1,9 @@
 /**
  * The steps of a durable run, each an activity (journaled by the engine, run again only if it never finished).
  */
-import { Backfill, Backfills, IdempotencyKey, OrbError, RetryPolicy } from "@effect-orb/backfills"
+import { Backfill, Backfills, IdempotencyKey, IngestBudget, OrbError, RetryPolicy } from "@effect-orb/backfills"
+import * as RateLimiter from "@effect/experimental/RateLimiter"
+import type * as SqlClient from "@effect/sql/SqlClient"
 import * as Activity from "@effect/workflow/Activity"
 import * as DurableClock from "@effect/workflow/DurableClock"
 import * as Workflow from "@effect/workflow/Workflow"
@@ -9,15 +11,18 @@ import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import { identity } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as DurableRun from "../DurableRun.js"
 import * as RunSource from "../RunSource.js"
+import * as AccountBudget from "./accountBudget.js"
 import * as CancelRequests from "./cancelRequests.js"
 import * as RunOrb from "./runOrb.js"
 import * as RunStates from "./runStates.js"
+import * as SqlRateLimiterStore from "./sqlRateLimiterStore.js"
 
 /** Why a step failed, as the engine journals it. */
 class StepFailed extends Schema.TaggedError<StepFailed>("@effect-orb/workflow/StepFailed")("StepFailed", {
@@ -135,8 +140,10 @@ export const layer = (
 ) =>
   Layer.unwrapEffect(Effect.gen(function*() {
     yield* Effect.orDie(CancelRequests.ensure)
-    // The runs this process executes share one pace per quota, so that runs at once stay within the account's
-    // quota together.
+    // The runs this process executes share the account's budget, in the engine's database, with every process on
+    // it (one given in context, or the budget of the process's Orb connection); without either, they share one
+    // pace per quota in this process, so that runs at once stay within the account's quota together.
+    const budget = yield* budgetOf
     const paces = new Map<string, Backfills.IngestPace>()
     const paceOf = (quota: Backfills.IngestQuota) => {
       const key = `${quota.requestsPerSecond}/${quota.eventsPerMinute}`
@@ -430,10 +437,15 @@ export const layer = (
                     {
                       batchSize: payload.batchSize,
                       concurrency: payload.concurrency,
-                      ...(payload.quota === false ? { quota: false } : { pace: paceOf(payload.quota) }),
+                      ...(payload.quota === false
+                        ? { quota: false }
+                        : budget !== undefined
+                        ? { quota: payload.quota }
+                        : { pace: paceOf(payload.quota) }),
                       onInvalid: payload.invalidEvents
                     }
                   )).pipe(
+                    budget === undefined ? identity : Effect.provideService(IngestBudget.IngestBudget, budget),
                     Effect.mapError((error) =>
                       error._tag === "InvalidEvent"
                         ? new StepFailed({
@@ -663,6 +675,30 @@ export const layer = (
       })
     )
   }))
+
+/**
+ * The budget the runs of this process take from: one in context, or else the account's of the process's Orb
+ * connection in the engine's database. A database that cannot hold it leaves the runs paced by the process alone.
+ */
+const budgetOf: Effect.Effect<IngestBudget.IngestBudget | undefined, never, SqlClient.SqlClient> = Effect.gen(
+  function*() {
+    const given = yield* Effect.serviceOption(IngestBudget.IngestBudget)
+    if (Option.isSome(given)) return given.value
+    const connection = yield* Effect.serviceOption(RunOrb.OrbConnection)
+    if (Option.isNone(connection)) return undefined
+    return yield* SqlRateLimiterStore.make.pipe(
+      Effect.flatMap((store) =>
+        Effect.provideService(AccountBudget.make(RunOrb.account(connection.value)), RateLimiter.RateLimiterStore, store)
+      ),
+      Effect.catchAll((error) =>
+        Effect.as(
+          Effect.logWarning(`No shared ingest budget (${error.message}): the runs of this process share its own pace`),
+          undefined
+        )
+      )
+    )
+  }
+)
 
 /** A file's events, guessed at 100 bytes each (a Parquet file's are its rows; of several files, of them all); a named
  * source's, as it said. */

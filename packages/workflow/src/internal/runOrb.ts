@@ -38,6 +38,17 @@ const sameKey = (recorded: string, apiKey: Redacted.Redacted) => {
   return kind === "sha256" && salt !== undefined && digest === hash(salt, apiKey)
 }
 
+/**
+ * The account a connection ingests into, as a key that processes and machines with the same connection agree on:
+ * the normalized base URL and an unsalted SHA-256 of the key (under a label of its own, so that it matches no other
+ * hash of the key), never the key. Unlike a run's fingerprint it is the same for every run: it is meant to be
+ * compared.
+ *
+ * @internal
+ */
+export const account = (connection: DurableRun.OrbConnection): string =>
+  `${normalizeBaseUrl(connection.baseUrl)} ${hash("effect-orb ingest budget", connection.apiKey)}`
+
 /** @internal */
 export const of = (connection: DurableRun.OrbConnection): DurableRun.RunOrb => ({
   baseUrl: normalizeBaseUrl(connection.baseUrl),
