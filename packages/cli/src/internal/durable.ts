@@ -399,6 +399,8 @@ export interface RunSettings {
   readonly quota: Backfills.IngestQuota | false
   /** The account's longest timeframe per backfill: a longer one is run as windows. */
   readonly maxTimeframe?: Duration.Duration | undefined
+  /** How long the create waits for an overlapping pending backfill (`--overlap-wait`); default the workflow's. */
+  readonly overlapWait?: Duration.Duration | undefined
   /** Printed with the result under `--json`. */
   readonly validation: unknown
 }
@@ -439,6 +441,7 @@ export const run = (settings: RunSettings): Effect.Effect<
       concurrency: settings.concurrency,
       quota: settings.quota,
       maxTimeframe: settings.maxTimeframe,
+      overlapWait: settings.overlapWait,
       invalidEvents: settings.skipInvalid ? "skip" : "fail",
       until: settings.wait ? "reflected" : "closed"
     })
