@@ -94,7 +94,7 @@ describe("orb-backfill run over a timeframe that overlaps a pending backfill", (
   )
 
   it.scopedLive(
-    "durable: the progress line says which backfill it waits for, then the run completes",
+    "durable: the same line says which backfill it waits for, then the run completes",
     () =>
       Effect.gen(function*() {
         const context = yield* served
@@ -106,8 +106,8 @@ describe("orb-backfill run over a timeframe that overlaps a pending backfill", (
         assert.match(
           second.stderr,
           new RegExp(
-            `^Run \\S+: waiting for backfill ${blocker.id} \\(2026-10-01 to 2026-10-08, pending\\) to be reflected or ` +
-              "reverted: it overlaps this run's timeframe$",
+            `^Waiting for backfill ${blocker.id} \\(2026-10-01 to 2026-10-08, pending\\) to be reflected or ` +
+              "reverted: it overlaps this run's timeframe…$",
             "m"
           )
         )

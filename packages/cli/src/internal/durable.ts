@@ -16,6 +16,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -23,7 +24,6 @@ import * as path from "node:path"
 import * as Backend from "../Backend.js"
 import * as Output from "../Output.js"
 import * as CliError from "./cliError.js"
-import * as Follow from "./follow.js"
 import * as Progress from "./progress.js"
 import * as Render from "./render.js"
 import * as VerifyCli from "./verify.js"
@@ -126,7 +126,10 @@ const engine = (state: State) =>
         })
       )
     }
-    return DurableRun.layer.pipe(Layer.provideMerge(DurableEngine.layerSqlite({ filename: state.path })))
+    // The runs' progress, reported by the workflow, shown by the commands.
+    return DurableRun.layer.pipe(
+      Layer.provideMerge(Layer.merge(DurableEngine.layerSqlite({ filename: state.path }), DurableRun.layerProgress))
+    )
   }))
 
 /**
@@ -149,33 +152,38 @@ const percent = (run: DurableRun.RunState) => `${Math.floor(share(run) * 100)}%`
 
 const find = (runs: ReadonlyArray<DurableRun.RunState>, runKey: string) => runs.find((run) => run.runKey === runKey)
 
-const progressLine = (run: DurableRun.RunState) =>
-  run.waitingFor !== undefined
-    ? `Run ${run.runKey}: ${
-      Progress.overlapLabel({ ...run.waitingFor, id: run.waitingFor.backfillId }).replace(/^W/, "w")
-    }`
-    : `Run ${run.runKey}: ${run.stage}` + (run.backfillId !== undefined ? `, backfill ${run.backfillId}` : "") +
-      `, ${Progress.plural(run.accepted, "event")} accepted, ${percent(run)} of the file done` +
-      (run.lastError !== undefined && run.stage !== "done" ? ` (last error: ${run.lastError})` : "")
-
 /**
- * Prints a line each time a run's progress changes, from the engine's records, and every 10 seconds while it does
- * not, saying what it waits for, until interrupted.
+ * Shows a run's progress as this process executes it (`DurableRun.progress`), with the bar, the lines and the ETA of
+ * an in-memory run, until interrupted; nothing under `--json`. `total`: the events of the file, when checked (a
+ * resumed run's is estimated from how far into its file it is); `quota`: the pace, default the run's own.
  */
-const follow = (runKey: string, quiet: boolean, quota?: Backfills.IngestQuota | false | undefined) =>
-  quiet ? Effect.never : Effect.gen(function*() {
+const show = (
+  runKey: string,
+  json: boolean,
+  options: {
+    readonly total?: number | undefined
+    readonly quota?: Backfills.IngestQuota | false | undefined
+    readonly batchSize?: number | undefined
+  } = {}
+) =>
+  json ? Effect.never : Effect.scoped(Effect.gen(function*() {
     const backend = yield* Effect.serviceOption(Backend.Backend)
-    return yield* Follow.follow(
-      Effect.map(Effect.orDie(DurableRun.list), (runs) => {
-        const run = find(runs, runKey)
-        return run === undefined ? undefined : progressLine(run)
-      }),
-      {
-        traffic: Option.getOrUndefined(backend)?.traffic,
-        pace: quota === undefined || quota === false ? undefined : quota
-      }
-    )
-  })
+    const output = yield* Output.Output
+    const reporter = yield* Progress.reporter(output.isTTY ? "tty" : "plain", options.total, {
+      traffic: Option.getOrUndefined(backend)?.traffic,
+      quota: options.quota,
+      batchSize: options.batchSize
+    })
+    yield* Stream.runForEach(DurableRun.progress(runKey), reporter.onRun)
+    return yield* Effect.never
+  }))
+
+/** Ends what `show` shows, once the run has ended: its last report (the close, the reflection) drawn first. */
+const stopShowing = <A, E>(fiber: Fiber.RuntimeFiber<A, E>, exit: Exit.Exit<unknown, unknown>) =>
+  Effect.zipRight(
+    Exit.isSuccess(exit) ? Effect.sleep("50 millis") : Effect.void,
+    Fiber.interrupt(fiber)
+  )
 
 /**
  * Waits for the end of a run the engine executes (it resumes unfinished runs by itself), following its progress;
@@ -185,11 +193,11 @@ const awaitEnd = (run: DurableRun.RunState, quiet: boolean) =>
   DurableEngine.whileWritable(Effect.gen(function*() {
     // A run that suspended itself (it met another Orb) waits for a resume; one that runs goes on as it was.
     yield* DurableRun.BackfillRun.resume(run.executionId)
-    const progress = yield* Effect.fork(follow(run.runKey, quiet))
+    const progress = yield* Effect.fork(show(run.runKey, quiet))
     for (;;) {
       const result = yield* DurableRun.BackfillRun.poll(run.executionId)
       if (result !== undefined && result._tag === "Complete") {
-        yield* Fiber.interrupt(progress)
+        yield* stopShowing(progress, result.exit)
         return yield* result.exit
       }
       yield* Effect.sleep("250 millis")
@@ -477,9 +485,13 @@ export const run = (settings: RunSettings): Effect.Effect<
       }
       // An attach to a run that suspended itself (it met another Orb) wakes it.
       if (before !== undefined) yield* DurableRun.BackfillRun.resume(before.executionId)
-      const progress = yield* Effect.fork(follow(runKey, settings.json, settings.quota))
+      const progress = yield* Effect.fork(show(runKey, settings.json, {
+        total: settings.expectedEvents,
+        quota: settings.quota,
+        batchSize: settings.batchSize
+      }))
       const result = yield* DurableRun.execute(payload).pipe(
-        Effect.ensuring(Fiber.interrupt(progress)),
+        Effect.onExit((exit) => stopShowing(progress, exit)),
         Effect.onInterrupt(() => reportSuspension(runKey, state, Render.time(payload.closeTime)))
       )
       yield* VerifyCli.afterRun(
