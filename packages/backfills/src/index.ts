@@ -24,6 +24,13 @@ export * as Backfills from "./Backfills.js"
 export * as Events from "./Events.js"
 
 /**
+ * The library's metrics, on Effect's `Metric` API: events sent, batches, 429s, retries, run and reflection durations.
+ *
+ * @since 0.2.0
+ */
+export * as Metrics from "./Metrics.js"
+
+/**
  * The configured transport to Orb.
  *
  * @since 0.1.0
