@@ -38,6 +38,13 @@ export * as IdempotencyKey from "./IdempotencyKey.js"
 export * as IngestBudget from "./IngestBudget.js"
 
 /**
+ * The library's metrics, on Effect's `Metric` API: events sent, batches, 429s, retries, run and reflection durations.
+ *
+ * @since 0.2.0
+ */
+export * as Metrics from "./Metrics.js"
+
+/**
  * The configured transport to Orb.
  *
  * @since 0.1.0

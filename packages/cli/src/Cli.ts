@@ -242,6 +242,14 @@ const runFlags = {
     Options.withDescription("Pace within Orb's test-mode quota (2,000 events per minute, 10 requests per second)")
   ),
   noWait: Options.boolean("no-wait").pipe(Options.withDescription("Stop once the backfill is closed")),
+  overlapWait: Options.text("overlap-wait").pipe(
+    Options.withPseudoName("DURATION"),
+    Options.optional,
+    Options.withDescription(
+      "How long the create waits for a pending backfill whose timeframe overlaps this run's (30s, 10m, 2h; default " +
+        "1h in memory, 12h durably; 0: fail at once)"
+    )
+  ),
   verify: Options.boolean("verify").pipe(
     Options.withDescription(
       "Once reflected, check that Orb holds the file's events, as orb-backfill verify does. On by default when it " +
@@ -362,6 +370,12 @@ export const runOptions = (
     const end = yield* parseTime("end", flags.end)
     const closeTime = Option.isSome(flags.closeTime) ? yield* parseTime("close-time", flags.closeTime.value) : undefined
     const maxWindowDays = yield* positive("max-window", flags.maxWindow, 3_660)
+    // A bare 0 is the one duration that needs no unit: refuse at once.
+    const overlapWait = Option.isNone(flags.overlapWait)
+      ? undefined
+      : flags.overlapWait.value.trim() === "0"
+      ? Duration.zero
+      : yield* parseDuration("overlap-wait", flags.overlapWait.value)
     const batchSize = yield* positive("batch-size", flags.batchSize, 500)
     const concurrency = yield* positive("concurrency", flags.concurrency, 64)
     const eventsPerMinute = yield* positive("events-per-minute", flags.eventsPerMinute)
@@ -461,6 +475,7 @@ export const runOptions = (
         batchSize,
         concurrency,
         quota,
+        ...(overlapWait !== undefined ? { overlapWait } : {}),
         ...(maxWindowDays !== undefined ? { account: { maxTimeframe: Duration.days(maxWindowDays) } } : {})
       },
       durable: durable

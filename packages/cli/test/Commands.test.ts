@@ -223,6 +223,7 @@ describe("run's flags (Cli.runOptions)", () => {
     requestsPerSecond: none,
     testMode: false,
     noWait: false,
+    overlapWait: none,
     verify: false,
     noVerify: false,
     skipInvalid: false,
@@ -259,6 +260,15 @@ describe("run's flags (Cli.runOptions)", () => {
       /--run-key .* cannot go with --ephemeral/
     )
     assert.match(refused({ runKey: Option.some("  ") }, onOrb), /--run-key: must not be empty/)
+    assert.match(refused({ overlapWait: Option.some("1 hour") }), /--overlap-wait: expected a duration such as/)
+    const overlapWait = (text: string) =>
+      Either.map(
+        Cli.runOptions({ ...flags, overlapWait: Option.some(text) }, onSimulator),
+        (r) => r.options.overlapWait === undefined ? undefined : Duration.toMillis(r.options.overlapWait)
+      )
+    assert.deepStrictEqual(overlapWait("0"), Either.right(0))
+    assert.deepStrictEqual(overlapWait("90s"), Either.right(90_000))
+    assert.deepStrictEqual(overlapWait("2h"), Either.right(7_200_000))
     assert.match(refused({ csvType: ["units=int"] }), /--csv-type: expected COLUMN=string\|number\|boolean/)
     assert.match(refused({ csvType: ["=string"] }), /--csv-type: expected COLUMN=/)
     assert.match(

@@ -6,6 +6,7 @@ import { OrbSimulator } from "@effect-orb/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -93,7 +94,7 @@ describe("orb-backfill run over a timeframe that overlaps a pending backfill", (
   )
 
   it.scopedLive(
-    "durable: the progress line says which backfill it waits for, then the run completes",
+    "durable: the same line says which backfill it waits for, then the run completes",
     () =>
       Effect.gen(function*() {
         const context = yield* served
@@ -105,8 +106,8 @@ describe("orb-backfill run over a timeframe that overlaps a pending backfill", (
         assert.match(
           second.stderr,
           new RegExp(
-            `^Run \\S+: waiting for backfill ${blocker.id} \\(2026-10-01 to 2026-10-08, pending\\) to be reflected or ` +
-              "reverted: it overlaps this run's timeframe$",
+            `^Waiting for backfill ${blocker.id} \\(2026-10-01 to 2026-10-08, pending\\) to be reflected or ` +
+              "reverted: it overlaps this run's timeframe…$",
             "m"
           )
         )
@@ -116,6 +117,43 @@ describe("orb-backfill run over a timeframe that overlaps a pending backfill", (
           ["reflected", 100],
           ["reflected", 3_000]
         ])
+      }),
+    60_000
+  )
+
+  it.scopedLive(
+    "--overlap-wait 0 refuses at once, in memory and durably; --overlap-wait is checked",
+    () =>
+      Effect.gen(function*() {
+        const context = yield* served
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "orb-backfill-overlap-"))
+        yield* Effect.addFinalizer(() => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))
+        const bad = yield* context.run([...secondRun(), "--ephemeral", "--overlap-wait", "soon"])
+        assert.strictEqual(bad.code, 2, bad.stderr)
+        assert.include(bad.stderr, `--overlap-wait: expected a duration such as 500ms, 2s, 1m or 1h, got "soon"`)
+        const { blocker, first } = yield* firstRun(context)
+        const started = Date.now()
+        const ephemeral = yield* context.run([...secondRun(), "--ephemeral", "--overlap-wait", "0"])
+        assert.strictEqual(ephemeral.code, 1, ephemeral.stderr)
+        assert.notInclude(ephemeral.stderr, "Waiting for backfill")
+        assert.include(ephemeral.stderr, blocker.id)
+        const durable = yield* context.run([
+          ...secondRun(),
+          "--state",
+          path.join(dir, "runs.sqlite"),
+          "--overlap-wait",
+          "0s"
+        ])
+        assert.strictEqual(durable.code, 1, durable.stderr)
+        assert.notInclude(durable.stderr, "waiting for backfill")
+        assert.match(durable.stderr, /failed at create/)
+        // Both refused while the first run still sends: neither waited for it.
+        assert.isTrue(
+          Option.isNone(yield* Fiber.poll(first.fiber)),
+          `the first run ended first, after ${Date.now() - started}ms`
+        )
+        assert.strictEqual(yield* Fiber.join(first.fiber), 0, first.stderr())
+        assert.strictEqual((yield* context.simulator.backfills).length, 1, "nothing else created")
       }),
     60_000
   )

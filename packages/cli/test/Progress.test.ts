@@ -7,7 +7,6 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import type * as Backend from "../src/Backend.js"
-import * as Follow from "../src/internal/follow.js"
 import * as Progress from "../src/internal/progress.js"
 import * as Output from "../src/Output.js"
 import { cliForked, ndjson, simulator, tempFile, timeframe } from "./support.js"
@@ -212,39 +211,4 @@ describe("orb-backfill run says what it waits for", () => {
       }).pipe(Effect.provide(simulator)),
     30_000
   )
-})
-
-describe("a durable run's progress lines", () => {
-  it.scoped("a line at each change, and every 10 s while nothing changes, naming the wait", () =>
-    Effect.gen(function*() {
-      const memory = Output.memory()
-      let line: string | undefined = undefined
-      const traffic: Backend.Traffic = {
-        current: Effect.succeed({
-          inFlight: 0,
-          oldestSentAt: undefined,
-          lastSuccessAt: 0,
-          lastTrouble: { at: 6_500, status: 503, retryAfterMillis: undefined, method: "POST", path: "/v1/ingest" }
-        })
-      }
-      yield* Follow.follow(Effect.sync(() => line), { traffic }).pipe(
-        Effect.provideService(Output.Output, memory.output),
-        Effect.forkScoped
-      )
-      yield* TestClock.adjust("1 second")
-      assert.strictEqual(memory.stderr(), "")
-      line = "Run run-1: ingesting, 5,000 events accepted"
-      yield* TestClock.adjust("500 millis")
-      assert.strictEqual(memory.stderr(), `${line}\n`)
-      yield* TestClock.adjust("9 seconds")
-      assert.strictEqual(memory.stderr(), `${line}\n`)
-      yield* TestClock.adjust("1 second")
-      assert.strictEqual(
-        memory.stderr(),
-        `${line}\n${line}; no change for 10s: Orb answered HTTP 503 5s ago; retrying\n`
-      )
-      line = "Run run-1: ingesting, 10,000 events accepted"
-      yield* TestClock.adjust("500 millis")
-      assert.isTrue(memory.stderr().endsWith(`\n${line}\n`))
-    }))
 })

@@ -41,111 +41,119 @@ const searches = (simulator: OrbSimulator.OrbSimulator) =>
   Effect.map(simulator.requests, (requests) => requests.filter((r) => r.url.startsWith("/v1/events/search")).length)
 
 describe("orb-backfill run --verify", () => {
-  it.scopedLive("a durable run against Orb verifies by default; --no-verify does not; --json holds the report", () =>
-    Effect.gen(function*() {
-      const { run, simulator, state } = yield* served()
-      const file = tempFile("run-verify.ndjson", ndjson(events))
-      const args = ["run", "--file", file, ...timeframe, "--replace", "--state", state]
-      const ran = yield* run(args)
-      assert.strictEqual(ran.code, 0, ran.stderr)
-      const [backfill] = yield* simulator.backfills
-      const out = ran.stdout.trimEnd().split("\n")
-      // The run's result first, then the report.
-      assert.match(out[0], new RegExp(`^Backfill ${backfill.id} is reflected: 30 events`))
-      assert.include(ran.stdout, `Backfill ${backfill.id}: 30 events found as sent, 0 missing, 0 different`)
-      assert.include(ran.stdout, "Hourly volume: 168 hours checked, 0 counted otherwise than the file.")
-      assert.include(ran.stderr, `Verifying the backfill against ${file}…`)
-      assert.isAbove(yield* searches(simulator), 0)
+  it.scopedLive(
+    "a durable run against Orb verifies by default; --no-verify does not; --json holds the report",
+    () =>
+      Effect.gen(function*() {
+        const { run, simulator, state } = yield* served()
+        const file = tempFile("run-verify.ndjson", ndjson(events))
+        const args = ["run", "--file", file, ...timeframe, "--replace", "--state", state]
+        const ran = yield* run(args)
+        assert.strictEqual(ran.code, 0, ran.stderr)
+        const [backfill] = yield* simulator.backfills
+        const out = ran.stdout.trimEnd().split("\n")
+        // The run's result first, then the report.
+        assert.match(out[0], new RegExp(`^Backfill ${backfill.id} is reflected: 30 events`))
+        assert.include(ran.stdout, `Backfill ${backfill.id}: 30 events found as sent, 0 missing, 0 different`)
+        assert.include(ran.stdout, "Hourly volume: 168 hours checked, 0 counted otherwise than the file.")
+        assert.include(ran.stderr, `Verifying the backfill against ${file}…`)
+        assert.isAbove(yield* searches(simulator), 0)
 
-      // The same command attaches to the finished run: without verifying, nothing is searched or reported.
-      const before = yield* searches(simulator)
-      const quiet = yield* run([...args, "--no-verify"])
-      assert.strictEqual(quiet.code, 0, quiet.stderr)
-      assert.match(quiet.stdout, /is reflected: 30 events/)
-      assert.notInclude(quiet.stdout, "found as sent")
-      assert.notInclude(quiet.stderr, "Verifying")
-      assert.strictEqual(yield* searches(simulator), before)
+        // The same command attaches to the finished run: without verifying, nothing is searched or reported.
+        const before = yield* searches(simulator)
+        const quiet = yield* run([...args, "--no-verify"])
+        assert.strictEqual(quiet.code, 0, quiet.stderr)
+        assert.match(quiet.stdout, /is reflected: 30 events/)
+        assert.notInclude(quiet.stdout, "found as sent")
+        assert.notInclude(quiet.stderr, "Verifying")
+        assert.strictEqual(yield* searches(simulator), before)
 
-      const json = yield* run([...args, "--json"])
-      assert.strictEqual(json.code, 0, json.stderr)
-      const document = JSON.parse(json.stdout)
-      assert.strictEqual(document.backfill.id, backfill.id)
-      assert.deepInclude(document.verification, { holds: true, found: 30, missing: 0, hours_checked: 168 })
-      assert.deepStrictEqual(document.verification.backfill_ids, [backfill.id])
-      assert.notProperty(document, "error")
-    }))
+        const json = yield* run([...args, "--json"])
+        assert.strictEqual(json.code, 0, json.stderr)
+        const document = JSON.parse(json.stdout)
+        assert.strictEqual(document.backfill.id, backfill.id)
+        assert.deepInclude(document.verification, { holds: true, found: 30, missing: 0, hours_checked: 168 })
+        assert.deepStrictEqual(document.verification.backfill_ids, [backfill.id])
+        assert.notProperty(document, "error")
+      }),
+    30_000
+  )
 
-  it.scopedLive("exits 1 naming what Orb holds otherwise (keys deprecated before), the backfill left as it is", () =>
-    Effect.gen(function*() {
-      const { run, simulator, state } = yield* served()
-      const file = tempFile("deprecated-keys.ndjson", ndjson(events))
-      const first = yield* run(["run", "--file", file, ...timeframe, "--replace", "--ephemeral", "--no-verify"])
-      assert.strictEqual(first.code, 0, first.stderr)
-      // A correction of customer-2 under new keys deprecates its events of the first run: Orb refuses their keys
-      // from then on, as its documentation says.
-      const correction = tempFile(
-        "correction.ndjson",
-        ndjson(
-          events.filter((e) => e.external_customer_id === "customer-2").map((e) => ({
-            ...e,
-            idempotency_key: `corrected-${e.idempotency_key}`
-          }))
+  it.scopedLive(
+    "exits 1 naming what Orb holds otherwise (keys deprecated before), the backfill left as it is",
+    () =>
+      Effect.gen(function*() {
+        const { run, simulator, state } = yield* served()
+        const file = tempFile("deprecated-keys.ndjson", ndjson(events))
+        const first = yield* run(["run", "--file", file, ...timeframe, "--replace", "--ephemeral", "--no-verify"])
+        assert.strictEqual(first.code, 0, first.stderr)
+        // A correction of customer-2 under new keys deprecates its events of the first run: Orb refuses their keys
+        // from then on, as its documentation says.
+        const correction = tempFile(
+          "correction.ndjson",
+          ndjson(
+            events.filter((e) => e.external_customer_id === "customer-2").map((e) => ({
+              ...e,
+              idempotency_key: `corrected-${e.idempotency_key}`
+            }))
+          )
         )
-      )
-      const corrected = yield* run([
-        "run",
-        "--file",
-        correction,
-        ...timeframe,
-        "--replace",
-        "--external-customer-id",
-        "customer-2",
-        "--ephemeral",
-        "--no-verify"
-      ])
-      assert.strictEqual(corrected.code, 0, corrected.stderr)
+        const corrected = yield* run([
+          "run",
+          "--file",
+          correction,
+          ...timeframe,
+          "--replace",
+          "--external-customer-id",
+          "customer-2",
+          "--ephemeral",
+          "--no-verify"
+        ])
+        assert.strictEqual(corrected.code, 0, corrected.stderr)
 
-      // The first file again, leaving out what Orb refuses: the run ends reflected, and Orb does not hold the file.
-      const again = yield* run(["run", "--file", file, ...timeframe, "--replace", "--skip-invalid", "--state", state])
-      assert.strictEqual(again.code, 1, again.stdout + again.stderr)
-      const all = yield* simulator.backfills
-      assert.strictEqual(all.length, 3)
-      const last = all.reduce((a, b) => (a.createdAt.epochMillis > b.createdAt.epochMillis ? a : b))
-      assert.strictEqual(last.status, "reflected", "verifying reverts nothing")
-      assert.match(again.stdout, new RegExp(`^Backfill ${last.id} is reflected: 20 events`, "m"))
-      assert.include(
-        again.stdout,
-        `Backfill ${last.id}: 20 events found as sent, 0 missing, 0 different, 10 deprecated`
-      )
-      assert.include(again.stdout, "  event-2: deprecated")
-      assert.match(
-        again.stderr,
-        new RegExp(`^Error: Orb does not hold what was sent to ${last.id}: 10 events deprecated`, "m")
-      )
-      assert.include(
-        again.stderr,
-        `The run leaves its backfill as it is (verifying never reverts); to revert: orb-backfill revert ${last.id}`
-      )
+        // The first file again, leaving out what Orb refuses: the run ends reflected, and Orb does not hold the file.
+        const again = yield* run(["run", "--file", file, ...timeframe, "--replace", "--skip-invalid", "--state", state])
+        assert.strictEqual(again.code, 1, again.stdout + again.stderr)
+        const all = yield* simulator.backfills
+        assert.strictEqual(all.length, 3)
+        const last = all.reduce((a, b) => (a.createdAt.epochMillis > b.createdAt.epochMillis ? a : b))
+        assert.strictEqual(last.status, "reflected", "verifying reverts nothing")
+        assert.match(again.stdout, new RegExp(`^Backfill ${last.id} is reflected: 20 events`, "m"))
+        assert.include(
+          again.stdout,
+          `Backfill ${last.id}: 20 events found as sent, 0 missing, 0 different, 10 deprecated`
+        )
+        assert.include(again.stdout, "  event-2: deprecated")
+        assert.match(
+          again.stderr,
+          new RegExp(`^Error: Orb does not hold what was sent to ${last.id}: 10 events deprecated`, "m")
+        )
+        assert.include(
+          again.stderr,
+          `The run leaves its backfill as it is (verifying never reverts); to revert: orb-backfill revert ${last.id}`
+        )
 
-      // Under --json (the same command attaches to the finished run): one document, the report and the error in it.
-      const json = yield* run([
-        "run",
-        "--file",
-        file,
-        ...timeframe,
-        "--replace",
-        "--skip-invalid",
-        "--state",
-        state,
-        "--json"
-      ])
-      assert.strictEqual(json.code, 1)
-      const document = JSON.parse(json.stdout)
-      assert.strictEqual(document.backfill.id, last.id)
-      assert.deepInclude(document.verification, { holds: false, found: 20, deprecated: 10 })
-      assert.strictEqual(document.error.tag, "VerifyFailed")
-      assert.include(document.error.message, `to revert: orb-backfill revert ${last.id}`)
-    }))
+        // Under --json (the same command attaches to the finished run): one document, the report and the error in it.
+        const json = yield* run([
+          "run",
+          "--file",
+          file,
+          ...timeframe,
+          "--replace",
+          "--skip-invalid",
+          "--state",
+          state,
+          "--json"
+        ])
+        assert.strictEqual(json.code, 1)
+        const document = JSON.parse(json.stdout)
+        assert.strictEqual(document.backfill.id, last.id)
+        assert.deepInclude(document.verification, { holds: false, found: 20, deprecated: 10 })
+        assert.strictEqual(document.error.tag, "VerifyFailed")
+        assert.include(document.error.message, `to revert: orb-backfill revert ${last.id}`)
+      }),
+    30_000
+  )
 
   it.scopedLive("Ctrl-C while verifying changes nothing and says how to verify", () =>
     Effect.gen(function*() {

@@ -113,7 +113,8 @@ export const cliAt = (url: string, apiKey: string) =>
     )
     const context = yield* Layer.build(env)
     return {
-      run: (args: ReadonlyArray<string>) => cli(args).pipe(Effect.provide(context)),
+      run: (args: ReadonlyArray<string>, options?: { readonly isTTY?: boolean; readonly columns?: number }) =>
+        cli(args, options).pipe(Effect.provide(context)),
       fork: (args: ReadonlyArray<string>) => cliForked(args).pipe(Effect.provide(context))
     }
   })

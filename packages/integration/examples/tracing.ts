@@ -1,14 +1,22 @@
 /**
- * A backfill's spans, exported with `@effect/opentelemetry` over the OpenTelemetry SDK: a run against the
- * in-process Orb simulator, its spans printed to the console. With `OTEL_EXPORTER_OTLP_ENDPOINT` set (for
- * example `http://localhost:4318`, a collector's or Jaeger's OTLP/HTTP port) they go there instead. Run it with
+ * A backfill's spans and metrics, exported with `@effect/opentelemetry` over the OpenTelemetry SDK: a run against the
+ * in-process Orb simulator, its spans printed to the console, and its metrics (`Metrics` of `@effect-orb/backfills`:
+ * events sent, batches, 429s, retries, run and reflection durations) printed once at the end. With
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` set (for example `http://localhost:4318`, a collector's or Jaeger's OTLP/HTTP port)
+ * the spans go there instead. Run it with
  * `npx -y pnpm@10.34.9 example:tracing`.
  */
 import { Backfill, Backfills, OrbClient } from "@effect-orb/backfills"
 import { OrbSimulator } from "@effect-orb/simulator"
+import * as Metrics from "@effect/opentelemetry/Metrics"
 import * as Resource from "@effect/opentelemetry/Resource"
 import * as Tracer from "@effect/opentelemetry/Tracer"
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
+import {
+  AggregationTemporality,
+  ConsoleMetricExporter,
+  PeriodicExportingMetricReader
+} from "@opentelemetry/sdk-metrics"
 import type { SpanProcessor } from "@opentelemetry/sdk-trace-base"
 import {
   BasicTracerProvider,
@@ -44,6 +52,15 @@ const Tracing = Tracer.layer.pipe(
   Layer.provide(Resource.layer({ serviceName: "billing-backfill", serviceVersion: "1.0.0" }))
 )
 
+// The library's metrics (Effect's `Metric`) to an OpenTelemetry metric reader: here printed to the console when the
+// program ends (the reader's shutdown exports them); an OTLP metric exporter would send them to a collector instead.
+const MetricsExport = Metrics.layer(() =>
+  new PeriodicExportingMetricReader({
+    exporter: new ConsoleMetricExporter({ temporalitySelector: () => AggregationTemporality.CUMULATIVE }),
+    exportIntervalMillis: 60_000
+  })
+).pipe(Layer.provide(Resource.layer({ serviceName: "billing-backfill", serviceVersion: "1.0.0" })))
+
 const start = Backfill.unsafeTimestamp("2026-10-01T00:00:00Z")
 
 // A day of API calls for two customers, one a minute each.
@@ -74,7 +91,7 @@ const OrbInProcess = Backfills.layer.pipe(
   Layer.provide(OrbSimulator.layer({ apiKey: "sk-example", reflectionDelay: "1 second" }))
 )
 
-Effect.runPromise(program.pipe(Effect.provide(Layer.merge(OrbInProcess, Tracing)))).catch((error) => {
+Effect.runPromise(program.pipe(Effect.provide(Layer.mergeAll(OrbInProcess, Tracing, MetricsExport)))).catch((error) => {
   console.error(String(error))
   process.exitCode = 1
 })

@@ -4,9 +4,12 @@
  */
 import { Backfills, OrbClient } from "@effect-orb/backfills"
 import { OrbSimulator } from "@effect-orb/simulator"
+import * as Metrics from "@effect/opentelemetry/Metrics"
 import * as Resource from "@effect/opentelemetry/Resource"
 import * as Tracer from "@effect/opentelemetry/Tracer"
 import { assert, describe, it } from "@effect/vitest"
+import type { DataPoint, Histogram, MetricData } from "@opentelemetry/sdk-metrics"
+import { MetricReader } from "@opentelemetry/sdk-metrics"
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base"
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import * as Effect from "effect/Effect"
@@ -66,6 +69,48 @@ const named = (spans: ReadonlyArray<ReadableSpan>, name: string): ReadableSpan =
 }
 
 const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId
+
+/** A metric reader the test collects from at will. */
+class Reader extends MetricReader {
+  protected override onForceFlush() {
+    return Promise.resolve()
+  }
+  protected override onShutdown() {
+    return Promise.resolve()
+  }
+}
+
+// One reader per test: a reader binds to one provider.
+const runReader = new Reader()
+const faultReader = new Reader()
+
+/** Effect's metrics (every one in the process) to the reader, with the service's resource. */
+const metrics = (reader: Reader) =>
+  Metrics.layer(() => reader).pipe(Layer.provide(Resource.layer({ serviceName: "tracing-test" })))
+
+const collect = (reader: Reader) =>
+  Effect.promise(() => reader.collect()).pipe(
+    Effect.map(({ resourceMetrics }) => resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics))
+  )
+
+const metric = (metrics: ReadonlyArray<MetricData>, name: string) => metrics.find((m) => m.descriptor.name === name)
+
+const matching = (point: DataPoint<unknown>, attributes: Record<string, string> = {}) =>
+  Object.entries(attributes).every(([key, value]) => point.attributes[key] === value)
+
+/** A counter's total over the data points with these attributes (0 before it was ever updated). */
+const sumOf = (metrics: ReadonlyArray<MetricData>, name: string, attributes?: Record<string, string>) =>
+  (metric(metrics, name)?.dataPoints ?? []).filter((point) => matching(point, attributes)).reduce(
+    (sum, point) => sum + (point.value as number),
+    0
+  )
+
+/** A histogram's count of records over the data points with these attributes. */
+const countOf = (metrics: ReadonlyArray<MetricData>, name: string, attributes?: Record<string, string>) =>
+  (metric(metrics, name)?.dataPoints ?? []).filter((point) => matching(point, attributes)).reduce(
+    (sum, point) => sum + (point.value as Histogram).count,
+    0
+  )
 
 describe("Tracing with @effect/opentelemetry", () => {
   it.effect("a run's spans: Backfills.run over create, ingestStream, close and awaitStatus, with backfill.id", () =>
@@ -156,4 +201,62 @@ describe("Tracing with @effect/opentelemetry", () => {
         assert.notInclude(exported(span), apiKey, `${span.name} holds no API key`)
       }
     }))
+
+  it.effect("a run's metrics through a metric reader: events sent, batches, run and reflection durations", () =>
+    Effect.gen(function*() {
+      yield* setNow
+      const before = yield* collect(runReader)
+      const result = yield* driveClock(run).pipe(Effect.provide(orb()))
+      const after = yield* collect(runReader)
+      const delta = (name: string, attributes?: Record<string, string>) =>
+        sumOf(after, name, attributes) - sumOf(before, name, attributes)
+      assert.strictEqual(delta("orb.backfill.events.sent"), 1_200)
+      assert.strictEqual(delta("orb.backfill.events.sent"), result.ingestion.accepted)
+      assert.strictEqual(delta("orb.backfill.batches"), 3)
+      assert.strictEqual(delta("orb.backfill.ingest.rate_limited"), 0)
+      assert.strictEqual(delta("orb.backfill.events.failed"), 0)
+      const runs = { "orb.backfill.mode": "add", "orb.backfill.outcome": "reflected" }
+      assert.strictEqual(
+        countOf(after, "orb.backfill.run.duration", runs) - countOf(before, "orb.backfill.run.duration", runs),
+        1
+      )
+      assert.strictEqual(
+        countOf(after, "orb.backfill.reflection.duration") - countOf(before, "orb.backfill.reflection.duration"),
+        1
+      )
+      // Orb reflects 30 s after the close: the simulated clock's seconds.
+      const reflection = metric(after, "orb.backfill.reflection.duration")!
+      assert.strictEqual(reflection.descriptor.unit, "s")
+      assert.strictEqual(metric(after, "orb.backfill.events.sent")!.descriptor.unit, "{event}")
+      assert.isAtLeast((reflection.dataPoints[0] as DataPoint<Histogram>).value.sum ?? 0, 30)
+    }).pipe(Effect.provide(metrics(runReader))))
+
+  it.effect("429s and retries counted as the simulator answers them, with the status", () =>
+    Effect.gen(function*() {
+      yield* setNow
+      const simulator = yield* OrbSimulator.OrbSimulator
+      const before = yield* collect(faultReader)
+      // A third of the ingest requests answered 429 while the events are read; none for the create and the close.
+      const events = Stream.execute(simulator.setFaults({ rate: 0.3, kinds: ["too-many-requests"], timing: "before" }))
+        .pipe(
+          Stream.concat(Stream.range(0, 2_999).pipe(Stream.map((i) => sampleEvent(i)))),
+          Stream.concat(Stream.execute(simulator.setFaults(undefined)))
+        )
+      const result = yield* driveClock(Backfills.run({
+        ...timeframe,
+        replaceExistingEvents: true,
+        events,
+        ingest: { quota: false, batchSize: 100 }
+      }))
+      const after = yield* collect(faultReader)
+      const answered = (yield* simulator.requests).filter((r) => r.url.startsWith("/v1/ingest") && r.status === 429)
+      assert.isAbove(answered.length, 0, "the simulator answered 429s")
+      const delta = (name: string, attributes?: Record<string, string>) =>
+        sumOf(after, name, attributes) - sumOf(before, name, attributes)
+      assert.strictEqual(delta("orb.backfill.ingest.rate_limited"), answered.length)
+      assert.strictEqual(delta("orb.backfill.ingest.retries", { "http.response.status_code": "429" }), answered.length)
+      assert.strictEqual(delta("orb.backfill.events.sent"), 3_000)
+      assert.strictEqual(result.ingestion.rateLimited, answered.length)
+      assert.strictEqual(delta("orb.backfill.batches"), 30)
+    }).pipe(Effect.provide(Layer.merge(orb(), metrics(faultReader)))))
 })

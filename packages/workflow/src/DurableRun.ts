@@ -26,10 +26,12 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import type * as Stream from "effect/Stream"
 import * as DurableEngine from "./DurableEngine.js"
 import * as CancelRequests from "./internal/cancelRequests.js"
 import * as internal from "./internal/durableRun.js"
 import * as InternalRunOrb from "./internal/runOrb.js"
+import * as InternalProgress from "./internal/runProgress.js"
 import * as RunStates from "./internal/runStates.js"
 import * as RunSource from "./RunSource.js"
 
@@ -276,6 +278,112 @@ export const BackfillRun = Workflow.make({
   error: RunFailed,
   idempotencyKey: (payload) => payload.runKey
 })
+
+/**
+ * What a run waits for while nothing moves: a pending backfill that overlaps a window's timeframe (to be reflected or
+ * reverted), a run of the engine submitted earlier over an overlapping timeframe (to create its backfill first), a
+ * step sent again after a transient failure (a 429 beyond the ingestion's own retries, an outage), or Orb's
+ * reflection of the closed backfills.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type RunWait =
+  | {
+    readonly _tag: "Overlap"
+    readonly window: number
+    readonly backfillId: string
+    readonly timeframeStart: DateTime.Utc
+    readonly timeframeEnd: DateTime.Utc
+    readonly status: Backfill.BackfillStatus
+  }
+  | { readonly _tag: "EarlierRun"; readonly window: number; readonly runKey: string }
+  | {
+    readonly _tag: "Retry"
+    /** The step sent again: `create`, `segment-3`, `close`, `poll`. */
+    readonly step: string
+    /** The failure's message, and its HTTP status when Orb answered. */
+    readonly reason: string
+    readonly status?: number | undefined
+    /** When it failed (epoch milliseconds). */
+    readonly at: number
+  }
+  | { readonly _tag: "Reflection"; readonly backfillIds: ReadonlyArray<string> }
+
+/**
+ * Where a run this process executes is, as it goes: set at each step and after each ingest request (a run's
+ * journal, `RunState`, moves only once a segment of thousands of events is done). A run resumed from its journal
+ * reports the journaled steps at once, then goes on.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface RunProgress {
+  readonly runKey: string
+  readonly stage: RunState["stage"]
+  /** Every window, in order, with its backfill once created and its last known status. */
+  readonly windows: ReadonlyArray<
+    Backfill.Timeframe & {
+      readonly backfillId?: string | undefined
+      readonly status?: Backfill.BackfillStatus | undefined
+    }
+  >
+  /** Events read, accepted by Orb, and set aside, so far (the segment being sent included). */
+  readonly read: number
+  readonly accepted: number
+  readonly failed: number
+  /** How far into the source the run has read, and its size (0 when unknown), in its unit (as in `RunState`). */
+  readonly position: number
+  readonly size: number
+  /**
+   * Once this process sends events (its first segment not replayed from the journal): when (epoch milliseconds), and
+   * the events done (accepted and set aside) by then. The rate starts there.
+   */
+  readonly sending?: { readonly since: number; readonly from: number } | undefined
+  /** The run's pace. */
+  readonly quota: Backfills.IngestQuota | false
+  readonly batchSize: number
+  /** What it waits for, if it waits. */
+  readonly waiting?: RunWait | undefined
+}
+
+/**
+ * The progress of the runs this process executes, by run key. Provided beside the workflow's layer, the workflow
+ * reports to it; without it, it reports nothing.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface RunProgresses {
+  readonly publish: (progress: RunProgress) => Effect.Effect<void>
+  /** The run's latest progress, if it reported any. */
+  readonly current: (runKey: string) => Effect.Effect<Option.Option<RunProgress>>
+  /** The run's latest progress (once it reported), then each change. */
+  readonly changes: (runKey: string) => Stream.Stream<RunProgress>
+}
+
+/**
+ * @since 0.2.0
+ * @category tags
+ */
+export const RunProgresses: Context.Tag<RunProgresses, RunProgresses> = InternalProgress.RunProgresses
+
+/**
+ * The progress of the runs of this process, in memory.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerProgress: Layer.Layer<RunProgresses> = InternalProgress.layer
+
+/**
+ * A run's progress as this process executes it (see {@link RunProgress}): the latest, then each change.
+ *
+ * @since 0.2.0
+ * @category accessors
+ */
+export const progress = (runKey: string): Stream.Stream<RunProgress, never, RunProgresses> =>
+  InternalProgress.changes(runKey)
 
 /**
  * The workflow's implementation, over the `Backfills` service and the engine's `SqlClient` (where cancel requests are)

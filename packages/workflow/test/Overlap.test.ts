@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -98,6 +99,53 @@ describe("a durable run's create over a timeframe that overlaps a pending backfi
           assert.strictEqual(statuses[statuses.length - 1], 200)
           assert.strictEqual(statuses.filter((s) => s === 200).length, 2, "one backfill created by the run")
         }).pipe(Effect.provide(engine(path.join(dir, "state.sqlite"))), Effect.provide(library))
+      ),
+    60_000
+  )
+
+  it.live(
+    "reports its progress as it goes: the backfill it waits for, the events per request, the reflection",
+    () =>
+      withDir((dir) =>
+        Effect.gen(function*() {
+          const open = yield* blocker(2_000)
+          // 200 events in requests of 20: the journal has one segment, the progress ten steps.
+          const payload = yield* DurableRun.payload({ ...(yield* spec(dir)), batchSize: 20, concurrency: 1 })
+          const seen: Array<DurableRun.RunProgress> = []
+          const watching = yield* DurableRun.progress(payload.runKey).pipe(
+            Stream.runForEach((progress) => Effect.sync(() => seen.push(progress))),
+            Effect.fork
+          )
+          const result = yield* DurableRun.execute(payload)
+          yield* Effect.sleep("50 millis")
+          yield* Fiber.interrupt(watching)
+          const waits = seen.flatMap((progress) => progress.waiting === undefined ? [] : [progress.waiting])
+          const overlap = waits.find((wait) => wait._tag === "Overlap")
+          assert.deepInclude(overlap, { _tag: "Overlap", backfillId: open.id, window: 0 })
+          const sending = new Set(
+            seen.filter((progress) => progress.stage === "ingesting").map((progress) => progress.accepted)
+          )
+          assert.isAtLeast(sending.size, 10, `accepted as it went: ${[...sending].join(", ")}`)
+          assert.isDefined(seen.find((progress) => progress.sending !== undefined)?.sending)
+          assert.isTrue(waits.some((wait) => wait._tag === "Reflection" && wait.backfillIds[0] === result.backfillId))
+          const last = seen[seen.length - 1]
+          assert.deepInclude(last, { stage: "done", accepted: 200, failed: 0, waiting: undefined })
+          assert.strictEqual(last.windows[0].backfillId, result.backfillId)
+          assert.strictEqual(last.windows[0].status, "reflected")
+        }).pipe(
+          Effect.provide(
+            DurableRun.layer.pipe(
+              Layer.provideMerge(
+                Layer.merge(
+                  DurableEngine.layerSqlite({ filename: path.join(dir, "state.sqlite") }),
+                  DurableRun.layerProgress
+                )
+              ),
+              Layer.orDie
+            )
+          ),
+          Effect.provide(library)
+        )
       ),
     60_000
   )

@@ -9,6 +9,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FiberSet from "effect/FiberSet"
+import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Backfill from "../Backfill.js"
@@ -18,6 +19,7 @@ import type * as OrbClient from "../OrbClient.js"
 import * as OrbError from "../OrbError.js"
 import * as Events from "./events.js"
 import * as IdempotencyKey from "./idempotencyKey.js"
+import * as Metrics from "./metrics.js"
 import { liveModeQuota } from "./quota.js"
 import * as RateLimiter from "./rateLimiter.js"
 import * as RetryPolicy from "./retryPolicy.js"
@@ -210,15 +212,19 @@ export const ingestInto = <A, E, R>(
       counts.failed++
       if (target !== undefined) perTarget[target].failed++
       if (failures.length < maxFailuresKept) failures.push(failure)
+      const counted = Metric.increment(Metrics.eventsFailed)
       return onInvalid === "fail"
-        ? Effect.fail(
-          new OrbError.InvalidEvent({
-            backfillId: ids[target ?? 0],
-            ...failure,
-            idempotencyKey: failure.idempotencyKey
-          })
+        ? Effect.zipRight(
+          counted,
+          Effect.fail(
+            new OrbError.InvalidEvent({
+              backfillId: ids[target ?? 0],
+              ...failure,
+              idempotencyKey: failure.idempotencyKey
+            })
+          )
         )
-        : Effect.void
+        : counted
     }
 
     const send = (batch: Batch): Effect.Effect<void, Backfills.Error | OrbError.InvalidEvent> =>
@@ -245,6 +251,8 @@ export const ingestInto = <A, E, R>(
             counts.accepted += wires.length
             perTarget[target].accepted += wires.length
             counts.batches++
+            yield* Metric.incrementBy(Metrics.eventsSent, wires.length)
+            yield* Metric.increment(Metrics.batches)
             yield* limiter.recover
             return yield* report
           }
@@ -275,6 +283,7 @@ export const ingestInto = <A, E, R>(
             conflictsInARow = 0
             continue
           }
+          if (error._tag === "TooManyRequests") yield* Metric.increment(Metrics.rateLimited)
           if (!OrbError.isTransient(error) || attempt >= maxAttempts) return yield* error
           // Already capped by the client at its `maxRetryAfter`.
           const retryAfter = "retryAfterMillis" in error ? error.retryAfterMillis : undefined
@@ -296,6 +305,12 @@ export const ingestInto = <A, E, R>(
             yield* Effect.sleep(wait)
           }
           counts.retries++
+          const status = Metrics.statusOf(error)
+          yield* Metric.increment(
+            status === undefined
+              ? Metrics.retries
+              : Metric.tagged(Metrics.retries, "http.response.status_code", String(status))
+          )
           attempt++
         }
       })

@@ -12,6 +12,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Backfill from "../Backfill.js"
@@ -19,6 +20,7 @@ import type * as Backfills from "../Backfills.js"
 import * as OrbError from "../OrbError.js"
 import * as IdempotencyKey from "./idempotencyKey.js"
 import type * as IngestStream from "./ingestStream.js"
+import * as Metrics from "./metrics.js"
 import * as Overlap from "./overlap.js"
 import { defaultCloseTime } from "./quota.js"
 import * as RetryPolicy from "./retryPolicy.js"
@@ -78,6 +80,31 @@ const windowWaitMargin = 10 * 60_000
 
 /** @internal */
 export const run = <E, R>(
+  ops: Operations<R>,
+  spec: Backfills.RunSpec<E, R>
+): Effect.Effect<Backfills.RunResult, Backfills.Error | OrbError.RunFailed | OrbError.OverlapWaitTimeout, R> =>
+  Effect.flatMap(Clock.currentTimeMillis, (started) =>
+    runSteps(ops, spec).pipe(
+      Effect.onExit((exit) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Metric.update(
+            Metrics.runDuration.pipe(
+              Metric.tagged("orb.backfill.mode", spec.replaceExistingEvents ? "replace" : "add"),
+              Metric.tagged(
+                "orb.backfill.outcome",
+                Exit.isSuccess(exit)
+                  ? (spec.until === "closed" ? "closed" : "reflected")
+                  : Exit.isInterrupted(exit)
+                  ? "interrupted"
+                  : "failed"
+              )
+            ),
+            (now - started) / 1000
+          ))
+      )
+    ))
+
+const runSteps = <E, R>(
   ops: Operations<R>,
   spec: Backfills.RunSpec<E, R>
 ): Effect.Effect<Backfills.RunResult, Backfills.Error | OrbError.RunFailed | OrbError.OverlapWaitTimeout, R> =>
@@ -461,6 +488,7 @@ export const run = <E, R>(
     })
     for (const backfill of closed) yield* report({ stage: "closed", backfill, ingest: ingestion, windows: snapshot() })
     if (spec.until === "closed") return resultOf(closed)
+    const closedAt = yield* Clock.currentTimeMillis
 
     const reflected = yield* Effect.forEach(
       created,
@@ -468,7 +496,13 @@ export const run = <E, R>(
         ops.awaitStatus(backfill.id, "reflected", spec.await).pipe(
           Effect.tap((reflected) =>
             Effect.zipRight(
-              Effect.sync(() => windows[index].status = reflected.status),
+              Effect.zipRight(
+                Effect.sync(() => windows[index].status = reflected.status),
+                Effect.flatMap(
+                  Clock.currentTimeMillis,
+                  (now) => Metric.update(Metrics.reflectionDuration, (now - closedAt) / 1000)
+                )
+              ),
               report({ stage: "done", backfill: reflected, ingest: ingestion, windows: snapshot() })
             )
           ),

@@ -8,6 +8,7 @@
 import { Backfill, Backfills, type Verify } from "@effect-orb/backfills"
 import { DurableEngine, DurableRun, type EventFile, RunSource } from "@effect-orb/workflow"
 import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as SqlClient from "@effect/sql/SqlClient"
 import type * as ConfigError from "effect/ConfigError"
 import * as DateTime from "effect/DateTime"
 import type * as Duration from "effect/Duration"
@@ -16,6 +17,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import * as crypto from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -145,7 +147,11 @@ const engine = (state: State): Layer.Layer<
   Layer.Layer.Success<ReturnType<typeof sqliteEngine>>,
   Layer.Layer.Error<ReturnType<typeof sqliteEngine>> | Database.DatabaseUnreachable,
   Layer.Layer.Context<ReturnType<typeof sqliteEngine>>
-> => state.database !== undefined ? Database.client(state.database) : sqliteEngine(state)
+> =>
+  state.database !== undefined
+    // Workers execute the runs: this process has no progress of its own to show (`followJournal` reads the journal).
+    ? Layer.merge(Database.client(state.database), DurableRun.layerProgress)
+    : sqliteEngine(state)
 
 const sqliteEngine = (state: State) =>
   Layer.unwrapEffect(Effect.sync(() => {
@@ -159,7 +165,10 @@ const sqliteEngine = (state: State) =>
         })
       )
     }
-    return DurableRun.layer.pipe(Layer.provideMerge(DurableEngine.layerSqlite({ filename: state.path })))
+    // The runs' progress, reported by the workflow, shown by the commands.
+    return DurableRun.layer.pipe(
+      Layer.provideMerge(Layer.merge(DurableEngine.layerSqlite({ filename: state.path }), DurableRun.layerProgress))
+    )
   }))
 
 /**
@@ -182,7 +191,34 @@ const percent = (run: DurableRun.RunState) => `${Math.floor(share(run) * 100)}%`
 
 const find = (runs: ReadonlyArray<DurableRun.RunState>, runKey: string) => runs.find((run) => run.runKey === runKey)
 
-const progressLine = (run: DurableRun.RunState) =>
+/**
+ * Shows a run's progress as this process executes it (`DurableRun.progress`), with the bar, the lines and the ETA of
+ * an in-memory run, until interrupted; nothing under `--json`. `total`: the events of the file, when checked (a
+ * resumed run's is estimated from how far into its file it is); `quota`: the pace, default the run's own.
+ */
+const show = (
+  runKey: string,
+  json: boolean,
+  options: {
+    readonly total?: number | undefined
+    readonly quota?: Backfills.IngestQuota | false | undefined
+    readonly batchSize?: number | undefined
+  } = {}
+) =>
+  json ? Effect.never : Effect.scoped(Effect.gen(function*() {
+    const backend = yield* Effect.serviceOption(Backend.Backend)
+    const output = yield* Output.Output
+    const reporter = yield* Progress.reporter(output.isTTY ? "tty" : "plain", options.total, {
+      traffic: Option.getOrUndefined(backend)?.traffic,
+      quota: options.quota,
+      batchSize: options.batchSize
+    })
+    yield* Stream.runForEach(DurableRun.progress(runKey), reporter.onRun)
+    return yield* Effect.never
+  }))
+
+/** A run as its journal tells it: what a process that does not execute it (workers do) can show of it. */
+const journalLine = (run: DurableRun.RunState) =>
   run.waitingFor !== undefined
     ? `Run ${run.runKey}: ${
       Progress.overlapLabel({ ...run.waitingFor, id: run.waitingFor.backfillId }).replace(/^W/, "w")
@@ -192,16 +228,16 @@ const progressLine = (run: DurableRun.RunState) =>
       (run.lastError !== undefined && run.stage !== "done" ? ` (last error: ${run.lastError})` : "")
 
 /**
- * Prints a line each time a run's progress changes, from the engine's records, and every 10 seconds while it does
- * not, saying what it waits for, until interrupted.
+ * Follows a run that workers execute elsewhere from its journal: a line each time it changes, and every 10 seconds
+ * while it does not, saying what it waits for (the in-process progress `show` follows is not there).
  */
-const follow = (runKey: string, quiet: boolean, quota?: Backfills.IngestQuota | false | undefined) =>
+const followJournal = (runKey: string, quiet: boolean, quota?: Backfills.IngestQuota | false | undefined) =>
   quiet ? Effect.never : Effect.gen(function*() {
     const backend = yield* Effect.serviceOption(Backend.Backend)
     return yield* Follow.follow(
       Effect.map(Effect.orDie(DurableRun.list), (runs) => {
         const run = find(runs, runKey)
-        return run === undefined ? undefined : progressLine(run)
+        return run === undefined ? undefined : journalLine(run)
       }),
       {
         traffic: Option.getOrUndefined(backend)?.traffic,
@@ -210,6 +246,13 @@ const follow = (runKey: string, quiet: boolean, quota?: Backfills.IngestQuota | 
     )
   })
 
+/** Ends what `show` shows, once the run has ended: its last report (the close, the reflection) drawn first. */
+const stopShowing = <A, E>(fiber: Fiber.RuntimeFiber<A, E>, exit: Exit.Exit<unknown, unknown>) =>
+  Effect.zipRight(
+    Exit.isSuccess(exit) ? Effect.sleep("50 millis") : Effect.void,
+    Fiber.interrupt(fiber)
+  )
+
 /**
  * Waits for the end of a run the engine executes (it resumes unfinished runs by itself), following its progress;
  * a state file that cannot be written ends the wait.
@@ -217,16 +260,20 @@ const follow = (runKey: string, quiet: boolean, quota?: Backfills.IngestQuota | 
 const awaitEnd = (
   run: Pick<DurableRun.RunState, "executionId" | "runKey">,
   quiet: boolean,
-  quota?: Backfills.IngestQuota | false | undefined
+  quota?: Backfills.IngestQuota | false | undefined,
+  /** Workers execute it, not this process: its progress is read from its journal. */
+  elsewhere = false
 ) =>
   DurableEngine.whileWritable(Effect.gen(function*() {
     // A run that suspended itself (it met another Orb) waits for a resume; one that runs goes on as it was.
     yield* DurableRun.BackfillRun.resume(run.executionId)
-    const progress = yield* Effect.fork(follow(run.runKey, quiet, quota))
+    const following: Effect.Effect<never, never, Output.Output | SqlClient.SqlClient | DurableRun.RunProgresses> =
+      elsewhere ? followJournal(run.runKey, quiet, quota) : show(run.runKey, quiet, { quota })
+    const progress = yield* Effect.fork(following)
     for (;;) {
       const result = yield* DurableRun.BackfillRun.poll(run.executionId)
       if (result !== undefined && result._tag === "Complete") {
-        yield* Fiber.interrupt(progress)
+        yield* stopShowing(progress, result.exit)
         return yield* result.exit
       }
       yield* Effect.sleep("250 millis")
@@ -441,6 +488,8 @@ export interface RunSettings {
   readonly quota: Backfills.IngestQuota | false
   /** The account's longest timeframe per backfill: a longer one is run as windows. */
   readonly maxTimeframe?: Duration.Duration | undefined
+  /** How long the create waits for an overlapping pending backfill (`--overlap-wait`); default the workflow's. */
+  readonly overlapWait?: Duration.Duration | undefined
   /** Printed with the result under `--json`. */
   readonly validation: unknown
 }
@@ -493,6 +542,7 @@ export const run = (settings: RunSettings): Effect.Effect<
       concurrency: settings.concurrency,
       quota: settings.quota,
       maxTimeframe: settings.maxTimeframe,
+      overlapWait: settings.overlapWait,
       invalidEvents: settings.skipInvalid ? "skip" : "fail",
       until: settings.wait ? "reflected" : "closed"
     })
@@ -535,9 +585,13 @@ export const run = (settings: RunSettings): Effect.Effect<
       }
       // An attach to a run that suspended itself (it met another Orb) wakes it.
       if (before !== undefined) yield* DurableRun.BackfillRun.resume(before.executionId)
-      const progress = yield* Effect.fork(follow(runKey, settings.json, settings.quota))
+      const progress = yield* Effect.fork(show(runKey, settings.json, {
+        total: settings.expectedEvents,
+        quota: settings.quota,
+        batchSize: settings.batchSize
+      }))
       const result = yield* DurableRun.execute(payload).pipe(
-        Effect.ensuring(Fiber.interrupt(progress)),
+        Effect.onExit((exit) => stopShowing(progress, exit)),
         Effect.onInterrupt(() => reportSuspension(runKey, state, Render.time(payload.closeTime)))
       )
       return yield* afterRun(runKey, state, result, settings)
@@ -583,7 +637,7 @@ const onWorkers = (payload: DurableRun.RunPayload, state: State, settings: RunSe
         : Output.line(`Submitted durable run ${payload.runKey}. ${later}`)
       return undefined
     }
-    return yield* awaitEnd({ executionId, runKey: payload.runKey }, settings.json, settings.quota).pipe(
+    return yield* awaitEnd({ executionId, runKey: payload.runKey }, settings.json, settings.quota, true).pipe(
       Effect.onInterrupt(() =>
         Output.note(
           `\nDetached from durable run ${payload.runKey}: the workers go on with it, nothing reverted. ${later}`
@@ -715,7 +769,7 @@ export const resume = (state: State, runKey: string | undefined, json: boolean) 
         }
         if (!json) yield* Output.note(`Resuming durable run ${run.runKey} (${run.stage}).`)
         const exit = yield* Effect.exit(
-          awaitEnd(run, json).pipe(
+          awaitEnd(run, json, undefined, state.database !== undefined).pipe(
             Effect.onInterrupt(() =>
               Output.note(
                 state.database !== undefined

@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import type { Backfill, Backfills } from "@effect-orb/backfills"
+import type { DurableRun } from "@effect-orb/workflow"
 import * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
@@ -212,6 +213,21 @@ export const waitNote = (
   return undefined
 }
 
+/** A durable run's failed step, in words: `HTTP 503: Orb is unavailable`. */
+const retryText = (wait: Extract<DurableRun.RunWait, { readonly _tag: "Retry" }>) =>
+  wait.status === undefined ? wait.reason : `HTTP ${wait.status}${wait.status === 429 ? ", rate limited" : ""}`
+
+const retryNote = (wait: Extract<DurableRun.RunWait, { readonly _tag: "Retry" }>, now: number) => ({
+  long: `${wait.step} failed ${duration(now - wait.at)} ago (${retryText(wait)}); sending it again`,
+  short: `retrying ${wait.step} (${retryText(wait)})`
+})
+
+/** A durable run with nothing in flight to Orb and nothing else to tell: it is reading its file or journaling. */
+const betweenSteps = {
+  long: "between steps (reading the file, writing the run's journal)",
+  short: "between steps"
+}
+
 /** A window's timeframe, short: `2026-07-01 to 2026-08-01`, or with times when it does not start at midnight. */
 const windowSpan = (window: Backfill.Timeframe) => {
   const text = (at: DateTime.Utc) => DateTime.formatIso(at).replace(/T00:00:00\.000Z$/, "").replace(/\.000Z$/, "Z")
@@ -251,6 +267,11 @@ export const overlapLabel = (
  */
 export interface Reporter {
   readonly onProgress: (progress: Backfills.RunProgress) => Effect.Effect<void>
+  /**
+   * The same for a durable run this process executes (`DurableRun.progress`): the same lines, bar and ETA, and the
+   * waits it reports (an overlapping backfill, an earlier run, a step sent again, the reflection) named.
+   */
+  readonly onRun: (progress: DurableRun.RunProgress) => Effect.Effect<void>
   /**
    * Starts a ticking "waiting" line (on a terminal) until {@link Reporter.stopWaiting}, for `what` (`backfill bf_1`,
    * `backfills bf_1, bf_2`).
@@ -300,7 +321,7 @@ const plainEveryMillis = 10_000
  */
 export const reporter = (
   mode: Mode,
-  total: number | undefined,
+  initialTotal: number | undefined,
   options: {
     readonly awaitReflection?: boolean | undefined
     /** What the requests to Orb are doing (`Backend.traffic`), to name a wait. */
@@ -312,7 +333,12 @@ export const reporter = (
   Effect.gen(function*() {
     const output = yield* Output.Output
     const scope = yield* Effect.scope
-    const pace = paceOf(options.quota, options.batchSize ?? 500)
+    // A durable run resumed says its own pace, and its total is estimated from how far into its file it is.
+    let pace = paceOf(options.quota, options.batchSize ?? 500)
+    let total = initialTotal
+    /** A durable run's step sent again after a transient failure, while it lasts. */
+    let retry: Extract<DurableRun.RunWait, { readonly _tag: "Retry" }> | undefined
+    let durable = false
     // Whether a bar is on screen, waiting for its newline.
     const drawn = yield* Ref.make(false)
     const lastDraw = yield* Ref.make(0)
@@ -349,10 +375,15 @@ export const reporter = (
       }
     }
 
+    // What the requests to Orb say first; then a durable run's own report; then, for a durable run, that it is
+    // between steps: a wait always says why.
     const noteAt = (now: number) =>
-      options.traffic === undefined
-        ? Effect.succeed(undefined)
-        : Effect.map(options.traffic.current, (traffic) => waitNote(traffic, now, pace))
+      Effect.map(
+        options.traffic === undefined
+          ? Effect.succeed(undefined)
+          : Effect.map(options.traffic.current, (traffic) => waitNote(traffic, now, pace)),
+        (note) => note ?? (retry !== undefined ? retryNote(retry, now) : durable ? betweenSteps : undefined)
+      )
 
     const stopWaiting = Effect.flatMap(
       Ref.getAndSet(ticker, Option.none()),
@@ -413,12 +444,13 @@ export const reporter = (
       yield* Effect.addFinalizer(() => clear)
     }
 
-    const onIngest = (ingest: Backfills.IngestProgress) =>
+    /** `from`: the events done when the ingestion started (a durable run resumed part way). */
+    const onIngest = (ingest: Backfills.IngestProgress, from = 0) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         if (!started) {
           started = true
-          rate.record(now - ingest.elapsedMillis, 0)
+          rate.record(now - ingest.elapsedMillis, from)
         }
         rate.record(now, ingest.accepted + ingest.failed)
         yield* Ref.set(phase, { _tag: "ingesting", ingest, at: now })
@@ -509,5 +541,98 @@ export const reporter = (
       }
     }
 
-    return { onProgress, waiting, stopWaiting, clear }
+    // A durable run: what it said last, so that each line comes once.
+    const created = new Set<string>()
+    let closedSaid = false
+    let label: string | undefined
+    const showWait = (next: string) =>
+      next === label ? Effect.void : Effect.zipRight(stopWaiting, Effect.sync(() => (label = next))).pipe(
+        Effect.zipRight(waitFor(next))
+      )
+    const endWait = Effect.suspend(() =>
+      label === undefined ? Effect.void : Effect.zipRight(Effect.sync(() => (label = undefined)), stopWaiting)
+    )
+
+    const onRun = (run: DurableRun.RunProgress): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        durable = true
+        if (options.quota === undefined) pace = paceOf(run.quota, run.batchSize)
+        const done = run.accepted + run.failed
+        if (initialTotal === undefined && run.position > 0 && run.size > 0) {
+          total = Math.max(done, Math.round((done * run.size) / run.position))
+        }
+        const count = run.windows.length
+        const several = count > 1
+        const which = (index: number) =>
+          several ? ` (window ${index + 1} of ${count}: ${windowSpan(run.windows[index])})` : ""
+        for (let index = 0; index < count; index++) {
+          const id = run.windows[index].backfillId
+          if (id === undefined || created.has(id)) continue
+          created.add(id)
+          yield* endWait
+          yield* say(`Created backfill ${id}${which(index)}${index === count - 1 ? "; sending events…" : ""}`)
+        }
+        const wait = run.waiting
+        retry = wait?._tag === "Retry" ? wait : undefined
+        const now = yield* Clock.currentTimeMillis
+        if (run.stage === "ingesting" && run.sending !== undefined && wait?._tag !== "Retry") {
+          yield* endWait
+          yield* onIngest({
+            read: run.read,
+            accepted: run.accepted,
+            failed: run.failed,
+            batches: 0,
+            retries: 0,
+            rateLimited: 0,
+            elapsedMillis: now - run.sending.since
+          }, run.sending.from)
+        }
+        const closed = run.stage === "awaiting reflection" || run.stage === "done"
+        if (closed && !closedSaid && created.size > 0) {
+          closedSaid = true
+          yield* Ref.set(phase, { _tag: "idle" })
+          if (mode === "tty" && run.sending !== undefined) {
+            yield* draw(ingestBar({
+              accepted: run.accepted,
+              failed: run.failed,
+              total,
+              elapsedMillis: now - run.sending.since
+            }, output.columns))
+          }
+          const ids = run.windows.flatMap((window) => (window.backfillId === undefined ? [] : [window.backfillId]))
+          yield* say(
+            `Sent ${plural(run.accepted, "event")}` +
+              (run.sending === undefined ? "" : ` in ${duration(now - run.sending.since)}`) +
+              `; closed ${ids.length > 1 ? `backfills ${ids.join(", ")}` : `backfill ${ids[0]}`}.`
+          )
+        }
+        if (wait === undefined || wait._tag === "Retry") {
+          // A step sent again is named on the bar while sending; otherwise it is the wait.
+          if (wait !== undefined && !(run.stage === "ingesting" && run.sending !== undefined)) {
+            return yield* showWait(`Waiting to send ${wait.step} again (${retryText(wait)})`)
+          }
+          return run.stage === "done" ? yield* endWait : undefined
+        }
+        switch (wait._tag) {
+          case "Overlap":
+            return yield* showWait(overlapLabel(
+              { ...wait, id: wait.backfillId },
+              several ? `window ${wait.window + 1} of ${count} (${windowSpan(run.windows[wait.window])})` : undefined
+            ))
+          case "EarlierRun":
+            return yield* showWait(
+              `Waiting for durable run ${wait.runKey}, submitted earlier over an overlapping timeframe, to create ` +
+                "its backfill first"
+            )
+          case "Reflection":
+            return yield* showWait(waitingLabel(
+              wait.backfillIds.length > 1
+                ? `backfills ${wait.backfillIds.join(", ")}`
+                : `backfill ${wait.backfillIds[0]}`,
+              "reflected"
+            ))
+        }
+      })
+
+    return { onProgress, onRun, waiting, stopWaiting, clear }
   })

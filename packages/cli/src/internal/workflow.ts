@@ -327,6 +327,11 @@ export interface RunOptions {
   readonly concurrency?: number | undefined
   /** The ingest pace; default: the backend's. */
   readonly quota?: Backfills.IngestQuota | false | undefined
+  /**
+   * How long a create refused for an overlapping pending backfill waits for it (`--overlap-wait`); `0` fails at once.
+   * Default: the library's (`Backfills.defaultOverlapWait` in memory, `DurableRun.defaultOverlapWait` durably).
+   */
+  readonly overlapWait?: Duration.Duration | undefined
   /** The account's limits, when Orb raised them (`--max-window`); default Orb's. */
   readonly account?: Backfills.AccountOptions | undefined
   /** A durable run on this state file (and run key, default derived from the file and the flags), not in memory. */
@@ -529,6 +534,7 @@ export const run = (
         concurrency: options.concurrency,
         quota: options.quota ?? backend.defaultQuota,
         maxTimeframe: service.maxTimeframe,
+        overlapWait: options.overlapWait,
         validation: validationJson(validation, scope)
       }).pipe(Effect.provideService(Backfills.Backfills, service))
       return { validation, result: Option.none() }
@@ -557,6 +563,7 @@ export const run = (
           quota: options.quota ?? backend.defaultQuota
         },
         await: { schedule: backend.awaitSchedule },
+        ...(options.overlapWait !== undefined ? { overlapWait: options.overlapWait } : {}),
         onProgress: (progress) =>
           Effect.zipRight(
             progress.stage === "created"

@@ -8,6 +8,7 @@ import * as Activity from "@effect/workflow/Activity"
 import * as DurableClock from "@effect/workflow/DurableClock"
 import * as Workflow from "@effect/workflow/Workflow"
 import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
+import * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -21,6 +22,7 @@ import * as RunSource from "../RunSource.js"
 import * as AccountBudget from "./accountBudget.js"
 import * as CancelRequests from "./cancelRequests.js"
 import * as RunOrb from "./runOrb.js"
+import * as RunProgress from "./runProgress.js"
 import * as RunStates from "./runStates.js"
 import * as SqlRateLimiterStore from "./sqlRateLimiterStore.js"
 
@@ -45,11 +47,20 @@ const SegmentResult = Schema.Struct({
  * Within one attempt of an activity, an outage is waited out: the keys make every request safe to send again, and
  * a durable run that gave up on a blip would revert hours of work (`RetryPolicy.outages`: about half an hour).
  */
-const throughOutages = <A, E extends { readonly _tag: string }, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.retry(effect, {
-    while: OrbError.isTransient,
-    schedule: RetryPolicy.outages
-  })
+const throughOutages = <A, E extends { readonly _tag: string }, R>(
+  effect: Effect.Effect<A, E, R>,
+  /** Told of each transient failure before the step is sent again: the run's progress says what it waits for. */
+  onRetry?: (error: E) => Effect.Effect<void>
+) =>
+  Effect.retry(
+    onRetry === undefined
+      ? effect
+      : Effect.tapError(effect, (error) => OrbError.isTransient(error) ? onRetry(error) : Effect.void),
+    {
+      while: OrbError.isTransient,
+      schedule: RetryPolicy.outages
+    }
+  )
 
 const failed = (stage: string) => (error: { readonly message: string }) =>
   new StepFailed({ stage, reason: error.message })
@@ -151,6 +162,8 @@ export const layer = (
       if (pace === undefined) paces.set(key, pace = Effect.runSync(Effect.orDie(Backfills.makeIngestPace(quota))))
       return pace
     }
+    // Where each run is, for whoever shows it in this process (none provided: nothing reported).
+    const progresses = Option.getOrUndefined(yield* Effect.serviceOption(RunProgress.RunProgresses))
     return workflow.toLayer((payload, executionId) =>
       Effect.gen(function*() {
         const backfills = yield* Backfills.Backfills
@@ -182,6 +195,46 @@ export const layer = (
         let closedCount = 0
         const acceptedBy = windows.map(() => 0)
         const statusBy: Array<Backfill.BackfillStatus | undefined> = windows.map(() => undefined)
+
+        let progress: DurableRun.RunProgress = {
+          runKey: payload.runKey,
+          stage: "creating",
+          windows: windows.map((window) => ({
+            timeframeStart: window.timeframeStart,
+            timeframeEnd: window.timeframeEnd
+          })),
+          read: 0,
+          accepted: 0,
+          failed: 0,
+          position: 0,
+          // In the unit of the run's offsets (a gzip file's decompressed bytes, a Parquet file's rows, ...).
+          size: RunSource.extentOf(payload.source) ?? 0,
+          quota: payload.quota,
+          batchSize: payload.batchSize
+        }
+        const report = (change: Partial<DurableRun.RunProgress>) =>
+          progresses === undefined ? Effect.void : Effect.suspend(() => {
+            progress = { ...progress, ...change }
+            return progresses.publish(progress)
+          })
+        const reportWindow = (
+          window: number,
+          change: { readonly backfillId?: string; readonly status?: Backfill.BackfillStatus }
+        ) => report({ windows: progress.windows.map((each, i) => (i === window ? { ...each, ...change } : each)) })
+        /** A step sent again after a transient failure: what the run waits for until it is answered. */
+        const retrying = (step: string) => (error: { readonly _tag: string }) =>
+          Effect.flatMap(Clock.currentTimeMillis, (at) => {
+            const { message, status } = error as { readonly message?: unknown; readonly status?: unknown }
+            return report({
+              waiting: {
+                _tag: "Retry",
+                step,
+                reason: typeof message === "string" && message.length > 0 ? message : error._tag,
+                status: typeof status === "number" ? status : undefined,
+                at
+              }
+            })
+          })
 
         // A create sent again after Orb refused it for an overlap has a key of its own: Orb keeps the key's refusal.
         const createRequest = (window: number, attempt = 0) => {
@@ -292,6 +345,18 @@ export const layer = (
               yield* Effect.logInfo(`Waiting for ${blockerText(blocker)} to be reflected or reverted`)
               let status: Backfill.BackfillStatus = blocker.status
               let at = answer.at
+              const overlapping = (status: Backfill.BackfillStatus) =>
+                report({
+                  waiting: {
+                    _tag: "Overlap",
+                    window,
+                    backfillId: blocker.id,
+                    timeframeStart: blocker.timeframeStart,
+                    timeframeEnd: blocker.timeframeEnd,
+                    status
+                  }
+                })
+              yield* overlapping(status)
               for (let index = 0; status === "pending" || status === "pending_revert"; index++) {
                 if (at >= deadline) {
                   return yield* new StepFailed({
@@ -314,6 +379,7 @@ export const layer = (
                 const polled = yield* pollBlocker(blocker.id, window, attempt, index)
                 status = polled.status ?? status
                 at = polled.at
+                yield* overlapping(status)
               }
               // Runs of this engine that overlap are admitted in submission order: one submitted earlier that has
               // not created yet goes first (this create is then refused by its backfill, and waits for it).
@@ -332,6 +398,7 @@ export const layer = (
                 }
                 if (index === 0) {
                   yield* Effect.logInfo(`Waiting for durable run ${earlier.runKey}, submitted earlier, to create first`)
+                  yield* report({ waiting: { _tag: "EarlierRun", window, runKey: earlier.runKey } })
                 }
                 yield* DurableClock.sleep({
                   name: named("overlap-order-wait", window, `-${attempt}-${index}`),
@@ -395,6 +462,13 @@ export const layer = (
             error: StepFailed,
             execute: Effect.gen(function*() {
               const where = `ingest (segment ${index}, from ${RunSource.where(payload.source, from.line, from.offset)})`
+              // The first segment this process sends (not replayed from the journal): the rate starts here.
+              if (progress.sending === undefined) {
+                yield* report({
+                  sending: { since: yield* Clock.currentTimeMillis, from: progress.accepted + progress.failed }
+                })
+              }
+              const before = { read: progress.read, accepted: progress.accepted, failed: progress.failed }
               for (const id of ids) {
                 const backfill = yield* throughOutages(backfills.fetch(id)).pipe(Effect.mapError(failed(where)))
                 const now = yield* DateTime.now
@@ -429,22 +503,33 @@ export const layer = (
               let refused = 0
               for (let window = 0; window < parts.length; window++) {
                 const part = parts[window]
+                const sentBefore = accepted.reduce((sum, n) => sum + n, 0)
+                const refusedBefore = refused + read.unreadable.length
                 const summary = part.events.length === 0
                   ? { accepted: 0, failed: 0 }
-                  : yield* throughOutages(backfills.ingestEncodedStream(
-                    ids[window],
-                    Stream.fromIterable(part.events as ReadonlyArray<typeof Backfill.IngestEvent.Encoded>),
-                    {
-                      batchSize: payload.batchSize,
-                      concurrency: payload.concurrency,
-                      ...(payload.quota === false
-                        ? { quota: false }
-                        : budget !== undefined
-                        ? { quota: payload.quota }
-                        : { pace: paceOf(payload.quota) }),
-                      onInvalid: payload.invalidEvents
-                    }
-                  )).pipe(
+                  : yield* throughOutages(
+                    backfills.ingestEncodedStream(
+                      ids[window],
+                      Stream.fromIterable(part.events as ReadonlyArray<typeof Backfill.IngestEvent.Encoded>),
+                      {
+                        batchSize: payload.batchSize,
+                        concurrency: payload.concurrency,
+                        ...(payload.quota === false
+                          ? { quota: false }
+                          : budget !== undefined
+                          ? { quota: payload.quota }
+                          : { pace: paceOf(payload.quota) }),
+                        onInvalid: payload.invalidEvents,
+                        onProgress: (ingest) =>
+                          report({
+                            accepted: before.accepted + sentBefore + ingest.accepted,
+                            failed: before.failed + refusedBefore + ingest.failed,
+                            waiting: undefined
+                          })
+                      }
+                    ),
+                    retrying(`segment-${index}`)
+                  ).pipe(
                     budget === undefined ? identity : Effect.provideService(IngestBudget.IngestBudget, budget),
                     Effect.mapError((error) =>
                       error._tag === "InvalidEvent"
@@ -478,7 +563,7 @@ export const layer = (
             name: named("close", window),
             success: Backfill.BackfillStatus,
             error: StepFailed,
-            execute: throughOutages(backfills.close(id)).pipe(
+            execute: throughOutages(backfills.close(id), retrying(named("close", window))).pipe(
               Effect.map((backfill) => backfill.status),
               Effect.catchTag("ConstraintViolation", (refused) =>
                 Effect.flatMap(
@@ -499,7 +584,7 @@ export const layer = (
             name: named("poll", window, `-${index}`),
             success: Backfill.BackfillStatus,
             error: StepFailed,
-            execute: throughOutages(backfills.fetch(id)).pipe(
+            execute: throughOutages(backfills.fetch(id), retrying(named("poll", window, `-${index}`))).pipe(
               Effect.map((backfill) => backfill.status),
               Effect.mapError(failed("await"))
             )
@@ -594,8 +679,11 @@ export const layer = (
             if (window > 0) yield* unlessCancelled
             backfillIds.push(yield* createWaiting(window))
             statusBy[window] = "pending"
+            yield* report({ waiting: undefined })
+            yield* reportWindow(window, { backfillId: backfillIds[window], status: "pending" })
           }
           yield* Effect.annotateCurrentSpan("backfill.id", backfillIds.join(","))
+          yield* report({ stage: "ingesting", waiting: undefined })
           let from = { offset: 0, line: 1 }
           for (let index = 0;; index++) {
             yield* unlessCancelled
@@ -607,12 +695,22 @@ export const layer = (
             const byWindow = done.acceptedByWindow ?? [done.accepted]
             byWindow.forEach((accepted, window) => acceptedBy[window] += accepted)
             from = { offset: done.next, line: done.nextLine }
+            yield* report({
+              read: totals.read,
+              accepted: totals.accepted,
+              failed: totals.failed,
+              position: done.next,
+              waiting: undefined
+            })
             if (done.eof) break
           }
           yield* unlessCancelled
+          yield* report({ stage: "closing", waiting: undefined })
           for (let window = 0; window < count; window++) {
-            statusBy[window] = yield* close(backfillIds[window], window)
+            const status = yield* close(backfillIds[window], window)
+            statusBy[window] = status
             closedCount++
+            yield* reportWindow(window, { status })
           }
         }).pipe(
           Effect.catchTag("StepFailed", (error) =>
@@ -624,11 +722,14 @@ export const layer = (
                 if (recovered !== undefined) backfillIds.push(recovered)
               }
               if (backfillIds.length === 0) return yield* runFailed(error, [])
+              yield* report({ stage: "reverting", waiting: undefined })
               return yield* runFailed(error, yield* revertAll)
             }))
         )
 
         if (payload.until === "reflected") {
+          const reflection = { _tag: "Reflection", backfillIds: [...backfillIds] } as const
+          yield* report({ stage: "awaiting reflection", waiting: reflection })
           for (let window = 0; window < count; window++) {
             const id = backfillIds[window]
             for (let index = 0; statusBy[window] !== "reflected"; index++) {
@@ -652,6 +753,8 @@ export const layer = (
               // A poll that outlasts an outage is no reason to end a closed run: the next poll, after a durable sleep.
               const status = yield* poll(id, window, index).pipe(Effect.orElseSucceed(() => "pending" as const))
               statusBy[window] = status
+              yield* reportWindow(window, { status })
+              if (progress.waiting?._tag !== "Reflection") yield* report({ waiting: reflection })
               if (!Backfill.canReach(status, "reflected")) {
                 return yield* runFailed(
                   new StepFailed({
@@ -666,6 +769,7 @@ export const layer = (
             }
           }
         }
+        yield* report({ stage: "done", waiting: undefined })
         return new classes.RunResult({
           backfillId: backfillIds[0],
           status: statusBy[0]!,
