@@ -4,8 +4,6 @@
  * decoded by Schema (anything else is a 400 naming the field), guarded by the simulator's API key like the API.
  * It stands beside the API's pipeline, not in it: a test's hand on the simulator is not traffic to Orb, so no
  * quota, fault or latency applies to it and the request log does not show it.
- *
- * @internal
  */
 import { Backfill } from "@effect-orb/backfills"
 import * as DateTime from "effect/DateTime"
@@ -24,7 +22,7 @@ const prefix = "/_simulator"
 
 const pathOf = (url: string) => new URL(url, "http://simulator.invalid")
 
-/** Whether a request is for the control API. @internal */
+/** Whether a request is for the control API. */
 export const isControl = (url: string): boolean => {
   const path = pathOf(url).pathname
   return path === prefix || path.startsWith(`${prefix}/`)
@@ -253,8 +251,6 @@ const route = (control: Control, request: Wire.Request): Effect.Effect<Wire.Resp
 
 /**
  * The control API over a simulator's control service: a request under `/_simulator/` in, its answer out.
- *
- * @internal
  */
 export const make =
   (control: Control, config: State.Config) => (request: OrbSimulator.Request): Effect.Effect<OrbSimulator.Outcome> => {

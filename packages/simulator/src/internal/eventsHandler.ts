@@ -11,8 +11,6 @@
  * - Once there, an event is never taken out (Orb keeps every event for audit): one replaced by a reflected
  *   replace-mode backfill, or whose reflected backfill was reverted, is found with `deprecated: true`.
  * - The volume counts the events that count in usage: found, and not deprecated.
- *
- * @internal
  */
 import { Backfill } from "@effect-orb/backfills"
 import * as Either from "effect/Either"
@@ -28,12 +26,9 @@ import * as Wire from "./wire.js"
  * - `pending`: ingested into a backfill that is not reflected yet,
  * - `deprecated`: replaced by a reflected replace-mode backfill,
  * - `reverted`: ingested into a backfill that was reverted.
- *
- * @internal
  */
 export type EventStatus = "active" | "pending" | "deprecated" | "reverted"
 
-/** @internal */
 export interface Classified {
   readonly event: State.StoredEvent
   readonly status: EventStatus
@@ -44,8 +39,6 @@ export interface Classified {
 /**
  * Every recorded event (outside backfills first, in arrival order, then per backfill, oldest backfill first), as it
  * stands at `now`.
- *
- * @internal
  */
 export const classify = (state: State.State, now: number): Array<Classified> => {
   const out: Array<Classified> = []
@@ -107,8 +100,6 @@ const eventJson = (event: State.StoredEvent, deprecated: boolean) => ({
 /**
  * `POST /events/search`: the stored events under the ids, with a timestamp in `[timeframe_start, timeframe_end)`
  * (default: the week before `now`), in the order of the ids, and for one id in the order Orb came to hold them.
- *
- * @internal
  */
 export const search = (state: State.State, body: Wire.Body, now: number): Wire.Response => {
   const json = body.json()
@@ -172,8 +163,6 @@ const timestampParam = (
  * `GET /events/volume`: one count per UTC hour from the hour of `timeframe_start` to the hour `timeframe_end`
  * (default `now`) falls in, oldest first, hours without events included (count 0), `limit` hours a page, with the
  * `pagination_metadata` of Orb's paginated lists (the cursor holds the next page's hour).
- *
- * @internal
  */
 export const volume = (state: State.State, params: URLSearchParams, now: number): Wire.Response => {
   const errors: Array<string> = []

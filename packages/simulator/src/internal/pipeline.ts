@@ -17,7 +17,6 @@ import * as Wire from "./wire.js"
 
 const defaultFaultDelay = Duration.minutes(2)
 
-/** @internal */
 export const lowerCaseHeaders = (headers: Readonly<Record<string, string | undefined>>): Record<string, string> => {
   const out: Record<string, string> = {}
   for (const [name, value] of Object.entries(headers)) if (value !== undefined) out[name.toLowerCase()] = value
@@ -41,7 +40,6 @@ const respond = (response: Wire.Response): Extract<OrbSimulator.Outcome, { reado
   ...response
 })
 
-/** @internal */
 export const faultResponse = (
   kind: Exclude<OrbSimulator.FaultKind, "drop" | "delay">
 ): Extract<OrbSimulator.Outcome, { readonly _tag: "Respond" }> => {
@@ -98,7 +96,7 @@ export interface Parts {
   readonly now: Effect.Effect<number>
 }
 
-/** Step 1: the bearer key, when the simulator demands one (the control API's too). @internal */
+/** Step 1: the bearer key, when the simulator demands one (the control API's too). */
 export const authenticate = (config: State.Config, headers: Record<string, string>): Wire.Response | undefined => {
   if (config.apiKey === undefined) return undefined
   const match = /^Bearer\s+(.+)$/i.exec(headers["authorization"] ?? "")
