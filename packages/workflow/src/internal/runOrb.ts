@@ -38,13 +38,11 @@ const sameKey = (recorded: string, apiKey: Redacted.Redacted) => {
   return kind === "sha256" && salt !== undefined && digest === hash(salt, apiKey)
 }
 
-/** @internal */
 export const of = (connection: DurableRun.OrbConnection): DurableRun.RunOrb => ({
   baseUrl: normalizeBaseUrl(connection.baseUrl),
   keyFingerprint: fingerprint(connection.apiKey)
 })
 
-/** @internal */
 export const OrbConnection = Context.GenericTag<DurableRun.OrbConnection>(
   "@effect-orb/workflow/DurableRun/OrbConnection"
 )
@@ -52,8 +50,6 @@ export const OrbConnection = Context.GenericTag<DurableRun.OrbConnection>(
 /**
  * Whether the run may act through this process's connection. A run recorded before runs had an Orb is checked by
  * its backfill alone, once it exists; a process that says nothing of its connection checks nothing.
- *
- * @internal
  */
 export const check = (OtherOrb: typeof DurableRun.OtherOrb) =>
 <R>(
@@ -111,8 +107,6 @@ export const check = (OtherOrb: typeof DurableRun.OtherOrb) =>
 /**
  * How the run's Orb compares with the process's connection, without a request: `undefined` when either says
  * nothing.
- *
- * @internal
  */
 export const compare = (
   orb: DurableRun.RunOrb | undefined
