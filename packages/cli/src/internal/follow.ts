@@ -2,8 +2,6 @@
  * Follows a run's state from records polled every half second (a durable run's, from the engine): a line each
  * time it changes, and while it does not, a line every 10 seconds saying for how long and, from the traffic to
  * Orb, what it waits for. A segment of a durable run is 5,000 events: at a paced rate, minutes without a change.
- *
- * @internal
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -14,8 +12,6 @@ import * as Progress from "./progress.js"
 /**
  * Prints the line `read` gives (none: nothing to say yet) each time it changes, and again every `everyMillis`
  * while it does not, until interrupted.
- *
- * @internal
  */
 export const follow = <R>(
   read: Effect.Effect<string | undefined, never, R>,

@@ -8,7 +8,5 @@ import type * as DurableModule from "./durable.js"
 /**
  * The durable runs (`Durable.ts`): the SQLite engine (better-sqlite3, a native module), `@effect/cluster` and
  * `@effect/workflow`.
- *
- * @internal
  */
 export const durable: Effect.Effect<typeof DurableModule> = Effect.promise(() => import("./durable.js"))
