@@ -31,12 +31,12 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
+import * as BackfillsHandler from "./internal/backfillsHandler.js"
 import * as ControlHandler from "./internal/controlHandler.js"
 import * as EventsHandler from "./internal/eventsHandler.js"
-import * as Handler from "./internal/handler.js"
+import * as LimitsAndFaults from "./internal/limitsAndFaults.js"
 import * as Pipeline from "./internal/pipeline.js"
 import * as State from "./internal/state.js"
-import * as LimitsAndFaults from "./internal/limitsAndFaults.js"
 import type * as SimulatorServer from "./SimulatorServer.js"
 
 // ---------------------------------------------------------------------------------------------------------
@@ -449,7 +449,7 @@ export const make = (options: Options = {}): Effect.Effect<OrbSimulator> =>
     const control: Omit<OrbSimulator, "handle"> = {
       backfills: Effect.map(
         now,
-        (at) => Array.from(state.newestFirst(), (record) => Handler.toBackfill(state, record, at))
+        (at) => Array.from(state.newestFirst(), (record) => BackfillsHandler.toBackfill(state, record, at))
       ),
       events,
       requests: Effect.sync(() => requests.slice()),

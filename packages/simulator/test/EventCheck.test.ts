@@ -3,7 +3,7 @@
 import { OrbSimulator } from "@effect-orb/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import * as Either from "effect/Either"
-import * as Handler from "../src/internal/handler.js"
+import * as IngestHandler from "../src/internal/ingestHandler.js"
 import * as State from "../src/internal/state.js"
 import { T0 } from "./support.js"
 
@@ -147,7 +147,7 @@ const contexts: ReadonlyArray<[string, State.BackfillRecord | undefined, number]
   ["outside a backfill", undefined, T0]
 ]
 
-type Checked = ReturnType<typeof Handler.checkEvent>
+type Checked = ReturnType<typeof IngestHandler.checkEvent>
 
 const answer = (checked: Checked) =>
   Either.match(checked, {
@@ -161,8 +161,8 @@ describe("ingest: an event's check", () => {
     for (const [where, record, now] of contexts) {
       for (const [name, raw] of [...wellFormed, ...leftToTheSchema]) {
         // One state per path, with the same history: an external customer id is given the same Orb id in both.
-        const fast = Handler.checkEvent(new State.State(config, 1), raw, 3, record, now, true)
-        const schema = Handler.checkEvent(new State.State(config, 1), raw, 3, record, now, false)
+        const fast = IngestHandler.checkEvent(new State.State(config, 1), raw, 3, record, now, true)
+        const schema = IngestHandler.checkEvent(new State.State(config, 1), raw, 3, record, now, false)
         assert.deepStrictEqual(answer(fast), answer(schema), `${name}, ${where}`)
         tally[Either.isRight(fast) ? "accepted" : "refused"]++
       }
@@ -174,17 +174,17 @@ describe("ingest: an event's check", () => {
 
   it("takes the fast path for well-formed events only", () => {
     for (const [name, raw] of wellFormed) {
-      assert.isDefined(Handler.decodeEventFast(raw as Record<string, unknown>), name)
+      assert.isDefined(IngestHandler.decodeEventFast(raw as Record<string, unknown>), name)
     }
     for (const [name, raw] of leftToTheSchema) {
       if (typeof raw === "object" && raw !== null && !Array.isArray(raw)) {
-        assert.isUndefined(Handler.decodeEventFast(raw as Record<string, unknown>), name)
+        assert.isUndefined(IngestHandler.decodeEventFast(raw as Record<string, unknown>), name)
       }
     }
   })
 
   it("refuses a malformed event with the Schema's messages and its own", () => {
-    const refused = Handler.checkEvent(
+    const refused = IngestHandler.checkEvent(
       new State.State(config, 1),
       withEvent({ colour: "blue", timestamp: "2025-03-01T12:00:00+01:00", idempotency_key: "" }),
       0,

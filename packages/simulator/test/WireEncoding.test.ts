@@ -6,7 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
-import * as Handler from "../src/internal/handler.js"
+import * as BackfillsHandler from "../src/internal/backfillsHandler.js"
 import { createBackfill, get, layer, post, T0 } from "./support.js"
 
 const encode = Schema.encodeSync(Backfill.Backfill)
@@ -33,7 +33,7 @@ describe("a backfill's wire body", () => {
           for (const customerId of [null, "cus_1", ""]) {
             for (const deprecationFilter of [null, "region = 'eu' AND units > 2"]) {
               for (const [index, time] of times.entries()) {
-                const fields: Handler.BackfillFields = {
+                const fields: BackfillsHandler.BackfillFields = {
                   id: `bf_${cases}`,
                   status,
                   createdAt: time,
@@ -46,8 +46,8 @@ describe("a backfill's wire body", () => {
                   replaceExistingEvents: cases % 2 === 0,
                   deprecationFilter
                 }
-                const expected = bySchema(Handler.backfillModel(fields))
-                const actual = Handler.backfillJson(fields)
+                const expected = bySchema(BackfillsHandler.backfillModel(fields))
+                const actual = BackfillsHandler.backfillJson(fields)
                 assert.deepStrictEqual(actual, expected)
                 // The same text too, key order included: a stored idempotent response replays it byte for byte.
                 assert.strictEqual(JSON.stringify(actual), JSON.stringify(expected))

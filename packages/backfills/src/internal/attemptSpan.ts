@@ -62,8 +62,6 @@ const setRequestAttributes = (
 /**
  * `attempt` in a span of its own, as the platform client would make it (and where it would not: with the tracer
  * disabled, or `HttpClient.currentTracerDisabledWhen` true for the request, there is none).
- *
- * @internal
  */
 export const traced = (attempt: Exchange): Exchange => (request) =>
   Effect.withFiberRuntime((fiber) => {

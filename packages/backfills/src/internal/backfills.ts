@@ -25,7 +25,6 @@ import * as RateLimiter from "./rateLimiter.js"
 import * as RetryPolicy from "./retryPolicy.js"
 import { run as internalRun } from "./run.js"
 
-/** @internal */
 export const makeIngestPace = (
   quota: Backfills.IngestQuota
 ): Effect.Effect<Backfills.IngestPace, OrbError.InvalidInput> =>
@@ -45,7 +44,6 @@ const pathSegment = (id: string): Either.Either<string, OrbError.InvalidInput> =
   return Either.right(encodeURIComponent(id))
 }
 
-/** @internal */
 export const validateCreate = (
   input: Backfill.CreateBackfill,
   account?: Backfills.AccountOptions | undefined
@@ -122,7 +120,6 @@ const spanText = (millis: number) => {
 const refusal = (field: string, problem: Events.Problem) =>
   invalid(problem.field === "" ? field : `${field}.${problem.field}`, problem.reason)
 
-/** @internal */
 export const validateEvent = (
   event: Backfill.IngestEvent,
   field: string,
@@ -133,7 +130,6 @@ export const validateEvent = (
   return problem === undefined ? Either.void : refusal(field, problem)
 }
 
-/** @internal */
 export const validateEncodedEvent = (
   event: unknown,
   field: string,
@@ -149,7 +145,6 @@ const encodeCreate = Schema.encodeSync(Backfill.CreateBackfill)
 // A stack trace captured on every call costs more CPU than the rest of the operation's own work.
 const spanOptions = { captureStackTrace: false } as const
 
-/** @internal */
 export const makeWith = (
   account: Backfills.AccountOptions
 ): Effect.Effect<Backfills.Backfills, never, OrbClient.OrbClient> =>
@@ -359,5 +354,4 @@ export const makeWith = (
     })
   })
 
-/** @internal */
 export const defaultAwaitSchedule: Schedule.Schedule<unknown> = RetryPolicy.awaitPoll

@@ -16,7 +16,7 @@ import * as Backfill from "../Backfill.js"
 import { excerptOf, truncate } from "./excerpt.js"
 import * as IsoDateTime from "./isoDateTime.js"
 
-/** A decoder of a parsed JSON body: the value, or what is wrong with it. @internal */
+/** A decoder of a parsed JSON body: the value, or what is wrong with it. */
 export type Decoder<A> = (json: unknown) => Either.Either<A, string>
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
@@ -35,8 +35,6 @@ const statuses: ReadonlySet<unknown> = new Set(Backfill.BackfillStatus.literals)
 
 /**
  * A backfill decoded by hand, or `undefined` when the Schema must decide.
- *
- * @internal
  */
 export const fastBackfill = (u: unknown): Backfill.Backfill | undefined => {
   if (!isRecord(u)) return undefined
@@ -78,8 +76,6 @@ export const fastBackfill = (u: unknown): Backfill.Backfill | undefined => {
 
 /**
  * A page of backfills decoded by hand, or `undefined` when the Schema must decide.
- *
- * @internal
  */
 export const fastBackfillPage = (u: unknown): Backfill.BackfillPage | undefined => {
   if (!isRecord(u) || !Array.isArray(u.data) || !isRecord(u.pagination_metadata)) return undefined
@@ -152,8 +148,6 @@ const describeWithoutValue = (root: ParseResult.ParseIssue): string => {
 /**
  * The decoder for a success Schema, built once per Schema: the fast path where there is one, the Schema
  * otherwise and whenever the fast path declines.
- *
- * @internal
  */
 export const decoderFor = <A, I>(schema: Schema.Schema<A, I>): Decoder<A> => {
   const cached = cache.get(schema)

@@ -18,7 +18,6 @@ import { followCursors, pathOf } from "./pages.js"
 
 const invalid = (field: string, reason: string) => Either.left(new OrbError.InvalidInput({ field, reason }))
 
-/** @internal */
 export const maxSearchEventIds = 500
 
 /** Orb's bounds of `limit` on `GET /events/volume` (its default: 20). */
@@ -42,7 +41,6 @@ const checkTimeframe = (
   return Either.void
 }
 
-/** @internal */
 export const validateSearch = (input: Events.EventSearch): Either.Either<void, OrbError.InvalidInput> => {
   const ids: unknown = input?.eventIds
   if (!Array.isArray(ids)) return invalid("eventIds", "must be an array of event ids")
@@ -61,7 +59,6 @@ export const validateSearch = (input: Events.EventSearch): Either.Either<void, O
   return checkTimeframe(input.timeframeStart, input.timeframeEnd)
 }
 
-/** @internal */
 export const validateVolume = (options: Events.VolumePageOptions): Either.Either<void, OrbError.InvalidInput> => {
   if (!DateTime.isDateTime(options?.timeframeStart)) return invalid("timeframeStart", "must be a DateTime")
   const limit = options.limit
@@ -85,8 +82,6 @@ const spanOptions = { captureStackTrace: false } as const
 /**
  * The Schemas the operations read and write, declared by `Events` (which imports this module: they come as an
  * argument, not an import, so that the two modules do not import each other).
- *
- * @internal
  */
 export interface Schemas {
   readonly EventSearch: Schema.Schema<Events.EventSearch, typeof Events.EventSearch.Encoded>
@@ -94,7 +89,6 @@ export interface Schemas {
   readonly EventVolumePage: Schema.Schema<Events.EventVolumePage, typeof Events.EventVolumePage.Encoded>
 }
 
-/** @internal */
 export const make = (schemas: Schemas): Effect.Effect<Events.Events, never, OrbClient.OrbClient> =>
   Effect.gen(function*() {
     const client = yield* OrbClient.OrbClient

@@ -14,7 +14,7 @@ import { forEvent, keyContent } from "./idempotencyKey.js"
 import * as IsoDateTime from "./isoDateTime.js"
 import * as WireEvent from "./wireEvent.js"
 
-/** An event in Orb's wire form. @internal */
+/** An event in Orb's wire form. */
 export type Wire = typeof Backfill.IngestEvent.Encoded
 
 /** A wire event being built. */
@@ -31,8 +31,6 @@ interface MutableWire {
  * Why an event is refused: the field, named as in `IngestEvent` (camelCase) and relative to the event, and the
  * reason. A class, so that a check can return either a `Wire` or a `Problem` without wrapping the (common)
  * valid case in an `Either` per event.
- *
- * @internal
  */
 export class Problem {
   constructor(readonly field: string, readonly reason: string) {}
@@ -88,8 +86,6 @@ const exactBytes = (
  * The size of the event (see `Backfill.maxEventBytes`) is bounded from below and above by the lengths of its
  * strings, which the loop over the properties reads anyway (a UTF-16 unit is 1 to 6 bytes of JSON); only an event
  * whose bounds straddle the limit is written out to be measured exactly.
- *
- * @internal
  */
 export const checkRules = (
   eventName: unknown,
@@ -200,7 +196,7 @@ export const checkRules = (
   return undefined
 }
 
-/** The rules on a decoded event. @internal */
+/** The rules on a decoded event. */
 export const checkEvent = (
   event: Backfill.IngestEvent,
   backfill: Backfill.Backfill | undefined,
@@ -221,8 +217,6 @@ export const checkEvent = (
  * A valid decoded event's wire form, as `Schema.encodeSync(Backfill.IngestEvent)` would give it, written out by
  * hand: the Schema encoder costs several times `JSON.stringify` itself. Without a key, the key is left out, to
  * be derived.
- *
- * @internal
  */
 export const encodeEvent = (event: Backfill.IngestEvent, idempotencyKey: string | undefined): Wire => {
   const wire: MutableWire = {
@@ -248,15 +242,15 @@ const normalize = (value: Wire, millis: number, idempotencyKey: string | undefin
   return wire
 }
 
-/** The same event with its derived key. @internal */
+/** The same event with its derived key. */
 export const withKey = (wire: Wire, idempotencyKey: string): Wire =>
   normalize(wire, IsoDateTime.parse(wire.timestamp), idempotencyKey)
 
-/** The event as sent: as it is when it carries a key, else with the key derived from its content. @internal */
+/** The event as sent: as it is when it carries a key, else with the key derived from its content. */
 export const withSettledKey = (wire: Wire): Wire =>
   wire.idempotency_key !== undefined ? wire : withKey(wire, forEvent(wireKeyContent(wire)))
 
-/** What the derived key of a valid wire event is a digest of. @internal */
+/** What the derived key of a valid wire event is a digest of. */
 export const wireKeyContent = (wire: Wire): string =>
   keyContent(
     wire.event_name,
@@ -291,8 +285,6 @@ const problemOf = (error: ParseResult.ParseError): Problem => {
  * reader (`wireEvent.ts`, also behind `Backfill.decodeIngestEvent`) finds plainly well formed is checked as it is;
  * anything else goes through the Schema, which then names the problem or, when the reader was only unsure, decodes
  * it.
- *
- * @internal
  */
 export const checkWire = (
   value: unknown,
@@ -322,7 +314,7 @@ export const checkWire = (
   return checkEvent(decoded.right, backfill, now) ?? encodeEvent(decoded.right, decoded.right.idempotencyKey)
 }
 
-/** The idempotency key an event carries, in either form, for reporting it when it is refused. @internal */
+/** The idempotency key an event carries, in either form, for reporting it when it is refused. */
 export const givenKey = (event: unknown, field: "idempotencyKey" | "idempotency_key"): string | undefined => {
   const key = Predicate.isRecord(event) ? event[field] : undefined
   return typeof key === "string" ? key : undefined

@@ -6,7 +6,7 @@
  * `JSON.stringify` or effect's `Inspectable` overflows the stack on a few thousand nested arrays).
  */
 
-/** Text cut to at most `max` characters, ending in `…` when cut, and never in half a surrogate pair. @internal */
+/** Text cut to at most `max` characters, ending in `…` when cut, and never in half a surrogate pair. */
 export const truncate = (text: string, max: number): string => {
   if (text.length <= max) return text
   let end = Math.max(0, max - 1)
@@ -21,8 +21,6 @@ const maxDepth = 8
 /**
  * A short JSON-like rendering of any parsed value: at most `max` characters, whatever its size, and at most a
  * few levels deep, whatever its depth (so that it never recurses far).
- *
- * @internal
  */
 export const excerptOf = (value: unknown, max = 200): string => {
   const parts: Array<string> = []

@@ -21,7 +21,7 @@ import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import * as AttemptSpan from "./attemptSpan.js"
 
-/** A response with its body read as text, or why there is none. @internal */
+/** A response with its body read as text, or why there is none. */
 export type Exchange = (
   request: HttpClientRequest.HttpClientRequest
 ) => Effect.Effect<
@@ -45,8 +45,6 @@ const readWith =
 /**
  * The exchange for a client: `timeout` covers the response and its whole body; `Duration.infinity` sets no
  * deadline of ours (the transport's own timeouts still apply). `spans`: a span per attempt (see `attemptSpan`).
- *
- * @internal
  */
 export const make = (
   client: HttpClient.HttpClient,

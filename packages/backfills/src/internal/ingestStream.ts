@@ -38,8 +38,6 @@ interface Batch {
 /**
  * The backfills one ingestion feeds: one, or the windows of a longer timeframe, each event going to the window that
  * holds its timestamp. Windows are consecutive, in order, and share the customer scope.
- *
- * @internal
  */
 export interface Targets {
   readonly ids: ReadonlyArray<string>
@@ -47,8 +45,6 @@ export interface Targets {
 
 /**
  * What an ingestion into several backfills did to each.
- *
- * @internal
  */
 export interface TargetCounts {
   /** Events routed to it (an event refused before it is routed, by the local checks, counts in the totals only). */
@@ -60,8 +56,6 @@ export interface TargetCounts {
 
 /**
  * An ingestion's summary, and each target's part of it (with its backfill after the ingestion).
- *
- * @internal
  */
 export interface MultiSummary {
   readonly total: Backfills.IngestSummary
@@ -72,8 +66,6 @@ export interface MultiSummary {
  * One input event's check, for either form: the wire event to send, or why it is refused. Given the backfill,
  * so that the timeframe and the customer are checked too, and the current time (epoch milliseconds, read from the
  * `Clock` once per chunk), so that an event too far in the future is refused before Orb refuses it.
- *
- * @internal
  */
 export interface Check<A> {
   readonly check: (event: A, backfill: Backfill.Backfill, now: number) => Events.Wire | Events.Problem
@@ -98,8 +90,6 @@ const maxFailuresKept = 1_000
 /**
  * The one pipeline behind `ingestStream` and `ingestEncodedStream`, whatever the form of the input: `events`
  * checks each event and gives its wire form, and everything after that works on wire events.
- *
- * @internal
  */
 export const ingestStream = <A, E, R>(
   deps: Deps,
@@ -123,8 +113,6 @@ interface Deps {
  * timeframe (and the customer scope they share), then goes to the window holding its timestamp, in that window's
  * batches; the batches of every window share the slots in flight and the pace. `onTargets` is told each window's
  * counts with each progress report.
- *
- * @internal
  */
 export const ingestInto = <A, E, R>(
   deps: Deps,

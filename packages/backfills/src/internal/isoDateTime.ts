@@ -17,14 +17,10 @@
  *
  * A leaf module: it imports nothing, so that every module can use it without a cycle. Hand-written, because it
  * runs once per event: no regular expression, no allocation when the text is accepted.
- *
- * @internal
  */
 
 /**
  * Why a text is refused: a predicate to follow the quoted text (`"2026-11-31" is not a calendar date ...`).
- *
- * @internal
  */
 export class Refusal {
   constructor(readonly reason: string) {}
@@ -87,8 +83,6 @@ const yearRange = new Refusal("is outside the years 0000 to 9999 in UTC")
 /**
  * Reads a date-time (and, with `date`, a date alone as midnight UTC): its instant in epoch milliseconds, or why
  * it is refused.
- *
- * @internal
  */
 export const read = (text: string, date = false): number | Refusal => {
   const shape = date ? notDateOrDateTime : notDateTime
@@ -164,7 +158,7 @@ export const read = (text: string, date = false): number | Refusal => {
   return result < minMillis || result > maxMillis ? yearRange : result
 }
 
-/** The instant of a date-time, or `NaN` when it is refused: for the hot paths. @internal */
+/** The instant of a date-time, or `NaN` when it is refused: for the hot paths. */
 export const parse = (text: string): number => {
   const result = read(text)
   return typeof result === "number" ? result : NaN
@@ -173,17 +167,15 @@ export const parse = (text: string): number => {
 /**
  * Whether an accepted text is written exactly as `Date.prototype.toISOString` writes it
  * (`YYYY-MM-DDTHH:mm:ss.sssZ`), that is, as it is sent to Orb: in the strict form, these four characters decide it.
- *
- * @internal
  */
 export const isCanonical = (text: string): boolean =>
   text.length === 24 && text.charCodeAt(10) === 84 && text.charCodeAt(19) === 46 && text.charCodeAt(23) === 90
 
-/** The text as an error quotes it: in full when short, else its start. @internal */
+/** The text as an error quotes it: in full when short, else its start. */
 export const quote = (text: string): string => JSON.stringify(text.length > 64 ? `${text.slice(0, 40)}…` : text)
 
-/** The sentence that says why a text is refused. @internal */
+/** The sentence that says why a text is refused. */
 export const explain = (text: string, refusal: Refusal): string => `${quote(text)} ${refusal.reason}`
 
-/** An instant as it is written to Orb (`toISOString`). @internal */
+/** An instant as it is written to Orb (`toISOString`). */
 export const format = (millis: number): string => new Date(millis).toISOString()

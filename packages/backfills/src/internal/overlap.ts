@@ -10,10 +10,8 @@ import * as Backfill from "../Backfill.js"
 import type * as Backfills from "../Backfills.js"
 import * as RetryPolicy from "./retryPolicy.js"
 
-/** @internal */
 export const defaultOverlapWait: Duration.Duration = Duration.hours(1)
 
-/** @internal */
 export const blockerOf = (
   list: Backfills.Backfills["list"],
   timeframe: Backfill.Timeframe
@@ -23,5 +21,4 @@ export const blockerOf = (
 /** The waits between polls of a blocking backfill, in milliseconds (`RetryPolicy.pollWait`). */
 export const pollWaitMillis = (poll: number): number => Duration.toMillis(RetryPolicy.pollWait(poll))
 
-/** @internal */
 export const isRefusal = (error: { readonly _tag: string }): boolean => error._tag === "ConstraintViolation"

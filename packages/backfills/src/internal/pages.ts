@@ -16,8 +16,6 @@ const maxCursorLength = 2_048
 /**
  * A request of a listing as an error names it: its path and query, the cursor cut short (it may be the server's,
  * and of any length).
- *
- * @internal
  */
 export const pathOf = (
   path: string,
@@ -29,7 +27,7 @@ export const pathOf = (
     ...(cursor === undefined ? [] : [["cursor", truncate(cursor, 200)]])
   ])}`
 
-/** One page as a listing needs it: its items, and the cursor of the next page (`null` or `""`: none). @internal */
+/** One page as a listing needs it: its items, and the cursor of the next page (`null` or `""`: none). */
 export interface Page<A> {
   readonly data: ReadonlyArray<A>
   readonly nextCursor: string | null
@@ -39,8 +37,6 @@ export interface Page<A> {
  * The items of every page, fetched as the stream is pulled, from the first (no cursor) on. As Orb's own SDK: an
  * empty page, or no cursor, is the end. A cursor too long to send, or one already followed (at once or after
  * others), is a `DecodeError` naming the request (`path` with `params`) that returned it.
- *
- * @internal
  */
 export const followCursors = <A, E>(options: {
   readonly path: string

@@ -5,13 +5,10 @@
 import * as DateTime from "effect/DateTime"
 import type * as Backfills from "../Backfills.js"
 
-/** @internal */
 export const liveModeQuota: Backfills.IngestQuota = { requestsPerSecond: 100, eventsPerMinute: 10_000 }
 
-/** @internal */
 export const testModeQuota: Backfills.IngestQuota = { requestsPerSecond: 10, eventsPerMinute: 2_000 }
 
-/** @internal */
 export const defaultCloseTime = (options: {
   readonly now: DateTime.Utc
   readonly expectedEvents?: number | undefined

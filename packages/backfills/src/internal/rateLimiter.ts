@@ -20,7 +20,6 @@ import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import type * as IngestBudget from "../IngestBudget.js"
 
-/** @internal */
 export interface Quota {
   readonly requestsPerSecond: number
   readonly eventsPerMinute: number
@@ -56,12 +55,9 @@ const minPause = 1_000
 /**
  * The share of a quota used by default: spacing at exactly the quota would put a request on the boundary of
  * the server's window, where clock skew makes it a 429.
- *
- * @internal
  */
 export const safetyMargin = 0.99
 
-/** @internal */
 export const make = (quota: Quota, budget?: IngestBudget.IngestBudget | undefined): Effect.Effect<RateLimiter> =>
   Effect.map(Ref.make<State>({ nextRequestAt: 0, eventsFreeAt: 0, pausedUntil: 0, pace: 1 }), (state) => {
     const requestInterval = 1000 / (quota.requestsPerSecond * safetyMargin)
@@ -112,7 +108,7 @@ export const make = (quota: Quota, budget?: IngestBudget.IngestBudget | undefine
  */
 export const PaceTypeId: unique symbol = Symbol.for("@effect-orb/backfills/Backfills/IngestPace")
 
-/** A limiter that never waits. @internal */
+/** A limiter that never waits. */
 export const unlimited: RateLimiter = {
   acquire: () => Effect.void,
   slowDown: () => Effect.void,

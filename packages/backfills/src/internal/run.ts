@@ -78,7 +78,6 @@ const isThisRun = (backfill: Backfill.Backfill, input: Backfill.CreateBackfill):
 /** How long before the close time of the windows already created a later window's wait for an overlap ends. */
 const windowWaitMargin = 10 * 60_000
 
-/** @internal */
 export const run = <E, R>(
   ops: Operations<R>,
   spec: Backfills.RunSpec<E, R>

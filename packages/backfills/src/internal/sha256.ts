@@ -131,8 +131,6 @@ const compress = (view: DataView, offset: number): void => {
 
 /**
  * The SHA-256 digest of `data` (32 bytes).
- *
- * @internal
  */
 export const sha256 = (data: Uint8Array): Uint8Array => {
   const length = data.length

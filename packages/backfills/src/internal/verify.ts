@@ -20,7 +20,6 @@ const hourMillis = 3_600_000
 
 const plural = (n: number, word: string) => `${n.toLocaleString("en-US")} ${word}${n === 1 ? "" : "s"}`
 
-/** @internal */
 export const notReflectedMessage = (backfillId: string, status: Backfill.BackfillStatus): string =>
   `Backfill ${backfillId} is ${status}, not reflected: ${
     status === "pending"
@@ -28,7 +27,6 @@ export const notReflectedMessage = (backfillId: string, status: Backfill.Backfil
       : "its events no longer count; there is nothing of it to verify (run the file again to backfill it anew)"
   }`
 
-/** @internal */
 export const failureMessage = (report: Verify.VerifyReport): string => {
   const parts: Array<string> = []
   if (report.missing > 0) parts.push(`${plural(report.missing, "event")} missing`)
@@ -341,8 +339,6 @@ const make = <A>(
 /**
  * The two entry points, spanned as `ingestStream` is: `Effect.withSpan` rather than `Effect.fn`, which would lose
  * their type parameters.
- *
- * @internal
  */
 export const verifyWith = (classes: Classes) => {
   const decoded = make<Backfill.IngestEvent>(

@@ -2,15 +2,11 @@
  * The one hand-written reader of an event in Orb's wire form, for `Backfill.decodeIngestEvent` and for the
  * wire-form checks (`events.checkWire`), so that both take the same events on their fast path and leave the same
  * ones to the Schema. A leaf module (it imports only `isoDateTime.ts`), so that `Backfill` can use it.
- *
- * @internal
  */
 import * as IsoDateTime from "./isoDateTime.js"
 
 /**
  * The keys of an event in wire form (re-exported as `Backfill.wireEventKeys`).
- *
- * @internal
  */
 export const wireEventKeys: ReadonlySet<string> = new Set([
   "event_name",
@@ -34,8 +30,6 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> => {
  * object, an unknown key, a wrong type, a timestamp the strict parser refuses). Well formed means: what
  * `Schema.decodeUnknownEither(Backfill.IngestEvent, { onExcessProperty: "error" })` decodes to the very same
  * values, so that a caller may take the fields as they are. Allocates nothing.
- *
- * @internal
  */
 export const read = (value: unknown): number => {
   if (!isPlainObject(value)) return NaN

@@ -4,8 +4,6 @@
  * required), so the help cannot drift from what the parser accepts. `@effect/cli`'s own renderer pads its
  * command list to the longest usage line (hundreds of columns), prints ANSI codes into pipes and explains each
  * flag's type in boilerplate; this one wraps to the terminal, in plain text.
- *
- * @internal
  */
 import * as Args from "@effect/cli/Args"
 import type * as HelpDoc from "@effect/cli/HelpDoc"
@@ -16,8 +14,6 @@ import * as Option from "effect/Option"
 
 /**
  * A command as its help describes it; `config` is the record of `Options` and `Args` given to `Command.make`.
- *
- * @internal
  */
 export interface Node {
   readonly name: string
@@ -35,8 +31,6 @@ export interface Node {
 
 /**
  * A flag as the help shows it.
- *
- * @internal
  */
 export interface Flag {
   /** `--file` */
@@ -54,8 +48,6 @@ export interface Flag {
 
 /**
  * A positional argument as the help shows it.
- *
- * @internal
  */
 export interface Arg {
   /** `ID` */
@@ -69,8 +61,6 @@ const defaults = new WeakMap<object, string>()
 
 /**
  * `Options.withDefault`, with the default shown in the help.
- *
- * @internal
  */
 export const withDefault = <A>(options: Options.Options<A>, value: A, shown = String(value)): Options.Options<A> => {
   const defaulted = Options.withDefault(options, value)
@@ -118,8 +108,6 @@ const boilerplate = new Set([
 
 /**
  * A help document's text, its paragraphs joined: a parse error's message.
- *
- * @internal
  */
 export const docText = (doc: HelpDoc.HelpDoc): string => paragraphs(doc).join(" ").trim()
 
@@ -155,8 +143,6 @@ const minimumOf = (options: Options.Options<unknown>): number => {
 
 /**
  * A flag's help, from its `Options`.
- *
- * @internal
  */
 export const flagOf = (options: Options.Options<unknown>): Flag | undefined => {
   const usage = named(Options.getUsage(options))
@@ -178,8 +164,6 @@ export const flagOf = (options: Options.Options<unknown>): Flag | undefined => {
 
 /**
  * A positional argument's help, from its `Args`.
- *
- * @internal
  */
 export const argOf = (args: Args.Args<unknown>): Arg | undefined => {
   const usage = named(Args.getUsage(args))
@@ -193,8 +177,6 @@ export const argOf = (args: Args.Args<unknown>): Arg | undefined => {
 
 /**
  * The flags of a command, in the order of its config.
- *
- * @internal
  */
 export const flagsOf = (node: Node): ReadonlyArray<Flag> =>
   Object.values(node.config).flatMap((value) => {
@@ -205,8 +187,6 @@ export const flagsOf = (node: Node): ReadonlyArray<Flag> =>
 
 /**
  * The positional arguments of a command, in the order of its config.
- *
- * @internal
  */
 export const argsOf = (node: Node): ReadonlyArray<Arg> =>
   Object.values(node.config).flatMap((value) => {
@@ -218,8 +198,6 @@ export const argsOf = (node: Node): ReadonlyArray<Arg> =>
 /**
  * The flags `@effect/cli` handles itself that this command line offers (`--wizard` and `--log-level` are not:
  * the one prompts, the other is overridden by `--verbose`).
- *
- * @internal
  */
 export const builtIns: ReadonlyArray<Flag> = [
   {
@@ -261,8 +239,6 @@ const append = (target: Array<string>, lines: ReadonlyArray<string>) => {
 
 /**
  * Words of `text` in lines of at most `width` characters (a longer word gets a line of its own, cut).
- *
- * @internal
  */
 export const wrap = (text: string, width: number): Array<string> => {
   const lines: Array<string> = []
@@ -342,8 +318,6 @@ const usageLines = (words: ReadonlyArray<string>, width: number): Array<string> 
 /**
  * The help of the command at `path` (its names from the program's), for a terminal `columns` wide (at most 100
  * are used: longer lines are hard to read).
- *
- * @internal
  */
 export const render = (program: string, path: ReadonlyArray<Node>, columns: number): string => {
   const width = Math.max(40, Math.min(100, columns > 0 ? columns : 80))
@@ -430,8 +404,6 @@ export const render = (program: string, path: ReadonlyArray<Node>, columns: numb
  * What the arguments ask for, as far as their shape tells: which command, whether help was asked for, whether
  * `--json` was given, and the first problem a parser would find (an unknown flag or command, a flag given twice
  * or without its value, a missing required flag or argument), in words that name the flags.
- *
- * @internal
  */
 export interface Scan {
   readonly path: ReadonlyArray<Node>
@@ -464,16 +436,12 @@ const suggestion = (given: string, names: ReadonlyArray<string>) => {
 
 /**
  * A list in words: `--file`, `--file and --end`, `--file, --start and --end`.
- *
- * @internal
  */
 export const andList = (items: ReadonlyArray<string>): string =>
   items.length <= 1 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`
 
 /**
  * Looks at the arguments (without the program's name) against the command tree rooted at `root`.
- *
- * @internal
  */
 export const scan = (program: string, root: Node, argv: ReadonlyArray<string>): Scan => {
   const path: Array<Node> = [root]

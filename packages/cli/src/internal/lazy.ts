@@ -9,8 +9,6 @@ import type * as WorkerModule from "./worker.js"
 /**
  * The durable runs (`Durable.ts`): the SQLite engine (better-sqlite3, a native module), `@effect/cluster` and
  * `@effect/workflow`.
- *
- * @internal
  */
 export const durable: Effect.Effect<typeof DurableModule> = Effect.promise(() => import("./durable.js"))
 

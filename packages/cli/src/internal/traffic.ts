@@ -2,8 +2,6 @@
  * What the requests to Orb are doing, seen from the HTTP client under `OrbClient`: how many are in flight and
  * since when, and the last answer that was not a success. The progress reporter reads it to say what a run is
  * waiting for when nothing moves (a 429 and its `Retry-After`, a 503 being retried, an answer that is slow to come).
- *
- * @internal
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as Clock from "effect/Clock"
@@ -14,8 +12,6 @@ import type * as Backend from "../Backend.js"
 
 /**
  * The traffic seen by the wrapped client.
- *
- * @internal
  */
 export const Traffic = Context.GenericTag<Backend.Traffic>("@effect-orb/cli/internal/Traffic")
 
@@ -33,8 +29,6 @@ const retryAfterOf = (headers: Readonly<Record<string, string>>, now: number): n
 
 /**
  * Wraps the `HttpClient` in context and provides the wrapped one with the {@link Traffic} it records.
- *
- * @internal
  */
 export const layer: Layer.Layer<HttpClient.HttpClient | Backend.Traffic, never, HttpClient.HttpClient> = Layer
   .effectContext(

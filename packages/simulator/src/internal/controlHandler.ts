@@ -4,8 +4,6 @@
  * decoded by Schema (anything else is a 400 naming the field), guarded by the simulator's API key like the API.
  * It stands beside the API's pipeline, not in it: a test's hand on the simulator is not traffic to Orb, so no
  * quota, fault or latency applies to it and the request log does not show it.
- *
- * @internal
  */
 import { Backfill } from "@effect-orb/backfills"
 import * as DateTime from "effect/DateTime"
@@ -15,16 +13,16 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as OrbSimulator from "../OrbSimulator.js"
-import * as Handler from "./handler.js"
+import * as LimitsAndFaults from "./limitsAndFaults.js"
 import * as Pipeline from "./pipeline.js"
 import type * as State from "./state.js"
-import * as LimitsAndFaults from "./limitsAndFaults.js"
+import * as Wire from "./wire.js"
 
 const prefix = "/_simulator"
 
 const pathOf = (url: string) => new URL(url, "http://simulator.invalid")
 
-/** Whether a request is for the control API. @internal */
+/** Whether a request is for the control API. */
 export const isControl = (url: string): boolean => {
   const path = pathOf(url).pathname
   return path === prefix || path.startsWith(`${prefix}/`)
@@ -83,18 +81,18 @@ const decode = <A, I>(
   schema: Schema.Schema<A, I>,
   input: unknown,
   what: "body" | "query"
-): Either.Either<A, Handler.Response> =>
+): Either.Either<A, Wire.Response> =>
   Either.mapLeft(
     Schema.decodeUnknownEither(schema, { onExcessProperty: "error", errors: "all" })(input),
     (error) => {
-      const issues = Handler.formatIssues(error)
-      return Handler.validationError(`The ${what} is not valid: ${issues.join("; ")}`, issues)
+      const issues = Wire.formatIssues(error)
+      return Wire.validationError(`The ${what} is not valid: ${issues.join("; ")}`, issues)
     }
   )
 
-const decodeBody = <A, I>(schema: Schema.Schema<A, I>, body: Handler.Body): Either.Either<A, Handler.Response> =>
+const decodeBody = <A, I>(schema: Schema.Schema<A, I>, body: Wire.Body): Either.Either<A, Wire.Response> =>
   Either.flatMap(
-    Either.mapLeft(body.json(), (reason) => Handler.validationError(`The body is not valid: ${reason}`, [reason])),
+    Either.mapLeft(body.json(), (reason) => Wire.validationError(`The body is not valid: ${reason}`, [reason])),
     (json) => decode(schema, json, "body")
   )
 
@@ -150,38 +148,38 @@ const page = <A>(items: ReadonlyArray<A>, query: typeof PageQuery.Type, toJson: 
   const start = query.cursor ?? 0
   const end = start + (query.limit ?? defaultLimit)
   const hasMore = end < items.length
-  return Handler.json(200, {
+  return Wire.json(200, {
     data: items.slice(start, end).map(toJson),
     pagination_metadata: { has_more: hasMore, next_cursor: hasMore ? String(end) : null }
   })
 }
 
-const ok = Handler.json(200, {})
+const ok = Wire.json(200, {})
 
 const notFound = (method: string, path: string) =>
-  Handler.problem("UrlNotFound", "URL not found", `No control endpoint ${method} ${path}`)
+  Wire.problem("UrlNotFound", "URL not found", `No control endpoint ${method} ${path}`)
 
 // ---------------------------------------------------------------------------------------------------------
 // routes
 
 type Control = Omit<OrbSimulator.OrbSimulator, "handle">
 
-const route = (control: Control, request: Handler.Request): Effect.Effect<Handler.Response> => {
+const route = (control: Control, request: Wire.Request): Effect.Effect<Wire.Response> => {
   const url = pathOf(request.url)
   const path = url.pathname.length > 1 ? url.pathname.replace(/\/$/, "") : url.pathname
   const method = request.method
   const params = url.searchParams
   // Each route: its decoded input, then the service call it maps to.
-  const withBody = <A, I>(schema: Schema.Schema<A, I>, f: (a: A) => Effect.Effect<Handler.Response>) =>
+  const withBody = <A, I>(schema: Schema.Schema<A, I>, f: (a: A) => Effect.Effect<Wire.Response>) =>
     Either.match(decodeBody(schema, request.body), { onLeft: Effect.succeed, onRight: f })
-  const withQuery = <A, I>(schema: Schema.Schema<A, I>, f: (a: A) => Effect.Effect<Handler.Response>) =>
+  const withQuery = <A, I>(schema: Schema.Schema<A, I>, f: (a: A) => Effect.Effect<Wire.Response>) =>
     Either.match(decodeQuery(schema, params), { onLeft: Effect.succeed, onRight: f })
 
   switch (`${method} ${path}`) {
     case "POST /_simulator/reset":
       return Effect.as(control.reset, ok)
     case "GET /_simulator/customers":
-      return Effect.map(control.customers, (customers) => Handler.json(200, { data: customers.map(customerJson) }))
+      return Effect.map(control.customers, (customers) => Wire.json(200, { data: customers.map(customerJson) }))
     case "POST /_simulator/customers":
       return withBody(AddCustomers, ({ customers }) =>
         Effect.zipRight(
@@ -190,16 +188,16 @@ const route = (control: Control, request: Handler.Request): Effect.Effect<Handle
               external_customer_id === undefined ? { id } : { id, externalCustomerId: external_customer_id }
             )
           ),
-          Effect.map(control.customers, (all) => Handler.json(200, { data: all.map(customerJson) }))
+          Effect.map(control.customers, (all) => Wire.json(200, { data: all.map(customerJson) }))
         ))
     case "GET /_simulator/customer_id":
       return withQuery(
         CustomerIdQuery,
         ({ external_customer_id }) =>
-          Effect.map(control.customerIdFor(external_customer_id), (id) => Handler.json(200, { customer_id: id }))
+          Effect.map(control.customerIdFor(external_customer_id), (id) => Wire.json(200, { customer_id: id }))
       )
     case "GET /_simulator/backfills":
-      return Effect.map(control.backfills, (backfills) => Handler.json(200, { data: backfills.map(backfillJson) }))
+      return Effect.map(control.backfills, (backfills) => Wire.json(200, { data: backfills.map(backfillJson) }))
     case "GET /_simulator/events":
       return withQuery(EventsQuery, (query) =>
         Effect.map(control.events, (events) =>
@@ -240,12 +238,12 @@ const route = (control: Control, request: Handler.Request): Effect.Effect<Handle
     case "DELETE /_simulator/faults":
       return Effect.as(control.clearFaults, ok)
     case "GET /_simulator/time":
-      return Effect.map(control.time, (time) => Handler.json(200, timeJson(time)))
+      return Effect.map(control.time, (time) => Wire.json(200, timeJson(time)))
     case "POST /_simulator/time":
       return withBody(
         AdvanceTime,
         ({ advance_ms }) =>
-          Effect.map(control.advanceTime(Duration.millis(advance_ms)), (time) => Handler.json(200, timeJson(time)))
+          Effect.map(control.advanceTime(Duration.millis(advance_ms)), (time) => Wire.json(200, timeJson(time)))
       )
   }
   return Effect.succeed(notFound(method, path))
@@ -253,17 +251,15 @@ const route = (control: Control, request: Handler.Request): Effect.Effect<Handle
 
 /**
  * The control API over a simulator's control service: a request under `/_simulator/` in, its answer out.
- *
- * @internal
  */
 export const make =
   (control: Control, config: State.Config) => (request: OrbSimulator.Request): Effect.Effect<OrbSimulator.Outcome> => {
     const headers = Pipeline.lowerCaseHeaders(request.headers)
-    const req: Handler.Request = {
+    const req: Wire.Request = {
       method: request.method.toUpperCase(),
       url: request.url,
       headers,
-      body: new Handler.Body(request.body)
+      body: new Wire.Body(request.body)
     }
     const refused = Pipeline.authenticate(config, headers)
     return Effect.map(

@@ -5,8 +5,6 @@
  * could count is deprecated, that is, replaced by a reflected replace-mode backfill; a key that still counts under
  * one copy (the same file run again in replace mode) is accepted, and so is the key of a reverted backfill's event
  * (reverting and running again is the documented way to redo a backfill).
- *
- * @internal
  */
 import type * as State from "./state.js"
 
@@ -14,8 +12,6 @@ import type * as State from "./state.js"
  * The keys among `keys` whose events in the store are all deprecated (at least one), at `now`. Cheap when no
  * replace-mode backfill is reflected (no event can be deprecated then), and otherwise one lookup per key and
  * backfill: never a walk of every event.
- *
- * @internal
  */
 export const among = (state: State.State, keys: Iterable<string>, now: number): Array<string> => {
   const stored: Array<{ readonly record: State.BackfillRecord; readonly reflectedAt: number }> = []

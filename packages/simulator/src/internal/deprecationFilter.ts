@@ -7,15 +7,11 @@
  *
  * Anything else (OR, parentheses, functions, ...) is refused when the backfill is created, so a filter is
  * never silently evaluated differently from what the caller meant.
- *
- * @internal
  */
 import * as Either from "effect/Either"
 
-/** @internal */
 export type Properties = Readonly<Record<string, string | number | boolean>>
 
-/** @internal */
 export type Filter = (properties: Properties) => boolean
 
 type Literal = string | number | boolean
@@ -81,8 +77,6 @@ const evaluate = (clause: Clause, properties: Properties): boolean => {
 
 /**
  * Parses a filter, or says why it cannot be evaluated.
- *
- * @internal
  */
 export const parse = (expression: string): Either.Either<Filter, string> => {
   const clauses: Array<Clause> = []
@@ -106,7 +100,5 @@ export const parse = (expression: string): Either.Either<Filter, string> => {
 
 /**
  * The filter that matches every event (no `deprecation_filter`).
- *
- * @internal
  */
 export const all: Filter = () => true

@@ -11,15 +11,13 @@
  * - Once there, an event is never taken out (Orb keeps every event for audit): one replaced by a reflected
  *   replace-mode backfill, or whose reflected backfill was reverted, is found with `deprecated: true`.
  * - The volume counts the events that count in usage: found, and not deprecated.
- *
- * @internal
  */
 import { Backfill } from "@effect-orb/backfills"
 import * as Either from "effect/Either"
 import * as Encoding from "effect/Encoding"
 import * as Schema from "effect/Schema"
-import * as Handler from "./handler.js"
 import type * as State from "./state.js"
+import * as Wire from "./wire.js"
 
 /**
  * What an event is at a given time:
@@ -28,12 +26,9 @@ import type * as State from "./state.js"
  * - `pending`: ingested into a backfill that is not reflected yet,
  * - `deprecated`: replaced by a reflected replace-mode backfill,
  * - `reverted`: ingested into a backfill that was reverted.
- *
- * @internal
  */
 export type EventStatus = "active" | "pending" | "deprecated" | "reverted"
 
-/** @internal */
 export interface Classified {
   readonly event: State.StoredEvent
   readonly status: EventStatus
@@ -44,8 +39,6 @@ export interface Classified {
 /**
  * Every recorded event (outside backfills first, in arrival order, then per backfill, oldest backfill first), as it
  * stands at `now`.
- *
- * @internal
  */
 export const classify = (state: State.State, now: number): Array<Classified> => {
   const out: Array<Classified> = []
@@ -68,9 +61,6 @@ export const classify = (state: State.State, now: number): Array<Classified> => 
 }
 
 const isoOf = (millis: number) => new Date(millis).toISOString()
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
 
 // ---------------------------------------------------------------------------------------------------------
 // search
@@ -110,21 +100,19 @@ const eventJson = (event: State.StoredEvent, deprecated: boolean) => ({
 /**
  * `POST /events/search`: the stored events under the ids, with a timestamp in `[timeframe_start, timeframe_end)`
  * (default: the week before `now`), in the order of the ids, and for one id in the order Orb came to hold them.
- *
- * @internal
  */
-export const search = (state: State.State, body: Handler.Body, now: number): Handler.Response => {
+export const search = (state: State.State, body: Wire.Body, now: number): Wire.Response => {
   const json = body.json()
-  if (Either.isLeft(json)) return Handler.validationError(json.left, [json.left])
-  if (!isRecord(json.right)) {
-    return Handler.validationError("The body must be a JSON object", ["body: expected an object"])
+  if (Either.isLeft(json)) return Wire.validationError(json.left, [json.left])
+  if (!Wire.isRecord(json.right)) {
+    return Wire.validationError("The body must be a JSON object", ["body: expected an object"])
   }
   const decoded = decodeCriteria(json.right)
-  if (Either.isLeft(decoded)) return Handler.validationError("Invalid search", Handler.formatIssues(decoded.left))
+  if (Either.isLeft(decoded)) return Wire.validationError("Invalid search", Wire.formatIssues(decoded.left))
   const criteria = decoded.right
   const end = criteria.timeframeEnd?.epochMillis ?? now
   const start = criteria.timeframeStart?.epochMillis ?? end - weekMillis
-  if (end <= start) return Handler.validationError("Invalid search", ["timeframe_end: must be after timeframe_start"])
+  if (end <= start) return Wire.validationError("Invalid search", ["timeframe_end: must be after timeframe_start"])
   const wanted = new Map<string, Array<Classified>>()
   for (const id of criteria.eventIds) wanted.set(id, [])
   for (const classified of classify(state, now)) {
@@ -136,7 +124,7 @@ export const search = (state: State.State, body: Handler.Body, now: number): Han
   for (const found of wanted.values()) {
     for (const { event, status } of found) data.push(eventJson(event, status !== "active"))
   }
-  return Handler.json(200, { data })
+  return Wire.json(200, { data })
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -175,10 +163,8 @@ const timestampParam = (
  * `GET /events/volume`: one count per UTC hour from the hour of `timeframe_start` to the hour `timeframe_end`
  * (default `now`) falls in, oldest first, hours without events included (count 0), `limit` hours a page, with the
  * `pagination_metadata` of Orb's paginated lists (the cursor holds the next page's hour).
- *
- * @internal
  */
-export const volume = (state: State.State, params: URLSearchParams, now: number): Handler.Response => {
+export const volume = (state: State.State, params: URLSearchParams, now: number): Wire.Response => {
   const errors: Array<string> = []
   const start = timestampParam(params, "timeframe_start", errors)
   if (start === undefined && params.get("timeframe_start") === null) {
@@ -205,7 +191,7 @@ export const volume = (state: State.State, params: URLSearchParams, now: number)
   if (errors.length === 0 && start !== undefined && end <= start) {
     errors.push("timeframe_end: must be after timeframe_start")
   }
-  if (errors.length > 0) return Handler.validationError("Invalid query", errors)
+  if (errors.length > 0) return Wire.validationError("Invalid query", errors)
 
   const to = Math.min(endHour, from + limit * hourMillis)
   const counts = new Map<number, number>()
@@ -219,26 +205,8 @@ export const volume = (state: State.State, params: URLSearchParams, now: number)
     data.push({ timeframe_start: isoOf(hour), timeframe_end: isoOf(hour + hourMillis), count: counts.get(hour) ?? 0 })
   }
   const hasMore = to < endHour
-  return Handler.json(200, {
+  return Wire.json(200, {
     data,
     pagination_metadata: { has_more: hasMore, next_cursor: hasMore ? encodeCursor(to) : null }
   })
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// routing
-
-/**
- * Answers a request for one of these endpoints at `now`, or `undefined` for any other request (which
- * `Handler.handle` answers). Authentication, quotas and idempotency are the caller's, as for `Handler.handle`.
- *
- * @internal
- */
-export const handle = (state: State.State, request: Handler.Request, now: number): Handler.Response | undefined => {
-  const url = new URL(request.url, "http://simulator.invalid")
-  const path = url.pathname.replace(/\/$/, "")
-  const method = request.method.toUpperCase()
-  if (path === "/v1/events/search" && method === "POST") return search(state, request.body, now)
-  if (path === "/v1/events/volume" && method === "GET") return volume(state, url.searchParams, now)
-  return undefined
 }

@@ -1,13 +1,10 @@
 /**
  * Rate limits (fixed windows on the clock) and fault decisions (a seeded draw per request), kept apart from
  * the handler so that they apply the same way to every endpoint.
- *
- * @internal
  */
 import type * as OrbSimulator from "../OrbSimulator.js"
 import * as Random from "./random.js"
 
-/** @internal */
 export type Category = "read" | "write" | "ingest"
 
 interface Window {
@@ -18,8 +15,6 @@ interface Window {
 /**
  * Admits a request or says how many seconds to wait (the `Retry-After`). A refused request does not
  * count against the limits.
- *
- * @internal
  */
 export class Limiter {
   private readonly windows = new Map<string, Window>()
@@ -76,7 +71,6 @@ export class Limiter {
   }
 }
 
-/** @internal */
 export const faultKinds: ReadonlyArray<OrbSimulator.FaultKind> = [
   "internal-error",
   "unavailable",
@@ -88,8 +82,6 @@ export const faultKinds: ReadonlyArray<OrbSimulator.FaultKind> = [
 
 /**
  * Picks the fault (if any) for each request: scripted faults first, in order, then a seeded draw.
- *
- * @internal
  */
 export class Faults {
   private random: Random.Random

@@ -9,14 +9,14 @@ import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as OrbSimulator from "../OrbSimulator.js"
-import * as EventsHandler from "./eventsHandler.js"
-import * as Handler from "./handler.js"
-import * as State from "./state.js"
+import * as IngestHandler from "./ingestHandler.js"
 import type * as LimitsAndFaults from "./limitsAndFaults.js"
+import * as Router from "./router.js"
+import * as State from "./state.js"
+import * as Wire from "./wire.js"
 
 const defaultFaultDelay = Duration.minutes(2)
 
-/** @internal */
 export const lowerCaseHeaders = (headers: Readonly<Record<string, string | undefined>>): Record<string, string> => {
   const out: Record<string, string> = {}
   for (const [name, value] of Object.entries(headers)) if (value !== undefined) out[name.toLowerCase()] = value
@@ -24,30 +24,29 @@ export const lowerCaseHeaders = (headers: Readonly<Record<string, string | undef
 }
 
 // Orb's answer to a concurrent duplicate: the `conflict` fault is the same answer.
-const inProgress = Handler.problem(
+const inProgress = Wire.problem(
   "ResourceConflict",
   "Request in progress",
   "A request with this Idempotency-Key is still in progress"
 )
 
-const withHeaders = (response: Handler.Response, headers: Record<string, string>): Handler.Response => ({
+const withHeaders = (response: Wire.Response, headers: Record<string, string>): Wire.Response => ({
   ...response,
   headers: { ...response.headers, ...headers }
 })
 
-const respond = (response: Handler.Response): Extract<OrbSimulator.Outcome, { readonly _tag: "Respond" }> => ({
+const respond = (response: Wire.Response): Extract<OrbSimulator.Outcome, { readonly _tag: "Respond" }> => ({
   _tag: "Respond",
   ...response
 })
 
-/** @internal */
 export const faultResponse = (
   kind: Exclude<OrbSimulator.FaultKind, "drop" | "delay">
 ): Extract<OrbSimulator.Outcome, { readonly _tag: "Respond" }> => {
   switch (kind) {
     case "internal-error":
       return respond(
-        withHeaders(Handler.problem("InternalServerError", "Internal server error", "Injected fault"), {
+        withHeaders(Wire.problem("InternalServerError", "Internal server error", "Injected fault"), {
           "transient-error": "true"
         })
       )
@@ -61,7 +60,7 @@ export const faultResponse = (
       })
     case "too-many-requests":
       return respond(
-        withHeaders(Handler.problem("TooManyRequests", "Too many requests", "Injected fault"), { "retry-after": "1" })
+        withHeaders(Wire.problem("TooManyRequests", "Too many requests", "Injected fault"), { "retry-after": "1" })
       )
     case "conflict":
       return respond(inProgress)
@@ -97,12 +96,12 @@ export interface Parts {
   readonly now: Effect.Effect<number>
 }
 
-/** Step 1: the bearer key, when the simulator demands one (the control API's too). @internal */
-export const authenticate = (config: State.Config, headers: Record<string, string>): Handler.Response | undefined => {
+/** Step 1: the bearer key, when the simulator demands one (the control API's too). */
+export const authenticate = (config: State.Config, headers: Record<string, string>): Wire.Response | undefined => {
   if (config.apiKey === undefined) return undefined
   const match = /^Bearer\s+(.+)$/i.exec(headers["authorization"] ?? "")
   if (match !== null && match[1] === config.apiKey) return undefined
-  return Handler.problem(
+  return Wire.problem(
     "AuthenticationError",
     "Authentication failed",
     match === null ? "Missing bearer API key" : "The API key is not valid"
@@ -110,37 +109,37 @@ export const authenticate = (config: State.Config, headers: Record<string, strin
 }
 
 /** Step 2: the quota of the request's category, answered with 429 and `Retry-After` when it is spent. */
-const admit = (limiter: LimitsAndFaults.Limiter, req: Handler.Request, now: number): Handler.Response | undefined => {
-  const category = Handler.category(req)
-  const wait = limiter.admit(category, () => Handler.eventCount(req), now)
+const admit = (limiter: LimitsAndFaults.Limiter, req: Wire.Request, now: number): Wire.Response | undefined => {
+  const category = Router.category(req)
+  const wait = limiter.admit(category, () => IngestHandler.eventCount(req), now)
   if (wait === undefined) return undefined
   return withHeaders(
-    Handler.problem("TooManyRequests", "Too many requests", `Rate limit for ${category} requests reached`),
+    Wire.problem("TooManyRequests", "Too many requests", `Rate limit for ${category} requests reached`),
     { "retry-after": String(wait) }
   )
 }
 
 /** Where a request stands with its `Idempotency-Key`: refused, a replay of a stored answer, or a new request. */
 type Keyed =
-  | { readonly _tag: "Refused"; readonly response: Handler.Response }
+  | { readonly _tag: "Refused"; readonly response: Wire.Response }
   | {
     readonly _tag: "Go"
     readonly key: string | undefined
     readonly fingerprint: string
-    readonly stored: Handler.Response | undefined
+    readonly stored: Wire.Response | undefined
   }
 
 /**
  * Step 3: a POST's key is checked, then looked up: the same request within the key's lifetime is a replay of its
  * stored answer (or, still in progress, a 409), another request under it a 409; a new key is reserved.
  */
-const keyed = (parts: Parts, req: Handler.Request, now: number): Keyed => {
+const keyed = (parts: Parts, req: Wire.Request, now: number): Keyed => {
   const { config, state } = parts
   const key = req.method === "POST" ? req.headers["idempotency-key"] : undefined
   if (key !== undefined && (key.length === 0 || key.length > Backfill.maxIdempotencyKeyLength)) {
     return {
       _tag: "Refused",
-      response: Handler.validationError("Invalid Idempotency-Key", [
+      response: Wire.validationError("Invalid Idempotency-Key", [
         `Idempotency-Key: must be 1 to ${Backfill.maxIdempotencyKeyLength} characters`
       ])
     }
@@ -156,7 +155,7 @@ const keyed = (parts: Parts, req: Handler.Request, now: number): Keyed => {
   if (entry.fingerprint !== fingerprint) {
     return {
       _tag: "Refused",
-      response: Handler.problem(
+      response: Wire.problem(
         "ResourceConflict",
         "Idempotency key reused",
         "This Idempotency-Key was used with a different request"
@@ -174,7 +173,7 @@ const keyed = (parts: Parts, req: Handler.Request, now: number): Keyed => {
  */
 const handled = (
   parts: Parts,
-  req: Handler.Request,
+  req: Wire.Request,
   go: Extract<Keyed, { readonly _tag: "Go" }>,
   seen: { replayed: boolean; fault: OrbSimulator.FaultKind | undefined }
 ): Effect.Effect<OrbSimulator.Outcome> => {
@@ -199,7 +198,7 @@ const handled = (
     let response = stored
     if (response === undefined) {
       const at = yield* parts.now
-      response = EventsHandler.handle(state, req, at) ?? Handler.handle(state, req, at)
+      response = Router.handle(state, req, at)
       if (key !== undefined) state.idempotency.set(key, { fingerprint, storedAt: at, response })
     }
     if (fault !== undefined && fault.timing === "after" && stored === undefined) {
@@ -217,11 +216,11 @@ export const make = (parts: Parts) => (request: OrbSimulator.Request): Effect.Ef
   Effect.gen(function*() {
     const now = yield* parts.now
     const headers = lowerCaseHeaders(request.headers)
-    const req: Handler.Request = {
+    const req: Wire.Request = {
       method: request.method.toUpperCase(),
       url: request.url,
       headers,
-      body: new Handler.Body(request.body)
+      body: new Wire.Body(request.body)
     }
     // Filled in as the request goes along, for the request log.
     const seen: { replayed: boolean; fault: OrbSimulator.FaultKind | undefined } = { replayed: false, fault: undefined }

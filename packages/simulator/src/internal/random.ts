@@ -1,15 +1,12 @@
 /**
  * A small seeded pseudo-random generator (mulberry32): the same seed gives the same sequence, so ids and
  * injected faults are reproducible from one run to the next.
- *
- * @internal
  */
 export interface Random {
   /** A number in [0, 1). */
   readonly next: () => number
 }
 
-/** @internal */
 export const make = (seed: number): Random => {
   let state = seed >>> 0
   return {
@@ -27,8 +24,6 @@ const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 
 /**
  * An id shaped like Orb's (a short base62 string), drawn from `random`.
- *
- * @internal
  */
 export const id = (random: Random, length = 16): string => {
   let out = ""

@@ -2,15 +2,12 @@
  * The simulator's in-memory Orb: backfills, events, customers and stored idempotent responses, with the
  * lifecycle of each backfill derived from the current time whenever it is read (no background fiber, so
  * `TestClock` moves backfills along simply by moving time).
- *
- * @internal
  */
 import type { Backfill } from "@effect-orb/backfills"
 import * as Crypto from "node:crypto"
 import type * as DeprecationFilter from "./deprecationFilter.js"
 import * as Random from "./random.js"
 
-/** @internal */
 export interface Config {
   /** The bearer key demanded, if any. */
   readonly apiKey: string | undefined
@@ -30,13 +27,13 @@ export interface Config {
   readonly customers: ReadonlyArray<Customer>
 }
 
-/** A customer of the account: its Orb id and, if it has one, its external id. @internal */
+/** A customer of the account: its Orb id and, if it has one, its external id. */
 export interface Customer {
   readonly id: string
   readonly externalCustomerId?: string | undefined
 }
 
-/** An event as recorded. @internal */
+/** An event as recorded. */
 export interface StoredEvent {
   readonly seq: number
   readonly eventName: string
@@ -53,7 +50,6 @@ export interface StoredEvent {
   readonly ingestedAt: number
 }
 
-/** @internal */
 export interface BackfillRecord {
   readonly seq: number
   readonly id: string
@@ -74,7 +70,7 @@ export interface BackfillRecord {
   readonly events: Map<string, StoredEvent>
 }
 
-/** What a backfill looks like at a given time. @internal */
+/** What a backfill looks like at a given time. */
 export interface View {
   readonly status: Backfill.BackfillStatus
   /** Accepting events. */
@@ -86,7 +82,6 @@ export interface View {
   readonly revertedAt: number | undefined
 }
 
-/** @internal */
 export interface StoredResponse {
   readonly status: number
   readonly headers: Readonly<Record<string, string>>
@@ -97,14 +92,11 @@ export interface StoredResponse {
  * What identifies a request for its `Idempotency-Key`: a SHA-256 digest of its method, path and body. A
  * digest rather than the body itself, so that a remembered key costs the same few bytes whatever it was
  * sent with (an ingest body of 500 events is about 100 kB, kept for 48 hours).
- *
- * @internal
  */
 export const fingerprint = (method: string, path: string, body: string): string =>
   // A path holds no raw newline (the URL parser encodes it), so the newline cannot be confused with the body.
   Crypto.createHash("sha256").update(`${method} ${path}\n`).update(body).digest("base64")
 
-/** @internal */
 export interface IdempotencyEntry {
   /** See {@link fingerprint}. */
   readonly fingerprint: string
@@ -113,7 +105,6 @@ export interface IdempotencyEntry {
   readonly response: StoredResponse | undefined
 }
 
-/** @internal */
 export class State {
   seq = 0
   private readonly backfillsById = new Map<string, BackfillRecord>()

@@ -36,7 +36,6 @@ const take = (
     return delay
   })
 
-/** @internal */
 export const make = (account: string): Effect.Effect<IngestBudget.IngestBudget, never, RateLimiter.RateLimiterStore> =>
   Effect.map(RateLimiter.make, (limiter) => {
     let warned = false
@@ -69,7 +68,6 @@ export const make = (account: string): Effect.Effect<IngestBudget.IngestBudget, 
     })
   })
 
-/** @internal */
 export const layer = Layer.effect(
   IngestBudget.IngestBudget,
   Effect.flatMap(RunOrb.OrbConnection, (connection) => make(RunOrb.account(connection)))

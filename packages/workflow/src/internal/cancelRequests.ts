@@ -17,8 +17,6 @@ const ensureTable = (sql: SqlClient.SqlClient) =>
  * Whether the run was asked to stop. A database that cannot answer reads as "not asked": the run then goes on to its
  * next step and asks again before it, so a cancel is at worst seen one step late; failing the run for it would revert
  * hours of work over a blip of the engine's own database.
- *
- * @internal
  */
 export const isRequested = (executionId: string) =>
   Effect.flatMap(
@@ -33,12 +31,10 @@ export const isRequested = (executionId: string) =>
  * Makes the table, where a run's process starts: its first look for a request must find the table, as a statement
  * that failed to prepare (the table missing) is remembered as failed by the client's statement cache, and would read
  * "not asked" for minutes after another process made the table with its request.
- *
- * @internal
  */
 export const ensure = Effect.flatMap(SqlClient.SqlClient, ensureTable)
 
-/** Records a cancel request; requesting twice is one request. @internal */
+/** Records a cancel request; requesting twice is one request. */
 export const request = (executionId: string) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
@@ -46,7 +42,7 @@ export const request = (executionId: string) =>
     yield* sql`INSERT INTO ${sql(table)} (execution_id) VALUES (${executionId}) ON CONFLICT DO NOTHING`
   })
 
-/** Forgets a run's request, with its engine rows when it is pruned. @internal */
+/** Forgets a run's request, with its engine rows when it is pruned. */
 export const forget = (executionId: string) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient

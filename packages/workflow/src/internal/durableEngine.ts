@@ -114,7 +114,6 @@ const singleRunner = Sharding.layer.pipe(
   Layer.provide(ShardingConfig.layerFromEnv(shardingConfig))
 )
 
-/** @internal */
 export const layerSqlite = (
   options: DurableEngine.SqliteOptions,
   StateLocked: typeof DurableEngine.StateLocked,
@@ -127,7 +126,6 @@ export const layerSqlite = (
     Layer.provide(Layer.scopedDiscard(open(options.filename, StateLocked, StateUnwritable)))
   )
 
-/** @internal */
 export const layerSqliteMaintenance = (
   options: DurableEngine.SqliteOptions,
   StateLocked: typeof DurableEngine.StateLocked,
@@ -137,15 +135,12 @@ export const layerSqliteMaintenance = (
     Layer.provide(Layer.scopedDiscard(open(options.filename, StateLocked, StateUnwritable)))
   )
 
-/** @internal */
 export const layerSqliteBeside = (options: DurableEngine.SqliteOptions) =>
   SqliteClient.layer({ filename: options.filename })
 
-/** @internal */
 export const layerSqliteReader = (options: DurableEngine.SqliteOptions) =>
   SqliteClient.layer({ filename: options.filename, readonly: true })
 
-/** @internal */
 export const whileWritable = (StateUnwritable: typeof DurableEngine.StateUnwritable) =>
 <A, E, R>(
   effect: Effect.Effect<A, E, R>
@@ -205,7 +200,6 @@ const pgConfig = (
       applicationName
     }
 
-/** @internal */
 export const layerPostgres = (options: DurableEngine.PostgresOptions) =>
   Layer.unwrapEffect(Effect.gen(function*() {
     // Every setting is given, so that the process environment (`HOST`, `PORT`, ...: `NodeClusterSocket` reads it)

@@ -44,7 +44,7 @@ const fingerprint = (name: string, reader: RunSource.NamedReader) =>
     ? Effect.succeed(undefined)
     : Effect.mapError(reader.fingerprint, (error) => unreadable(name, `its fingerprint: ${detailOf(error)}`))
 
-/** A registered source's fingerprint and size now, for its `NamedSource`. @internal */
+/** A registered source's fingerprint and size now, for its `NamedSource`. */
 export const describe = (sources: Readers, name: string) =>
   Effect.gen(function*() {
     const named = yield* reader(sources, name)
@@ -81,7 +81,7 @@ const verify = (source: RunSource.NamedSource, reader: RunSource.NamedReader) =>
 
 const encode = Schema.encodeEither(Backfill.IngestEvent)
 
-/** Up to `maxEvents` events from the `from.offset`-th: `lines` count events from 1. @internal */
+/** Up to `maxEvents` events from the `from.offset`-th: `lines` count events from 1. */
 export const readSegment = (
   sources: Readers,
   source: RunSource.NamedSource,

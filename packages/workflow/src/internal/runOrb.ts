@@ -43,19 +43,15 @@ const sameKey = (recorded: string, apiKey: Redacted.Redacted) => {
  * the normalized base URL and an unsalted SHA-256 of the key (under a label of its own, so that it matches no other
  * hash of the key), never the key. Unlike a run's fingerprint it is the same for every run: it is meant to be
  * compared.
- *
- * @internal
  */
 export const account = (connection: DurableRun.OrbConnection): string =>
   `${normalizeBaseUrl(connection.baseUrl)} ${hash("effect-orb ingest budget", connection.apiKey)}`
 
-/** @internal */
 export const of = (connection: DurableRun.OrbConnection): DurableRun.RunOrb => ({
   baseUrl: normalizeBaseUrl(connection.baseUrl),
   keyFingerprint: fingerprint(connection.apiKey)
 })
 
-/** @internal */
 export const OrbConnection = Context.GenericTag<DurableRun.OrbConnection>(
   "@effect-orb/workflow/DurableRun/OrbConnection"
 )
@@ -63,8 +59,6 @@ export const OrbConnection = Context.GenericTag<DurableRun.OrbConnection>(
 /**
  * Whether the run may act through this process's connection. A run recorded before runs had an Orb is checked by
  * its backfill alone, once it exists; a process that says nothing of its connection checks nothing.
- *
- * @internal
  */
 export const check = (OtherOrb: typeof DurableRun.OtherOrb) =>
 <R>(
@@ -122,8 +116,6 @@ export const check = (OtherOrb: typeof DurableRun.OtherOrb) =>
 /**
  * How the run's Orb compares with the process's connection, without a request: `undefined` when either says
  * nothing.
- *
- * @internal
  */
 export const compare = (
   orb: DurableRun.RunOrb | undefined

@@ -68,7 +68,6 @@ interface Entry {
   readonly mayHaveLeftOpen: boolean
 }
 
-/** @internal */
 export const list = (
   workflowName: string
 ): Effect.Effect<ReadonlyArray<DurableRun.RunState>, SqlError.SqlError, SqlClient.SqlClient> =>
@@ -228,8 +227,6 @@ const failureOf = (cause: Json | undefined): Json | undefined => {
  * Deletes the engine's rows of the runs that finished before `finishedBefore` (their messages and replies, their
  * durable clock's, their cancel request), in one transaction per run. Kept whatever their age: unfinished runs, and
  * failed runs that may have left their backfill open.
- *
- * @internal
  */
 export const prune = (workflowName: string) =>
 (
@@ -257,8 +254,6 @@ export const prune = (workflowName: string) =>
 
 /**
  * A run's outcome as the engine journaled it (its exit, encoded), once it has ended; `undefined` before.
- *
- * @internal
  */
 export const outcome = (workflowName: string) =>
 (

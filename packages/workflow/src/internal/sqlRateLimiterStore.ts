@@ -17,7 +17,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 
-/** @internal */
 export const table = "effect_orb_rate_limits"
 
 const storeError = (cause: unknown) =>
@@ -32,7 +31,6 @@ const storeError = (cause: unknown) =>
  */
 const num = (sql: SqlClient.SqlClient, value: number) => sql`CAST(${value} AS DOUBLE PRECISION)`
 
-/** @internal */
 export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   yield* sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (
@@ -117,7 +115,6 @@ export const make = Effect.gen(function*() {
   })
 })
 
-/** @internal */
 export const layer: Layer.Layer<RateLimiter.RateLimiterStore, SqlError.SqlError, SqlClient.SqlClient> = Layer.effect(
   RateLimiter.RateLimiterStore,
   make

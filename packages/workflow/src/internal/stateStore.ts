@@ -43,8 +43,6 @@ const isCode = (error: unknown, ...codes: ReadonlyArray<string>) =>
 /**
  * The main file (created when missing) and every file beside it made private. SQLite gives the journal and the
  * shared memory it creates later the main file's mode, so they are private from their start.
- *
- * @internal
  */
 export const makePrivate = (filename: string) => {
   for (const file of files(filename)) ensurePrivate(file, file === filename || file === `${filename}.lock`)
@@ -84,8 +82,6 @@ const storageFailure = (error: unknown, filename: string): string | undefined =>
 
 /**
  * Why the state file cannot be written, when that is the failure: the first storage failure of a cause.
- *
- * @internal
  */
 export const unwritableReason = (error: unknown, filename: string): string | undefined => {
   if (Cause.isCause(error)) {
@@ -105,8 +101,6 @@ const probeTable = "effect_orb_state_probe"
  * Writes to the state file as the engine will, before the engine starts: the journal checkpointed and emptied, then
  * a row written, so that the write needs room of its own. A disk that is full or read-only fails it at once, rather
  * than the engine's storage failing in a loop behind a run that waits.
- *
- * @internal
  */
 export const probe = (filename: string): string | undefined => {
   let db: Database.Database | undefined
@@ -138,8 +132,6 @@ export const probe = (filename: string): string | undefined => {
  * back by itself on a full disk, and the engine then reports only that its own rollback found none), so a failure
  * is followed by a write of its own, of a few pages, on the engine's connection: `check` says why that cannot be
  * written, if it cannot. `unwritable` fails once such writes have failed a few times on end over about 1.5 s.
- *
- * @internal
  */
 export class StateHealth extends Context.Tag("@effect-orb/workflow/StateHealth")<StateHealth, {
   readonly path: string
@@ -152,7 +144,6 @@ export class StateHealth extends Context.Tag("@effect-orb/workflow/StateHealth")
 const failuresBeforeGivingUp = 3
 const checkEvery = "700 millis"
 
-/** @internal */
 export const layerHealth = (filename: string, StateUnwritable: typeof DurableEngine.StateUnwritable) =>
   Layer.scoped(
     StateHealth,
@@ -236,8 +227,6 @@ const checkpoint = (sql: SqlClient.SqlClient) => Effect.ignore(sql`PRAGMA wal_ch
  * start (an activity's request is saved once the step before it has its result: not every reply passes through
  * this service, some are saved by the storage's own handlers), and after the replies that do pass. At shutdown the
  * journal is emptied into the main file.
- *
- * @internal
  */
 export const watchStorage = <ROut, E, RIn>(storage: Layer.Layer<ROut, E, RIn>) =>
   Layer.scopedContext(Effect.gen(function*() {
