@@ -16,6 +16,7 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Hash from "effect/Hash"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
@@ -262,13 +263,27 @@ describe("one budget per account, across runners on Postgres", () => {
             if (Date.now() - started > 40_000) return yield* Effect.dieMessage(`runners not ready\n${output()}`)
             yield* Effect.sleep("100 millis")
           }
-          const ids = yield* Effect.forEach(Array.from({ length: runs }, (_, run) => run), (run) =>
-            Effect.gen(function*() {
-              const file = path.join(dir, `run-${run}.ndjson`)
-              fs.writeFileSync(file, linesOf(run, perRun))
+          // Which runner holds which shard: a shard's lock is 1,000,000 + its number (as @effect/cluster's
+          // SQL shard storage takes them), held by the runner's connection.
+          const holders = new Map(
+            (yield* sql<{ readonly pid: number; readonly lock: number }>`
+              SELECT pid, objid::int AS lock FROM pg_locks WHERE locktype = 'advisory' AND granted`)
+              .map((row) => [row.lock - 1_000_000, row.pid] as const)
+          )
+          // A workflow's entity is its execution id; its shard, as @effect/cluster's Sharding.getShardId has it
+          // (Hash.string is the same hash), of the default 300.
+          const holderOf = (executionId: string) => holders.get(Math.abs(Hash.string(executionId) % 300) + 1)
+          const payloads = []
+          for (let run = 0; run < runs; run++) {
+            const file = path.join(dir, `run-${run}.ndjson`)
+            fs.writeFileSync(file, linesOf(run, perRun))
+            const source = yield* RunSource.fromFile(file)
+            // The run keys chosen so that the first two runs fall to different runners: the shards decide, and
+            // three runs may otherwise all hash to one runner's (one time in four).
+            for (let attempt = 0;; attempt++) {
               const payload = yield* DurableRun.payload({
-                runKey: `budget-pg-${run}`,
-                source: yield* RunSource.fromFile(file),
+                runKey: `budget-pg-${run}-${attempt}`,
+                source,
                 ...weekOf(run),
                 replaceExistingEvents: false,
                 segmentEvents: 200,
@@ -277,8 +292,19 @@ describe("one budget per account, across runners on Postgres", () => {
                 quota: { requestsPerSecond: runRps, eventsPerMinute: 1_000_000 },
                 until: "closed"
               })
-              return yield* DurableRun.BackfillRun.execute(payload, { discard: true })
-            }))
+              const holder = holderOf(yield* DurableRun.BackfillRun.executionId(payload))
+              const first = payloads[0]
+              if (
+                run !== 1 || first === undefined || attempt >= 64 ||
+                holder !== holderOf(yield* DurableRun.BackfillRun.executionId(first))
+              ) {
+                payloads.push(payload)
+                break
+              }
+            }
+          }
+          const ids = yield* Effect.forEach(payloads, (payload) =>
+            DurableRun.BackfillRun.execute(payload, { discard: true }))
           const waited = Date.now()
           while (true) {
             const polled = yield* Effect.forEach(ids, (id) =>
@@ -298,9 +324,7 @@ describe("one budget per account, across runners on Postgres", () => {
         }).pipe(Effect.provide(client))
         const requests = yield* server.simulator.requests
         const senders = new Set(
-          requests.filter((r) =>
-            r.url.startsWith("/v1/ingest")
-          ).map((r) => r.headers["user-agent"])
+          requests.filter((r) => r.url.startsWith("/v1/ingest")).map((r) => r.headers["user-agent"])
         )
         assert.strictEqual(senders.size, 2, "both runners sent events")
         const traffic = ingestTraffic(requests)
