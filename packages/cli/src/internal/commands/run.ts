@@ -15,9 +15,9 @@ import * as Option from "effect/Option"
 import * as Backend from "../../Backend.js"
 import * as Output from "../../Output.js"
 import type * as CliError from "../cliError.js"
+import * as InMemoryRun from "../inMemoryRun.js"
 import * as Inputs from "../inputs.js"
 import * as Lazy from "../lazy.js"
-import * as Workflow from "../workflow.js"
 import { announce } from "./backend.js"
 import { define } from "./define.js"
 import * as Flags from "./flags.js"
@@ -189,7 +189,7 @@ export const runOptions = (
 ): Either.Either<
   {
     /** The run's settings; its files are `inputs` (`--file`'s values) until `Inputs.expand` reads them. */
-    readonly options: Omit<Workflow.RunOptions, "durable" | "files"> & {
+    readonly options: Omit<InMemoryRun.RunOptions, "durable" | "files"> & {
       readonly inputs: ReadonlyArray<string>
       /** `--format`: every file read as it, else each by its own name. */
       readonly format: EventFile.Format | undefined
@@ -421,7 +421,7 @@ export const run = define(
         yield* Output.note(`${stateFile.database !== undefined ? "Database" : "State"}: ${stateFile.path}`)
       }
       const { format: _, inputs: __, ...settings } = options
-      yield* Workflow.run({
+      yield* InMemoryRun.run({
         ...settings,
         files,
         durable: stateFile === undefined
