@@ -18,9 +18,9 @@ import * as Backend from "../Backend.js"
 import * as Output from "../Output.js"
 import type * as CliError from "./cliError.js"
 import type * as Durable from "./durable.js"
+import * as InMemoryRun from "./inMemoryRun.js"
 import * as Progress from "./progress.js"
 import * as Render from "./render.js"
-import * as Workflow from "./workflow.js"
 
 /**
  * The sample's customers: external ids and how busy each is (API calls per hour at the daily peak).
@@ -170,7 +170,7 @@ export const demo = (options: DemoOptions = {}): Effect.Effect<
         Render.time(end).slice(0, 10)
       } --add`
     )
-    const outcome = yield* Workflow.run({
+    const outcome = yield* InMemoryRun.run({
       files: [{ file, format: "ndjson" }],
       backfill: { timeframeStart: start, timeframeEnd: end, replaceExistingEvents: false },
       skipInvalid: false,

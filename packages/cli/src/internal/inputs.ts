@@ -15,7 +15,7 @@
  *
  * @since 0.2.0
  */
-import * as Input from "@effect-orb/workflow/EventFile"
+import * as EventFile from "@effect-orb/workflow/EventFile"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -36,7 +36,7 @@ import * as CliError from "./cliError.js"
  */
 export interface InputFile {
   readonly file: string
-  readonly format: Input.Format
+  readonly format: EventFile.Format
 }
 
 /**
@@ -67,7 +67,7 @@ export const isFolder = (file: string): boolean => fs.statSync(file, { throwIfNo
  */
 export const summary = (files: ReadonlyArray<InputFile>): string | undefined => {
   if (files.length < 2) return undefined
-  const byFormat = new Map<Input.Format, Array<string>>()
+  const byFormat = new Map<EventFile.Format, Array<string>>()
   for (const { file, format } of files) {
     const names = byFormat.get(format) ?? []
     names.push(path.basename(file))
@@ -108,11 +108,11 @@ const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 const refused = (reason: string) => new CliError.UsageError({ reason })
 
 /** A folder's event files, by name (see the module's rules). */
-const folderFiles = (folder: string, explicit: Input.Format | undefined) =>
+const folderFiles = (folder: string, explicit: EventFile.Format | undefined) =>
   Effect.gen(function*() {
     const names = yield* Effect.try({
       try: () => fs.readdirSync(folder).sort(byName),
-      catch: (e) => new Input.InputError({ file: folder, reason: `cannot be read (${(e as Error).message})` })
+      catch: (e) => new EventFile.InputError({ file: folder, reason: `cannot be read (${(e as Error).message})` })
     })
     const files: Array<InputFile> = []
     const unnamed: Array<string> = []
@@ -122,7 +122,7 @@ const folderFiles = (folder: string, explicit: Input.Format | undefined) =>
       const stat = yield* Effect.try({
         try: () => fs.statSync(file),
         catch: (e) =>
-          new Input.InputError({
+          new EventFile.InputError({
             file,
             reason: `cannot be read (${
               (e as { code?: string }).code === "ENOENT" ? "a link to nothing" : (e as Error).message
@@ -132,7 +132,7 @@ const folderFiles = (folder: string, explicit: Input.Format | undefined) =>
       if (!stat.isFile()) continue
       const format = (yield* parquetByContent(file, explicit))
         ? Either.right("parquet" as const)
-        : Input.formatOf(file, explicit)
+        : EventFile.formatOf(file, explicit)
       if (Either.isLeft(format)) unnamed.push(name)
       else files.push({ file, format: format.right })
     }
@@ -155,19 +155,19 @@ const folderFiles = (folder: string, explicit: Input.Format | undefined) =>
   })
 
 /** Parquet by its first bytes (`PAR1`) whatever the file's name, unless `--format` says otherwise. */
-const parquetByContent = (file: string, explicit: Input.Format | undefined) =>
+const parquetByContent = (file: string, explicit: EventFile.Format | undefined) =>
   explicit !== undefined
     ? Effect.succeed(false)
     // Unreadable: the reader says so, with the rest of the checks.
-    : Effect.orElseSucceed(Input.isParquet(file), () => false)
+    : Effect.orElseSucceed(EventFile.isParquet(file), () => false)
 
 /**
  * A file's format: Parquet by its content, else by its name; a name that tells none (`events.txt`): what the file is
  * says more.
  */
-const formatOfFile = (file: string, explicit: Input.Format | undefined): Effect.Effect<
-  Input.Format,
-  Input.InputError | Input.UnsupportedFormat,
+const formatOfFile = (file: string, explicit: EventFile.Format | undefined): Effect.Effect<
+  EventFile.Format,
+  EventFile.InputError | EventFile.UnsupportedFormat,
   FileSystem.FileSystem
 > =>
   Effect.flatMap(
@@ -175,11 +175,11 @@ const formatOfFile = (file: string, explicit: Input.Format | undefined): Effect.
     (parquet) => parquet ? Effect.succeed("parquet" as const) : formatOfName(file, explicit)
   )
 
-const formatOfName = (file: string, explicit: Input.Format | undefined) =>
-  Either.match(Input.formatOf(file, explicit), {
+const formatOfName = (file: string, explicit: EventFile.Format | undefined) =>
+  Either.match(EventFile.formatOf(file, explicit), {
     onRight: Effect.succeed,
     onLeft: (error) =>
-      Input.recognise(file).pipe(
+      EventFile.recognise(file).pipe(
         // Unreadable too: the name's error stands.
         Effect.catchTag("InputError", () => Effect.void),
         Effect.zipRight(Effect.fail(error))
@@ -187,7 +187,7 @@ const formatOfName = (file: string, explicit: Input.Format | undefined) =>
   })
 
 /** A glob's matching files, by name. */
-const globFiles = (pattern: string, explicit: Input.Format | undefined) =>
+const globFiles = (pattern: string, explicit: EventFile.Format | undefined) =>
   Effect.gen(function*() {
     const folder = path.dirname(pattern)
     const base = path.basename(pattern)
@@ -220,11 +220,11 @@ const globFiles = (pattern: string, explicit: Input.Format | undefined) =>
  */
 export const expand = (
   values: ReadonlyArray<string>,
-  explicit: Input.Format | undefined,
+  explicit: EventFile.Format | undefined,
   stdin?: string | undefined
 ): Effect.Effect<
   ReadonlyArray<InputFile>,
-  CliError.UsageError | Input.InputError | Input.UnsupportedFormat,
+  CliError.UsageError | EventFile.InputError | EventFile.UnsupportedFormat,
   FileSystem.FileSystem
 > =>
   Effect.gen(function*() {
@@ -248,7 +248,7 @@ export const expand = (
       if (stat === undefined && hasMagic(value)) {
         for (const file of yield* globFiles(value, explicit)) files.push(file)
       } else if (stat === undefined) {
-        return yield* new Input.InputError({ file: value, reason: "no such file or folder" })
+        return yield* new EventFile.InputError({ file: value, reason: "no such file or folder" })
       } else if (stat.isDirectory()) {
         for (const file of yield* folderFiles(value, explicit)) files.push(file)
       } else files.push({ file: value, format: yield* formatOfFile(value, explicit) })
@@ -261,7 +261,7 @@ export const expand = (
       }
       seen.add(absolute)
     }
-    for (const { file, format } of files) yield* Input.recognise(file, format)
+    for (const { file, format } of files) yield* EventFile.recognise(file, format)
     return files
   })
 
@@ -274,7 +274,7 @@ export const expand = (
 export const spool = (
   input: NodeJS.ReadableStream,
   file: string
-): Effect.Effect<string, Input.InputError> =>
+): Effect.Effect<string, EventFile.InputError> =>
   Effect.tryPromise({
     try: async () => {
       const hash = crypto.createHash("sha256")
@@ -290,7 +290,8 @@ export const spool = (
       )
       return hash.digest("hex")
     },
-    catch: (e) => new Input.InputError({ file: "-", reason: `standard input cannot be read (${(e as Error).message})` })
+    catch: (e) =>
+      new EventFile.InputError({ file: "-", reason: `standard input cannot be read (${(e as Error).message})` })
   })
 
 /**
@@ -302,7 +303,7 @@ export const spool = (
  */
 export const spoolTemporary = (
   input: NodeJS.ReadableStream
-): Effect.Effect<string, Input.InputError, Scope.Scope> =>
+): Effect.Effect<string, EventFile.InputError, Scope.Scope> =>
   Effect.gen(function*() {
     const folder = yield* Effect.acquireRelease(
       Effect.sync(() => {
@@ -333,13 +334,13 @@ export const spoolTemporary = (
 export const spoolDurable = (
   input: NodeJS.ReadableStream,
   stateFile: string
-): Effect.Effect<string, Input.InputError> =>
+): Effect.Effect<string, EventFile.InputError> =>
   Effect.gen(function*() {
     const folder = spoolFolder(stateFile)
     const partial = path.join(folder, `.stdin-${process.pid}-${Date.now()}`)
     yield* Effect.try({
       try: () => fs.mkdirSync(folder, { recursive: true, mode: 0o700 }),
-      catch: (e) => new Input.InputError({ file: folder, reason: `cannot be made (${(e as Error).message})` })
+      catch: (e) => new EventFile.InputError({ file: folder, reason: `cannot be made (${(e as Error).message})` })
     })
     const sha256 = yield* spool(input, partial).pipe(
       Effect.tapError(() => Effect.sync(() => fs.rmSync(partial, { force: true })))

@@ -7,7 +7,7 @@
  */
 import { type Backfills, Events, Verify } from "@effect-orb/backfills"
 // The module, not the package's index: in the bundle, the index would bring the durable engine into startup.
-import * as Input from "@effect-orb/workflow/EventFile"
+import * as EventFile from "@effect-orb/workflow/EventFile"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -26,9 +26,9 @@ import * as Render from "./render.js"
  */
 export interface Settings {
   /** The files, in order, each with its format: read one after the other, as `run` read them. */
-  readonly files: ReadonlyArray<{ readonly file: string; readonly format: Input.Format }>
+  readonly files: ReadonlyArray<{ readonly file: string; readonly format: EventFile.Format }>
   /** Types for some of a CSV file's property columns (`--csv-type`). */
-  readonly csvTypes?: Input.CsvTypes | undefined
+  readonly csvTypes?: EventFile.CsvTypes | undefined
   readonly maxDifferences?: number | undefined
   /** Searches per second, `false` for no pace (the in-process simulator). */
   readonly searchesPerSecond: number | false
@@ -56,7 +56,7 @@ export const check = (
   backfills: ReadonlyArray<string>
 ): Effect.Effect<
   Verified,
-  Verify.NotReflected | Backfills.Error | Input.InputError | Input.UnsupportedFormat,
+  Verify.NotReflected | Backfills.Error | EventFile.InputError | EventFile.UnsupportedFormat,
   Backend.Backend | Backfills.Backfills | FileSystem.FileSystem
 > =>
   Effect.gen(function*() {
@@ -64,7 +64,7 @@ export const check = (
     const events = yield* (backend.events ?? Effect.dieMessage("this backend has no event queries"))
     const source = Stream.flatMap(
       Stream.fromIterable(settings.files),
-      ({ file, format }) => Input.read(file, format, { csvTypes: settings.csvTypes })
+      ({ file, format }) => EventFile.read(file, format, { csvTypes: settings.csvTypes })
     ).pipe(
       Stream.map((line) => Either.getOrElse(line.event, () => undefined))
     )
@@ -214,7 +214,7 @@ export const afterRun = <E, R>(
   printResult: (extra: Record<string, unknown>) => Effect.Effect<void, E, R>
 ): Effect.Effect<
   void,
-  E | CliError.Exit | Verify.NotReflected | Backfills.Error | Input.InputError | Input.UnsupportedFormat,
+  E | CliError.Exit | Verify.NotReflected | Backfills.Error | EventFile.InputError | EventFile.UnsupportedFormat,
   R | Output.Output | Backend.Backend | Backfills.Backfills | FileSystem.FileSystem
 > =>
   Effect.gen(function*() {
