@@ -238,7 +238,7 @@ export const readSlice = async (
 ): Promise<Slice> => {
   const buffer = await asyncBufferFromFile(file)
   const length = slice.end - slice.start
-  const values = new Map<string, Array<unknown>>(layout.columns.map((column) => [column.name, new Array(length)]))
+  const values = new Map<string, ArrayLike<unknown>>()
   const read = (columns: ReadonlyArray<string>, as: typeof parsers | typeof millis) =>
     parquetRead({
       file: buffer,
@@ -250,8 +250,19 @@ export const readSlice = async (
       parsers: as,
       // A page may hold rows outside the slice: only those inside are kept.
       onChunk: ({ columnData, columnName, rowStart }) => {
-        const into = values.get(columnName)
-        if (into === undefined) return
+        // The column's values as decoded when they are the slice's rows exactly (a row group read whole): a copy
+        // would double what the slice holds.
+        if (rowStart === slice.start && columnData.length === length && !values.has(columnName)) {
+          values.set(columnName, columnData)
+          return
+        }
+        let into = values.get(columnName) as Array<unknown> | undefined
+        if (into === undefined || !Array.isArray(into)) {
+          const decoded = into
+          into = new Array(length)
+          if (decoded !== undefined) for (let i = 0; i < length; i++) into[i] = decoded[i]
+          values.set(columnName, into)
+        }
         const from = Math.max(slice.start, rowStart)
         const to = Math.min(slice.end, rowStart + columnData.length)
         for (let row = from; row < to; row++) into[row - slice.start] = columnData[row - rowStart]
@@ -264,7 +275,7 @@ export const readSlice = async (
   await read(flat, millis).then(() => nested.length > 0 ? read(nested, parsers) : undefined).catch((error) => {
     throw new ParquetProblem(broken(error), { rowGroup: slice.rowGroup, row: slice.start + 1 })
   })
-  const columns = layout.columns.map((column) => ({ ...column, values: values.get(column.name)! }))
+  const columns = layout.columns.map((column) => ({ ...column, values: values.get(column.name) ?? new Array(length) }))
   return {
     start: slice.start,
     rowGroup: slice.rowGroup,
@@ -296,7 +307,7 @@ const eventValue = (value: unknown): unknown =>
     : value
 
 const toEvent = (
-  columns: ReadonlyArray<Column & { readonly values: ReadonlyArray<unknown> }>,
+  columns: ReadonlyArray<Column & { readonly values: ArrayLike<unknown> }>,
   index: number
 ): Either.Either<Readonly<Record<string, unknown>>, string> => {
   const wire: Record<string, unknown> = {}
