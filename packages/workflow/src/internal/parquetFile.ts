@@ -260,7 +260,7 @@ export const readSlice = async (
         if (into === undefined || !Array.isArray(into)) {
           const decoded = into
           into = new Array(length)
-          if (decoded !== undefined) for (let i = 0; i < length; i++) into[i] = decoded[i]
+          if (decoded !== undefined) { for (let i = 0; i < length; i++) into[i] = decoded[i] }
           values.set(columnName, into)
         }
         const from = Math.max(slice.start, rowStart)
