@@ -89,6 +89,60 @@ describe("a Parquet file", () => {
       }
       assert.strictEqual((yield* requests).length, 0)
     }).pipe(Effect.provide(simulator)), 60_000)
+
+  it.live(
+    "several files: a note names the file and the row group of its place; invalid rows counted as rows",
+    () =>
+      Effect.gen(function*() {
+        const first = writeFile("first.parquet", parquet())
+        // Ten more events whose units are text, the first one late: a wrong column, and an invalid row.
+        const more = Array.from({ length: 10 }, (_, i) => wireEvent(count + i + 1))
+        const second = writeFile(
+          "second.parquet",
+          new Uint8Array(parquetWriteBuffer({
+            columnData: [
+              { name: "event_name", data: more.map((e) => e.event_name), type: "STRING" },
+              {
+                name: "timestamp",
+                data: more.map((e, i) => i === 0 ? new Date("2026-09-01T00:00:00Z") : new Date(e.timestamp)),
+                type: "TIMESTAMP"
+              },
+              { name: "external_customer_id", data: more.map((e) => e.external_customer_id), type: "STRING" },
+              { name: "idempotency_key", data: more.map((e) => e.idempotency_key), type: "STRING" },
+              { name: "units", data: more.map((e) => `${e.properties.units}`), type: "STRING" }
+            ],
+            rowGroupSize: 3
+          }))
+        )
+        const refused = yield* cli(["run", "--file", first, "--file", second, ...timeframe, "--add", "--dry-run"])
+        assert.strictEqual(refused.code, 2, refused.stderr)
+        assert.include(refused.stderr, "Checked 2 files (")
+        assert.include(refused.stderr, ": 3,009 valid events, 1 invalid row.")
+        assert.include(refused.stderr, `${second}: row group 1, row 1: timestamp:`)
+        assert.include(refused.stderr, "1 invalid row in 2 files (")
+        const dry = yield* cli([
+          "run",
+          "--file",
+          first,
+          "--file",
+          second,
+          ...timeframe,
+          "--add",
+          "--dry-run",
+          "--skip-invalid"
+        ])
+        assert.strictEqual(dry.code, 0, dry.stderr)
+        assert.include(dry.stdout, `string in 9 (first on ${second} row group 1, row 2: "6")`)
+        // customer-1's first event of the file (row 1) is invalid: its next (row 4) begins the second row group.
+        assert.include(
+          dry.stdout,
+          `customer-1 (external): units: number in 1,000 events, string in 3 (first on ${second} row group 2, row 4)`
+        )
+        assert.include(dry.stdout, "(1 invalid row left out)")
+        assert.strictEqual((yield* requests).length, 0)
+      }).pipe(Effect.provide(simulator)),
+    60_000
+  )
 })
 
 describe("a Parquet file, durably", () => {

@@ -2,11 +2,12 @@
  * Standard input and shards through the real `orb-backfill` process: a pipe into `run --file -` (in memory: read
  * once into a private temporary file, removed at exit; durable: spooled into the state folder, pinned, removed by
  * `runs prune`), and a durable run over three shards killed with SIGKILL in the middle of the second, resumed: every
- * event counted once.
+ * event counted once; the same for a Parquet file killed in the middle of its second row group.
  */
 import { OrbSimulator } from "@effect-orb/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import { parquetWriteBuffer } from "hyparquet-writer"
 import * as child from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -209,4 +210,53 @@ describe("a durable run over three shards, killed in the middle of the second", 
       }),
     180_000
   )
+})
+
+describe("a durable run over a Parquet file, killed in the middle of its second row group", () => {
+  it.scopedLive("resumed: every row counted once", () =>
+    Effect.gen(function*() {
+      const dir = yield* folder
+      const { env, simulator } = yield* served
+      const state = path.join(dir, "runs.sqlite")
+      const file = path.join(dir, "export.parquet")
+      const group = 1_500
+      const events = Array.from({ length: 3 * group }, (_, i) => wireEvent(i + 1))
+      fs.writeFileSync(
+        file,
+        new Uint8Array(parquetWriteBuffer({
+          columnData: [
+            { name: "event_name", data: events.map((e) => e.event_name), type: "STRING" },
+            { name: "timestamp", data: events.map((e) => new Date(e.timestamp)), type: "TIMESTAMP" },
+            { name: "external_customer_id", data: events.map((e) => e.external_customer_id), type: "STRING" },
+            { name: "idempotency_key", data: events.map((e) => e.idempotency_key), type: "STRING" },
+            { name: "units", data: events.map((e) => e.properties.units), type: "INT32" }
+          ],
+          rowGroupSize: group
+        }))
+      )
+      const started = yield* spawn(["run", "--file", file, ...timeframe, "--add", "--state", state, ...slowPace], env)
+      yield* until(
+        Effect.map(simulator.backfills, (all) => (all[0]?.eventsIngested ?? 0) >= group + 400),
+        "the second row group half sent",
+        started.stderr
+      )
+      started.proc.kill("SIGKILL")
+      const killed = yield* started.exit
+      assert.strictEqual(killed.signal, "SIGKILL")
+      const at = (yield* simulator.backfills)[0].eventsIngested
+      assert.isBelow(at, 2 * group, "killed before the second row group was done")
+      const resumed = yield* Effect.flatMap(spawn(["resume", "--state", state], env), (p) => p.exit)
+      assert.strictEqual(resumed.code, 0, resumed.stderr)
+      const backfills = yield* simulator.backfills
+      assert.strictEqual(backfills.length, 1)
+      assert.strictEqual(backfills[0].status, "reflected")
+      assert.strictEqual(backfills[0].eventsIngested, 3 * group)
+      const sent = (yield* simulator.events).filter((e) => e.backfillId._tag === "Some")
+      assert.strictEqual(sent.length, 3 * group, "every row recorded once")
+      assert.deepStrictEqual(
+        sent.map((e) => e.idempotencyKey).sort(),
+        events.map((e) => e.idempotency_key).sort()
+      )
+      assert.deepStrictEqual(sent.find((e) => e.idempotencyKey === "event-1600")?.properties, { units: 1600 % 7 })
+    }), 180_000)
 })

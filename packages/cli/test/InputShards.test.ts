@@ -107,6 +107,21 @@ describe("several files, one run", () => {
       assert.include(ran.stderr, `${path.join(dir, "b.ndjson")}:4: not valid JSON`)
       assert.strictEqual((yield* requests).length, 0)
     }).pipe(Effect.provide(simulator)))
+
+  it.live("the dry run's notes name file:line too", () =>
+    Effect.gen(function*() {
+      // The second file's third line holds its units as text; customer-0's first event of that file.
+      const text = (i: number) => i === 3 ? JSON.stringify(wireEvent(13, { properties: { units: "0042" } })) : undefined
+      const dir = folderOf({
+        "a.ndjson": range(1, 10),
+        "b.ndjson": ndjson(10, (i) => text(i) ?? JSON.stringify(wireEvent(10 + i)))
+      })
+      const dry = yield* cli(["run", "--file", dir, ...timeframe, "--add", "--dry-run"])
+      assert.strictEqual(dry.code, 0, dry.stderr)
+      const b = path.join(dir, "b.ndjson")
+      assert.include(dry.stdout, `number in 19 events, string in 1 (first on ${b}:3: "0042")`)
+      assert.include(dry.stdout, `customer-1 (external): units: number in 6 events, string in 1 (first on ${b}:3)`)
+    }).pipe(Effect.provide(simulator)))
 })
 
 describe("a file that changes mid-run, in memory", () => {

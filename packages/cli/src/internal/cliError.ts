@@ -38,11 +38,16 @@ export class InvalidLines
     file: Schema.String,
     invalid: Schema.Number,
     /** The first problem, as `file:line: reason`. */
-    first: Schema.String
+    first: Schema.String,
+    /** What the files hold: a Parquet file rows, a text file lines, both events. Lines when absent. */
+    unit: Schema.optional(Schema.Literal("line", "row", "event"))
   })
 {
   override get message() {
-    return `${this.invalid === 1 ? "1 invalid line" : `${this.invalid.toLocaleString("en-US")} invalid lines`} in ` +
+    const unit = this.unit ?? "line"
+    return `${
+      this.invalid === 1 ? `1 invalid ${unit}` : `${this.invalid.toLocaleString("en-US")} invalid ${unit}s`
+    } in ` +
       `${this.file} (first: ${this.first}); nothing was created. Fix ${
         this.invalid === 1 ? "it" : "them"
       }, or pass --skip-invalid to leave ${this.invalid === 1 ? "it" : "them"} out.`

@@ -96,10 +96,14 @@ export const validate = (
       problems: [] as Array<string>,
       windows: windows.map((window) => ({ ...window, events: 0 })),
       properties: new PropertyTypes.Tally(columns),
-      preview: preview ? new Preview.Preview() : undefined
+      preview: preview
+        ? new Preview.Preview(undefined, files.length > 1 ? files.map(({ file }) => file) : [])
+        : undefined
     }
     // The files one after the other into the same counts: one run, positions per file.
-    for (const { file, format } of files) {
+    for (const [index, { file, format }] of files.entries()) {
+      // The notes name the file of a place only when the run reads several.
+      const named = files.length > 1 ? file : undefined
       // A pure fold, not an Effect per line: this runs for every line of every file.
       yield* Input.read(file, format, options).pipe(
         Stream.runFold(acc, (acc, parsed) => {
@@ -117,8 +121,8 @@ export const validate = (
             const checked = Either.flatMap(parsed.event, (event) => Input.checkEvent(event, scope, now))
             if (Either.isRight(checked)) {
               acc.events++
-              acc.properties.add(checked.right.properties, parsed.line)
-              acc.preview?.add(checked.right, parsed.line)
+              acc.properties.add(checked.right.properties, parsed.line, named, parsed.rowGroup)
+              acc.preview?.add(checked.right, parsed.line, index, parsed.rowGroup)
               acc.windows[
                 windows.length === 1
                   ? 0
@@ -442,6 +446,7 @@ export const run = (
     }
 
     const label = Inputs.label(options.files)
+    const invalidUnit = `invalid ${Inputs.unitOf(options.files)}`
     const which = Inputs.summary(options.files)
     if (which !== undefined) yield* say(`Reading ${which}.`)
     if (mode === "tty") yield* output.stderr(`Checking ${label}…`)
@@ -454,7 +459,7 @@ export const run = (
     if (mode === "tty") yield* output.stderr("\r\x1b[2K")
     yield* say(
       `Checked ${label}: ${Progress.plural(validation.events, "valid event")}` +
-        (validation.invalid > 0 ? `, ${Progress.plural(validation.invalid, "invalid line")}` : "") + "."
+        (validation.invalid > 0 ? `, ${Progress.plural(validation.invalid, invalidUnit)}` : "") + "."
     )
     // A dry run says it with what it would send.
     if (scope.only === true && !options.dryRun) yield* say(keptText(scope, validation))
@@ -469,7 +474,8 @@ export const run = (
         return yield* new CliError.InvalidLines({
           file: label,
           invalid: validation.invalid,
-          first: validation.problems[0]
+          first: validation.problems[0],
+          unit: Inputs.unitOf(options.files)
         })
       }
     }
@@ -507,7 +513,7 @@ export const run = (
             "\n" +
             (validation.preview !== undefined ? Preview.text(validation.preview) + "\n" : "") +
             `${Progress.plural(validation.events, "event")} in ${label} would be sent` +
-            (validation.invalid > 0 ? ` (${Progress.plural(validation.invalid, "invalid line")} left out)` : "") +
+            (validation.invalid > 0 ? ` (${Progress.plural(validation.invalid, invalidUnit)} left out)` : "") +
             "; nothing was created." +
             (scope.only === true ? `\n${keptText(scope, validation)}` : "")
         )
@@ -605,7 +611,7 @@ export const run = (
             `Sent ${Progress.plural(ingestion.accepted, "event")} in ${Progress.duration(ingestion.elapsedMillis)}` +
               (ingestion.duplicates > 0 ? ` (${Progress.count(ingestion.duplicates)} already there)` : "") +
               (ingestion.failed > 0 ? `; ${Progress.count(ingestion.failed)} refused and left out` : "") +
-              (validation.invalid > 0 ? `; ${Progress.plural(validation.invalid, "invalid line")} left out` : "") + "."
+              (validation.invalid > 0 ? `; ${Progress.plural(validation.invalid, invalidUnit)} left out` : "") + "."
           )
           for (const failure of ingestion.failures.slice(0, maxProblems)) {
             const place = lines.placeOf(failure.position)

@@ -51,6 +51,18 @@ export const label = (files: ReadonlyArray<InputFile>): string =>
     : `${files.length} files (${files[0].file}, …)`
 
 /**
+ * What one place of the files is, in counts (`3 invalid rows`): a Parquet file's row, a text file's line, an event when
+ * the run reads both.
+ *
+ * @since 0.2.0
+ * @category formatting
+ */
+export const unitOf = (files: ReadonlyArray<InputFile>): "line" | "row" | "event" => {
+  const parquet = files.filter(({ format }) => format === "parquet").length
+  return parquet === 0 ? "line" : parquet === files.length ? "row" : "event"
+}
+
+/**
  * Whether a path is a folder (not one when it cannot be read: the reader names why).
  *
  * @since 0.2.0

@@ -10,6 +10,7 @@ import type * as Input from "@effect-orb/workflow/EventFile"
 import * as DateTime from "effect/DateTime"
 import { printable } from "./cliError.js"
 import { count, plural } from "./progress.js"
+import * as PropertyTypes from "./propertyTypes.js"
 import { time } from "./render.js"
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -139,10 +140,15 @@ export const groupDigits = (decimal: string): string => {
 type ValueType = "number" | "string" | "boolean"
 const valueTypes: ReadonlyArray<ValueType> = ["number", "string", "boolean"]
 
-/** One property's figures over some events: how many hold it as each type, the first line of each, its sum. */
+/**
+ * One property's figures over some events: how many hold it as each type, the first place of each (its line, the
+ * index of its file in the run, its Parquet row group or 0), its sum.
+ */
 class PropertyFigures {
   readonly counts: Record<ValueType, number> = { number: 0, string: 0, boolean: 0 }
   readonly first: Record<ValueType, number> = { number: 0, string: 0, boolean: 0 }
+  readonly firstFile: Record<ValueType, number> = { number: 0, string: 0, boolean: 0 }
+  readonly firstGroup: Record<ValueType, number> = { number: 0, string: 0, boolean: 0 }
   readonly sum = new DecimalSum()
 }
 
@@ -156,12 +162,14 @@ class Figures {
 
 /**
  * One property over every customer, a slot per customer in typed arrays (off the garbage-collected heap, which
- * would otherwise be grown by a multiple of what it holds): counts and first lines, and the sum's fast path, an
+ * would otherwise be grown by a multiple of what it holds): counts and first places, and the sum's fast path, an
  * integer count of 10^-scale units; what that cannot hold exactly goes to a {@link DecimalSum} of the slot.
  */
 class PropertyColumn {
   counts: Record<ValueType, Uint32Array>
   first: Record<ValueType, Uint32Array>
+  firstFile: Record<ValueType, Uint32Array>
+  firstGroup: Record<ValueType, Uint32Array>
   small: Float64Array
   scale: Uint8Array
   readonly slow = new Map<number, DecimalSum>()
@@ -172,11 +180,14 @@ class PropertyColumn {
       string: new Uint32Array(capacity),
       boolean: new Uint32Array(capacity)
     }
-    this.first = {
+    const perType = () => ({
       number: new Uint32Array(capacity),
       string: new Uint32Array(capacity),
       boolean: new Uint32Array(capacity)
-    }
+    })
+    this.first = perType()
+    this.firstFile = perType()
+    this.firstGroup = perType()
     this.small = new Float64Array(capacity)
     this.scale = new Uint8Array(capacity)
   }
@@ -191,13 +202,19 @@ class PropertyColumn {
     for (const type of valueTypes) {
       this.counts[type] = grown(this.counts[type], u32)
       this.first[type] = grown(this.first[type], u32)
+      this.firstFile[type] = grown(this.firstFile[type], u32)
+      this.firstGroup[type] = grown(this.firstGroup[type], u32)
     }
     this.small = grown(this.small, (n) => new Float64Array(n))
     this.scale = grown(this.scale, (n) => new Uint8Array(n))
   }
 
-  add(slot: number, type: ValueType, value: unknown, line: number): void {
-    if (this.counts[type][slot]++ === 0) this.first[type][slot] = line
+  add(slot: number, type: ValueType, value: unknown, line: number, file: number, rowGroup: number): void {
+    if (this.counts[type][slot]++ === 0) {
+      this.first[type][slot] = line
+      this.firstFile[type][slot] = file
+      this.firstGroup[type][slot] = rowGroup
+    }
     if (type !== "number") return
     const scale = this.scale[slot]
     const units = fastUnits(value as number, scale, found)
@@ -238,7 +255,16 @@ class PropertyColumn {
       const count = this.counts[type][slot]
       if (count === 0) continue
       const first = this.first[type][slot]
-      if (into.counts[type] === 0 || first < into.first[type]) into.first[type] = first
+      const file = this.firstFile[type][slot]
+      // The run's order: file by file, line by line.
+      if (
+        into.counts[type] === 0 || file < into.firstFile[type] ||
+        (file === into.firstFile[type] && first < into.first[type])
+      ) {
+        into.first[type] = first
+        into.firstFile[type] = file
+        into.firstGroup[type] = this.firstGroup[type][slot]
+      }
       into.counts[type] += count
     }
     into.sum.addUnits(BigInt(this.small[slot]), this.scale[slot])
@@ -347,10 +373,17 @@ export class Preview {
   moreProperties = 0
   private readonly beyond = new Set<string>()
 
-  constructor(private readonly maxHeld = maxCustomers) {}
+  /**
+   * @param files The run's files when it reads several, in its order (the notes then name the file of a place); none
+   * for one file.
+   */
+  constructor(private readonly maxHeld = maxCustomers, readonly files: ReadonlyArray<string> = []) {}
 
-  /** Counts one event as it will be sent, found on `line`. */
-  add(event: Input.WireEvent, line: number): void {
+  /**
+   * Counts one event as it will be sent, found on `line` of the `file`-th file of the run (a Parquet file's row, in
+   * row group `rowGroup`; 0 for the other formats).
+   */
+  add(event: Input.WireEvent, line: number, file = 0, rowGroup = 0): void {
     const byOrbId = event.customer_id != null
     const id = (byOrbId ? event.customer_id : event.external_customer_id) ?? ""
     const slots = byOrbId ? this.byId : this.byExternalId
@@ -376,7 +409,7 @@ export class Preview {
       const type = typeof value
       if (type !== "number" && type !== "string" && type !== "boolean") continue
       const index = this.indexOf(name)
-      if (index !== undefined) this.columns[index].add(slot, type, value, line)
+      if (index !== undefined) this.columns[index].add(slot, type, value, line, file, rowGroup)
     }
   }
 
@@ -478,14 +511,21 @@ const sums = (preview: Preview, figures: Figures): string => {
 
 const isMixed = (property: PropertyFigures) => property.counts.number > 0 && property.counts.string > 0
 
-/** `units: number in 3 events, string in 1 (first on line 19)`. */
-const mixedText = (name: string, property: PropertyFigures) => {
+/** Where a type of a property was first seen, as the check pass names places. */
+const firstPlace = (preview: Preview, property: PropertyFigures, type: ValueType): PropertyTypes.Place => ({
+  line: property.first[type],
+  file: preview.files.length > 1 ? preview.files[property.firstFile[type]] : undefined,
+  rowGroup: property.firstGroup[type] === 0 ? undefined : property.firstGroup[type]
+})
+
+/** `units: number in 3 events, string in 1 (first on line 19)`, or `(first on b.ndjson:19)` in a run of several files. */
+const mixedText = (preview: Preview, name: string, property: PropertyFigures) => {
   const [most, least]: Array<ValueType> = property.counts.number >= property.counts.string
     ? ["number", "string"]
     : ["string", "number"]
   return `${printable(name)}: ${most} in ${plural(property.counts[most], "event")}, ${least} in ${
     count(property.counts[least])
-  } (first on line ${property.first[least]})`
+  } (first on ${PropertyTypes.placeText(firstPlace(preview, property, least))})`
 }
 
 const range = (figures: Figures): [string, string] =>
@@ -523,7 +563,7 @@ export const text = (preview: Preview): string => {
   const flag = (who: string, figures: Figures) => {
     for (const [name, property] of propertiesOf(preview, figures)) {
       if (!isMixed(property)) continue
-      if (mixed.length < shownMixed) mixed.push(`  ${who}: ${mixedText(name, property)}`)
+      if (mixed.length < shownMixed) mixed.push(`  ${who}: ${mixedText(preview, name, property)}`)
       else moreMixed++
     }
   }
@@ -561,7 +601,17 @@ const figuresJson = (preview: Preview, figures: Figures) => ({
           // A string: a JSON number would lose the exactness of a large or long sum.
           ...(property.counts.number > 0 ? { sum: property.sum.toString() } : {}),
           ...(types.length > 1
-            ? { first_line: Object.fromEntries(types.map((type) => [type, property.first[type]])) }
+            ? {
+              first_line: Object.fromEntries(types.map((type) => [type, property.first[type]])),
+              ...(preview.files.length > 1
+                ? {
+                  first_file: Object.fromEntries(types.map((type) => [type, firstPlace(preview, property, type).file]))
+                }
+                : {}),
+              ...(types.some((type) => property.firstGroup[type] > 0)
+                ? { first_row_group: Object.fromEntries(types.map((type) => [type, property.firstGroup[type]])) }
+                : {})
+            }
             : {})
         }
       ]

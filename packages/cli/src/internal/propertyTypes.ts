@@ -19,7 +19,35 @@ export type ValueType = "number" | "string" | "boolean"
 const valueTypes: ReadonlyArray<ValueType> = ["number", "string", "boolean"]
 
 /**
- * One property: how many events hold it as each type, and the first event (its line and value) of each type.
+ * Where an event was read: its line (a Parquet file's row, with its row group), and its file when the run reads
+ * several (one file's name would only repeat what the run was given).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Place {
+  readonly line: number
+  readonly file?: string | undefined
+  readonly rowGroup?: number | undefined
+}
+
+/**
+ * A place as the notes say it: `line 19`, `b.ndjson:19`, `row group 2, row 19`, `b.parquet row group 2, row 19`.
+ *
+ * @since 0.2.0
+ * @category formatting
+ */
+export const placeText = (place: Place): string => {
+  const file = place.file === undefined ? undefined : printable(place.file)
+  return place.rowGroup !== undefined
+    ? `${file === undefined ? "" : `${file} `}row group ${place.rowGroup}, row ${place.line}`
+    : file === undefined
+    ? `line ${place.line}`
+    : `${file}:${place.line}`
+}
+
+/**
+ * One property: how many events hold it as each type, and the first event (its place and value) of each type.
  *
  * @since 0.2.0
  * @category models
@@ -27,7 +55,7 @@ const valueTypes: ReadonlyArray<ValueType> = ["number", "string", "boolean"]
 export interface PropertyTypes {
   readonly name: string
   readonly counts: Record<ValueType, number>
-  readonly first: Partial<Record<ValueType, { readonly line: number; readonly value: string | number | boolean }>>
+  readonly first: Partial<Record<ValueType, Place & { readonly value: string | number | boolean }>>
 }
 
 // A file of events whose property names vary without end would otherwise hold them all.
@@ -68,15 +96,25 @@ export class Tally {
     return entry
   }
 
-  /** Counts the properties of one event, on `line`, as it will be sent. */
-  add(properties: Readonly<Record<string, unknown>>, line: number): void {
+  /**
+   * Counts the properties of one event, on `line` (of `file` when the run reads several; a Parquet file's row, in
+   * `rowGroup`), as it will be sent. Separate arguments, not a place: this runs for every event.
+   */
+  add(properties: Readonly<Record<string, unknown>>, line: number, file?: string, rowGroup?: number): void {
     for (const name in properties) {
       const value = properties[name]
       const type = typeof value
       if (type !== "number" && type !== "string" && type !== "boolean") continue
       const entry = this.entry(name)
       if (entry === undefined) continue
-      if (entry.counts[type]++ === 0) entry.first[type] = { line, value: value as string | number | boolean }
+      if (entry.counts[type]++ === 0) {
+        entry.first[type] = {
+          line,
+          ...(file !== undefined ? { file } : {}),
+          ...(rowGroup !== undefined ? { rowGroup } : {}),
+          value: value as string | number | boolean
+        }
+      }
     }
   }
 }
@@ -106,7 +144,7 @@ export const describe = (entry: PropertyTypes, events: number): string => {
     ...types.map((type, i) =>
       i === 0
         ? `${type} in ${plural(entry.counts[type], "event")}`
-        : `${type} in ${count(entry.counts[type])} (first on line ${entry.first[type]!.line}: ${
+        : `${type} in ${count(entry.counts[type])} (first on ${placeText(entry.first[type]!)}: ${
           shown(entry.first[type]!.value)
         })`
     ),
@@ -148,7 +186,14 @@ export const json = (tally: Tally, events: number): Record<string, unknown> => {
       ...Object.fromEntries(types.map((type) => [type, entry.counts[type]])),
       ...(absent > 0 ? { absent } : {}),
       ...(types.length > 1
-        ? { first: Object.fromEntries(types.slice(1).map((type) => [type, entry.first[type]])) }
+        ? {
+          first: Object.fromEntries(
+            types.slice(1).map((type) => {
+              const { rowGroup, ...first } = entry.first[type]!
+              return [type, rowGroup === undefined ? first : { ...first, row_group: rowGroup }]
+            })
+          )
+        }
         : {})
     }
   }

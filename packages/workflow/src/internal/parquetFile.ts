@@ -41,6 +41,8 @@ type Role = "event" | "property" | "properties" | "propertiesJson"
 interface Column {
   readonly name: string
   readonly role: Role
+  /** A timestamp or a date: decoded as milliseconds since 1970 (see {@link millis}), its ISO text made per event. */
+  readonly temporal: boolean
 }
 
 /** A file's footer, read once: its row groups and how each column becomes part of an event. */
@@ -72,12 +74,34 @@ const iso = (millis: number): string | Refused => {
     : new Refused(`a timestamp of ${millis} ms since 1970 is out of range`)
 }
 
-// Timestamps and dates become Orb's ISO strings as they are decoded (to the millisecond, the precision Orb keeps).
+// Timestamps and dates within a `properties` struct become Orb's ISO strings as they are decoded (to the
+// millisecond, the precision Orb keeps).
 const parsers = {
   timestampFromMilliseconds: (millis: bigint) => iso(Number(millis)),
   timestampFromMicroseconds: (micros: bigint) => iso(Number(micros / 1000n)),
   timestampFromNanoseconds: (nanos: bigint) => iso(Number(nanos / 1_000_000n)),
   dateFromDays: (days: number) => iso(days * 86_400_000)
+}
+
+// A top-level timestamp or date column is decoded as milliseconds, into an array of unboxed numbers, and each row's
+// ISO text is made as its event is: the text of a whole slice held at once (a string per row) would be promoted to
+// the old generation with the slice, and V8 grows its heap by a multiple of what survives (measured: 219 MB against
+// 163 MB of peak RSS to decode the 2,000,000 rows of the bench's file).
+const millis = {
+  timestampFromMilliseconds: (value: bigint) => Number(value),
+  timestampFromMicroseconds: (value: bigint) => Number(value / 1000n),
+  timestampFromNanoseconds: (value: bigint) => Number(value / 1_000_000n),
+  dateFromDays: (days: number) => days * 86_400_000
+}
+
+const isTemporal = (tree: SchemaTree): boolean => {
+  const { element } = tree
+  const converted = element.converted_type
+  const logical = element.logical_type?.type
+  return tree.children.length === 0 && (
+    logical === "TIMESTAMP" || logical === "DATE" || converted === "DATE" || converted === "TIMESTAMP_MILLIS" ||
+    converted === "TIMESTAMP_MICROS" || (element.type === "INT96" && converted === undefined)
+  )
 }
 
 /** Why a column's type cannot be an event's part, or `undefined` when it can. */
@@ -131,6 +155,7 @@ const plan = (metadata: FileMetaData): Either.Either<ReadonlyArray<Column>, stri
     if (problem !== undefined) return Either.left(`column "${name}" is ${problem}`)
     columns.push({
       name,
+      temporal: isTemporal(child),
       role: eventColumns.has(name)
         ? "event"
         : name === "properties"
@@ -213,26 +238,44 @@ export const readSlice = async (
 ): Promise<Slice> => {
   const buffer = await asyncBufferFromFile(file)
   const length = slice.end - slice.start
-  const values = new Map<string, Array<unknown>>(layout.columns.map((column) => [column.name, new Array(length)]))
-  await parquetRead({
-    file: buffer,
-    metadata: layout.metadata,
-    rowStart: slice.start,
-    rowEnd: slice.end,
-    compressors,
-    parsers,
-    // A page may hold rows outside the slice: only those inside are kept.
-    onChunk: ({ columnData, columnName, rowStart }) => {
-      const into = values.get(columnName)
-      if (into === undefined) return
-      const from = Math.max(slice.start, rowStart)
-      const to = Math.min(slice.end, rowStart + columnData.length)
-      for (let row = from; row < to; row++) into[row - slice.start] = columnData[row - rowStart]
-    }
-  }).catch((error) => {
+  const values = new Map<string, ArrayLike<unknown>>()
+  const read = (columns: ReadonlyArray<string>, as: typeof parsers | typeof millis) =>
+    parquetRead({
+      file: buffer,
+      metadata: layout.metadata,
+      rowStart: slice.start,
+      rowEnd: slice.end,
+      columns: [...columns],
+      compressors,
+      parsers: as,
+      // A page may hold rows outside the slice: only those inside are kept.
+      onChunk: ({ columnData, columnName, rowStart }) => {
+        // The column's values as decoded when they are the slice's rows exactly (a row group read whole): a copy
+        // would double what the slice holds.
+        if (rowStart === slice.start && columnData.length === length && !values.has(columnName)) {
+          values.set(columnName, columnData)
+          return
+        }
+        let into = values.get(columnName) as Array<unknown> | undefined
+        if (into === undefined || !Array.isArray(into)) {
+          const decoded = into
+          into = new Array(length)
+          if (decoded !== undefined) { for (let i = 0; i < length; i++) into[i] = decoded[i] }
+          values.set(columnName, into)
+        }
+        const from = Math.max(slice.start, rowStart)
+        const to = Math.min(slice.end, rowStart + columnData.length)
+        for (let row = from; row < to; row++) into[row - slice.start] = columnData[row - rowStart]
+      }
+    })
+  // A `properties` struct's timestamps as text (a struct's fields are not known to be temporal when its event is
+  // built); the other columns' as milliseconds.
+  const nested = layout.columns.filter((column) => column.role === "properties").map((column) => column.name)
+  const flat = layout.columns.filter((column) => column.role !== "properties").map((column) => column.name)
+  await read(flat, millis).then(() => nested.length > 0 ? read(nested, parsers) : undefined).catch((error) => {
     throw new ParquetProblem(broken(error), { rowGroup: slice.rowGroup, row: slice.start + 1 })
   })
-  const columns = layout.columns.map((column) => ({ ...column, values: values.get(column.name)! }))
+  const columns = layout.columns.map((column) => ({ ...column, values: values.get(column.name) ?? new Array(length) }))
   return {
     start: slice.start,
     rowGroup: slice.rowGroup,
@@ -264,7 +307,7 @@ const eventValue = (value: unknown): unknown =>
     : value
 
 const toEvent = (
-  columns: ReadonlyArray<Column & { readonly values: ReadonlyArray<unknown> }>,
+  columns: ReadonlyArray<Column & { readonly values: ArrayLike<unknown> }>,
   index: number
 ): Either.Either<Readonly<Record<string, unknown>>, string> => {
   const wire: Record<string, unknown> = {}
@@ -278,8 +321,9 @@ const toEvent = (
     return undefined
   }
   for (const column of columns) {
-    const raw = column.values[index]
-    if (raw === null || raw === undefined) continue
+    const decoded = column.values[index]
+    if (decoded === null || decoded === undefined) continue
+    const raw = column.temporal && typeof decoded === "number" ? iso(decoded) : decoded
     switch (column.role) {
       case "event": {
         const value = eventValue(raw)
