@@ -71,6 +71,26 @@ export const unitOf = (files: ReadonlyArray<InputFile>): "line" | "row" | "event
 export const isFolder = (file: string): boolean => fs.statSync(file, { throwIfNoEntry: false })?.isDirectory() === true
 
 /**
+ * Whether a file begins as Parquet does (`PAR1`), read at once: the flags' checks run before any effect; a file
+ * that cannot be read is not (the reader says why later).
+ *
+ * @since 0.2.0
+ * @category reading
+ */
+export const isParquetSync = (file: string): boolean => {
+  let fd: number | undefined
+  try {
+    fd = fs.openSync(file, "r")
+    const head = Buffer.alloc(4)
+    return fs.readSync(fd, head, 0, 4, 0) === 4 && head.toString("latin1") === "PAR1"
+  } catch {
+    return false
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd)
+  }
+}
+
+/**
  * Which files are which, for several: `3 files, in this order: 2 NDJSON (part-1.ndjson.gz, part-3.jsonl), 1 CSV
  * (part-2.csv)` (at most three names per format); `undefined` for one file.
  *

@@ -250,14 +250,16 @@ export const runOptions = (
       : context.defaultQuota
     const format = Option.getOrUndefined(flags.format)
     const csvTypes = yield* csvTypesOf(flags.csvType)
-    // A single file that names its format says here, before anything is read, that it is not CSV; the others
-    // (folders, globs, stdin, a name that tells nothing, Parquet by its content) when expanded.
-    if (flags.file.length === 1 && flags.file[0] !== "-" && csvTypes !== undefined) {
-      const named = EventFile.formatOf(flags.file[0], format)
-      if (Either.isRight(named) && named.right !== "csv" && !Inputs.isFolder(flags.file[0])) {
-        return yield* Either.left(
-          usage(`--csv-type is for CSV files; ${flags.file[0]} is read as ${formatName[named.right]}`)
-        )
+    // A single file tells its format here, before anything is read (by its name, else Parquet by its first bytes);
+    // folders, globs and stdin when expanded.
+    const single = flags.file.length === 1 && flags.file[0] !== "-" && !/[*?[]/.test(flags.file[0])
+      ? flags.file[0]
+      : undefined
+    if (single !== undefined && !Inputs.isFolder(single)) {
+      const named = EventFile.formatOf(single, format)
+      const known = Either.isRight(named) ? named.right : Inputs.isParquetSync(single) ? "parquet" : yield* named
+      if (known !== "csv" && csvTypes !== undefined) {
+        return yield* Either.left(usage(`--csv-type is for CSV files; ${single} is read as ${formatName[known]}`))
       }
     }
     if (csvTypes !== undefined && format === "ndjson") {
