@@ -18,6 +18,7 @@ import * as nodeFs from "node:fs"
 import * as nodeStream from "node:stream"
 import * as zlib from "node:zlib"
 import type * as EventFile from "../EventFile.js"
+import { eventColumns } from "./eventColumns.js"
 import * as ParquetFile from "./parquetFile.js"
 
 /** Kept in the .d.ts (not marked internal): `EventFile.InputError`'s declaration names it. */
@@ -307,14 +308,6 @@ export const csvValue = (
 
 /** How a column's cells are read: an event field (a string), a property typed by its cells, or a typed property. */
 type CsvKind = "event" | "auto" | EventFile.CsvType
-
-const eventColumns: ReadonlySet<string> = new Set([
-  "event_name",
-  "timestamp",
-  "customer_id",
-  "external_customer_id",
-  "idempotency_key"
-])
 
 /** @internal */
 export const parseCsvHeader = (

@@ -10,6 +10,7 @@ import * as Either from "effect/Either"
 import type { FileMetaData, SchemaTree } from "hyparquet"
 import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema } from "hyparquet"
 import { compressors } from "hyparquet-compressors"
+import { eventColumns } from "./eventColumns.js"
 
 /** Why a Parquet file cannot be read, and where: a row group and a row (1-based, the row counted in the file). */
 export class ParquetProblem extends Error {
@@ -53,14 +54,6 @@ export interface Layout {
   readonly rows: number
   readonly columns: ReadonlyArray<Column>
 }
-
-const eventColumns: ReadonlySet<string> = new Set([
-  "event_name",
-  "timestamp",
-  "customer_id",
-  "external_customer_id",
-  "idempotency_key"
-])
 
 /** Why a value cannot be sent (kept apart from strings: a timestamp out of range is one). */
 class Refused {
