@@ -28,7 +28,8 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { AccountBudget, DurableEngine, DurableRun, RunSource } from "../src/index.js"
 import { apiKey, eventOf, ingestTraffic, linesOf, runRps, weekOf } from "./support/budget.js"
-import { freePort, postgres } from "./support/postgres.js"
+import { runner } from "./support/clusterRunner.js"
+import { postgres } from "./support/postgres.js"
 
 const tempDir = Effect.acquireRelease(
   Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "effect-orb-budget-"))),
@@ -211,31 +212,6 @@ describe("one budget per account, across processes on one SQLite state file", ()
     90_000
   )
 })
-
-const clusterRunner = fileURLToPath(new URL("./fixtures/clusterRunner.ts", import.meta.url))
-
-/** A runner process of the cluster, killed (if still alive) when the scope closes. */
-const runner = (name: string, env: Record<string, string>) =>
-  Effect.acquireRelease(
-    Effect.gen(function*() {
-      const port = yield* freePort
-      const proc = child.spawn(process.execPath, ["--import", "tsx", clusterRunner], {
-        cwd: packageDir,
-        env: { ...process.env, ...env, NAME: name, RUNNER_PORT: String(port) },
-        stdio: ["ignore", "pipe", "pipe"]
-      })
-      let output = ""
-      proc.stdout.on("data", (chunk) => (output += chunk))
-      proc.stderr.on("data", (chunk) => (output += chunk))
-      const exited = new Promise((resolve) => proc.on("exit", resolve))
-      return { process: proc, exited, output: () => output }
-    }),
-    (r) =>
-      Effect.promise(() => {
-        if (r.process.exitCode === null && r.process.signalCode === null) r.process.kill("SIGKILL")
-        return r.exited
-      })
-  )
 
 describe("one budget per account, across runners on Postgres", () => {
   it.scopedLive(

@@ -12,51 +12,18 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Redacted from "effect/Redacted"
-import * as child from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { DurableEngine, DurableRun, RunSource } from "../src/index.js"
-import { freePort, postgres } from "./support/postgres.js"
+import { runner } from "./support/clusterRunner.js"
+import { postgres } from "./support/postgres.js"
 
-const packageDir = fileURLToPath(new URL("..", import.meta.url))
-const runnerFile = fileURLToPath(new URL("./fixtures/clusterRunner.ts", import.meta.url))
 const apiKey = "sk-cluster-test"
 const runs = 4
 const eventsPerRun = 2_000
 const day = 86_400_000
 const october = Date.parse("2026-10-01T00:00:00Z")
-
-interface Runner {
-  readonly name: string
-  readonly process: child.ChildProcess
-  readonly exited: Promise<unknown>
-  readonly output: () => string
-}
-
-/** A runner process, killed (if still alive) when the scope closes. */
-const runner = (name: string, env: Record<string, string>) =>
-  Effect.acquireRelease(
-    Effect.gen(function*() {
-      const port = yield* freePort
-      const proc = child.spawn(process.execPath, ["--import", "tsx", runnerFile], {
-        cwd: packageDir,
-        env: { ...process.env, ...env, NAME: name, RUNNER_PORT: String(port) },
-        stdio: ["ignore", "pipe", "pipe"]
-      })
-      let output = ""
-      proc.stdout.on("data", (chunk) => (output += chunk))
-      proc.stderr.on("data", (chunk) => (output += chunk))
-      const exited = new Promise((resolve) => proc.on("exit", resolve))
-      return { name, process: proc, exited, output: () => output } satisfies Runner
-    }),
-    (r) =>
-      Effect.promise(() => {
-        if (r.process.exitCode === null && r.process.signalCode === null) r.process.kill("SIGKILL")
-        return r.exited
-      })
-  )
 
 const until = <E, R>(condition: Effect.Effect<boolean, E, R>, what: string, timeoutMillis: number) =>
   Effect.gen(function*() {
