@@ -36,45 +36,36 @@ export interface ScenarioResult {
   readonly orbId: string
 }
 
-export interface QuotaResult {
-  readonly events: number
+/** What the server saw of ingestion against its quota: the rate achieved, its share, the 429s. */
+export interface QuotaFigures {
   readonly wallMs: number
   readonly eventsPerMinute: number
-  readonly quotaEventsPerMinute: number
   readonly shareOfQuota: number
   readonly ingestRequests: number
   readonly answered429: number
   readonly share429: number
+}
+
+export interface QuotaResult extends QuotaFigures {
+  readonly events: number
+  readonly quotaEventsPerMinute: number
   readonly clientRateLimited: number
 }
 
 /** Three runs into one account on two processes, sharing its budget in one SQLite file. */
-export interface BudgetResult {
+export interface BudgetResult extends QuotaFigures {
   readonly runs: number
   readonly processes: number
   readonly events: number
   /** Orb's live quota multiplied by this, on the server and in the runs. */
   readonly quotaScale: number
-  readonly wallMs: number
-  readonly eventsPerMinute: number
   readonly quotaEventsPerMinute: number
-  readonly shareOfQuota: number
-  readonly ingestRequests: number
-  readonly answered429: number
-  readonly share429: number
   /** The same runs without the budget, each process pacing alone at the whole quota. */
   readonly withoutBudget: BudgetFigures
 }
 
 /** What the server saw of one run of the budget scenario. */
-export interface BudgetFigures {
-  readonly wallMs: number
-  readonly eventsPerMinute: number
-  readonly shareOfQuota: number
-  readonly ingestRequests: number
-  readonly answered429: number
-  readonly share429: number
-}
+export type BudgetFigures = QuotaFigures
 
 export interface StartupResult {
   readonly id: string
