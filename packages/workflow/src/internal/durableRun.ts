@@ -86,9 +86,6 @@ const blockerText = (blocker: typeof Blocker.Type) =>
 /** @internal */
 export const defaultOverlapWait: Duration.Duration = Duration.hours(12)
 
-/** How long before the close time of the windows already made a later window's wait for an overlap ends. */
-const windowWaitMargin = 10 * 60_000
-
 /** @internal */
 export const cancel = (workflow: typeof DurableRun.BackfillRun) => (executionId: string) =>
   Effect.gen(function*() {
@@ -238,10 +235,10 @@ export const layer = (
 
         // A create sent again after Orb refused it for an overlap has a key of its own: Orb keeps the key's refusal.
         const createRequest = (window: number, attempt = 0) => {
-          const key = createKey(executionId, payload.submission) + (count === 1 ? "" : `-w${window}`)
+          const key = IdempotencyKey.forCreate(createKey(executionId, payload.submission), window, count, attempt)
           return throughOutages(
             backfills.create(Backfill.createBackfillOf({ ...payload, ...windows[window] }, payload.closeTime), {
-              idempotencyKey: attempt === 0 ? key : IdempotencyKey.overlapRetry(key, attempt)
+              idempotencyKey: key
             })
           )
         }
@@ -338,9 +335,10 @@ export const layer = (
               }
               unexplained = false
               const start = since ??= answer.at
-              const deadline = Math.min(
-                start + overlapWait,
-                window === 0 ? Infinity : payload.closeTime.epochMillis - windowWaitMargin
+              const deadline = Backfills.overlapDeadline(
+                { closeTime: payload.closeTime, overlapWaitMillis: overlapWait },
+                window,
+                start
               )
               yield* Effect.logInfo(`Waiting for ${blockerText(blocker)} to be reflected or reverted`)
               let status: Backfill.BackfillStatus = blocker.status
@@ -821,26 +819,14 @@ export const payload = (spec: DurableRun.RunSpec): Effect.Effect<DurableRun.RunP
     const now = yield* DateTime.now
     // A durable run that stops is resumed later, perhaps much later: its backfill must not close by itself, half
     // filled, before then. So at least a day ahead (the run closes it itself as soon as its events are in).
-    const estimated = Backfills.defaultCloseTime({
+    const plan = yield* Backfills.plan(
+      { ...spec, expectedEvents: spec.expectedEvents ?? expectedEvents(spec.source) },
+      { maxTimeframe: spec.maxTimeframe },
       now,
-      expectedEvents: spec.expectedEvents ?? expectedEvents(spec.source),
-      quota: spec.quota
-    })
-    const aDay = DateTime.add(now, { hours: 24 })
-    const closeTime = spec.closeTime ?? (estimated.epochMillis > aDay.epochMillis ? estimated : aDay)
-    const account = { maxTimeframe: spec.maxTimeframe }
-    const windows = Backfill.splitTimeframe(
-      spec,
-      spec.maxTimeframe === undefined
-        ? Backfill.maxTimeframeMillis
-        : Duration.toMillis(Duration.decode(spec.maxTimeframe))
+      { defaultOverlapWait, closeAtLeast: Duration.hours(24) }
     )
+    const { closeTime, windows } = plan
     const createInput: Backfill.CreateBackfill = Backfill.createBackfillOf(spec, closeTime)
-    if (windows.length === 1) yield* Backfills.validateCreate(createInput, account)
-    else for (const window of windows) yield* Backfills.validateCreate({ ...createInput, ...window }, account)
-    if (closeTime.epochMillis <= now.epochMillis) {
-      return yield* invalid("closeTime", `${DateTime.formatIso(closeTime)} is not in the future`)
-    }
     const connection = yield* Effect.serviceOption(RunOrb.OrbConnection)
     return {
       runKey: spec.runKey,
@@ -857,7 +843,7 @@ export const payload = (spec: DurableRun.RunSpec): Effect.Effect<DurableRun.RunP
       invalidEvents: spec.invalidEvents ?? "fail",
       until: spec.until ?? "reflected",
       ...(spec.overlapWait !== undefined
-        ? { overlapWaitMillis: Math.max(0, Math.round(Duration.toMillis(Duration.decode(spec.overlapWait)))) }
+        ? { overlapWaitMillis: plan.overlapWaitMillis }
         : {})
     }
   })
