@@ -492,7 +492,7 @@ export const cancel: (
 export const requestCancel = (executionId: string): Effect.Effect<void, SqlError.SqlError, SqlClient.SqlClient> =>
   CancelRequests.request(executionId)
 
-const RunExit = Schema.Exit({ success: RunResult, failure: RunFailed, defect: Schema.Defect })
+const RunExit = Schema.Exit({ success: RunResult, failure: models.JournaledRunFailed, defect: Schema.Defect })
 
 /**
  * How a run ended, from the engine's records alone (no engine needed: beside the process that runs it, too);

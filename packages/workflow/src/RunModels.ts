@@ -168,12 +168,12 @@ export class RunResult extends Schema.Class<RunResult>("@effect-orb/workflow/Run
 
 /**
  * A durable run failed for good. Before the close, the backfill was reverted (`reverted`), so usage is as it was;
- * after the close it never is.
+ * after the close it never is. Tagged `DurableRunFailed`, apart from `Backfills.run`'s `OrbError.RunFailed`.
  *
  * @since 0.2.0
  * @category errors
  */
-export class RunFailed extends Schema.TaggedError<RunFailed>("@effect-orb/workflow/RunFailed")("RunFailed", {
+export class RunFailed extends Schema.TaggedError<RunFailed>("@effect-orb/workflow/RunFailed")("DurableRunFailed", {
   runKey: Schema.String,
   /** The backfill, when one was created. */
   backfillId: Schema.optional(Schema.String),
@@ -203,6 +203,27 @@ export class RunFailed extends Schema.TaggedError<RunFailed>("@effect-orb/workfl
   }
 }
 
+// A run failure journaled before the tag was `DurableRunFailed` (it was `RunFailed`): decoded as one.
+const { _tag: _, ...runFailedFields } = RunFailed.fields
+const FormerRunFailed = Schema.transform(
+  Schema.Struct({ ...runFailedFields, _tag: Schema.Literal("RunFailed") }),
+  Schema.typeSchema(RunFailed),
+  {
+    strict: true,
+    decode: ({ _tag: _, ...fields }) => new RunFailed(fields),
+    encode: (failure) => ({ ...failure, _tag: "RunFailed" as const })
+  }
+)
+
+/**
+ * A run's failure as the engine journals it: under its tag, or under the former one.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export const JournaledRunFailed: Schema.Schema<RunFailed, typeof RunFailed.Encoded | typeof FormerRunFailed.Encoded> =
+  Schema.Union(RunFailed, FormerRunFailed)
+
 /**
  * The workflow. Its execution id derives from the payload's `runKey`.
  *
@@ -213,6 +234,6 @@ export const BackfillRun = Workflow.make({
   name: "effect-orb/BackfillRun",
   payload: RunPayload,
   success: RunResult,
-  error: RunFailed,
+  error: JournaledRunFailed,
   idempotencyKey: (payload) => payload.runKey
 })
