@@ -18,6 +18,7 @@ import * as internal from "./internal/backfills.js"
 import * as overlap from "./internal/overlap.js"
 import * as quota from "./internal/quota.js"
 import type * as RateLimiter from "./internal/rateLimiter.js"
+import * as runPlan from "./internal/runPlan.js"
 import type * as OrbClient from "./OrbClient.js"
 import type * as OrbError from "./OrbError.js"
 
@@ -351,6 +352,81 @@ export const defaultCloseTime: (options: {
   readonly expectedEvents?: number | undefined
   readonly quota?: IngestQuota | false | undefined
 }) => DateTime.Utc = quota.defaultCloseTime
+
+/**
+ * What a run's plan reads of its spec: the create's fields, and what its close time, keys and overlap wait come
+ * from.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface RunPlanSpec extends Backfill.CreateBackfill {
+  /** The default close time is estimated from it (see {@link defaultCloseTime}). */
+  readonly expectedEvents?: number | undefined
+  /** The ingestion's quota, for the same estimate. */
+  readonly quota?: IngestQuota | false | undefined
+  /** The base of the creates' keys; a new one when absent. */
+  readonly idempotencyKey?: string | undefined
+  /** How long a create refused for an overlap waits (see {@link RunOptions}). */
+  readonly overlapWait?: Duration.DurationInput | undefined
+}
+
+/**
+ * How an executor plans its runs: its default overlap wait ({@link defaultOverlapWait} for `run`), and how far
+ * ahead a default close time is at least (a durable run, which may be resumed much later, takes a day).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface RunPlanOptions {
+  readonly defaultOverlapWait: Duration.DurationInput
+  readonly closeAtLeast?: Duration.DurationInput | undefined
+}
+
+/**
+ * A run's plan, the same for `run` and for a durable run: its close time, its windows (the timeframe cut at the
+ * account's maximum, `Backfill.splitTimeframe`), each window's create, the base of the creates' keys
+ * (`IdempotencyKey.forCreate`) and how long a create refused for an overlap waits.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface RunPlan {
+  readonly closeTime: DateTime.Utc
+  readonly windows: ReadonlyArray<Backfill.Timeframe>
+  readonly inputs: ReadonlyArray<Backfill.CreateBackfill>
+  readonly idempotencyKey: string
+  readonly overlapWaitMillis: number
+}
+
+/**
+ * Plans a run at `now` for an account, checking everything before anything is sent: the close time is in the
+ * future, every window's create passes {@link validateCreate}, and each window's key fits Orb's limit.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const plan: (
+  spec: RunPlanSpec,
+  account: AccountOptions | undefined,
+  now: DateTime.Utc,
+  options?: RunPlanOptions | undefined
+) => Either.Either<RunPlan, OrbError.InvalidInput> = (spec, account, now, options) =>
+  runPlan.plan(spec, account, now, options ?? { defaultOverlapWait })
+
+/**
+ * When the wait for a pending backfill overlapping window `window`, begun at `since` (epoch milliseconds), ends:
+ * after the plan's overlap wait, and for a later window 10 minutes before the close time of the windows already
+ * created, which close by themselves then.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const overlapDeadline: (
+  plan: { readonly closeTime: DateTime.Utc; readonly overlapWaitMillis: number },
+  window: number,
+  since: number
+) => number = runPlan.overlapDeadline
 
 /**
  * The account's own limits, where Orb raised them for it.

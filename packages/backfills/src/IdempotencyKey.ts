@@ -33,6 +33,16 @@ export const forRun: () => string = internal.forRun
 export const forWindow: (runKey: string, index: number, count: number) => string = internal.forWindow
 
 /**
+ * The key of attempt `attempt` of window `index`'s create, of a run cut into `count` windows: {@link forWindow} for
+ * the first, {@link overlapRetry} of it for one sent again after Orb refused it for an overlap (Orb keeps the key's
+ * refusal). Both executors' creates take their keys from it.
+ *
+ * @since 0.2.0
+ * @category keys
+ */
+export const forCreate: (runKey: string, index: number, count: number, attempt: number) => string = internal.forCreate
+
+/**
  * The key of a create sent again after Orb refused it for an overlap (`attempt` 1, 2, ...): `key` with
  * `-o<attempt>`, or a digest of `key` with it when that would be too long (`Backfill.overlapRetryKey`).
  *

@@ -9,16 +9,15 @@
  *
  * @since 0.1.0
  */
-import { Backfill, OrbClient } from "@effect-orb/backfills"
-import type { Backfills } from "@effect-orb/backfills"
+import { OrbClient } from "@effect-orb/backfills"
+import type { Backfill, Backfills } from "@effect-orb/backfills"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
-import * as Workflow from "@effect/workflow/Workflow"
 import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import type * as Context from "effect/Context"
-import * as DateTime from "effect/DateTime"
+import type * as DateTime from "effect/DateTime"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
@@ -33,7 +32,8 @@ import * as internal from "./internal/durableRun.js"
 import * as InternalRunOrb from "./internal/runOrb.js"
 import * as InternalProgress from "./internal/runProgress.js"
 import * as RunStates from "./internal/runStates.js"
-import * as RunSource from "./RunSource.js"
+import * as models from "./RunModels.js"
+import type * as RunSource from "./RunSource.js"
 
 /**
  * An ingest pace, as `Backfills.IngestQuota`.
@@ -41,7 +41,7 @@ import * as RunSource from "./RunSource.js"
  * @since 0.1.0
  * @category models
  */
-export const Quota = Schema.Struct({ requestsPerSecond: Schema.Positive, eventsPerMinute: Schema.Positive })
+export const Quota: typeof models.Quota = models.Quota
 
 /**
  * The Orb a run belongs to: its base URL, and its account as the API key's fingerprint (a salted SHA-256, never the
@@ -51,13 +51,13 @@ export const Quota = Schema.Struct({ requestsPerSecond: Schema.Positive, eventsP
  * @since 0.2.0
  * @category models
  */
-export const RunOrb = Schema.Struct({ baseUrl: Schema.String, keyFingerprint: Schema.String })
+export const RunOrb: typeof models.RunOrb = models.RunOrb
 
 /**
  * @since 0.2.0
  * @category models
  */
-export type RunOrb = typeof RunOrb.Type
+export type RunOrb = models.RunOrb
 
 /**
  * The Orb this process's `Backfills` talks to. Provided beside the workflow's layer, each run submitted records it
@@ -103,25 +103,13 @@ export const layerOrbConnectionConfig = (
  * @since 0.2.0
  * @category errors
  */
-export class OtherOrb extends Schema.TaggedError<OtherOrb>("@effect-orb/workflow/OtherOrb")("OtherOrb", {
-  runKey: Schema.String,
-  /** The run's Orb (absent for a run submitted before runs recorded it), and the connection's. */
-  runBaseUrl: Schema.optional(Schema.String),
-  baseUrl: Schema.String,
-  /** With the same base URL: why the account is another (or not known to be the run's). */
-  account: Schema.optional(Schema.String)
-}) {
-  override get message() {
-    return this.account === undefined
-      ? `durable run ${this.runKey} belongs to the Orb at ${this.runBaseUrl}, not to the one at ${this.baseUrl}; ` +
-        `nothing was sent or reverted: continue it against ${this.runBaseUrl}`
-      : this.runBaseUrl === undefined
-      ? `durable run ${this.runKey} belongs to another Orb or account than the Orb at ${this.baseUrl} with this ` +
-        `API key (${this.account}); nothing was sent or reverted: continue it against the Orb it was started on`
-      : `durable run ${this.runKey} belongs to another account of the Orb at ${this.runBaseUrl} than this API ` +
-        `key's (${this.account}); nothing was sent or reverted: continue it with the API key it was started with`
-  }
-}
+export const OtherOrb: typeof models.OtherOrb = models.OtherOrb
+
+/**
+ * @since 0.2.0
+ * @category errors
+ */
+export type OtherOrb = models.OtherOrb
 
 /**
  * What a durable run is: everything `Backfills.run` takes but its events, a replayable source instead, and the run
@@ -131,50 +119,13 @@ export class OtherOrb extends Schema.TaggedError<OtherOrb>("@effect-orb/workflow
  * @since 0.1.0
  * @category models
  */
-export const RunPayload = Schema.Struct({
-  runKey: Schema.NonEmptyString,
-  /**
-   * Random, made by `payload` once per submission: the create's idempotency key includes it, so that the same run
-   * key submitted again to another engine database is a new run, never Orb's replay of an earlier one's backfill.
-   */
-  submission: Schema.String.pipe(Schema.pattern(/^[0-9a-f]{16}$/)),
-  /** Absent in runs submitted before runs recorded their Orb, or without an `OrbConnection`. */
-  orb: Schema.optional(RunOrb),
-  timeframeStart: Backfill.Timestamp,
-  timeframeEnd: Backfill.Timestamp,
-  replaceExistingEvents: Schema.Boolean,
-  customerId: Schema.optional(Schema.String),
-  externalCustomerId: Schema.optional(Schema.String),
-  deprecationFilter: Schema.optional(Schema.String),
-  closeTime: Backfill.Timestamp,
-  /**
-   * The windows of a timeframe longer than the account's maximum, one backfill each, fixed at submission
-   * (`Backfill.splitTimeframe`); absent, the timeframe is the one window.
-   */
-  windows: Schema.optional(Schema.Array(Schema.Struct({
-    timeframeStart: Backfill.Timestamp,
-    timeframeEnd: Backfill.Timestamp
-  }))),
-  source: RunSource.RunSource,
-  /** Events per segment (one activity): a few thousand, so that a crash costs at most that much sent again. */
-  segmentEvents: Schema.Int.pipe(Schema.between(1, 1_000_000)),
-  batchSize: Schema.Int.pipe(Schema.between(1, Backfill.maxEventsPerRequest)),
-  concurrency: Schema.Int.pipe(Schema.between(1, 64)),
-  quota: Schema.Union(Schema.Literal(false), Quota),
-  invalidEvents: Schema.Literal("fail", "skip"),
-  until: Schema.Literal("reflected", "closed"),
-  /**
-   * How long a create Orb refuses for an overlapping pending backfill waits for it, in milliseconds (see
-   * {@link RunSpec}); absent in runs submitted before, which wait the default.
-   */
-  overlapWaitMillis: Schema.optional(Schema.NonNegativeInt)
-})
+export const RunPayload: typeof models.RunPayload = models.RunPayload
 
 /**
  * @since 0.1.0
  * @category models
  */
-export type RunPayload = typeof RunPayload.Type
+export type RunPayload = models.RunPayload
 
 /**
  * One window of a run over a timeframe longer than the account's maximum (or the one window of a shorter run).
@@ -182,29 +133,13 @@ export type RunPayload = typeof RunPayload.Type
  * @since 0.1.0
  * @category models
  */
-export class RunWindow extends Schema.Class<RunWindow>("@effect-orb/workflow/RunWindow")({
-  timeframeStart: Backfill.Timestamp,
-  timeframeEnd: Backfill.Timestamp,
-  /** Once created. */
-  backfillId: Schema.optional(Schema.String),
-  /** Events Orb accepted into it. */
-  accepted: Schema.NonNegativeInt,
-  /** Whether it had been closed; and, for a failed run, whether it is known to be reverted now. */
-  closed: Schema.Boolean,
-  reverted: Schema.Boolean,
-  /** Its last known status. */
-  status: Schema.optional(Backfill.BackfillStatus)
-}) {
-  /** The window and its fate, in words. */
-  get description(): string {
-    const span = `${DateTime.formatIso(this.timeframeStart)} to ${DateTime.formatIso(this.timeframeEnd)}`
-    if (this.backfillId === undefined) return `${span}: no backfill`
-    if (this.reverted) return `${span}: backfill ${this.backfillId}${this.closed ? " (closed)" : ""} reverted`
-    return `${span}: backfill ${this.backfillId}${this.status ? ` ${this.status}` : ""}${
-      this.closed ? "" : ", not reverted: revert it before its close time"
-    }`
-  }
-}
+export const RunWindow: typeof models.RunWindow = models.RunWindow
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type RunWindow = models.RunWindow
 
 /**
  * What a finished run did.
@@ -212,21 +147,13 @@ export class RunWindow extends Schema.Class<RunWindow>("@effect-orb/workflow/Run
  * @since 0.1.0
  * @category models
  */
-export class RunResult extends Schema.Class<RunResult>("@effect-orb/workflow/RunResult")({
-  /** The backfill (with several windows, the first window's: see `windows`). */
-  backfillId: Schema.String,
-  /** `reflected`, or `pending` (closed) when the run stopped after the close. */
-  status: Backfill.BackfillStatus,
-  /** Events read from the source. */
-  read: Schema.NonNegativeInt,
-  /** Events Orb accepted (a segment sent again after a crash counts its events once). */
-  accepted: Schema.NonNegativeInt,
-  /** Events set aside as invalid (under `invalidEvents: "skip"`). */
-  failed: Schema.NonNegativeInt,
-  segments: Schema.NonNegativeInt,
-  /** Every window, in order. */
-  windows: Schema.Array(RunWindow)
-}) {}
+export const RunResult: typeof models.RunResult = models.RunResult
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type RunResult = models.RunResult
 
 /**
  * A durable run failed for good. Before the close, the backfill was reverted (`reverted`), so usage is as it was;
@@ -235,35 +162,13 @@ export class RunResult extends Schema.Class<RunResult>("@effect-orb/workflow/Run
  * @since 0.1.0
  * @category errors
  */
-export class RunFailed extends Schema.TaggedError<RunFailed>("@effect-orb/workflow/RunFailed")("RunFailed", {
-  runKey: Schema.String,
-  /** The backfill, when one was created. */
-  backfillId: Schema.optional(Schema.String),
-  /** The step that failed: `create`, `ingest` (with the segment), `close`, `await`, or `cancel` when cancelled. */
-  stage: Schema.String,
-  /** What went wrong, as the failing error said it. */
-  reason: Schema.String,
-  reverted: Schema.Boolean,
-  /** The backfill's last known status. */
-  status: Schema.optional(Backfill.BackfillStatus),
-  /** A run over several windows: what became of each (before the last close, every window is reverted). */
-  windows: Schema.optional(Schema.Array(RunWindow))
-}) {
-  override get message() {
-    if (this.windows !== undefined && this.windows.length > 1) {
-      const each = this.windows.map((window) => window.description).join("; ")
-      return `Durable run ${this.runKey} failed at ${this.stage}: ${this.reason}; ${
-        this.reverted ? "every window's backfill was reverted, so no usage changed" : "NOT every window was reverted"
-      }: ${each}`
-    }
-    const outcome = this.backfillId === undefined
-      ? "no backfill was created"
-      : this.reverted
-      ? `backfill ${this.backfillId} was reverted, so no usage changed`
-      : `backfill ${this.backfillId} was not reverted${this.status ? ` (last seen ${this.status})` : ""}`
-    return `Durable run ${this.runKey} failed at ${this.stage}: ${this.reason}; ${outcome}`
-  }
-}
+export const RunFailed: typeof models.RunFailed = models.RunFailed
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type RunFailed = models.RunFailed
 
 /**
  * The workflow. Its execution id derives from the payload's `runKey`.
@@ -271,13 +176,7 @@ export class RunFailed extends Schema.TaggedError<RunFailed>("@effect-orb/workfl
  * @since 0.1.0
  * @category workflows
  */
-export const BackfillRun = Workflow.make({
-  name: "effect-orb/BackfillRun",
-  payload: RunPayload,
-  success: RunResult,
-  error: RunFailed,
-  idempotencyKey: (payload) => payload.runKey
-})
+export const BackfillRun: typeof models.BackfillRun = models.BackfillRun
 
 /**
  * What a run waits for while nothing moves: a pending backfill that overlaps a window's timeframe (to be reflected or
@@ -396,10 +295,7 @@ export const layer: Layer.Layer<
   never,
   never,
   WorkflowEngine.WorkflowEngine | Backfills.Backfills | SqlClient.SqlClient
-> = internal.layer(
-  BackfillRun,
-  { RunFailed, RunResult, RunWindow, OtherOrb }
-)
+> = internal.layer
 
 /**
  * A run as a user describes it: the options of `Backfills.run` (without events), a source and a run key.
@@ -530,7 +426,7 @@ export interface RunState {
  * @category accessors
  */
 export const checkOrb = (run: RunState): Effect.Effect<void, OtherOrb, Backfills.Backfills> =>
-  InternalRunOrb.check(OtherOrb)({ runKey: run.runKey, orb: run.orb, backfillIds: Effect.succeed(run.backfillIds) })
+  InternalRunOrb.check({ runKey: run.runKey, orb: run.orb, backfillIds: Effect.succeed(run.backfillIds) })
     .pipe(Effect.withSpan("DurableRun.checkOrb", { attributes: { "run.key": run.runKey } }))
 
 /**
@@ -596,7 +492,7 @@ export const cancel: (
 export const requestCancel = (executionId: string): Effect.Effect<void, SqlError.SqlError, SqlClient.SqlClient> =>
   CancelRequests.request(executionId)
 
-const RunExit = Schema.Exit({ success: RunResult, failure: RunFailed, defect: Schema.Defect })
+const RunExit = Schema.Exit({ success: RunResult, failure: models.JournaledRunFailed, defect: Schema.Defect })
 
 /**
  * How a run ended, from the engine's records alone (no engine needed: beside the process that runs it, too);

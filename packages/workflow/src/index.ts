@@ -28,3 +28,8 @@ export * as RunSource from "./RunSource.js"
  * @since 0.1.0
  */
 export * as EventFile from "./EventFile.js"
+
+/**
+ * @since 0.2.0
+ */
+export * as RunModels from "./RunModels.js"

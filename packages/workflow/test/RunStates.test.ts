@@ -72,7 +72,7 @@ describe("DurableRun.list", () => {
       badLines[300] = line(0, { idempotency_key: "bad-300" })
       const bad = yield* submit(dir, "bad", badLines, 1)
       const failure = yield* runFailure(bad)
-      assert.strictEqual(failure._tag, "RunFailed")
+      assert.strictEqual(failure._tag, "DurableRunFailed")
       assert.isTrue(failure.reverted)
       assert.include(failure.message, "line 301")
 

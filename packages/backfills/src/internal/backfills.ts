@@ -3,13 +3,12 @@
  * anything is sent, and the operations over an `OrbClient`.
  */
 import * as Clock from "effect/Clock"
-import * as DateTime from "effect/DateTime"
+import type * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { identity } from "effect/Function"
 import * as Option from "effect/Option"
-import * as Predicate from "effect/Predicate"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
@@ -18,12 +17,15 @@ import * as Backfill from "../Backfill.js"
 import type * as Backfills from "../Backfills.js"
 import * as OrbClient from "../OrbClient.js"
 import * as OrbError from "../OrbError.js"
+import { maxTimeframeMillisOf, validateCreate } from "./createChecks.js"
 import * as Events from "./events.js"
 import { decodedEvents, encodedEvents, ingestInto, ingestStream as internalIngestStream } from "./ingestStream.js"
 import { followCursors } from "./pages.js"
 import * as RateLimiter from "./rateLimiter.js"
 import * as RetryPolicy from "./retryPolicy.js"
 import { run as internalRun } from "./run.js"
+
+export { validateCreate }
 
 export const makeIngestPace = (
   quota: Backfills.IngestQuota
@@ -42,79 +44,6 @@ const pathSegment = (id: string): Either.Either<string, OrbError.InvalidInput> =
   if (typeof id !== "string" || id.length === 0) return invalid("id", "a backfill id must not be empty")
   if (id === "." || id === "..") return invalid("id", `${JSON.stringify(id)} is not a backfill id`)
   return Either.right(encodeURIComponent(id))
-}
-
-export const validateCreate = (
-  input: Backfill.CreateBackfill,
-  account?: Backfills.AccountOptions | undefined
-): Either.Either<void, OrbError.InvalidInput> => {
-  if (!Predicate.isBoolean(input.replaceExistingEvents)) {
-    return invalid(
-      "replaceExistingEvents",
-      "must be given explicitly: true replaces every existing event in the timeframe, false adds to them " +
-        "(Orb would default to true)"
-    )
-  }
-  for (const field of ["timeframeStart", "timeframeEnd"] as const) {
-    if (!DateTime.isDateTime(input[field])) return invalid(field, "must be a DateTime")
-  }
-  const span = input.timeframeEnd.epochMillis - input.timeframeStart.epochMillis
-  if (span <= 0) {
-    return invalid(
-      "timeframeEnd",
-      `must be after timeframeStart (${DateTime.formatIso(input.timeframeStart)}), got ${
-        DateTime.formatIso(input.timeframeEnd)
-      }`
-    )
-  }
-  const max = maxTimeframeMillisOf(account)
-  if (span > max) {
-    return invalid(
-      "timeframeEnd",
-      `the timeframe spans ${spanText(span)}, ${spanText(span - max)} more than the ${
-        spanText(max)
-      } the account allows per backfill (Backfills.run cuts a longer timeframe into windows)`
-    )
-  }
-  if (input.customerId !== undefined && input.externalCustomerId !== undefined) {
-    return invalid("externalCustomerId", "give at most one of customerId and externalCustomerId")
-  }
-  for (const field of ["customerId", "externalCustomerId", "deprecationFilter"] as const) {
-    const value = input[field]
-    if (value !== undefined && (!Predicate.isString(value) || value.length === 0)) {
-      return invalid(field, "must be a non-empty string when given")
-    }
-  }
-  if (input.closeTime !== undefined && !DateTime.isDateTime(input.closeTime)) {
-    return invalid("closeTime", "must be a DateTime")
-  }
-  return Either.void
-}
-
-/** The account's maximum timeframe, in milliseconds. */
-const maxTimeframeMillisOf = (account: Backfills.AccountOptions | undefined) =>
-  account?.maxTimeframe === undefined
-    ? Backfill.maxTimeframeMillis
-    : Duration.toMillis(Duration.decode(account.maxTimeframe))
-
-/** A span in words: `31 days`, `1 second`, `2 days 3 hours`. */
-const spanText = (millis: number) => {
-  const units: ReadonlyArray<readonly [string, number]> = [
-    ["day", 86_400_000],
-    ["hour", 3_600_000],
-    ["minute", 60_000],
-    ["second", 1_000],
-    ["millisecond", 1]
-  ]
-  const parts: Array<string> = []
-  let rest = Math.round(millis)
-  for (const [name, size] of units) {
-    const count = Math.floor(rest / size)
-    rest -= count * size
-    // The two largest units that are not zero: `31 days 1 second`, `2 days 3 hours`.
-    if (count > 0 && parts.length < 2) parts.push(`${count} ${name}${count === 1 ? "" : "s"}`)
-  }
-  return parts.length === 0 ? "0 seconds" : parts.join(" ")
 }
 
 const refusal = (field: string, problem: Events.Problem) =>
@@ -333,7 +262,6 @@ export const makeWith = (
         close,
         revert,
         awaitStatus,
-        validateCreate: (input) => validateCreate(input, account),
         maxTimeframeMillis: Duration.toMillis(maxTimeframe)
       }, spec)
     })

@@ -59,6 +59,13 @@ export const windowSuffix = (index: number, count: number): string => count === 
 export const forWindow = (runKey: string, index: number, count: number): string => runKey + windowSuffix(index, count)
 
 /**
+ * The key of attempt `attempt` of window `index`'s create, of a run cut into `count` windows: the window's key, and
+ * for a create sent again after an overlap refusal its own ({@link overlapRetry}): Orb keeps the key's refusal.
+ */
+export const forCreate = (runKey: string, index: number, count: number, attempt: number): string =>
+  attempt === 0 ? forWindow(runKey, index, count) : overlapRetry(forWindow(runKey, index, count), attempt)
+
+/**
  * The key of a create sent again after Orb refused it for an overlap (`attempt` 1, 2, ...): Orb keeps a key's first
  * answer, the refusal, so a create sent once the overlap is gone needs a key of its own. It is `key` with
  * `-o<attempt>`, or, when that would be longer than Orb allows, a digest of `key` with it (never a cut `key`, which

@@ -22,13 +22,12 @@ import * as IdempotencyKey from "./idempotencyKey.js"
 import type * as IngestStream from "./ingestStream.js"
 import * as Metrics from "./metrics.js"
 import * as Overlap from "./overlap.js"
-import { defaultCloseTime } from "./quota.js"
 import * as RetryPolicy from "./retryPolicy.js"
+import * as RunPlan from "./runPlan.js"
 
 type Operations<R> =
   & Pick<Backfills.Backfills, "create" | "fetch" | "list" | "close" | "revert" | "awaitStatus">
   & {
-    readonly validateCreate: (input: Backfill.CreateBackfill) => Either.Either<void, OrbError.InvalidInput>
     readonly maxTimeframeMillis: number
     /** The spec's events into these backfills (the windows, in order), one pipeline. */
     readonly ingestInto: (
@@ -75,9 +74,6 @@ const isThisRun = (backfill: Backfill.Backfill, input: Backfill.CreateBackfill):
     ? Option.isSome(backfill.customerId)
     : Option.isNone(backfill.customerId))
 
-/** How long before the close time of the windows already created a later window's wait for an overlap ends. */
-const windowWaitMargin = 10 * 60_000
-
 export const run = <E, R>(
   ops: Operations<R>,
   spec: Backfills.RunSpec<E, R>
@@ -120,41 +116,17 @@ const runSteps = <E, R>(
       return yield* invalid("events", "give exactly one of events and encodedEvents")
     }
     const now = yield* DateTime.now
-    const closeTime = spec.closeTime ??
-      defaultCloseTime({ now, expectedEvents: spec.expectedEvents, quota: spec.ingest?.quota })
-    if (closeTime.epochMillis <= now.epochMillis) {
-      return yield* invalid("closeTime", `${DateTime.formatIso(closeTime)} is not in the future`)
-    }
-    const report = spec.onProgress ?? (() => Effect.void)
-
-    // A timeframe longer than the account allows is cut into windows; the spec's own is checked first (its
-    // order, its customer fields), then every window's create, all before anything is sent.
-    const timeframes = DateTime.isDateTime(spec.timeframeStart) && DateTime.isDateTime(spec.timeframeEnd)
-      ? Backfill.splitTimeframe(spec, ops.maxTimeframeMillis)
-      : [spec]
-    const count = timeframes.length
-    const inputs = timeframes.map((timeframe) => Backfill.createBackfillOf({ ...spec, ...timeframe }, closeTime))
-    if (count === 1) yield* ops.validateCreate(inputs[0])
-    else for (const input of inputs) yield* ops.validateCreate(input)
-    // One key per window for its create and for any re-send of it below, so that Orb can only ever apply it once.
-    const baseKey = spec.idempotencyKey ?? IdempotencyKey.forRun()
-    const suffixLength = IdempotencyKey.windowSuffix(count - 1, count).length
-    if (baseKey.length + suffixLength > Backfill.maxIdempotencyKeyLength) {
-      return yield* invalid(
-        "idempotencyKey",
-        `${count} windows: each window's create key is this key and "-w<window>", so at most ${
-          Backfill.maxIdempotencyKeyLength - suffixLength
-        } characters, got ${baseKey.length}`
+    // The plan both executors share: close time, windows, creates, keys and overlap wait, all checked up front.
+    const { closeTime, idempotencyKey: baseKey, inputs, overlapWaitMillis: overlapWait, windows: timeframes } =
+      yield* RunPlan.plan(
+        { ...spec, quota: spec.ingest?.quota },
+        { maxTimeframe: Duration.millis(ops.maxTimeframeMillis) },
+        now,
+        { defaultOverlapWait: Overlap.defaultOverlapWait }
       )
-    }
-    // A create sent again after Orb refused it for an overlap has a key of its own: Orb keeps the key's refusal.
-    const keyOf = (index: number, attempt = 0) =>
-      attempt === 0
-        ? IdempotencyKey.forWindow(baseKey, index, count)
-        : IdempotencyKey.overlapRetry(IdempotencyKey.forWindow(baseKey, index, count), attempt)
-    const overlapWait = spec.overlapWait === undefined
-      ? Duration.toMillis(Overlap.defaultOverlapWait)
-      : Duration.toMillis(Duration.decode(spec.overlapWait))
+    const report = spec.onProgress ?? (() => Effect.void)
+    const count = timeframes.length
+    const keyOf = (index: number, attempt = 0) => IdempotencyKey.forCreate(baseKey, index, count, attempt)
 
     // Where each window is, for the progress reports and the failure's account of every window.
     const windows = timeframes.map((timeframe): {
@@ -278,8 +250,6 @@ const runSteps = <E, R>(
     ) =>
       Effect.gen(function*() {
         const input = inputs[index]
-        // The windows created before this one close by themselves at the close time: the wait ends well before.
-        const until = index === 0 ? Infinity : closeTime.epochMillis - windowWaitMargin
         let since: number | undefined
         let unexplained = false
         for (let attempt = 0;; attempt++) {
@@ -296,7 +266,8 @@ const runSteps = <E, R>(
           unexplained = false
           let blocker = found.value
           const start = since ??= yield* Clock.currentTimeMillis
-          const deadline = Math.min(start + overlapWait, until)
+          // The windows created before this one close by themselves at the close time: the wait ends well before.
+          const deadline = RunPlan.overlapDeadline({ closeTime, overlapWaitMillis: overlapWait }, index, start)
           yield* Effect.logInfo(
             `Waiting for backfill ${blocker.id} (${DateTime.formatIso(blocker.timeframeStart)} to ${
               DateTime.formatIso(blocker.timeframeEnd)

@@ -303,12 +303,7 @@ const printResult = (
   Effect.gen(function*() {
     const backfill = yield* Backfills.fetch(result.backfillId)
     if (json) return yield* Output.line(JSON.stringify({ ...resultJson(runKey, state, result, backfill), ...extra }))
-    yield* Output.line(
-      result.windows.length > 1
-        ? `${result.windows.length} backfills, one per window, are ${result.status}:\n` +
-          Render.windowsTable(result.windows)
-        : Render.backfillSummary(backfill)
-    )
+    yield* Output.line(Render.runSummary(backfill, result.status, result.windows))
     yield* Output.line(
       `Sent ${Progress.plural(result.accepted, "event")} (durable run ${runKey})` +
         (result.failed > 0 ? `; ${Progress.count(result.failed)} left out` : "") + "."
@@ -608,10 +603,7 @@ const afterRun = (runKey: string, state: State, result: DurableRun.RunResult, se
       (extra) => printResult(runKey, state, result, settings.json, { validation: settings.validation, ...extra })
     )
     if (!settings.json && !settings.wait) {
-      yield* Output.line(
-        `Orb is reflecting ${result.windows.length > 1 ? "them" : "it"} now; follow it with: ` +
-          result.windows.map((window) => `orb-backfill watch ${window.backfillId}`).join("; ")
-      )
+      yield* Output.line(Render.reflecting(result.windows.map((window) => window.backfillId)))
     }
     return result
   })

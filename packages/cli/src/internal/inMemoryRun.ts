@@ -598,14 +598,11 @@ export const run = (
             ...extra
           }))
         } else {
-          if (result.windows.length > 1) {
-            yield* Output.line(
-              `${result.windows.length} backfills, one per window, are ${result.backfill.status}:\n` +
-                Render.windowsTable(result.windows.map((window) => ({ ...window, status: window.backfill.status })))
-            )
-          } else {
-            yield* Output.line(Render.backfillSummary(result.backfill))
-          }
+          yield* Output.line(Render.runSummary(
+            result.backfill,
+            result.backfill.status,
+            result.windows.map((window) => ({ ...window, status: window.backfill.status }))
+          ))
           const ingestion = result.ingestion
           yield* Output.line(
             `Sent ${Progress.plural(ingestion.accepted, "event")} in ${Progress.duration(ingestion.elapsedMillis)}` +
@@ -628,10 +625,7 @@ export const run = (
             )
           }
           if (!options.wait) {
-            yield* Output.line(
-              `Orb is reflecting ${result.windows.length > 1 ? "them" : "it"} now; follow it with: ` +
-                result.windows.map((window) => `orb-backfill watch ${window.backfill.id}`).join("; ")
-            )
+            yield* Output.line(Render.reflecting(result.windows.map((window) => window.backfill.id)))
           }
         }
       })

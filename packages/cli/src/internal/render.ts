@@ -266,3 +266,21 @@ export const windowsTable = (
   const cell = (text: string, i: number) => (i === last ? text.padStart(widths[i]) : text.padEnd(widths[i]))
   return [header, ...rows].map((r) => "  " + r.map(cell).join("  ").trimEnd()).join("\n")
 }
+
+/**
+ * A finished run's first line, the same for a run in this process and a durable one: with several windows, each
+ * window's backfill and its status; else the one backfill.
+ */
+export const runSummary = (
+  backfill: Backfill.Backfill,
+  status: string,
+  windows: Parameters<typeof windowsTable>[0]
+): string =>
+  windows.length > 1
+    ? `${windows.length} backfills, one per window, are ${status}:\n` + windowsTable(windows)
+    : backfillSummary(backfill)
+
+/** What a run that does not wait for Orb's reflection says last, in either executor: how to follow it. */
+export const reflecting = (backfillIds: ReadonlyArray<string | undefined>): string =>
+  `Orb is reflecting ${backfillIds.length > 1 ? "them" : "it"} now; follow it with: ` +
+  backfillIds.map((id) => `orb-backfill watch ${id}`).join("; ")

@@ -18,6 +18,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as DurableRun from "../DurableRun.js"
+import * as Models from "../RunModels.js"
 import * as RunSource from "../RunSource.js"
 import * as AccountBudget from "./accountBudget.js"
 import * as CancelRequests from "./cancelRequests.js"
@@ -86,9 +87,6 @@ const blockerText = (blocker: typeof Blocker.Type) =>
 /** @internal */
 export const defaultOverlapWait: Duration.Duration = Duration.hours(12)
 
-/** How long before the close time of the windows already made a later window's wait for an overlap ends. */
-const windowWaitMargin = 10 * 60_000
-
 /** @internal */
 export const cancel = (workflow: typeof DurableRun.BackfillRun) => (executionId: string) =>
   Effect.gen(function*() {
@@ -135,650 +133,641 @@ const windowOfEvent = (windows: ReadonlyArray<Backfill.Timeframe>, event: unknow
 }
 
 /**
- * The workflow's implementation; the public module's classes are passed in, as this module imports that one for
- * its types only.
+ * The workflow's implementation.
  *
  * @internal
  */
-export const layer = (
-  workflow: typeof DurableRun.BackfillRun,
-  classes: {
-    readonly RunFailed: typeof DurableRun.RunFailed
-    readonly RunResult: typeof DurableRun.RunResult
-    readonly RunWindow: typeof DurableRun.RunWindow
-    readonly OtherOrb: typeof DurableRun.OtherOrb
+export const layer = Layer.unwrapEffect(Effect.gen(function*() {
+  yield* Effect.orDie(CancelRequests.ensure)
+  // The runs this process executes share the account's budget, in the engine's database, with every process on
+  // it (one given in context, or the budget of the process's Orb connection); without either, they share one
+  // pace per quota in this process, so that runs at once stay within the account's quota together.
+  const budget = yield* budgetOf
+  const paces = new Map<string, Backfills.IngestPace>()
+  const paceOf = (quota: Backfills.IngestQuota) => {
+    const key = `${quota.requestsPerSecond}/${quota.eventsPerMinute}`
+    let pace = paces.get(key)
+    if (pace === undefined) paces.set(key, pace = Effect.runSync(Effect.orDie(Backfills.makeIngestPace(quota))))
+    return pace
   }
-) =>
-  Layer.unwrapEffect(Effect.gen(function*() {
-    yield* Effect.orDie(CancelRequests.ensure)
-    // The runs this process executes share the account's budget, in the engine's database, with every process on
-    // it (one given in context, or the budget of the process's Orb connection); without either, they share one
-    // pace per quota in this process, so that runs at once stay within the account's quota together.
-    const budget = yield* budgetOf
-    const paces = new Map<string, Backfills.IngestPace>()
-    const paceOf = (quota: Backfills.IngestQuota) => {
-      const key = `${quota.requestsPerSecond}/${quota.eventsPerMinute}`
-      let pace = paces.get(key)
-      if (pace === undefined) paces.set(key, pace = Effect.runSync(Effect.orDie(Backfills.makeIngestPace(quota))))
-      return pace
-    }
-    // Where each run is, for whoever shows it in this process (none provided: nothing reported).
-    const progresses = Option.getOrUndefined(yield* Effect.serviceOption(RunProgress.RunProgresses))
-    return workflow.toLayer((payload, executionId) =>
-      Effect.gen(function*() {
-        const backfills = yield* Backfills.Backfills
-        // Every unfinished run of the engine's database resumes as soon as it is up, whichever Orb the process talks
-        // to: a run of another Orb suspends here, before any step sends or reverts anything (a 404 for its backfill
-        // there would otherwise read as a failure, and be reverted), and stays resumable against its own.
-        yield* RunOrb.check(classes.OtherOrb)({
-          runKey: payload.runKey,
-          orb: payload.orb,
-          backfillIds: Effect.map(
-            Effect.orElseSucceed(RunStates.list(workflow.name), () => []),
-            (runs) => runs.find((run) => run.executionId === executionId)?.backfillIds ?? []
-          )
-        }).pipe(
-          Effect.catchTag("OtherOrb", (other) =>
-            Effect.zipRight(
-              Effect.logWarning(`Suspended: ${other.message}`),
-              Effect.flatMap(WorkflowEngine.WorkflowInstance, Workflow.suspend)
-            ))
+  // Where each run is, for whoever shows it in this process (none provided: nothing reported).
+  const progresses = Option.getOrUndefined(yield* Effect.serviceOption(RunProgress.RunProgresses))
+  const workflow = Models.BackfillRun
+  return workflow.toLayer((payload, executionId) =>
+    Effect.gen(function*() {
+      const backfills = yield* Backfills.Backfills
+      // Every unfinished run of the engine's database resumes as soon as it is up, whichever Orb the process talks
+      // to: a run of another Orb suspends here, before any step sends or reverts anything (a 404 for its backfill
+      // there would otherwise read as a failure, and be reverted), and stays resumable against its own.
+      yield* RunOrb.check({
+        runKey: payload.runKey,
+        orb: payload.orb,
+        backfillIds: Effect.map(
+          Effect.orElseSucceed(RunStates.list(workflow.name), () => []),
+          (runs) => runs.find((run) => run.executionId === executionId)?.backfillIds ?? []
         )
-        const windows = payload.windows ??
-          [{ timeframeStart: payload.timeframeStart, timeframeEnd: payload.timeframeEnd }]
-        const count = windows.length
-        /** A step's name: as it always was with one window; with several, the window's number in it. */
-        const named = (base: string, window: number, suffix = "") =>
-          (count === 1 ? base : `${base}-w${window}`) + suffix
-        // The backfills created so far, by window; how many of them are closed; their events, by window.
-        const backfillIds: Array<string> = []
-        let closedCount = 0
-        const acceptedBy = windows.map(() => 0)
-        const statusBy: Array<Backfill.BackfillStatus | undefined> = windows.map(() => undefined)
+      }).pipe(
+        Effect.catchTag("OtherOrb", (other) =>
+          Effect.zipRight(
+            Effect.logWarning(`Suspended: ${other.message}`),
+            Effect.flatMap(WorkflowEngine.WorkflowInstance, Workflow.suspend)
+          ))
+      )
+      const windows = payload.windows ??
+        [{ timeframeStart: payload.timeframeStart, timeframeEnd: payload.timeframeEnd }]
+      const count = windows.length
+      /** A step's name: as it always was with one window; with several, the window's number in it. */
+      const named = (base: string, window: number, suffix = "") => (count === 1 ? base : `${base}-w${window}`) + suffix
+      // The backfills created so far, by window; how many of them are closed; their events, by window.
+      const backfillIds: Array<string> = []
+      let closedCount = 0
+      const acceptedBy = windows.map(() => 0)
+      const statusBy: Array<Backfill.BackfillStatus | undefined> = windows.map(() => undefined)
 
-        let progress: DurableRun.RunProgress = {
-          runKey: payload.runKey,
-          stage: "creating",
-          windows: windows.map((window) => ({
-            timeframeStart: window.timeframeStart,
-            timeframeEnd: window.timeframeEnd
-          })),
-          read: 0,
-          accepted: 0,
-          failed: 0,
-          position: 0,
-          // In the unit of the run's offsets (a gzip file's decompressed bytes, a Parquet file's rows, ...).
-          size: RunSource.extentOf(payload.source) ?? 0,
-          quota: payload.quota,
-          batchSize: payload.batchSize
-        }
-        const report = (change: Partial<DurableRun.RunProgress>) =>
-          progresses === undefined ? Effect.void : Effect.suspend(() => {
-            progress = { ...progress, ...change }
-            return progresses.publish(progress)
-          })
-        const reportWindow = (
-          window: number,
-          change: { readonly backfillId?: string; readonly status?: Backfill.BackfillStatus }
-        ) => report({ windows: progress.windows.map((each, i) => (i === window ? { ...each, ...change } : each)) })
-        /** A step sent again after a transient failure: what the run waits for until it is answered. */
-        const retrying = (step: string) => (error: { readonly _tag: string }) =>
-          Effect.flatMap(Clock.currentTimeMillis, (at) => {
-            const { message, status } = error as { readonly message?: unknown; readonly status?: unknown }
-            return report({
-              waiting: {
-                _tag: "Retry",
-                step,
-                reason: typeof message === "string" && message.length > 0 ? message : error._tag,
-                status: typeof status === "number" ? status : undefined,
-                at
-              }
-            })
-          })
-
-        // A create sent again after Orb refused it for an overlap has a key of its own: Orb keeps the key's refusal.
-        const createRequest = (window: number, attempt = 0) => {
-          const key = createKey(executionId, payload.submission) + (count === 1 ? "" : `-w${window}`)
-          return throughOutages(
-            backfills.create(Backfill.createBackfillOf({ ...payload, ...windows[window] }, payload.closeTime), {
-              idempotencyKey: attempt === 0 ? key : IdempotencyKey.overlapRetry(key, attempt)
-            })
-          )
-        }
-        const overlapWait = payload.overlapWaitMillis ?? Duration.toMillis(defaultOverlapWait)
-
-        // Only a backfill this run saw open is its own: one in any other state was not made by this submission. A
-        // create's answer cannot tell (Orb replays a key's first answer, `pending` as it was then): it is fetched.
-        const isOpen = (answer: Backfill.Backfill) =>
-          Effect.flatMap(
-            Effect.orElseSucceed(throughOutages(backfills.fetch(answer.id)), () => answer),
-            (backfill) => Effect.map(DateTime.now, (now) => Backfill.isOpen(backfill, now.epochMillis))
-          )
-
-        const create = (window: number, attempt: number) =>
-          Activity.make({
-            name: named("create", window, attempt === 0 ? "" : `-o${attempt}`),
-            // The backfill's id; or, refused for an overlap, what blocks it (none found: it just ceased to) and when.
-            success: Schema.Union(Schema.String, Blocked),
-            error: StepFailed,
-            execute: Effect.gen(function*(): Effect.fn.Return<string | typeof Blocked.Type, StepFailed> {
-              const answer = yield* createRequest(window, attempt).pipe(
-                Effect.catchTag("ConstraintViolation", (refusal) =>
-                  overlapWait <= 0 ? Effect.fail(refusal) : Effect.zip(
-                    throughOutages(Backfills.blockerOf(windows[window])).pipe(
-                      Effect.provideService(Backfills.Backfills, backfills)
-                    ),
-                    DateTime.now
-                  )),
-                Effect.mapError(failed("create"))
-              )
-              if (Array.isArray(answer)) {
-                const [blocker, now] = answer
-                return Option.match(blocker, {
-                  onNone: () => ({ at: now.epochMillis }),
-                  onSome: (backfill) => ({
-                    blocked: {
-                      id: backfill.id as string,
-                      timeframeStart: backfill.timeframeStart,
-                      timeframeEnd: backfill.timeframeEnd,
-                      status: backfill.status
-                    },
-                    at: now.epochMillis
-                  })
-                })
-              }
-              const backfill = answer as Backfill.Backfill
-              if (yield* isOpen(backfill)) return backfill.id as string
-              return yield* new StepFailed({
-                stage: "create",
-                reason: `Orb answered with backfill ${backfill.id}, which is no longer open: not one ` +
-                  "this run created; it was left as it is"
-              })
-            })
-          })
-
-        const pollBlocker = (id: string, window: number, attempt: number, index: number) =>
-          Activity.make({
-            name: named("overlap-poll", window, `-${attempt}-${index}`),
-            success: Schema.Struct({ status: Schema.optional(Backfill.BackfillStatus), at: Schema.Number }),
-            // A poll that outlasts an outage is no reason to stop waiting: the next one, after a durable sleep.
-            execute: Effect.zipWith(
-              throughOutages(backfills.fetch(id)).pipe(
-                Effect.map((backfill) => backfill.status),
-                Effect.orElseSucceed(() => undefined)
-              ),
-              DateTime.now,
-              (status, now) => ({ ...(status !== undefined ? { status } : {}), at: now.epochMillis })
-            )
-          })
-
-        /**
-         * A window's create, waiting out an overlap: refused while a pending backfill overlaps the window, it polls that
-         * backfill between durable sleeps (a crash while waiting resumes the wait) until it is reflected or reverted,
-         * then is sent again with a key of its own; a refusal with no such backfill is sent again once, then stands.
-         * The wait is bounded by the run's overlap wait, and, for a later window, by the close time of those made.
-         */
-        const createWaiting = (window: number) =>
-          Effect.gen(function*() {
-            let since: number | undefined
-            let unexplained = false
-            for (let attempt = 0;; attempt++) {
-              const answer = yield* create(window, attempt)
-              if (typeof answer === "string") return answer
-              const blocker = answer.blocked
-              if (blocker === undefined) {
-                if (unexplained) {
-                  return yield* new StepFailed({
-                    stage: "create",
-                    reason: "Orb refused the create (a constraint violation), and no pending backfill overlaps it"
-                  })
-                }
-                unexplained = true
-                continue
-              }
-              unexplained = false
-              const start = since ??= answer.at
-              const deadline = Math.min(
-                start + overlapWait,
-                window === 0 ? Infinity : payload.closeTime.epochMillis - windowWaitMargin
-              )
-              yield* Effect.logInfo(`Waiting for ${blockerText(blocker)} to be reflected or reverted`)
-              let status: Backfill.BackfillStatus = blocker.status
-              let at = answer.at
-              const overlapping = (status: Backfill.BackfillStatus) =>
-                report({
-                  waiting: {
-                    _tag: "Overlap",
-                    window,
-                    backfillId: blocker.id,
-                    timeframeStart: blocker.timeframeStart,
-                    timeframeEnd: blocker.timeframeEnd,
-                    status
-                  }
-                })
-              yield* overlapping(status)
-              for (let index = 0; status === "pending" || status === "pending_revert"; index++) {
-                if (at >= deadline) {
-                  return yield* new StepFailed({
-                    stage: "create",
-                    reason: new OrbError.OverlapWaitTimeout({
-                      ...blocker,
-                      backfillId: blocker.id,
-                      status,
-                      waitedMillis: at - start
-                    })
-                      .message
-                  })
-                }
-                yield* DurableClock.sleep({
-                  name: named("overlap-wait", window, `-${attempt}-${index}`),
-                  duration: Duration.millis(Math.min(Duration.toMillis(pollWait(index)), deadline - at)),
-                  inMemoryThreshold: 0
-                })
-                yield* unlessCancelled
-                const polled = yield* pollBlocker(blocker.id, window, attempt, index)
-                status = polled.status ?? status
-                at = polled.at
-                yield* overlapping(status)
-              }
-              // Runs of this engine that overlap are admitted in submission order: one submitted earlier that has
-              // not created yet goes first (this create is then refused by its backfill, and waits for it).
-              for (let index = 0;; index++) {
-                const earlier = yield* earlierCreating(window, attempt, index)
-                if (earlier.runKey === undefined) break
-                if (earlier.at >= deadline) {
-                  return yield* new StepFailed({
-                    stage: "create",
-                    reason:
-                      `waited ${
-                        Duration.format(Duration.millis(earlier.at - start))
-                      } for durable run ${earlier.runKey}, submitted earlier over an overlapping timeframe, to create ` +
-                      "its backfill; nothing was created"
-                  })
-                }
-                if (index === 0) {
-                  yield* Effect.logInfo(`Waiting for durable run ${earlier.runKey}, submitted earlier, to create first`)
-                  yield* report({ waiting: { _tag: "EarlierRun", window, runKey: earlier.runKey } })
-                }
-                yield* DurableClock.sleep({
-                  name: named("overlap-order-wait", window, `-${attempt}-${index}`),
-                  duration: Duration.millis(Math.min(Duration.toMillis(pollWait(index)), deadline - earlier.at)),
-                  inMemoryThreshold: 0
-                })
-                yield* unlessCancelled
-              }
+      let progress: DurableRun.RunProgress = {
+        runKey: payload.runKey,
+        stage: "creating",
+        windows: windows.map((window) => ({
+          timeframeStart: window.timeframeStart,
+          timeframeEnd: window.timeframeEnd
+        })),
+        read: 0,
+        accepted: 0,
+        failed: 0,
+        position: 0,
+        // In the unit of the run's offsets (a gzip file's decompressed bytes, a Parquet file's rows, ...).
+        size: RunSource.extentOf(payload.source) ?? 0,
+        quota: payload.quota,
+        batchSize: payload.batchSize
+      }
+      const report = (change: Partial<DurableRun.RunProgress>) =>
+        progresses === undefined ? Effect.void : Effect.suspend(() => {
+          progress = { ...progress, ...change }
+          return progresses.publish(progress)
+        })
+      const reportWindow = (
+        window: number,
+        change: { readonly backfillId?: string; readonly status?: Backfill.BackfillStatus }
+      ) => report({ windows: progress.windows.map((each, i) => (i === window ? { ...each, ...change } : each)) })
+      /** A step sent again after a transient failure: what the run waits for until it is answered. */
+      const retrying = (step: string) => (error: { readonly _tag: string }) =>
+        Effect.flatMap(Clock.currentTimeMillis, (at) => {
+          const { message, status } = error as { readonly message?: unknown; readonly status?: unknown }
+          return report({
+            waiting: {
+              _tag: "Retry",
+              step,
+              reason: typeof message === "string" && message.length > 0 ? message : error._tag,
+              status: typeof status === "number" ? status : undefined,
+              at
             }
           })
+        })
 
-        /**
-         * The earliest run of this engine, submitted before this one, in the same Orb, whose timeframe overlaps the
-         * window and which is still creating with no backfill made: the one to go first.
-         */
-        const earlierCreating = (window: number, attempt: number, index: number) =>
-          Activity.make({
-            name: named("overlap-order", window, `-${attempt}-${index}`),
-            success: Schema.Struct({ runKey: Schema.optional(Schema.String), at: Schema.Number }),
-            execute: Effect.gen(function*() {
-              const runs = yield* Effect.orElseSucceed(RunStates.list(workflow.name), () => [])
-              const now = yield* DateTime.now
-              const own = runs.findIndex((run) => run.executionId === executionId)
-              const earlier = runs.slice(0, Math.max(0, own)).find((run) =>
-                run.stage === "creating" && run.backfillIds.length === 0 &&
-                run.orb?.baseUrl === payload.orb?.baseUrl && run.orb?.keyFingerprint === payload.orb?.keyFingerprint &&
-                run.timeframeStart !== undefined && run.timeframeEnd !== undefined &&
-                run.timeframeStart.epochMillis < windows[window].timeframeEnd.epochMillis &&
-                windows[window].timeframeStart.epochMillis < run.timeframeEnd.epochMillis
-              )
-              return { ...(earlier !== undefined ? { runKey: earlier.runKey } : {}), at: now.epochMillis }
-            })
+      // A create sent again after Orb refused it for an overlap has a key of its own: Orb keeps the key's refusal.
+      const createRequest = (window: number, attempt = 0) => {
+        const key = IdempotencyKey.forCreate(createKey(executionId, payload.submission), window, count, attempt)
+        return throughOutages(
+          backfills.create(Backfill.createBackfillOf({ ...payload, ...windows[window] }, payload.closeTime), {
+            idempotencyKey: key
           })
+        )
+      }
+      const overlapWait = payload.overlapWaitMillis ?? Duration.toMillis(defaultOverlapWait)
 
-        /**
-         * The create failed without a readable answer that it was refused: it may have been applied. Sent again with
-         * its key, Orb replays the backfill it made (or makes it now), which is then reverted; a backfill that is not
-         * open is not this run's, and is left alone.
-         */
-        const recoverCreate = (window: number) =>
-          Activity.make({
-            name: named("recover-create", window),
-            success: Schema.Struct({ backfillId: Schema.optional(Schema.String) }),
-            execute: createRequest(window).pipe(
-              Effect.flatMap((backfill) =>
-                Effect.map(isOpen(backfill), (open) => open ? { backfillId: backfill.id as string } : {})
-              ),
-              Effect.orElseSucceed(() => ({}))
+      // Only a backfill this run saw open is its own: one in any other state was not made by this submission. A
+      // create's answer cannot tell (Orb replays a key's first answer, `pending` as it was then): it is fetched.
+      const isOpen = (answer: Backfill.Backfill) =>
+        Effect.flatMap(
+          Effect.orElseSucceed(throughOutages(backfills.fetch(answer.id)), () => answer),
+          (backfill) => Effect.map(DateTime.now, (now) => Backfill.isOpen(backfill, now.epochMillis))
+        )
+
+      const create = (window: number, attempt: number) =>
+        Activity.make({
+          name: named("create", window, attempt === 0 ? "" : `-o${attempt}`),
+          // The backfill's id; or, refused for an overlap, what blocks it (none found: it just ceased to) and when.
+          success: Schema.Union(Schema.String, Blocked),
+          error: StepFailed,
+          execute: Effect.gen(function*(): Effect.fn.Return<string | typeof Blocked.Type, StepFailed> {
+            const answer = yield* createRequest(window, attempt).pipe(
+              Effect.catchTag("ConstraintViolation", (refusal) =>
+                overlapWait <= 0 ? Effect.fail(refusal) : Effect.zip(
+                  throughOutages(Backfills.blockerOf(windows[window])).pipe(
+                    Effect.provideService(Backfills.Backfills, backfills)
+                  ),
+                  DateTime.now
+                )),
+              Effect.mapError(failed("create"))
             )
-          })
-
-        /** One segment: its events read, each routed to its window, each window's part sent to that window. */
-        const segment = (
-          ids: ReadonlyArray<string>,
-          index: number,
-          from: { readonly offset: number; readonly line: number }
-        ) =>
-          Activity.make({
-            name: `segment-${index}`,
-            success: SegmentResult,
-            error: StepFailed,
-            execute: Effect.gen(function*() {
-              const where = `ingest (segment ${index}, from ${RunSource.where(payload.source, from.line, from.offset)})`
-              // The first segment this process sends (not replayed from the journal): the rate starts here.
-              if (progress.sending === undefined) {
-                yield* report({
-                  sending: { since: yield* Clock.currentTimeMillis, from: progress.accepted + progress.failed }
-                })
-              }
-              const before = { read: progress.read, accepted: progress.accepted, failed: progress.failed }
-              for (const id of ids) {
-                const backfill = yield* throughOutages(backfills.fetch(id)).pipe(Effect.mapError(failed(where)))
-                const now = yield* DateTime.now
-                if (!Backfill.isOpen(backfill, now.epochMillis) && closedByOthers(backfill, payload.closeTime)) {
-                  return yield* new StepFailed({
-                    stage: journalStage,
-                    reason:
-                      `Orb is ahead of this run's journal: backfill ${id} is ${
-                        Backfill.isReverted(backfill.status) ? backfill.status : `closed (${backfill.status})`
-                      } while the journal has it open, so the state file is older than the run (a copy, a restored ` +
-                      "backup?); nothing was sent to it"
-                  })
-                }
-              }
-              const read = yield* RunSource.readSegment(payload.source, from, payload.segmentEvents).pipe(
-                Effect.mapError(failed(where))
-              )
-              if (read.unreadable.length > 0 && payload.invalidEvents === "fail") {
-                const first = read.unreadable[0]
-                return yield* new StepFailed({
-                  stage: where,
-                  reason: `${RunSource.where(payload.source, first.line, from.offset)}: ${first.reason}`
-                })
-              }
-              const parts: Array<Part> = ids.map(() => ({ events: [], lines: [] }))
-              for (let i = 0; i < read.events.length; i++) {
-                const part = parts[count === 1 ? 0 : windowOfEvent(windows, read.events[i])]
-                part.events.push(read.events[i])
-                part.lines.push(read.lines[i])
-              }
-              const accepted: Array<number> = []
-              let refused = 0
-              for (let window = 0; window < parts.length; window++) {
-                const part = parts[window]
-                const sentBefore = accepted.reduce((sum, n) => sum + n, 0)
-                const refusedBefore = refused + read.unreadable.length
-                const summary = part.events.length === 0
-                  ? { accepted: 0, failed: 0 }
-                  : yield* throughOutages(
-                    backfills.ingestEncodedStream(
-                      ids[window],
-                      Stream.fromIterable(part.events as ReadonlyArray<typeof Backfill.IngestEvent.Encoded>),
-                      {
-                        batchSize: payload.batchSize,
-                        concurrency: payload.concurrency,
-                        ...(payload.quota === false
-                          ? { quota: false }
-                          : budget !== undefined
-                          ? { quota: payload.quota }
-                          : { pace: paceOf(payload.quota) }),
-                        onInvalid: payload.invalidEvents,
-                        onProgress: (ingest) =>
-                          report({
-                            accepted: before.accepted + sentBefore + ingest.accepted,
-                            failed: before.failed + refusedBefore + ingest.failed,
-                            waiting: undefined
-                          })
-                      }
-                    ),
-                    retrying(`segment-${index}`)
-                  ).pipe(
-                    budget === undefined ? identity : Effect.provideService(IngestBudget.IngestBudget, budget),
-                    Effect.mapError((error) =>
-                      error._tag === "InvalidEvent"
-                        ? new StepFailed({
-                          stage: where,
-                          reason: `${RunSource.where(payload.source, part.lines[error.position] ?? 0, from.offset)}: ${
-                            error.reasons.join("; ")
-                          }`
-                        })
-                        : failed(where)(error)
-                    )
-                  )
-                accepted.push(summary.accepted)
-                refused += summary.failed
-              }
-              return {
-                next: read.next,
-                nextLine: read.nextLine,
-                eof: read.eof,
-                read: read.events.length + read.unreadable.length,
-                accepted: accepted.reduce((sum, n) => sum + n, 0),
-                acceptedByWindow: accepted,
-                failed: refused + read.unreadable.length
-              }
-            })
-          })
-
-        // "Already closed" is done: a close sent again after a crash finds the backfill closed.
-        const close = (id: string, window: number) =>
-          Activity.make({
-            name: named("close", window),
-            success: Backfill.BackfillStatus,
-            error: StepFailed,
-            execute: throughOutages(backfills.close(id), retrying(named("close", window))).pipe(
-              Effect.map((backfill) => backfill.status),
-              Effect.catchTag("ConstraintViolation", (refused) =>
-                Effect.flatMap(
-                  throughOutages(backfills.fetch(id)),
-                  (backfill) =>
-                    Effect.map(DateTime.now, (now) => ({ open: Backfill.isOpen(backfill, now.epochMillis), backfill }))
-                ).pipe(Effect.flatMap(({ backfill, open }) =>
-                  open || Backfill.isReverted(backfill.status)
-                    ? Effect.fail(refused)
-                    : Effect.succeed(backfill.status)
-                ))),
-              Effect.mapError(failed("close"))
-            )
-          })
-
-        const poll = (id: string, window: number, index: number) =>
-          Activity.make({
-            name: named("poll", window, `-${index}`),
-            success: Backfill.BackfillStatus,
-            error: StepFailed,
-            execute: throughOutages(backfills.fetch(id), retrying(named("poll", window, `-${index}`))).pipe(
-              Effect.map((backfill) => backfill.status),
-              Effect.mapError(failed("await"))
-            )
-          })
-
-        // A revert that fails is checked by a fetch: the error then says what is known, not a guess.
-        const revertOnce = (id: string, window: number, attempt: number) =>
-          Activity.make({
-            name: named("revert", window, attempt === 0 ? "" : `-${attempt}`),
-            success: Schema.Struct({ reverted: Schema.Boolean, status: Schema.optional(Backfill.BackfillStatus) }),
-            execute: throughOutages(backfills.revert(id)).pipe(
-              Effect.map((backfill) => ({ reverted: true, status: backfill.status })),
-              Effect.orElse(() =>
-                throughOutages(backfills.fetch(id)).pipe(
-                  Effect.map((backfill) => ({
-                    reverted: Backfill.isReverted(backfill.status),
+            if (Array.isArray(answer)) {
+              const [blocker, now] = answer
+              return Option.match(blocker, {
+                onNone: () => ({ at: now.epochMillis }),
+                onSome: (backfill) => ({
+                  blocked: {
+                    id: backfill.id as string,
+                    timeframeStart: backfill.timeframeStart,
+                    timeframeEnd: backfill.timeframeEnd,
                     status: backfill.status
-                  })),
-                  Effect.orElseSucceed(() => ({ reverted: false }))
+                  },
+                  at: now.epochMillis
+                })
+              })
+            }
+            const backfill = answer as Backfill.Backfill
+            if (yield* isOpen(backfill)) return backfill.id as string
+            return yield* new StepFailed({
+              stage: "create",
+              reason: `Orb answered with backfill ${backfill.id}, which is no longer open: not one ` +
+                "this run created; it was left as it is"
+            })
+          })
+        })
+
+      const pollBlocker = (id: string, window: number, attempt: number, index: number) =>
+        Activity.make({
+          name: named("overlap-poll", window, `-${attempt}-${index}`),
+          success: Schema.Struct({ status: Schema.optional(Backfill.BackfillStatus), at: Schema.Number }),
+          // A poll that outlasts an outage is no reason to stop waiting: the next one, after a durable sleep.
+          execute: Effect.zipWith(
+            throughOutages(backfills.fetch(id)).pipe(
+              Effect.map((backfill) => backfill.status),
+              Effect.orElseSucceed(() => undefined)
+            ),
+            DateTime.now,
+            (status, now) => ({ ...(status !== undefined ? { status } : {}), at: now.epochMillis })
+          )
+        })
+
+      /**
+       * A window's create, waiting out an overlap: refused while a pending backfill overlaps the window, it polls that
+       * backfill between durable sleeps (a crash while waiting resumes the wait) until it is reflected or reverted,
+       * then is sent again with a key of its own; a refusal with no such backfill is sent again once, then stands.
+       * The wait is bounded by the run's overlap wait, and, for a later window, by the close time of those made.
+       */
+      const createWaiting = (window: number) =>
+        Effect.gen(function*() {
+          let since: number | undefined
+          let unexplained = false
+          for (let attempt = 0;; attempt++) {
+            const answer = yield* create(window, attempt)
+            if (typeof answer === "string") return answer
+            const blocker = answer.blocked
+            if (blocker === undefined) {
+              if (unexplained) {
+                return yield* new StepFailed({
+                  stage: "create",
+                  reason: "Orb refused the create (a constraint violation), and no pending backfill overlaps it"
+                })
+              }
+              unexplained = true
+              continue
+            }
+            unexplained = false
+            const start = since ??= answer.at
+            const deadline = Backfills.overlapDeadline(
+              { closeTime: payload.closeTime, overlapWaitMillis: overlapWait },
+              window,
+              start
+            )
+            yield* Effect.logInfo(`Waiting for ${blockerText(blocker)} to be reflected or reverted`)
+            let status: Backfill.BackfillStatus = blocker.status
+            let at = answer.at
+            const overlapping = (status: Backfill.BackfillStatus) =>
+              report({
+                waiting: {
+                  _tag: "Overlap",
+                  window,
+                  backfillId: blocker.id,
+                  timeframeStart: blocker.timeframeStart,
+                  timeframeEnd: blocker.timeframeEnd,
+                  status
+                }
+              })
+            yield* overlapping(status)
+            for (let index = 0; status === "pending" || status === "pending_revert"; index++) {
+              if (at >= deadline) {
+                return yield* new StepFailed({
+                  stage: "create",
+                  reason: new OrbError.OverlapWaitTimeout({
+                    ...blocker,
+                    backfillId: blocker.id,
+                    status,
+                    waitedMillis: at - start
+                  })
+                    .message
+                })
+              }
+              yield* DurableClock.sleep({
+                name: named("overlap-wait", window, `-${attempt}-${index}`),
+                duration: Duration.millis(Math.min(Duration.toMillis(pollWait(index)), deadline - at)),
+                inMemoryThreshold: 0
+              })
+              yield* unlessCancelled
+              const polled = yield* pollBlocker(blocker.id, window, attempt, index)
+              status = polled.status ?? status
+              at = polled.at
+              yield* overlapping(status)
+            }
+            // Runs of this engine that overlap are admitted in submission order: one submitted earlier that has
+            // not created yet goes first (this create is then refused by its backfill, and waits for it).
+            for (let index = 0;; index++) {
+              const earlier = yield* earlierCreating(window, attempt, index)
+              if (earlier.runKey === undefined) break
+              if (earlier.at >= deadline) {
+                return yield* new StepFailed({
+                  stage: "create",
+                  reason:
+                    `waited ${
+                      Duration.format(Duration.millis(earlier.at - start))
+                    } for durable run ${earlier.runKey}, submitted earlier over an overlapping timeframe, to create ` +
+                    "its backfill; nothing was created"
+                })
+              }
+              if (index === 0) {
+                yield* Effect.logInfo(`Waiting for durable run ${earlier.runKey}, submitted earlier, to create first`)
+                yield* report({ waiting: { _tag: "EarlierRun", window, runKey: earlier.runKey } })
+              }
+              yield* DurableClock.sleep({
+                name: named("overlap-order-wait", window, `-${attempt}-${index}`),
+                duration: Duration.millis(Math.min(Duration.toMillis(pollWait(index)), deadline - earlier.at)),
+                inMemoryThreshold: 0
+              })
+              yield* unlessCancelled
+            }
+          }
+        })
+
+      /**
+       * The earliest run of this engine, submitted before this one, in the same Orb, whose timeframe overlaps the
+       * window and which is still creating with no backfill made: the one to go first.
+       */
+      const earlierCreating = (window: number, attempt: number, index: number) =>
+        Activity.make({
+          name: named("overlap-order", window, `-${attempt}-${index}`),
+          success: Schema.Struct({ runKey: Schema.optional(Schema.String), at: Schema.Number }),
+          execute: Effect.gen(function*() {
+            const runs = yield* Effect.orElseSucceed(RunStates.list(workflow.name), () => [])
+            const now = yield* DateTime.now
+            const own = runs.findIndex((run) => run.executionId === executionId)
+            const earlier = runs.slice(0, Math.max(0, own)).find((run) =>
+              run.stage === "creating" && run.backfillIds.length === 0 &&
+              run.orb?.baseUrl === payload.orb?.baseUrl && run.orb?.keyFingerprint === payload.orb?.keyFingerprint &&
+              run.timeframeStart !== undefined && run.timeframeEnd !== undefined &&
+              run.timeframeStart.epochMillis < windows[window].timeframeEnd.epochMillis &&
+              windows[window].timeframeStart.epochMillis < run.timeframeEnd.epochMillis
+            )
+            return { ...(earlier !== undefined ? { runKey: earlier.runKey } : {}), at: now.epochMillis }
+          })
+        })
+
+      /**
+       * The create failed without a readable answer that it was refused: it may have been applied. Sent again with
+       * its key, Orb replays the backfill it made (or makes it now), which is then reverted; a backfill that is not
+       * open is not this run's, and is left alone.
+       */
+      const recoverCreate = (window: number) =>
+        Activity.make({
+          name: named("recover-create", window),
+          success: Schema.Struct({ backfillId: Schema.optional(Schema.String) }),
+          execute: createRequest(window).pipe(
+            Effect.flatMap((backfill) =>
+              Effect.map(isOpen(backfill), (open) => open ? { backfillId: backfill.id as string } : {})
+            ),
+            Effect.orElseSucceed(() => ({}))
+          )
+        })
+
+      /** One segment: its events read, each routed to its window, each window's part sent to that window. */
+      const segment = (
+        ids: ReadonlyArray<string>,
+        index: number,
+        from: { readonly offset: number; readonly line: number }
+      ) =>
+        Activity.make({
+          name: `segment-${index}`,
+          success: SegmentResult,
+          error: StepFailed,
+          execute: Effect.gen(function*() {
+            const where = `ingest (segment ${index}, from ${RunSource.where(payload.source, from.line, from.offset)})`
+            // The first segment this process sends (not replayed from the journal): the rate starts here.
+            if (progress.sending === undefined) {
+              yield* report({
+                sending: { since: yield* Clock.currentTimeMillis, from: progress.accepted + progress.failed }
+              })
+            }
+            const before = { read: progress.read, accepted: progress.accepted, failed: progress.failed }
+            for (const id of ids) {
+              const backfill = yield* throughOutages(backfills.fetch(id)).pipe(Effect.mapError(failed(where)))
+              const now = yield* DateTime.now
+              if (!Backfill.isOpen(backfill, now.epochMillis) && closedByOthers(backfill, payload.closeTime)) {
+                return yield* new StepFailed({
+                  stage: journalStage,
+                  reason:
+                    `Orb is ahead of this run's journal: backfill ${id} is ${
+                      Backfill.isReverted(backfill.status) ? backfill.status : `closed (${backfill.status})`
+                    } while the journal has it open, so the state file is older than the run (a copy, a restored ` +
+                    "backup?); nothing was sent to it"
+                })
+              }
+            }
+            const read = yield* RunSource.readSegment(payload.source, from, payload.segmentEvents).pipe(
+              Effect.mapError(failed(where))
+            )
+            if (read.unreadable.length > 0 && payload.invalidEvents === "fail") {
+              const first = read.unreadable[0]
+              return yield* new StepFailed({
+                stage: where,
+                reason: `${RunSource.where(payload.source, first.line, from.offset)}: ${first.reason}`
+              })
+            }
+            const parts: Array<Part> = ids.map(() => ({ events: [], lines: [] }))
+            for (let i = 0; i < read.events.length; i++) {
+              const part = parts[count === 1 ? 0 : windowOfEvent(windows, read.events[i])]
+              part.events.push(read.events[i])
+              part.lines.push(read.lines[i])
+            }
+            const accepted: Array<number> = []
+            let refused = 0
+            for (let window = 0; window < parts.length; window++) {
+              const part = parts[window]
+              const sentBefore = accepted.reduce((sum, n) => sum + n, 0)
+              const refusedBefore = refused + read.unreadable.length
+              const summary = part.events.length === 0
+                ? { accepted: 0, failed: 0 }
+                : yield* throughOutages(
+                  backfills.ingestEncodedStream(
+                    ids[window],
+                    Stream.fromIterable(part.events as ReadonlyArray<typeof Backfill.IngestEvent.Encoded>),
+                    {
+                      batchSize: payload.batchSize,
+                      concurrency: payload.concurrency,
+                      ...(payload.quota === false
+                        ? { quota: false }
+                        : budget !== undefined
+                        ? { quota: payload.quota }
+                        : { pace: paceOf(payload.quota) }),
+                      onInvalid: payload.invalidEvents,
+                      onProgress: (ingest) =>
+                        report({
+                          accepted: before.accepted + sentBefore + ingest.accepted,
+                          failed: before.failed + refusedBefore + ingest.failed,
+                          waiting: undefined
+                        })
+                    }
+                  ),
+                  retrying(`segment-${index}`)
+                ).pipe(
+                  budget === undefined ? identity : Effect.provideService(IngestBudget.IngestBudget, budget),
+                  Effect.mapError((error) =>
+                    error._tag === "InvalidEvent"
+                      ? new StepFailed({
+                        stage: where,
+                        reason: `${RunSource.where(payload.source, part.lines[error.position] ?? 0, from.offset)}: ${
+                          error.reasons.join("; ")
+                        }`
+                      })
+                      : failed(where)(error)
+                  )
                 )
+              accepted.push(summary.accepted)
+              refused += summary.failed
+            }
+            return {
+              next: read.next,
+              nextLine: read.nextLine,
+              eof: read.eof,
+              read: read.events.length + read.unreadable.length,
+              accepted: accepted.reduce((sum, n) => sum + n, 0),
+              acceptedByWindow: accepted,
+              failed: refused + read.unreadable.length
+            }
+          })
+        })
+
+      // "Already closed" is done: a close sent again after a crash finds the backfill closed.
+      const close = (id: string, window: number) =>
+        Activity.make({
+          name: named("close", window),
+          success: Backfill.BackfillStatus,
+          error: StepFailed,
+          execute: throughOutages(backfills.close(id), retrying(named("close", window))).pipe(
+            Effect.map((backfill) => backfill.status),
+            Effect.catchTag("ConstraintViolation", (refused) =>
+              Effect.flatMap(
+                throughOutages(backfills.fetch(id)),
+                (backfill) =>
+                  Effect.map(DateTime.now, (now) => ({ open: Backfill.isOpen(backfill, now.epochMillis), backfill }))
+              ).pipe(Effect.flatMap(({ backfill, open }) =>
+                open || Backfill.isReverted(backfill.status)
+                  ? Effect.fail(refused)
+                  : Effect.succeed(backfill.status)
+              ))),
+            Effect.mapError(failed("close"))
+          )
+        })
+
+      const poll = (id: string, window: number, index: number) =>
+        Activity.make({
+          name: named("poll", window, `-${index}`),
+          success: Backfill.BackfillStatus,
+          error: StepFailed,
+          execute: throughOutages(backfills.fetch(id), retrying(named("poll", window, `-${index}`))).pipe(
+            Effect.map((backfill) => backfill.status),
+            Effect.mapError(failed("await"))
+          )
+        })
+
+      // A revert that fails is checked by a fetch: the error then says what is known, not a guess.
+      const revertOnce = (id: string, window: number, attempt: number) =>
+        Activity.make({
+          name: named("revert", window, attempt === 0 ? "" : `-${attempt}`),
+          success: Schema.Struct({ reverted: Schema.Boolean, status: Schema.optional(Backfill.BackfillStatus) }),
+          execute: throughOutages(backfills.revert(id)).pipe(
+            Effect.map((backfill) => ({ reverted: true, status: backfill.status })),
+            Effect.orElse(() =>
+              throughOutages(backfills.fetch(id)).pipe(
+                Effect.map((backfill) => ({
+                  reverted: Backfill.isReverted(backfill.status),
+                  status: backfill.status
+                })),
+                Effect.orElseSucceed(() => ({ reverted: false }))
               )
             )
-          })
+          )
+        })
 
-        /**
-         * Reverts until the outcome is known: a backfill still open, or whose state could not be learnt, after an
-         * outage outlasting a step's retries would close by itself half filled. So the revert is tried again after a
-         * durable sleep (5 seconds doubling to 30 minutes), for about a day, before the run says it could not.
-         */
-        const revert = (id: string, window: number) =>
+      /**
+       * Reverts until the outcome is known: a backfill still open, or whose state could not be learnt, after an
+       * outage outlasting a step's retries would close by itself half filled. So the revert is tried again after a
+       * durable sleep (5 seconds doubling to 30 minutes), for about a day, before the run says it could not.
+       */
+      const revert = (id: string, window: number) =>
+        Effect.gen(function*() {
+          for (let attempt = 0;; attempt++) {
+            const outcome = yield* revertOnce(id, window, attempt)
+            const settled = outcome.reverted || (outcome.status !== undefined && outcome.status !== "pending")
+            if (settled || attempt >= maxRevertAttempts) return outcome
+            yield* DurableClock.sleep({
+              name: named("revert-wait", window, `-${attempt}`),
+              duration: RetryPolicy.revertWait(attempt),
+              inMemoryThreshold: 0
+            })
+          }
+        })
+
+      type Outcome = { readonly reverted: boolean; readonly status?: Backfill.BackfillStatus | undefined }
+
+      /** Every window as it is now; `outcomes` say what a revert made of those created. */
+      const windowsNow = (outcomes: ReadonlyArray<Outcome | undefined>) =>
+        windows.map((window, index) => {
+          const outcome = outcomes[index]
+          const status = outcome?.status ?? statusBy[index]
+          return new Models.RunWindow({
+            ...window,
+            ...(backfillIds[index] !== undefined ? { backfillId: backfillIds[index] } : {}),
+            accepted: acceptedBy[index],
+            closed: index < closedCount,
+            reverted: outcome?.reverted ?? false,
+            ...(status !== undefined ? { status } : {})
+          })
+        })
+
+      /** Reverts every window's backfill made (the closed ones too: all or nothing). */
+      const revertAll = Effect.forEach(backfillIds, (id, window) => revert(id, window))
+
+      const runFailed = (error: StepFailed, outcomes: ReadonlyArray<Outcome | undefined>) => {
+        const first = outcomes[0]
+        const each = windowsNow(outcomes)
+        return new Models.RunFailed({
+          runKey: payload.runKey,
+          ...(backfillIds[0] !== undefined ? { backfillId: backfillIds[0] } : {}),
+          stage: error.stage,
+          reason: error.reason,
+          reverted: count === 1
+            ? first?.reverted ?? false
+            : backfillIds.length > 0 && each.every((window) => window.reverted || window.backfillId === undefined),
+          ...(count === 1 && first?.status !== undefined ? { status: first.status } : {}),
+          ...(count > 1 ? { windows: each } : {})
+        })
+      }
+
+      // Before the last close, a typed failure reverts every backfill made. An interruption is no failure: the run
+      // suspends, and resumes where it was.
+      const unlessCancelled = Effect.flatMap(
+        CancelRequests.isRequested(executionId),
+        (yes) => yes ? Effect.fail(new StepFailed({ stage: "cancel", reason: "the run was cancelled" })) : Effect.void
+      )
+
+      const totals = { read: 0, accepted: 0, failed: 0, segments: 0 }
+      yield* Effect.gen(function*() {
+        // The first create comes before the first look at a cancel: on a replay it gives back the backfill to
+        // revert.
+        for (let window = 0; window < count; window++) {
+          if (window > 0) yield* unlessCancelled
+          backfillIds.push(yield* createWaiting(window))
+          statusBy[window] = "pending"
+          yield* report({ waiting: undefined })
+          yield* reportWindow(window, { backfillId: backfillIds[window], status: "pending" })
+        }
+        yield* Effect.annotateCurrentSpan("backfill.id", backfillIds.join(","))
+        yield* report({ stage: "ingesting", waiting: undefined })
+        let from = { offset: 0, line: 1 }
+        for (let index = 0;; index++) {
+          yield* unlessCancelled
+          const done = yield* segment(backfillIds, index, from)
+          totals.read += done.read
+          totals.accepted += done.accepted
+          totals.failed += done.failed
+          totals.segments++
+          const byWindow = done.acceptedByWindow ?? [done.accepted]
+          byWindow.forEach((accepted, window) => acceptedBy[window] += accepted)
+          from = { offset: done.next, line: done.nextLine }
+          yield* report({
+            read: totals.read,
+            accepted: totals.accepted,
+            failed: totals.failed,
+            position: done.next,
+            waiting: undefined
+          })
+          if (done.eof) break
+        }
+        yield* unlessCancelled
+        yield* report({ stage: "closing", waiting: undefined })
+        for (let window = 0; window < count; window++) {
+          const status = yield* close(backfillIds[window], window)
+          statusBy[window] = status
+          closedCount++
+          yield* reportWindow(window, { status })
+        }
+      }).pipe(
+        Effect.catchTag("StepFailed", (error) =>
           Effect.gen(function*() {
-            for (let attempt = 0;; attempt++) {
-              const outcome = yield* revertOnce(id, window, attempt)
-              const settled = outcome.reverted || (outcome.status !== undefined && outcome.status !== "pending")
-              if (settled || attempt >= maxRevertAttempts) return outcome
+            // A journal behind Orb never undoes what the run did when it was ahead: nothing is reverted.
+            if (error.stage === journalStage) return yield* runFailed(error, windows.map(() => ({ reverted: false })))
+            if (error.stage === "create" && backfillIds.length < count) {
+              const recovered = (yield* recoverCreate(backfillIds.length)).backfillId
+              if (recovered !== undefined) backfillIds.push(recovered)
+            }
+            if (backfillIds.length === 0) return yield* runFailed(error, [])
+            yield* report({ stage: "reverting", waiting: undefined })
+            return yield* runFailed(error, yield* revertAll)
+          }))
+      )
+
+      if (payload.until === "reflected") {
+        const reflection = { _tag: "Reflection", backfillIds: [...backfillIds] } as const
+        yield* report({ stage: "awaiting reflection", waiting: reflection })
+        for (let window = 0; window < count; window++) {
+          const id = backfillIds[window]
+          for (let index = 0; statusBy[window] !== "reflected"; index++) {
+            if (index > 0) {
               yield* DurableClock.sleep({
-                name: named("revert-wait", window, `-${attempt}`),
-                duration: RetryPolicy.revertWait(attempt),
+                name: named("wait", window, `-${index}`),
+                duration: pollWait(index - 1),
                 inMemoryThreshold: 0
               })
             }
-          })
-
-        type Outcome = { readonly reverted: boolean; readonly status?: Backfill.BackfillStatus | undefined }
-
-        /** Every window as it is now; `outcomes` say what a revert made of those created. */
-        const windowsNow = (outcomes: ReadonlyArray<Outcome | undefined>) =>
-          windows.map((window, index) => {
-            const outcome = outcomes[index]
-            const status = outcome?.status ?? statusBy[index]
-            return new classes.RunWindow({
-              ...window,
-              ...(backfillIds[index] !== undefined ? { backfillId: backfillIds[index] } : {}),
-              accepted: acceptedBy[index],
-              closed: index < closedCount,
-              reverted: outcome?.reverted ?? false,
-              ...(status !== undefined ? { status } : {})
-            })
-          })
-
-        /** Reverts every window's backfill made (the closed ones too: all or nothing). */
-        const revertAll = Effect.forEach(backfillIds, (id, window) => revert(id, window))
-
-        const runFailed = (error: StepFailed, outcomes: ReadonlyArray<Outcome | undefined>) => {
-          const first = outcomes[0]
-          const each = windowsNow(outcomes)
-          return new classes.RunFailed({
-            runKey: payload.runKey,
-            ...(backfillIds[0] !== undefined ? { backfillId: backfillIds[0] } : {}),
-            stage: error.stage,
-            reason: error.reason,
-            reverted: count === 1
-              ? first?.reverted ?? false
-              : backfillIds.length > 0 && each.every((window) => window.reverted || window.backfillId === undefined),
-            ...(count === 1 && first?.status !== undefined ? { status: first.status } : {}),
-            ...(count > 1 ? { windows: each } : {})
-          })
-        }
-
-        // Before the last close, a typed failure reverts every backfill made. An interruption is no failure: the run
-        // suspends, and resumes where it was.
-        const unlessCancelled = Effect.flatMap(
-          CancelRequests.isRequested(executionId),
-          (yes) => yes ? Effect.fail(new StepFailed({ stage: "cancel", reason: "the run was cancelled" })) : Effect.void
-        )
-
-        const totals = { read: 0, accepted: 0, failed: 0, segments: 0 }
-        yield* Effect.gen(function*() {
-          // The first create comes before the first look at a cancel: on a replay it gives back the backfill to
-          // revert.
-          for (let window = 0; window < count; window++) {
-            if (window > 0) yield* unlessCancelled
-            backfillIds.push(yield* createWaiting(window))
-            statusBy[window] = "pending"
-            yield* report({ waiting: undefined })
-            yield* reportWindow(window, { backfillId: backfillIds[window], status: "pending" })
-          }
-          yield* Effect.annotateCurrentSpan("backfill.id", backfillIds.join(","))
-          yield* report({ stage: "ingesting", waiting: undefined })
-          let from = { offset: 0, line: 1 }
-          for (let index = 0;; index++) {
-            yield* unlessCancelled
-            const done = yield* segment(backfillIds, index, from)
-            totals.read += done.read
-            totals.accepted += done.accepted
-            totals.failed += done.failed
-            totals.segments++
-            const byWindow = done.acceptedByWindow ?? [done.accepted]
-            byWindow.forEach((accepted, window) => acceptedBy[window] += accepted)
-            from = { offset: done.next, line: done.nextLine }
-            yield* report({
-              read: totals.read,
-              accepted: totals.accepted,
-              failed: totals.failed,
-              position: done.next,
-              waiting: undefined
-            })
-            if (done.eof) break
-          }
-          yield* unlessCancelled
-          yield* report({ stage: "closing", waiting: undefined })
-          for (let window = 0; window < count; window++) {
-            const status = yield* close(backfillIds[window], window)
+            // Cancelled after the close: the backfills are reverted all the same, as asked.
+            if (yield* CancelRequests.isRequested(executionId)) {
+              return yield* Effect.flatMap(
+                revertAll,
+                (outcomes) =>
+                  Effect.fail(
+                    runFailed(new StepFailed({ stage: "cancel", reason: "the run was cancelled" }), outcomes)
+                  )
+              )
+            }
+            // A poll that outlasts an outage is no reason to end a closed run: the next poll, after a durable sleep.
+            const status = yield* poll(id, window, index).pipe(Effect.orElseSucceed(() => "pending" as const))
             statusBy[window] = status
-            closedCount++
             yield* reportWindow(window, { status })
-          }
-        }).pipe(
-          Effect.catchTag("StepFailed", (error) =>
-            Effect.gen(function*() {
-              // A journal behind Orb never undoes what the run did when it was ahead: nothing is reverted.
-              if (error.stage === journalStage) return yield* runFailed(error, windows.map(() => ({ reverted: false })))
-              if (error.stage === "create" && backfillIds.length < count) {
-                const recovered = (yield* recoverCreate(backfillIds.length)).backfillId
-                if (recovered !== undefined) backfillIds.push(recovered)
-              }
-              if (backfillIds.length === 0) return yield* runFailed(error, [])
-              yield* report({ stage: "reverting", waiting: undefined })
-              return yield* runFailed(error, yield* revertAll)
-            }))
-        )
-
-        if (payload.until === "reflected") {
-          const reflection = { _tag: "Reflection", backfillIds: [...backfillIds] } as const
-          yield* report({ stage: "awaiting reflection", waiting: reflection })
-          for (let window = 0; window < count; window++) {
-            const id = backfillIds[window]
-            for (let index = 0; statusBy[window] !== "reflected"; index++) {
-              if (index > 0) {
-                yield* DurableClock.sleep({
-                  name: named("wait", window, `-${index}`),
-                  duration: pollWait(index - 1),
-                  inMemoryThreshold: 0
-                })
-              }
-              // Cancelled after the close: the backfills are reverted all the same, as asked.
-              if (yield* CancelRequests.isRequested(executionId)) {
-                return yield* Effect.flatMap(
-                  revertAll,
-                  (outcomes) =>
-                    Effect.fail(
-                      runFailed(new StepFailed({ stage: "cancel", reason: "the run was cancelled" }), outcomes)
-                    )
-                )
-              }
-              // A poll that outlasts an outage is no reason to end a closed run: the next poll, after a durable sleep.
-              const status = yield* poll(id, window, index).pipe(Effect.orElseSucceed(() => "pending" as const))
-              statusBy[window] = status
-              yield* reportWindow(window, { status })
-              if (progress.waiting?._tag !== "Reflection") yield* report({ waiting: reflection })
-              if (!Backfill.canReach(status, "reflected")) {
-                return yield* runFailed(
-                  new StepFailed({
-                    stage: "await",
-                    reason: `${
-                      count === 1 ? "the backfill" : `backfill ${id}`
-                    } is ${status} and can no longer be reflected`
-                  }),
-                  windows.map(() => ({ reverted: false }))
-                )
-              }
+            if (progress.waiting?._tag !== "Reflection") yield* report({ waiting: reflection })
+            if (!Backfill.canReach(status, "reflected")) {
+              return yield* runFailed(
+                new StepFailed({
+                  stage: "await",
+                  reason: `${
+                    count === 1 ? "the backfill" : `backfill ${id}`
+                  } is ${status} and can no longer be reflected`
+                }),
+                windows.map(() => ({ reverted: false }))
+              )
             }
           }
         }
-        yield* report({ stage: "done", waiting: undefined })
-        return new classes.RunResult({
-          backfillId: backfillIds[0],
-          status: statusBy[0]!,
-          ...totals,
-          windows: windowsNow([])
-        })
+      }
+      yield* report({ stage: "done", waiting: undefined })
+      return new Models.RunResult({
+        backfillId: backfillIds[0],
+        status: statusBy[0]!,
+        ...totals,
+        windows: windowsNow([])
       })
-    )
-  }))
+    })
+  )
+}))
 
 /**
  * The budget the runs of this process take from: one in context, or else the account's of the process's Orb
@@ -821,26 +810,14 @@ export const payload = (spec: DurableRun.RunSpec): Effect.Effect<DurableRun.RunP
     const now = yield* DateTime.now
     // A durable run that stops is resumed later, perhaps much later: its backfill must not close by itself, half
     // filled, before then. So at least a day ahead (the run closes it itself as soon as its events are in).
-    const estimated = Backfills.defaultCloseTime({
+    const plan = yield* Backfills.plan(
+      { ...spec, expectedEvents: spec.expectedEvents ?? expectedEvents(spec.source) },
+      { maxTimeframe: spec.maxTimeframe },
       now,
-      expectedEvents: spec.expectedEvents ?? expectedEvents(spec.source),
-      quota: spec.quota
-    })
-    const aDay = DateTime.add(now, { hours: 24 })
-    const closeTime = spec.closeTime ?? (estimated.epochMillis > aDay.epochMillis ? estimated : aDay)
-    const account = { maxTimeframe: spec.maxTimeframe }
-    const windows = Backfill.splitTimeframe(
-      spec,
-      spec.maxTimeframe === undefined
-        ? Backfill.maxTimeframeMillis
-        : Duration.toMillis(Duration.decode(spec.maxTimeframe))
+      { defaultOverlapWait, closeAtLeast: Duration.hours(24) }
     )
+    const { closeTime, windows } = plan
     const createInput: Backfill.CreateBackfill = Backfill.createBackfillOf(spec, closeTime)
-    if (windows.length === 1) yield* Backfills.validateCreate(createInput, account)
-    else for (const window of windows) yield* Backfills.validateCreate({ ...createInput, ...window }, account)
-    if (closeTime.epochMillis <= now.epochMillis) {
-      return yield* invalid("closeTime", `${DateTime.formatIso(closeTime)} is not in the future`)
-    }
     const connection = yield* Effect.serviceOption(RunOrb.OrbConnection)
     return {
       runKey: spec.runKey,
@@ -857,7 +834,7 @@ export const payload = (spec: DurableRun.RunSpec): Effect.Effect<DurableRun.RunP
       invalidEvents: spec.invalidEvents ?? "fail",
       until: spec.until ?? "reflected",
       ...(spec.overlapWait !== undefined
-        ? { overlapWaitMillis: Math.max(0, Math.round(Duration.toMillis(Duration.decode(spec.overlapWait)))) }
+        ? { overlapWaitMillis: plan.overlapWaitMillis }
         : {})
     }
   })

@@ -11,6 +11,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as crypto from "node:crypto"
 import type * as DurableRun from "../DurableRun.js"
+import { OtherOrb } from "../RunModels.js"
 
 /** A base URL as written in different ways (a trailing slash, the host's case) is the same Orb. */
 export const normalizeBaseUrl = (baseUrl: string): string => {
@@ -60,8 +61,7 @@ export const OrbConnection = Context.GenericTag<DurableRun.OrbConnection>(
  * Whether the run may act through this process's connection. A run recorded before runs had an Orb is checked by
  * its backfill alone, once it exists; a process that says nothing of its connection checks nothing.
  */
-export const check = (OtherOrb: typeof DurableRun.OtherOrb) =>
-<R>(
+export const check = <R>(
   run: {
     readonly runKey: string
     readonly orb?: DurableRun.RunOrb | undefined
