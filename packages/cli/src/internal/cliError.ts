@@ -1,8 +1,6 @@
 /**
  * The command line's own errors, and how every error becomes one sentence on standard error and an exit
  * code: 0 success, 1 the work failed, 2 bad usage or input (nothing was sent), 130 interrupted.
- *
- * @since 0.1.0
  */
 import * as OrbError from "@effect-orb/backfills/OrbError"
 import * as EventFile from "@effect-orb/workflow/EventFile"
@@ -16,7 +14,6 @@ import * as Output from "../Output.js"
 /**
  * A flag or argument the command cannot use.
  *
- * @since 0.1.0
  * @category errors
  */
 export class UsageError extends Schema.TaggedError<UsageError>("@effect-orb/cli/CliError/UsageError")("UsageError", {
@@ -30,7 +27,6 @@ export class UsageError extends Schema.TaggedError<UsageError>("@effect-orb/cli/
 /**
  * The validation pass found invalid lines and `--skip-invalid` was not given: nothing was created.
  *
- * @since 0.1.0
  * @category errors
  */
 export class InvalidLines
@@ -57,7 +53,6 @@ export class InvalidLines
 /**
  * A command ended with this exit code, its message already printed.
  *
- * @since 0.1.0
  * @category errors
  */
 export class Exit extends Schema.TaggedError<Exit>("@effect-orb/cli/CliError/Exit")("Exit", { code: Schema.Number }) {}
@@ -65,7 +60,6 @@ export class Exit extends Schema.TaggedError<Exit>("@effect-orb/cli/CliError/Exi
 /**
  * Exit codes.
  *
- * @since 0.1.0
  * @category constants
  */
 export const ExitCode = {
@@ -88,7 +82,6 @@ const tagOf = (error: unknown): string | undefined =>
 /**
  * The exit code for a failure.
  *
- * @since 0.1.0
  * @category errors
  */
 export const exitCodeOf = (error: unknown): number => {
@@ -102,7 +95,6 @@ export const exitCodeOf = (error: unknown): number => {
  * would clear the screen or change its colours), line breaks and the bidirectional overrides are written as
  * escapes (`\x1b`, `\n`, `\u{202e}`), so that what is shown is one line and what it says.
  *
- * @since 0.1.0
  * @category errors
  */
 export const printable = (text: string): string =>
@@ -117,7 +109,6 @@ export const printable = (text: string): string =>
 /**
  * The flags that set the library's fields, for the command line's messages: `--end`, not `timeframeEnd`.
  *
- * @since 0.1.0
  * @category errors
  */
 export const flagOfField: Readonly<Record<string, string>> = {
@@ -162,7 +153,6 @@ const textOf = (error: unknown): string => {
 /**
  * The one sentence shown for a failure: one line, its flags named as on the command line, printable.
  *
- * @since 0.1.0
  * @category errors
  */
 export const messageOf = (error: unknown): string => {
@@ -193,7 +183,6 @@ const detailOf = (error: unknown): string => {
  * Turns a command's failure into its one sentence on standard error (with details under `--verbose`, and a
  * JSON document on standard output under `--json`) and an {@link Exit}. An interruption passes through.
  *
- * @since 0.1.0
  * @category errors
  */
 export const report =

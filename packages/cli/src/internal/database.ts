@@ -4,8 +4,6 @@
  * list, follow and cancel runs are clients of the cluster engine, and `orb-backfill worker` processes are its
  * runners. The URL may hold a password: it is shown only with the password hidden (`redact`), and failures of the
  * database are said without it.
- *
- * @since 0.2.0
  */
 import { DurableEngine, DurableRun } from "@effect-orb/workflow"
 import * as SqlClient from "@effect/sql/SqlClient"
@@ -23,7 +21,6 @@ import * as CliError from "./cliError.js"
 /**
  * The environment variable that gives the database when `--database` is not given.
  *
- * @since 0.2.0
  * @category constants
  */
 export const databaseVariable = "ORB_BACKFILL_DATABASE_URL"
@@ -31,7 +28,6 @@ export const databaseVariable = "ORB_BACKFILL_DATABASE_URL"
 /**
  * A Postgres database of durable runs: its URL, secret, and the same URL as it may be shown.
  *
- * @since 0.2.0
  * @category models
  */
 export interface Database {
@@ -48,7 +44,6 @@ const secretParameter = /pass|secret|token|key/i
  * A database URL as it may be shown: its password, and parameters such as `password=` or `sslkey=`, as `***`. A
  * text that is no URL is shown without what could be its user and password.
  *
- * @since 0.2.0
  * @category formatting
  */
 export const redact = (url: string): string => {
@@ -86,7 +81,6 @@ const scrub = (database: Database, text: string): string => {
 /**
  * The database cannot be reached, or refused this process (a wrong password, a missing database).
  *
- * @since 0.2.0
  * @category errors
  */
 export class DatabaseUnreachable
@@ -134,7 +128,6 @@ const parse = (url: string, from: string, explicit: boolean) =>
  * The database a command uses: `--database`, else `ORB_BACKFILL_DATABASE_URL` unless `--state` chose a state file
  * (the flag beats the environment); `None` for the SQLite state file. `--state` and `--database` together are refused.
  *
- * @since 0.2.0
  * @category state
  */
 export const resolve = (
@@ -165,7 +158,6 @@ export const flagOf = (database: Database): string => (database.explicit ? ` --d
  * The cluster engine as a client on the database: it submits, polls and cancels runs and runs none (the workers do),
  * and reads where runs are.
  *
- * @since 0.2.0
  * @category layers
  */
 export const client = (database: Database) =>
@@ -213,7 +205,6 @@ const workerPrefix = "orb-backfill worker "
  * How a worker names itself to Postgres (and so in `runs`): its address and process id, within Postgres's 63
  * characters of `application_name`.
  *
- * @since 0.2.0
  * @category workers
  */
 export const workerName = (address: { readonly host: string; readonly port: number }): string =>
@@ -230,7 +221,6 @@ export const hostname = (): string => os.hostname()
  * The cluster engine as a runner on the database, executing the runs of the shards it holds: `DurableRun.layer` over
  * `DurableEngine.layerPostgres`, named `name` to Postgres.
  *
- * @since 0.2.0
  * @category layers
  */
 export const runner = (
@@ -260,7 +250,6 @@ export const runner = (
  * lock of the run's shard (`@effect/cluster` locks shard `default:N` as `1000000 + N`). A run whose shard no runner
  * holds is absent: it waits for a runner.
  *
- * @since 0.2.0
  * @category accessors
  */
 export const placements: Effect.Effect<ReadonlyMap<string, string>, SqlError.SqlError, SqlClient.SqlClient> = Effect

@@ -2,8 +2,6 @@
  * `orb-backfill demo`: the project's main job in one command, against the in-process simulator. It writes a
  * realistic sample (a few customers, a week of API calls and storage readings) to a temporary NDJSON file,
  * runs a whole backfill from it with the progress bar, shows the result, then reverts it.
- *
- * @since 0.1.0
  */
 import { Backfills, type OrbError } from "@effect-orb/backfills"
 import type { EventFile as Input } from "@effect-orb/workflow"
@@ -25,7 +23,6 @@ import * as Render from "./render.js"
 /**
  * The sample's customers: external ids and how busy each is (API calls per hour at the daily peak).
  *
- * @since 0.1.0
  * @category constants
  */
 export const customers: ReadonlyArray<{ readonly id: string; readonly callsPerPeakHour: number }> = [
@@ -55,7 +52,6 @@ const random = (seed: number) => {
  * follow a daily curve (busy in the afternoon UTC, quiet at night, lighter at weekends), and one storage
  * reading per customer per hour. Scaled so that the whole holds about `target` events.
  *
- * @since 0.1.0
  * @category sample
  */
 export const sample = (start: DateTime.Utc, days: number, target: number): Stream.Stream<string> =>
@@ -111,7 +107,6 @@ export const sample = (start: DateTime.Utc, days: number, target: number): Strea
   })
 
 /**
- * @since 0.1.0
  * @category models
  */
 export interface DemoOptions {
@@ -122,7 +117,6 @@ export interface DemoOptions {
 /**
  * Runs the demo with the backfill service in context (the in-process simulator).
  *
- * @since 0.1.0
  * @category demo
  */
 export const demo = (options: DemoOptions = {}): Effect.Effect<

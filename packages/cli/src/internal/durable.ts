@@ -2,8 +2,6 @@
  * Durable runs from the command line: `run` against an Orb that outlives the process keeps its state in one SQLite
  * file (`@effect-orb/workflow`), so that a crash, a deploy or Ctrl-C only suspends it; `runs` lists the runs of a
  * state file, `resume` continues them, `runs cancel` reverts one and ends it.
- *
- * @since 0.1.0
  */
 import { Backfill, Backfills, type Verify } from "@effect-orb/backfills"
 import { DurableEngine, DurableRun, type EventFile, RunSource } from "@effect-orb/workflow"
@@ -37,7 +35,6 @@ import * as VerifyCli from "./verify.js"
  * `~/.local/state/orb-backfill/runs.sqlite` (the XDG base directories' place for state that outlives a process
  * but is not worth a backup).
  *
- * @since 0.1.0
  * @category state
  */
 export const defaultStatePath = (
@@ -53,7 +50,6 @@ export const defaultStatePath = (
 /**
  * Which state file a command uses: `--state`, or the default.
  *
- * @since 0.1.0
  * @category state
  */
 export interface State {
@@ -68,7 +64,6 @@ export interface State {
 /**
  * The state file of a command's `--state` flag.
  *
- * @since 0.1.0
  * @category state
  */
 export const stateOf = (flag: string | undefined): State =>
@@ -78,7 +73,6 @@ export const stateOf = (flag: string | undefined): State =>
  * Where a command's runs are: the Postgres database of `--database` (or `ORB_BACKFILL_DATABASE_URL` without
  * `--state`), else the state file of `--state` or the default.
  *
- * @since 0.2.0
  * @category state
  */
 export const locate = (
@@ -101,7 +95,6 @@ const missing = (state: State) => state.database === undefined && !fs.existsSync
  * command run again attaches to the same run, and the same file into another timeframe or mode, or read with other
  * types, is another run. Pacing and batching shape no backfill and are left out.
  *
- * @since 0.1.0
  * @category state
  */
 export const runKeyOf = (
@@ -430,7 +423,6 @@ const chooseRun = (runs: ReadonlyArray<DurableRun.RunState>, base: string) =>
  * cannot be read or changed (or is not NDJSON or CSV), another process holds the state file, or the state file
  * cannot be written.
  *
- * @since 0.1.0
  * @category errors
  */
 export type RunError =
@@ -447,7 +439,6 @@ export type RunError =
  * How a run's verification (`--verify`) can fail: Orb does not hold the file (exit 1, said), a backfill is no longer
  * reflected, the file cannot be read again.
  *
- * @since 0.2.0
  * @category errors
  */
 export type VerifyError = CliError.Exit | Verify.NotReflected | EventFile.InputError
@@ -455,7 +446,6 @@ export type VerifyError = CliError.Exit | Verify.NotReflected | EventFile.InputE
 /**
  * What a durable `run` needs beyond the checked file.
  *
- * @since 0.1.0
  * @category models
  */
 export interface RunSettings {
@@ -493,7 +483,6 @@ export interface RunSettings {
  * Submits the run of a checked file to the engine on the state file and waits for its end, printing its progress;
  * a run already submitted under the same run key is attached to (a finished one prints its result at once).
  *
- * @since 0.1.0
  * @category commands
  */
 export const run = (settings: RunSettings): Effect.Effect<
@@ -667,7 +656,6 @@ const runJson = (run: DurableRun.RunState, match?: OrbMatch, runner?: string | n
  * error. Given the runners (runs on a database), a RUNNER column says which worker holds each run now (`-` for
  * none: an ended run, or one waiting for a worker).
  *
- * @since 0.1.0
  * @category formatting
  */
 export const runsTable = (
@@ -698,7 +686,6 @@ export const runsTable = (
 /**
  * `runs`: the durable runs of the state file, read-only (beside a process that runs them, too).
  *
- * @since 0.1.0
  * @category commands
  */
 export const list = (state: State, json: boolean) =>
@@ -733,7 +720,6 @@ const noSuchRun = (state: State, runKey: string) =>
  * `resume [RUN]`: continues one run (or every unfinished one) of the state file, printing progress, and prints
  * each result. The engine continues every unfinished run of the file while it is up, whichever was named.
  *
- * @since 0.1.0
  * @category commands
  */
 export const resume = (state: State, runKey: string | undefined, json: boolean) =>
@@ -869,7 +855,6 @@ const cancelOnWorkers = (state: State, runKey: string, json: boolean) =>
  * and it sees the request at once. Either way the step in flight, if one was cut short, runs again first (a
  * segment's requests are replays). Should the other process stop before the run ends, the engine is taken up here.
  *
- * @since 0.1.0
  * @category commands
  */
 export const cancel = (state: State, runKey: string, json: boolean) =>
@@ -944,7 +929,6 @@ const removeSpooled = (
  * `runs prune --older-than DAYS`: forgets the runs of the state file that finished more than that many days ago
  * (`DurableRun.prune`); unfinished runs, and failed runs that may have left a backfill open, are kept.
  *
- * @since 0.1.0
  * @category commands
  */
 export const prune = (state: State, olderThanDays: number, json: boolean) =>

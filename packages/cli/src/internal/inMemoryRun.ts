@@ -2,8 +2,6 @@
  * What `orb-backfill run` does: a validation pass over the whole file before anything is created, then the
  * whole backfill (create, ingest, close, await reflection) from a second pass over the file, with progress,
  * and a revert when it fails or is interrupted before the close.
- *
- * @since 0.1.0
  */
 import { Backfill, Backfills, type OrbError } from "@effect-orb/backfills"
 // The module, not the package's index: in the bundle, the index would bring the durable engine into startup.
@@ -33,7 +31,6 @@ import * as VerifyCli from "./verify.js"
 /**
  * What the validation pass found.
  *
- * @since 0.1.0
  * @category models
  */
 export interface Validation {
@@ -64,7 +61,6 @@ const maxSkippedCustomers = 10_000
  * Reads the whole file once, checking every line against the scope, in constant memory: it keeps counts and
  * the first few problems only.
  *
- * @since 0.1.0
  * @category validation
  */
 export const validate = (
@@ -146,7 +142,6 @@ export const validate = (
  * the stream) is reported where it is in its file. It keeps only the places where positions and lines drift apart
  * (blank lines, a CSV header, invalid lines left out, the next file): a few numbers, whatever the files' length.
  *
- * @since 0.1.0
  * @category reading
  */
 export class LineIndex {
@@ -204,7 +199,6 @@ export class LineIndex {
  * What a run's check pass saw of a file: its size and modification time, so that the send refuses a file that changed
  * (or vanished) since, before reading it.
  *
- * @since 0.2.0
  * @category reading
  */
 export interface FilePin {
@@ -215,7 +209,6 @@ export interface FilePin {
 /**
  * The pins of the files, as they are now.
  *
- * @since 0.2.0
  * @category reading
  */
 export const pinsOf = (
@@ -253,7 +246,6 @@ const unchanged = (file: string, pin: FilePin | undefined) =>
  * validation pass), which makes the run revert. `lines`, if given, learns the place of every event sent; `pins`, if
  * given, the files as the check pass saw them: a file that is no longer so fails the stream before it is read.
  *
- * @since 0.1.0
  * @category reading
  */
 export const events = (
@@ -306,7 +298,6 @@ export const events = (
 /**
  * The settings of a run from the command line.
  *
- * @since 0.1.0
  * @category models
  */
 export interface RunOptions {
@@ -399,7 +390,6 @@ const placeJson = (place: ReturnType<LineIndex["placeOf"]>, files: ReadonlyArray
 /**
  * The result of a run, dry or not.
  *
- * @since 0.1.0
  * @category models
  */
 export interface RunOutcome {
@@ -411,7 +401,6 @@ export interface RunOutcome {
  * Validates the file, then (unless `dryRun`) runs the whole backfill from it, reporting on the way. Fails with
  * `InvalidLines` before creating anything when a line is invalid and `skipInvalid` is off.
  *
- * @since 0.1.0
  * @category workflow
  */
 export const run = (

@@ -12,8 +12,6 @@
  *   content); a file that is none of them (zstd, ...) is refused before anything is read, naming it;
  * - a glob (`*`, `?`, `[...]`, in the file name only, quoted so that the shell leaves it) that matches nothing, an
  *   empty folder, a missing path, the same file twice: each refused in one sentence, before anything is read.
- *
- * @since 0.2.0
  */
 import * as EventFile from "@effect-orb/workflow/EventFile"
 import type * as FileSystem from "@effect/platform/FileSystem"
@@ -31,7 +29,6 @@ import * as CliError from "./cliError.js"
 /**
  * One file of a run and the format it is read by.
  *
- * @since 0.2.0
  * @category models
  */
 export interface InputFile {
@@ -42,7 +39,6 @@ export interface InputFile {
 /**
  * How the files read in messages: the file, or the first and how many more.
  *
- * @since 0.2.0
  * @category formatting
  */
 export const label = (files: ReadonlyArray<InputFile>): string =>
@@ -54,7 +50,6 @@ export const label = (files: ReadonlyArray<InputFile>): string =>
  * What one place of the files is, in counts (`3 invalid rows`): a Parquet file's row, a text file's line, an event when
  * the run reads both.
  *
- * @since 0.2.0
  * @category formatting
  */
 export const unitOf = (files: ReadonlyArray<InputFile>): "line" | "row" | "event" => {
@@ -65,7 +60,6 @@ export const unitOf = (files: ReadonlyArray<InputFile>): "line" | "row" | "event
 /**
  * Whether a path is a folder (not one when it cannot be read: the reader names why).
  *
- * @since 0.2.0
  * @category reading
  */
 export const isFolder = (file: string): boolean => fs.statSync(file, { throwIfNoEntry: false })?.isDirectory() === true
@@ -74,7 +68,6 @@ export const isFolder = (file: string): boolean => fs.statSync(file, { throwIfNo
  * Whether a file begins as Parquet does (`PAR1`), read at once: the flags' checks run before any effect; a file
  * that cannot be read is not (the reader says why later).
  *
- * @since 0.2.0
  * @category reading
  */
 export const isParquetSync = (file: string): boolean => {
@@ -94,7 +87,6 @@ export const isParquetSync = (file: string): boolean => {
  * Which files are which, for several: `3 files, in this order: 2 NDJSON (part-1.ndjson.gz, part-3.jsonl), 1 CSV
  * (part-2.csv)` (at most three names per format); `undefined` for one file.
  *
- * @since 0.2.0
  * @category formatting
  */
 export const summary = (files: ReadonlyArray<InputFile>): string | undefined => {
@@ -247,7 +239,6 @@ const globFiles = (pattern: string, explicit: EventFile.Format | undefined) =>
  * that is not NDJSON, CSV, a JSON array or Parquet is refused, naming it). `stdin`: the file standard input was spooled to,
  * for the value `-`.
  *
- * @since 0.2.0
  * @category reading
  */
 export const expand = (
@@ -300,7 +291,6 @@ export const expand = (
 /**
  * Standard input, read to its end into `file` (made owner-only, 0600), hashed on the way: its SHA-256.
  *
- * @since 0.2.0
  * @category reading
  */
 export const spool = (
@@ -330,7 +320,6 @@ export const spool = (
  * Standard input spooled to a private temporary file (a 0700 folder of its own, the file 0600), removed when the
  * scope closes and, should the process end otherwise, at its exit: an in-memory run's check pass and send read it.
  *
- * @since 0.2.0
  * @category reading
  */
 export const spoolTemporary = (
@@ -360,7 +349,6 @@ export const spoolTemporary = (
  * (`stdin-<sha256>`): the run pins it like any file and resumes from it without the pipe; `runs prune` removes it
  * with the last run that reads it.
  *
- * @since 0.2.0
  * @category reading
  */
 export const spoolDurable = (
@@ -385,7 +373,6 @@ export const spoolDurable = (
 /**
  * Where a state file's spooled inputs are.
  *
- * @since 0.2.0
  * @category reading
  */
 export const spoolFolder = (stateFile: string): string => path.join(path.dirname(path.resolve(stateFile)), "spool")

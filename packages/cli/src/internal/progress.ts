@@ -2,8 +2,6 @@
  * How a run shows its progress: a bar that redraws itself on a terminal (events sent, rate, ETA, then the
  * wait for reflection), a plain line now and then when the output is a file or a pipe, nothing with
  * `--json` (the result is one JSON document at the end). The text is made by pure functions, tested apart.
- *
- * @since 0.1.0
  */
 import type { Backfill, Backfills } from "@effect-orb/backfills"
 import type { DurableRun } from "@effect-orb/workflow"
@@ -20,7 +18,6 @@ import type * as Backend from "../Backend.js"
 import * as Output from "../Output.js"
 
 /**
- * @since 0.1.0
  * @category models
  */
 export type Mode = "tty" | "plain" | "json"
@@ -28,7 +25,6 @@ export type Mode = "tty" | "plain" | "json"
 /**
  * `12,345`.
  *
- * @since 0.1.0
  * @category formatting
  */
 export const count = (n: number): string => Math.round(n).toLocaleString("en-US")
@@ -36,7 +32,6 @@ export const count = (n: number): string => Math.round(n).toLocaleString("en-US"
 /**
  * `1 invalid line`, `12,345 invalid lines`.
  *
- * @since 0.1.0
  * @category formatting
  */
 export const plural = (n: number, noun: string): string => `${count(n)} ${noun}${n === 1 ? "" : "s"}`
@@ -44,7 +39,6 @@ export const plural = (n: number, noun: string): string => `${count(n)} ${noun}$
 /**
  * A duration for people: `850ms`, `12s`, `3m 05s`, `1h 02m`.
  *
- * @since 0.1.0
  * @category formatting
  */
 export const duration = (millis: number): string => {
@@ -60,7 +54,6 @@ export const duration = (millis: number): string => {
 /**
  * A bar of `width` cells, `fraction` of them full.
  *
- * @since 0.1.0
  * @category formatting
  */
 export const bar = (fraction: number, width: number): string => {
@@ -71,7 +64,6 @@ export const bar = (fraction: number, width: number): string => {
 /**
  * What the ingestion line shows.
  *
- * @since 0.1.0
  * @category models
  */
 export interface IngestView {
@@ -103,7 +95,6 @@ const etaOf = (view: IngestView) => {
  * `Sending  [████░░░░]  45%  45,000/100,000 events  12,345/s  ETA 5s`, and what it waits for when it stalls
  * (`note`).
  *
- * @since 0.1.0
  * @category formatting
  */
 export const ingestBar = (view: IngestView, columns: number, note?: string): string => {
@@ -125,7 +116,6 @@ export const ingestBar = (view: IngestView, columns: number, note?: string): str
 /**
  * The ingestion as a plain line, for logs: `sent 45,000 of 100,000 events (45%), 12,345 events/s, ETA 5s`.
  *
- * @since 0.1.0
  * @category formatting
  */
 export const ingestLine = (view: IngestView, note?: string): string => {
@@ -144,7 +134,6 @@ export const ingestLine = (view: IngestView, note?: string): string => {
  * burst at the start (or a stall) does not make the rate and the ETA lie for the rest of the run. It is measured
  * up to now, not to the last sample: while nothing moves, it falls.
  *
- * @since 0.1.0
  * @category models
  */
 export class RecentRate {
@@ -171,7 +160,6 @@ export class RecentRate {
  * What a stalled ingestion or wait is waiting for, from what the requests to Orb are doing: `long` for a plain
  * line, `short` for the bar. `undefined` when nothing tells.
  *
- * @since 0.1.0
  * @category formatting
  */
 export const waitNote = (
@@ -237,7 +225,6 @@ const windowSpan = (window: Backfill.Timeframe) => {
 /**
  * The line shown while Orb reflects a closed backfill.
  *
- * @since 0.1.0
  * @category formatting
  */
 export const waitingLine = (what: string, waitedMillis: number, target = "reflected"): string =>
@@ -249,7 +236,6 @@ const waitingLabel = (what: string, target: string) => `Waiting for Orb to mark 
  * What a run whose create Orb refused for an overlap waits for: `Waiting for backfill bf_1 (2026-10-01 to
  * 2026-10-08, pending) to be reflected or reverted: it overlaps this run's timeframe`.
  *
- * @since 0.2.0
  * @category formatting
  */
 export const overlapLabel = (
@@ -262,7 +248,6 @@ export const overlapLabel = (
 /**
  * Reports a run's progress in the given mode.
  *
- * @since 0.1.0
  * @category models
  */
 export interface Reporter {
@@ -316,7 +301,6 @@ const plainEveryMillis = 10_000
  * too), naming the wait. The rate is the recent one ({@link RecentRate}), and the ETA is never shorter than the
  * pace (`quota`, with batches of `batchSize`) allows.
  *
- * @since 0.1.0
  * @category constructors
  */
 export const reporter = (

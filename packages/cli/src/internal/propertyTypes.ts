@@ -2,8 +2,6 @@
  * The types the properties of a run's events get, counted over the validation pass, so that the dry run shows a
  * wrong column (numbers read as strings, a column empty everywhere, a few ids among numbers) before anything is
  * created.
- *
- * @since 0.2.0
  */
 import { printable } from "./cliError.js"
 import { count, plural } from "./progress.js"
@@ -11,7 +9,6 @@ import { count, plural } from "./progress.js"
 /**
  * The JSON types a property value may have.
  *
- * @since 0.2.0
  * @category models
  */
 export type ValueType = "number" | "string" | "boolean"
@@ -22,7 +19,6 @@ const valueTypes: ReadonlyArray<ValueType> = ["number", "string", "boolean"]
  * Where an event was read: its line (a Parquet file's row, with its row group), and its file when the run reads
  * several (one file's name would only repeat what the run was given).
  *
- * @since 0.2.0
  * @category models
  */
 export interface Place {
@@ -34,7 +30,6 @@ export interface Place {
 /**
  * A place as the notes say it: `line 19`, `b.ndjson:19`, `row group 2, row 19`, `b.parquet row group 2, row 19`.
  *
- * @since 0.2.0
  * @category formatting
  */
 export const placeText = (place: Place): string => {
@@ -49,7 +44,6 @@ export const placeText = (place: Place): string => {
 /**
  * One property: how many events hold it as each type, and the first event (its place and value) of each type.
  *
- * @since 0.2.0
  * @category models
  */
 export interface PropertyTypes {
@@ -65,7 +59,6 @@ const maxProperties = 200
  * A tally of the properties of the events, in the order they first appear (a CSV's columns first, in the header's
  * order), at most 200 of them; the others are counted in `more`.
  *
- * @since 0.2.0
  * @category models
  */
 export class Tally {
@@ -131,7 +124,6 @@ const shown = (value: string | number | boolean) => {
  * What one property got over `events` events: `number`; `number in 39 events, string in 1 (first on line 19:
  * "0042")`; `string in 10 events, absent in 30`; `absent in every event`.
  *
- * @since 0.2.0
  * @category formatting
  */
 export const describe = (entry: PropertyTypes, events: number): string => {
@@ -155,7 +147,6 @@ export const describe = (entry: PropertyTypes, events: number): string => {
 /**
  * The dry run's lines about the properties: a heading, then one aligned line per property.
  *
- * @since 0.2.0
  * @category formatting
  */
 export const text = (tally: Tally, events: number): string => {
@@ -174,7 +165,6 @@ export const text = (tally: Tally, events: number): string => {
  * The properties as JSON: each name with its count per type held, `absent` when some events lack it, and, when
  * it has more than one type, the `first` line and value of each type but the most common.
  *
- * @since 0.2.0
  * @category json
  */
 export const json = (tally: Tally, events: number): Record<string, unknown> => {

@@ -1,8 +1,6 @@
 /**
  * Backfills as text: a table for `list`, a block of fields for `show`, and Orb's own JSON (snake_case, as the
  * API returns it) for `--json`.
- *
- * @since 0.1.0
  */
 import { Backfill } from "@effect-orb/backfills"
 import * as DateTime from "effect/DateTime"
@@ -16,7 +14,6 @@ const encodeBackfill = Schema.encodeSync(Backfill.Backfill)
 /**
  * A backfill as Orb's API returns it (snake_case keys, ISO 8601 date-times, `null` for no value).
  *
- * @since 0.1.0
  * @category json
  */
 export const backfillJson = (backfill: Backfill.Backfill): unknown => encodeBackfill(backfill)
@@ -24,7 +21,6 @@ export const backfillJson = (backfill: Backfill.Backfill): unknown => encodeBack
 /**
  * A date-time to the second, in UTC: `2026-10-01 00:00:00Z`.
  *
- * @since 0.1.0
  * @category formatting
  */
 export const time = (at: DateTime.Utc): string => DateTime.formatIso(at).replace("T", " ").replace(/\.\d+Z$/, "Z")
@@ -43,7 +39,6 @@ const customerOf = (backfill: Backfill.Backfill) => Option.getOrElse(backfill.cu
  * An open backfill whose close time is nearer than this is flagged: Orb closes it by itself then, with the events
  * it has.
  *
- * @since 0.1.0
  * @category constants
  */
 export const closesSoonMillis = 60 * 60 * 1000
@@ -51,7 +46,6 @@ export const closesSoonMillis = 60 * 60 * 1000
 /**
  * A time ahead, for people: `in 45s`, `in 30m`, `in 5h 02m`, `in 3 days`.
  *
- * @since 0.1.0
  * @category formatting
  */
 export const inTime = (millis: number): string => {
@@ -67,7 +61,6 @@ export const inTime = (millis: number): string => {
  * its close time) and `reflecting` (closed, by a close or its close time, and not reflected yet); `reverting` is
  * Orb's `pending_revert`.
  *
- * @since 0.1.0
  * @category formatting
  */
 export const stateOf = (backfill: Backfill.Backfill, nowMillis: number): string =>
@@ -88,7 +81,6 @@ const closesOf = (backfill: Backfill.Backfill, nowMillis: number) => {
  * Backfills as an aligned table, one per row, newest first as given, with where each is at `nowMillis` (see
  * {@link stateOf}) and when an open one closes by itself (flagged `(soon)` within the hour).
  *
- * @since 0.1.0
  * @category formatting
  */
 export const backfillTable = (backfills: ReadonlyArray<Backfill.Backfill>, nowMillis: number): string => {
@@ -124,7 +116,6 @@ export const backfillTable = (backfills: ReadonlyArray<Backfill.Backfill>, nowMi
  * What to do about the open backfills that close by themselves within the hour ({@link closesSoonMillis}), one
  * line each: `bf_1 closes by itself in 20m, with the events it has: ...`.
  *
- * @since 0.1.0
  * @category formatting
  */
 export const closingSoon = (backfills: ReadonlyArray<Backfill.Backfill>, nowMillis: number): Array<string> =>
@@ -154,7 +145,6 @@ const statusDetail = (backfill: Backfill.Backfill, nowMillis: number) => {
 /**
  * One backfill as labelled fields, one per line, its status as it stands at `nowMillis`.
  *
- * @since 0.1.0
  * @category formatting
  */
 export const backfillDetails = (backfill: Backfill.Backfill, nowMillis: number): string => {
@@ -180,7 +170,6 @@ export const backfillDetails = (backfill: Backfill.Backfill, nowMillis: number):
 /**
  * A one-line summary: `Backfill bf_1 is reflected: 50,000 events, add mode, 2026-10-01 00:00:00Z to ...`.
  *
- * @since 0.1.0
  * @category formatting
  */
 export const backfillSummary = (backfill: Backfill.Backfill): string =>
@@ -194,7 +183,6 @@ export const backfillSummary = (backfill: Backfill.Backfill): string =>
  * What a run's create request asks for, in words, as the command understood its flags: `2026-10-01 00:00:00Z to
  * 2026-10-08 00:00:00Z (end excluded), replace mode, customer acme (external id)`.
  *
- * @since 0.1.0
  * @category formatting
  */
 export const createSummary = (create: Backfill.CreateBackfill): string =>
@@ -210,7 +198,6 @@ export const createSummary = (create: Backfill.CreateBackfill): string =>
 /**
  * A run's create request in snake_case, as Orb's API names its fields.
  *
- * @since 0.1.0
  * @category json
  */
 export const createJson = (create: Backfill.CreateBackfill): unknown => ({
@@ -226,7 +213,6 @@ export const createJson = (create: Backfill.CreateBackfill): unknown => ({
 /**
  * A span of whole days in words (`31 days`), or hours when shorter than a day.
  *
- * @since 0.1.0
  * @category formatting
  */
 export const days = (span: Duration.Duration): string => {
@@ -240,7 +226,6 @@ export const days = (span: Duration.Duration): string => {
 /**
  * The windows of a run as an aligned table: timeframe, backfill (once created), status, events.
  *
- * @since 0.1.0
  * @category formatting
  */
 export const windowsTable = (

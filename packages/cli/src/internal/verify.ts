@@ -2,8 +2,6 @@
  * Verifying backfills against a file from the command line, one code path for `verify ID` and `run --verify`: the
  * file read as `run` reads it, the report in words or as JSON, and the sentence and exit code when Orb does not
  * hold the file.
- *
- * @since 0.2.0
  */
 import { type Backfills, Events, Verify } from "@effect-orb/backfills"
 // The module, not the package's index: in the bundle, the index would bring the durable engine into startup.
@@ -21,7 +19,6 @@ import * as Render from "./render.js"
 /**
  * The file to verify against, read as `run` read it, and the verification's pace.
  *
- * @since 0.2.0
  * @category models
  */
 export interface Settings {
@@ -39,7 +36,6 @@ export interface Settings {
 /**
  * What a verification found: the report when Orb holds the file, the failure (carrying it) when it does not.
  *
- * @since 0.2.0
  * @category models
  */
 export type Verified = Either.Either<Verify.VerifyReport, Verify.VerifyFailed>
@@ -48,7 +44,6 @@ export type Verified = Either.Either<Verify.VerifyReport, Verify.VerifyFailed>
  * Verifies the backfills against the file: every line read (a line that does not parse counts invalid, as `run`
  * refused it; lines outside the backfills' timeframes or customer are not looked for).
  *
- * @since 0.2.0
  * @category verifying
  */
 export const check = (
@@ -83,7 +78,6 @@ export const check = (
 /**
  * The report of a verification, held or not.
  *
- * @since 0.2.0
  * @category formatting
  */
 export const reportOf = (verified: Verified): Verify.VerifyReport =>
@@ -92,7 +86,6 @@ export const reportOf = (verified: Verified): Verify.VerifyReport =>
 /**
  * The report as JSON: `holds`, then `VerifyReport`'s fields in snake_case.
  *
- * @since 0.2.0
  * @category formatting
  */
 export const json = (verified: Verified): Record<string, unknown> => {
@@ -107,7 +100,6 @@ const outcomesLine = (o: Verify.Outcomes) =>
 /**
  * The report in words: the outcome, the hourly volume, then the first differences.
  *
- * @since 0.2.0
  * @category formatting
  */
 export const text = (report: Verify.VerifyReport): string => {
@@ -137,7 +129,6 @@ export const text = (report: Verify.VerifyReport): string => {
  * The sentence for a verification that does not hold; after a run, with the commands that revert its backfills
  * (a verification reverts nothing).
  *
- * @since 0.2.0
  * @category formatting
  */
 export const failureMessage = (failed: Verify.VerifyFailed, ranBackfills?: ReadonlyArray<string>): string =>
@@ -151,7 +142,6 @@ export const failureMessage = (failed: Verify.VerifyFailed, ranBackfills?: Reado
 /**
  * The `error` member of a JSON document whose verification did not hold, `{}` when it held.
  *
- * @since 0.2.0
  * @category formatting
  */
 export const errorJson = (verified: Verified, ranBackfills?: ReadonlyArray<string>): Record<string, unknown> =>
@@ -169,7 +159,6 @@ export const errorJson = (verified: Verified, ranBackfills?: ReadonlyArray<strin
  * Ends a command whose verification did not hold: its sentence on standard error and exit code 1. Nothing when it
  * held.
  *
- * @since 0.2.0
  * @category verifying
  */
 export const conclude = (
@@ -204,7 +193,6 @@ const commandFor = (settings: Settings, id: string) =>
  * (verified first: one document). Fails with exit code 1 when Orb does not hold the file, naming the commands that
  * revert the backfills.
  *
- * @since 0.2.0
  * @category verifying
  */
 export const afterRun = <E, R>(

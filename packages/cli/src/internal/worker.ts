@@ -3,8 +3,6 @@
  * several share the runs between them (by shard); each says which runs it picks up and how they end. Ctrl-C or
  * SIGTERM stops a worker gracefully: it lets go of its shards, and its unfinished runs move to the other workers (or
  * wait for the next one), which resume them from their journal; kill -9 does the same, a few seconds later.
- *
- * @since 0.2.0
  */
 import { DurableRun } from "@effect-orb/workflow"
 import * as Effect from "effect/Effect"
@@ -20,7 +18,6 @@ import * as Progress from "./progress.js"
  * What `worker` needs: where the runs are, and the worker's address as the other workers reach it (`--address`,
  * default this machine's name and a free port) and where it listens (`--listen`, default its address).
  *
- * @since 0.2.0
  * @category models
  */
 export interface WorkerSettings {
@@ -80,7 +77,6 @@ const report = (name: string, since: number) =>
  * `worker`: runs the durable runs of the database given to it until Ctrl-C or SIGTERM, printing those it picks up
  * and how they end.
  *
- * @since 0.2.0
  * @category commands
  */
 export const worker = (settings: WorkerSettings) =>
