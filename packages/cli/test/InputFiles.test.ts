@@ -2,7 +2,7 @@
 // details, the dry run's property types, and files that are not NDJSON or CSV at all (compressed, a JSON array,
 // gzip-compressed Parquet, UTF-16, binary), recognised by their content and refused in one sentence before anything is created.
 import { OrbSimulator } from "@effect-orb/simulator"
-import { EventFile as Input } from "@effect-orb/workflow"
+import { EventFile } from "@effect-orb/workflow"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -133,7 +133,7 @@ describe("RFC 4180", () => {
 
 describe("the reader's CSV records", () => {
   const read = (file: string) =>
-    Input.read(file, "csv").pipe(
+    EventFile.read(file, "csv").pipe(
       Stream.map((parsed) =>
         [parsed.line, Either.isLeft(parsed.event) ? parsed.event.left : parsed.event.right.properties] as const
       ),

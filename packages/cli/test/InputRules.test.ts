@@ -2,7 +2,7 @@
 // check pass, and lines longer than `Backfill.maxEventBytes` refused by the line reader without holding them.
 import { Backfill } from "@effect-orb/backfills"
 import { OrbSimulator } from "@effect-orb/simulator"
-import { EventFile as Input } from "@effect-orb/workflow"
+import { EventFile } from "@effect-orb/workflow"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { assert, describe, it } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
@@ -103,7 +103,7 @@ describe("events in the future", () => {
 
 describe("the size of a line and of an event", () => {
   const read = (file: string) =>
-    Input.read(file, "ndjson").pipe(
+    EventFile.read(file, "ndjson").pipe(
       Stream.map((parsed) => [parsed.line, Either.isLeft(parsed.event) ? parsed.event.left : "ok"] as const),
       Stream.runCollect,
       Effect.map((chunk) => Array.from(chunk)),
@@ -135,7 +135,7 @@ describe("the size of a line and of an event", () => {
       const lines = Array.from({ length: 3_000 }, (_, i) => `{"n":${i},"s":"${"é€😀".repeat(i % 17)}"}`)
       const text = lines.map((line, i) => (i % 5 === 0 ? `${line}\r` : line)).join("\n")
       const file = tempFile("utf8.ndjson", text)
-      const got = yield* Input.lines(file).pipe(Stream.runCollect, Effect.provide(NodeContext.layer))
+      const got = yield* EventFile.lines(file).pipe(Stream.runCollect, Effect.provide(NodeContext.layer))
       assert.deepStrictEqual(Array.from(got).map(([line]) => line), lines)
       assert.deepStrictEqual(Array.from(got).map(([, n]) => n), lines.map((_, i) => i + 1))
     }))

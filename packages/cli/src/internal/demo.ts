@@ -4,7 +4,7 @@
  * runs a whole backfill from it with the progress bar, shows the result, then reverts it.
  */
 import { Backfills, type OrbError } from "@effect-orb/backfills"
-import type { EventFile as Input } from "@effect-orb/workflow"
+import type { EventFile } from "@effect-orb/workflow"
 import type * as PlatformError from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
@@ -121,8 +121,8 @@ export interface DemoOptions {
  */
 export const demo = (options: DemoOptions = {}): Effect.Effect<
   void,
-  | Input.InputError
-  | Input.UnsupportedFormat
+  | EventFile.InputError
+  | EventFile.UnsupportedFormat
   | CliError.InvalidLines
   | CliError.UsageError
   | Backfills.Error

@@ -5,7 +5,7 @@
  */
 import { Backfill, Backfills, type OrbError } from "@effect-orb/backfills"
 // The module, not the package's index: in the bundle, the index would bring the durable engine into startup.
-import * as Input from "@effect-orb/workflow/EventFile"
+import * as EventFile from "@effect-orb/workflow/EventFile"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Chunk from "effect/Chunk"
 import * as DateTime from "effect/DateTime"
@@ -65,11 +65,11 @@ const maxSkippedCustomers = 10_000
  */
 export const validate = (
   files: ReadonlyArray<Inputs.InputFile>,
-  scope: Input.Scope,
+  scope: EventFile.Scope,
   windows: ReadonlyArray<Backfill.Timeframe> = [scope],
-  options: Input.ReadOptions = {},
+  options: EventFile.ReadOptions = {},
   preview = false
-): Effect.Effect<Validation, Input.InputError | Input.UnsupportedFormat, FileSystem.FileSystem> =>
+): Effect.Effect<Validation, EventFile.InputError | EventFile.UnsupportedFormat, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     // Now, once for the whole pass: an event more than 5 minutes after it is refused here, before anything is
     // created (time only moves on, so an event that passes now passes when it is sent).
@@ -78,7 +78,7 @@ export const validate = (
     const columns: Array<string> = []
     for (const { file, format } of files) {
       if (format !== "csv") continue
-      const header = yield* Input.csvHeader(file, options)
+      const header = yield* EventFile.csvHeader(file, options)
       for (const [i, name] of header.names.entries()) {
         if (header.kinds[i] !== "event" && !columns.includes(name)) columns.push(name)
       }
@@ -101,11 +101,11 @@ export const validate = (
       // The notes name the file of a place only when the run reads several.
       const named = files.length > 1 ? file : undefined
       // A pure fold, not an Effect per line: this runs for every line of every file.
-      yield* Input.read(file, format, options).pipe(
+      yield* EventFile.read(file, format, options).pipe(
         Stream.runFold(acc, (acc, parsed) => {
           {
             acc.lines++
-            const other = Either.isRight(parsed.event) ? Input.otherCustomer(parsed.event.right, scope) : undefined
+            const other = Either.isRight(parsed.event) ? EventFile.otherCustomer(parsed.event.right, scope) : undefined
             if (other !== undefined) {
               acc.skipped++
               const seen = acc.skippedByCustomer.get(other)
@@ -114,7 +114,7 @@ export const validate = (
               }
               return acc
             }
-            const checked = Either.flatMap(parsed.event, (event) => Input.checkEvent(event, scope, now))
+            const checked = Either.flatMap(parsed.event, (event) => EventFile.checkEvent(event, scope, now))
             if (Either.isRight(checked)) {
               acc.events++
               acc.properties.add(checked.right.properties, parsed.line, named, parsed.rowGroup)
@@ -127,7 +127,9 @@ export const validate = (
                 .events++
             } else {
               acc.invalid++
-              if (acc.problems.length < maxProblems) acc.problems.push(`${Input.where(file, parsed)}: ${checked.left}`)
+              if (acc.problems.length < maxProblems) {
+                acc.problems.push(`${EventFile.where(file, parsed)}: ${checked.left}`)
+              }
             }
           }
           return acc
@@ -213,14 +215,14 @@ export interface FilePin {
  */
 export const pinsOf = (
   files: ReadonlyArray<Inputs.InputFile>
-): Effect.Effect<ReadonlyArray<FilePin>, Input.InputError> =>
+): Effect.Effect<ReadonlyArray<FilePin>, EventFile.InputError> =>
   Effect.forEach(files, ({ file }) =>
     Effect.try({
       try: () => {
         const stat = fs.statSync(file)
         return { size: stat.size, mtimeMs: stat.mtimeMs }
       },
-      catch: (e) => new Input.InputError({ file, reason: `cannot be read (${(e as Error).message})` })
+      catch: (e) => new EventFile.InputError({ file, reason: `cannot be read (${(e as Error).message})` })
     }))
 
 const unchanged = (file: string, pin: FilePin | undefined) =>
@@ -228,12 +230,14 @@ const unchanged = (file: string, pin: FilePin | undefined) =>
     if (pin === undefined) return Effect.void
     const stat = fs.statSync(file, { throwIfNoEntry: false })
     if (stat === undefined) {
-      return Effect.fail(new Input.InputError({ file, reason: "vanished since it was checked; it was not read again" }))
+      return Effect.fail(
+        new EventFile.InputError({ file, reason: "vanished since it was checked; it was not read again" })
+      )
     }
     return stat.size === pin.size && stat.mtimeMs === pin.mtimeMs
       ? Effect.void
       : Effect.fail(
-        new Input.InputError({
+        new EventFile.InputError({
           file,
           reason: `changed since it was checked (${stat.size} bytes, checked with ${pin.size}); it was not read again`
         })
@@ -250,27 +254,27 @@ const unchanged = (file: string, pin: FilePin | undefined) =>
  */
 export const events = (
   files: ReadonlyArray<Inputs.InputFile>,
-  scope: Input.Scope,
+  scope: EventFile.Scope,
   skipInvalid: boolean,
   lines?: LineIndex,
-  options: Input.ReadOptions = {},
+  options: EventFile.ReadOptions = {},
   pins?: ReadonlyArray<FilePin>
-): Stream.Stream<Input.WireEvent, Input.InputError | Input.UnsupportedFormat, FileSystem.FileSystem> =>
+): Stream.Stream<EventFile.WireEvent, EventFile.InputError | EventFile.UnsupportedFormat, FileSystem.FileSystem> =>
   Stream.flatMap(
     Stream.fromIterable(files.map((input, index) => ({ ...input, index }))),
     ({ file, format, index }) =>
       Stream.unwrap(Effect.as(
         unchanged(file, pins?.[index]),
-        Input.read(file, format, options).pipe(
+        EventFile.read(file, format, options).pipe(
           // One loop per chunk of lines rather than an Effect per line: this runs for every event of the file.
           Stream.mapChunksEffect((chunk) =>
             Effect.flatMap(DateTime.now, (now) => {
-              const valid: Array<Input.WireEvent> = []
+              const valid: Array<EventFile.WireEvent> = []
               for (const parsed of chunk) {
-                if (Either.isRight(parsed.event) && Input.otherCustomer(parsed.event.right, scope) !== undefined) {
+                if (Either.isRight(parsed.event) && EventFile.otherCustomer(parsed.event.right, scope) !== undefined) {
                   continue
                 }
-                const checked = Either.flatMap(parsed.event, (event) => Input.checkEvent(event, scope, now))
+                const checked = Either.flatMap(parsed.event, (event) => EventFile.checkEvent(event, scope, now))
                 if (Either.isRight(checked)) {
                   valid.push(checked.right)
                   // A JSON array's elements by number: several may share a line (a compact array is one line), and
@@ -278,7 +282,7 @@ export const events = (
                   lines?.record(parsed.element ?? parsed.line, parsed.element !== undefined, index)
                 } else if (!skipInvalid) {
                   return Effect.fail(
-                    new Input.InputError({
+                    new EventFile.InputError({
                       file,
                       line: parsed.line,
                       element: parsed.element,
@@ -304,7 +308,7 @@ export interface RunOptions {
   /** The files, in order, each with its format (`Inputs.expand`): one run over all of them. */
   readonly files: ReadonlyArray<Inputs.InputFile>
   /** Types for some of a CSV file's property columns (`--csv-type`). */
-  readonly csvTypes?: Input.CsvTypes | undefined
+  readonly csvTypes?: EventFile.CsvTypes | undefined
   readonly backfill: Backfill.CreateBackfill
   readonly skipInvalid: boolean
   /** Keep only the backfill's customer's events, leaving the others out (`--only-customer`). */
@@ -342,7 +346,7 @@ export interface RunOptions {
     | undefined
 }
 
-const scopeOf = (create: Backfill.CreateBackfill, only: boolean): Input.Scope => ({
+const scopeOf = (create: Backfill.CreateBackfill, only: boolean): EventFile.Scope => ({
   timeframeStart: create.timeframeStart,
   timeframeEnd: create.timeframeEnd,
   customerId: create.customerId,
@@ -351,7 +355,7 @@ const scopeOf = (create: Backfill.CreateBackfill, only: boolean): Input.Scope =>
 })
 
 /** What `--only-customer` kept and left out, in words: `kept 120 events of customer acme; left out ...`. */
-const keptText = (scope: Input.Scope, validation: Validation) => {
+const keptText = (scope: EventFile.Scope, validation: Validation) => {
   const customer = scope.customerId !== undefined
     ? `customer ${scope.customerId}`
     : `external customer ${scope.externalCustomerId}`
@@ -407,8 +411,8 @@ export const run = (
   options: RunOptions
 ): Effect.Effect<
   RunOutcome,
-  | Input.InputError
-  | Input.UnsupportedFormat
+  | EventFile.InputError
+  | EventFile.UnsupportedFormat
   | CliError.InvalidLines
   | CliError.UsageError
   | Backfills.Error
@@ -439,7 +443,7 @@ export const run = (
     const which = Inputs.summary(options.files)
     if (which !== undefined) yield* say(`Reading ${which}.`)
     if (mode === "tty") yield* output.stderr(`Checking ${label}…`)
-    const read: Input.ReadOptions = { csvTypes: options.csvTypes }
+    const read: EventFile.ReadOptions = { csvTypes: options.csvTypes }
     // The files as the check pass reads them: the send refuses one that changed or vanished since.
     const pins = yield* pinsOf(options.files)
     const validation = yield* validate(options.files, scope, windows, read, options.dryRun).pipe(
@@ -643,7 +647,7 @@ const windowJson = (window: Backfill.Timeframe & { readonly events?: number; rea
   ...(window.accepted !== undefined ? { accepted: window.accepted } : {})
 })
 
-const validationJson = (validation: Validation, scope: Input.Scope) => ({
+const validationJson = (validation: Validation, scope: EventFile.Scope) => ({
   lines: validation.lines,
   events: validation.events,
   invalid: validation.invalid,

@@ -6,7 +6,7 @@
  * for the first 10,000 customers of the file, the others counted together.
  */
 import { Backfill } from "@effect-orb/backfills"
-import type * as Input from "@effect-orb/workflow/EventFile"
+import type * as EventFile from "@effect-orb/workflow/EventFile"
 import * as DateTime from "effect/DateTime"
 import { printable } from "./cliError.js"
 import { count, plural } from "./progress.js"
@@ -383,7 +383,7 @@ export class Preview {
    * Counts one event as it will be sent, found on `line` of the `file`-th file of the run (a Parquet file's row, in
    * row group `rowGroup`; 0 for the other formats).
    */
-  add(event: Input.WireEvent, line: number, file = 0, rowGroup = 0): void {
+  add(event: EventFile.WireEvent, line: number, file = 0, rowGroup = 0): void {
     const byOrbId = event.customer_id != null
     const id = (byOrbId ? event.customer_id : event.external_customer_id) ?? ""
     const slots = byOrbId ? this.byId : this.byExternalId
