@@ -14,33 +14,10 @@ import { maxTimeframeMillisOf, validateCreate } from "./createChecks.js"
 import * as IdempotencyKey from "./idempotencyKey.js"
 import { defaultCloseTime } from "./quota.js"
 
-/** What a plan reads of a run's spec. */
-export interface PlanSpec extends Backfill.CreateBackfill {
-  readonly expectedEvents?: number | undefined
-  readonly quota?: Backfills.IngestQuota | false | undefined
-  readonly idempotencyKey?: string | undefined
-  readonly overlapWait?: Duration.DurationInput | undefined
-}
-
-/** How an executor plans: its default overlap wait, and the earliest default close time it accepts. */
-export interface PlanOptions {
-  readonly defaultOverlapWait: Duration.DurationInput
-  /** A default close time is at least this far ahead (a durable run may be resumed much later). */
-  readonly closeAtLeast?: Duration.DurationInput | undefined
-}
-
-/** A run's plan. */
-export interface RunPlan {
-  readonly closeTime: DateTime.Utc
-  /** The windows, in order: one for a timeframe within the account's maximum. */
-  readonly windows: ReadonlyArray<Backfill.Timeframe>
-  /** Each window's create. */
-  readonly inputs: ReadonlyArray<Backfill.CreateBackfill>
-  /** The base of the creates' keys (`IdempotencyKey.forCreate`): the spec's, or a new one. */
-  readonly idempotencyKey: string
-  /** How long a create refused for an overlap waits (never negative). */
-  readonly overlapWaitMillis: number
-}
+// The shapes are declared once, by the public module (Backfills.RunPlanSpec, RunPlanOptions, RunPlan).
+type PlanSpec = Backfills.RunPlanSpec
+type PlanOptions = Backfills.RunPlanOptions
+type RunPlan = Backfills.RunPlan
 
 /** How long before the close time of the windows already created a later window's wait for an overlap ends. */
 const windowWaitMargin = 10 * 60_000
