@@ -7,7 +7,7 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as fs from "node:fs"
 import * as Backend from "../src/Backend.js"
-import { cli, cliForked, ndjson, simulator, tempFile, timeframe, wireEvent } from "./support.js"
+import { cli, cliForked, ndjson, simulator, simulatorReflectingIn, tempFile, timeframe, wireEvent } from "./support.js"
 
 const backfills = Effect.flatMap(OrbSimulator.OrbSimulator, (sim) => sim.backfills)
 const requests = Effect.flatMap(OrbSimulator.OrbSimulator, (sim) => sim.requests)
@@ -101,7 +101,9 @@ describe("orb-backfill list tells open from closed", () => {
       // show says it too.
       const shown = yield* cli(["show", soon.id])
       assert.match(shown.stdout, /^status\s+pending: open, closes by itself in 30m \(at /m)
-    }).pipe(Effect.provide(simulator)))
+      // The closed one must still be reflecting when `list` reads it: with 100 ms of reflection a loaded
+      // machine saw it already reflected, and the test failed for the machine's sake, not the code's.
+    }).pipe(Effect.provide(simulatorReflectingIn("1 hour"))))
 })
 
 describe("orb-backfill show, close, revert, watch", () => {

@@ -24,13 +24,14 @@ export interface Ran {
   readonly stderr: string
 }
 
+/** A simulator that reflects and reverts after the given real time, with the CLI's settings for it. */
+export const simulatorReflectingIn = (
+  delay: Duration.DurationInput
+): Layer.Layer<Backend.Backend | Backfills.Backfills | OrbSimulator.OrbSimulator | NodeContext.NodeContext> =>
+  Layer.mergeAll(Backend.layerSimulator({ reflectionDelay: delay, revertDelay: delay }), NodeContext.layer)
+
 /** A simulator that reflects and reverts in 100 ms of real time, with the CLI's settings for it. */
-export const simulator: Layer.Layer<
-  Backend.Backend | Backfills.Backfills | OrbSimulator.OrbSimulator | NodeContext.NodeContext
-> = Layer.mergeAll(
-  Backend.layerSimulator({ reflectionDelay: Duration.millis(100), revertDelay: Duration.millis(100) }),
-  NodeContext.layer
-)
+export const simulator = simulatorReflectingIn(Duration.millis(100))
 
 export const cli = (
   args: ReadonlyArray<string>,
