@@ -659,9 +659,10 @@ export class InvalidEvent
 }
 
 /**
- * What became of one window of a run over several (a timeframe longer than the account's maximum, cut into
- * windows): its timeframe, its backfill when one was created, whether it had been closed, and whether it is known to
- * be reverted now.
+ * One window of a run and what became of it: its timeframe, its backfill once created, the events Orb accepted into
+ * it, whether it had been closed, whether it is known to be reverted now, and its last known status. The one model of
+ * a run's window for both executors: `Backfills.run`'s failures (`RunFailed.windows`), and the durable run's result
+ * and failures, which journal it (as `DurableRun.RunWindow`, the same class).
  *
  * @since 0.1.0
  * @category models
@@ -670,12 +671,16 @@ export class RunWindowOutcome
   extends Schema.Class<RunWindowOutcome>("@effect-orb/backfills/OrbError/RunWindowOutcome")({
     timeframeStart: Timestamp,
     timeframeEnd: Timestamp,
+    /** Once created. */
     backfillId: Schema.optional(Schema.String),
+    /** Events Orb accepted into it. */
+    accepted: Schema.NonNegativeInt,
+    /** Whether it had been closed; and, for a failed run, whether it is known to be reverted now. */
     closed: Schema.Boolean,
     reverted: Schema.Boolean,
     /** Its last known status; absent when it could not be learnt. */
     status: Schema.optional(BackfillStatus),
-    /** Why its revert failed, when it did. */
+    /** Why its revert failed, when one was tried and did. */
     revertFailure: Schema.optional(Schema.String)
   })
 {
@@ -685,9 +690,15 @@ export class RunWindowOutcome
     const id = this.backfillId
     if (id === undefined) return `${span}: no backfill`
     if (this.reverted) return `${span}: backfill ${id}${this.closed ? " (closed)" : ""} reverted`
-    return `${span}: backfill ${id} NOT reverted (${this.revertFailure ?? "reason unknown"}; ${
-      this.status === undefined ? "status unknown" : `it is ${this.status}`
-    }): revert it${this.closed ? "" : " before its close time"}`
+    if (this.revertFailure !== undefined) {
+      return `${span}: backfill ${id} NOT reverted (${this.revertFailure}; ${
+        this.status === undefined ? "status unknown" : `it is ${this.status}`
+      }): revert it${this.closed ? "" : " before its close time"}`
+    }
+    // No revert was tried: a window left as it is (closed, after the last close), or one still to revert.
+    return `${span}: backfill ${id}${this.status ? ` ${this.status}` : ""}${
+      this.closed ? "" : ", not reverted: revert it before its close time"
+    }`
   }
 }
 

@@ -234,6 +234,8 @@ describe("a run longer than the account's maximum", () => {
         // The failed run's backfills are the second four created (the first four were the usage before).
         assert.deepStrictEqual(failure!.windows!.map((w) => w.closed), [true, true, false, false])
         assert.strictEqual(failure!.backfillId, failure!.windows![2].backfillId, "the window whose close failed")
+        // Each window counts the events Orb accepted into it, as a durable run's windows do: all of them were in.
+        assert.strictEqual(failure!.windows!.reduce((sum, w) => sum + w.accepted, 0), 3_000)
         assert.match(
           failure!.message,
           /2026-07-01T00:00:00\.000Z to 2026-08-01T00:00:00\.000Z: backfill \S+ \(closed\) reverted/

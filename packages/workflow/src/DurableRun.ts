@@ -128,7 +128,8 @@ export const RunPayload: typeof models.RunPayload = models.RunPayload
 export type RunPayload = models.RunPayload
 
 /**
- * One window of a run over a timeframe longer than the account's maximum (or the one window of a shorter run).
+ * One window of a run over a timeframe longer than the account's maximum (or the one window of a shorter run):
+ * the library's `OrbError.RunWindowOutcome`, the one window model of both executors.
  *
  * @since 0.1.0
  * @category models

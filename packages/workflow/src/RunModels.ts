@@ -5,9 +5,8 @@
  *
  * @since 0.2.0
  */
-import { Backfill } from "@effect-orb/backfills"
+import { Backfill, OrbError } from "@effect-orb/backfills"
 import * as Workflow from "@effect/workflow/Workflow"
-import * as DateTime from "effect/DateTime"
 import * as Schema from "effect/Schema"
 import * as RunSource from "./RunSource.js"
 
@@ -115,34 +114,20 @@ export const RunPayload = Schema.Struct({
 export type RunPayload = typeof RunPayload.Type
 
 /**
- * One window of a run over a timeframe longer than the account's maximum (or the one window of a shorter run).
+ * One window of a run over a timeframe longer than the account's maximum (or the one window of a shorter run): the
+ * library's one window model, `OrbError.RunWindowOutcome`, which the result and the failures journal. Journals of
+ * 0.1.0, whose windows were a class of this module with the same fields, decode into it.
  *
  * @since 0.2.0
  * @category models
  */
-export class RunWindow extends Schema.Class<RunWindow>("@effect-orb/workflow/RunWindow")({
-  timeframeStart: Backfill.Timestamp,
-  timeframeEnd: Backfill.Timestamp,
-  /** Once created. */
-  backfillId: Schema.optional(Schema.String),
-  /** Events Orb accepted into it. */
-  accepted: Schema.NonNegativeInt,
-  /** Whether it had been closed; and, for a failed run, whether it is known to be reverted now. */
-  closed: Schema.Boolean,
-  reverted: Schema.Boolean,
-  /** Its last known status. */
-  status: Schema.optional(Backfill.BackfillStatus)
-}) {
-  /** The window and its fate, in words. */
-  get description(): string {
-    const span = `${DateTime.formatIso(this.timeframeStart)} to ${DateTime.formatIso(this.timeframeEnd)}`
-    if (this.backfillId === undefined) return `${span}: no backfill`
-    if (this.reverted) return `${span}: backfill ${this.backfillId}${this.closed ? " (closed)" : ""} reverted`
-    return `${span}: backfill ${this.backfillId}${this.status ? ` ${this.status}` : ""}${
-      this.closed ? "" : ", not reverted: revert it before its close time"
-    }`
-  }
-}
+export const RunWindow: typeof OrbError.RunWindowOutcome = OrbError.RunWindowOutcome
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type RunWindow = OrbError.RunWindowOutcome
 
 /**
  * What a finished run did.

@@ -304,7 +304,7 @@ const runSteps = <E, R>(
           if (known[index] !== undefined) return known[index]
           const backfill = created[index]
           if (backfill === undefined) {
-            return new OrbError.RunWindowOutcome({ ...timeframe, closed: false, reverted: false })
+            return new OrbError.RunWindowOutcome({ ...timeframe, accepted: 0, closed: false, reverted: false })
           }
           const outcome = revert
             ? yield* revertKnown(backfill.id)
@@ -312,6 +312,7 @@ const runSteps = <E, R>(
           return new OrbError.RunWindowOutcome({
             ...timeframe,
             backfillId: backfill.id,
+            accepted: windows[index].accepted,
             closed: index < closed,
             ...outcome
           })
@@ -394,6 +395,7 @@ const runSteps = <E, R>(
         if (own !== undefined) {
           known[index] = new OrbError.RunWindowOutcome({
             ...timeframes[index],
+            accepted: 0,
             closed: false,
             reverted: own.reverted,
             ...(own.backfillId !== undefined ? { backfillId: own.backfillId } : {}),

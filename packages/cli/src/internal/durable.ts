@@ -28,6 +28,7 @@ import * as Follow from "./follow.js"
 import * as Inputs from "./inputs.js"
 import * as Progress from "./progress.js"
 import * as Render from "./render.js"
+import * as RunResult from "./runResult.js"
 import * as VerifyCli from "./verify.js"
 
 /**
@@ -273,33 +274,36 @@ const awaitEnd = (
     }
   }))
 
-const resultJson = (runKey: string, state: State, result: DurableRun.RunResult, backfill: Backfill.Backfill) => ({
-  run: { run_key: runKey, state: state.path },
-  backfill: Render.backfillJson(backfill),
-  windows: result.windows.map((window) => ({
-    timeframe_start: DateTime.formatIso(window.timeframeStart),
-    timeframe_end: DateTime.formatIso(window.timeframeEnd),
-    backfill_id: window.backfillId ?? null,
-    status: window.status ?? null,
-    accepted: window.accepted
-  })),
-  ingestion: { read: result.read, accepted: result.accepted, failed: result.failed, segments: result.segments }
-})
-
+/**
+ * A durable run's result as the one result printer takes it: each window's backfill fetched as it is now (the
+ * journal keeps only its id and last status).
+ */
 const printResult = (
   runKey: string,
   state: State,
   result: DurableRun.RunResult,
   json: boolean,
-  extra: Record<string, unknown> = {}
+  options: { readonly validation?: unknown; readonly reflecting?: boolean; readonly extra?: Record<string, unknown> } =
+    {}
 ) =>
   Effect.gen(function*() {
-    const backfill = yield* Backfills.fetch(result.backfillId)
-    if (json) return yield* Output.line(JSON.stringify({ ...resultJson(runKey, state, result, backfill), ...extra }))
-    yield* Output.line(Render.runSummary(backfill, result.status, result.windows))
-    yield* Output.line(
-      `Sent ${Progress.plural(result.accepted, "event")} (durable run ${runKey})` +
-        (result.failed > 0 ? `; ${Progress.count(result.failed)} left out` : "") + "."
+    const windows = yield* Effect.forEach(result.windows, (window) =>
+      Effect.map(Backfills.fetch(window.backfillId ?? result.backfillId), (backfill) => ({ window, backfill })))
+    yield* RunResult.print(
+      {
+        windows,
+        status: result.status,
+        durable: { runKey, state: state.path },
+        ingestion: {
+          accepted: result.accepted,
+          leftOut: result.failed,
+          json: { read: result.read, accepted: result.accepted, failed: result.failed, segments: result.segments }
+        },
+        validation: options.validation,
+        reflecting: options.reflecting ?? false
+      },
+      json,
+      options.extra
     )
   })
 
@@ -589,11 +593,13 @@ const afterRun = (runKey: string, state: State, result: DurableRun.RunResult, se
       settings.wait ? settings.verify : undefined,
       result.windows.flatMap((window) => window.backfillId === undefined ? [] : [window.backfillId]),
       settings.json,
-      (extra) => printResult(runKey, state, result, settings.json, { validation: settings.validation, ...extra })
+      (extra) =>
+        printResult(runKey, state, result, settings.json, {
+          validation: settings.validation,
+          reflecting: !settings.wait,
+          extra
+        })
     )
-    if (!settings.json && !settings.wait) {
-      yield* Output.line(Render.reflecting(result.windows.map((window) => window.backfillId)))
-    }
     return result
   })
 

@@ -3,7 +3,7 @@
  * whole backfill (create, ingest, close, await reflection) from a second pass over the file, with progress,
  * and a revert when it fails or is interrupted before the close.
  */
-import { Backfill, Backfills, type OrbError } from "@effect-orb/backfills"
+import { Backfill, Backfills, OrbError } from "@effect-orb/backfills"
 // The module, not the package's index: in the bundle, the index would bring the durable engine into startup.
 import * as EventFile from "@effect-orb/workflow/EventFile"
 import type * as FileSystem from "@effect/platform/FileSystem"
@@ -26,6 +26,7 @@ import * as Preview from "./preview.js"
 import * as Progress from "./progress.js"
 import * as PropertyTypes from "./propertyTypes.js"
 import * as Render from "./render.js"
+import * as RunResult from "./runResult.js"
 import * as VerifyCli from "./verify.js"
 
 /**
@@ -577,56 +578,47 @@ export const run = (
     })).pipe(
       Effect.onInterrupt(() => reportInterruption(created, closed))
     )
-    const printResult = (extra: Record<string, unknown>) =>
-      Effect.gen(function*() {
-        if (options.json) {
-          yield* Output.line(JSON.stringify({
-            backfill: Render.backfillJson(result.backfill),
-            windows: result.windows.map((window) => ({
-              ...windowJson(window),
-              backfill: Render.backfillJson(window.backfill)
-            })),
-            ingestion: ingestionJson(result.ingestion, lines, options.files),
-            validation: validationJson(validation, scope),
-            ...extra
-          }))
-        } else {
-          yield* Output.line(Render.runSummary(
-            result.backfill,
-            result.backfill.status,
-            result.windows.map((window) => ({ ...window, status: window.backfill.status }))
-          ))
-          const ingestion = result.ingestion
-          yield* Output.line(
-            `Sent ${Progress.plural(ingestion.accepted, "event")} in ${Progress.duration(ingestion.elapsedMillis)}` +
-              (ingestion.duplicates > 0 ? ` (${Progress.count(ingestion.duplicates)} already there)` : "") +
-              (ingestion.failed > 0 ? `; ${Progress.count(ingestion.failed)} refused and left out` : "") +
-              (validation.invalid > 0 ? `; ${Progress.plural(validation.invalid, invalidUnit)} left out` : "") + "."
+    const printed: RunResult.RunResult = {
+      windows: result.windows.map((window) => ({
+        window: new OrbError.RunWindowOutcome({
+          timeframeStart: window.timeframeStart,
+          timeframeEnd: window.timeframeEnd,
+          backfillId: window.backfill.id,
+          accepted: window.accepted,
+          closed: true,
+          reverted: false,
+          status: window.backfill.status
+        }),
+        backfill: window.backfill
+      })),
+      status: result.backfill.status,
+      ingestion: {
+        accepted: result.ingestion.accepted,
+        elapsedMillis: result.ingestion.elapsedMillis,
+        duplicates: result.ingestion.duplicates,
+        refused: result.ingestion.failed,
+        invalid: { count: validation.invalid, unit: invalidUnit },
+        failures: result.ingestion.failures.slice(0, maxProblems).map((failure) => {
+          const place = lines.placeOf(failure.position)
+          const at = place === undefined
+            ? `event #${failure.position + 1}`
+            : place.element
+            ? `${options.files[place.file].file}: element ${place.line}`
+            : `${options.files[place.file].file}:${place.line}`
+          return at + CliError.printable(
+            `${failure.idempotencyKey ? ` (${failure.idempotencyKey})` : ""}: ${failure.reasons.join("; ")}`
           )
-          for (const failure of ingestion.failures.slice(0, maxProblems)) {
-            const place = lines.placeOf(failure.position)
-            const at = place === undefined
-              ? `event #${failure.position + 1}`
-              : place.element
-              ? `${options.files[place.file].file}: element ${place.line}`
-              : `${options.files[place.file].file}:${place.line}`
-            yield* Output.note(
-              `  ${at}` +
-                CliError.printable(
-                  `${failure.idempotencyKey ? ` (${failure.idempotencyKey})` : ""}: ${failure.reasons.join("; ")}`
-                )
-            )
-          }
-          if (!options.wait) {
-            yield* Output.line(Render.reflecting(result.windows.map((window) => window.backfill.id)))
-          }
-        }
-      })
+        }),
+        json: ingestionJson(result.ingestion, lines, options.files)
+      },
+      validation: validationJson(validation, scope),
+      reflecting: !options.wait
+    }
     yield* VerifyCli.afterRun(
       verifySettings(options),
       result.windows.map((window) => window.backfill.id),
       options.json,
-      printResult
+      (extra) => RunResult.print(printed, options.json, extra)
     )
     return { validation, result: Option.some(result) }
   })
@@ -640,11 +632,10 @@ const verifySettings = (options: RunOptions): VerifyCli.Settings | undefined =>
     externalCustomerId: options.backfill.externalCustomerId
   }
 
-const windowJson = (window: Backfill.Timeframe & { readonly events?: number; readonly accepted?: number }) => ({
+const windowJson = (window: Backfill.Timeframe & { readonly events: number }) => ({
   timeframe_start: DateTime.formatIso(window.timeframeStart),
   timeframe_end: DateTime.formatIso(window.timeframeEnd),
-  ...(window.events !== undefined ? { events: window.events } : {}),
-  ...(window.accepted !== undefined ? { accepted: window.accepted } : {})
+  events: window.events
 })
 
 const validationJson = (validation: Validation, scope: EventFile.Scope) => ({

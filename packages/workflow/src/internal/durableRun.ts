@@ -84,10 +84,8 @@ const blockerText = (blocker: typeof Blocker.Type) =>
     DateTime.formatIso(blocker.timeframeEnd)
   }, ${blocker.status})`
 
-/** @internal */
 export const defaultOverlapWait: Duration.Duration = Duration.hours(12)
 
-/** @internal */
 export const cancel = (workflow: typeof DurableRun.BackfillRun) => (executionId: string) =>
   Effect.gen(function*() {
     // A finished run has nothing to cancel: it is left as it is, and the caller told so.
@@ -134,8 +132,6 @@ const windowOfEvent = (windows: ReadonlyArray<Backfill.Timeframe>, event: unknow
 
 /**
  * The workflow's implementation.
- *
- * @internal
  */
 export const layer = Layer.unwrapEffect(Effect.gen(function*() {
   yield* Effect.orDie(CancelRequests.ensure)
@@ -802,7 +798,6 @@ const expectedEvents = (source: RunSource.RunSource) => {
   return events > 0 ? events : undefined
 }
 
-/** @internal */
 export const payload = (spec: DurableRun.RunSpec): Effect.Effect<DurableRun.RunPayload, Backfills.Error> =>
   Effect.gen(function*() {
     const invalid = (field: string, reason: string) => new OrbError.InvalidInput({ field, reason })

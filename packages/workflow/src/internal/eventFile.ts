@@ -38,7 +38,6 @@ export class InputError
   }
 }
 
-/** @internal */
 export const where = (
   file: string,
   at: {
@@ -120,8 +119,6 @@ const startsWith = (bytes: Uint8Array, magic: ReadonlyArray<number>) =>
  * What a file is when it is not NDJSON or CSV, from its first bytes (the first chunk read): compressed, an
  * archive, Parquet, a JSON array or a pretty-printed JSON document, UTF-16, or binary. Only looked at once per
  * file, so the reader's speed is untouched.
- *
- * @internal
  */
 export const detect = (
   bytes: Uint8Array,
@@ -153,7 +150,6 @@ export const detect = (
   return undefined
 }
 
-/** @internal */
 export const formatOf = (
   file: string,
   explicit?: EventFile.Format | undefined
@@ -173,7 +169,6 @@ export const formatOf = (
   )
 }
 
-/** @internal */
 export const parseNdjsonLine = (text: string): Either.Either<Readonly<Record<string, unknown>>, string> => {
   let value: unknown
   try {
@@ -185,7 +180,6 @@ export const parseNdjsonLine = (text: string): Either.Either<Readonly<Record<str
   return Either.right(value)
 }
 
-/** @internal */
 export const parseCsvRecord = (text: string): Either.Either<Array<EventFile.CsvField>, string> => {
   const fields: Array<EventFile.CsvField> = []
   let i = 0
@@ -297,7 +291,6 @@ const cellValue = (text: string, kind: CsvKind): string | number | boolean | und
   }
 }
 
-/** @internal */
 export const csvValue = (
   text: string,
   type: EventFile.CsvType | "auto" = "auto"
@@ -309,7 +302,6 @@ export const csvValue = (
 /** How a column's cells are read: an event field (a string), a property typed by its cells, or a typed property. */
 type CsvKind = "event" | "auto" | EventFile.CsvType
 
-/** @internal */
 export const parseCsvHeader = (
   text: string,
   types: EventFile.CsvTypes = {}
@@ -353,7 +345,6 @@ export const parseCsvHeader = (
     })
   })
 
-/** @internal */
 export const parseCsvRow = (
   header: EventFile.CsvHeader,
   text: string
@@ -377,15 +368,12 @@ export const parseCsvRow = (
     return Either.right(wire)
   })
 
-/** @internal */
 export const lineTooLong = `the line is longer than ${
   Backfill.maxEventBytes.toLocaleString("en-US")
 } bytes; an event may be at most that`
 
 /**
  * A line as the splitter gives it: its text (`undefined` when too long), its number, and the byte after it.
- *
- * @internal
  */
 export interface SplitLine {
   readonly text: string | undefined
@@ -408,8 +396,6 @@ export interface SplitLine {
  * found both in the text (to cut it) and in the bytes (to count them and know where each line ends): UTF-8 never
  * has a newline byte inside a character, so both find the same newlines in the same order. `from` is where the
  * bytes begin in the file, so that a reader may start at any line.
- *
- * @internal
  */
 export const lineSplitter = (
   maxBytes: number,
@@ -486,8 +472,6 @@ const opensQuote = (text: string): boolean => {
  * (a quoted field left open), and the lines after it are read again as records of their own: one stray quote
  * costs one line, never the rest of the file. `from` is where the bytes begin in the file, as for
  * {@link lineSplitter}.
- *
- * @internal
  */
 export const recordSplitter = (
   maxBytes: number,
@@ -567,8 +551,6 @@ const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0
  * `maxBytes` of it: a longer one is skipped to its end and given as `undefined`), each numbered and named by the
  * line it begins on. The element is then parsed as an NDJSON line is. An array not closed by the file's end, or
  * followed by more than blanks, gives a record with its `problem`.
- *
- * @internal
  */
 export const elementSplitter = (
   maxBytes: number,
@@ -793,7 +775,6 @@ const unreadable = (file: string, error: PlatformError.PlatformError) =>
       : `cannot read it (${error.message})`
   })
 
-/** @internal */
 export const recognise = (
   file: string,
   format?: EventFile.Format | undefined
@@ -807,7 +788,7 @@ export const recognise = (
     }
   })
 
-/** What the first compressed bytes of a gzip file decompress to (1 KiB in, at most 1 MiB out). @internal */
+/** What the first compressed bytes of a gzip file decompress to (1 KiB in, at most 1 MiB out). */
 export const gunzipHead = (bytes: Uint8Array): Uint8Array => {
   try {
     return zlib.gunzipSync(bytes.subarray(0, 1024), {
@@ -820,7 +801,6 @@ export const gunzipHead = (bytes: Uint8Array): Uint8Array => {
   }
 }
 
-/** @internal */
 export const lines = (
   file: string
 ): Stream.Stream<
@@ -829,10 +809,9 @@ export const lines = (
   FileSystem.FileSystem
 > => Stream.map(splitRecords(file, undefined), ({ line, text }) => [text, line] as const)
 
-/** Whether a line holds nothing: blank lines are skipped, and still counted. @internal */
+/** Whether a line holds nothing: blank lines are skipped, and still counted. */
 export const isBlank = (text: string | undefined): boolean => text !== undefined && text.trim().length === 0
 
-/** @internal */
 export const notUtf8 = "the line is not UTF-8 text (the file may be Windows-1252 or Latin-1: convert it first, " +
   "iconv -f WINDOWS-1252 -t UTF-8)"
 
@@ -840,7 +819,6 @@ export const notUtf8 = "the line is not UTF-8 text (the file may be Windows-1252
 // replaced (a Windows-1252 "Zürich" as "Z\uFFFDrich"), so it is refused instead.
 const replaced = (text: string) => text.indexOf("\uFFFD") !== -1
 
-/** @internal */
 export const parseLine = (
   text: string | undefined,
   header: EventFile.CsvHeader | undefined
@@ -853,7 +831,6 @@ export const parseLine = (
     ? parseNdjsonLine(text)
     : parseCsvRow(header, text)
 
-/** @internal */
 export const headerOf = (
   text: string | undefined,
   types?: EventFile.CsvTypes | undefined
@@ -864,7 +841,6 @@ export const headerOf = (
     ? Either.left(`header: ${notUtf8}`)
     : parseCsvHeader(text, types)
 
-/** @internal */
 export const csvHeader = (
   file: string,
   options: EventFile.ReadOptions = {}
@@ -882,7 +858,6 @@ export const csvHeader = (
     }))
   )
 
-/** @internal */
 export const isParquet = (file: string): Effect.Effect<boolean, InputError, FileSystem.FileSystem> =>
   Effect.map(head(file), ParquetFile.isParquet)
 
@@ -924,7 +899,6 @@ const readParquet = (file: string): Stream.Stream<EventFile.ParsedLine, InputErr
       )
   ))
 
-/** @internal */
 export const read = (
   file: string,
   format: EventFile.Format,
@@ -991,7 +965,6 @@ const readText = (
   )
 }
 
-/** @internal */
 export const otherCustomer = (
   event: Readonly<Record<string, unknown>>,
   scope: EventFile.Scope
@@ -1003,7 +976,6 @@ export const otherCustomer = (
   return own !== undefined && typeof key === "string" && key !== own ? key : undefined
 }
 
-/** @internal */
 export const checkEvent = (
   event: Readonly<Record<string, unknown>>,
   scope: EventFile.Scope,

@@ -57,8 +57,6 @@ const gzipBroken = (file: string, error: unknown) =>
 /**
  * The absolute path, size and SHA-256 of a file, read as a stream; for a gzip file, also the size of its
  * decompressed bytes (decompressed as it is read: a corrupt one is refused here, before it is a source).
- *
- * @internal
  */
 export const fingerprint = (file: string): Effect.Effect<
   {
@@ -120,8 +118,6 @@ export const fingerprint = (file: string): Effect.Effect<
  * Refuses a file that is not NDJSON, CSV, a JSON array or Parquet from its first bytes, as `EventFile`'s reader
  * does, and gives the format it is read in: Parquet by its content (`PAR1`) whatever `format` says, with its number
  * of rows (its footer read and its columns checked here, so that a truncated file is refused before it is a source).
- *
- * @internal
  */
 export const recognise = (
   file: string,
@@ -176,7 +172,7 @@ const parquetBroken = (file: string, error: unknown) =>
     })
     : unreadable(file, error)
 
-/** Refuses a file that is no longer the one submitted: its size at every call, its SHA-256 once per process. @internal */
+/** Refuses a file that is no longer the one submitted: its size at every call, its SHA-256 once per process. */
 export const verify = (source: RunSource.FileSource): Effect.Effect<void, SourceError> =>
   Effect.gen(function*() {
     const stat = yield* Effect.try({
@@ -208,15 +204,13 @@ export const verify = (source: RunSource.FileSource): Effect.Effect<void, Source
 
 /**
  * The unit of a file's offsets, the span it takes in a run of several files: its bytes, a gzip file's decompressed
- * bytes, a Parquet file's rows. A format whose offsets count something else says it here. @internal
+ * bytes, a Parquet file's rows. A format whose offsets count something else says it here.
  */
 export const extentOf = (source: RunSource.FileSource): number => source.rows ?? source.decompressedSize ?? source.size
 
 /**
  * Up to `maxEvents` events from byte `offset` (line `line`), read in chunks; for a gzip file, `offset` is in its
  * decompressed bytes.
- *
- * @internal
  */
 export const readSegment = (
   source: RunSource.FileSource,
