@@ -4,7 +4,6 @@
  * runs a whole backfill from it with the progress bar, shows the result, then reverts it.
  */
 import { Backfills, type OrbError } from "@effect-orb/backfills"
-import type { EventFile } from "@effect-orb/workflow"
 import type * as PlatformError from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
@@ -14,8 +13,6 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Backend from "../Backend.js"
 import * as Output from "../Output.js"
-import type * as CliError from "./cliError.js"
-import type * as Durable from "./durable.js"
 import * as InMemoryRun from "./inMemoryRun.js"
 import * as Progress from "./progress.js"
 import * as Render from "./render.js"
@@ -121,17 +118,10 @@ export interface DemoOptions {
  */
 export const demo = (options: DemoOptions = {}): Effect.Effect<
   void,
-  | EventFile.InputError
-  | EventFile.UnsupportedFormat
-  | CliError.InvalidLines
-  | CliError.UsageError
-  | Backfills.Error
-  | OrbError.RunFailed
-  | OrbError.OverlapWaitTimeout
+  | InMemoryRun.RunError
   | OrbError.StatusUnreachable
   | OrbError.AwaitTimeout
-  | PlatformError.PlatformError
-  | Durable.RunError,
+  | PlatformError.PlatformError,
   FileSystem.FileSystem | Path.Path | Backfills.Backfills | Backend.Backend | Output.Output
 > =>
   Effect.scoped(Effect.gen(function*() {

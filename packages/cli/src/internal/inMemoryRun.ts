@@ -402,6 +402,17 @@ export interface RunOutcome {
   readonly result: Option.Option<Backfills.RunResult>
 }
 
+/** What an in-memory run of the command line can fail with: its input, its usage, Orb, the run. */
+export type RunError =
+  | EventFile.InputError
+  | EventFile.UnsupportedFormat
+  | CliError.InvalidLines
+  | CliError.UsageError
+  | Backfills.Error
+  | OrbError.RunFailed
+  | OrbError.OverlapWaitTimeout
+  | Durable.RunError
+
 /**
  * Validates the file, then (unless `dryRun`) runs the whole backfill from it, reporting on the way. Fails with
  * `InvalidLines` before creating anything when a line is invalid and `skipInvalid` is off.
@@ -412,14 +423,7 @@ export const run = (
   options: RunOptions
 ): Effect.Effect<
   RunOutcome,
-  | EventFile.InputError
-  | EventFile.UnsupportedFormat
-  | CliError.InvalidLines
-  | CliError.UsageError
-  | Backfills.Error
-  | OrbError.RunFailed
-  | OrbError.OverlapWaitTimeout
-  | Durable.RunError,
+  RunError,
   FileSystem.FileSystem | Backfills.Backfills | Backend.Backend | Output.Output
 > =>
   Effect.gen(function*() {
