@@ -1,14 +1,14 @@
 /**
- * One flat column chunk of a Parquet file, walked a page at a time, and a page's values converted a few thousand rows
- * at a time as they are asked for. hyparquet's `readColumn` (what `parquetRead` runs) decodes every page of a chunk
- * in one synchronous call, and a page into one array of values: a chunk's strings (and a `Uint8Array` view per string
- * before them) were made at once and lived while their rows were checked, long enough for V8 to promote them to its
- * old generation, which it lets grow to a multiple of what survives (the check pass over 2,000,000 rows peaked at 265
- * MB; docs/performance.md). A page is no bound either: a writer's page is about a megabyte, 100,000 rows of a
- * dictionary-encoded column. So a plainly encoded page (the strings, 64-bit integers and timestamps whose values are
- * objects) is decompressed and its levels read whole, but its values are read and converted {@link Page.read} by
- * {@link Page.read}: each batch's values die young, as a line's do when NDJSON is read. The other encodings (a
- * dictionary's indexes, booleans, deltas) are decoded whole by hyparquet, their values being numbers or shared.
+ * One flat column chunk of a Parquet file, walked a page at a time, and a page's values converted {@link pieceRows}
+ * rows at a time as they are asked for. hyparquet's `readColumn` (what `parquetRead` runs) decodes every page of a
+ * chunk in one synchronous call, and a page into one array of values: a chunk's strings (and a `Uint8Array` view per
+ * string before them) were made at once and lived while their rows were checked, long enough for V8 to promote them
+ * to its old generation, which it lets grow to a multiple of what survives (the check pass over 2,000,000 rows peaked
+ * at 265 MB; docs/performance.md). A page alone is no bound either: a writer's page is about a megabyte, 80,000 rows
+ * of short strings, 100,000 of a dictionary-encoded column. So a page is decompressed and its levels (and a
+ * dictionary's indexes) read whole, into typed arrays outside V8's heap, but its values are made a piece at a time,
+ * as its rows are asked for: they die young, as a line's values do when NDJSON is read. The encodings whose values
+ * cannot be read a piece at a time (deltas, byte-stream split, plain booleans) are decoded whole by hyparquet.
  *
  * The decoding is still hyparquet's, through the lower-level modules its package exports (`parquetHeader`,
  * `readPage`, `decompressPage`, `readPlain`, `readRleBitPackedHybrid`, `convert`), so that types, encodings and codecs
@@ -140,8 +140,11 @@ export const decoder = (
   }
 }
 
-/** The rows of a plainly encoded page converted at once: a few thousand, as a line of NDJSON's values die young. */
-export const pieceRows = 4_096
+/**
+ * The rows of a page whose values are made at once. Measured on the bench's 2,000,000 rows (the check pass, one run
+ * each on the loaded VM): 4,096 rows peaked at 173 and 175 MB, 1,024 at 154 to 187 MB, 512 at 159 and 187 MB.
+ */
+export const pieceRows = 1_024
 
 const viewOf = (bytes: Uint8Array): DataView => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 
@@ -149,24 +152,38 @@ const viewOf = (bytes: Uint8Array): DataView => new DataView(bytes.buffer, bytes
 const bitWidth = (max: number): number => 32 - Math.clz32(max)
 
 /**
- * A plainly encoded data page (not booleans, which are bits), its values read as they are asked for; `undefined` for
- * another encoding. Its levels are where hyparquet's `readDataPage` (version 1: all compressed, a level block prefixed
- * by its length) and `readDataPageV2` (version 2: the levels uncompressed before the values, their lengths in the
- * header) find them; a flat column has no repetition levels.
+ * A data page whose values are read as they are asked for: plain values but booleans (which are bits), a
+ * dictionary's indexes, booleans run-length encoded; `undefined` for another encoding (deltas, byte-stream split,
+ * plain booleans), which hyparquet decodes whole. What is decoded whole here is held in typed arrays (levels, indexes),
+ * outside V8's heap: a megabyte page's 100,000 levels as an array of numbers is promoted to the old generation, a
+ * garbage V8 grows its heap for. Its levels and values are where hyparquet's `readDataPage` (version 1: all
+ * compressed, a level block prefixed by its length) and `readDataPageV2` (version 2: the levels uncompressed before
+ * the values, their lengths in the header) find them; a flat column has no repetition levels.
  */
-const plainPage = (
+const lazyPage = (
   header: PageHeader,
   body: Uint8Array,
   decoder: Decoder,
+  dictionary: DecodedArray | undefined,
   first: number,
   rows: number
 ): Page | undefined => {
   const v1 = header.data_page_header
   const v2 = header.data_page_header_v2
-  if ((v1 ?? v2)?.encoding !== "PLAIN" || decoder.type === "BOOLEAN") return undefined
+  const encoding = (v1 ?? v2)?.encoding
+  const kind = encoding === "PLAIN" && decoder.type !== "BOOLEAN"
+    ? "plain"
+    : (encoding === "RLE_DICTIONARY" || encoding === "PLAIN_DICTIONARY") && dictionary !== undefined
+    ? "dictionary"
+    : encoding === "RLE" && decoder.type === "BOOLEAN"
+    ? "booleans"
+    : undefined
+  if (kind === undefined) return undefined
   const maxDefinition = getMaxDefinitionLevel(decoder.schemaPath)
-  let levels: Array<number> | undefined = maxDefinition > 0 ? new Array(rows) : undefined
+  // A version 2 page says when it has no nulls: its levels need not be read.
+  let levels: Uint8Array | undefined = maxDefinition > 0 && v2?.num_nulls !== 0 ? new Uint8Array(rows) : undefined
   let reader: { view: DataView; offset: number }
+  let valueBytes: number
   if (v2 !== undefined) {
     const levelBytes = v2.repetition_levels_byte_length + v2.definition_levels_byte_length
     if (levels !== undefined) {
@@ -177,33 +194,74 @@ const plainPage = (
         v2.definition_levels_byte_length
       )
     }
-    const size = header.uncompressed_page_size - levelBytes
+    valueBytes = header.uncompressed_page_size - levelBytes
     let data = body.subarray(levelBytes)
     // A page with no values may have no compressed bytes, which no codec reads.
-    if (v2.is_compressed !== false && size > 0) data = decompressPage(data, size, decoder.codec, decoder.compressors)
+    if (v2.is_compressed !== false && valueBytes > 0) {
+      data = decompressPage(data, valueBytes, decoder.codec, decoder.compressors)
+    }
     reader = { view: viewOf(data), offset: 0 }
   } else {
     const page = decompressPage(body, header.uncompressed_page_size, decoder.codec, decoder.compressors)
     reader = { view: viewOf(page), offset: 0 }
     if (levels !== undefined) readRleBitPackedHybrid(reader, bitWidth(maxDefinition), levels)
+    valueBytes = page.length - reader.offset
   }
-  if (levels?.every((level) => level === maxDefinition)) levels = undefined
+  let present = rows
+  if (levels !== undefined) {
+    present = 0
+    for (let i = 0; i < rows; i++) if (levels[i] === maxDefinition) present++
+    if (present === rows) levels = undefined
+  }
+
+  // A dictionary's indexes and run-length encoded booleans, decoded whole (numbers in a typed array); plain values
+  // read a piece at a time.
+  let decoded: Int32Array | undefined
+  if (kind === "dictionary") {
+    decoded = new Int32Array(present)
+    const width = reader.view.getUint8(reader.offset++)
+    if (width > 0) readRleBitPackedHybrid(reader, width, decoded, valueBytes - 1)
+  } else if (kind === "booleans") {
+    decoded = new Int32Array(present)
+    readRleBitPackedHybrid(reader, 1, decoded)
+  }
+  let value = 0
+  /** The next `count` values (rows with one), converted. */
+  const values = (count: number): ArrayLike<unknown> => {
+    if (value + count > present) throw new Error(`a page ends after ${present} of its values`)
+    const from = value
+    value += count
+    if (decoded === undefined) {
+      const raw = readPlain(reader, decoder.type, count, decoder.element.type_length)
+      if (raw.length !== count) throw new Error(`a page ends after ${from + raw.length} of its values`)
+      return convert(raw, decoder)
+    }
+    const out = new Array<unknown>(count)
+    if (kind === "booleans") {
+      for (let i = 0; i < count; i++) out[i] = decoded[from + i] !== 0
+    } else {
+      for (let i = 0; i < count; i++) {
+        const index = decoded[from + i]
+        if (index >= dictionary!.length) throw new Error(`a dictionary index ${index} is past the dictionary's end`)
+        out[i] = dictionary![index]
+      }
+    }
+    return out
+  }
 
   let next = 0
-  /** The next `count` rows' values, converted; a null for a row without one. */
+  /** The next `count` rows' values; a null for a row without one. */
   const take = (count: number): ArrayLike<unknown> => {
-    let present = count
-    if (levels !== undefined) {
-      present = 0
-      for (let i = next; i < next + count; i++) if (levels[i] === maxDefinition) present++
+    if (levels === undefined) {
+      next += count
+      return values(count)
     }
-    const values = convert(readPlain(reader, decoder.type, present, decoder.element.type_length), decoder)
-    if (values.length !== present) throw new Error(`a page ends after ${values.length} of its ${present} values`)
-    const start = next
-    next += count
-    if (levels === undefined) return values
+    let some = 0
+    for (let i = next; i < next + count; i++) if (levels[i] === maxDefinition) some++
+    const converted = values(some)
     const out = new Array<unknown>(count)
-    for (let i = 0, v = 0; i < count; i++) out[i] = levels[start + i] === maxDefinition ? values[v++] : null
+    for (let i = 0, v = 0; i < count; i++) out[i] = levels[next + i] === maxDefinition ? converted[v++] : null
+    next += count
     return out
   }
   let last: { start: number; count: number; values: Values } | undefined
@@ -300,9 +358,9 @@ export async function* pages(
       // A page wholly before `from`: not decompressed nor decoded.
       const data = await body(page, row + count <= from)
       if (data !== undefined) {
-        const plain = plainPage(page.header, data, decoder, row, count)
-        if (plain !== undefined) {
-          yield plain
+        const lazy = lazyPage(page.header, data, decoder, dictionary, row, count)
+        if (lazy !== undefined) {
+          yield lazy
         } else {
           const values = readPage({ view: viewOf(data), offset: 0 }, page.header, decoder, dictionary, undefined, 0)
             .data ?? []
