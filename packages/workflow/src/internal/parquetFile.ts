@@ -11,9 +11,7 @@ import type { FileMetaData, SchemaTree } from "hyparquet"
 import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema } from "hyparquet"
 import { compressors } from "hyparquet-compressors"
 import { eventColumns } from "./eventColumns.js"
-import type { Page } from "./parquetPages.js"
 import * as ParquetPages from "./parquetPages.js"
-import { PageProblem } from "./parquetPages.js"
 
 /** Why a Parquet file cannot be read, and where: a row group and a row (1-based, the row counted in the file). */
 export class ParquetProblem extends Error {
@@ -80,9 +78,9 @@ const parsers = {
 }
 
 // A top-level timestamp or date column is decoded as milliseconds, into an array of unboxed numbers, and each row's
-// ISO text is made as its event is: the text of a whole slice held at once (a string per row) would be promoted to
-// the old generation with the slice, and V8 grows its heap by a multiple of what survives (measured: 219 MB against
-// 163 MB of peak RSS to decode the 2,000,000 rows of the bench's file).
+// ISO text is made as its event is: the text of many rows held at once (a string per row) would be promoted to the
+// old generation with them, and V8 grows its heap by a multiple of what survives (measured when a row group was
+// decoded at once: 219 MB against 163 MB of peak RSS to decode the 2,000,000 rows of the bench's file).
 const millis = {
   timestampFromMilliseconds: (value: bigint) => Number(value),
   timestampFromMicroseconds: (value: bigint) => Number(value / 1000n),
@@ -229,7 +227,7 @@ async function* nestedPages(
   column: Column,
   group: { readonly start: number; readonly rows: number },
   from: number
-): AsyncGenerator<Page> {
+): AsyncGenerator<ParquetPages.Page> {
   const buffer = await asyncBufferFromFile(file)
   for (const slice of slicesOf(group.rows, from)) {
     let values: Array<unknown> | undefined
@@ -252,7 +250,7 @@ async function* nestedPages(
         }
       })
     } catch (error) {
-      throw new PageProblem(error instanceof Error ? error.message : String(error), slice.start)
+      throw new ParquetPages.PageProblem(error instanceof Error ? error.message : String(error), slice.start)
     }
     const decoded = values ?? new Array(slice.end - slice.start)
     yield { first: slice.start, rows: slice.end - slice.start, read: (start) => ({ values: decoded, offset: start }) }
@@ -286,7 +284,7 @@ export async function* batches(file: string, layout: Layout, from = 0): AsyncGen
       const decoder = ParquetPages.decoder(tree, root, chunk, column.temporal ? millis : parsers, compressors)
       return ParquetPages.pages(file, chunk, decoder, group.rows, first)
     })
-    const current: Array<Page | undefined> = sources.map(() => undefined)
+    const current: Array<ParquetPages.Page | undefined> = sources.map(() => undefined)
     try {
       for (let at = first; at < group.rows;) {
         let end = Math.min(group.rows, at + ParquetPages.pieceRows)
@@ -295,11 +293,16 @@ export async function* batches(file: string, layout: Layout, from = 0): AsyncGen
           while (page === undefined || page.first + page.rows <= at) {
             const next = await source.next()
             if (next.done === true) {
-              throw new PageProblem(`the column "${layout.columns[c].name}" ends before its row group does`, at)
+              throw new ParquetPages.PageProblem(
+                `the column "${layout.columns[c].name}" ends before its row group does`,
+                at
+              )
             }
             page = next.value
           }
-          if (page.first > at) throw new PageProblem(`the column "${layout.columns[c].name}" skips rows`, at)
+          if (page.first > at) {
+            throw new ParquetPages.PageProblem(`the column "${layout.columns[c].name}" skips rows`, at)
+          }
           current[c] = page
           end = Math.min(end, page.first + page.rows)
         }
@@ -318,7 +321,7 @@ export async function* batches(file: string, layout: Layout, from = 0): AsyncGen
         at = end
       }
     } catch (error) {
-      if (error instanceof PageProblem) {
+      if (error instanceof ParquetPages.PageProblem) {
         throw new ParquetProblem(broken(error), { rowGroup, row: group.start + error.row + 1 })
       }
       throw error
