@@ -11,7 +11,7 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
-import { parquetMetadata } from "hyparquet"
+import { parquetMetadata, readOffsetIndex } from "hyparquet"
 import { parquetWriteBuffer } from "hyparquet-writer"
 import type { ColumnSource } from "hyparquet-writer"
 import * as fs from "node:fs"
@@ -173,6 +173,78 @@ describe("EventFile.read of a Parquet file", () => {
       assert.match(message, new RegExp(`^${file}: row group 2, row 1001: the Parquet data is corrupt \\(.+\\)$`))
     }))
 
+  it.effect("pages of a few hundred bytes, ending at different rows per column: every row once, its nulls left out", () =>
+    Effect.gen(function*() {
+      // Row groups of 3,000 rows, each column in pages of about 512 bytes: a page of keys holds fewer rows than a
+      // page of the dictionary-encoded customer ids, the nullable units and prices fall elsewhere again.
+      const n = 7_000
+      const data = columns(n)
+      data[2].data = Array.from({ length: n }, (_, i) => `cus_${(i % 3) + 1}`)
+      data[2].type = "STRING"
+      data[4].data = Array.from({ length: n }, (_, i) => i % 7 === 0 ? null : BigInt(i))
+      const buffer = parquetWriteBuffer({ columnData: data, rowGroupSize: 3_000, pageSize: 512 })
+      const metadata = parquetMetadata(buffer)
+      const pagesOf = (column: number) => {
+        const chunk = metadata.row_groups[0].columns[column]
+        const start = Number(chunk.offset_index_offset)
+        return readOffsetIndex({ view: new DataView(buffer, start, chunk.offset_index_length), offset: 0 })
+          .page_locations.map((page) => Number(page.first_row_index))
+      }
+      assert.isAbove(pagesOf(3).length, 10)
+      assert.notDeepEqual(pagesOf(3), pagesOf(4))
+      assert.include(metadata.row_groups[0].columns[2].meta_data!.encodings, "RLE_DICTIONARY")
+      const file = write("pages.parquet", buffer)
+      const rows = yield* readAll(file, "parquet")
+      assert.deepStrictEqual(
+        rows.map((row) => [row.line, row.rowGroup]),
+        Array.from({ length: n }, (_, i) => [i + 1, Math.floor(i / 3_000) + 1])
+      )
+      assert.deepStrictEqual(
+        rows.map((row) => row.event),
+        Array.from({ length: n }, (_, i) =>
+          Either.right({
+            event_name: "api_call",
+            timestamp: new Date(start + i * 1000).toISOString(),
+            external_customer_id: `cus_${(i % 3) + 1}`,
+            idempotency_key: `k${i + 1}`,
+            properties: {
+              ...(i % 7 === 0 ? {} : { units: i }),
+              ...(i % 10 === 0 ? {} : { price: i / 4 }),
+              paid: i % 2 === 0
+            }
+          }))
+      )
+    }))
+
+  it.effect("a corrupt page in the middle of a row group: the rows before it read, the error naming its first row", () =>
+    Effect.gen(function*() {
+      const buffer = parquetWriteBuffer({ columnData: columns(3_000), rowGroupSize: 3_000, pageSize: 2_048 })
+      const bytes = new Uint8Array(buffer)
+      // The header of the idempotency keys' fourth page, overwritten.
+      const chunk = parquetMetadata(buffer).row_groups[0].columns[3]
+      const index = Number(chunk.offset_index_offset)
+      const page = readOffsetIndex({ view: new DataView(buffer, index, chunk.offset_index_length), offset: 0 })
+        .page_locations[3]
+      const first = Number(page.first_row_index)
+      assert.isAbove(first, 100)
+      bytes.fill(0xff, Number(page.offset), Number(page.offset) + 16)
+      const file = write("corrupt-middle.parquet", bytes)
+      const read = yield* EventFile.read(file, "parquet").pipe(
+        Stream.either,
+        Stream.runCollect,
+        Effect.map(Chunk.toReadonlyArray),
+        Effect.provide(NodeContext.layer)
+      )
+      const rows = read.filter(Either.isRight).map((row) => row.right)
+      assert.deepStrictEqual(rows.map((row) => row.line), Array.from({ length: first }, (_, i) => i + 1))
+      const errors = read.filter(Either.isLeft).map((error) => error.left.message)
+      assert.strictEqual(errors.length, 1)
+      assert.match(
+        errors[0],
+        new RegExp(`^${file}: row group 1, row ${first + 1}: the Parquet data is corrupt \\(.+\\)$`)
+      )
+    }))
+
   it.effect("a column no event can hold: a list, named with what to do, before any row", () =>
     Effect.gen(function*() {
       const file = write(
@@ -237,6 +309,22 @@ describe("a Parquet file as a durable run's source", () => {
       // As after a crash: from row 100,000 (inside row group 1, in its second slice).
       const resumed = yield* segments(source, 30_000, { offset: 100_000, line: 100_001 })
       assert.deepStrictEqual(keysOf(resumed), Array.from({ length: n - 100_000 }, (_, i) => `k${100_001 + i}`))
+    }))
+
+  it.effect("a resume at a row in the middle of a page, with or without an offset index: from that row exactly", () =>
+    Effect.gen(function*() {
+      const n = 5_000
+      for (const offsetIndex of [true, false]) {
+        const data = columns(n).map((column) => ({ ...column, offsetIndex }))
+        const buffer = parquetWriteBuffer({ columnData: data, rowGroupSize: 3_000, pageSize: 1_024 })
+        const file = write(`resume-${offsetIndex}.parquet`, buffer)
+        const source = yield* RunSource.fromFile(file, { format: "parquet" })
+        // Row 2,345 (0-based) lies inside a page of every column but the booleans'.
+        const resumed = yield* segments(source, 700, { offset: 2_345, line: 2_346 })
+        assert.deepStrictEqual(keysOf(resumed), Array.from({ length: n - 2_345 }, (_, i) => `k${2_346 + i}`))
+        assert.deepStrictEqual(resumed[0].lines.slice(0, 2), [2_346, 2_347])
+        assert.deepStrictEqual(resumed.map((segment) => segment.next).slice(0, 2), [3_045, 3_745])
+      }
     }))
 
   // Live: the check refuses an event more than 5 minutes after now, and the test clock's now is 1970.

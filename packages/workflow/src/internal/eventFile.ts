@@ -871,26 +871,20 @@ const parquetFailure = (file: string, error: unknown): InputError =>
     : new InputError({ file, reason: `cannot read it (${error instanceof Error ? error.message : String(error)})` })
 
 /**
- * A Parquet file's rows as events, a slice at a time (see `parquetFile.ts`): its footer is read first, so that a
+ * A Parquet file's rows as events, a page at a time (see `parquetFile.ts`): its footer is read first, so that a
  * truncated file or a column no event can hold fails before any row.
  */
 const readParquet = (file: string): Stream.Stream<EventFile.ParsedLine, InputError> =>
   Stream.unwrap(Effect.map(
     Effect.tryPromise({ try: () => ParquetFile.open(file), catch: (error) => parquetFailure(file, error) }),
     (layout) =>
-      Stream.fromIterable(ParquetFile.slices(layout)).pipe(
-        Stream.mapEffect((slice) =>
-          Effect.tryPromise({
-            try: () => ParquetFile.readSlice(file, layout, slice),
-            catch: (error) => parquetFailure(file, error)
-          })
-        ),
+      Stream.fromAsyncIterable(ParquetFile.batches(file, layout), (error) => parquetFailure(file, error)).pipe(
         // Each row's event built as the stream pulls it, a chunk at a time.
-        Stream.flatMap((slice) =>
+        Stream.flatMap((batch) =>
           Stream.fromIterable({
             *[Symbol.iterator]() {
-              for (let i = 0; i < slice.length; i++) {
-                const { event, row, rowGroup } = slice.row(i)
+              for (let i = 0; i < batch.length; i++) {
+                const { event, row, rowGroup } = batch.row(i)
                 yield { line: row, rowGroup, event } satisfies EventFile.ParsedLine
               }
             }

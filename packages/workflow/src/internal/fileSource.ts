@@ -466,10 +466,11 @@ const judge = (
   )
 }
 
-// A Parquet source's footer, and the slice of rows its last segment in this process read (one per source): a run
-// reads its segments in order, a few hundred events each, and a slice holds thousands.
+// A Parquet source's footer, and where its last segment in this process stopped reading (one per source): a run
+// reads its segments in order, a few hundred events each, and a batch holds a page's rows, thousands; the next segment
+// goes on with the same reader, so that no page is decoded twice.
 const layouts = new Map<string, ParquetFile.Layout>()
-const lastSlices = new Map<string, ParquetFile.Slice>()
+const readers = new Map<string, { readonly batches: AsyncGenerator<ParquetFile.Batch>; batch: ParquetFile.Batch }>()
 
 /** Up to `maxEvents` rows of a Parquet source from row `from.offset` (counting from 0). */
 const readRows = async (
@@ -489,17 +490,30 @@ const readRows = async (
   const unreadableRows: Array<{ line: number; reason: string }> = []
   let row = from.offset
   while (row < layout.rows && events.length + unreadableRows.length < maxEvents) {
-    let slice = lastSlices.get(key)
-    if (slice === undefined || row < slice.start || row >= slice.start + slice.length) {
-      slice = await ParquetFile.readSlice(source.path, layout, ParquetFile.slices(layout, row)[0])
-      lastSlices.set(key, slice)
+    let reader = readers.get(key)
+    // Not where the last reader is (a resume, or a segment read again): a reader from the row, the pages before it
+    // passed over undecoded.
+    if (reader !== undefined && (row < reader.batch.start || row > reader.batch.start + reader.batch.length)) {
+      reader = undefined
     }
+    if (reader !== undefined && row === reader.batch.start + reader.batch.length) {
+      const next = await reader.batches.next()
+      reader = next.done === true ? undefined : { batches: reader.batches, batch: next.value }
+    }
+    if (reader === undefined) {
+      const batches = ParquetFile.batches(source.path, layout, row)
+      const next = await batches.next()
+      if (next.done === true) break
+      reader = { batches, batch: next.value }
+    }
+    readers.set(key, reader)
+    const batch = reader.batch
     for (
-      let i = row - slice.start;
-      i < slice.length && events.length + unreadableRows.length < maxEvents;
+      let i = row - batch.start;
+      i < batch.length && events.length + unreadableRows.length < maxEvents;
       i++, row++
     ) {
-      const { event: parsed, row: number } = slice.row(i)
+      const { event: parsed, row: number } = batch.row(i)
       const event = judge(parsed, source, now)
       if (event === undefined) continue
       if (Either.isRight(event)) {
@@ -510,7 +524,7 @@ const readRows = async (
       }
     }
   }
-  if (row >= layout.rows) lastSlices.delete(key)
+  if (row >= layout.rows) readers.delete(key)
   return {
     events,
     lines,

@@ -1,8 +1,8 @@
 /**
  * Reading one Parquet file as events, through hyparquet (pure JavaScript, no native or Wasm code; see
- * docs/performance.md for why it over the other readers): its footer once, then its rows a slice at a time (a row
- * group, or {@link sliceRows} of its rows when it is larger), never the whole file. Columns are mapped to Orb's event
- * as a CSV's are: the event columns fill the event, a struct or map column `properties` (or a JSON string one)
+ * docs/performance.md for why it over the other readers): its footer once, then its rows a page at a time, each
+ * column's pages walked by `parquetPages.ts`, never a whole column chunk nor the file. Columns are mapped to Orb's
+ * event as a CSV's are: the event columns fill the event, a struct or map column `properties` (or a JSON string one)
  * gives properties, every other column is a property; typed values stay typed. Independent of `eventFile.ts` (which
  * wraps it into its errors and stream) so that the two do not import each other.
  */
@@ -11,6 +11,7 @@ import type { FileMetaData, SchemaTree } from "hyparquet"
 import { asyncBufferFromFile, parquetMetadataAsync, parquetRead, parquetSchema } from "hyparquet"
 import { compressors } from "hyparquet-compressors"
 import { eventColumns } from "./eventColumns.js"
+import * as ParquetPages from "./parquetPages.js"
 
 /** Why a Parquet file cannot be read, and where: a row group and a row (1-based, the row counted in the file). */
 export class ParquetProblem extends Error {
@@ -27,14 +28,14 @@ export const isParquet = (bytes: Uint8Array): boolean =>
   bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x41 && bytes[2] === 0x52 && bytes[3] === 0x31
 
 /**
- * The most rows decoded at once: a row group larger than this (pyarrow writes groups of a million rows) is read in
- * slices of {@link sliceRows}, so that memory is bounded by that many rows' columns, not by the writer's choice of
- * group size. A group up to this size is read whole: slicing it would decode its pages once per slice (a page holds
- * about a megabyte of values, tens of thousands of rows).
+ * A nested `properties` column (a struct or a map) is not walked page by page (`parquetPages.ts` walks flat columns):
+ * hyparquet's reader decodes it, a row group at a time, or {@link sliceRows} of its rows when the group is larger
+ * (pyarrow writes groups of a million rows), so that what it holds is bounded by that many rows, not by the writer's
+ * choice of group size. A group up to this size is read whole: slicing it would decode its pages once per slice.
  */
 export const wholeGroupRows = 131_072
 
-/** The rows of a slice of a larger row group. */
+/** The rows of a slice of a larger row group, for a nested column. */
 export const sliceRows = 65_536
 
 type Role = "event" | "property" | "properties" | "propertiesJson"
@@ -77,9 +78,9 @@ const parsers = {
 }
 
 // A top-level timestamp or date column is decoded as milliseconds, into an array of unboxed numbers, and each row's
-// ISO text is made as its event is: the text of a whole slice held at once (a string per row) would be promoted to
-// the old generation with the slice, and V8 grows its heap by a multiple of what survives (measured: 219 MB against
-// 163 MB of peak RSS to decode the 2,000,000 rows of the bench's file).
+// ISO text is made as its event is: the text of many rows held at once (a string per row) would be promoted to the
+// old generation with them, and V8 grows its heap by a multiple of what survives (measured when a row group was
+// decoded at once: 219 MB against 163 MB of peak RSS to decode the 2,000,000 rows of the bench's file).
 const millis = {
   timestampFromMilliseconds: (value: bigint) => Number(value),
   timestampFromMicroseconds: (value: bigint) => Number(value / 1000n),
@@ -195,27 +196,12 @@ export interface Row {
   readonly event: Either.Either<Readonly<Record<string, unknown>>, string>
 }
 
-/** The slices a file is read in, `[start, end)` rows (0-based), from row `from`: within one row group each. */
-export const slices = (layout: Layout, from = 0): Array<{ start: number; end: number; rowGroup: number }> => {
-  const out: Array<{ start: number; end: number; rowGroup: number }> = []
-  for (const [index, group] of layout.groups.entries()) {
-    const end = group.start + group.rows
-    const size = group.rows <= wholeGroupRows ? group.rows : sliceRows
-    for (let start = Math.max(group.start, from); start < end; start += size) {
-      // Slices aligned to the group's start, so that a reader resuming mid-slice decodes the same slice.
-      const aligned = group.start + Math.floor((start - group.start) / size) * size
-      out.push({ start, end: Math.min(aligned + size, end), rowGroup: index + 1 })
-      start = aligned
-    }
-  }
-  return out
-}
-
 /**
- * A slice's rows decoded, column by column (never as row objects: a row's event is built when it is asked for, so
- * that only the columns and the events being checked are held).
+ * Consecutive rows of one row group, decoded column by column (never as row objects: a row's event is built when it
+ * is asked for, so that only the pages being read and the events being checked are held).
  */
-export interface Slice {
+export interface Batch {
+  /** The first row, 0-based in the file. */
   readonly start: number
   readonly rowGroup: number
   readonly length: number
@@ -223,57 +209,123 @@ export interface Slice {
   readonly row: (index: number) => Row
 }
 
-/** The rows `[start, end)` (0-based, within one row group), decoded column by column. */
-export const readSlice = async (
+/** The slices a nested column of a row group is read in, `[start, end)` rows (0-based, in the group), from `from`. */
+const slicesOf = (rows: number, from: number): Array<{ start: number; end: number }> => {
+  const size = rows <= wholeGroupRows ? rows : sliceRows
+  const out: Array<{ start: number; end: number }> = []
+  // Aligned to the group's start, so that a reader resuming mid-slice decodes the same slice.
+  for (let start = Math.floor(from / size) * size; start < rows; start += size) {
+    out.push({ start, end: Math.min(start + size, rows) })
+  }
+  return out
+}
+
+/** A nested `properties` column's values, a slice of the row group at a time, through hyparquet's reader. */
+async function* nestedPages(
   file: string,
   layout: Layout,
-  slice: { readonly start: number; readonly end: number; readonly rowGroup: number }
-): Promise<Slice> => {
+  column: Column,
+  group: { readonly start: number; readonly rows: number },
+  from: number
+): AsyncGenerator<ParquetPages.Page> {
   const buffer = await asyncBufferFromFile(file)
-  const length = slice.end - slice.start
-  const values = new Map<string, ArrayLike<unknown>>()
-  const read = (columns: ReadonlyArray<string>, as: typeof parsers | typeof millis) =>
-    parquetRead({
-      file: buffer,
-      metadata: layout.metadata,
-      rowStart: slice.start,
-      rowEnd: slice.end,
-      columns: [...columns],
-      compressors,
-      parsers: as,
-      // A page may hold rows outside the slice: only those inside are kept.
-      onChunk: ({ columnData, columnName, rowStart }) => {
-        // The column's values as decoded when they are the slice's rows exactly (a row group read whole): a copy
-        // would double what the slice holds.
-        if (rowStart === slice.start && columnData.length === length && !values.has(columnName)) {
-          values.set(columnName, columnData)
-          return
+  for (const slice of slicesOf(group.rows, from)) {
+    let values: Array<unknown> | undefined
+    try {
+      await parquetRead({
+        file: buffer,
+        metadata: layout.metadata,
+        rowStart: group.start + slice.start,
+        rowEnd: group.start + slice.end,
+        columns: [column.name],
+        compressors,
+        // Its timestamps as text: a struct's fields are not known to be temporal when its event is built.
+        parsers,
+        // A page may hold rows outside the slice: only those inside are kept.
+        onChunk: ({ columnData, rowStart }) => {
+          values ??= new Array(slice.end - slice.start)
+          const from = Math.max(group.start + slice.start, rowStart)
+          const to = Math.min(group.start + slice.end, rowStart + columnData.length)
+          for (let row = from; row < to; row++) values[row - group.start - slice.start] = columnData[row - rowStart]
         }
-        let into = values.get(columnName) as Array<unknown> | undefined
-        if (into === undefined || !Array.isArray(into)) {
-          const decoded = into
-          into = new Array(length)
-          if (decoded !== undefined) { for (let i = 0; i < length; i++) into[i] = decoded[i] }
-          values.set(columnName, into)
-        }
-        const from = Math.max(slice.start, rowStart)
-        const to = Math.min(slice.end, rowStart + columnData.length)
-        for (let row = from; row < to; row++) into[row - slice.start] = columnData[row - rowStart]
+      })
+    } catch (error) {
+      throw new ParquetPages.PageProblem(error instanceof Error ? error.message : String(error), slice.start)
+    }
+    const decoded = values ?? new Array(slice.end - slice.start)
+    yield { first: slice.start, rows: slice.end - slice.start, read: (start) => ({ values: decoded, offset: start }) }
+  }
+}
+
+/**
+ * A file's rows from row `from` (0-based, in the file) to its end, in batches of up to
+ * {@link ParquetPages.pieceRows} rows: each column is read a page at a time (`parquetPages.ts`), a batch never
+ * crosses the end of a column's page (the columns' pages end at different rows), and its values are converted as the
+ * batch is made. So what is held at once is a page's bytes per column and a batch's values, whatever the size of the
+ * row groups and pages. A page that cannot be read is a {@link ParquetProblem} naming its row group and the first row
+ * not read, after the rows before it.
+ */
+export async function* batches(file: string, layout: Layout, from = 0): AsyncGenerator<Batch> {
+  const root = parquetSchema(layout.metadata)
+  for (const [index, group] of layout.groups.entries()) {
+    if (group.start + group.rows <= from || group.rows === 0) continue
+    const rowGroup = index + 1
+    const first = Math.max(0, from - group.start)
+    const chunks = layout.metadata.row_groups[index].columns
+    const sources = layout.columns.map((column) => {
+      if (column.role === "properties") return nestedPages(file, layout, column, group, first)
+      const chunk = chunks.find((chunk) =>
+        chunk.meta_data?.path_in_schema.length === 1 && chunk.meta_data.path_in_schema[0] === column.name
+      )
+      if (chunk === undefined) {
+        throw new ParquetProblem(`row group ${rowGroup} has no data for the column "${column.name}"`)
       }
+      const tree = root.children.find((child) => child.element.name === column.name)!
+      const decoder = ParquetPages.decoder(tree, root, chunk, column.temporal ? millis : parsers, compressors)
+      return ParquetPages.pages(file, chunk, decoder, group.rows, first)
     })
-  // A `properties` struct's timestamps as text (a struct's fields are not known to be temporal when its event is
-  // built); the other columns' as milliseconds.
-  const nested = layout.columns.filter((column) => column.role === "properties").map((column) => column.name)
-  const flat = layout.columns.filter((column) => column.role !== "properties").map((column) => column.name)
-  await read(flat, millis).then(() => nested.length > 0 ? read(nested, parsers) : undefined).catch((error) => {
-    throw new ParquetProblem(broken(error), { rowGroup: slice.rowGroup, row: slice.start + 1 })
-  })
-  const columns = layout.columns.map((column) => ({ ...column, values: values.get(column.name) ?? new Array(length) }))
-  return {
-    start: slice.start,
-    rowGroup: slice.rowGroup,
-    length,
-    row: (index) => ({ row: slice.start + index + 1, rowGroup: slice.rowGroup, event: toEvent(columns, index) })
+    const current: Array<ParquetPages.Page | undefined> = sources.map(() => undefined)
+    try {
+      for (let at = first; at < group.rows;) {
+        let end = Math.min(group.rows, at + ParquetPages.pieceRows)
+        for (const [c, source] of sources.entries()) {
+          let page = current[c]
+          while (page === undefined || page.first + page.rows <= at) {
+            const next = await source.next()
+            if (next.done === true) {
+              throw new ParquetPages.PageProblem(
+                `the column "${layout.columns[c].name}" ends before its row group does`,
+                at
+              )
+            }
+            page = next.value
+          }
+          if (page.first > at) {
+            throw new ParquetPages.PageProblem(`the column "${layout.columns[c].name}" skips rows`, at)
+          }
+          current[c] = page
+          end = Math.min(end, page.first + page.rows)
+        }
+        const columns = layout.columns.map((column, c) => {
+          const page = current[c]!
+          const { offset, values } = page.read(at - page.first, end - at)
+          return { ...column, values, offset }
+        })
+        const start = group.start + at
+        yield {
+          start,
+          rowGroup,
+          length: end - at,
+          row: (i) => ({ row: start + i + 1, rowGroup, event: toEvent(columns, i) })
+        }
+        at = end
+      }
+    } catch (error) {
+      if (error instanceof ParquetPages.PageProblem) {
+        throw new ParquetProblem(broken(error), { rowGroup, row: group.start + error.row + 1 })
+      }
+      throw error
+    }
   }
 }
 
@@ -299,8 +351,9 @@ const eventValue = (value: unknown): unknown =>
     ? undefined
     : value
 
+/** The row at `index` of a batch as an event: each column's value at its `offset` plus `index`. */
 const toEvent = (
-  columns: ReadonlyArray<Column & { readonly values: ArrayLike<unknown> }>,
+  columns: ReadonlyArray<Column & { readonly values: ArrayLike<unknown>; readonly offset: number }>,
   index: number
 ): Either.Either<Readonly<Record<string, unknown>>, string> => {
   const wire: Record<string, unknown> = {}
@@ -314,7 +367,7 @@ const toEvent = (
     return undefined
   }
   for (const column of columns) {
-    const decoded = column.values[index]
+    const decoded = column.values[column.offset + index]
     if (decoded === null || decoded === undefined) continue
     const raw = column.temporal && typeof decoded === "number" ? iso(decoded) : decoded
     switch (column.role) {
