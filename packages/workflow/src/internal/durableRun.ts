@@ -10,8 +10,11 @@ import * as Workflow from "@effect/workflow/Workflow"
 import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import { identity } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -32,6 +35,24 @@ class StepFailed extends Schema.TaggedError<StepFailed>("@effect-orb/workflow/St
   stage: Schema.String,
   reason: Schema.String
 }) {}
+
+/**
+ * What a segment in flight tells the run and the segment after it: where the next one starts, once its events are
+ * read (`readTo`); that every request of its own is in flight (`fed`), for the next one's to follow (`after`, the
+ * segment before's `fed`).
+ */
+interface Handoff {
+  readonly readTo: Deferred.Deferred<Cursor, StepFailed>
+  readonly fed: Deferred.Deferred<void>
+  readonly after: Deferred.Deferred<void> | undefined
+}
+
+/** Where a segment starts: the offset and line after the segment before it, and whether that one was the last. */
+interface Cursor {
+  readonly next: number
+  readonly nextLine: number
+  readonly eof: boolean
+}
 
 const SegmentResult = Schema.Struct({
   next: Schema.NonNegativeInt,
@@ -439,11 +460,33 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
           )
         })
 
-      /** One segment: its events read, each routed to its window, each window's part sent to that window. */
+      // What the finished segments add up to; and, for the segments in flight, what each has sent so far.
+      const totals = { read: 0, accepted: 0, failed: 0, segments: 0 }
+      const inFlight = new Map<number, { readonly accepted: number; readonly failed: number }>()
+      const reportSent = Effect.suspend(() => {
+        let accepted = totals.accepted
+        let failed = totals.failed
+        for (const sent of inFlight.values()) {
+          accepted += sent.accepted
+          failed += sent.failed
+        }
+        return report({ accepted, failed, waiting: undefined })
+      })
+      // The requests in flight of every segment: two segments may send at once (see the loop), as many requests in
+      // flight together as the run's concurrency.
+      const slots = yield* Effect.makeSemaphore(payload.concurrency)
+
+      /**
+       * One segment: its events read, each routed to its window, each window's part sent to that window. Where the
+       * next segment starts is given to `handoff.readTo` as soon as the events are read, before they are sent; the
+       * events are sent once the segment before has every request of its own in flight (`handoff.after`), and this
+       * one's `handoff.fed` says when it has.
+       */
       const segment = (
         ids: ReadonlyArray<string>,
         index: number,
-        from: { readonly offset: number; readonly line: number }
+        from: { readonly offset: number; readonly line: number },
+        handoff: Handoff
       ) =>
         Activity.make({
           name: `segment-${index}`,
@@ -457,7 +500,6 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
                 sending: { since: yield* Clock.currentTimeMillis, from: progress.accepted + progress.failed }
               })
             }
-            const before = { read: progress.read, accepted: progress.accepted, failed: progress.failed }
             for (const id of ids) {
               const backfill = yield* throughOutages(backfills.fetch(id)).pipe(Effect.mapError(failed(where)))
               const now = yield* DateTime.now
@@ -475,6 +517,7 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
             const read = yield* RunSource.readSegment(payload.source, from, payload.segmentEvents).pipe(
               Effect.mapError(failed(where))
             )
+            yield* Deferred.succeed(handoff.readTo, { next: read.next, nextLine: read.nextLine, eof: read.eof })
             if (read.unreadable.length > 0 && payload.invalidEvents === "fail") {
               const first = read.unreadable[0]
               return yield* new StepFailed({
@@ -499,7 +542,17 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
                 : yield* throughOutages(
                   backfills.ingestEncodedStream(
                     ids[window],
-                    Stream.fromIterable(part.events as ReadonlyArray<typeof Backfill.IngestEvent.Encoded>),
+                    // The events wait for the segment before to have its requests in flight (its own slots first), and
+                    // the last part's end says this one has: an ingestion pulls its events only as slots free up.
+                    Stream.concat(
+                      Stream.concat(
+                        Stream.execute(handoff.after === undefined ? Effect.void : Deferred.await(handoff.after)),
+                        Stream.fromIterable(part.events as ReadonlyArray<typeof Backfill.IngestEvent.Encoded>)
+                      ),
+                      Stream.execute(
+                        window === parts.length - 1 ? Deferred.succeed(handoff.fed, undefined) : Effect.void
+                      )
+                    ),
                     {
                       batchSize: payload.batchSize,
                       concurrency: payload.concurrency,
@@ -509,11 +562,14 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
                         ? { quota: payload.quota }
                         : { pace: paceOf(payload.quota) }),
                       onInvalid: payload.invalidEvents,
+                      slots,
                       onProgress: (ingest) =>
-                        report({
-                          accepted: before.accepted + sentBefore + ingest.accepted,
-                          failed: before.failed + refusedBefore + ingest.failed,
-                          waiting: undefined
+                        Effect.suspend(() => {
+                          inFlight.set(index, {
+                            accepted: sentBefore + ingest.accepted,
+                            failed: refusedBefore + ingest.failed
+                          })
+                          return reportSent
                         })
                     }
                   ),
@@ -534,6 +590,7 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
               accepted.push(summary.accepted)
               refused += summary.failed
             }
+            yield* Deferred.succeed(handoff.fed, undefined)
             return {
               next: read.next,
               nextLine: read.nextLine,
@@ -660,7 +717,6 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
         (yes) => yes ? Effect.fail(new StepFailed({ stage: "cancel", reason: "the run was cancelled" })) : Effect.void
       )
 
-      const totals = { read: 0, accepted: 0, failed: 0, segments: 0 }
       yield* Effect.gen(function*() {
         // The first create comes before the first look at a cancel: on a replay it gives back the backfill to
         // revert.
@@ -673,26 +729,73 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
         }
         yield* Effect.annotateCurrentSpan("backfill.id", backfillIds.join(","))
         yield* report({ stage: "ingesting", waiting: undefined })
-        let from = { offset: 0, line: 1 }
-        for (let index = 0;; index++) {
-          yield* unlessCancelled
-          const done = yield* segment(backfillIds, index, from)
-          totals.read += done.read
-          totals.accepted += done.accepted
-          totals.failed += done.failed
-          totals.segments++
-          const byWindow = done.acceptedByWindow ?? [done.accepted]
-          byWindow.forEach((accepted, window) => acceptedBy[window] += accepted)
-          from = { offset: done.next, line: done.nextLine }
-          yield* report({
-            read: totals.read,
-            accepted: totals.accepted,
-            failed: totals.failed,
-            position: done.next,
-            waiting: undefined
+        /** A finished segment, in the order of the source. */
+        const account = (index: number, done: typeof SegmentResult.Type) =>
+          Effect.suspend(() => {
+            inFlight.delete(index)
+            totals.read += done.read
+            totals.accepted += done.accepted
+            totals.failed += done.failed
+            totals.segments++
+            const byWindow = done.acceptedByWindow ?? [done.accepted]
+            byWindow.forEach((accepted, window) => acceptedBy[window] += accepted)
+            return Effect.zipRight(
+              report({ read: totals.read, position: done.next, waiting: undefined }),
+              reportSent
+            )
           })
-          if (done.eof) break
-        }
+        // Two segments at a time: the next one starts once the one before it has read its events (where it ends is
+        // where the next begins: the source is pinned, so that is the same in every process) and the one before that
+        // has finished, so that the requests in flight never drain between segments. Each is journaled apart; after
+        // a crash, a segment that did not finish runs again from its start (its batches are the same: Orb replays
+        // them), whether or not the one after it finished, and the close waits for every one.
+        const running: Array<
+          { readonly index: number; readonly fiber: Fiber.RuntimeFiber<typeof SegmentResult.Type, StepFailed> }
+        > = []
+        yield* Effect.gen(function*() {
+          let from = { offset: 0, line: 1 }
+          let after: Deferred.Deferred<void> | undefined
+          for (let index = 0;; index++) {
+            yield* unlessCancelled
+            const handoff: Handoff = {
+              readTo: yield* Deferred.make<Cursor, StepFailed>(),
+              fed: yield* Deferred.make<void>(),
+              after
+            }
+            after = handoff.fed
+            // A segment replayed from the journal, or that failed, says where the next one starts by its outcome, and
+            // lets the next one send.
+            const fiber = yield* Effect.fork(
+              segment(backfillIds, index, from, handoff).pipe(
+                Effect.tap((done) =>
+                  Deferred.succeed(handoff.readTo, { next: done.next, nextLine: done.nextLine, eof: done.eof })
+                ),
+                Effect.onExit((exit) =>
+                  Effect.zipRight(
+                    Deferred.succeed(handoff.fed, undefined),
+                    Exit.isFailure(exit) ? Deferred.failCause(handoff.readTo, exit.cause) : Effect.void
+                  )
+                )
+              )
+            )
+            running.push({ index, fiber })
+            if (running.length > 1) {
+              const before = running.shift()!
+              yield* account(before.index, yield* Fiber.join(before.fiber))
+            }
+            const cursor = yield* Deferred.await(handoff.readTo)
+            if (cursor.eof) break
+            from = { offset: cursor.next, line: cursor.nextLine }
+          }
+          while (running.length > 0) {
+            const last = running.shift()!
+            yield* account(last.index, yield* Fiber.join(last.fiber))
+          }
+        }).pipe(
+          // A failure waits for the segment still in flight (its requests go to a backfill about to be reverted),
+          // so that nothing is sent after the revert; an interruption (a shutdown) interrupts it, as it always did.
+          Effect.tapError(() => Effect.forEach(running, ({ fiber }) => Fiber.await(fiber)))
+        )
         yield* unlessCancelled
         yield* report({ stage: "closing", waiting: undefined })
         for (let window = 0; window < count; window++) {
