@@ -8,6 +8,7 @@ import * as Activity from "@effect/workflow/Activity"
 import * as DurableClock from "@effect/workflow/DurableClock"
 import * as Workflow from "@effect/workflow/Workflow"
 import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
 import * as Deferred from "effect/Deferred"
@@ -39,12 +40,13 @@ class StepFailed extends Schema.TaggedError<StepFailed>("@effect-orb/workflow/St
 /**
  * What a segment in flight tells the run and the segment after it: where the next one starts, once its events are
  * read (`readTo`); that every request of its own is in flight (`fed`), for the next one's to follow (`after`, the
- * segment before's `fed`).
+ * segment before's `fed`), or that it failed before.
  */
 interface Handoff {
   readonly readTo: Deferred.Deferred<Cursor, StepFailed>
-  readonly fed: Deferred.Deferred<void>
-  readonly after: Deferred.Deferred<void> | undefined
+  /** `false` when the segment failed first: the next one sends nothing. */
+  readonly fed: Deferred.Deferred<boolean>
+  readonly after: Deferred.Deferred<boolean> | undefined
 }
 
 /** Where a segment starts: the offset and line after the segment before it, and whether that one was the last. */
@@ -139,8 +141,8 @@ const pollWait = RetryPolicy.pollWait
 
 /** Where a window's events are in a segment: the wire events, and the line (event number) each came from. */
 interface Part {
-  readonly events: Array<unknown>
-  readonly lines: Array<number>
+  readonly events: ReadonlyArray<unknown>
+  readonly lines: ReadonlyArray<number>
 }
 
 /**
@@ -525,12 +527,29 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
                 reason: `${RunSource.where(payload.source, first.line, from.offset)}: ${first.reason}`
               })
             }
-            const parts: Array<Part> = ids.map(() => ({ events: [], lines: [] }))
-            for (let i = 0; i < read.events.length; i++) {
-              const part = parts[count === 1 ? 0 : windowOfEvent(windows, read.events[i])]
-              part.events.push(read.events[i])
-              part.lines.push(read.lines[i])
+            // With one window the segment is its one part, as read (not copied event by event).
+            let parts: ReadonlyArray<Part> = [read]
+            if (count > 1) {
+              const byWindow = ids.map(() => ({ events: [] as Array<unknown>, lines: [] as Array<number> }))
+              for (let i = 0; i < read.events.length; i++) {
+                const part = byWindow[windowOfEvent(windows, read.events[i])]
+                part.events.push(read.events[i])
+                part.lines.push(read.lines[i])
+              }
+              parts = byWindow
             }
+            // The segment before goes first: its requests in flight, then this one's, in the slots its requests free
+            // (waited for as the events are first pulled, once the ingestion has checked its backfill); if it failed,
+            // this one sends nothing (the run fails with it, and reverts).
+            const after = handoff.after
+            const sent = parts.flatMap((part, window) => (part.events.length > 0 ? [window] : []))
+            const behind = after === undefined ? Effect.void : Effect.flatMap(
+              Deferred.await(after),
+              (go) =>
+                go
+                  ? Effect.void
+                  : new StepFailed({ stage: where, reason: "the segment before it failed; nothing was sent" })
+            )
             const accepted: Array<number> = []
             let refused = 0
             for (let window = 0; window < parts.length; window++) {
@@ -542,15 +561,15 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
                 : yield* throughOutages(
                   backfills.ingestEncodedStream(
                     ids[window],
-                    // The events wait for the segment before to have its requests in flight (its own slots first), and
-                    // the last part's end says this one has: an ingestion pulls its events only as slots free up.
+                    // The last part's end says that every request of this segment is in flight (an ingestion pulls its
+                    // events only as slots free up): the next segment's may follow.
                     Stream.concat(
                       Stream.concat(
-                        Stream.execute(handoff.after === undefined ? Effect.void : Deferred.await(handoff.after)),
+                        Stream.execute(window === sent[0] ? behind : Effect.void),
                         Stream.fromIterable(part.events as ReadonlyArray<typeof Backfill.IngestEvent.Encoded>)
                       ),
                       Stream.execute(
-                        window === parts.length - 1 ? Deferred.succeed(handoff.fed, undefined) : Effect.void
+                        window === sent[sent.length - 1] ? Deferred.succeed(handoff.fed, true) : Effect.void
                       )
                     ),
                     {
@@ -577,7 +596,9 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
                 ).pipe(
                   budget === undefined ? identity : Effect.provideService(IngestBudget.IngestBudget, budget),
                   Effect.mapError((error) =>
-                    error._tag === "InvalidEvent"
+                    error._tag === "StepFailed"
+                      ? error
+                      : error._tag === "InvalidEvent"
                       ? new StepFailed({
                         stage: where,
                         reason: `${RunSource.where(payload.source, part.lines[error.position] ?? 0, from.offset)}: ${
@@ -590,7 +611,7 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
               accepted.push(summary.accepted)
               refused += summary.failed
             }
-            yield* Deferred.succeed(handoff.fed, undefined)
+            yield* Deferred.succeed(handoff.fed, true)
             return {
               next: read.next,
               nextLine: read.nextLine,
@@ -754,12 +775,12 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
         > = []
         yield* Effect.gen(function*() {
           let from = { offset: 0, line: 1 }
-          let after: Deferred.Deferred<void> | undefined
+          let after: Deferred.Deferred<boolean> | undefined
           for (let index = 0;; index++) {
             yield* unlessCancelled
             const handoff: Handoff = {
               readTo: yield* Deferred.make<Cursor, StepFailed>(),
-              fed: yield* Deferred.make<void>(),
+              fed: yield* Deferred.make<boolean>(),
               after
             }
             after = handoff.fed
@@ -770,9 +791,14 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
                 Effect.tap((done) =>
                   Deferred.succeed(handoff.readTo, { next: done.next, nextLine: done.nextLine, eof: done.eof })
                 ),
+                // A typed failure stops the next segment; an interruption (a shutdown) does not fail it: it is run
+                // again on resume, like this one.
                 Effect.onExit((exit) =>
                   Effect.zipRight(
-                    Deferred.succeed(handoff.fed, undefined),
+                    Deferred.succeed(
+                      handoff.fed,
+                      !(Exit.isFailure(exit) && Option.isSome(Cause.failureOption(exit.cause)))
+                    ),
                     Exit.isFailure(exit) ? Deferred.failCause(handoff.readTo, exit.cause) : Effect.void
                   )
                 )
