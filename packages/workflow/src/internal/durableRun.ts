@@ -818,8 +818,9 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
             yield* account(last.index, yield* Fiber.join(last.fiber))
           }
         }).pipe(
-          // A failure waits for the segment still in flight (its requests go to a backfill about to be reverted),
-          // so that nothing is sent after the revert; an interruption (a shutdown) interrupts it, as it always did.
+          // A failure waits for the other segment in flight (after a failed one it sends nothing; before one, it
+          // ends its sending), so that nothing is sent after the revert; an interruption (a shutdown) interrupts it,
+          // as it always did.
           Effect.tapError(() => Effect.forEach(running, ({ fiber }) => Fiber.await(fiber)))
         )
         yield* unlessCancelled
