@@ -140,6 +140,14 @@ export interface IngestStreamOptions {
   readonly maxAttempts?: number | undefined
   /** Called with a snapshot after each request, to draw a progress bar. */
   readonly onProgress?: ((progress: IngestProgress) => Effect.Effect<void>) | undefined
+  /**
+   * Slots shared with other ingestions (`Effect.makeSemaphore(n)`): each request holds one while in flight, so that
+   * ingestions running at once keep at most `n` requests in flight together (`concurrency` still bounds each one).
+   * An ingestion can then start while another finishes its last requests, without more requests in flight.
+   *
+   * @since 0.2.0
+   */
+  readonly slots?: Effect.Semaphore | undefined
 }
 
 /**

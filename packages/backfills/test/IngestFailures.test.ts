@@ -62,4 +62,33 @@ describe("ingestion when a batch fails for good", () => {
       ).pipe(Effect.provide(layer), inFixtureTime)
       assert.strictEqual(error._tag, "AuthenticationError")
     }))
+
+  it.effect(
+    "a refused batch gives back the slot it shared: another ingestion on the same slots still sends",
+    () =>
+      Effect.gen(function*() {
+        const { layer, requests } = recordingBackfills(orb(0))
+        // One slot between them: had the refused batch kept it, the second ingestion would wait for ever.
+        const slots = yield* Effect.makeSemaphore(1)
+        const error = yield* Effect.flip(
+          Backfills.ingestStream("bf_1", Stream.fromIterable(events), {
+            quota: false,
+            batchSize,
+            concurrency: 4,
+            slots
+          })
+        ).pipe(Effect.provide(layer), inFixtureTime)
+        assert.strictEqual(error._tag, "AuthenticationError")
+        const before = requests.filter((r) => r.method === "POST").length
+        const summary = yield* Backfills.ingestStream("bf_1", Stream.fromIterable(events), {
+          quota: false,
+          batchSize,
+          concurrency: 4,
+          slots
+        }).pipe(Effect.provide(layer), inFixtureTime)
+        assert.strictEqual(summary.accepted, events.length)
+        assert.strictEqual(requests.filter((r) => r.method === "POST").length - before, batches)
+      }),
+    10_000
+  )
 })

@@ -354,9 +354,16 @@ export const ingestInto = <A, E, R>(
     yield* Effect.scoped(Effect.gen(function*() {
       const sending = yield* FiberSet.make<void, Backfills.Error | OrbError.InvalidEvent>()
       const slots = yield* Effect.makeSemaphore(concurrency)
+      // A slot shared with other ingestions is given back whatever becomes of the batch: a failed one must not keep
+      // the others waiting (this ingestion's own slot stays taken, as above).
+      const shared = options.slots
+      const sendIn = shared === undefined
+        ? send
+        : (batch: Batch) => shared.withPermits(1)(send(batch))
       const feed = Stream.runForEach(
         batches,
-        (batch) => Effect.zipRight(slots.take(1), FiberSet.run(sending, Effect.zipRight(send(batch), slots.release(1))))
+        (batch) =>
+          Effect.zipRight(slots.take(1), FiberSet.run(sending, Effect.zipRight(sendIn(batch), slots.release(1))))
       )
       yield* Effect.raceFirst(Effect.zipRight(feed, slots.take(concurrency)), FiberSet.join(sending))
     }))

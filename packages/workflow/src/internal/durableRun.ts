@@ -8,10 +8,14 @@ import * as Activity from "@effect/workflow/Activity"
 import * as DurableClock from "@effect/workflow/DurableClock"
 import * as Workflow from "@effect/workflow/Workflow"
 import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import { identity } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -32,6 +36,25 @@ class StepFailed extends Schema.TaggedError<StepFailed>("@effect-orb/workflow/St
   stage: Schema.String,
   reason: Schema.String
 }) {}
+
+/**
+ * What a segment in flight tells the run and the segment after it: where the next one starts, once its events are
+ * read (`readTo`); that every request of its own is in flight (`fed`), for the next one's to follow (`after`, the
+ * segment before's `fed`), or that it failed before.
+ */
+interface Handoff {
+  readonly readTo: Deferred.Deferred<Cursor, StepFailed>
+  /** `false` when the segment failed first: the next one sends nothing. */
+  readonly fed: Deferred.Deferred<boolean>
+  readonly after: Deferred.Deferred<boolean> | undefined
+}
+
+/** Where a segment starts: the offset and line after the segment before it, and whether that one was the last. */
+interface Cursor {
+  readonly next: number
+  readonly nextLine: number
+  readonly eof: boolean
+}
 
 const SegmentResult = Schema.Struct({
   next: Schema.NonNegativeInt,
@@ -116,8 +139,8 @@ const pollWait = RetryPolicy.pollWait
 
 /** Where a window's events are in a segment: the wire events, and the line (event number) each came from. */
 interface Part {
-  readonly events: Array<unknown>
-  readonly lines: Array<number>
+  readonly events: ReadonlyArray<unknown>
+  readonly lines: ReadonlyArray<number>
 }
 
 /**
@@ -435,11 +458,33 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
           )
         })
 
-      /** One segment: its events read, each routed to its window, each window's part sent to that window. */
+      // What the finished segments add up to; and, for the segments in flight, what each has sent so far.
+      const totals = { read: 0, accepted: 0, failed: 0, segments: 0 }
+      const inFlight = new Map<number, { readonly accepted: number; readonly failed: number }>()
+      const reportSent = Effect.suspend(() => {
+        let accepted = totals.accepted
+        let failed = totals.failed
+        for (const sent of inFlight.values()) {
+          accepted += sent.accepted
+          failed += sent.failed
+        }
+        return report({ accepted, failed, waiting: undefined })
+      })
+      // The requests in flight of every segment: two segments may send at once (see the loop), as many requests in
+      // flight together as the run's concurrency.
+      const slots = yield* Effect.makeSemaphore(payload.concurrency)
+
+      /**
+       * One segment: its events read, each routed to its window, each window's part sent to that window. Where the
+       * next segment starts is given to `handoff.readTo` as soon as the events are read, before they are sent; the
+       * events are sent once the segment before has every request of its own in flight (`handoff.after`), and this
+       * one's `handoff.fed` says when it has.
+       */
       const segment = (
         ids: ReadonlyArray<string>,
         index: number,
-        from: { readonly offset: number; readonly line: number }
+        from: { readonly offset: number; readonly line: number },
+        handoff: Handoff
       ) =>
         Activity.make({
           name: `segment-${index}`,
@@ -453,7 +498,6 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
                 sending: { since: yield* Clock.currentTimeMillis, from: progress.accepted + progress.failed }
               })
             }
-            const before = { read: progress.read, accepted: progress.accepted, failed: progress.failed }
             for (const id of ids) {
               const backfill = yield* throughOutages(backfills.fetch(id)).pipe(Effect.mapError(failed(where)))
               const now = yield* DateTime.now
@@ -471,6 +515,7 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
             const read = yield* RunSource.readSegment(payload.source, from, payload.segmentEvents).pipe(
               Effect.mapError(failed(where))
             )
+            yield* Deferred.succeed(handoff.readTo, { next: read.next, nextLine: read.nextLine, eof: read.eof })
             if (read.unreadable.length > 0 && payload.invalidEvents === "fail") {
               const first = read.unreadable[0]
               return yield* new StepFailed({
@@ -478,12 +523,29 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
                 reason: `${RunSource.where(payload.source, first.line, from.offset)}: ${first.reason}`
               })
             }
-            const parts: Array<Part> = ids.map(() => ({ events: [], lines: [] }))
-            for (let i = 0; i < read.events.length; i++) {
-              const part = parts[count === 1 ? 0 : windowOfEvent(windows, read.events[i])]
-              part.events.push(read.events[i])
-              part.lines.push(read.lines[i])
+            // With one window the segment is its one part, as read (not copied event by event).
+            let parts: ReadonlyArray<Part> = [read]
+            if (count > 1) {
+              const byWindow = ids.map(() => ({ events: [] as Array<unknown>, lines: [] as Array<number> }))
+              for (let i = 0; i < read.events.length; i++) {
+                const part = byWindow[windowOfEvent(windows, read.events[i])]
+                part.events.push(read.events[i])
+                part.lines.push(read.lines[i])
+              }
+              parts = byWindow
             }
+            // The segment before goes first: its requests in flight, then this one's, in the slots its requests free
+            // (waited for as the events are first pulled, once the ingestion has checked its backfill); if it failed,
+            // this one sends nothing (the run fails with it, and reverts).
+            const after = handoff.after
+            const sent = parts.flatMap((part, window) => (part.events.length > 0 ? [window] : []))
+            const behind = after === undefined ? Effect.void : Effect.flatMap(
+              Deferred.await(after),
+              (go) =>
+                go
+                  ? Effect.void
+                  : new StepFailed({ stage: where, reason: "the segment before it failed; nothing was sent" })
+            )
             const accepted: Array<number> = []
             let refused = 0
             for (let window = 0; window < parts.length; window++) {
@@ -495,7 +557,17 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
                 : yield* throughOutages(
                   backfills.ingestEncodedStream(
                     ids[window],
-                    Stream.fromIterable(part.events as ReadonlyArray<typeof Backfill.IngestEvent.Encoded>),
+                    // The last part's end says that every request of this segment is in flight (an ingestion pulls its
+                    // events only as slots free up): the next segment's may follow.
+                    Stream.concat(
+                      Stream.concat(
+                        Stream.execute(window === sent[0] ? behind : Effect.void),
+                        Stream.fromIterable(part.events as ReadonlyArray<typeof Backfill.IngestEvent.Encoded>)
+                      ),
+                      Stream.execute(
+                        window === sent[sent.length - 1] ? Deferred.succeed(handoff.fed, true) : Effect.void
+                      )
+                    ),
                     {
                       batchSize: payload.batchSize,
                       concurrency: payload.concurrency,
@@ -505,11 +577,14 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
                         ? { quota: payload.quota }
                         : { pace: paceOf(payload.quota) }),
                       onInvalid: payload.invalidEvents,
+                      slots,
                       onProgress: (ingest) =>
-                        report({
-                          accepted: before.accepted + sentBefore + ingest.accepted,
-                          failed: before.failed + refusedBefore + ingest.failed,
-                          waiting: undefined
+                        Effect.suspend(() => {
+                          inFlight.set(index, {
+                            accepted: sentBefore + ingest.accepted,
+                            failed: refusedBefore + ingest.failed
+                          })
+                          return reportSent
                         })
                     }
                   ),
@@ -517,7 +592,9 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
                 ).pipe(
                   budget === undefined ? identity : Effect.provideService(IngestBudget.IngestBudget, budget),
                   Effect.mapError((error) =>
-                    error._tag === "InvalidEvent"
+                    error._tag === "StepFailed"
+                      ? error
+                      : error._tag === "InvalidEvent"
                       ? new StepFailed({
                         stage: where,
                         reason: `${RunSource.where(payload.source, part.lines[error.position] ?? 0, from.offset)}: ${
@@ -530,6 +607,7 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
               accepted.push(summary.accepted)
               refused += summary.failed
             }
+            yield* Deferred.succeed(handoff.fed, true)
             return {
               next: read.next,
               nextLine: read.nextLine,
@@ -656,7 +734,6 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
         (yes) => yes ? Effect.fail(new StepFailed({ stage: "cancel", reason: "the run was cancelled" })) : Effect.void
       )
 
-      const totals = { read: 0, accepted: 0, failed: 0, segments: 0 }
       yield* Effect.gen(function*() {
         // The first create comes before the first look at a cancel: on a replay it gives back the backfill to
         // revert.
@@ -669,26 +746,79 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
         }
         yield* Effect.annotateCurrentSpan("backfill.id", backfillIds.join(","))
         yield* report({ stage: "ingesting", waiting: undefined })
-        let from = { offset: 0, line: 1 }
-        for (let index = 0;; index++) {
-          yield* unlessCancelled
-          const done = yield* segment(backfillIds, index, from)
-          totals.read += done.read
-          totals.accepted += done.accepted
-          totals.failed += done.failed
-          totals.segments++
-          const byWindow = done.acceptedByWindow ?? [done.accepted]
-          byWindow.forEach((accepted, window) => acceptedBy[window] += accepted)
-          from = { offset: done.next, line: done.nextLine }
-          yield* report({
-            read: totals.read,
-            accepted: totals.accepted,
-            failed: totals.failed,
-            position: done.next,
-            waiting: undefined
+        /** A finished segment, in the order of the source. */
+        const account = (index: number, done: typeof SegmentResult.Type) =>
+          Effect.suspend(() => {
+            inFlight.delete(index)
+            totals.read += done.read
+            totals.accepted += done.accepted
+            totals.failed += done.failed
+            totals.segments++
+            const byWindow = done.acceptedByWindow ?? [done.accepted]
+            byWindow.forEach((accepted, window) => acceptedBy[window] += accepted)
+            return Effect.zipRight(
+              report({ read: totals.read, position: done.next, waiting: undefined }),
+              reportSent
+            )
           })
-          if (done.eof) break
-        }
+        // Two segments at a time: the next one starts once the one before it has read its events (where it ends is
+        // where the next begins: the source is pinned, so that is the same in every process) and the one before that
+        // has finished, so that the requests in flight never drain between segments. Each is journaled apart; after
+        // a crash, a segment that did not finish runs again from its start (its batches are the same: Orb replays
+        // them), whether or not the one after it finished, and the close waits for every one.
+        const running: Array<
+          { readonly index: number; readonly fiber: Fiber.RuntimeFiber<typeof SegmentResult.Type, StepFailed> }
+        > = []
+        yield* Effect.gen(function*() {
+          let from = { offset: 0, line: 1 }
+          let after: Deferred.Deferred<boolean> | undefined
+          for (let index = 0;; index++) {
+            yield* unlessCancelled
+            const handoff: Handoff = {
+              readTo: yield* Deferred.make<Cursor, StepFailed>(),
+              fed: yield* Deferred.make<boolean>(),
+              after
+            }
+            after = handoff.fed
+            // A segment replayed from the journal, or that failed, says where the next one starts by its outcome, and
+            // lets the next one send.
+            const fiber = yield* Effect.fork(
+              segment(backfillIds, index, from, handoff).pipe(
+                Effect.tap((done) =>
+                  Deferred.succeed(handoff.readTo, { next: done.next, nextLine: done.nextLine, eof: done.eof })
+                ),
+                // A typed failure stops the next segment; an interruption (a shutdown) does not fail it: it is run
+                // again on resume, like this one.
+                Effect.onExit((exit) =>
+                  Effect.zipRight(
+                    Deferred.succeed(
+                      handoff.fed,
+                      !(Exit.isFailure(exit) && Option.isSome(Cause.failureOption(exit.cause)))
+                    ),
+                    Exit.isFailure(exit) ? Deferred.failCause(handoff.readTo, exit.cause) : Effect.void
+                  )
+                )
+              )
+            )
+            running.push({ index, fiber })
+            if (running.length > 1) {
+              const before = running.shift()!
+              yield* account(before.index, yield* Fiber.join(before.fiber))
+            }
+            const cursor = yield* Deferred.await(handoff.readTo)
+            if (cursor.eof) break
+            from = { offset: cursor.next, line: cursor.nextLine }
+          }
+          while (running.length > 0) {
+            const last = running.shift()!
+            yield* account(last.index, yield* Fiber.join(last.fiber))
+          }
+        }).pipe(
+          // A failure waits for the other segment in flight (after a failed one it sends nothing; before one, it
+          // ends its sending), so that nothing is sent after the revert; an interruption (a shutdown) interrupts it,
+          // as it always did.
+          Effect.tapError(() => Effect.forEach(running, ({ fiber }) => Fiber.await(fiber)))
+        )
         yield* unlessCancelled
         yield* report({ stage: "closing", waiting: undefined })
         for (let window = 0; window < count; window++) {

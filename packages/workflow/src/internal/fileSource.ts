@@ -25,6 +25,10 @@ const verified = new Set<string>()
 
 const chunkBytes = 64 * 1024
 
+// The pin's hash reads the file whole in larger reads: at 64 KB a read, a 20 MB file took twice as long to hash
+// (about 300 reads and as many hash updates and stream events).
+const hashChunkBytes = 1024 * 1024
+
 const unreadable = (file: string, error: unknown) =>
   new SourceError({
     source: file,
@@ -75,7 +79,7 @@ export const fingerprint = (file: string): Effect.Effect<
         const hash = crypto.createHash("sha256")
         let size = 0
         let decompressedSize = 0
-        const stream = fs.createReadStream(absolute)
+        const stream = fs.createReadStream(absolute, { highWaterMark: hashChunkBytes })
         stream.on("data", (chunk) => {
           size += chunk.length
           hash.update(chunk)

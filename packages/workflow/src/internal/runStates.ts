@@ -97,6 +97,8 @@ const entries = (
       if (run === undefined) continue
       const payload = parse(run.payload) ?? {}
       const totals = { read: 0, accepted: 0, failed: 0, position: 0 }
+      // Where each finished segment ends, by its number: two segments run at once, and the later may finish first.
+      const ends = new Map<number, number>()
       // By window: `create` with one window, `create-w0`, `create-w1`, ... with several.
       const backfillIds: Array<string> = []
       // The last create refused for an overlap, and what it waits for, until a create after it answers.
@@ -134,9 +136,11 @@ const entries = (
           totals.read += exit.value.read
           totals.accepted += exit.value.accepted
           totals.failed += exit.value.failed
-          totals.position = Math.max(totals.position, exit.value.next)
+          ends.set(Number(name.slice("segment-".length)), exit.value.next)
         }
       }
+      // The position is the end of the segments finished from the start: past one still in flight, none is done.
+      for (let index = 0; ends.has(index); index++) totals.position = ends.get(index)!
       const exit = exitOf(parse(run.reply))
       const inFlight = current !== undefined && exitOf(parse(latest.get(current)!.reply)) === undefined
       const stage: DurableRun.RunState["stage"] = exit !== undefined
