@@ -458,6 +458,12 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
           )
         })
 
+      // A cancel requested (from any process): the run fails at its next step, and reverts what it made.
+      const unlessCancelled = Effect.flatMap(
+        CancelRequests.isRequested(executionId),
+        (yes) => yes ? Effect.fail(new StepFailed({ stage: "cancel", reason: "the run was cancelled" })) : Effect.void
+      )
+
       // What the finished segments add up to; and, for the segments in flight, what each has sent so far.
       const totals = { read: 0, accepted: 0, failed: 0, segments: 0 }
       const inFlight = new Map<number, { readonly accepted: number; readonly failed: number }>()
@@ -536,14 +542,16 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
             }
             // The segment before goes first: its requests in flight, then this one's, in the slots its requests free
             // (waited for as the events are first pulled, once the ingestion has checked its backfill); if it failed,
-            // this one sends nothing (the run fails with it, and reverts).
+            // this one sends nothing (the run fails with it, and reverts). A cancel requested meanwhile stops the run
+            // here, before this segment sends anything, as it stops it before a segment that starts alone: the run
+            // loop looked before this segment started, while the one before was still sending.
             const after = handoff.after
             const sent = parts.flatMap((part, window) => (part.events.length > 0 ? [window] : []))
             const behind = after === undefined ? Effect.void : Effect.flatMap(
               Deferred.await(after),
               (go) =>
                 go
-                  ? Effect.void
+                  ? unlessCancelled
                   : new StepFailed({ stage: where, reason: "the segment before it failed; nothing was sent" })
             )
             const accepted: Array<number> = []
@@ -729,10 +737,6 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
 
       // Before the last close, a typed failure reverts every backfill made. An interruption is no failure: the run
       // suspends, and resumes where it was.
-      const unlessCancelled = Effect.flatMap(
-        CancelRequests.isRequested(executionId),
-        (yes) => yes ? Effect.fail(new StepFailed({ stage: "cancel", reason: "the run was cancelled" })) : Effect.void
-      )
 
       yield* Effect.gen(function*() {
         // The first create comes before the first look at a cancel: on a replay it gives back the backfill to
