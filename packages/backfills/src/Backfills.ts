@@ -148,6 +148,15 @@ export interface IngestStreamOptions {
    * @since 0.2.0
    */
   readonly slots?: Effect.Semaphore | undefined
+  /**
+   * The backfill as the caller has just fetched it, for a caller that fetches it anyway (a durable run does, before
+   * each segment): the ingestion checks it (open, its timeframe, its customer) instead of fetching it first, and
+   * does not fetch it after either, so the summary's `backfill` is this one and its `duplicates` 0 (not counted).
+   * Its id must be the one ingested into.
+   *
+   * @since 0.2.0
+   */
+  readonly backfill?: Backfill.Backfill | undefined
 }
 
 /**

@@ -337,6 +337,33 @@ describe("Backfills.ingestEncodedStream", () => {
     }).pipe(Effect.provide(layer), inFixtureTime)
   })
 
+  it.effect("given the backfill as fetched, checks against it and fetches it neither before nor after", () =>
+    Effect.gen(function*() {
+      const { layer, requests } = recordingBackfills(ingestReplies)
+      const given = decodeBackfill(wireBackfill({ close_time: null }))
+      const summary = yield* Backfills.ingestEncodedStream("bf_1", Stream.fromIterable(wires), {
+        quota: false,
+        backfill: given
+      }).pipe(Effect.provide(layer), inFixtureTime)
+      assert.strictEqual(summary.accepted, 1_234)
+      assert.strictEqual(summary.duplicates, 0)
+      assert.strictEqual(summary.backfill, given)
+      assert.strictEqual(requests.filter((r) => r.method === "GET").length, 0, "no fetch")
+      // Still checked: a backfill given closed takes no events.
+      const closed = decodeBackfill(wireBackfill({ status: "reflected" }))
+      const refused = yield* Effect.flip(
+        Backfills.ingestEncodedStream("bf_1", Stream.make(wire), { quota: false, backfill: closed })
+      ).pipe(Effect.provide(layer), inFixtureTime)
+      assert.strictEqual(refused._tag, "InvalidInput")
+      // Another backfill than the one ingested into is refused, saying so.
+      const other = yield* Effect.flip(
+        Backfills.ingestEncodedStream("bf_2", Stream.make(wire), { quota: false, backfill: given })
+      ).pipe(Effect.provide(layer), inFixtureTime)
+      assert.strictEqual(other._tag, "InvalidInput")
+      assert.include(other.message, "is backfill bf_1, not the one ingested into (bf_2)")
+      assert.strictEqual(requests.filter((r) => r.method === "POST").length, 3, "nothing sent to either")
+    }))
+
   it.effect("is a span named after it, with the backfill id", () => {
     const { tracer, spans } = makeRecordingTracer()
     const { layer } = recordingBackfills(ingestReplies)

@@ -147,8 +147,17 @@ export const ingestInto = <A, E, R>(
       ? RateLimiter.unlimited
       : yield* RateLimiter.make(quota, Option.getOrUndefined(yield* Effect.serviceOption(IngestBudget.IngestBudget)))
 
+    // A backfill the caller has just fetched is taken as it is, before and after (see `IngestStreamOptions.backfill`).
+    const given = options.backfill
+    if (given !== undefined && (ids.length !== 1 || given.id !== ids[0])) {
+      return yield* new OrbError.InvalidInput({
+        field: "backfill",
+        reason: `is backfill ${given.id}, not the one ingested into (${ids.join(", ")})`
+      })
+    }
+    const fetched = (id: string) => given !== undefined ? Effect.succeed(given) : deps.fetch(id)
     const befores: Array<Backfill.Backfill> = []
-    for (const id of ids) befores.push(yield* deps.fetch(id))
+    for (const id of ids) befores.push(yield* fetched(id))
     const started = yield* Clock.currentTimeMillis
     for (const before of befores) {
       if (!Backfill.isOpen(before, started)) {
@@ -369,12 +378,14 @@ export const ingestInto = <A, E, R>(
     }))
 
     const afters: Array<Backfill.Backfill> = []
-    for (const id of ids) afters.push(yield* deps.fetch(id))
+    for (const id of ids) afters.push(yield* fetched(id))
     const final = yield* progress()
     yield* report
     const parts = perTarget.map((counts, i) => ({
       ...counts,
-      duplicates: Math.max(0, counts.accepted - (afters[i].eventsIngested - befores[i].eventsIngested)),
+      duplicates: given !== undefined
+        ? 0
+        : Math.max(0, counts.accepted - (afters[i].eventsIngested - befores[i].eventsIngested)),
       backfill: afters[i]
     }))
     return {

@@ -504,8 +504,12 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
                 sending: { since: yield* Clock.currentTimeMillis, from: progress.accepted + progress.failed }
               })
             }
+            // The backfills as fetched here are given to the ingestions, which then fetch them neither before nor
+            // after (one request per backfill and segment, not three).
+            const fetched: Array<Backfill.Backfill> = []
             for (const id of ids) {
               const backfill = yield* throughOutages(backfills.fetch(id)).pipe(Effect.mapError(failed(where)))
+              fetched.push(backfill)
               const now = yield* DateTime.now
               if (!Backfill.isOpen(backfill, now.epochMillis) && closedByOthers(backfill, payload.closeTime)) {
                 return yield* new StepFailed({
@@ -560,41 +564,52 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
               const part = parts[window]
               const sentBefore = accepted.reduce((sum, n) => sum + n, 0)
               const refusedBefore = refused + read.unreadable.length
+              // The backfill as fetched above, for the first attempt only: one sent again after an outage fetches
+              // it again, to check it anew.
+              let known: Backfill.Backfill | undefined = fetched[window]
+              const firstAttempt = () => {
+                const backfill = known
+                known = undefined
+                return backfill === undefined ? {} : { backfill }
+              }
               const summary = part.events.length === 0
                 ? { accepted: 0, failed: 0 }
                 : yield* throughOutages(
-                  backfills.ingestEncodedStream(
-                    ids[window],
-                    // The last part's end says that every request of this segment is in flight (an ingestion pulls its
-                    // events only as slots free up): the next segment's may follow.
-                    Stream.concat(
+                  Effect.suspend(() =>
+                    backfills.ingestEncodedStream(
+                      ids[window],
+                      // The last part's end says that every request of this segment is in flight (an ingestion pulls its
+                      // events only as slots free up): the next segment's may follow.
                       Stream.concat(
-                        Stream.execute(window === sent[0] ? behind : Effect.void),
-                        Stream.fromIterable(part.events as ReadonlyArray<typeof Backfill.IngestEvent.Encoded>)
+                        Stream.concat(
+                          Stream.execute(window === sent[0] ? behind : Effect.void),
+                          Stream.fromIterable(part.events as ReadonlyArray<typeof Backfill.IngestEvent.Encoded>)
+                        ),
+                        Stream.execute(
+                          window === sent[sent.length - 1] ? Deferred.succeed(handoff.fed, true) : Effect.void
+                        )
                       ),
-                      Stream.execute(
-                        window === sent[sent.length - 1] ? Deferred.succeed(handoff.fed, true) : Effect.void
-                      )
-                    ),
-                    {
-                      batchSize: payload.batchSize,
-                      concurrency: payload.concurrency,
-                      ...(payload.quota === false
-                        ? { quota: false }
-                        : budget !== undefined
-                        ? { quota: payload.quota }
-                        : { pace: paceOf(payload.quota) }),
-                      onInvalid: payload.invalidEvents,
-                      slots,
-                      onProgress: (ingest) =>
-                        Effect.suspend(() => {
-                          inFlight.set(index, {
-                            accepted: sentBefore + ingest.accepted,
-                            failed: refusedBefore + ingest.failed
+                      {
+                        batchSize: payload.batchSize,
+                        concurrency: payload.concurrency,
+                        ...(payload.quota === false
+                          ? { quota: false }
+                          : budget !== undefined
+                          ? { quota: payload.quota }
+                          : { pace: paceOf(payload.quota) }),
+                        onInvalid: payload.invalidEvents,
+                        slots,
+                        ...firstAttempt(),
+                        onProgress: (ingest) =>
+                          Effect.suspend(() => {
+                            inFlight.set(index, {
+                              accepted: sentBefore + ingest.accepted,
+                              failed: refusedBefore + ingest.failed
+                            })
+                            return reportSent
                           })
-                          return reportSent
-                        })
-                    }
+                      }
+                    )
                   ),
                   retrying(`segment-${index}`)
                 ).pipe(
