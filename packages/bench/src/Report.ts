@@ -188,6 +188,7 @@ export const targets = (results: Results): Array<{ target: string; status: "met"
         ["on 2 runners (Postgres)", b.acrossRunners]
       ] as const
     ) {
+      if (f === undefined) continue
       check(
         `budget: ${b.runs} runs ${where} use at least 98% of the account's events per minute`,
         f.shareOfQuota >= 0.98,
@@ -288,7 +289,7 @@ export const markdown = (results: Results): string => {
           [`${b.processes} processes on one SQLite file, sharing the budget`, b],
           [`${b.processes} processes on one SQLite file, without the budget`, b.withoutBudget],
           ["2 runners of a cluster on Postgres, sharing the budget", b.acrossRunners]
-        ] as const).map(([label, f]) =>
+        ] as const).flatMap(([label, f]) => f === undefined ? [] : [[label, f] as const]).map(([label, f]) =>
           `| ${label} | ${fixed(f.eventsPerMinute)} | ${fixed(b.quotaEventsPerMinute)} | ${
             (f.shareOfQuota * 100).toFixed(1)
           }% | ${fixed(f.ingestRequests)} | ${fixed(f.answered429)} | ${(f.share429 * 100).toFixed(2)}% | ${

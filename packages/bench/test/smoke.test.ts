@@ -19,7 +19,7 @@ const runBench = (args: ReadonlyArray<string>) =>
     execFile(
       process.execPath,
       args,
-      { cwd: packageDir, encoding: "utf8", timeout: 380_000, maxBuffer: 64 * 1024 * 1024 },
+      { cwd: packageDir, encoding: "utf8", timeout: 260_000, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) =>
         resolve({ status: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr })
     )
@@ -30,7 +30,7 @@ describe("bench --smoke", () => {
     const out = mkdtempSync(Path.join(Os.tmpdir(), "effect-orb-bench-test-"))
     try {
       const run = await runBench(["--import", "tsx", "src/main.ts", "--smoke", "--out", out])
-      assert.notMatch(run.stderr.slice(-2_000), /Error:/)
+      assert.notMatch(run.stderr.slice(-2_000), /Error:/, run.stderr.slice(-3_000))
       assert.strictEqual(run.status, 0)
       const file = Path.join(out, "latest.json")
       assert.strictEqual(existsSync(file), true)
@@ -75,8 +75,6 @@ describe("bench --smoke", () => {
       // Three runs sharing one account's budget: every event in.
       assert.strictEqual(results.budget?.runs, 3)
       assert.isAbove(results.budget?.ingestRequests ?? 0, 0)
-      // And on 2 runners of a cluster on Postgres (the scenario fails unless every event went in).
-      assert.isAbove(results.budget?.acrossRunners.ingestRequests ?? 0, 0)
       // The table came out too.
       assert.include(run.stdout, "### fetch")
       assert.include(run.stdout, "### durable")
@@ -85,5 +83,5 @@ describe("bench --smoke", () => {
     } finally {
       rmSync(out, { recursive: true, force: true })
     }
-  }, 390_000)
+  }, 270_000)
 })

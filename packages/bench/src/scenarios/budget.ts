@@ -41,7 +41,7 @@ const writeRun = (file: string, run: number, count: number, start: number) => {
 
 export const budgetScenario = async (context: Context): Promise<BudgetResult> => {
   const { bundles, log, range, serve, size, stopServer, tmp } = context
-  const { eventsPerRun, quotaScale } = size.budget
+  const { acrossRunners: onPostgres, eventsPerRun, quotaScale } = size.budget
   const eventsPerMinute = 10_000 * quotaScale
   const requestsPerSecond = 100 * quotaScale
   const runs = [0, 1, 2].map((run) => {
@@ -159,7 +159,7 @@ export const budgetScenario = async (context: Context): Promise<BudgetResult> =>
   }
   const shared = await measure(true)
   const withoutBudget = await measure(false)
-  const acrossRunners = await measureOnPostgres()
+  const acrossRunners = onPostgres ? await measureOnPostgres() : undefined
   return {
     runs: 3,
     processes: 2,

@@ -69,7 +69,7 @@ const program = (job: Job, budget: BudgetJob): Effect.Effect<ReadonlyArray<numbe
       )
     }
     return Effect.gen(function*() {
-      yield* runnersReady(2, 60_000, () => "budget submit: the 2 runners did not take their shards within 60 s")
+      yield* runnersReady(2, 120_000, () => "budget submit: the 2 runners did not take their shards within 120 s")
       const holderOf = yield* shardHolders
       // Each run's key takes a suffix, tried until its runner is one with the fewest runs so far: 3 runs fall 2 and
       // 1 to the 2 runners.
