@@ -39,8 +39,9 @@ const program = (job: Job, budget: BudgetJob): Effect.Effect<ReadonlyArray<numbe
     timeframeStart: DateTime.unsafeMake(run.timeframeStart),
     timeframeEnd: DateTime.unsafeMake(run.timeframeEnd)
   })
-  const payload = (run: BudgetJob["runs"][number], runKey = run.runKey) =>
-    Effect.flatMap(RunSource.fromFile(run.file), (source) =>
+  // A run's payload under `runKey`, its source pinned once (the submitter tries several keys per run).
+  const payloadsOf = (run: BudgetJob["runs"][number]) =>
+    Effect.map(RunSource.fromFile(run.file), (source) => (runKey: string) =>
       DurableRun.payload({
         runKey,
         source,
@@ -77,8 +78,9 @@ const program = (job: Job, budget: BudgetJob): Effect.Effect<ReadonlyArray<numbe
       const held = new Map<number | undefined, number>()
       const count = (holder: number | undefined) => held.get(holder) ?? 0
       for (const run of budget.runs) {
+        const payloadOf = yield* payloadsOf(run)
         for (let attempt = 0;; attempt++) {
-          const candidate = yield* payload(run, `${run.runKey}-${attempt}`)
+          const candidate = yield* payloadOf(`${run.runKey}-${attempt}`)
           const holder = holderOf(yield* DurableRun.BackfillRun.executionId(candidate))
           const others = [...held.keys()].filter((other) => other !== holder)
           const fewestElsewhere = held.size < 2 ? 0 : Math.min(...others.map(count))
@@ -106,7 +108,11 @@ const program = (job: Job, budget: BudgetJob): Effect.Effect<ReadonlyArray<numbe
   if (job.variant === "engine") {
     return Effect.forEach(
       budget.runs,
-      (run) => Effect.flatMap(payload(run), (p) => Effect.map(DurableRun.execute(p), (result) => result.accepted)),
+      (run) =>
+        Effect.flatMap(
+          Effect.flatMap(payloadsOf(run), (payloadOf) => payloadOf(run.runKey)),
+          (p) => Effect.map(DurableRun.execute(p), (result) => result.accepted)
+        ),
       {
         concurrency: "unbounded"
       }
