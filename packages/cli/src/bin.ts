@@ -13,7 +13,10 @@ import * as Layer from "effect/Layer"
 import * as Backend from "./Backend.js"
 import * as Cli from "./Cli.js"
 import * as CliError from "./internal/cliError.js"
+import { hideDriverNotices } from "./internal/driverNotices.js"
 import * as Output from "./Output.js"
+
+hideDriverNotices()
 
 const main = Cli.run(process.argv.slice(2)).pipe(
   Effect.provide(Layer.mergeAll(Backend.layerFromEnv, NodeContext.layer, Output.layerProcess)),
