@@ -89,15 +89,19 @@ const durable = (job: Job, run: DurableJob) =>
       Layer.provideMerge(DurableEngine.layerSqlite({ filename: run.state })),
       Layer.provide(library(job, transport))
     )
-    const context = yield* Layer.buildWithScope(app, scope)
-    const layerUpMs = performance.now()
+    // The source is pinned (its SHA-256: on a worker thread for a file this big) while the engine starts.
+    let layerUpMs = 0
+    const [context, source] = yield* Effect.all([
+      Effect.tap(Layer.buildWithScope(app, scope), () => Effect.sync(() => layerUpMs = performance.now())),
+      job.variant === "resume" ? Effect.succeed(undefined) : RunSource.fromFile(job.file)
+    ], { concurrency: 2 })
     const payloadFile = `${run.state}.payload.json`
-    const payload = job.variant === "resume"
+    const payload = source === undefined
       ? yield* Schema.decode(payloadJson)(fs.readFileSync(payloadFile, "utf8"))
       : yield* Effect.gen(function*() {
         const built = yield* DurableRun.payload({
           runKey: run.runKey,
-          source: yield* RunSource.fromFile(job.file),
+          source,
           timeframeStart: DateTime.unsafeMake(run.timeframeStart),
           timeframeEnd: DateTime.unsafeMake(run.timeframeEnd),
           replaceExistingEvents: false,

@@ -481,6 +481,34 @@ export interface RunSettings {
   readonly overlapWait?: Duration.Duration | undefined
   /** Printed with the result under `--json`. */
   readonly validation: unknown
+  /** The files' pin ({@link pin}), started while they were checked; else taken here. */
+  readonly pinned?: Effect.Effect<RunSource.RunSource, RunSource.SourceError | EventFile.UnsupportedFormat>
+}
+
+/**
+ * The run's files as its source, each pinned by its size and SHA-256 (read whole: a big file on a worker thread, so
+ * that the pin can be taken while the file is checked). One file stays a file source, so that its run key is the one
+ * it always had.
+ *
+ * @category commands
+ */
+export const pin = (
+  settings: Pick<RunSettings, "files" | "csvTypes" | "backfill" | "only">
+): Effect.Effect<RunSource.RunSource, RunSource.SourceError | EventFile.UnsupportedFormat> => {
+  const { backfill } = settings
+  const options: RunSource.FileOptions = {
+    csvTypes: settings.csvTypes,
+    scope: {
+      timeframeStart: backfill.timeframeStart,
+      timeframeEnd: backfill.timeframeEnd,
+      customerId: backfill.customerId,
+      externalCustomerId: backfill.externalCustomerId,
+      ...(settings.only === true ? { only: true } : {})
+    }
+  }
+  return settings.files.length === 1
+    ? RunSource.fromFile(settings.files[0].file, { ...options, format: settings.files[0].format })
+    : RunSource.fromFiles(settings.files.map(({ file, format }) => ({ path: file, format })), options)
 }
 
 /**
@@ -496,20 +524,7 @@ export const run = (settings: RunSettings): Effect.Effect<
 > =>
   withOrb(Effect.gen(function*() {
     const { backfill, state } = settings
-    const options: RunSource.FileOptions = {
-      csvTypes: settings.csvTypes,
-      scope: {
-        timeframeStart: backfill.timeframeStart,
-        timeframeEnd: backfill.timeframeEnd,
-        customerId: backfill.customerId,
-        externalCustomerId: backfill.externalCustomerId,
-        ...(settings.only === true ? { only: true } : {})
-      }
-    }
-    // One file stays a file source, so that its run key is the one it always had.
-    const source = settings.files.length === 1
-      ? yield* RunSource.fromFile(settings.files[0].file, { ...options, format: settings.files[0].format })
-      : yield* RunSource.fromFiles(settings.files.map(({ file, format }) => ({ path: file, format })), options)
+    const source = yield* (settings.pinned ?? pin(settings))
     const sha256 = RunSource.sha256Of(source)!
     const file = Inputs.label(settings.files)
     const csvTypes = settings.files.some((input) => input.format === "csv") ? settings.csvTypes : undefined

@@ -12,6 +12,7 @@ import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
@@ -451,6 +452,17 @@ export const run = (
     const read: EventFile.ReadOptions = { csvTypes: options.csvTypes }
     // The files as the check pass reads them: the send refuses one that changed or vanished since.
     const pins = yield* pinsOf(options.files)
+    // A durable run pins its files by their SHA-256 as well: read whole on a worker thread (a big file) while the
+    // check pass reads them here, rather than after it. Its failure is the run's, once the check has passed.
+    const durablePin = options.durable !== undefined && !options.dryRun
+      ? yield* Effect.fork(Effect.flatMap(Lazy.durable, (durable) =>
+        durable.pin({
+          files: options.files,
+          csvTypes: options.csvTypes,
+          backfill: options.backfill,
+          only: options.only === true
+        })))
+      : undefined
     const validation = yield* validate(options.files, scope, windows, read, options.dryRun).pipe(
       Effect.onInterrupt(() => Output.note("\nInterrupted while checking the file; nothing was created."))
     )
@@ -539,7 +551,8 @@ export const run = (
         quota: options.quota ?? backend.defaultQuota,
         maxTimeframe: service.maxTimeframe,
         overlapWait: options.overlapWait,
-        validation: validationJson(validation, scope)
+        validation: validationJson(validation, scope),
+        ...(durablePin !== undefined ? { pinned: Fiber.join(durablePin) } : {})
       }).pipe(Effect.provideService(Backfills.Backfills, service))
       return { validation, result: Option.none() }
     }

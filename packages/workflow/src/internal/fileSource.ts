@@ -17,6 +17,7 @@ import type * as EventFileApi from "../EventFile.js"
 import type * as RunSource from "../RunSource.js"
 import { SourceError } from "../SourceError.js"
 import * as EventFile from "./eventFile.js"
+import * as FileHash from "./fileHash.js"
 import * as ParquetFile from "./parquetFile.js"
 
 // A run reads its source again in every process it runs in; the whole file is hashed once per process, and its
@@ -25,8 +26,8 @@ const verified = new Set<string>()
 
 const chunkBytes = 64 * 1024
 
-// The pin's hash reads the file whole in larger reads: at 64 KB a read, a 20 MB file took twice as long to hash
-// (about 300 reads and as many hash updates and stream events).
+// A gzip file's pin reads it whole in larger reads (a plain file's: `fileHash.ts`): at 64 KB a read, a 20 MB file
+// took twice as long to hash (about 300 reads and as many hash updates and stream events).
 const hashChunkBytes = 1024 * 1024
 
 const unreadable = (file: string, error: unknown) =>
@@ -58,9 +59,16 @@ const gzipBroken = (file: string, error: unknown) =>
       : `the gzip data is corrupt (${error instanceof Error ? error.message : String(error)})`
   })
 
+/** A file's pin as this process has just read it whole: its first segment need not read it again. */
+const pinned = <A extends { readonly path: string; readonly size: number; readonly sha256: string }>(pin: A): A => {
+  verified.add(`${pin.path}\n${pin.size}\n${pin.sha256}`)
+  return pin
+}
+
 /**
- * The absolute path, size and SHA-256 of a file, read as a stream; for a gzip file, also the size of its
- * decompressed bytes (decompressed as it is read: a corrupt one is refused here, before it is a source).
+ * The absolute path, size and SHA-256 of a file, read whole (`fileHash.ts`: a big one on a worker thread); for a
+ * gzip file, also the size of its decompressed bytes (decompressed as it is read: a corrupt one is refused here,
+ * before it is a source).
  */
 export const fingerprint = (file: string): Effect.Effect<
   {
@@ -70,53 +78,58 @@ export const fingerprint = (file: string): Effect.Effect<
     readonly decompressedSize?: number | undefined
   },
   SourceError
-> =>
-  Effect.flatMap(
-    Effect.try({ try: () => isGzip(headOf(path.resolve(file))), catch: (e) => unreadable(path.resolve(file), e) }),
-    (gzip) =>
-      Effect.async((resume) => {
-        const absolute = path.resolve(file)
-        const hash = crypto.createHash("sha256")
-        let size = 0
-        let decompressedSize = 0
-        const stream = fs.createReadStream(absolute, { highWaterMark: hashChunkBytes })
-        stream.on("data", (chunk) => {
-          size += chunk.length
-          hash.update(chunk)
-        })
-        const done = () => {
-          const sha256 = hash.digest("hex")
-          // This process has just read the file whole: its first segment need not read it again.
-          verified.add(`${absolute}\n${size}\n${sha256}`)
-          resume(Effect.succeed({ path: absolute, size, sha256, ...(gzip ? { decompressedSize } : {}) }))
-        }
-        if (!gzip) {
-          stream.on("error", (error) => resume(Effect.fail(unreadable(absolute, error))))
-          stream.on("end", done)
-          return Effect.sync(() => stream.destroy())
-        }
-        const gunzip = zlib.createGunzip()
-        let failed = false
-        const fail = (error: SourceError) => {
-          if (failed) return
-          failed = true
-          stream.destroy()
-          gunzip.destroy()
-          resume(Effect.fail(error))
-        }
-        stream.on("error", (error) => fail(unreadable(absolute, error)))
-        gunzip.on("error", (error) => fail(gzipBroken(absolute, error)))
-        gunzip.on("data", (chunk: Buffer) => (decompressedSize += chunk.length))
-        gunzip.on("end", () => {
-          if (!failed) done()
-        })
-        stream.pipe(gunzip)
-        return Effect.sync(() => {
-          stream.destroy()
-          gunzip.destroy()
-        })
-      })
+> => {
+  const absolute = path.resolve(file)
+  return Effect.flatMap(
+    Effect.try({
+      try: () => ({ gzip: isGzip(headOf(absolute)), size: fs.statSync(absolute).size }),
+      catch: (e) => unreadable(absolute, e)
+    }),
+    ({ gzip, size }) =>
+      gzip ? gzipFingerprint(absolute) : FileHash.hashFile(absolute, size).pipe(
+        Effect.mapError((e) => unreadable(absolute, e)),
+        Effect.map(({ sha256, size }) => pinned({ path: absolute, size, sha256 }))
+      )
   )
+}
+
+/** A gzip file's pin: its bytes hashed as they are read, and decompressed to count its decompressed bytes. */
+const gzipFingerprint = (absolute: string) =>
+  Effect.async<
+    { readonly path: string; readonly size: number; readonly sha256: string; readonly decompressedSize: number },
+    SourceError
+  >((resume) => {
+    const hash = crypto.createHash("sha256")
+    let size = 0
+    let decompressedSize = 0
+    const stream = fs.createReadStream(absolute, { highWaterMark: hashChunkBytes })
+    stream.on("data", (chunk) => {
+      size += chunk.length
+      hash.update(chunk)
+    })
+    const gunzip = zlib.createGunzip()
+    let failed = false
+    const fail = (error: SourceError) => {
+      if (failed) return
+      failed = true
+      stream.destroy()
+      gunzip.destroy()
+      resume(Effect.fail(error))
+    }
+    stream.on("error", (error) => fail(unreadable(absolute, error)))
+    gunzip.on("error", (error) => fail(gzipBroken(absolute, error)))
+    gunzip.on("data", (chunk: Buffer) => (decompressedSize += chunk.length))
+    gunzip.on("end", () => {
+      if (!failed) {
+        resume(Effect.succeed(pinned({ path: absolute, size, sha256: hash.digest("hex"), decompressedSize })))
+      }
+    })
+    stream.pipe(gunzip)
+    return Effect.sync(() => {
+      stream.destroy()
+      gunzip.destroy()
+    })
+  })
 
 /**
  * Refuses a file that is not NDJSON, CSV, a JSON array or Parquet from its first bytes, as `EventFile`'s reader
