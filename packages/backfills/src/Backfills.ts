@@ -149,10 +149,11 @@ export interface IngestStreamOptions {
    */
   readonly slots?: Effect.Semaphore | undefined
   /**
-   * The backfill as the caller has just fetched it, for a caller that fetches it anyway (a durable run does, before
-   * each segment): the ingestion checks it (open, its timeframe, its customer) instead of fetching it first, and
-   * does not fetch it after either, so the summary's `backfill` is this one and its `duplicates` 0 (not counted).
-   * Its id must be the one ingested into.
+   * The backfill as the caller fetched it, for a caller that fetches it anyway (a durable run does, before the first
+   * segment a process sends): the ingestion checks it (open, its timeframe, its customer) instead of fetching it
+   * first, and does not fetch it after either, so the summary's `backfill` is this one and its `duplicates` 0 (not
+   * counted). Its id must be the one ingested into. A backfill closed or reverted since is Orb's to refuse
+   * (`ConstraintViolation`): the caller tells that refusal apart.
    *
    * @since 0.2.0
    */

@@ -10,8 +10,8 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { performance } from "node:perf_hooks"
-import * as FileHash from "../src/internal/fileHash.js"
 import { RunSource } from "../src/index.js"
+import * as FileHash from "../src/internal/fileHash.js"
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "effect-orb-hash-"))
 
@@ -41,22 +41,26 @@ const eventsFile = (name: string, bytes: number) => {
 const sha256Of = (file: string) => crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex")
 
 describe("a source's pin", () => {
-  it.live("a big file is hashed on a worker thread: the same pin, and this thread stays free meanwhile", () =>
-    Effect.gen(function*() {
-      const file = eventsFile("big.ndjson", 128 * 1024 * 1024)
-      assert.isAtLeast(fs.statSync(file).size, FileHash.workerFromBytes)
-      // Warm: the worker's start and the module's code, so that only the hash itself is measured below.
-      yield* RunSource.fromFile(eventsFile("warm.ndjson", FileHash.workerFromBytes + 1))
-      const before = performance.eventLoopUtilization()
-      const source = yield* RunSource.fromFile(file)
-      const busy = performance.eventLoopUtilization(before)
-      assert.strictEqual(RunSource.sha256Of(source), sha256Of(file))
-      assert.strictEqual(source.size, fs.statSync(file).size)
-      // Hashed here, 128 MiB kept this thread busy about 135 ms (about 1 ms a MiB on the 2-core VM); on a worker,
-      // only the worker's start and its answer do (5 to 7 ms).
-      assert.isBelow(busy.active, 40, `this thread was busy ${Math.round(busy.active)} ms while the file was hashed`)
-      fs.rmSync(file)
-    }), 60_000)
+  it.live(
+    "a big file is hashed on a worker thread: the same pin, and this thread stays free meanwhile",
+    () =>
+      Effect.gen(function*() {
+        const file = eventsFile("big.ndjson", 128 * 1024 * 1024)
+        assert.isAtLeast(fs.statSync(file).size, FileHash.workerFromBytes)
+        // Warm: the worker's start and the module's code, so that only the hash itself is measured below.
+        yield* RunSource.fromFile(eventsFile("warm.ndjson", FileHash.workerFromBytes + 1))
+        const before = performance.eventLoopUtilization()
+        const source = yield* RunSource.fromFile(file)
+        const busy = performance.eventLoopUtilization(before)
+        assert.strictEqual(RunSource.sha256Of(source), sha256Of(file))
+        assert.strictEqual(source.size, fs.statSync(file).size)
+        // Hashed here, 128 MiB kept this thread busy about 135 ms (about 1 ms a MiB on the 2-core VM); on a worker,
+        // only the worker's start and its answer do (5 to 7 ms).
+        assert.isBelow(busy.active, 40, `this thread was busy ${Math.round(busy.active)} ms while the file was hashed`)
+        fs.rmSync(file)
+      }),
+    60_000
+  )
 
   it.effect("a small file is hashed on this thread, with the same pin as the system's", () =>
     Effect.gen(function*() {

@@ -480,6 +480,31 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
       // flight together as the run's concurrency.
       const slots = yield* Effect.makeSemaphore(payload.concurrency)
 
+      // The run's backfills as this process last fetched them: before the first segment it sends, each is fetched
+      // and checked against the journal (a copy of the state file resumed after the run went on is caught there).
+      const seen = new Map<string, Backfill.Backfill>()
+
+      /**
+       * The backfill as Orb has it now, unless the journal has it open while someone else closed or reverted it
+       * (`closedByOthers`): then the run fails at stage journal, and nothing is reverted.
+       */
+      const checkedAgainstOrb = (id: string, where: string) =>
+        Effect.flatMap(
+          throughOutages(backfills.fetch(id)).pipe(Effect.mapError(failed(where))),
+          (backfill) =>
+            Effect.flatMap(DateTime.now, (now) =>
+              !Backfill.isOpen(backfill, now.epochMillis) && closedByOthers(backfill, payload.closeTime)
+                ? new StepFailed({
+                  stage: journalStage,
+                  reason:
+                    `Orb is ahead of this run's journal: backfill ${id} is ${
+                      Backfill.isReverted(backfill.status) ? backfill.status : `closed (${backfill.status})`
+                    } while the journal has it open: someone else closed it, or this state file is older than the ` +
+                    "run (a copy, a restored backup?); nothing more was sent to it"
+                })
+                : Effect.succeed(backfill))
+        )
+
       /**
        * One segment: its events read, each routed to its window, each window's part sent to that window. Where the
        * next segment starts is given to `handoff.readTo` as soon as the events are read, before they are sent; the
@@ -504,23 +529,14 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
                 sending: { since: yield* Clock.currentTimeMillis, from: progress.accepted + progress.failed }
               })
             }
-            // The backfills as fetched here are given to the ingestions, which then fetch them neither before nor
-            // after (one request per backfill and segment, not three).
+            // The backfills as this process first fetched them (checked against the journal then) are given to the
+            // ingestions, which then fetch them neither before nor after: one request per backfill and process, not
+            // three per segment. One changed since is Orb's to refuse, and the refusal is checked as the fetch was.
             const fetched: Array<Backfill.Backfill> = []
             for (const id of ids) {
-              const backfill = yield* throughOutages(backfills.fetch(id)).pipe(Effect.mapError(failed(where)))
+              let backfill = seen.get(id)
+              if (backfill === undefined) seen.set(id, backfill = yield* checkedAgainstOrb(id, where))
               fetched.push(backfill)
-              const now = yield* DateTime.now
-              if (!Backfill.isOpen(backfill, now.epochMillis) && closedByOthers(backfill, payload.closeTime)) {
-                return yield* new StepFailed({
-                  stage: journalStage,
-                  reason:
-                    `Orb is ahead of this run's journal: backfill ${id} is ${
-                      Backfill.isReverted(backfill.status) ? backfill.status : `closed (${backfill.status})`
-                    } while the journal has it open, so the state file is older than the run (a copy, a restored ` +
-                    "backup?); nothing was sent to it"
-                })
-              }
             }
             const read = yield* RunSource.readSegment(payload.source, from, payload.segmentEvents).pipe(
               Effect.mapError(failed(where))
@@ -614,6 +630,12 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
                   retrying(`segment-${index}`)
                 ).pipe(
                   budget === undefined ? identity : Effect.provideService(IngestBudget.IngestBudget, budget),
+                  // Refused: a backfill someone else closed or reverted since this process fetched it fails the run
+                  // at stage journal (nothing reverted); any other refusal is the segment's failure.
+                  Effect.catchTag(
+                    "ConstraintViolation",
+                    (refused) => Effect.zipRight(checkedAgainstOrb(ids[window], where), Effect.fail(refused))
+                  ),
                   Effect.mapError((error) =>
                     error._tag === "StepFailed"
                       ? error
