@@ -1,0 +1,106 @@
+/**
+ * An A/B of the durable scenario's client across builds, for changes smaller than the VM's swings between `bench`
+ * runs (three rounds of `bench --only durable` minutes apart gave 1.14x, 1.36x and 1.53x on 2026-12-07).
+ *
+ * - `npx tsx packages/bench/src/durableAb.ts build DIR`: this checkout's worker programs, bundled into DIR (run it in
+ *   each checkout to compare, a `git worktree` of the commit before, say).
+ * - `npx tsx packages/bench/src/durableAb.ts run ROUNDS LABEL=DIR:VARIANT ...`: the clients in alternation, ROUNDS
+ *   times, each round a fresh simulator (from the first DIR) and a fresh client process with the durable scenario's
+ *   settings (100,000 events, segments of 5,000, batches of 500, concurrency 4, no quota); VARIANT is `memory` or
+ *   `durable`. Prints each client's median wall and CPU, and the median of its rounds' ratios to the first client's
+ *   in the same round.
+ */
+import { mkdirSync, rmSync } from "node:fs"
+import * as Path from "node:path"
+import { timeframe, writeEvents } from "./harness/data.js"
+import { buildWorkers, runClient, startServer } from "./harness/processes.js"
+import { apiKey } from "./harness/settings.js"
+import type { Job } from "./Protocol.js"
+
+const events = 100_000
+
+const median = (values: ReadonlyArray<number>) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}
+
+const usage = () => {
+  console.error(
+    "usage: durableAb.ts build DIR | durableAb.ts run ROUNDS LABEL=DIR:memory|durable [LABEL=DIR:VARIANT ...]"
+  )
+  process.exit(2)
+}
+
+const run = async (rounds: number, specs: ReadonlyArray<string>) => {
+  const clients = specs.map((spec) => {
+    const match = /^([^=]+)=(.+):(memory|durable)$/.exec(spec)
+    if (match === null) return usage()
+    return { label: match[1], dir: Path.resolve(match[2]), variant: match[3] }
+  })
+  const tmp = Path.join(process.env.TMPDIR ?? "/tmp", `effect-orb-durable-ab-${process.pid}`)
+  mkdirSync(tmp, { recursive: true })
+  const range = timeframe()
+  const file = Path.join(tmp, "events.ndjson")
+  await writeEvents(file, events, range.start)
+  const walls = clients.map(() => [] as Array<number>)
+  const cpus = clients.map(() => [] as Array<number>)
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, client] of clients.entries()) {
+      const server = await startServer(Path.join(clients[0].dir, "server.mjs"), {
+        apiKey,
+        quotas: "none",
+        seedBackfills: 0,
+        latencyMs: 0
+      })
+      const state = Path.join(tmp, `state-${round}-${i}`, "state.sqlite")
+      mkdirSync(Path.dirname(state), { recursive: true })
+      const job: Job = {
+        apiKey,
+        warmup: 0,
+        backfillId: "",
+        scenario: "durable",
+        concurrency: 4,
+        baseUrl: server.url,
+        count: events,
+        file,
+        variant: client.variant,
+        durable: {
+          state,
+          runKey: `ab-${round}-${i}`,
+          timeframeStart: new Date(range.start).toISOString(),
+          timeframeEnd: new Date(range.end).toISOString(),
+          segmentEvents: 5_000,
+          batchSize: 500
+        }
+      }
+      const measured = await runClient(Path.join(client.dir, "durable.mjs"), job, 120_000, undefined)
+      await server.stop()
+      rmSync(Path.dirname(state), { recursive: true, force: true })
+      walls[i].push(Math.round(measured.wallMs))
+      cpus[i].push(Math.round((measured.cpuUserMicros + measured.cpuSystemMicros) / 1000))
+      console.error(`round ${round + 1}/${rounds} ${client.label}: ${walls[i][round]} ms`)
+    }
+  }
+  rmSync(tmp, { recursive: true, force: true })
+  console.log(
+    `| client | wall ms (median of ${rounds}) | client CPU ms | paired ratio to ${clients[0].label} | rounds |`
+  )
+  console.log("|---|---:|---:|---:|---|")
+  for (const [i, client] of clients.entries()) {
+    const ratio = median(walls[i].map((wall, round) => wall / walls[0][round]))
+    console.log(
+      `| ${client.label} | ${median(walls[i])} | ${median(cpus[i])} | ${ratio.toFixed(3)}x | ${walls[i].join(", ")} |`
+    )
+  }
+}
+
+const [command, ...rest] = process.argv.slice(2)
+if (command === "build" && rest.length === 1) {
+  await buildWorkers(Path.resolve(rest[0]))
+} else if (command === "run" && rest.length >= 2 && Number(rest[0]) > 0) {
+  await run(Number(rest[0]), rest.slice(1))
+} else {
+  usage()
+}
+process.exit(0)
