@@ -5,7 +5,6 @@
  * the engine on a real SQLite file, the library over the simulator's test layer, the backfill closed or reverted
  * through the simulator just before a chosen ingest request leaves.
  */
-import { Backfills, OrbClient } from "@effect-orb/backfills"
 import { OrbSimulator } from "@effect-orb/simulator"
 import * as HttpClient from "@effect/platform/HttpClient"
 import { assert, describe, it } from "@effect/vitest"
@@ -14,11 +13,10 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { DurableEngine, DurableRun, RunSource } from "../src/index.js"
+import { DurableRun, RunSource } from "../src/index.js"
+import { engineOver, tempFolder } from "./support/inProcess.js"
 
 const start = Date.parse("2026-07-01T00:00:00Z")
 const events = 600
@@ -67,28 +65,8 @@ const changedBefore = (
       }))
   )
 
-const engine = (
-  dir: string,
-  simulator: Context.Context<OrbSimulator.OrbSimulator | HttpClient.HttpClient>,
-  client: Layer.Layer<HttpClient.HttpClient, never, HttpClient.HttpClient>
-) =>
-  DurableRun.layer.pipe(
-    Layer.provideMerge(DurableEngine.layerSqlite({ filename: path.join(dir, "state.sqlite") })),
-    Layer.provideMerge(
-      Backfills.layer.pipe(
-        Layer.provideMerge(OrbClient.layer({ apiKey: Redacted.make("sk-sim"), baseUrl: "http://127.0.0.1/v1" })),
-        Layer.provideMerge(client)
-      )
-    ),
-    Layer.provideMerge(Layer.succeedContext(simulator)),
-    Layer.orDie
-  )
-
 const setup = Effect.gen(function*() {
-  const dir = yield* Effect.acquireRelease(
-    Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "effect-orb-closed-"))),
-    (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
-  )
+  const dir = yield* tempFolder("effect-orb-closed-")
   const file = path.join(dir, "events.ndjson")
   fs.writeFileSync(file, Array.from({ length: events }, (_, i) => line(i)).join("\n") + "\n")
   const simulator = yield* Layer.build(OrbSimulator.layer({ apiKey: "sk-sim", reflectionDelay: "1 hour" }))
@@ -113,7 +91,7 @@ const runChanged = (at: number, action: "close" | "revert") =>
     const { dir, payload, simulator } = yield* setup
     const orb = Context.get(simulator, OrbSimulator.OrbSimulator)
     const exit = yield* Effect.exit(
-      DurableRun.execute(payload).pipe(Effect.provide(engine(dir, simulator, changedBefore(orb, at, action))))
+      DurableRun.execute(payload).pipe(Effect.provide(engineOver(dir, simulator, changedBefore(orb, at, action))))
     )
     assert.isTrue(Exit.isFailure(exit), "the run failed")
     const failure = Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined

@@ -4,7 +4,6 @@
  * run's concurrency. In-process: the engine on a real SQLite file, the library over the simulator's test layer with
  * a round trip of its own, every ingest request watched as it leaves and as its answer comes.
  */
-import { Backfills, OrbClient } from "@effect-orb/backfills"
 import { OrbSimulator } from "@effect-orb/simulator"
 import * as HttpClient from "@effect/platform/HttpClient"
 import { assert, describe, it } from "@effect/vitest"
@@ -13,12 +12,11 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
-import { DurableEngine, DurableRun, RunSource } from "../src/index.js"
+import { DurableRun, RunSource } from "../src/index.js"
+import { engineOver, tempFolder } from "./support/inProcess.js"
 
 const start = Date.parse("2026-07-01T00:00:00Z")
 const events = 600
@@ -62,30 +60,9 @@ const watch = (hold?: number) => {
   return { layer, seen }
 }
 
-/** The engine on `dir`'s state file, the library over the given simulator through `client`. */
-const engine = (
-  dir: string,
-  simulator: Context.Context<OrbSimulator.OrbSimulator | HttpClient.HttpClient>,
-  client: Layer.Layer<HttpClient.HttpClient, never, HttpClient.HttpClient>
-) =>
-  DurableRun.layer.pipe(
-    Layer.provideMerge(DurableEngine.layerSqlite({ filename: path.join(dir, "state.sqlite") })),
-    Layer.provideMerge(
-      Backfills.layer.pipe(
-        Layer.provideMerge(OrbClient.layer({ apiKey: Redacted.make("sk-sim"), baseUrl: "http://127.0.0.1/v1" })),
-        Layer.provideMerge(client)
-      )
-    ),
-    Layer.provideMerge(Layer.succeedContext(simulator)),
-    Layer.orDie
-  )
-
 /** A folder with the events file, removed with the scope; the simulator, with a round trip of its own. */
 const setup = Effect.gen(function*() {
-  const dir = yield* Effect.acquireRelease(
-    Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "effect-orb-pipeline-"))),
-    (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
-  )
+  const dir = yield* tempFolder("effect-orb-pipeline-")
   const file = path.join(dir, "events.ndjson")
   fs.writeFileSync(file, Array.from({ length: events }, (_, i) => line(i)).join("\n") + "\n")
   const simulator = yield* Layer.build(
@@ -120,7 +97,9 @@ describe("a durable run's segments", () => {
       Effect.gen(function*() {
         const { dir, payload, simulator } = yield* setup
         const watched = watch()
-        const result = yield* DurableRun.execute(payload).pipe(Effect.provide(engine(dir, simulator, watched.layer)))
+        const result = yield* DurableRun.execute(payload).pipe(
+          Effect.provide(engineOver(dir, simulator, watched.layer))
+        )
         assert.strictEqual(result.accepted, events)
         assert.strictEqual(result.segments, events / segmentEvents)
         yield* assertEveryEventOnce(simulator)
@@ -157,7 +136,7 @@ describe("a durable run's segments", () => {
           )
           yield* Fiber.interrupt(run)
           return state
-        }).pipe(Effect.provide(engine(dir, simulator, held.layer)))
+        }).pipe(Effect.provide(engineOver(dir, simulator, held.layer)))
         // The second segment's events are journaled; the first's are not, and the position is where it starts.
         assert.strictEqual(cut.accepted, segmentEvents)
         assert.strictEqual(cut.position, 0)
@@ -165,7 +144,7 @@ describe("a durable run's segments", () => {
         assert.isFalse(held.seen.some((request) => request.segment > 1))
 
         const again = watch()
-        const result = yield* DurableRun.execute(payload).pipe(Effect.provide(engine(dir, simulator, again.layer)))
+        const result = yield* DurableRun.execute(payload).pipe(Effect.provide(engineOver(dir, simulator, again.layer)))
         assert.strictEqual(result.accepted, events)
         assert.strictEqual(result.segments, events / segmentEvents)
         yield* assertEveryEventOnce(simulator)

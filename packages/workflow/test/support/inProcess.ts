@@ -5,6 +5,8 @@
  */
 import { Backfills, OrbClient } from "@effect-orb/backfills"
 import { OrbSimulator } from "@effect-orb/simulator"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
@@ -38,3 +40,31 @@ export const withEngine = <A, E, R>(
 /** A run that must fail as a run: its `RunFailed` (a state file that cannot be written is no such failure). */
 export const runFailure = (payload: DurableRun.RunPayload) =>
   DurableRun.execute(payload).pipe(Effect.catchTag("StateUnwritable", Effect.die), Effect.flip)
+
+/**
+ * The engine on `dir`'s state file and the library over a simulator already built (its context, with its test
+ * client), through `client`: a layer over that client that watches, holds or changes the run's requests.
+ */
+export const engineOver = (
+  dir: string,
+  simulator: Context.Context<OrbSimulator.OrbSimulator | HttpClient.HttpClient>,
+  client: Layer.Layer<HttpClient.HttpClient, never, HttpClient.HttpClient>
+) =>
+  DurableRun.layer.pipe(
+    Layer.provideMerge(DurableEngine.layerSqlite({ filename: path.join(dir, "state.sqlite") })),
+    Layer.provideMerge(
+      Backfills.layer.pipe(
+        Layer.provideMerge(OrbClient.layer({ apiKey: Redacted.make("sk-sim"), baseUrl: "http://127.0.0.1/v1" })),
+        Layer.provideMerge(client)
+      )
+    ),
+    Layer.provideMerge(Layer.succeedContext(simulator)),
+    Layer.orDie
+  )
+
+/** A fresh folder, removed with the scope. */
+export const tempFolder = (prefix: string) =>
+  Effect.acquireRelease(
+    Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), prefix))),
+    (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+  )
