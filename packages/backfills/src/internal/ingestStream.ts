@@ -147,7 +147,7 @@ export const ingestInto = <A, E, R>(
       ? RateLimiter.unlimited
       : yield* RateLimiter.make(quota, Option.getOrUndefined(yield* Effect.serviceOption(IngestBudget.IngestBudget)))
 
-    // A backfill the caller has just fetched is taken as it is, before and after (see `IngestStreamOptions.backfill`).
+    // A backfill the caller fetched is taken as it is, before and after (see `IngestStreamOptions.backfill`).
     const given = options.backfill
     if (given !== undefined && (ids.length !== 1 || given.id !== ids[0])) {
       return yield* new OrbError.InvalidInput({
