@@ -16,6 +16,7 @@ import { DurableEngine, DurableRun, RunSource } from "@effect-orb/workflow"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as DateTime from "effect/DateTime"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
@@ -38,18 +39,33 @@ const sizeOf = (file: string) => (fs.existsSync(file) ? fs.statSync(file).size :
 /** The state file's bytes as they stand, the main file and its write-ahead log apart. */
 const stateBytes = (state: string) => ({ stateDbBytes: sizeOf(state), stateWalBytes: sizeOf(`${state}-wal`) })
 
-/** Holds every ingest request after the first `after`, and says so once on stdout. */
+/**
+ * Holds every ingest request after the first `after`, and says so once on stdout once those `after` are answered:
+ * with two segments in flight the next one's request leaves before the one before's last is answered, and a kill on
+ * the first held request would lose that one on its way.
+ */
 const holdingIngestsAfter = (after: number): Layer.Layer<HttpClient.HttpClient> =>
   Layer.effect(
     HttpClient.HttpClient,
-    Effect.map(HttpClient.HttpClient, (client) => {
+    Effect.gen(function*() {
+      const client = yield* HttpClient.HttpClient
+      const letThrough = yield* Deferred.make<void>()
       let ingests = 0
-      return HttpClient.mapRequestEffect(client, (request) => {
-        if (!request.url.includes("/ingest")) return Effect.succeed(request)
+      let answered = 0
+      return HttpClient.transform(client, (response, request) => {
+        if (!request.url.includes("/ingest")) return response
         ingests++
-        if (ingests <= after) return Effect.succeed(request)
+        if (ingests <= after) {
+          return Effect.ensuring(
+            response,
+            Effect.suspend(() => ++answered === after ? Deferred.succeed(letThrough, undefined) : Effect.void)
+          )
+        }
         return ingests === after + 1
-          ? Effect.zipRight(Effect.sync(() => process.stdout.write(`${crashMarker}\n`)), Effect.never)
+          ? Deferred.await(letThrough).pipe(
+            Effect.zipRight(Effect.sync(() => process.stdout.write(`${crashMarker}\n`))),
+            Effect.zipRight(Effect.never)
+          )
           : Effect.never
       })
     })
