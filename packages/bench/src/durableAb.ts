@@ -8,7 +8,7 @@
  *   times, each round a fresh simulator (from the first DIR) and a fresh client process with the durable scenario's
  *   settings (100,000 events, segments of 5,000, batches of 500, concurrency 4, no quota); VARIANT is `memory` or
  *   `durable`. Prints each client's median wall and CPU, and the median of its rounds' ratios to the first client's
- *   in the same round.
+ *   in the same round. With `AB_PROFILE=DIR` set, each client process writes a CPU profile into `DIR/LABEL`.
  */
 import { mkdirSync, rmSync } from "node:fs"
 import * as Path from "node:path"
@@ -74,7 +74,10 @@ const run = async (rounds: number, specs: ReadonlyArray<string>) => {
           batchSize: 500
         }
       }
-      const measured = await runClient(Path.join(client.dir, "durable.mjs"), job, 120_000, undefined)
+      const profiles = process.env.AB_PROFILE === undefined
+        ? undefined
+        : Path.join(process.env.AB_PROFILE, client.label)
+      const measured = await runClient(Path.join(client.dir, "durable.mjs"), job, 120_000, profiles)
       await server.stop()
       rmSync(Path.dirname(state), { recursive: true, force: true })
       walls[i].push(Math.round(measured.wallMs))

@@ -1,6 +1,7 @@
 /**
  * A whole backfill run as a durable workflow (`@effect/workflow`): create, ingest the source segment by segment,
- * close, await reflection. Each step is an activity whose result the engine journals, so a run that a crash, an
+ * close, await reflection. Each step's result is journaled (the create, close and polls as the engine's activities,
+ * each segment as a row of the engine database's segments table), so a run that a crash, an
  * OOM kill or a deploy stops resumes where it was, in this process or another, and ends once: the create is keyed
  * from the execution (a crash between the POST and the journal gives back the same backfill), each segment's
  * requests are keyed from the backfill and their events (a segment sent again is Orb's replay), and a close of a

@@ -93,8 +93,13 @@ export const RunPayload = Schema.Struct({
     timeframeEnd: Backfill.Timestamp
   }))),
   source: RunSource.RunSource,
-  /** Events per segment (one activity): a few thousand, so that a crash costs at most that much sent again. */
+  /** Events per segment (one journal entry): a few thousand, so that a crash costs at most that much sent again. */
   segmentEvents: Schema.Int.pipe(Schema.between(1, 1_000_000)),
+  /**
+   * Where the run journals its segments: `table`, a row each in the segments' table of the engine's database;
+   * absent in runs submitted before, whose segments are the engine's activities (and are resumed as such).
+   */
+  segmentJournal: Schema.optional(Schema.Literal("table")),
   batchSize: Schema.Int.pipe(Schema.between(1, Backfill.maxEventsPerRequest)),
   concurrency: Schema.Int.pipe(Schema.between(1, 64)),
   quota: Schema.Union(Schema.Literal(false), Quota),

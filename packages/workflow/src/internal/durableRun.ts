@@ -1,9 +1,10 @@
 /**
- * The steps of a durable run, each an activity (journaled by the engine, run again only if it never finished).
+ * The steps of a durable run, each journaled and run again only if it never finished: the create, close, polls and
+ * reverts as the engine's activities, the segments in the segments' journal (`segmentJournal.ts`).
  */
 import { Backfill, Backfills, IdempotencyKey, IngestBudget, OrbError, RetryPolicy } from "@effect-orb/backfills"
 import * as RateLimiter from "@effect/experimental/RateLimiter"
-import type * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlClient from "@effect/sql/SqlClient"
 import * as Activity from "@effect/workflow/Activity"
 import * as DurableClock from "@effect/workflow/DurableClock"
 import * as Workflow from "@effect/workflow/Workflow"
@@ -29,7 +30,9 @@ import * as CancelRequests from "./cancelRequests.js"
 import * as RunOrb from "./runOrb.js"
 import * as RunProgress from "./runProgress.js"
 import * as RunStates from "./runStates.js"
+import * as SegmentJournal from "./segmentJournal.js"
 import * as SqlRateLimiterStore from "./sqlRateLimiterStore.js"
+import * as StateStore from "./stateStore.js"
 
 /** Why a step failed, as the engine journals it. */
 class StepFailed extends Schema.TaggedError<StepFailed>("@effect-orb/workflow/StepFailed")("StepFailed", {
@@ -66,6 +69,11 @@ const SegmentResult = Schema.Struct({
   acceptedByWindow: Schema.optional(Schema.Array(Schema.NonNegativeInt)),
   failed: Schema.NonNegativeInt
 })
+
+/** A segment's outcome as its journal keeps it. */
+const SegmentOutcome = Schema.parseJson(Schema.Either({ right: SegmentResult, left: StepFailed }))
+const encodeOutcome = Schema.encodeSync(SegmentOutcome)
+const decodeOutcome = Schema.decodeUnknown(SegmentOutcome)
 
 /**
  * Within one attempt of an activity, an outage is waited out: the keys make every request safe to send again, and
@@ -158,6 +166,9 @@ const windowOfEvent = (windows: ReadonlyArray<Backfill.Timeframe>, event: unknow
  */
 export const layer = Layer.unwrapEffect(Effect.gen(function*() {
   yield* Effect.orDie(CancelRequests.ensure)
+  yield* Effect.orDie(SegmentJournal.ensure)
+  const sql = yield* SqlClient.SqlClient
+  const health = Option.getOrUndefined(yield* Effect.serviceOption(StateStore.StateHealth))
   // The runs this process executes share the account's budget, in the engine's database, with every process on
   // it (one given in context, or the budget of the process's Orb connection); without either, they share one
   // pace per quota in this process, so that runs at once stay within the account's quota together.
@@ -254,12 +265,22 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
       }
       const overlapWait = payload.overlapWaitMillis ?? Duration.toMillis(defaultOverlapWait)
 
+      // The run's backfills as this process last fetched them: before the first segment it sends, each is fetched
+      // and checked against the journal (a copy of the state file resumed after the run went on is caught there).
+      const seen = new Map<string, Backfill.Backfill>()
+
       // Only a backfill this run saw open is its own: one in any other state was not made by this submission. A
-      // create's answer cannot tell (Orb replays a key's first answer, `pending` as it was then): it is fetched.
+      // create's answer cannot tell (Orb replays a key's first answer, `pending` as it was then): it is fetched. One
+      // fetched open is as the first segment this process sends would fetch it: that one need not.
       const isOpen = (answer: Backfill.Backfill) =>
         Effect.flatMap(
           Effect.orElseSucceed(throughOutages(backfills.fetch(answer.id)), () => answer),
-          (backfill) => Effect.map(DateTime.now, (now) => Backfill.isOpen(backfill, now.epochMillis))
+          (backfill) =>
+            Effect.map(DateTime.now, (now) => {
+              const open = Backfill.isOpen(backfill, now.epochMillis)
+              if (open && backfill !== answer) seen.set(backfill.id, backfill)
+              return open
+            })
         )
 
       const create = (window: number, attempt: number) =>
@@ -464,6 +485,32 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
         (yes) => yes ? Effect.fail(new StepFailed({ stage: "cancel", reason: "the run was cancelled" })) : Effect.void
       )
 
+      // The segments journaled (`SegmentJournal`), read once: a resume replays them from here. A run submitted before
+      // the table journals its segments as the engine's activities, as it began.
+      const inTable = payload.segmentJournal === "table"
+      const journal = inTable ? yield* Effect.orDie(SegmentJournal.load(executionId)) : new Map<number, string>()
+      /**
+       * A segment's step: its outcome as journaled, or the segment run and its outcome (a success or a typed
+       * failure) journaled before anything depends on it. A write that fails stops the run as the engine's own
+       * storage failing does (a defect, never journaled as the run's outcome): it resumes from the segment.
+       */
+      const journaled = <R>(index: number, step: Effect.Effect<typeof SegmentResult.Type, StepFailed, R>) =>
+        !inTable
+          ? Activity.make({ name: `segment-${index}`, success: SegmentResult, error: StepFailed, execute: step })
+          : Effect.suspend(() => {
+            const kept = journal.get(index)
+            if (kept !== undefined) return Effect.flatten(Effect.orDie(decodeOutcome(kept)))
+            return Effect.either(step).pipe(
+              Effect.tap((outcome) =>
+                SegmentJournal.record(executionId, index, encodeOutcome(outcome)).pipe(
+                  StateStore.asStateWrite(health, sql),
+                  Effect.orDie
+                )
+              ),
+              Effect.flatten
+            )
+          })
+
       // What the finished segments add up to; and, for the segments in flight, what each has sent so far.
       const totals = { read: 0, accepted: 0, failed: 0, segments: 0 }
       const inFlight = new Map<number, { readonly accepted: number; readonly failed: number }>()
@@ -479,10 +526,6 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
       // The requests in flight of every segment: two segments may send at once (see the loop), as many requests in
       // flight together as the run's concurrency.
       const slots = yield* Effect.makeSemaphore(payload.concurrency)
-
-      // The run's backfills as this process last fetched them: before the first segment it sends, each is fetched
-      // and checked against the journal (a copy of the state file resumed after the run went on is caught there).
-      const seen = new Map<string, Backfill.Backfill>()
 
       /**
        * The backfill as Orb has it now, unless the journal has it open while someone else closed or reverted it
@@ -517,11 +560,9 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
         from: { readonly offset: number; readonly line: number },
         handoff: Handoff
       ) =>
-        Activity.make({
-          name: `segment-${index}`,
-          success: SegmentResult,
-          error: StepFailed,
-          execute: Effect.gen(function*() {
+        journaled(
+          index,
+          Effect.gen(function*() {
             const where = `ingest (segment ${index}, from ${RunSource.where(payload.source, from.line, from.offset)})`
             // The first segment this process sends (not replayed from the journal): the rate starts here.
             if (progress.sending === undefined) {
@@ -663,7 +704,7 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
               failed: refused + read.unreadable.length
             }
           })
-        })
+        )
 
       // "Already closed" is done: a close sent again after a crash finds the backfill closed.
       const close = (id: string, window: number) =>
@@ -994,6 +1035,7 @@ export const payload = (spec: DurableRun.RunSpec): Effect.Effect<DurableRun.RunP
       ...(windows.length > 1 ? { windows } : {}),
       source: spec.source,
       segmentEvents: spec.segmentEvents ?? 5_000,
+      segmentJournal: "table",
       batchSize: spec.batchSize ?? Backfill.maxEventsPerRequest,
       concurrency: spec.concurrency ?? 4,
       quota: spec.quota ?? Backfills.liveModeQuota,

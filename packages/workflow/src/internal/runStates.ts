@@ -1,6 +1,7 @@
 /**
  * Where durable runs are, read from the engine's own records (the messages and replies `@effect/cluster` keeps
- * for each workflow and activity), so that progress has no second bookkeeping that could drift from the truth.
+ * for each workflow and activity, and the segments' journal), so that progress has no second bookkeeping that could
+ * drift from the truth.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
@@ -11,6 +12,7 @@ import * as Schema from "effect/Schema"
 import type * as DurableRun from "../DurableRun.js"
 import * as RunSource from "../RunSource.js"
 import * as CancelRequests from "./cancelRequests.js"
+import * as SegmentJournal from "./segmentJournal.js"
 
 interface Row {
   readonly entity_id: string
@@ -92,6 +94,12 @@ const entries = (
       if (row.tag === "run") entry.run ??= row
       else entry.activities.push(row)
     }
+    const segmentsOf = new Map<string, Array<{ readonly segment: number; readonly outcome: string }>>()
+    for (const row of yield* SegmentJournal.all) {
+      let rows = segmentsOf.get(row.execution_id)
+      if (rows === undefined) segmentsOf.set(row.execution_id, rows = [])
+      rows.push(row)
+    }
     const states: Array<Entry> = []
     for (const [executionId, { activities, run }] of runs) {
       if (run === undefined) continue
@@ -107,10 +115,20 @@ const entries = (
       // An activity runs again after a crash under the same name: its last reply counts.
       const latest = new Map<string, Row>()
       for (const row of activities) latest.set(parse(row.payload)?.name ?? "", row)
+      // Segments journaled in the table (`SegmentJournal`): a success each, or the typed failure that ended them.
+      for (const { outcome, segment } of segmentsOf.get(executionId) ?? []) {
+        const kept = parse(outcome)
+        if (kept?._tag === "Right") {
+          totals.read += kept.right.read
+          totals.accepted += kept.right.accepted
+          totals.failed += kept.right.failed
+          ends.set(Number(segment), kept.right.next)
+        } else if (kept?._tag === "Left") {
+          lastError = `${kept.left.stage}: ${kept.left.reason}`
+        }
+      }
       const last = activities[activities.length - 1]
-      const current: string | undefined = last === undefined ? undefined : parse(last.payload)?.name
-      // A durable sleep between polls is an activity of the engine's own.
-      const step = current?.replace(/^DurableClock\//, "")
+      let current: string | undefined = last === undefined ? undefined : parse(last.payload)?.name
       for (const [name, row] of latest) {
         const exit = exitOf(parse(row.reply))
         if (exit === undefined) continue
@@ -140,9 +158,22 @@ const entries = (
         }
       }
       // The position is the end of the segments finished from the start: past one still in flight, none is done.
-      for (let index = 0; ends.has(index); index++) totals.position = ends.get(index)!
+      let finished = 0
+      for (; ends.has(finished); finished++) totals.position = ends.get(finished)!
       const exit = exitOf(parse(run.reply))
-      const inFlight = current !== undefined && exitOf(parse(latest.get(current)!.reply)) === undefined
+      let inFlight = current !== undefined && exitOf(parse(latest.get(current)!.reply)) === undefined
+      // A run journaling its segments in the table is ingesting from its last window's create to its close: the
+      // step is the first segment not journaled, in flight until the run ends.
+      const windowCount = Array.isArray(payload.windows) ? payload.windows.length : 1
+      if (
+        payload.segmentJournal === "table" && current !== undefined && !inFlight &&
+        /^create(-w\d+)?(-o\d+)?$/.test(current) && backfillIds.filter((id) => id !== undefined).length === windowCount
+      ) {
+        current = `segment-${finished}`
+        inFlight = exit === undefined
+      }
+      // A durable sleep between polls is an activity of the engine's own.
+      const step = current?.replace(/^DurableClock\//, "")
       const stage: DurableRun.RunState["stage"] = exit !== undefined
         ? exit._tag === "Success" ? "done" : "failed"
         : current === undefined || /^(recover-)?create(-w\d+)?(-o\d+)?$/.test(current) ||
@@ -229,7 +260,7 @@ const failureOf = (cause: Json | undefined): Json | undefined => {
 
 /**
  * Deletes the engine's rows of the runs that finished before `finishedBefore` (their messages and replies, their
- * durable clock's, their cancel request), in one transaction per run. Kept whatever their age: unfinished runs, and
+ * durable clock's, their segments', their cancel request), in one transaction per run. Kept whatever their age: unfinished runs, and
  * failed runs that may have left their backfill open.
  */
 export const prune = (workflowName: string) =>
@@ -251,6 +282,7 @@ export const prune = (workflowName: string) =>
         yield* sql`DELETE FROM cluster_messages
           WHERE entity_id = ${run.executionId} AND ${sql.in("entity_type", entityTypes)}`
         yield* CancelRequests.forget(run.executionId)
+        yield* SegmentJournal.forget(run.executionId)
       }).pipe(sql.withTransaction)
     }
     return chosen

@@ -223,6 +223,18 @@ const refuseStorageFailures = (sql: SqlClient.SqlClient) =>
 const checkpoint = (sql: SqlClient.SqlClient) => Effect.ignore(sql`PRAGMA wal_checkpoint(PASSIVE)`)
 
 /**
+ * A write of the runs' own to the state file (a segment's journal entry), as the engine's writes are: its failure
+ * reported to the health, and the journal checkpointed after it. Elsewhere (Postgres), the write as it is.
+ */
+export const asStateWrite =
+  (health: StateHealth["Type"] | undefined, sql: SqlClient.SqlClient) =>
+  <A, E, R>(write: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    health === undefined ? write : write.pipe(
+      Effect.tapErrorCause((cause) => Cause.isInterruptedOnly(cause) ? Effect.void : health.failed),
+      Effect.tap(() => checkpoint(sql))
+    )
+
+/**
  * The cluster's storages watched, and checkpointed at the steps: after a run's submission and after each step's
  * start (an activity's request is saved once the step before it has its result: not every reply passes through
  * this service, some are saved by the storage's own handlers), and after the replies that do pass. At shutdown the
