@@ -114,6 +114,33 @@ describe("the segments' journal", () => {
     30_000
   )
 
+  it.scopedLive("a segment's outcome journaled first by another process is the run's", () =>
+    Effect.gen(function*() {
+      const { dir, payload, simulator } = yield* setup
+      const release = yield* Deferred.make<void>()
+      yield* Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        const run = yield* Effect.fork(Effect.flip(DurableRun.execute(payload)))
+        let state: DurableRun.RunState | undefined
+        while (state?.accepted !== segmentEvents) {
+          yield* Effect.sleep("20 millis")
+          state = (yield* DurableRun.list)[0]
+        }
+        // While the second segment's request is held, another process (a runner taken for dead that was not)
+        // journals that segment as failed.
+        const elsewhere = { _tag: "Left", left: { _tag: "StepFailed", stage: "elsewhere", reason: "journaled first" } }
+        yield* sql`INSERT INTO effect_orb_run_segments (execution_id, segment, outcome)
+          VALUES (${state.executionId}, 1, ${JSON.stringify(elsewhere)})`
+        yield* Deferred.succeed(release, undefined)
+        const failure = yield* Fiber.join(run)
+        assert.strictEqual(failure._tag, "DurableRunFailed")
+        if (failure._tag !== "DurableRunFailed") return
+        assert.strictEqual(failure.stage, "elsewhere")
+        assert.strictEqual(failure.reason, "journaled first")
+        assert.isTrue(failure.reverted)
+      }).pipe(Effect.provide(engineOver(dir, simulator, holdingAfterFirstIngest(release))))
+    }), 30_000)
+
   it.scopedLive(
     "a run submitted before the table journals its segments as the engine's activities",
     () =>

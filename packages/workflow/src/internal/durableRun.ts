@@ -501,13 +501,17 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
             const kept = journal.get(index)
             if (kept !== undefined) return Effect.flatten(Effect.orDie(decodeOutcome(kept)))
             return Effect.either(step).pipe(
-              Effect.tap((outcome) =>
-                SegmentJournal.record(executionId, index, encodeOutcome(outcome)).pipe(
+              Effect.flatMap((outcome) => {
+                const encoded = encodeOutcome(outcome)
+                return SegmentJournal.record(executionId, index, encoded).pipe(
                   StateStore.asStateWrite(health, sql),
-                  Effect.orDie
+                  Effect.orDie,
+                  // Another process's outcome for the segment, journaled first, is the run's.
+                  Effect.flatMap((journaled) =>
+                    journaled === encoded ? outcome : Effect.flatten(Effect.orDie(decodeOutcome(journaled)))
+                  )
                 )
-              ),
-              Effect.flatten
+              })
             )
           })
 

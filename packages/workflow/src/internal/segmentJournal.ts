@@ -56,13 +56,24 @@ export const all: Effect.Effect<
     )
 )
 
-/** Writes a segment's outcome; one already written (by a process that raced this one) stays as it was. */
-export const record = (executionId: string, segment: number, outcome: string) =>
+/**
+ * Writes a segment's outcome, and gives back the one journaled: one already written (by a process that ran the same
+ * segment, a runner taken for dead that was not) stays as it was, and is the run's.
+ */
+export const record = (
+  executionId: string,
+  segment: number,
+  outcome: string
+): Effect.Effect<string, SqlError.SqlError, SqlClient.SqlClient> =>
   Effect.flatMap(
     SqlClient.SqlClient,
     (sql) =>
       sql`INSERT INTO ${sql(table)} (execution_id, segment, outcome) VALUES (${executionId}, ${segment}, ${outcome})
-      ON CONFLICT DO NOTHING`
+      ON CONFLICT DO NOTHING`.pipe(
+        Effect.zipRight(sql<{ readonly outcome: string }>`
+        SELECT outcome FROM ${sql(table)} WHERE execution_id = ${executionId} AND segment = ${segment}`),
+        Effect.map((rows) => rows[0]?.outcome ?? outcome)
+      )
   )
 
 /** Forgets a run's segments, with its engine rows when it is pruned. */
