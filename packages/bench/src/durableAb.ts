@@ -8,7 +8,8 @@
  *   times, each round a fresh simulator (from the first DIR) and a fresh client process with the durable scenario's
  *   settings (100,000 events, segments of 5,000, batches of 500, concurrency 4, no quota); VARIANT is `memory` or
  *   `durable`. Prints each client's median wall and CPU, and the median of its rounds' ratios to the first client's
- *   in the same round. With `AB_PROFILE=DIR` set, each client process writes a CPU profile into `DIR/LABEL`.
+ *   in the same round. With `AB_EVENTS=N` set, N events instead of 100,000; with `AB_PROFILE=DIR` set, each client
+ *   process writes a CPU profile into `DIR/LABEL`.
  */
 import { mkdirSync, rmSync } from "node:fs"
 import * as Path from "node:path"
@@ -17,7 +18,8 @@ import { buildWorkers, runClient, startServer } from "./harness/processes.js"
 import { apiKey } from "./harness/settings.js"
 import type { Job } from "./Protocol.js"
 
-const events = 100_000
+/** The durable scenario's 100,000, or `AB_EVENTS`. */
+const events = Number(process.env.AB_EVENTS ?? 100_000)
 
 const median = (values: ReadonlyArray<number>) => {
   const sorted = [...values].sort((a, b) => a - b)
@@ -77,7 +79,12 @@ const run = async (rounds: number, specs: ReadonlyArray<string>) => {
       const profiles = process.env.AB_PROFILE === undefined
         ? undefined
         : Path.join(process.env.AB_PROFILE, client.label)
-      const measured = await runClient(Path.join(client.dir, "durable.mjs"), job, 120_000, profiles)
+      const measured = await runClient(
+        Path.join(client.dir, "durable.mjs"),
+        job,
+        Math.max(120_000, events * 3),
+        profiles
+      )
       await server.stop()
       rmSync(Path.dirname(state), { recursive: true, force: true })
       walls[i].push(Math.round(measured.wallMs))
