@@ -129,8 +129,8 @@ describe("the segments' journal", () => {
         // While the second segment's request is held, another process (a runner taken for dead that was not)
         // journals that segment as failed.
         const elsewhere = { _tag: "Left", left: { _tag: "StepFailed", stage: "elsewhere", reason: "journaled first" } }
-        yield* sql`INSERT INTO effect_orb_run_segments (execution_id, segment, outcome)
-          VALUES (${state.executionId}, 1, ${JSON.stringify(elsewhere)})`
+        yield* sql`INSERT INTO effect_orb_run_segments (execution_id, submission, segment, outcome)
+          VALUES (${state.executionId}, ${payload.submission}, 1, ${JSON.stringify(elsewhere)})`
         yield* Deferred.succeed(release, undefined)
         const failure = yield* Fiber.join(run)
         assert.strictEqual(failure._tag, "DurableRunFailed")
@@ -140,6 +140,28 @@ describe("the segments' journal", () => {
         assert.isTrue(failure.reverted)
       }).pipe(Effect.provide(engineOver(dir, simulator, holdingAfterFirstIngest(release))))
     }), 30_000)
+
+  it.scopedLive(
+    "rows left by an earlier submission of the run key answer nothing: the new run sends every event",
+    () =>
+      Effect.gen(function*() {
+        const { dir, payload, simulator } = yield* setup
+        yield* Effect.gen(function*() {
+          const sql = yield* SqlClient.SqlClient
+          // An earlier submission's first segment, said to be the whole source (pruned, but left by a late runner).
+          const executionId = yield* DurableRun.BackfillRun.executionId(payload)
+          const stale = { _tag: "Right", right: { next: 0, nextLine: 1, eof: true, read: 7, accepted: 7, failed: 0 } }
+          yield* sql`INSERT INTO effect_orb_run_segments (execution_id, submission, segment, outcome)
+          VALUES (${executionId}, ${"0".repeat(16)}, 0, ${JSON.stringify(stale)})`
+          const result = yield* DurableRun.execute(payload)
+          assert.strictEqual(result.accepted, events)
+          assert.strictEqual(result.segments, 3)
+          const [done] = yield* DurableRun.list
+          assert.deepInclude(done, { stage: "done", read: events, accepted: events })
+        }).pipe(Effect.provide(engineOver(dir, simulator, Layer.effect(HttpClient.HttpClient, HttpClient.HttpClient))))
+      }),
+    30_000
+  )
 
   it.scopedLive(
     "a run submitted before the table journals its segments as the engine's activities",

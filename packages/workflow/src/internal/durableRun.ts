@@ -488,11 +488,14 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
       // The segments journaled (`SegmentJournal`), read once: a resume replays them from here. A run submitted before
       // the table journals its segments as the engine's activities, as it began.
       const inTable = payload.segmentJournal === "table"
-      const journal = inTable ? yield* Effect.orDie(SegmentJournal.load(executionId)) : new Map<number, string>()
+      const journal = inTable
+        ? yield* Effect.orDie(SegmentJournal.load(executionId, payload.submission))
+        : new Map<number, string>()
       /**
        * A segment's step: its outcome as journaled, or the segment run and its outcome (a success or a typed
-       * failure) journaled before anything depends on it. A write that fails stops the run as the engine's own
-       * storage failing does (a defect, never journaled as the run's outcome): it resumes from the segment.
+       * failure) journaled before anything depends on it. A write that keeps failing stops the run as the engine's
+       * own storage failing does (a defect; on a state file never journaled as the run's outcome): it resumes from
+       * the segment.
        */
       const journaled = <R>(index: number, step: Effect.Effect<typeof SegmentResult.Type, StepFailed, R>) =>
         !inTable
@@ -503,8 +506,9 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
             return Effect.either(step).pipe(
               Effect.flatMap((outcome) => {
                 const encoded = encodeOutcome(outcome)
-                return SegmentJournal.record(executionId, index, encoded).pipe(
+                return SegmentJournal.record(executionId, payload.submission, index, encoded).pipe(
                   StateStore.asStateWrite(health, sql),
+                  SegmentJournal.throughOutages,
                   Effect.orDie,
                   // Another process's outcome for the segment, journaled first, is the run's.
                   Effect.flatMap((journaled) =>

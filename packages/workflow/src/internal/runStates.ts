@@ -94,7 +94,10 @@ const entries = (
       if (row.tag === "run") entry.run ??= row
       else entry.activities.push(row)
     }
-    const segmentsOf = new Map<string, Array<{ readonly segment: number; readonly outcome: string }>>()
+    const segmentsOf = new Map<
+      string,
+      Array<{ readonly submission: string; readonly segment: number; readonly outcome: string }>
+    >()
     for (const row of yield* SegmentJournal.all) {
       let rows = segmentsOf.get(row.execution_id)
       if (rows === undefined) segmentsOf.set(row.execution_id, rows = [])
@@ -115,16 +118,23 @@ const entries = (
       // An activity runs again after a crash under the same name: its last reply counts.
       const latest = new Map<string, Row>()
       for (const row of activities) latest.set(parse(row.payload)?.name ?? "", row)
-      // Segments journaled in the table (`SegmentJournal`): a success each, or the typed failure that ended them.
-      for (const { outcome, segment } of segmentsOf.get(executionId) ?? []) {
+      // Segments journaled in the table (`SegmentJournal`), this submission's: a success each, or the typed failure
+      // that ended them (the first one: a failure makes the segments after it fail for it).
+      const inTable = payload.segmentJournal === "table"
+      let lastSegment: { readonly index: number; readonly eof: boolean } | undefined
+      for (const { outcome, segment, submission } of segmentsOf.get(executionId) ?? []) {
+        if (!inTable || submission !== payload.submission) continue
         const kept = parse(outcome)
         if (kept?._tag === "Right") {
           totals.read += kept.right.read
           totals.accepted += kept.right.accepted
           totals.failed += kept.right.failed
           ends.set(Number(segment), kept.right.next)
+          if (lastSegment === undefined || Number(segment) > lastSegment.index) {
+            lastSegment = { index: Number(segment), eof: kept.right.eof === true }
+          }
         } else if (kept?._tag === "Left") {
-          lastError = `${kept.left.stage}: ${kept.left.reason}`
+          lastError ??= `${kept.left.stage}: ${kept.left.reason}`
         }
       }
       const last = activities[activities.length - 1]
@@ -150,7 +160,8 @@ const entries = (
             status: blocked.status
           }
         }
-        if (name.startsWith("segment-")) {
+        // A run journaling in the table has no segment activities (one an older runner ran is not counted twice).
+        if (name.startsWith("segment-") && !inTable) {
           totals.read += exit.value.read
           totals.accepted += exit.value.accepted
           totals.failed += exit.value.failed
@@ -163,13 +174,16 @@ const entries = (
       const exit = exitOf(parse(run.reply))
       let inFlight = current !== undefined && exitOf(parse(latest.get(current)!.reply)) === undefined
       // A run journaling its segments in the table is ingesting from its last window's create to its close: the
-      // step is the first segment not journaled, in flight until the run ends.
+      // step is the first segment not journaled, in flight until the run ends; once the last one is (the source's
+      // end), the close.
       const windowCount = Array.isArray(payload.windows) ? payload.windows.length : 1
       if (
-        payload.segmentJournal === "table" && current !== undefined && !inFlight &&
+        inTable && current !== undefined && !inFlight &&
         /^create(-w\d+)?(-o\d+)?$/.test(current) && backfillIds.filter((id) => id !== undefined).length === windowCount
       ) {
-        current = `segment-${finished}`
+        current = lastSegment?.eof === true && lastSegment.index === finished - 1
+          ? windowCount === 1 ? "close" : "close-w0"
+          : `segment-${finished}`
         inFlight = exit === undefined
       }
       // A durable sleep between polls is an activity of the engine's own.

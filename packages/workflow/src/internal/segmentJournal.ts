@@ -8,70 +8,107 @@
  * failure), before anything depends on it, and a segment with no row runs again from its start (its batches are the
  * same: Orb replays them). The other steps (create, close, polls, reverts, sleeps) stay the engine's activities.
  */
+import { RetryPolicy } from "@effect-orb/backfills"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 
 const table = "effect_orb_run_segments"
 
+/**
+ * A row is the segment's of one submission of the run (`RunPayload.submission`): the same run key submitted again
+ * after a prune is a new run, which a row left behind (by a runner taken for dead that finished its segment late, or
+ * by an older version's prune, which knows no such table) must not answer.
+ */
 const ensureTable = (sql: SqlClient.SqlClient) =>
   sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (
     execution_id VARCHAR(255) NOT NULL,
+    submission VARCHAR(64) NOT NULL,
     segment INTEGER NOT NULL,
     outcome TEXT NOT NULL,
-    PRIMARY KEY (execution_id, segment)
+    PRIMARY KEY (execution_id, submission, segment)
   )`
 
 /** Makes the table, where a run's process starts (as `CancelRequests.ensure`, for the same reason). */
 export const ensure = Effect.flatMap(SqlClient.SqlClient, ensureTable)
 
+/**
+ * The journal's reads and writes are the run's steps. A server's database that fails (a dropped connection, a
+ * failover) is tried again for as long as an outage of Orb would be, rather than ending the run on a blip; a state
+ * file's failures are not a blip (a full disk, a broken file: the state file's health says so), and are tried again
+ * only briefly (a lock another process holds a moment).
+ */
+export const throughOutages = <A, R>(
+  effect: Effect.Effect<A, SqlError.SqlError, R>
+): Effect.Effect<A, SqlError.SqlError, R | SqlClient.SqlClient> =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql.onDialectOrElse({
+      sqlite: () => Effect.retry(effect, { times: 3, schedule: Schedule.spaced("100 millis") }),
+      orElse: () => Effect.retry(effect, { schedule: RetryPolicy.outages })
+    }))
+
 /** A run's journaled segments: each one's outcome, as written, by its number. */
 export const load = (
-  executionId: string
+  executionId: string,
+  submission: string
 ): Effect.Effect<Map<number, string>, SqlError.SqlError, SqlClient.SqlClient> =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     Effect.map(
-      sql<{ readonly segment: number; readonly outcome: string }>`
-        SELECT segment, outcome FROM ${sql(table)} WHERE execution_id = ${executionId}`,
+      throughOutages(sql<{ readonly segment: number; readonly outcome: string }>`
+        SELECT segment, outcome FROM ${sql(table)}
+        WHERE execution_id = ${executionId} AND submission = ${submission}`),
       (rows) => new Map(rows.map((row) => [Number(row.segment), row.outcome]))
     ))
 
-/** The table is not there: a state file no run of this version has written, read without writing. */
-const isMissing = (error: SqlError.SqlError) => {
-  const cause = error.cause as { readonly code?: unknown; readonly message?: unknown } | undefined
-  return cause?.code === "42P01" || (typeof cause?.message === "string" && cause.message.includes("no such table"))
-}
+/**
+ * Whether the table is there, asked of the database's catalogue: a query of a missing table would fail, and the
+ * client would keep that failed statement for minutes after the table is made (a reader open meanwhile would show
+ * no progress).
+ */
+const exists = (sql: SqlClient.SqlClient) =>
+  Effect.map(
+    sql.onDialectOrElse({
+      pg: () => sql<{ readonly found: unknown }>`SELECT to_regclass(${table}) AS found`,
+      orElse: () => sql<{ readonly found: unknown }>`SELECT name AS found FROM sqlite_master WHERE name = ${table}`
+    }),
+    (rows) => rows.length > 0 && rows[0].found !== null && rows[0].found !== undefined
+  )
 
-/** Every run's journaled segments, for the runs' states (none in a database without the table). */
+/** Every run's journaled segments in their order, for the runs' states (none in a database without the table). */
 export const all: Effect.Effect<
-  ReadonlyArray<{ readonly execution_id: string; readonly segment: number; readonly outcome: string }>,
+  ReadonlyArray<
+    { readonly execution_id: string; readonly submission: string; readonly segment: number; readonly outcome: string }
+  >,
   SqlError.SqlError,
   SqlClient.SqlClient
-> = Effect.flatMap(
-  SqlClient.SqlClient,
-  (sql) =>
-    sql<{ readonly execution_id: string; readonly segment: number; readonly outcome: string }>`
-    SELECT execution_id, segment, outcome FROM ${sql(table)}`.pipe(
-      Effect.catchIf(isMissing, () => Effect.succeed([]))
-    )
-)
+> = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  Effect.flatMap(exists(sql), (found) =>
+    found
+      ? sql<{ execution_id: string; submission: string; segment: number; outcome: string }>`
+        SELECT execution_id, submission, segment, outcome FROM ${sql(table)} ORDER BY execution_id, segment`
+      : Effect.succeed([])))
 
 /**
  * Writes a segment's outcome, and gives back the one journaled: one already written (by a process that ran the same
- * segment, a runner taken for dead that was not) stays as it was, and is the run's.
+ * segment, a runner taken for dead that was not) stays as it was, and is the run's. Tried once: the caller reports
+ * each failure to the state file's health before it tries again ({@link throughOutages}).
  */
 export const record = (
   executionId: string,
+  submission: string,
   segment: number,
   outcome: string
 ): Effect.Effect<string, SqlError.SqlError, SqlClient.SqlClient> =>
   Effect.flatMap(
     SqlClient.SqlClient,
     (sql) =>
-      sql`INSERT INTO ${sql(table)} (execution_id, segment, outcome) VALUES (${executionId}, ${segment}, ${outcome})
+      sql`INSERT INTO ${sql(table)} (execution_id, submission, segment, outcome)
+      VALUES (${executionId}, ${submission}, ${segment}, ${outcome})
       ON CONFLICT DO NOTHING`.pipe(
         Effect.zipRight(sql<{ readonly outcome: string }>`
-        SELECT outcome FROM ${sql(table)} WHERE execution_id = ${executionId} AND segment = ${segment}`),
+        SELECT outcome FROM ${sql(table)}
+        WHERE execution_id = ${executionId} AND submission = ${submission} AND segment = ${segment}`),
         Effect.map((rows) => rows[0]?.outcome ?? outcome)
       )
   )
