@@ -274,8 +274,8 @@ const failureOf = (cause: Json | undefined): Json | undefined => {
 
 /**
  * Deletes the engine's rows of the runs that finished before `finishedBefore` (their messages and replies, their
- * durable clock's, their segments', their cancel request), in one transaction per run. Kept whatever their age: unfinished runs, and
- * failed runs that may have left their backfill open.
+ * durable clock's, their segments', their cancel request), in one transaction per run. Kept whatever their age:
+ * unfinished runs, and failed runs that may have left their backfill open.
  */
 export const prune = (workflowName: string) =>
 (
