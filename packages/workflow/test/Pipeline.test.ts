@@ -13,6 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { DurableRun, RunSource } from "../src/index.js"
@@ -33,10 +34,10 @@ const line = (i: number) =>
   })
 
 /**
- * The ingest requests in flight, by the segment of their first event, and every request's view when it left. A request
- * whose first event is `hold`'s is never answered.
+ * The ingest requests in flight, by the segment of their first event, and every request's view when it left (and
+ * `sent <segment>` in `timeline`, when given). A request whose first event is `hold`'s is never answered.
  */
-const watch = (hold?: number) => {
+const watch = (hold?: number, timeline?: Array<string>) => {
   const inFlight: Array<number> = []
   const seen: Array<{ readonly segment: number; readonly alongside: ReadonlyArray<number> }> = []
   const layer = Layer.effect(
@@ -49,6 +50,7 @@ const watch = (hold?: number) => {
         const segment = first === null ? -1 : Math.floor(Number(first[1]) / segmentEvents)
         return Effect.acquireUseRelease(
           Effect.sync(() => {
+            timeline?.push(`sent ${segment}`)
             seen.push({ segment, alongside: [...inFlight] })
             inFlight.push(segment)
           }),
@@ -151,6 +153,59 @@ describe("a durable run's segments", () => {
         // The first segment ran again from its start; the second was answered from the journal.
         assert.strictEqual(again.seen.filter((request) => request.segment === 0).length, segmentEvents / 10)
         assert.isFalse(again.seen.some((request) => request.segment === 1))
+      }),
+    60_000
+  )
+  it.scopedLive(
+    "the next segment is read once the one before has its first requests on their way, and before they are answered",
+    () =>
+      Effect.gen(function*() {
+        const { dir, payload, simulator } = yield* setup
+        // Who asked for what, in order: the source's reads (a named source, which says when it is read) and the
+        // requests as they leave.
+        const timeline: Array<string> = []
+        const reader: RunSource.NamedReader = {
+          events: (offset) =>
+            Stream.suspend(() => {
+              timeline.push(`read ${offset / segmentEvents}`)
+              return Stream.map(Stream.range(offset, events - 1), (i) => ({
+                eventName: "api_call",
+                timestamp: DateTime.unsafeMake(start + i * 60_000),
+                externalCustomerId: "acme",
+                idempotencyKey: `p-${i}`,
+                properties: { units: 1 }
+              }))
+            }),
+          size: Effect.succeed(events)
+        }
+        const watched = watch(undefined, timeline)
+        const result = yield* Effect.gen(function*() {
+          const named = yield* DurableRun.payload({
+            runKey: "pipeline-named",
+            source: yield* RunSource.fromNamed("usage"),
+            timeframeStart: payload.timeframeStart,
+            timeframeEnd: payload.timeframeEnd,
+            replaceExistingEvents: false,
+            segmentEvents,
+            batchSize: 10,
+            concurrency,
+            quota: false,
+            until: "closed"
+          })
+          return yield* DurableRun.execute(named)
+        }).pipe(Effect.provide(engineOver(dir, simulator, watched.layer, { usage: reader })))
+        assert.strictEqual(result.accepted, events)
+        yield* assertEveryEventOnce(simulator)
+
+        for (let segment = 1; segment < events / segmentEvents; segment++) {
+          const read = timeline.indexOf(`read ${segment}`)
+          const before = timeline.flatMap((entry, i) => (entry === `sent ${segment - 1}` ? [i] : []))
+          // Its first requests left before the next segment was read: reading the next one did not keep them
+          // (read at once, the second segment was read before the first's first request left).
+          assert.isTrue(before.length > 0 && before[0] < read, timeline.join(", "))
+          // And it was read while the one before still had requests to send: the next one is ready in time.
+          assert.isTrue(before[before.length - 1] > read, timeline.join(", "))
+        }
       }),
     60_000
   )

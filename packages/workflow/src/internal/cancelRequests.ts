@@ -7,11 +7,13 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
+import * as OwnTables from "./ownTables.js"
 
 const table = "effect_orb_cancelled_runs"
 
-const ensureTable = (sql: SqlClient.SqlClient) =>
+const ensureTable = OwnTables.create((sql) =>
   sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (execution_id VARCHAR(255) PRIMARY KEY)`
+)
 
 /**
  * Whether the run was asked to stop. A database that cannot answer reads as "not asked": the run then goes on to its
@@ -32,13 +34,13 @@ export const isRequested = (executionId: string) =>
  * that failed to prepare (the table missing) is remembered as failed by the client's statement cache, and would read
  * "not asked" for minutes after another process made the table with its request.
  */
-export const ensure = Effect.flatMap(SqlClient.SqlClient, ensureTable)
+export const ensure = ensureTable
 
 /** Records a cancel request; requesting twice is one request. */
 export const request = (executionId: string) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    yield* ensureTable(sql)
+    yield* ensureTable
     yield* sql`INSERT INTO ${sql(table)} (execution_id) VALUES (${executionId}) ON CONFLICT DO NOTHING`
   })
 
@@ -46,6 +48,6 @@ export const request = (executionId: string) =>
 export const forget = (executionId: string) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    yield* ensureTable(sql)
+    yield* ensureTable
     yield* sql`DELETE FROM ${sql(table)} WHERE execution_id = ${executionId}`
   })

@@ -10,6 +10,7 @@ import * as DurableClock from "@effect/workflow/DurableClock"
 import * as Workflow from "@effect/workflow/Workflow"
 import * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
 import * as Deferred from "effect/Deferred"
@@ -42,14 +43,36 @@ class StepFailed extends Schema.TaggedError<StepFailed>("@effect-orb/workflow/St
 
 /**
  * What a segment in flight tells the run and the segment after it: where the next one starts, once its events are
- * read (`readTo`); that every request of its own is in flight (`fed`), for the next one's to follow (`after`, the
- * segment before's `fed`), or that it failed before.
+ * read (`readTo`); that its first requests are on their way (`started`), for the next one to be read; that every
+ * request of its own is in flight (`fed`), for the next one's to follow (`after`, the segment before's `fed`), or
+ * that it failed before.
  */
 interface Handoff {
   readonly readTo: Deferred.Deferred<Cursor, StepFailed>
+  readonly started: Deferred.Deferred<void>
   /** `false` when the segment failed first: the next one sends nothing. */
   readonly fed: Deferred.Deferred<boolean>
   readonly after: Deferred.Deferred<boolean> | undefined
+}
+
+/**
+ * A part's events for its ingestion, a batch's worth at a time: the ingestion checks a chunk of events whole before
+ * it sends any batch of it, so one chunk of 5,000 kept the first request until all 5,000 were checked (the run in
+ * memory reads its file in chunks of a few hundred). After the first `firstRequests` batches, `started` is
+ * succeeded: those are on their way.
+ */
+const inBatches = <A>(
+  events: ReadonlyArray<A>,
+  batchSize: number,
+  firstRequests: number,
+  started: Effect.Effect<unknown>
+): Stream.Stream<A> => {
+  const chunks: Array<Chunk.Chunk<A>> = []
+  for (let i = 0; i < events.length; i += batchSize) chunks.push(Chunk.unsafeFromArray(events.slice(i, i + batchSize)))
+  return Stream.concat(
+    Stream.concat(Stream.fromChunks(...chunks.slice(0, firstRequests)), Stream.execute(started)),
+    Stream.fromChunks(...chunks.slice(firstRequests))
+  )
 }
 
 /** Where a segment starts: the offset and line after the segment before it, and whether that one was the last. */
@@ -648,7 +671,12 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
                       Stream.concat(
                         Stream.concat(
                           Stream.execute(window === sent[0] ? behind : Effect.void),
-                          Stream.fromIterable(part.events as ReadonlyArray<typeof Backfill.IngestEvent.Encoded>)
+                          inBatches(
+                            part.events as ReadonlyArray<typeof Backfill.IngestEvent.Encoded>,
+                            payload.batchSize,
+                            payload.concurrency,
+                            window === sent[0] ? Deferred.succeed(handoff.started, undefined) : Effect.void
+                          )
                         ),
                         Stream.execute(
                           window === sent[sent.length - 1] ? Deferred.succeed(handoff.fed, true) : Effect.void
@@ -866,6 +894,7 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
             yield* unlessCancelled
             const handoff: Handoff = {
               readTo: yield* Deferred.make<Cursor, StepFailed>(),
+              started: yield* Deferred.make<void>(),
               fed: yield* Deferred.make<boolean>(),
               after
             }
@@ -881,9 +910,12 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
                 // again on resume, like this one.
                 Effect.onExit((exit) =>
                   Effect.zipRight(
-                    Deferred.succeed(
-                      handoff.fed,
-                      !(Exit.isFailure(exit) && Option.isSome(Cause.failureOption(exit.cause)))
+                    Effect.zipRight(
+                      Deferred.succeed(handoff.started, undefined),
+                      Deferred.succeed(
+                        handoff.fed,
+                        !(Exit.isFailure(exit) && Option.isSome(Cause.failureOption(exit.cause)))
+                      )
                     ),
                     Exit.isFailure(exit) ? Deferred.failCause(handoff.readTo, exit.cause) : Effect.void
                   )
@@ -897,6 +929,10 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
             }
             const cursor = yield* Deferred.await(handoff.readTo)
             if (cursor.eof) break
+            // The next one is read once this one's first requests are on their way: read at once, its thousands of
+            // events took the thread from this one's checks and first requests (the run's very first waited 30 to 50
+            // ms for it), and it is read soon enough, while those requests are answered.
+            yield* Deferred.await(handoff.started)
             from = { offset: cursor.next, line: cursor.nextLine }
           }
           while (running.length > 0) {

@@ -13,6 +13,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
+import * as OwnTables from "./ownTables.js"
 
 const table = "effect_orb_run_segments"
 
@@ -21,7 +22,7 @@ const table = "effect_orb_run_segments"
  * after a prune is a new run, which a row left behind (by a runner taken for dead that finished its segment late, or
  * by an older version's prune, which knows no such table) must not answer.
  */
-const ensureTable = (sql: SqlClient.SqlClient) =>
+const ensureTable = OwnTables.create((sql) =>
   sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (
     execution_id VARCHAR(255) NOT NULL,
     submission VARCHAR(64) NOT NULL,
@@ -29,9 +30,10 @@ const ensureTable = (sql: SqlClient.SqlClient) =>
     outcome TEXT NOT NULL,
     PRIMARY KEY (execution_id, submission, segment)
   )`
+)
 
 /** Makes the table, where a run's process starts (as `CancelRequests.ensure`, for the same reason). */
-export const ensure = Effect.flatMap(SqlClient.SqlClient, ensureTable)
+export const ensure = ensureTable
 
 /**
  * The journal's reads and writes are the run's steps. A server's database that fails (a dropped connection, a
@@ -117,6 +119,6 @@ export const record = (
 export const forget = (executionId: string) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    yield* ensureTable(sql)
+    yield* ensureTable
     yield* sql`DELETE FROM ${sql(table)} WHERE execution_id = ${executionId}`
   })

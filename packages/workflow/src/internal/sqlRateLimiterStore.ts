@@ -16,6 +16,7 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as OwnTables from "./ownTables.js"
 
 export const table = "effect_orb_rate_limits"
 
@@ -33,12 +34,14 @@ const num = (sql: SqlClient.SqlClient, value: number) => sql`CAST(${value} AS DO
 
 export const make = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  yield* sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (
-    limiter_key VARCHAR(255) PRIMARY KEY,
-    tokens DOUBLE PRECISION NOT NULL,
-    stamp DOUBLE PRECISION NOT NULL,
-    answer DOUBLE PRECISION NOT NULL
-  )`
+  yield* OwnTables.create((sql) =>
+    sql`CREATE TABLE IF NOT EXISTS ${sql(table)} (
+      limiter_key VARCHAR(255) PRIMARY KEY,
+      tokens DOUBLE PRECISION NOT NULL,
+      stamp DOUBLE PRECISION NOT NULL,
+      answer DOUBLE PRECISION NOT NULL
+    )`
+  )
   // The few functions whose names differ: SQLite has no FLOOR (without its math extension) and spells GREATEST and
   // LEAST as the two-argument MAX and MIN. Every value floored here is non-negative, where a cast truncates to it.
   const dialect = sql.onDialectOrElse({

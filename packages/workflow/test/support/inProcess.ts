@@ -43,14 +43,17 @@ export const runFailure = (payload: DurableRun.RunPayload) =>
 
 /**
  * The engine on `dir`'s state file and the library over a simulator already built (its context, with its test
- * client), through `client`: a layer over that client that watches, holds or changes the run's requests.
+ * client), through `client`: a layer over that client that watches, holds or changes the run's requests; and the
+ * named sources given.
  */
 export const engineOver = (
   dir: string,
   simulator: Context.Context<OrbSimulator.OrbSimulator | HttpClient.HttpClient>,
-  client: Layer.Layer<HttpClient.HttpClient, never, HttpClient.HttpClient>
+  client: Layer.Layer<HttpClient.HttpClient, never, HttpClient.HttpClient>,
+  readers: Readonly<Record<string, RunSource.NamedReader>> = {}
 ) =>
   DurableRun.layer.pipe(
+    Layer.provideMerge(RunSource.layerSources(readers)),
     Layer.provideMerge(DurableEngine.layerSqlite({ filename: path.join(dir, "state.sqlite") })),
     Layer.provideMerge(
       Backfills.layer.pipe(
