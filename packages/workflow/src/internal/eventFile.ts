@@ -391,6 +391,35 @@ export interface SplitLine {
 }
 
 /**
+ * UTF-8 chunks decoded as one stream is (a character cut by a chunk's end is decoded whole with the next chunk; a
+ * BOM is dropped at the stream's start only), but most chunks by a whole decode: Node's streaming decode is about
+ * five times slower (23 against 4.4 ms for 20 MB in chunks of 64 KB). A chunk ending in an ASCII byte ends no
+ * character half-way, so decoded whole it gives what the stream gives; one ending otherwise, and the one after it,
+ * go through the stream, as does the first (its BOM).
+ */
+const chunkDecoder = () => {
+  const stream = new TextDecoder()
+  // A whole decode is a stream of its own, which would drop a BOM at every chunk's start: later chunks keep theirs.
+  const whole = new TextDecoder("utf-8", { ignoreBOM: true })
+  let first = true
+  // Whether `stream` may hold the first bytes of a character cut by the last chunk's end.
+  let holding = false
+  return {
+    next: (bytes: Uint8Array): string => {
+      if (bytes.length === 0) return ""
+      const endsWhole = bytes[bytes.length - 1] < 0x80
+      if (first || holding || !endsWhole) {
+        first = false
+        holding = !endsWhole
+        return stream.decode(bytes, { stream: true })
+      }
+      return whole.decode(bytes)
+    },
+    end: (): string => stream.decode()
+  }
+}
+
+/**
  * Splits a stream of bytes into numbered lines (LF or CRLF), holding at most `maxBytes` of a line: a longer line
  * is skipped to its end, never held whole, and given as `undefined`. Each chunk is decoded once; its newlines are
  * found both in the text (to cut it) and in the bytes (to count them and know where each line ends): UTF-8 never
@@ -401,7 +430,7 @@ export const lineSplitter = (
   maxBytes: number,
   from: { readonly offset: number; readonly line: number } = { offset: 0, line: 1 }
 ) => {
-  const decoder = new TextDecoder()
+  const decode = chunkDecoder()
   let pending = ""
   let pendingBytes = 0
   let skipping = false
@@ -421,7 +450,7 @@ export const lineSplitter = (
   }
   const push = (bytes: Uint8Array): Array<SplitLine> => {
     const out: Array<SplitLine> = []
-    const text = decoder.decode(bytes, { stream: true })
+    const text = decode.next(bytes)
     let from = 0
     let byteFrom = 0
     for (;;) {
@@ -448,7 +477,7 @@ export const lineSplitter = (
   }
   const end = (): Array<SplitLine> => {
     const out: Array<SplitLine> = []
-    const rest = decoder.decode()
+    const rest = decode.end()
     if (pending.length > 0 || rest.length > 0 || skipping) {
       emit(out, rest, position)
     }
