@@ -45,14 +45,16 @@ describe("the state file as storage", () => {
   )
 
   it.scopedLive(
-    "after a kill -9, the main file alone holds the run to its last finished step: a copy of it resumes",
+    "after a kill -9, the main file alone holds the run, its segments up to a second behind: a copy of it resumes",
     () =>
       Effect.gen(function*() {
         const { dir, env, simulator } = yield* setup
         const first = start({ ...env, MODE: "submit" })
+        // Segments of 500 at 1,000 events a second: the second segment's row is written at about 1 s, and is in the
+        // main file a second later at the latest (the checkpoints of segments' rows, at most once a second).
         yield* until(
-          Effect.map(simulator.backfills, (all) => (all[0]?.eventsIngested ?? 0) >= 1_200),
-          "two segments in"
+          Effect.map(simulator.backfills, (all) => (all[0]?.eventsIngested ?? 0) >= 2_200),
+          "two segments in, and a second"
         )
         first.process.kill("SIGKILL")
         yield* finish(first)

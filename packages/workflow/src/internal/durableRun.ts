@@ -187,11 +187,12 @@ const windowOfEvent = (windows: ReadonlyArray<Backfill.Timeframe>, event: unknow
 /**
  * The workflow's implementation.
  */
-export const layer = Layer.unwrapEffect(Effect.gen(function*() {
+export const layer = Layer.unwrapScoped(Effect.gen(function*() {
   yield* Effect.orDie(CancelRequests.ensure)
   yield* Effect.orDie(SegmentJournal.ensure)
   const sql = yield* SqlClient.SqlClient
   const health = Option.getOrUndefined(yield* Effect.serviceOption(StateStore.StateHealth))
+  const segmentCheckpoint = yield* StateStore.segmentCheckpoints(sql)
   // The runs this process executes share the account's budget, in the engine's database, with every process on
   // it (one given in context, or the budget of the process's Orb connection); without either, they share one
   // pace per quota in this process, so that runs at once stay within the account's quota together.
@@ -530,7 +531,7 @@ export const layer = Layer.unwrapEffect(Effect.gen(function*() {
               Effect.flatMap((outcome) => {
                 const encoded = encodeOutcome(outcome)
                 return SegmentJournal.record(executionId, payload.submission, index, encoded).pipe(
-                  StateStore.asStateWrite(health, sql),
+                  StateStore.asStateWrite(health, segmentCheckpoint),
                   SegmentJournal.throughOutages,
                   Effect.orDie,
                   // Another process's outcome for the segment, journaled first, is the run's.
