@@ -70,9 +70,15 @@ const setup = Effect.gen(function*() {
   const simulator = yield* Layer.build(
     OrbSimulator.layer({ apiKey: "sk-sim", reflectionDelay: "1 second", latency: "20 millis" })
   )
-  const payload = yield* DurableRun.payload({
-    runKey: "pipeline",
-    source: yield* RunSource.fromFile(file),
+  const payload = yield* payloadOf("pipeline", yield* RunSource.fromFile(file))
+  return { dir, simulator, payload }
+})
+
+/** The runs' payload: segments of `segmentEvents`, batches of 10, `concurrency` requests in flight. */
+const payloadOf = (runKey: string, source: RunSource.RunSource) =>
+  DurableRun.payload({
+    runKey,
+    source,
     timeframeStart: DateTime.unsafeMake(start),
     timeframeEnd: DateTime.unsafeMake(start + 7 * 86_400_000),
     replaceExistingEvents: false,
@@ -82,8 +88,6 @@ const setup = Effect.gen(function*() {
     quota: false,
     until: "closed"
   })
-  return { dir, simulator, payload }
-})
 
 const assertEveryEventOnce = (simulator: Context.Context<OrbSimulator.OrbSimulator>) =>
   Effect.gen(function*() {
@@ -160,7 +164,7 @@ describe("a durable run's segments", () => {
     "the next segment is read once the one before has its first requests on their way, and before they are answered",
     () =>
       Effect.gen(function*() {
-        const { dir, payload, simulator } = yield* setup
+        const { dir, simulator } = yield* setup
         // Who asked for what, in order: the source's reads (a named source, which says when it is read) and the
         // requests as they leave.
         const timeline: Array<string> = []
@@ -180,18 +184,7 @@ describe("a durable run's segments", () => {
         }
         const watched = watch(undefined, timeline)
         const result = yield* Effect.gen(function*() {
-          const named = yield* DurableRun.payload({
-            runKey: "pipeline-named",
-            source: yield* RunSource.fromNamed("usage"),
-            timeframeStart: payload.timeframeStart,
-            timeframeEnd: payload.timeframeEnd,
-            replaceExistingEvents: false,
-            segmentEvents,
-            batchSize: 10,
-            concurrency,
-            quota: false,
-            until: "closed"
-          })
+          const named = yield* payloadOf("pipeline-named", yield* RunSource.fromNamed("usage"))
           return yield* DurableRun.execute(named)
         }).pipe(Effect.provide(engineOver(dir, simulator, watched.layer, { usage: reader })))
         assert.strictEqual(result.accepted, events)
