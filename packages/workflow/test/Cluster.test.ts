@@ -18,21 +18,13 @@ import * as path from "node:path"
 import { DurableEngine, DurableRun, RunSource } from "../src/index.js"
 import { runner } from "./support/clusterRunner.js"
 import { postgres } from "./support/postgres.js"
+import { until } from "./support/processes.js"
 
 const apiKey = "sk-cluster-test"
 const runs = 4
 const eventsPerRun = 2_000
 const day = 86_400_000
 const october = Date.parse("2026-10-01T00:00:00Z")
-
-const until = <E, R>(condition: Effect.Effect<boolean, E, R>, what: string, timeoutMillis: number) =>
-  Effect.gen(function*() {
-    const started = Date.now()
-    while (!(yield* condition)) {
-      if (Date.now() - started > timeoutMillis) return yield* Effect.dieMessage(`timed out waiting for ${what}`)
-      yield* Effect.sleep("50 millis")
-    }
-  })
 
 const line = (run: number, i: number) =>
   JSON.stringify({

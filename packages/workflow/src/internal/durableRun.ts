@@ -34,6 +34,7 @@ import * as RunStates from "./runStates.js"
 import * as SegmentJournal from "./segmentJournal.js"
 import * as SqlRateLimiterStore from "./sqlRateLimiterStore.js"
 import * as StateStore from "./stateStore.js"
+import * as StorageOutcome from "./storageOutcome.js"
 
 /** Why a step failed, as the engine journals it. */
 class StepFailed extends Schema.TaggedError<StepFailed>("@effect-orb/workflow/StepFailed")("StepFailed", {
@@ -190,9 +191,15 @@ const windowOfEvent = (windows: ReadonlyArray<Backfill.Timeframe>, event: unknow
 export const layer = Layer.unwrapScoped(Effect.gen(function*() {
   yield* Effect.orDie(CancelRequests.ensure)
   yield* Effect.orDie(SegmentJournal.ensure)
+  // On a state file the engine's layer made it before it started; on Postgres the engine's tables are made with its
+  // start, so here, as every process of the cluster starts (a storage failure in a new database's first seconds
+  // would still be journaled).
+  yield* Effect.orDie(StorageOutcome.refuse)
   const sql = yield* SqlClient.SqlClient
   const health = Option.getOrUndefined(yield* Effect.serviceOption(StateStore.StateHealth))
   const segmentCheckpoint = yield* StateStore.segmentCheckpoints(sql)
+  // The engine's steps are taken again while its database fails, as the segments' rows are.
+  const throughStorage = StorageOutcome.stepThroughFailures(sql)
   // The runs this process executes share the account's budget, in the engine's database, with every process on
   // it (one given in context, or the budget of the process's Orb connection); without either, they share one
   // pace per quota in this process, so that runs at once stay within the account's quota together.
@@ -308,7 +315,7 @@ export const layer = Layer.unwrapScoped(Effect.gen(function*() {
         )
 
       const create = (window: number, attempt: number) =>
-        Activity.make({
+        throughStorage(Activity.make({
           name: named("create", window, attempt === 0 ? "" : `-o${attempt}`),
           // The backfill's id; or, refused for an overlap, what blocks it (none found: it just ceased to) and when.
           success: Schema.Union(Schema.String, Blocked),
@@ -347,10 +354,10 @@ export const layer = Layer.unwrapScoped(Effect.gen(function*() {
                 "this run created; it was left as it is"
             })
           })
-        })
+        }))
 
       const pollBlocker = (id: string, window: number, attempt: number, index: number) =>
-        Activity.make({
+        throughStorage(Activity.make({
           name: named("overlap-poll", window, `-${attempt}-${index}`),
           success: Schema.Struct({ status: Schema.optional(Backfill.BackfillStatus), at: Schema.Number }),
           // A poll that outlasts an outage is no reason to stop waiting: the next one, after a durable sleep.
@@ -362,7 +369,7 @@ export const layer = Layer.unwrapScoped(Effect.gen(function*() {
             DateTime.now,
             (status, now) => ({ ...(status !== undefined ? { status } : {}), at: now.epochMillis })
           )
-        })
+        }))
 
       /**
        * A window's create, waiting out an overlap: refused while a pending backfill overlaps the window, it polls that
@@ -423,11 +430,11 @@ export const layer = Layer.unwrapScoped(Effect.gen(function*() {
                     .message
                 })
               }
-              yield* DurableClock.sleep({
+              yield* throughStorage(DurableClock.sleep({
                 name: named("overlap-wait", window, `-${attempt}-${index}`),
                 duration: Duration.millis(Math.min(Duration.toMillis(pollWait(index)), deadline - at)),
                 inMemoryThreshold: 0
-              })
+              }))
               yield* unlessCancelled
               const polled = yield* pollBlocker(blocker.id, window, attempt, index)
               status = polled.status ?? status
@@ -453,11 +460,11 @@ export const layer = Layer.unwrapScoped(Effect.gen(function*() {
                 yield* Effect.logInfo(`Waiting for durable run ${earlier.runKey}, submitted earlier, to create first`)
                 yield* report({ waiting: { _tag: "EarlierRun", window, runKey: earlier.runKey } })
               }
-              yield* DurableClock.sleep({
+              yield* throughStorage(DurableClock.sleep({
                 name: named("overlap-order-wait", window, `-${attempt}-${index}`),
                 duration: Duration.millis(Math.min(Duration.toMillis(pollWait(index)), deadline - earlier.at)),
                 inMemoryThreshold: 0
-              })
+              }))
               yield* unlessCancelled
             }
           }
@@ -468,7 +475,7 @@ export const layer = Layer.unwrapScoped(Effect.gen(function*() {
        * window and which is still creating with no backfill made: the one to go first.
        */
       const earlierCreating = (window: number, attempt: number, index: number) =>
-        Activity.make({
+        throughStorage(Activity.make({
           name: named("overlap-order", window, `-${attempt}-${index}`),
           success: Schema.Struct({ runKey: Schema.optional(Schema.String), at: Schema.Number }),
           execute: Effect.gen(function*() {
@@ -484,7 +491,7 @@ export const layer = Layer.unwrapScoped(Effect.gen(function*() {
             )
             return { ...(earlier !== undefined ? { runKey: earlier.runKey } : {}), at: now.epochMillis }
           })
-        })
+        }))
 
       /**
        * The create failed without a readable answer that it was refused: it may have been applied. Sent again with
@@ -492,7 +499,7 @@ export const layer = Layer.unwrapScoped(Effect.gen(function*() {
        * open is not this run's, and is left alone.
        */
       const recoverCreate = (window: number) =>
-        Activity.make({
+        throughStorage(Activity.make({
           name: named("recover-create", window),
           success: Schema.Struct({ backfillId: Schema.optional(Schema.String) }),
           execute: createRequest(window).pipe(
@@ -501,7 +508,7 @@ export const layer = Layer.unwrapScoped(Effect.gen(function*() {
             ),
             Effect.orElseSucceed(() => ({}))
           )
-        })
+        }))
 
       // A cancel requested (from any process): the run fails at its next step, and reverts what it made.
       const unlessCancelled = Effect.flatMap(
@@ -523,7 +530,9 @@ export const layer = Layer.unwrapScoped(Effect.gen(function*() {
        */
       const journaled = <R>(index: number, step: Effect.Effect<typeof SegmentResult.Type, StepFailed, R>) =>
         !inTable
-          ? Activity.make({ name: `segment-${index}`, success: SegmentResult, error: StepFailed, execute: step })
+          ? throughStorage(
+            Activity.make({ name: `segment-${index}`, success: SegmentResult, error: StepFailed, execute: step })
+          )
           : Effect.suspend(() => {
             const kept = journal.get(index)
             if (kept !== undefined) return Effect.flatten(Effect.orDie(decodeOutcome(kept)))
@@ -745,7 +754,7 @@ export const layer = Layer.unwrapScoped(Effect.gen(function*() {
 
       // "Already closed" is done: a close sent again after a crash finds the backfill closed.
       const close = (id: string, window: number) =>
-        Activity.make({
+        throughStorage(Activity.make({
           name: named("close", window),
           success: Backfill.BackfillStatus,
           error: StepFailed,
@@ -763,10 +772,10 @@ export const layer = Layer.unwrapScoped(Effect.gen(function*() {
               ))),
             Effect.mapError(failed("close"))
           )
-        })
+        }))
 
       const poll = (id: string, window: number, index: number) =>
-        Activity.make({
+        throughStorage(Activity.make({
           name: named("poll", window, `-${index}`),
           success: Backfill.BackfillStatus,
           error: StepFailed,
@@ -774,11 +783,11 @@ export const layer = Layer.unwrapScoped(Effect.gen(function*() {
             Effect.map((backfill) => backfill.status),
             Effect.mapError(failed("await"))
           )
-        })
+        }))
 
       // A revert that fails is checked by a fetch: the error then says what is known, not a guess.
       const revertOnce = (id: string, window: number, attempt: number) =>
-        Activity.make({
+        throughStorage(Activity.make({
           name: named("revert", window, attempt === 0 ? "" : `-${attempt}`),
           success: Schema.Struct({ reverted: Schema.Boolean, status: Schema.optional(Backfill.BackfillStatus) }),
           execute: throughOutages(backfills.revert(id)).pipe(
@@ -793,7 +802,7 @@ export const layer = Layer.unwrapScoped(Effect.gen(function*() {
               )
             )
           )
-        })
+        }))
 
       /**
        * Reverts until the outcome is known: a backfill still open, or whose state could not be learnt, after an
@@ -806,11 +815,11 @@ export const layer = Layer.unwrapScoped(Effect.gen(function*() {
             const outcome = yield* revertOnce(id, window, attempt)
             const settled = outcome.reverted || (outcome.status !== undefined && outcome.status !== "pending")
             if (settled || attempt >= maxRevertAttempts) return outcome
-            yield* DurableClock.sleep({
+            yield* throughStorage(DurableClock.sleep({
               name: named("revert-wait", window, `-${attempt}`),
               duration: RetryPolicy.revertWait(attempt),
               inMemoryThreshold: 0
-            })
+            }))
           }
         })
 
@@ -977,11 +986,11 @@ export const layer = Layer.unwrapScoped(Effect.gen(function*() {
           const id = backfillIds[window]
           for (let index = 0; statusBy[window] !== "reflected"; index++) {
             if (index > 0) {
-              yield* DurableClock.sleep({
+              yield* throughStorage(DurableClock.sleep({
                 name: named("wait", window, `-${index}`),
                 duration: pollWait(index - 1),
                 inMemoryThreshold: 0
-              })
+              }))
             }
             // Cancelled after the close: the backfills are reverted all the same, as asked.
             if (yield* CancelRequests.isRequested(executionId)) {

@@ -8,12 +8,11 @@
  * failure), before anything depends on it, and a segment with no row runs again from its start (its batches are the
  * same: Orb replays them). The other steps (create, close, polls, reverts, sleeps) stay the engine's activities.
  */
-import { RetryPolicy } from "@effect-orb/backfills"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
-import * as Schedule from "effect/Schedule"
 import * as OwnTables from "./ownTables.js"
+import * as StorageOutcome from "./storageOutcome.js"
 
 const table = "effect_orb_run_segments"
 
@@ -36,19 +35,13 @@ const ensureTable = OwnTables.create((sql) =>
 export const ensure = ensureTable
 
 /**
- * The journal's reads and writes are the run's steps. A server's database that fails (a dropped connection, a
- * failover) is tried again for as long as an outage of Orb would be, rather than ending the run on a blip; a state
- * file's failures are not a blip (a full disk, a broken file: the state file's health says so), and are tried again
- * only briefly (a lock another process holds a moment).
+ * The journal's reads and writes are the run's steps: tried again as the engine's steps are when its database fails
+ * (`StorageOutcome.retrySchedule`: a server's for as long as an outage of Orb, a state file's briefly).
  */
 export const throughOutages = <A, R>(
   effect: Effect.Effect<A, SqlError.SqlError, R>
 ): Effect.Effect<A, SqlError.SqlError, R | SqlClient.SqlClient> =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    sql.onDialectOrElse({
-      sqlite: () => Effect.retry(effect, { times: 3, schedule: Schedule.spaced("100 millis") }),
-      orElse: () => Effect.retry(effect, { schedule: RetryPolicy.outages })
-    }))
+  Effect.flatMap(SqlClient.SqlClient, (sql) => Effect.retry(effect, StorageOutcome.retrySchedule(sql)))
 
 /** A run's journaled segments: each one's outcome, as written, by its number. */
 export const load = (

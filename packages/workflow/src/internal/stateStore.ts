@@ -17,6 +17,7 @@ import type * as Scope from "effect/Scope"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type * as DurableEngine from "../DurableEngine.js"
+import * as StorageOutcome from "./storageOutcome.js"
 
 /** The files of a state file: itself, SQLite's journal and shared memory, the lock and its holder's note. */
 const files = (filename: string) =>
@@ -208,17 +209,6 @@ const watched = <S extends object>(service: S, health: StateHealth["Type"], afte
 }
 
 /**
- * A run's outcome that is only the engine's own storage failing (a defect `PersistenceError` or `SqlError`) is not
- * journaled: the engine would record the run as ended by it, where it is only stopped, to resume once the file can
- * be written. A trigger, as the engine saves replies on more than one path.
- */
-const refuseStorageFailures = (sql: SqlClient.SqlClient) =>
-  sql.unsafe(`CREATE TRIGGER IF NOT EXISTS effect_orb_no_storage_outcome BEFORE INSERT ON cluster_replies
-    WHEN instr(NEW.payload, '"defect":{"name":"PersistenceError"') > 0
-      OR instr(NEW.payload, '"defect":{"name":"SqlError"') > 0
-    BEGIN SELECT RAISE(ABORT, 'a storage failure is not a run''s outcome'); END`)
-
-/**
  * Copies the journal into the main file, so that the main file alone holds the run as of its last finished step
  * (a backup of it, or a copy after a kill -9, is then not a run behind). Passive: it never waits for a reader.
  */
@@ -286,7 +276,7 @@ export const watchStorage = <ROut, E, RIn>(storage: Layer.Layer<ROut, E, RIn>) =
     const messages = yield* MessageStorage.MessageStorage
     const runners = yield* RunnerStorage.RunnerStorage
     yield* Effect.addFinalizer(() => Effect.ignore(sql`PRAGMA wal_checkpoint(TRUNCATE)`))
-    yield* Effect.orDie(refuseStorageFailures(sql))
+    yield* Effect.orDie(StorageOutcome.refuse)
     return Context.make(
       MessageStorage.MessageStorage,
       watched(messages, health, {

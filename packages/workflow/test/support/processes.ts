@@ -70,7 +70,7 @@ export const setup = Effect.gen(function*() {
   return { dir, file, env, simulator: server.simulator }
 })
 
-export const until = (condition: Effect.Effect<boolean>, what: string, timeoutMillis = 60_000) =>
+export const until = <E, R>(condition: Effect.Effect<boolean, E, R>, what: string, timeoutMillis = 60_000) =>
   Effect.gen(function*() {
     const started = Date.now()
     while (!(yield* condition)) {

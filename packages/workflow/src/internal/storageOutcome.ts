@@ -1,0 +1,77 @@
+/**
+ * A run's outcome that is only the engine's own storage failing (a defect `PersistenceError` or `SqlError`) is not
+ * journaled: the engine would record the run as ended by it (no revert, its backfill left open for Orb to close at its
+ * close time with what it holds), where it is only stopped, to go on once the database takes writes again. A trigger
+ * on the engine's replies, as the engine saves them on more than one path: on a state file, and on Postgres (where
+ * one failed write of a step, a failover's dropped connection, ended the run so: StorageOutcome.test.ts).
+ */
+import { RetryPolicy } from "@effect-orb/backfills"
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import * as OwnTables from "./ownTables.js"
+
+/** How a storage failure reads in a reply's payload (the engine's JSON of the exit's defect). */
+const markers = ["\"defect\":{\"name\":\"PersistenceError\"", "\"defect\":{\"name\":\"SqlError\""]
+
+const refusal = "a storage failure is not a run''s outcome"
+
+/** Creates the trigger on the engine's `cluster_replies`, once its tables exist. */
+export const refuse = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  sql.onDialectOrElse({
+    pg: () =>
+      OwnTables.create((sql) =>
+        sql.unsafe(`
+          CREATE OR REPLACE FUNCTION effect_orb_no_storage_outcome() RETURNS trigger AS $$
+          BEGIN
+            IF ${markers.map((marker) => `position('${marker}' in NEW.payload) > 0`).join(" OR ")} THEN
+              RAISE EXCEPTION '${refusal}';
+            END IF;
+            RETURN NEW;
+          END $$ LANGUAGE plpgsql;
+          DO $$ BEGIN
+            IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'effect_orb_no_storage_outcome') THEN
+              CREATE TRIGGER effect_orb_no_storage_outcome BEFORE INSERT ON cluster_replies
+                FOR EACH ROW EXECUTE PROCEDURE effect_orb_no_storage_outcome();
+            END IF;
+          END $$;`)
+      ),
+    orElse: () =>
+      sql.unsafe(`CREATE TRIGGER IF NOT EXISTS effect_orb_no_storage_outcome BEFORE INSERT ON cluster_replies
+        WHEN ${markers.map((marker) => `instr(NEW.payload, '${marker}') > 0`).join(" OR ")}
+        BEGIN SELECT RAISE(ABORT, '${refusal}'); END`).pipe(Effect.asVoid)
+  }))
+
+/**
+ * How long the engine's database failing is waited out: a server's (a dropped connection, a failover) for as long as
+ * an outage of Orb would be, rather than ending the run on a blip; a state file's only briefly (a lock another process
+ * holds a moment), as its failures are not blips (a full disk, a broken file: the state file's health says so).
+ */
+export const retrySchedule = (sql: SqlClient.SqlClient): Schedule.Schedule<unknown, unknown> =>
+  sql.onDialectOrElse({
+    sqlite: () => Schedule.intersect(Schedule.spaced("100 millis"), Schedule.recurs(3)),
+    orElse: () => RetryPolicy.outages
+  })
+
+/** Whether a step died of the engine's storage alone (the engine's `orDie` of a write it could not make). */
+const isStorageFailure = (cause: Cause.Cause<unknown>) =>
+  Cause.isDie(cause) && !Cause.isFailType(cause) &&
+  Cause.defects(cause).pipe((defects) =>
+    [...defects].every((defect) => {
+      const tag = (defect as { readonly _tag?: unknown } | null)?._tag
+      return tag === "PersistenceError" || tag === "SqlError"
+    })
+  )
+
+/**
+ * An engine step (an activity, a durable sleep) whose message the engine's database could not take, taken again
+ * ({@link retrySchedule}): the engine makes that failure a defect of the step, which would end the run (refused as its
+ * outcome by the trigger, it would instead hang until the process restarts).
+ */
+export const stepThroughFailures = (sql: SqlClient.SqlClient) => <A, E, R>(step: Effect.Effect<A, E, R>) =>
+  step.pipe(
+    Effect.sandbox,
+    Effect.retry({ schedule: retrySchedule(sql), while: isStorageFailure }),
+    Effect.unsandbox
+  )
