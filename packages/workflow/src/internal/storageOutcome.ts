@@ -9,6 +9,7 @@ import { RetryPolicy } from "@effect-orb/backfills"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as OwnTables from "./ownTables.js"
 
@@ -54,15 +55,18 @@ export const retrySchedule = (sql: SqlClient.SqlClient): Schedule.Schedule<unkno
     orElse: () => RetryPolicy.outages
   })
 
-/** Whether a step died of the engine's storage alone (the engine's `orDie` of a write it could not make). */
-const isStorageFailure = (cause: Cause.Cause<unknown>) =>
-  Cause.isDie(cause) && !Cause.isFailType(cause) &&
-  Cause.defects(cause).pipe((defects) =>
-    [...defects].every((defect) => {
-      const tag = (defect as { readonly _tag?: unknown } | null)?._tag
-      return tag === "PersistenceError" || tag === "SqlError"
-    })
-  )
+/**
+ * Whether a step died of the engine's storage alone (the engine's `orDie` of a write it could not make): no typed
+ * failure, no interruption, and every defect a storage error.
+ */
+const isStorageFailure = (cause: Cause.Cause<unknown>) => {
+  if (Option.isSome(Cause.failureOption(cause)) || Cause.isInterrupted(cause)) return false
+  const defects = [...Cause.defects(cause)]
+  return defects.length > 0 && defects.every((defect) => {
+    const tag = (defect as { readonly _tag?: unknown } | null)?._tag
+    return tag === "PersistenceError" || tag === "SqlError"
+  })
+}
 
 /**
  * An engine step (an activity, a durable sleep) whose message the engine's database could not take, taken again
