@@ -892,9 +892,9 @@ export const layer = Layer.unwrapScoped(Effect.gen(function*() {
         // Two segments at a time: the next one starts once the one before it has read its events (where it ends is
         // where the next begins: the source is pinned, so that is the same in every process) and has its first
         // requests on their way, and the one before that has finished, so that the requests in flight never drain
-        // between segments. Each is journaled apart; after
-        // a crash, a segment that did not finish runs again from its start (its batches are the same: Orb replays
-        // them), whether or not the one after it finished, and the close waits for every one.
+        // between segments. Each is journaled apart; after a crash, a segment that did not finish runs again from its
+        // start (its batches are the same: Orb replays them), whether or not the one after it finished, and the close
+        // waits for every one.
         const running: Array<
           { readonly index: number; readonly fiber: Fiber.RuntimeFiber<typeof SegmentResult.Type, StepFailed> }
         > = []

@@ -252,7 +252,7 @@ export const segmentCheckpoints = (sql: SqlClient.SqlClient): Effect.Effect<Effe
 
 /**
  * A write of the runs' own to the state file (a segment's journal entry), as the engine's writes are: its failure
- * reported to the health, and the journal checkpointed after it (`checkpoint`, from {@link segmentCheckpoints}).
+ * reported to the health, and the journal checkpointed after it (`checkpointAfter`, from {@link segmentCheckpoints}).
  * Elsewhere (Postgres), the write as it is.
  */
 export const asStateWrite =
