@@ -8,7 +8,8 @@
  *   times, each round a fresh simulator (from the first DIR) and a fresh client process with the durable scenario's
  *   settings (100,000 events, segments of 5,000, batches of 500, concurrency 4, no quota); VARIANT is `memory` or
  *   `durable`. Prints each client's median wall and CPU, and the median of its rounds' ratios to the first client's
- *   in the same round. With `AB_EVENTS=N` set, N events instead of 100,000; with `AB_PROFILE=DIR` set, each client
+ *   in the same round. With `AB_EVENTS=N` set, N events instead of 100,000; with `AB_SEGMENT=N`, segments of N
+ *   events instead of 5,000 (to tell a segment's cost from an event's); with `AB_PROFILE=DIR` set, each client
  *   process writes a CPU profile into `DIR/LABEL`.
  */
 import { mkdirSync, rmSync } from "node:fs"
@@ -72,7 +73,7 @@ const run = async (rounds: number, specs: ReadonlyArray<string>) => {
           runKey: `ab-${round}-${i}`,
           timeframeStart: new Date(range.start).toISOString(),
           timeframeEnd: new Date(range.end).toISOString(),
-          segmentEvents: 5_000,
+          segmentEvents: Number(process.env.AB_SEGMENT ?? 5_000),
           batchSize: 500
         }
       }
