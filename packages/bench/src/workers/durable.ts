@@ -105,11 +105,12 @@ const durable = (job: Job, run: DurableJob) =>
       Layer.provideMerge(DurableEngine.layerSqlite({ filename: run.state })),
       Layer.provide(library(job, transport))
     )
-    // The source is pinned (its SHA-256: on a worker thread for a file this big) while the engine starts.
+    // The source is pinned (its SHA-256: on a worker thread for a file this big) while the engine starts; the pin
+    // goes first, to start its thread before the engine's start takes this one.
     let layerUpMs = 0
-    const [context, source] = yield* Effect.all([
-      Effect.tap(Layer.buildWithScope(app, scope), () => Effect.sync(() => layerUpMs = performance.now())),
-      job.variant === "resume" ? Effect.succeed(undefined) : RunSource.fromFile(job.file)
+    const [source, context] = yield* Effect.all([
+      job.variant === "resume" ? Effect.succeed(undefined) : RunSource.fromFile(job.file),
+      Effect.tap(Layer.buildWithScope(app, scope), () => Effect.sync(() => layerUpMs = performance.now()))
     ], { concurrency: 2 })
     const payloadFile = `${run.state}.payload.json`
     const payload = source === undefined
