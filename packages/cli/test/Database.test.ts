@@ -21,11 +21,13 @@ const packageDir = fileURLToPath(new URL("..", import.meta.url))
 
 let url = ""
 let port = 0
+let outage = { stop: Effect.void, start: Effect.void }
 const scope = Effect.runSync(Scope.make())
 beforeAll(async () => {
   const database = await Effect.runPromise(Scope.extend(postgres(password), scope))
   url = database.url
   port = database.port
+  outage = { stop: database.stop, start: database.start }
 }, 120_000)
 afterAll(() => Effect.runPromise(Scope.close(scope, Exit.void)), 60_000)
 
@@ -82,7 +84,7 @@ const worker = (orbUrl: string) =>
     return w
   })
 
-const runKeyIn = (text: string) => /[Dd]urable run (run-[0-9a-f]{20})/.exec(text)![1]
+const runKeyIn = (text: string) => /[Dd]urable run (run-[0-9a-f]{20}(?:-\d+)?)/.exec(text)![1]
 
 /** The events sent under a backfill, each once. */
 const sentOnce = (simulator: OrbSimulator.OrbSimulator) =>
@@ -344,5 +346,71 @@ describe("the CLI on Postgres", () => {
         assert.strictEqual(Database.redact("app:secret@db.internal/runs"), "***@db.internal/runs")
       }),
     120_000
+  )
+
+  it.scopedLive(
+    "the database down mid-run: the worker says so and when it answers again, and the run goes on by itself",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* served
+        const w = yield* worker(server.url)
+        const all = output([w])
+        // About 250 events a second: still running when the database stops, and after it answers again.
+        const submitted = yield* ran(server.url, [
+          "run",
+          "--file",
+          tempFile("outage.ndjson", ndjson(4_000)),
+          ...timeframe,
+          "--add",
+          "--submit",
+          "--batch-size",
+          "50",
+          "--concurrency",
+          "1",
+          "--requests-per-second",
+          "5",
+          "--events-per-minute",
+          "6000000"
+        ], { ORB_BACKFILL_DATABASE_URL: url })
+        assert.strictEqual(submitted.code, 0, submitted.stderr)
+        const runKey = runKeyIn(submitted.stdout)
+        yield* until(
+          Effect.map(server.simulator.backfills, (backfills) => (backfills[0]?.eventsIngested ?? 0) >= 500),
+          "the run to send its first events",
+          all
+        )
+        yield* Effect.ensuring(
+          Effect.gen(function*() {
+            yield* outage.stop
+            yield* until(
+              Effect.sync(() => w.stdout().includes("The database does not answer (")),
+              "the worker to say the database does not answer",
+              all
+            )
+            // Down for longer than a step's first tries: the run's steps wait for it.
+            yield* Effect.sleep("8 seconds")
+          }),
+          outage.start
+        )
+        yield* until(
+          Effect.sync(() => w.stdout().includes("The database answers again, after ")),
+          "the worker to say the database answers again",
+          all
+        )
+        // The run goes on in this worker, without a restart, to its end.
+        for (let waited = 0; !w.stdout().includes(`Finished durable run ${runKey}`); waited++) {
+          if (waited > 120) assert.fail(`the run did not finish within 2 minutes of the outage:\n${all()}`)
+          yield* Effect.sleep("1 second")
+        }
+        assert.include(w.stdout(), `Finished durable run ${runKey}: done, 4,000 events accepted`, all())
+        // Its shard's lock taken again once the database is back: the same worker's run, not picked up anew.
+        assert.strictEqual(w.stdout().split(`Picked up durable run ${runKey}`).length - 1, 1, all())
+        assert.strictEqual(w.process.exitCode, null, "the worker is still up")
+        assert.deepStrictEqual(yield* sentOnce(server.simulator), { count: 4_000, distinct: 4_000 })
+        const [backfill] = yield* server.simulator.backfills
+        assert.strictEqual(backfill.eventsIngested, 4_000)
+        noSecret([all(), submitted.stdout, submitted.stderr])
+      }),
+    240_000
   )
 })

@@ -206,6 +206,11 @@ export type RunWait =
     /** The failure's message, and its HTTP status when Orb answered. */
     readonly reason: string
     readonly status?: number | undefined
+    /**
+     * `true` when it is the run's own database that failed (the step's journal could not be written): the run waits
+     * for it as long as it fails, a server's database, and goes on once it answers.
+     */
+    readonly journal?: boolean | undefined
     /** When it failed (epoch milliseconds). */
     readonly at: number
   }

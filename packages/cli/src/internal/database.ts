@@ -98,8 +98,12 @@ export class DatabaseUnreachable
   }
 }
 
-/** Why a database failed, in words and without its secrets: the driver's own message, or its cause's. */
-const unreachable = (database: Database) => (error: unknown) => {
+/**
+ * Why a database failed, in words and without its secrets: the driver's own message, or its cause's.
+ *
+ * @category errors
+ */
+export const unreachable = (database: Database) => (error: unknown): DatabaseUnreachable => {
   const cause = (error as { cause?: unknown }).cause
   const text = [error, cause].flatMap((e) =>
     e instanceof Error || (typeof e === "object" && e !== null && "message" in e)

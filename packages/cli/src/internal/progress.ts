@@ -205,10 +205,18 @@ export const waitNote = (
 const retryText = (wait: Extract<DurableRun.RunWait, { readonly _tag: "Retry" }>) =>
   wait.status === undefined ? wait.reason : `HTTP ${wait.status}${wait.status === 429 ? ", rate limited" : ""}`
 
-const retryNote = (wait: Extract<DurableRun.RunWait, { readonly _tag: "Retry" }>, now: number) => ({
-  long: `${wait.step} failed ${duration(now - wait.at)} ago (${retryText(wait)}); sending it again`,
-  short: `retrying ${wait.step} (${retryText(wait)})`
-})
+const retryNote = (wait: Extract<DurableRun.RunWait, { readonly _tag: "Retry" }>, now: number) =>
+  wait.journal === true
+    ? {
+      long: `the run's journal could not be written for ${duration(now - wait.at)} (${
+        retryText(wait)
+      }); waiting for its database`,
+      short: `waiting for the run's database (${retryText(wait)})`
+    }
+    : {
+      long: `${wait.step} failed ${duration(now - wait.at)} ago (${retryText(wait)}); sending it again`,
+      short: `retrying ${wait.step} (${retryText(wait)})`
+    }
 
 /** A durable run with nothing in flight to Orb and nothing else to tell: it is reading its file or journaling. */
 const betweenSteps = {

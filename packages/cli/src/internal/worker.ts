@@ -5,7 +5,10 @@
  * wait for the next one), which resume them from their journal; kill -9 does the same, a few seconds later.
  */
 import { DurableRun } from "@effect-orb/workflow"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Backend from "../Backend.js"
 import * as Output from "../Output.js"
@@ -37,18 +40,42 @@ const ended = (run: DurableRun.RunState) =>
       (run.backfillIds.length > 0 ? ` (backfill ${run.backfillIds.join(", ")})` : "") + "."
     : `Durable run ${run.runKey} failed: ${run.lastError ?? "no reason recorded"}.`
 
+/** How long the worker's look at the runs may take before the database counts as not answering. */
+const lookLimit = "10 seconds"
+
 /**
  * Says, once a second, which runs this worker holds that it had not (picked up: a new run, or one another worker
- * left), and how those it held ended.
+ * left), and how those it held ended; and once when the database stops answering (its runs then wait for it: they go
+ * on by themselves once it answers, `docs/durable-runs.md`) and once when it answers again, rather than nothing.
  */
-const report = (name: string, since: number) =>
+const report = (database: Database.Database, name: string, since: number) =>
   Effect.gen(function*() {
     const held = new Set<string>()
     const told = new Set<string>()
+    let downSince: number | undefined
     for (;;) {
-      const seen = yield* Effect.all([DurableRun.list, Database.placements]).pipe(Effect.option)
-      if (Option.isSome(seen)) {
-        const [runs, placed] = seen.value
+      const seen = yield* Effect.all([DurableRun.list, Database.placements]).pipe(
+        Effect.timeoutFail({
+          duration: lookLimit,
+          onTimeout: () => new Error(`no answer in ${Duration.format(lookLimit)}`)
+        }),
+        Effect.either
+      )
+      const now = yield* Clock.currentTimeMillis
+      if (Either.isLeft(seen)) {
+        if (downSince === undefined) {
+          downSince = now
+          yield* Output.line(
+            `The database does not answer (${Database.unreachable(database)(seen.left).reason}): the runs wait for ` +
+              "it, and go on once it answers."
+          )
+        }
+      } else {
+        if (downSince !== undefined) {
+          yield* Output.line(`The database answers again, after ${Progress.duration(now - downSince)}.`)
+          downSince = undefined
+        }
+        const [runs, placed] = seen.right
         for (const run of runs) {
           const ours = placed.get(run.executionId) === name
           if (unfinished(run)) {
@@ -57,7 +84,11 @@ const report = (name: string, since: number) =>
               yield* Output.line(
                 `Picked up durable run ${run.runKey} (${run.stage}, ${share(run)} of ${run.source} done).`
               )
-            } else if (!ours) held.delete(run.executionId)
+            } else if (!ours && placed.has(run.executionId)) {
+              // Another worker's now. One placed nowhere for a moment (its shard's lock being taken again, after the
+              // database came back, say) and then ours again was never another's: not picked up anew.
+              held.delete(run.executionId)
+            }
           } else if (
             !told.has(run.executionId) &&
             (held.has(run.executionId) ||
@@ -107,7 +138,7 @@ export const worker = (settings: WorkerSettings) =>
         }` +
           ": running the durable runs given to it until Ctrl-C."
       )
-      return yield* report(name, since)
+      return yield* report(database, name, since)
     }).pipe(
       Effect.onInterrupt(() =>
         Output.note(

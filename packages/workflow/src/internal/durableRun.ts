@@ -210,8 +210,6 @@ export const layer = Layer.unwrapScoped(Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const health = Option.getOrUndefined(yield* Effect.serviceOption(StateStore.StateHealth))
   const segmentCheckpoint = yield* StateStore.segmentCheckpoints(sql)
-  // The engine's steps are taken again while its database fails, as the segments' rows are.
-  const throughStorage = StorageOutcome.stepThroughFailures(sql)
   // The runs this process executes share the account's budget, in the engine's database, with every process on
   // it (one given in context, or the budget of the process's Orb connection); without either, they share one
   // pace per quota in this process, so that runs at once stay within the account's quota together.
@@ -296,6 +294,18 @@ export const layer = Layer.unwrapScoped(Effect.gen(function*() {
             }
           })
         })
+
+      // The engine's steps are taken again while its database fails, as the segments' rows are, and the run says why
+      // it does not move meanwhile (since its first failure).
+      const journalFails = (error: unknown) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const wait = progress.waiting
+          const at = wait?._tag === "Retry" && wait.journal === true ? wait.at : now
+          return report({
+            waiting: { _tag: "Retry", step: "journal", reason: StorageOutcome.storageReason(error), journal: true, at }
+          })
+        })
+      const throughStorage = StorageOutcome.stepThroughFailures(sql, journalFails)
 
       // A create sent again after Orb refused it for an overlap has a key of its own: Orb keeps the key's refusal.
       const createRequest = (window: number, attempt = 0) => {
@@ -553,7 +563,7 @@ export const layer = Layer.unwrapScoped(Effect.gen(function*() {
                 const encoded = encodeOutcome(outcome)
                 return SegmentJournal.record(executionId, payload.submission, index, encoded).pipe(
                   StateStore.asStateWrite(health, segmentCheckpoint),
-                  SegmentJournal.throughOutages,
+                  (write) => SegmentJournal.throughOutages(write, journalFails),
                   Effect.orDie,
                   // Another process's outcome for the segment, journaled first, is the run's.
                   Effect.flatMap((journaled) =>

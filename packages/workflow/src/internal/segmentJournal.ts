@@ -36,12 +36,21 @@ export const ensure = ensureTable
 
 /**
  * The journal's reads and writes are the run's steps: tried again as the engine's steps are when its database fails
- * (`StorageOutcome.retrySchedule`: a server's for as long as an outage of Orb, a state file's briefly).
+ * (`StorageOutcome.retrySchedule`: a server's as long as it fails, a state file's briefly), each failure told to
+ * `onRetry` first.
  */
 export const throughOutages = <A, R>(
-  effect: Effect.Effect<A, SqlError.SqlError, R>
+  effect: Effect.Effect<A, SqlError.SqlError, R>,
+  onRetry: (error: SqlError.SqlError) => Effect.Effect<void> = () => Effect.void
 ): Effect.Effect<A, SqlError.SqlError, R | SqlClient.SqlClient> =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) => Effect.retry(effect, StorageOutcome.retrySchedule(sql)))
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) =>
+      Effect.retry(effect, {
+        schedule: StorageOutcome.retrySchedule(sql),
+        while: (error) => Effect.as(onRetry(error), true)
+      })
+  )
 
 /** A run's journaled segments: each one's outcome, as written, by its number. */
 export const load = (

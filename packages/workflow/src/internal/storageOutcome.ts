@@ -5,9 +5,9 @@
  * on the engine's replies, as the engine saves them on more than one path: on a state file, and on Postgres (where
  * one failed write of a step, a failover's dropped connection, ended the run so: StorageOutcome.test.ts).
  */
-import { RetryPolicy } from "@effect-orb/backfills"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
@@ -45,14 +45,25 @@ export const refuse = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   }))
 
 /**
- * How long the engine's database failing is waited out: a server's (a dropped connection, a failover) for as long as
- * an outage of Orb would be, rather than ending the run on a blip; a state file's only briefly (a lock another process
- * holds a moment), as its failures are not blips (a full disk, a broken file: the state file's health says so).
+ * How a server's database failing is waited out: for as long as it fails, tried again 1 second, then 2, 4, ... up to a
+ * minute apart. A run can neither go on nor revert without its journal, and a step given up would only end it as a
+ * storage failure, which the trigger refuses: the run then hung, without a word, until its process restarted (after
+ * the half hour an Orb outage is waited, `RetryPolicy.outages`, which this rule followed before). Waited for, it goes
+ * on by itself as soon as the database answers, and says what it waits for (`stepThroughFailures`' `onRetry`).
+ */
+export const waitForDatabase: Schedule.Schedule<unknown> = Schedule.exponential("1 second", 2).pipe(
+  Schedule.modifyDelay((_, delay) => Duration.min(delay, Duration.minutes(1)))
+)
+
+/**
+ * How long the engine's database failing is waited out: a server's (a dropped connection, a failover, an outage) as
+ * long as it fails ({@link waitForDatabase}); a state file's only briefly (a lock another process holds a moment), as
+ * its failures are not blips (a full disk, a broken file: the state file's health says so, and ends the run).
  */
 export const retrySchedule = (sql: SqlClient.SqlClient): Schedule.Schedule<unknown, unknown> =>
   sql.onDialectOrElse({
     sqlite: () => Schedule.intersect(Schedule.spaced("100 millis"), Schedule.recurs(3)),
-    orElse: () => RetryPolicy.outages
+    orElse: () => waitForDatabase
   })
 
 /**
@@ -68,14 +79,34 @@ const isStorageFailure = (cause: Cause.Cause<unknown>) => {
   })
 }
 
+/** What a storage failure says, for whoever waits on it: its cause's message when it has one, else its own. */
+export const storageReason = (error: unknown): string => {
+  const { cause, message } = (error ?? {}) as { readonly message?: unknown; readonly cause?: unknown }
+  const inner = (cause as { readonly message?: unknown } | null | undefined)?.message
+  const text = typeof inner === "string" && inner.length > 0
+    ? inner
+    : typeof message === "string" && message.length > 0
+    ? message
+    : "a storage error"
+  return `the run's database failed: ${text}`
+}
+
 /**
  * An engine step (an activity, a durable sleep) whose message the engine's database could not take, taken again
- * ({@link retrySchedule}): the engine makes that failure a defect of the step, which would end the run (refused as its
- * outcome by the trigger, it would instead hang until the process restarts).
+ * ({@link retrySchedule}), each failure told to `onRetry` first: the engine makes that failure a defect of the step,
+ * which would end the run (refused as its outcome by the trigger, it would instead hang until the process restarts).
  */
-export const stepThroughFailures = (sql: SqlClient.SqlClient) => <A, E, R>(step: Effect.Effect<A, E, R>) =>
+export const stepThroughFailures = (
+  sql: SqlClient.SqlClient,
+  onRetry: (error: unknown) => Effect.Effect<void> = () => Effect.void
+) =>
+<A, E, R>(step: Effect.Effect<A, E, R>) =>
   step.pipe(
     Effect.sandbox,
-    Effect.retry({ schedule: retrySchedule(sql), while: isStorageFailure }),
+    Effect.retry({
+      schedule: retrySchedule(sql),
+      while: (cause) =>
+        isStorageFailure(cause) ? Effect.as(onRetry([...Cause.defects(cause)][0]), true) : Effect.succeed(false)
+    }),
     Effect.unsandbox
   )

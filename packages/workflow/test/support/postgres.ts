@@ -27,7 +27,10 @@ export const freePort = Effect.async<number>((resume) => {
  */
 const asRoot = process.getuid?.() === 0
 
-/** A fresh Postgres on a free port, stopped and its data directory removed when the scope closes. */
+/**
+ * A fresh Postgres on a free port, stopped and its data directory removed when the scope closes; `stop` and `start`
+ * take it down and up again in between (an outage), its data kept.
+ */
 export const postgres = (password = "cluster-test") =>
   Effect.gen(function*() {
     const databaseDir = yield* Effect.acquireRelease(
@@ -41,7 +44,8 @@ export const postgres = (password = "cluster-test") =>
       port,
       user: "postgres",
       password,
-      persistent: false,
+      // Its data kept over a stop, for `start` again; the folder is removed with the scope all the same.
+      persistent: true,
       createPostgresUser: asRoot,
       // No Unix socket (its default folder may not exist), loopback only, and no fsync: a throwaway database.
       postgresFlags: ["-c", "unix_socket_directories=", "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
@@ -62,6 +66,8 @@ export const postgres = (password = "cluster-test") =>
     return {
       url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
       port,
-      startedMillis: Date.now() - started
+      startedMillis: Date.now() - started,
+      stop: Effect.promise(() => server.stop()),
+      start: Effect.promise(() => server.start())
     }
   })
