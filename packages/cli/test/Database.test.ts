@@ -349,7 +349,7 @@ describe("the CLI on Postgres", () => {
   )
 
   it.scopedLive(
-    "the database down mid-run: the worker says so and when it answers again, and the run goes on by itself",
+    "the database down mid-run: the worker says so and when it answers again, the run goes on by itself, and a process following it rides the outage out",
     () =>
       Effect.gen(function*() {
         const server = yield* served
@@ -374,10 +374,31 @@ describe("the CLI on Postgres", () => {
         ], { ORB_BACKFILL_DATABASE_URL: url })
         assert.strictEqual(submitted.code, 0, submitted.stderr)
         const runKey = runKeyIn(submitted.stdout)
+        // Another process follows the run (the same file and timeframe: the same run) as `run` does without --submit.
+        const follower = yield* spawn(server.url, [
+          "run",
+          "--file",
+          tempFile("outage.ndjson", ndjson(4_000)),
+          ...timeframe,
+          "--add",
+          "--batch-size",
+          "50",
+          "--concurrency",
+          "1",
+          "--requests-per-second",
+          "5",
+          "--events-per-minute",
+          "6000000"
+        ], { ORB_BACKFILL_DATABASE_URL: url })
         yield* until(
           Effect.map(server.simulator.backfills, (backfills) => (backfills[0]?.eventsIngested ?? 0) >= 500),
           "the run to send its first events",
           all
+        )
+        yield* until(
+          Effect.sync(() => follower.stderr().includes(runKey)),
+          "the other process to follow the run",
+          output([w, follower])
         )
         yield* Effect.ensuring(
           Effect.gen(function*() {
@@ -387,8 +408,9 @@ describe("the CLI on Postgres", () => {
               "the worker to say the database does not answer",
               all
             )
-            // Down for longer than a step's first tries: the run's steps wait for it.
-            yield* Effect.sleep("8 seconds")
+            // Down for longer than a step's first tries (the run's steps wait for it), and than the 10 seconds a
+            // look at the database may take before it counts as not answering (a query on a dropped connection).
+            yield* Effect.sleep("14 seconds")
           }),
           outage.start
         )
@@ -409,7 +431,16 @@ describe("the CLI on Postgres", () => {
         assert.deepStrictEqual(yield* sentOnce(server.simulator), { count: 4_000, distinct: 4_000 })
         const [backfill] = yield* server.simulator.backfills
         assert.strictEqual(backfill.eventsIngested, 4_000)
-        noSecret([all(), submitted.stdout, submitted.stderr])
+        // The follower rode the outage out, and printed the run's result.
+        // Attached to a run submitted before, it follows its journal (it waited for the end in silence before), and
+        // says when the database does not answer instead of ending with an unexpected error.
+        const followed = yield* Effect.promise(() => follower.exited)
+        assert.strictEqual(followed, 0, follower.stderr())
+        assert.include(follower.stdout(), `Sent 4,000 events (durable run ${runKey})`)
+        assert.include(follower.stderr(), `Attaching to durable run ${runKey}`)
+        assert.match(follower.stderr(), new RegExp(`^Run ${runKey}: ingesting, backfill \\S+, `, "m"))
+        assert.match(follower.stderr(), /the database does not answer \(|The database does not answer \(/)
+        noSecret([all(), submitted.stdout, submitted.stderr, follower.stdout(), follower.stderr()])
       }),
     240_000
   )

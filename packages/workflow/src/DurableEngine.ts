@@ -71,6 +71,21 @@ export class StateUnwritable
 }
 
 /**
+ * Runs `effect` (a read of the runs, a wait on one) again while the engine's database fails, as a run's own steps
+ * are: a server's database as long as it fails (1 second, then 2, 4, ... up to a minute apart), a state file's three
+ * times 100 ms apart (its health says the rest: {@link whileWritable}). `onRetry` is told each failure first (a
+ * `SqlError`, a `PersistenceError`). Any other failure, and an interruption, ends it at once. Needs the engine's
+ * `SqlClient`, as the engine's layers provide it.
+ *
+ * @since 0.2.0
+ * @category combinators
+ */
+export const throughStorageFailures: <A, E, R, R2 = never>(
+  effect: Effect.Effect<A, E, R>,
+  onRetry?: (error: unknown) => Effect.Effect<void, never, R2>
+) => Effect.Effect<A, E, R | R2 | SqlClient.SqlClient> = internal.throughStorageFailures
+
+/**
  * Runs `effect` (a wait on a run, say) until the state file it works on turns out unwritable, then fails with
  * `StateUnwritable` instead of waiting on a store that cannot record anything. Without the SQLite engine
  * (`layerSqlite`) in context, it is `effect` as it is.

@@ -5,13 +5,15 @@
  * interruption are never waited out; a state file's failures only briefly (its health ends the run).
  */
 import { PersistenceError } from "@effect/cluster/ClusterError"
-import type * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { SqlError } from "@effect/sql/SqlError"
 import { assert, describe, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as TestClock from "effect/TestClock"
+import { DurableEngine } from "../src/index.js"
 import * as StorageOutcome from "../src/internal/storageOutcome.js"
 
 /** A client of the dialect given, for the rule alone: it reads nothing else of it. */
@@ -78,6 +80,25 @@ describe("a step whose database fails", () => {
       yield* Fiber.interrupt(fiber)
       yield* TestClock.adjust("1 hour")
       assert.strictEqual(taken.count, before, "not taken again once interrupted")
+    }))
+
+  it.scoped("a read of the runs failing with a SqlError is taken again by the same rule (the engine's SqlClient's)", () =>
+    Effect.gen(function*() {
+      let taken = 0
+      const read = Effect.suspend(() =>
+        ++taken <= 5
+          ? Effect.fail(new SqlError({ cause: new Error("Connection terminated"), message: "lost" }))
+          : Effect.succeed(["run"])
+      )
+      const told: Array<unknown> = []
+      const fiber = yield* Effect.fork(
+        DurableEngine.throughStorageFailures(read, (error) => Effect.sync(() => told.push(error))).pipe(
+          Effect.provideService(SqlClient.SqlClient, dialect("pg"))
+        )
+      )
+      assert.deepStrictEqual(yield* runFor(fiber, 5), Exit.succeed(["run"]))
+      assert.strictEqual(told.length, 5)
+      assert.strictEqual(StorageOutcome.storageReason(told[0]), "the run's database failed: Connection terminated")
     }))
 
   it.scoped("on a state file, three more tries 100 ms apart, then the failure stands", () =>

@@ -99,6 +99,16 @@ export class DatabaseUnreachable
 }
 
 /**
+ * A look at the database (the runs, a run's outcome) that fails when it gets no answer within 10 seconds: a query on a
+ * connection the server dropped without a word can wait for ever, and a process that follows runs must then say the
+ * database does not answer rather than nothing.
+ *
+ * @category combinators
+ */
+export const answered = <A, E, R>(look: Effect.Effect<A, E, R>): Effect.Effect<A, E | Error, R> =>
+  Effect.timeoutFail(look, { duration: "10 seconds", onTimeout: () => new Error("no answer in 10 seconds") })
+
+/**
  * Why a database failed, in words and without its secrets: the driver's own message, or its cause's.
  *
  * @category errors

@@ -222,17 +222,46 @@ const journalLine = (run: DurableRun.RunState) =>
       (run.lastError !== undefined && run.stage !== "done" ? ` (last error: ${run.lastError})` : "")
 
 /**
+ * Says once, the first time the database fails, that this process waits for it (`what` it waits to do), and why:
+ * the `onRetry` of `DurableEngine.throughStorageFailures`.
+ */
+const databaseWaits = (database: Database.Database, what: string) => {
+  let told = false
+  return (error: unknown) =>
+    told ? Effect.void : Effect.zipRight(
+      Effect.sync(() => told = true),
+      Output.note(
+        `The database does not answer (${Database.unreachable(database)(error).reason}): waiting for it ${what}.`
+      )
+    )
+}
+
+/**
  * Follows a run that workers execute elsewhere from its journal: a line each time it changes, and every 10 seconds
  * while it does not, saying what it waits for (the in-process progress `show` follows is not there).
  */
-const followJournal = (runKey: string, quiet: boolean, quota?: Backfills.IngestQuota | false | undefined) =>
+const followJournal = (
+  runKey: string,
+  quiet: boolean,
+  quota: Backfills.IngestQuota | false | undefined,
+  database: Database.Database
+) =>
   quiet ? Effect.never : Effect.gen(function*() {
     const backend = yield* Effect.serviceOption(Backend.Backend)
     return yield* Follow.follow(
-      Effect.map(Effect.orDie(DurableRun.list), (runs) => {
-        const run = find(runs, runKey)
-        return run === undefined ? undefined : journalLine(run)
-      }),
+      Database.answered(DurableRun.list).pipe(
+        Effect.map((runs) => {
+          const run = find(runs, runKey)
+          return run === undefined ? undefined : journalLine(run)
+        }),
+        // The run is the workers': it goes on (or waits for the database) whatever this process can read of it.
+        Effect.catchAll((error) =>
+          Effect.succeed(
+            `Run ${runKey}: the database does not answer (${Database.unreachable(database)(error).reason}); the ` +
+              "workers go on with the run, and this waits for the database"
+          )
+        )
+      ),
       {
         traffic: Option.getOrUndefined(backend)?.traffic,
         pace: quota === undefined || quota === false ? undefined : quota
@@ -255,17 +284,25 @@ const awaitEnd = (
   run: Pick<DurableRun.RunState, "executionId" | "runKey">,
   quiet: boolean,
   quota?: Backfills.IngestQuota | false | undefined,
-  /** Workers execute it, not this process: its progress is read from its journal. */
-  elsewhere = false
+  /** Workers on this database execute it, not this process: its progress is read from its journal. */
+  elsewhere?: Database.Database | undefined
 ) =>
   DurableEngine.whileWritable(Effect.gen(function*() {
     // A run that suspended itself (it met another Orb) waits for a resume; one that runs goes on as it was.
-    yield* DurableRun.BackfillRun.resume(run.executionId)
+    const waits = elsewhere === undefined ? undefined : databaseWaits(elsewhere, "to follow the run")
+    yield* DurableEngine.throughStorageFailures(DurableRun.BackfillRun.resume(run.executionId), waits)
     const following: Effect.Effect<never, never, Output.Output | SqlClient.SqlClient | DurableRun.RunProgresses> =
-      elsewhere ? followJournal(run.runKey, quiet, quota) : show(run.runKey, quiet, { quota })
+      elsewhere !== undefined
+        ? followJournal(run.runKey, quiet, quota, elsewhere)
+        : show(run.runKey, quiet, { quota })
     const progress = yield* Effect.fork(following)
     for (;;) {
-      const result = yield* DurableRun.BackfillRun.poll(run.executionId)
+      // The database failing (a restart, a failover) is waited out as the run's own steps wait it out.
+      // No answer in time (a connection the server dropped) is looked again, as a failure of the database is.
+      const polled = DurableEngine.throughStorageFailures(DurableRun.BackfillRun.poll(run.executionId), waits)
+      const result = elsewhere === undefined
+        ? yield* polled
+        : Option.getOrUndefined(yield* Effect.timeoutOption(polled, "10 seconds"))
       if (result !== undefined && result._tag === "Complete") {
         yield* stopShowing(progress, result.exit)
         return yield* result.exit
@@ -582,7 +619,7 @@ export const run = (settings: RunSettings): Effect.Effect<
         )
       }
       if (state.database !== undefined) {
-        const result = yield* onWorkers(payload, state, settings)
+        const result = yield* onWorkers(payload, state, settings, before?.executionId)
         if (result === undefined) return undefined
         return yield* afterRun(runKey, state, result, settings)
       }
@@ -622,9 +659,18 @@ const afterRun = (runKey: string, state: State, result: DurableRun.RunResult, se
  * A run on a database: submitted (a run key already submitted is the same run), then, unless `--submit`, its
  * progress followed until a worker ends it. Ctrl-C detaches: the workers go on with the run.
  */
-const onWorkers = (payload: DurableRun.RunPayload, state: State, settings: RunSettings) =>
+const onWorkers = (
+  payload: DurableRun.RunPayload,
+  state: State,
+  settings: RunSettings,
+  /** The run's, when it was submitted before (an attach): submitted again, the engine's client waited for its end. */
+  submitted: string | undefined
+) =>
   Effect.gen(function*() {
-    const executionId = yield* DurableRun.BackfillRun.execute(payload, { discard: true })
+    const executionId = submitted ?? (yield* DurableEngine.throughStorageFailures(
+      DurableRun.BackfillRun.execute(payload, { discard: true }),
+      state.database === undefined ? undefined : databaseWaits(state.database, "to submit the run")
+    ))
     if (!settings.json && (yield* Database.runnersUp) === 0) {
       yield* Output.note(
         `No worker is up on ${state.path}: the run waits for one (start one with: orb-backfill worker` +
@@ -639,7 +685,7 @@ const onWorkers = (payload: DurableRun.RunPayload, state: State, settings: RunSe
         : Output.line(`Submitted durable run ${payload.runKey}. ${later}`)
       return undefined
     }
-    return yield* awaitEnd({ executionId, runKey: payload.runKey }, settings.json, settings.quota, true).pipe(
+    return yield* awaitEnd({ executionId, runKey: payload.runKey }, settings.json, settings.quota, state.database).pipe(
       Effect.onInterrupt(() =>
         Output.note(
           `\nDetached from durable run ${payload.runKey}: the workers go on with it, nothing reverted. ${later}`
@@ -768,7 +814,7 @@ export const resume = (state: State, runKey: string | undefined, json: boolean) 
         }
         if (!json) yield* Output.note(`Resuming durable run ${run.runKey} (${run.stage}).`)
         const exit = yield* Effect.exit(
-          awaitEnd(run, json, undefined, state.database !== undefined).pipe(
+          awaitEnd(run, json, undefined, state.database).pipe(
             Effect.onInterrupt(() =>
               Output.note(
                 state.database !== undefined

@@ -6,7 +6,6 @@
  */
 import { DurableRun } from "@effect-orb/workflow"
 import * as Clock from "effect/Clock"
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -40,9 +39,6 @@ const ended = (run: DurableRun.RunState) =>
       (run.backfillIds.length > 0 ? ` (backfill ${run.backfillIds.join(", ")})` : "") + "."
     : `Durable run ${run.runKey} failed: ${run.lastError ?? "no reason recorded"}.`
 
-/** How long the worker's look at the runs may take before the database counts as not answering. */
-const lookLimit = "10 seconds"
-
 /**
  * Says, once a second, which runs this worker holds that it had not (picked up: a new run, or one another worker
  * left), and how those it held ended; and once when the database stops answering (its runs then wait for it: they go
@@ -54,13 +50,7 @@ const report = (database: Database.Database, name: string, since: number) =>
     const told = new Set<string>()
     let downSince: number | undefined
     for (;;) {
-      const seen = yield* Effect.all([DurableRun.list, Database.placements]).pipe(
-        Effect.timeoutFail({
-          duration: lookLimit,
-          onTimeout: () => new Error(`no answer in ${Duration.format(lookLimit)}`)
-        }),
-        Effect.either
-      )
+      const seen = yield* Effect.either(Database.answered(Effect.all([DurableRun.list, Database.placements])))
       const now = yield* Clock.currentTimeMillis
       if (Either.isLeft(seen)) {
         if (downSince === undefined) {

@@ -12,6 +12,7 @@ import * as SqlRunnerStorage from "@effect/cluster/SqlRunnerStorage"
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import * as SqlClient from "@effect/sql/SqlClient"
 import Database from "better-sqlite3"
 import * as Cause from "effect/Cause"
 import * as ConfigError from "effect/ConfigError"
@@ -22,6 +23,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import type * as DurableEngine from "../DurableEngine.js"
 import * as StateStore from "./stateStore.js"
+import * as StorageOutcome from "./storageOutcome.js"
 
 /**
  * The engine's timings for a run's needs: durable sleeps (the polls for reflection) and delayed messages are looked
@@ -140,6 +142,12 @@ export const layerSqliteBeside = (options: DurableEngine.SqliteOptions) =>
 
 export const layerSqliteReader = (options: DurableEngine.SqliteOptions) =>
   SqliteClient.layer({ filename: options.filename, readonly: true })
+
+export const throughStorageFailures = <A, E, R, R2 = never>(
+  effect: Effect.Effect<A, E, R>,
+  onRetry?: (error: unknown) => Effect.Effect<void, never, R2>
+): Effect.Effect<A, E, R | R2 | SqlClient.SqlClient> =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) => StorageOutcome.stepThroughFailures(sql, onRetry)(effect))
 
 export const whileWritable = (StateUnwritable: typeof DurableEngine.StateUnwritable) =>
 <A, E, R>(

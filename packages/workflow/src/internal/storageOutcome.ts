@@ -9,7 +9,6 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as OwnTables from "./ownTables.js"
 
@@ -66,17 +65,20 @@ export const retrySchedule = (sql: SqlClient.SqlClient): Schedule.Schedule<unkno
     orElse: () => waitForDatabase
   })
 
+const isStorageError = (error: unknown) => {
+  const tag = (error as { readonly _tag?: unknown } | null)?._tag
+  return tag === "PersistenceError" || tag === "SqlError"
+}
+
 /**
- * Whether a step died of the engine's storage alone (the engine's `orDie` of a write it could not make): no typed
- * failure, no interruption, and every defect a storage error.
+ * Whether an effect failed of the engine's storage alone: no interruption, and every failure and defect a storage
+ * error (a step's, the engine's `orDie` of a write it could not make; a read's, its `SqlError`). A step's own typed
+ * failure (`StepFailed`) is not one.
  */
 const isStorageFailure = (cause: Cause.Cause<unknown>) => {
-  if (Option.isSome(Cause.failureOption(cause)) || Cause.isInterrupted(cause)) return false
-  const defects = [...Cause.defects(cause)]
-  return defects.length > 0 && defects.every((defect) => {
-    const tag = (defect as { readonly _tag?: unknown } | null)?._tag
-    return tag === "PersistenceError" || tag === "SqlError"
-  })
+  if (Cause.isInterrupted(cause)) return false
+  const errors = [...Cause.failures(cause), ...Cause.defects(cause)]
+  return errors.length > 0 && errors.every(isStorageError)
 }
 
 /** What a storage failure says, for whoever waits on it: its cause's message when it has one, else its own. */
@@ -96,17 +98,19 @@ export const storageReason = (error: unknown): string => {
  * ({@link retrySchedule}), each failure told to `onRetry` first: the engine makes that failure a defect of the step,
  * which would end the run (refused as its outcome by the trigger, it would instead hang until the process restarts).
  */
-export const stepThroughFailures = (
+export const stepThroughFailures = <R2 = never>(
   sql: SqlClient.SqlClient,
-  onRetry: (error: unknown) => Effect.Effect<void> = () => Effect.void
+  onRetry: (error: unknown) => Effect.Effect<void, never, R2> = () => Effect.void
 ) =>
-<A, E, R>(step: Effect.Effect<A, E, R>) =>
+<A, E, R>(step: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | R2> =>
   step.pipe(
     Effect.sandbox,
     Effect.retry({
       schedule: retrySchedule(sql),
       while: (cause) =>
-        isStorageFailure(cause) ? Effect.as(onRetry([...Cause.defects(cause)][0]), true) : Effect.succeed(false)
+        isStorageFailure(cause)
+          ? Effect.as(onRetry([...Cause.failures(cause), ...Cause.defects(cause)][0]), true)
+          : Effect.succeed(false)
     }),
     Effect.unsandbox
   )
