@@ -84,6 +84,18 @@ const worker = (orbUrl: string) =>
     return w
   })
 
+/** Pace flags for about 250 events a second: a run still going after a worker stops, or the database does. */
+const quarterPace = [
+  "--batch-size",
+  "50",
+  "--concurrency",
+  "1",
+  "--requests-per-second",
+  "5",
+  "--events-per-minute",
+  "6000000"
+] as const
+
 const runKeyIn = (text: string) => /[Dd]urable run (run-[0-9a-f]{20}(?:-\d+)?)/.exec(text)![1]
 
 /** The events sent under a backfill, each once. */
@@ -259,14 +271,7 @@ describe("the CLI on Postgres", () => {
           ...timeframe,
           "--add",
           "--submit",
-          "--batch-size",
-          "50",
-          "--concurrency",
-          "1",
-          "--requests-per-second",
-          "5",
-          "--events-per-minute",
-          "6000000"
+          ...quarterPace
         ], { ORB_BACKFILL_DATABASE_URL: url })
         assert.strictEqual(submitted.code, 0, submitted.stderr)
         const runKey = runKeyIn(submitted.stdout)
@@ -356,47 +361,20 @@ describe("the CLI on Postgres", () => {
         const w = yield* worker(server.url)
         const all = output([w])
         // About 250 events a second: still running when the database stops, and after it answers again.
-        const submitted = yield* ran(server.url, [
-          "run",
-          "--file",
-          tempFile("outage.ndjson", ndjson(4_000)),
-          ...timeframe,
-          "--add",
-          "--submit",
-          "--batch-size",
-          "50",
-          "--concurrency",
-          "1",
-          "--requests-per-second",
-          "5",
-          "--events-per-minute",
-          "6000000"
-        ], { ORB_BACKFILL_DATABASE_URL: url })
+        const file = tempFile("outage.ndjson", ndjson(4_000))
+        const adding = ["run", "--file", file, ...timeframe, "--add", ...quarterPace]
+        const submitted = yield* ran(server.url, [...adding, "--submit"], { ORB_BACKFILL_DATABASE_URL: url })
         assert.strictEqual(submitted.code, 0, submitted.stderr)
         const runKey = runKeyIn(submitted.stdout)
         // Another process follows the run (the same file and timeframe: the same run) as `run` does without --submit.
-        const follower = yield* spawn(server.url, [
-          "run",
-          "--file",
-          tempFile("outage.ndjson", ndjson(4_000)),
-          ...timeframe,
-          "--add",
-          "--batch-size",
-          "50",
-          "--concurrency",
-          "1",
-          "--requests-per-second",
-          "5",
-          "--events-per-minute",
-          "6000000"
-        ], { ORB_BACKFILL_DATABASE_URL: url })
+        const follower = yield* spawn(server.url, adding, { ORB_BACKFILL_DATABASE_URL: url })
         yield* until(
           Effect.map(server.simulator.backfills, (backfills) => (backfills[0]?.eventsIngested ?? 0) >= 500),
           "the run to send its first events",
           all
         )
         yield* until(
-          Effect.sync(() => follower.stderr().includes(runKey)),
+          Effect.sync(() => follower.stderr().includes(`Run ${runKey}: ingesting`)),
           "the other process to follow the run",
           output([w, follower])
         )
@@ -439,7 +417,11 @@ describe("the CLI on Postgres", () => {
         assert.include(follower.stdout(), `Sent 4,000 events (durable run ${runKey})`)
         assert.include(follower.stderr(), `Attaching to durable run ${runKey}`)
         assert.match(follower.stderr(), new RegExp(`^Run ${runKey}: ingesting, backfill \\S+, `, "m"))
-        assert.match(follower.stderr(), /the database does not answer \(|The database does not answer \(/)
+        assert.match(
+          follower.stderr(),
+          /the database does not answer \(|The database does not answer \(/,
+          follower.stderr()
+        )
         noSecret([all(), submitted.stdout, submitted.stderr, follower.stdout(), follower.stderr()])
       }),
     240_000

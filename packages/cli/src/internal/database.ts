@@ -106,7 +106,11 @@ export class DatabaseUnreachable
  * @category combinators
  */
 export const answered = <A, E, R>(look: Effect.Effect<A, E, R>): Effect.Effect<A, E | Error, R> =>
-  Effect.timeoutFail(look, { duration: "10 seconds", onTimeout: () => new Error("no answer in 10 seconds") })
+  // Disconnected: a connection's acquisition is not interruptible, and a timeout waits for what it interrupts.
+  Effect.timeoutFail(Effect.disconnect(look), {
+    duration: "10 seconds",
+    onTimeout: () => new Error("no answer in 10 seconds")
+  })
 
 /**
  * Why a database failed, in words and without its secrets: the driver's own message, or its cause's.
@@ -280,10 +284,15 @@ export const placements: Effect.Effect<ReadonlyMap<string, string>, SqlError.Sql
     return new Map(rows.map((row) => [row.execution_id, row.runner]))
   })
 
-/** The workers up on the database: runners whose heartbeat is recent. */
-export const runnersUp: Effect.Effect<number, never, SqlClient.SqlClient> = Effect.gen(function*() {
+/**
+ * The workers up on the database (runners whose heartbeat is recent), or `undefined` when the database does not say
+ * (it fails, or gives no answer in time): then nobody is told that no worker is up.
+ *
+ * @category accessors
+ */
+export const runnersUp: Effect.Effect<number | undefined, never, SqlClient.SqlClient> = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
   const rows = yield* sql<{ readonly n: number }>`
     SELECT count(*)::int AS n FROM cluster_runners WHERE healthy AND last_heartbeat > NOW() - INTERVAL '10 seconds'`
   return rows[0]?.n ?? 0
-}).pipe(Effect.orElseSucceed(() => 0))
+}).pipe(answered, Effect.orElseSucceed(() => undefined))

@@ -302,7 +302,7 @@ const awaitEnd = (
       const polled = DurableEngine.throughStorageFailures(DurableRun.BackfillRun.poll(run.executionId), waits)
       const result = elsewhere === undefined
         ? yield* polled
-        : Option.getOrUndefined(yield* Effect.timeoutOption(polled, "10 seconds"))
+        : Option.getOrUndefined(yield* Effect.timeoutOption(Effect.disconnect(polled), "10 seconds"))
       if (result !== undefined && result._tag === "Complete") {
         yield* stopShowing(progress, result.exit)
         return yield* result.exit
