@@ -36,21 +36,14 @@ export const ensure = ensureTable
 
 /**
  * The journal's reads and writes are the run's steps: tried again as the engine's steps are when its database fails
- * (`StorageOutcome.retrySchedule`: a server's as long as it fails, a state file's briefly), each failure told to
+ * (`StorageOutcome.stepThroughFailures`: a server's as long as it fails, a state file's briefly), each failure told to
  * `onRetry` first.
  */
 export const throughOutages = <A, R>(
   effect: Effect.Effect<A, SqlError.SqlError, R>,
-  onRetry: (error: SqlError.SqlError) => Effect.Effect<void> = () => Effect.void
+  onRetry?: (error: unknown) => Effect.Effect<void>
 ): Effect.Effect<A, SqlError.SqlError, R | SqlClient.SqlClient> =>
-  Effect.flatMap(
-    SqlClient.SqlClient,
-    (sql) =>
-      Effect.retry(effect, {
-        schedule: StorageOutcome.retrySchedule(sql),
-        while: (error) => Effect.as(onRetry(error), true)
-      })
-  )
+  Effect.flatMap(SqlClient.SqlClient, (sql) => StorageOutcome.stepThroughFailures(sql, onRetry)(effect))
 
 /** A run's journaled segments: each one's outcome, as written, by its number. */
 export const load = (
