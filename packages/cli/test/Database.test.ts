@@ -12,6 +12,7 @@ import * as Scope from "effect/Scope"
 import * as child from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { postgres } from "../../workflow/test/support/postgres.js"
+import { silentServer } from "../../workflow/test/support/silentServer.js"
 import * as Database from "../src/internal/database.js"
 import { cliAt, fastPace, ndjson, tempFile, timeframe, until } from "./support.js"
 
@@ -425,5 +426,92 @@ describe("the CLI on Postgres", () => {
         noSecret([all(), submitted.stdout, submitted.stderr, follower.stdout(), follower.stderr()])
       }),
     240_000
+  )
+  it.scopedLive(
+    "the database down while runs cancel waits for the revert: it says so, and ends with the revert once it answers",
+    () =>
+      Effect.gen(function*() {
+        // A revert that takes 20 seconds: the outage falls while the cancel waits for it.
+        const server = yield* OrbSimulator.serve({ apiKey, reflectionDelay: "1 second", revertDelay: "20 seconds" })
+        const w = yield* worker(server.url)
+        const file = tempFile("cancel-outage.ndjson", ndjson(4_000))
+        const submitted = yield* ran(
+          server.url,
+          ["run", "--file", file, ...timeframe, "--add", ...quarterPace, "--submit"],
+          { ORB_BACKFILL_DATABASE_URL: url }
+        )
+        assert.strictEqual(submitted.code, 0, submitted.stderr)
+        const runKey = runKeyIn(submitted.stdout)
+        yield* until(
+          Effect.map(server.simulator.backfills, (backfills) => (backfills[0]?.eventsIngested ?? 0) >= 500),
+          "the run to send its first events",
+          output([w])
+        )
+        const cancelling = yield* spawn(server.url, ["runs", "cancel", runKey], { ORB_BACKFILL_DATABASE_URL: url })
+        const all = output([w, cancelling])
+        yield* until(
+          Effect.sync(() => cancelling.stderr().includes(`Cancelling durable run ${runKey}`)),
+          "the cancel to be asked",
+          all
+        )
+        yield* Effect.ensuring(
+          Effect.zipRight(outage.stop, Effect.sleep("14 seconds")),
+          outage.start
+        )
+        const code = yield* Effect.promise(() => cancelling.exited).pipe(
+          Effect.timeout("120 seconds"),
+          Effect.orDie
+        )
+        // It waited through the outage, and said so (it waited in silence before).
+        assert.strictEqual(code, 0, all())
+        assert.include(cancelling.stderr(), "The database does not answer (", all())
+        assert.include(cancelling.stdout(), `Cancelled durable run ${runKey}: backfill `, all())
+        assert.include(cancelling.stdout(), "was reverted, so no usage changed", all())
+        const [backfill] = yield* server.simulator.backfills
+        assert.strictEqual(backfill.status, "reverted")
+        noSecret([cancelling.stdout(), cancelling.stderr(), w.stdout(), w.stderr()])
+      }),
+    240_000
+  )
+})
+
+describe("the CLI on a Postgres that never answers", () => {
+  it.scopedLive(
+    "runs, resume, runs cancel and worker fail with the database's sentence after the connect timeout; SIGTERM " +
+      "stops one waiting",
+    () =>
+      Effect.gen(function*() {
+        const { port: silent } = yield* silentServer
+        const database = `postgres://someone:${password}@127.0.0.1:${silent}/runs`
+        const shown = `postgres://someone:***@127.0.0.1:${silent}/runs`
+        const commands = [["runs"], ["resume"], ["runs", "cancel", "run-0"], ["worker"]]
+        // They waited for ever (a worker too), and SIGTERM did not stop them: the connection's acquisition is not
+        // interruptible, and nothing bounded it.
+        const started = Date.now()
+        const results = yield* Effect.forEach(
+          commands,
+          (args) => ran("http://127.0.0.1:9", [...args, "--database", database]),
+          { concurrency: "unbounded" }
+        ).pipe(Effect.timeout("60 seconds"), Effect.orDie)
+        const waited = Date.now() - started
+        results.forEach((result, i) => {
+          const said = `${commands[i].join(" ")}: ${result.stderr}`
+          assert.strictEqual(result.code, 1, said)
+          assert.include(result.stderr, `Error: The database ${shown} cannot be used:`, said)
+          assert.include(result.stderr, "it took the connection but gave no answer within 10 seconds", said)
+          assert.notInclude(result.stderr, "Unexpected error", said)
+        })
+        assert.isAbove(waited, 9_000, "they gave up before the connect timeout")
+        noSecret(results.flatMap((result) => [result.stdout, result.stderr]))
+
+        const waiting = yield* spawn("http://127.0.0.1:9", ["runs", "--database", database])
+        yield* Effect.sleep("3 seconds")
+        const stopped = Date.now()
+        waiting.process.kill("SIGTERM")
+        yield* Effect.promise(() => waiting.exited).pipe(Effect.timeout("15 seconds"), Effect.orDie)
+        assert.isBelow(Date.now() - stopped, 15_000)
+        noSecret([waiting.stdout(), waiting.stderr()])
+      }),
+    120_000
   )
 })

@@ -11,6 +11,7 @@ import type * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
 import type * as WorkflowEngine from "@effect/workflow/WorkflowEngine"
 import type * as ConfigError from "effect/ConfigError"
+import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
@@ -202,6 +203,12 @@ export type PostgresOptions =
      * locks it holds, which tells which runner runs what); default `effect-orb-workflow`.
      */
     readonly applicationName?: string | undefined
+    /**
+     * How long a new connection to the database may take; default 10 seconds. A server that takes the connection and
+     * never answers fails the query that needed it (a `SqlError`, waited out as any failure of the database) instead
+     * of holding it for ever.
+     */
+    readonly connectTimeout?: Duration.DurationInput | undefined
   }
   & (
     | {

@@ -9,6 +9,7 @@ import { DurableEngine, DurableRun } from "@effect-orb/workflow"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
 import * as Config from "effect/Config"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -99,6 +100,20 @@ export class DatabaseUnreachable
 }
 
 /**
+ * How long the database is given to answer: a new connection (the engine's `connectTimeout`), and a look at it
+ * ({@link answered}). A server that takes connections and never answers (a firewall dropping packets, a hung server)
+ * is otherwise waited for without end.
+ */
+const patience = Duration.seconds(10)
+
+/**
+ * What a failure to answer in time says, whichever of the driver and this process saw it first.
+ *
+ * @category errors
+ */
+export const silence = `it took the connection but gave no answer within ${Duration.toSeconds(patience)} seconds`
+
+/**
  * A look at the database (the runs, a run's outcome) that fails when it gets no answer within 10 seconds: a query on a
  * connection the server dropped without a word can wait for ever, and a process that follows runs must then say the
  * database does not answer rather than nothing.
@@ -108,8 +123,8 @@ export class DatabaseUnreachable
 export const answered = <A, E, R>(look: Effect.Effect<A, E, R>): Effect.Effect<A, E | Error, R> =>
   // Disconnected: a connection's acquisition is not interruptible, and a timeout waits for what it interrupts.
   Effect.timeoutFail(Effect.disconnect(look), {
-    duration: "10 seconds",
-    onTimeout: () => new Error("no answer in 10 seconds")
+    duration: patience,
+    onTimeout: () => new Error(silence)
   })
 
 /**
@@ -119,11 +134,16 @@ export const answered = <A, E, R>(look: Effect.Effect<A, E, R>): Effect.Effect<A
  */
 export const unreachable = (database: Database) => (error: unknown): DatabaseUnreachable => {
   const cause = (error as { cause?: unknown }).cause
-  const text = [error, cause].flatMap((e) =>
+  const texts = [error, cause].flatMap((e) =>
     e instanceof Error || (typeof e === "object" && e !== null && "message" in e)
       ? [String((e as { message: unknown }).message)]
       : []
-  ).filter((m) => m.length > 0).join(": ")
+  ).filter((m) => m.length > 0)
+  // The driver's words for a connection that got no answer in time (`pg`'s, `@effect/sql-pg`'s), said plainly.
+  const text =
+    texts.some((m) => /timeout exceeded when trying to connect|due to connection timeout|Connection timed out/i.test(m))
+      ? silence
+      : texts.filter((m, i) => !texts.slice(0, i).some((before) => before.includes(m))).join(": ")
   return new DatabaseUnreachable({
     database: database.shown,
     reason: scrub(database, text.length > 0 ? text : String(error)).replace(/\s+/g, " ").slice(0, 300)
@@ -179,7 +199,7 @@ export const flagOf = (database: Database): string => (database.explicit ? ` --d
  * @category layers
  */
 export const client = (database: Database) =>
-  DurableEngine.layerPostgres({ postgres: { url: database.url }, clientOnly: true }).pipe(
+  DurableEngine.layerPostgres({ postgres: { url: database.url }, clientOnly: true, connectTimeout: patience }).pipe(
     Layer.catchAll((error) => Layer.fail(error._tag === "ConfigError" ? error : unreachable(database)(error)))
   )
 
@@ -253,6 +273,7 @@ export const runner = (
     Layer.provideMerge(DurableEngine.layerPostgres({
       postgres: { url: database.url },
       applicationName: options.name,
+      connectTimeout: patience,
       runnerAddress: options.address,
       listenAddress: options.listen
     })),

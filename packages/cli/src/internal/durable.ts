@@ -302,7 +302,12 @@ const awaitEnd = (
       const polled = DurableEngine.throughStorageFailures(DurableRun.BackfillRun.poll(run.executionId), waits)
       const result = elsewhere === undefined
         ? yield* polled
-        : Option.getOrUndefined(yield* Effect.timeoutOption(Effect.disconnect(polled), "10 seconds"))
+        : Option.getOrUndefined(
+          yield* Effect.timeoutOption(Effect.disconnect(polled), "10 seconds").pipe(
+            // Said as a failure of the database is: a query on a dropped connection fails no other way.
+            Effect.tap((answer) => Option.isNone(answer) ? waits!(new Error(Database.silence)) : Effect.void)
+          )
+        )
       if (result !== undefined && result._tag === "Complete") {
         yield* stopShowing(progress, result.exit)
         return yield* result.exit
@@ -587,7 +592,7 @@ export const run = (settings: RunSettings): Effect.Effect<
       until: settings.wait ? "reflected" : "closed"
     })
     return yield* Effect.gen(function*() {
-      const runs = yield* Effect.orDie(DurableRun.list)
+      const runs = yield* onRuns(state)(DurableRun.list)
       const { before, runKey, why } = yield* chooseRun(runs, baseKey)
       const payload = { ...checked, runKey }
       if (before !== undefined && unfinished(before)) yield* ownRun(before)
@@ -759,7 +764,7 @@ export const list = (state: State, json: boolean) =>
   withOrb(Effect.gen(function*() {
     const { placed, runs } = state.database !== undefined
       ? yield* Effect.all({ runs: DurableRun.list, placed: Database.placements }).pipe(
-        Effect.orDie,
+        onRuns(state),
         Effect.provide(engine(state))
       )
       : {
@@ -777,6 +782,16 @@ export const list = (state: State, json: boolean) =>
     if (runs.length === 0) return yield* Output.line(`No durable runs in ${state.path}.`)
     yield* Output.line(runsTable(runs, matches, runners))
   }))
+
+/**
+ * A one-shot read or write of the runs (list, cancel, prune): on a database, its failure, or no answer within 10
+ * seconds, is the database's sentence (`DatabaseUnreachable`), as when it cannot be reached at the start; a state
+ * file's is a defect (the engine's layer has opened and checked it).
+ */
+const onRuns = (state: State) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  state.database !== undefined
+    ? Database.answered(effect).pipe(Effect.mapError(Database.unreachable(state.database)))
+    : Effect.orDie(effect)
 
 const unfinished = (run: DurableRun.RunState) => run.stage !== "done" && run.stage !== "failed"
 
@@ -797,7 +812,7 @@ export const resume = (state: State, runKey: string | undefined, json: boolean) 
         : Effect.fail(noSuchRun(state, runKey))
     }
     yield* Effect.gen(function*() {
-      const runs = yield* Effect.orDie(DurableRun.list)
+      const runs = yield* onRuns(state)(DurableRun.list)
       const chosen = runKey === undefined ? runs.filter(unfinished) : runs.filter((run) => run.runKey === runKey)
       if (runKey !== undefined && chosen.length === 0) return yield* noSuchRun(state, runKey)
       if (chosen.length === 0) return yield* Output.line(`No unfinished durable runs in ${state.path}.`)
@@ -841,7 +856,7 @@ export const resume = (state: State, runKey: string | undefined, json: boolean) 
 /** The run to cancel, unfinished: a run key of no run, or of one that has ended, is refused. */
 const toCancel = (state: State, runKey: string) =>
   Effect.gen(function*() {
-    const run = find(yield* Effect.orDie(DurableRun.list), runKey)
+    const run = find(yield* onRuns(state)(DurableRun.list), runKey)
     if (run === undefined) return yield* noSuchRun(state, runKey)
     if (!unfinished(run)) return yield* alreadyEnded(run)
     yield* ownRun(run)
@@ -908,11 +923,12 @@ const cancelBeside = (
 const cancelOnWorkers = (state: State, runKey: string, json: boolean) =>
   Effect.gen(function*() {
     const run = yield* toCancel(state, runKey)
-    if (!(yield* Effect.orDie(DurableRun.cancel(run.executionId)))) return yield* alreadyEnded(run)
+    if (!(yield* onRuns(state)(DurableRun.cancel(run.executionId)))) return yield* alreadyEnded(run)
     if (!json) {
       yield* Output.note(`Cancelling durable run ${runKey}: its worker reverts and ends it before its next step…`)
     }
-    return yield* Effect.exit(awaitEnd(run, true))
+    // Its end as a worker records it, waited for through an outage of the database (said, not silent).
+    return yield* Effect.exit(awaitEnd(run, true, undefined, state.database))
   }).pipe(Effect.provide(engine(state)))
 
 /**
@@ -1007,7 +1023,7 @@ export const prune = (state: State, olderThanDays: number, json: boolean) =>
     }
     const finishedBefore = DateTime.subtract(yield* DateTime.now, { days: olderThanDays })
     // Without the engine, which would resume the unfinished runs; the lock refuses it beside a process running them.
-    const pruning = Effect.orDie(Effect.all({ pruned: DurableRun.prune({ finishedBefore }), kept: DurableRun.list }))
+    const pruning = onRuns(state)(Effect.all({ pruned: DurableRun.prune({ finishedBefore }), kept: DurableRun.list }))
     const { kept, pruned } = yield* (state.database !== undefined
       // On a database, beside the workers: only finished runs are touched.
       ? Effect.provide(pruning, Database.client(state.database))

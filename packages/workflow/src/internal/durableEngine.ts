@@ -16,6 +16,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import Database from "better-sqlite3"
 import * as Cause from "effect/Cause"
 import * as ConfigError from "effect/ConfigError"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -192,12 +193,22 @@ const address = (option: string, value: DurableEngine.RunnerAddress) =>
       ConfigError.InvalidData([option], `expected a host and a port from 1 to 65535, got ${value.host}:${value.port}`)
     )
 
-const pgConfig = (
-  connection: DurableEngine.PostgresConnection,
-  applicationName = "effect-orb-workflow"
-): PgClient.PgClientConfig =>
-  "url" in connection
-    ? { url: connection.url, applicationName }
+/**
+ * How long a connection to the database may take before it fails, when the options do not say: a server that
+ * takes the connection and never answers (a firewall dropping packets, a hung server) is otherwise waited for ever,
+ * by every query that needs a new connection, and a process stopped meanwhile does not stop (the acquisition is not
+ * interruptible: `@effect/sql-pg`'s own timeout of its first query waits for it too).
+ */
+const defaultConnectTimeout = Duration.seconds(10)
+
+const pgConfig = (options: DurableEngine.PostgresOptions): PgClient.PgClientConfig => {
+  const connection = options.postgres
+  const common = {
+    applicationName: options.applicationName ?? "effect-orb-workflow",
+    connectTimeout: options.connectTimeout ?? defaultConnectTimeout
+  }
+  return "url" in connection
+    ? { url: connection.url, ...common }
     : {
       host: connection.host,
       port: connection.port,
@@ -205,8 +216,9 @@ const pgConfig = (
       username: connection.username,
       password: connection.password,
       ssl: connection.ssl,
-      applicationName
+      ...common
     }
+}
 
 export const layerPostgres = (options: DurableEngine.PostgresOptions) =>
   Layer.unwrapEffect(Effect.gen(function*() {
@@ -226,6 +238,6 @@ export const layerPostgres = (options: DurableEngine.PostgresOptions) =>
       })
     return ClusterWorkflowEngine.layer.pipe(
       Layer.provide(sockets),
-      Layer.provideMerge(PgClient.layer(pgConfig(options.postgres, options.applicationName)))
+      Layer.provideMerge(PgClient.layer(pgConfig(options)))
     )
   }))
