@@ -94,7 +94,23 @@ describe("DurableRun.list", () => {
       assert.strictEqual(awaiting.runKey, "slow")
       assert.strictEqual(awaiting.accepted, 50)
       assert.match(awaiting.step!, /^(poll|wait)-\d+$|^close$/)
+
+      // What a watcher reads each time: the run still going, those finished since, and those asked for, each as
+      // `list` reads it; the others not at all.
+      const keys = (runs: ReadonlyArray<DurableRun.RunState>) => runs.map((run) => run.runKey)
+      assert.deepStrictEqual(keys(yield* DurableRun.listCurrent({})), ["slow"])
+      const asked = yield* DurableRun.listCurrent({ executionIds: [done.executionId] })
+      assert.deepStrictEqual(keys(asked), ["good", "slow"])
+      assert.deepStrictEqual(asked[0], done)
+      const sinceBad = yield* DurableRun.listCurrent({ finishedSince: failed.finishedAt! })
+      assert.deepStrictEqual(keys(sinceBad), ["bad", "slow"])
+      assert.deepStrictEqual(sinceBad[0], failed)
+      assert.deepStrictEqual(
+        keys(yield* DurableRun.listCurrent({ finishedSince: DateTime.add(failed.finishedAt!, { millis: 1 }) })),
+        ["slow"]
+      )
       yield* Fiber.join(fiber)
+      assert.deepStrictEqual(keys(yield* DurableRun.listCurrent({})), [], "every run has finished")
     }).pipe(
       Effect.provide(layer),
       Effect.ensuring(Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true })))

@@ -241,7 +241,7 @@ const databaseWaits = (database: Database.Database, what: string) => {
  * while it does not, saying what it waits for (the in-process progress `show` follows is not there).
  */
 const followJournal = (
-  runKey: string,
+  { executionId, runKey }: Pick<DurableRun.RunState, "executionId" | "runKey">,
   quiet: boolean,
   quota: Backfills.IngestQuota | false | undefined,
   database: Database.Database
@@ -249,9 +249,10 @@ const followJournal = (
   quiet ? Effect.never : Effect.gen(function*() {
     const backend = yield* Effect.serviceOption(Backend.Backend)
     return yield* Follow.follow(
-      Database.answered(DurableRun.list).pipe(
+      // This run, not every run the database holds, read in full each time.
+      Database.answered(DurableRun.listCurrent({ executionIds: [executionId] })).pipe(
         Effect.map((runs) => {
-          const run = find(runs, runKey)
+          const run = runs.find((run) => run.executionId === executionId)
           return run === undefined ? undefined : journalLine(run)
         }),
         // The run is the workers': it goes on (or waits for the database) whatever this process can read of it.
@@ -293,7 +294,7 @@ const awaitEnd = (
     yield* DurableEngine.throughStorageFailures(DurableRun.BackfillRun.resume(run.executionId), waits)
     const following: Effect.Effect<never, never, Output.Output | SqlClient.SqlClient | DurableRun.RunProgresses> =
       elsewhere !== undefined
-        ? followJournal(run.runKey, quiet, quota, elsewhere)
+        ? followJournal(run, quiet, quota, elsewhere)
         : show(run.runKey, quiet, { quota })
     const progress = yield* Effect.fork(following)
     for (;;) {

@@ -6,6 +6,7 @@
  */
 import { DurableRun } from "@effect-orb/workflow"
 import * as Clock from "effect/Clock"
+import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -49,8 +50,16 @@ const report = (database: Database.Database, name: string, since: number) =>
     const held = new Set<string>()
     const told = new Set<string>()
     let downSince: number | undefined
+    let lookedAt = since
     for (;;) {
-      const seen = yield* Effect.either(Database.answered(Effect.all([DurableRun.list, Database.placements])))
+      // The runs going on, those held, and those that finished since the last look (a minute of margin for the
+      // clocks of the other workers, which stamp the runs they end): not every run the database ever held.
+      const current = DurableRun.listCurrent({
+        finishedSince: DateTime.unsafeMake(Math.max(since, lookedAt - 60_000)),
+        executionIds: held
+      })
+      const looking = yield* Clock.currentTimeMillis
+      const seen = yield* Effect.either(Database.answered(Effect.all([current, Database.placements])))
       const now = yield* Clock.currentTimeMillis
       if (Either.isLeft(seen)) {
         if (downSince === undefined) {
@@ -65,6 +74,7 @@ const report = (database: Database.Database, name: string, since: number) =>
           yield* Output.line(`The database answers again, after ${Progress.duration(now - downSince)}.`)
           downSince = undefined
         }
+        lookedAt = looking
         const [runs, placed] = seen.right
         for (const run of runs) {
           const ours = placed.get(run.executionId) === name

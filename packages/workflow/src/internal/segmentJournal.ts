@@ -72,19 +72,25 @@ const exists = (sql: SqlClient.SqlClient) =>
     (rows) => rows.length > 0 && rows[0].found !== null && rows[0].found !== undefined
   )
 
-/** Every run's journaled segments in their order, for the runs' states (none in a database without the table). */
-export const all: Effect.Effect<
+/**
+ * Every run's journaled segments in their order, or only those of the runs `executionIds` names, for the runs'
+ * states (none in a database without the table).
+ */
+export const all = (executionIds?: ReadonlyArray<string>): Effect.Effect<
   ReadonlyArray<
     { readonly execution_id: string; readonly submission: string; readonly segment: number; readonly outcome: string }
   >,
   SqlError.SqlError,
   SqlClient.SqlClient
-> = Effect.flatMap(SqlClient.SqlClient, (sql) =>
-  Effect.flatMap(exists(sql), (found) =>
-    found
-      ? sql<{ execution_id: string; submission: string; segment: number; outcome: string }>`
-        SELECT execution_id, submission, segment, outcome FROM ${sql(table)} ORDER BY execution_id, segment`
-      : Effect.succeed([])))
+> =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    Effect.flatMap(exists(sql), (found) =>
+      found
+        ? sql<{ execution_id: string; submission: string; segment: number; outcome: string }>`
+          SELECT execution_id, submission, segment, outcome FROM ${sql(table)}
+          ${executionIds === undefined ? sql`` : sql`WHERE ${sql.in("execution_id", executionIds)}`}
+          ORDER BY execution_id, segment`
+        : Effect.succeed([])))
 
 /**
  * Writes a segment's outcome, and gives back the one journaled: one already written (by a process that ran the same

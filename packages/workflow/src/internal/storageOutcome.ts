@@ -50,7 +50,7 @@ export const refuse = Effect.flatMap(SqlClient.SqlClient, (sql) =>
  * the half hour an Orb outage is waited, `RetryPolicy.outages`, which this rule followed before). Waited for, it goes
  * on by itself as soon as the database answers, and says what it waits for (`stepThroughFailures`' `onRetry`).
  */
-export const waitForDatabase: Schedule.Schedule<unknown> = Schedule.exponential("1 second", 2).pipe(
+const waitForDatabase: Schedule.Schedule<unknown> = Schedule.exponential("1 second", 2).pipe(
   Schedule.modifyDelay((_, delay) => Duration.min(delay, Duration.minutes(1)))
 )
 
@@ -59,7 +59,7 @@ export const waitForDatabase: Schedule.Schedule<unknown> = Schedule.exponential(
  * long as it fails ({@link waitForDatabase}); a state file's only briefly (a lock another process holds a moment), as
  * its failures are not blips (a full disk, a broken file: the state file's health says so, and ends the run).
  */
-export const retrySchedule = (sql: SqlClient.SqlClient): Schedule.Schedule<unknown, unknown> =>
+const retrySchedule = (sql: SqlClient.SqlClient): Schedule.Schedule<unknown, unknown> =>
   sql.onDialectOrElse({
     sqlite: () => Schedule.intersect(Schedule.spaced("100 millis"), Schedule.recurs(3)),
     orElse: () => waitForDatabase
