@@ -204,9 +204,9 @@ export type PostgresOptions =
      */
     readonly applicationName?: string | undefined
     /**
-     * How long a new connection to the database may take; default 10 seconds. A server that takes the connection and
-     * never answers fails the query that needed it (a `SqlError`, waited out as any failure of the database) instead
-     * of holding it for ever.
+     * How long a query may wait for a connection to the database, a new one or a free one of the pool (`pg`'s pool
+     * counts both); default 10 seconds. A server that never answers fails the query that needed it (a `SqlError`,
+     * waited out as any failure of the database) instead of holding it for ever.
      */
     readonly connectTimeout?: Duration.DurationInput | undefined
   }

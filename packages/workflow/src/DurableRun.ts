@@ -458,8 +458,8 @@ export const list: Effect.Effect<ReadonlyArray<RunState>, SqlError.SqlError, Sql
 )
 
 /**
- * The runs still going, and those that finished at or after `finishedSince` or are among `executionIds`, as `list`
- * reads them: the others are not read at all. For a process that watches runs over time (`orb-backfill worker` looks
+ * The runs still going (unless `unfinished: false`), and those that finished at or after `finishedSince` or are
+ * among `executionIds`, as `list` reads them: the others are not read at all. For a process that watches runs over time (`orb-backfill worker` looks
  * every second): `list` reads every run the database ever held, in full (2,000 finished runs took about 115 ms each
  * time), where this reads one row of each and the few it keeps in full. A run finishes when its reply is written, by
  * the clock of the process that ran it: leave a margin for the clocks of other machines.
@@ -470,13 +470,18 @@ export const list: Effect.Effect<ReadonlyArray<RunState>, SqlError.SqlError, Sql
 export const listCurrent = (options: {
   readonly finishedSince?: DateTime.Utc | undefined
   readonly executionIds?: Iterable<string> | undefined
+  /** Whether every run still going is listed (default `true`); `false` lists only the others asked for. */
+  readonly unfinished?: boolean | undefined
 }): Effect.Effect<ReadonlyArray<RunState>, SqlError.SqlError, SqlClient.SqlClient> => {
   const since = options.finishedSince?.epochMillis
   const also = new Set(options.executionIds ?? [])
+  const unfinished = options.unfinished ?? true
   return RunStates.listPicked(
     BackfillRun.name,
     (head) =>
-      head.finishedAt === undefined || (since !== undefined && head.finishedAt >= since) || also.has(head.executionId)
+      (unfinished && head.finishedAt === undefined) || (since !== undefined && head.finishedAt !== undefined &&
+        head.finishedAt >= since) ||
+      also.has(head.executionId)
   )
 }
 

@@ -102,6 +102,10 @@ describe("DurableRun.list", () => {
       const asked = yield* DurableRun.listCurrent({ executionIds: [done.executionId] })
       assert.deepStrictEqual(keys(asked), ["good", "slow"])
       assert.deepStrictEqual(asked[0], done)
+      assert.deepStrictEqual(
+        keys(yield* DurableRun.listCurrent({ executionIds: [done.executionId], unfinished: false })),
+        ["good"]
+      )
       const sinceBad = yield* DurableRun.listCurrent({ finishedSince: failed.finishedAt! })
       assert.deepStrictEqual(keys(sinceBad), ["bad", "slow"])
       assert.deepStrictEqual(sinceBad[0], failed)

@@ -100,9 +100,9 @@ export class DatabaseUnreachable
 }
 
 /**
- * How long the database is given to answer: a new connection (the engine's `connectTimeout`), and a look at it
- * ({@link answered}). A server that takes connections and never answers (a firewall dropping packets, a hung server)
- * is otherwise waited for without end.
+ * How long the database is given to answer: a connection (the engine's `connectTimeout`: a new one, or a free one of
+ * the pool), and a look at it ({@link answered}). A server that never answers (a firewall dropping packets, a hung
+ * server) is otherwise waited for without end.
  */
 const patience = Duration.seconds(10)
 
@@ -111,7 +111,7 @@ const patience = Duration.seconds(10)
  *
  * @category errors
  */
-export const silence = `it took the connection but gave no answer within ${Duration.toSeconds(patience)} seconds`
+export const silence = `no answer within ${Duration.toSeconds(patience)} seconds`
 
 /**
  * A look at the database (the runs, a run's outcome) that fails when it gets no answer within 10 seconds: a query on a

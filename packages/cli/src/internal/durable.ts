@@ -249,8 +249,8 @@ const followJournal = (
   quiet ? Effect.never : Effect.gen(function*() {
     const backend = yield* Effect.serviceOption(Backend.Backend)
     return yield* Follow.follow(
-      // This run, not every run the database holds, read in full each time.
-      Database.answered(DurableRun.listCurrent({ executionIds: [executionId] })).pipe(
+      // This run alone, not every run the database holds, read in full each time.
+      Database.answered(DurableRun.listCurrent({ executionIds: [executionId], unfinished: false })).pipe(
         Effect.map((runs) => {
           const run = runs.find((run) => run.executionId === executionId)
           return run === undefined ? undefined : journalLine(run)
@@ -785,9 +785,9 @@ export const list = (state: State, json: boolean) =>
   }))
 
 /**
- * A one-shot read or write of the runs (list, cancel, prune): on a database, its failure, or no answer within 10
- * seconds, is the database's sentence (`DatabaseUnreachable`), as when it cannot be reached at the start; a state
- * file's is a defect (the engine's layer has opened and checked it).
+ * A one-shot look at the runs (list them, ask a cancel): on a database, its failure, or no answer within 10 seconds,
+ * is the database's sentence (`DatabaseUnreachable`), as when it cannot be reached at the start; a state file's is a
+ * defect (the engine's layer has opened and checked it).
  */
 const onRuns = (state: State) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   state.database !== undefined
@@ -1024,7 +1024,10 @@ export const prune = (state: State, olderThanDays: number, json: boolean) =>
     }
     const finishedBefore = DateTime.subtract(yield* DateTime.now, { days: olderThanDays })
     // Without the engine, which would resume the unfinished runs; the lock refuses it beside a process running them.
-    const pruning = onRuns(state)(Effect.all({ pruned: DurableRun.prune({ finishedBefore }), kept: DurableRun.list }))
+    // Not bounded in time as a look is: a prune of many runs, one transaction each, can take longer than 10 seconds.
+    const pruning = Effect.all({ pruned: DurableRun.prune({ finishedBefore }), kept: DurableRun.list }).pipe(
+      state.database === undefined ? Effect.orDie : Effect.mapError(Database.unreachable(state.database))
+    )
     const { kept, pruned } = yield* (state.database !== undefined
       // On a database, beside the workers: only finished runs are touched.
       ? Effect.provide(pruning, Database.client(state.database))

@@ -194,10 +194,11 @@ const address = (option: string, value: DurableEngine.RunnerAddress) =>
     )
 
 /**
- * How long a connection to the database may take before it fails, when the options do not say: a server that
- * takes the connection and never answers (a firewall dropping packets, a hung server) is otherwise waited for ever,
- * by every query that needs a new connection, and a process stopped meanwhile does not stop (the acquisition is not
- * interruptible: `@effect/sql-pg`'s own timeout of its first query waits for it too).
+ * How long a query may wait for a connection to the database before it fails, when the options do not say: a server
+ * that never answers (a firewall dropping packets, a hung server) is otherwise waited for ever, by every query that
+ * needs a new connection, and a process stopped meanwhile does not stop (the acquisition is not interruptible:
+ * `@effect/sql-pg`'s own timeout of its first query waits for it too). `pg`'s pool bounds a wait for a free
+ * connection by the same setting.
  */
 const defaultConnectTimeout = Duration.seconds(10)
 
