@@ -271,4 +271,52 @@ describe("the state file from the command line", () => {
       }),
     40_000
   )
+
+  it.scopedLive(
+    "a state file that is no database, cut short or damaged: every command says so in one sentence, exit code 1",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* folder
+        const orb = yield* served(dir)
+        const events = tempFile("damaged.ndjson", ndjson(3_000))
+        // A real state file with a finished run, of a few hundred kilobytes.
+        const made = yield* orb.run(["run", "--file", events, ...timeframe, "--add", "--state", orb.state])
+        assert.strictEqual(made.code, 0, made.stderr)
+        const size = fs.statSync(orb.state).size
+        const damaged = {
+          // The events file given for the state file: the likeliest slip.
+          notADatabase: tempFile("given-by-mistake.ndjson", ndjson(10)),
+          cutShort: path.join(dir, "cut.sqlite"),
+          pagesOverwritten: path.join(dir, "overwritten.sqlite")
+        }
+        fs.writeFileSync(damaged.cutShort, fs.readFileSync(orb.state).subarray(0, Math.floor(size / 2)))
+        const copy = fs.readFileSync(orb.state)
+        // Its pages after the schema's first two overwritten: the runs' tables are among them.
+        copy.fill(0xff, 8_192)
+        fs.writeFileSync(damaged.pagesOverwritten, copy)
+        for (const [kind, file] of Object.entries(damaged)) {
+          const said = kind === "notADatabase"
+            ? "it is not a SQLite database (SQLITE_NOTADB)"
+            : "it is damaged (SQLITE_CORRUPT"
+          for (
+            const args of [
+              ["runs"],
+              ["resume"],
+              ["runs", "cancel", "run-0"],
+              ["runs", "prune", "--older-than", "1"],
+              ["run", "--file", events, ...timeframe, "--add"]
+            ]
+          ) {
+            // Before: `Unexpected error: file is not a database.`, or `Error: Failed to execute statement.`
+            const result = yield* orb.run([...args, "--state", file])
+            const what = `${kind}, ${args[0]} ${args[1] ?? ""}: ${result.stderr}`
+            assert.strictEqual(result.code, 1, what)
+            assert.include(result.stderr, `Error: The state file ${file} cannot be read: ${said}`, what)
+            assert.include(result.stderr, "Give the right file with --state PATH, or restore it from a backup", what)
+            assert.notInclude(result.stderr, "Unexpected error", what)
+          }
+        }
+      }),
+    120_000
+  )
 })

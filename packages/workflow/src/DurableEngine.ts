@@ -99,6 +99,41 @@ export const whileWritable: <A, E, R>(
 ) => Effect.Effect<A, E | StateUnwritable, R> = (effect) => internal.whileWritable(StateUnwritable)(effect)
 
 /**
+ * The state file cannot be read: it is no SQLite database (another file given for it), or a damaged one (a copy cut
+ * short, a disk's fault). Neither a retry nor room on the disk cures it: the right file, or a backup of it, does.
+ * Found when the engine opens the file, and by {@link readingState} around what reads it.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class StateDamaged
+  extends Schema.TaggedError<StateDamaged>("@effect-orb/workflow/StateDamaged")("StateDamaged", {
+    path: Schema.String,
+    /** Why, in words, with SQLite's code (`SQLITE_NOTADB`, `SQLITE_CORRUPT`). */
+    reason: Schema.String
+  })
+{
+  override get message() {
+    return `The state file ${this.path} cannot be read: ${this.reason}`
+  }
+}
+
+/**
+ * Runs `effect` on the state file `filename` (a read of its runs through `layerSqliteReader`, say), failing with
+ * `StateDamaged` instead when it failed or died of that file being no database or a damaged one: SQLite finds that
+ * only when it reads the pages concerned, so a layer that opened the file cannot promise it.
+ *
+ * @since 0.2.0
+ * @category combinators
+ */
+export const readingState = (
+  filename: string
+): <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | StateDamaged, R> =>
+  internal.readingState(filename, StateDamaged)
+
+const stateErrors = { StateLocked, StateUnwritable, StateDamaged }
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -111,7 +146,7 @@ export interface SqliteOptions {
  * The embedded engine: a single runner on one SQLite file, resuming every unfinished run of that file as soon as
  * it is up. The file and those beside it (`-wal`, `-shm`, `.lock`, `.owner`) are readable by their owner only
  * (created so, tightened if they were not). The file is written once before the engine starts (`StateUnwritable`
- * when it cannot be); and after every step (an activity's result, a segment's, a run's outcome) and at shutdown,
+ * when it cannot be, `StateDamaged` when it is no database or a damaged one); and after every step (an activity's result, a segment's, a run's outcome) and at shutdown,
  * the journal is copied into the main file, which alone then holds every run as of its last finished step.
  *
  * @since 0.1.0
@@ -121,8 +156,8 @@ export const layerSqlite = (
   options: SqliteOptions
 ): Layer.Layer<
   WorkflowEngine.WorkflowEngine | SqlClient.SqlClient,
-  StateLocked | StateUnwritable | ConfigError.ConfigError
-> => internal.layerSqlite(options, StateLocked, StateUnwritable)
+  StateLocked | StateUnwritable | StateDamaged | ConfigError.ConfigError
+> => internal.layerSqlite(options, stateErrors)
 
 /**
  * The state file opened for writing without the engine, holding the one-process lock (`StateLocked` while an engine
@@ -133,8 +168,8 @@ export const layerSqlite = (
  */
 export const layerSqliteMaintenance = (
   options: SqliteOptions
-): Layer.Layer<SqlClient.SqlClient, StateLocked | StateUnwritable | ConfigError.ConfigError> =>
-  internal.layerSqliteMaintenance(options, StateLocked, StateUnwritable)
+): Layer.Layer<SqlClient.SqlClient, StateLocked | StateUnwritable | StateDamaged | ConfigError.ConfigError> =>
+  internal.layerSqliteMaintenance(options, stateErrors)
 
 /**
  * The state file opened for writing beside the process that holds it, without the lock and without the engine: for

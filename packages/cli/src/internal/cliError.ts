@@ -145,6 +145,11 @@ const textOf = (error: unknown): string => {
   if (tag === "StateLocked" && Predicate.hasProperty(error, "message")) {
     return `${String(error.message)}, or give this command another state file with --state PATH`
   }
+  if (tag === "StateDamaged" && Predicate.hasProperty(error, "message")) {
+    // Its runs' backfills are in Orb whatever became of the file: the operator can still find and undo them.
+    return `${String(error.message)}. Give the right file with --state PATH, or restore it from a backup; the ` +
+      "backfills its runs made are in Orb (orb-backfill list)"
+  }
   return error instanceof Error || Predicate.hasProperty(error, "message")
     ? String((error as { message: unknown }).message)
     : String(error)

@@ -39,17 +39,22 @@ const shardingConfig = { entityMessagePollInterval: "1 second", entityTerminatio
  * are made private and the state file is written once: a store that cannot be written is refused here, before the
  * engine starts and before anything is sent.
  */
-const open = (
-  filename: string,
-  StateLocked: typeof DurableEngine.StateLocked,
-  StateUnwritable: typeof DurableEngine.StateUnwritable
-) =>
+/** The state file's errors, declared by the public module. */
+export interface StateErrors {
+  readonly StateLocked: typeof DurableEngine.StateLocked
+  readonly StateUnwritable: typeof DurableEngine.StateUnwritable
+  readonly StateDamaged: typeof DurableEngine.StateDamaged
+}
+
+const open = (filename: string, { StateDamaged, StateLocked, StateUnwritable }: StateErrors) =>
   Effect.acquireRelease(
     Effect.suspend((): Effect.Effect<
       Database.Database,
-      DurableEngine.StateLocked | DurableEngine.StateUnwritable
+      DurableEngine.StateLocked | DurableEngine.StateUnwritable | DurableEngine.StateDamaged
     > => {
       const unwritable = (error: unknown) => {
+        const damaged = StateStore.damagedReason(error)
+        if (damaged !== undefined) return Effect.fail(new StateDamaged({ path: filename, reason: damaged }))
         const reason = StateStore.unwritableReason(error, filename)
         return reason === undefined ? Effect.die(error) : Effect.fail(new StateUnwritable({ path: filename, reason }))
       }
@@ -117,25 +122,17 @@ const singleRunner = Sharding.layer.pipe(
   Layer.provide(ShardingConfig.layerFromEnv(shardingConfig))
 )
 
-export const layerSqlite = (
-  options: DurableEngine.SqliteOptions,
-  StateLocked: typeof DurableEngine.StateLocked,
-  StateUnwritable: typeof DurableEngine.StateUnwritable
-) =>
+export const layerSqlite = (options: DurableEngine.SqliteOptions, errors: StateErrors) =>
   ClusterWorkflowEngine.layer.pipe(
     Layer.provide(singleRunner),
-    Layer.provideMerge(StateStore.layerHealth(options.filename, StateUnwritable)),
+    Layer.provideMerge(StateStore.layerHealth(options.filename, errors.StateUnwritable)),
     Layer.provideMerge(SqliteClient.layer({ filename: options.filename })),
-    Layer.provide(Layer.scopedDiscard(open(options.filename, StateLocked, StateUnwritable)))
+    Layer.provide(Layer.scopedDiscard(open(options.filename, errors)))
   )
 
-export const layerSqliteMaintenance = (
-  options: DurableEngine.SqliteOptions,
-  StateLocked: typeof DurableEngine.StateLocked,
-  StateUnwritable: typeof DurableEngine.StateUnwritable
-) =>
+export const layerSqliteMaintenance = (options: DurableEngine.SqliteOptions, errors: StateErrors) =>
   SqliteClient.layer({ filename: options.filename }).pipe(
-    Layer.provide(Layer.scopedDiscard(open(options.filename, StateLocked, StateUnwritable)))
+    Layer.provide(Layer.scopedDiscard(open(options.filename, errors)))
   )
 
 export const layerSqliteBeside = (options: DurableEngine.SqliteOptions) =>
@@ -149,6 +146,19 @@ export const throughStorageFailures = <A, E, R, R2 = never>(
   onRetry?: (error: unknown) => Effect.Effect<void, never, R2>
 ): Effect.Effect<A, E, R | R2 | SqlClient.SqlClient> =>
   Effect.flatMap(SqlClient.SqlClient, (sql) => StorageOutcome.stepThroughFailures(sql, onRetry)(effect))
+
+export const readingState = (filename: string, StateDamaged: typeof DurableEngine.StateDamaged) =>
+<A, E, R>(
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, E | DurableEngine.StateDamaged, R> =>
+  Effect.catchAllCause(
+    effect,
+    (cause): Effect.Effect<never, E | DurableEngine.StateDamaged> => {
+      if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
+      const reason = StateStore.damagedReason(cause)
+      return reason === undefined ? Effect.failCause(cause) : Effect.fail(new StateDamaged({ path: filename, reason }))
+    }
+  )
 
 export const whileWritable = (StateUnwritable: typeof DurableEngine.StateUnwritable) =>
 <A, E, R>(

@@ -97,6 +97,28 @@ export const unwritableReason = (error: unknown, filename: string): string | und
   return storageFailure(error, filename)
 }
 
+/**
+ * Why the state file cannot be read, when that is the failure: SQLite finds it is no database (another file given
+ * for it, or one damaged from its first page) or a damaged one (a copy cut short, a disk that corrupted it). Neither
+ * a retry nor room on the disk cures that.
+ */
+export const damagedReason = (error: unknown): string | undefined => {
+  const errors = Cause.isCause(error) ? [...Cause.failures(error), ...Cause.defects(error)] : [error]
+  for (const failure of errors) {
+    for (let current = failure, depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
+      const code = (current as { code?: unknown }).code
+      if (code === "SQLITE_NOTADB") {
+        return "it is not a SQLite database (SQLITE_NOTADB): another file given for it, or one damaged from its start"
+      }
+      if (typeof code === "string" && code.startsWith("SQLITE_CORRUPT")) {
+        return `it is damaged (${code}: the database disk image is malformed), a copy cut short or a disk's fault`
+      }
+      current = (current as { cause?: unknown }).cause
+    }
+  }
+  return undefined
+}
+
 /** The probe's table: a row of when the file was last opened, and the health's passing writes. */
 const probeTable = "effect_orb_state_probe"
 
