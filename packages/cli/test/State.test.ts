@@ -319,4 +319,43 @@ describe("the state file from the command line", () => {
       }),
     120_000
   )
+
+  it.scopedLive(
+    "a folder given for the state file, or a file where its folder should be: refused before anything, exit code 2",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* folder
+        const orb = yield* served(dir)
+        const events = tempFile("where.ndjson", ndjson(20))
+        const inAFile = path.join(events, "runs.sqlite")
+        for (
+          const [state, said] of [
+            [
+              dir,
+              `Error: --state: ${dir} is a folder: give the state file's path, such as ${
+                path.join(dir, "runs.sqlite")
+              }.`
+            ],
+            [inAFile, `Error: --state: ${events} is a file, not a folder: the state file cannot be made in it.`]
+          ]
+        ) {
+          for (
+            const args of [
+              ["runs"],
+              ["resume"],
+              ["runs", "cancel", "run-0"],
+              ["run", "--file", events, ...timeframe, "--add"]
+            ]
+          ) {
+            // Before: `Unexpected error: disk I/O error.`, `... EISDIR ...`, or `... its folder cannot be made (EEXIST)`.
+            const result = yield* orb.run([...args, "--state", state])
+            assert.strictEqual(result.code, 2, `${args.join(" ")} --state ${state}: ${result.stderr}`)
+            assert.include(result.stderr, said)
+          }
+        }
+        assert.deepStrictEqual(yield* orb.simulator.backfills, [], "nothing was created")
+        assert.isTrue(fs.statSync(events).isFile(), "the file is left as it was")
+      }),
+    60_000
+  )
 })

@@ -79,10 +79,43 @@ export const stateOf = (flag: string | undefined): State =>
 export const locate = (
   flags: { readonly state: string | undefined; readonly database: string | undefined }
 ): Effect.Effect<State, CliError.UsageError> =>
-  Effect.map(Database.resolve(flags), (database) =>
-    Option.isSome(database)
-      ? { path: database.value.shown, explicit: database.value.explicit, database: database.value }
-      : stateOf(flags.state))
+  Effect.flatMap(Database.resolve(flags), (database) => {
+    if (Option.isSome(database)) {
+      return Effect.succeed({ path: database.value.shown, explicit: database.value.explicit, database: database.value })
+    }
+    const state = stateOf(flags.state)
+    const notAFile = pathTrouble(state.path)
+    return notAFile === undefined ? Effect.succeed(state) : Effect.fail(
+      new CliError.UsageError({
+        reason: `${state.explicit ? "--state" : "the default state file"}: ${notAFile}`
+      })
+    )
+  })
+
+/**
+ * What is wrong with a state file's path before anything opens it: a folder given for the file (SQLite's answer is
+ * `disk I/O error`), or a file where its folder should be.
+ */
+const pathTrouble = (file: string): string | undefined => {
+  // Whatever else a look finds (no such entry, no permission) is for the command to meet and say.
+  const statOf = (entry: string) => {
+    try {
+      return fs.statSync(entry)
+    } catch {
+      return undefined
+    }
+  }
+  if (statOf(file)?.isDirectory() === true) {
+    return `${file} is a folder: give the state file's path, such as ${path.join(file, "runs.sqlite")}`
+  }
+  for (let above = path.dirname(file);; above = path.dirname(above)) {
+    const found = statOf(above)
+    if (found !== undefined) {
+      return found.isDirectory() ? undefined : `${above} is a file, not a folder: the state file cannot be made in it`
+    }
+    if (path.dirname(above) === above) return undefined
+  }
+}
 
 const stateFlag = (state: State) =>
   state.database !== undefined ? Database.flagOf(state.database) : state.explicit ? ` --state ${state.path}` : ""
