@@ -234,7 +234,11 @@ export const layer = Layer.unwrapScoped(Effect.gen(function*() {
         runKey: payload.runKey,
         orb: payload.orb,
         backfillIds: Effect.map(
-          Effect.orElseSucceed(RunStates.list(workflow.name), () => []),
+          // This run alone read in full, not every run the database ever held.
+          Effect.orElseSucceed(
+            RunStates.listPicked(workflow.name, (head) => head.executionId === executionId),
+            () => []
+          ),
           (runs) => runs.find((run) => run.executionId === executionId)?.backfillIds ?? []
         )
       }).pipe(
@@ -501,7 +505,12 @@ export const layer = Layer.unwrapScoped(Effect.gen(function*() {
           name: named("overlap-order", window, `-${attempt}-${index}`),
           success: Schema.Struct({ runKey: Schema.optional(Schema.String), at: Schema.Number }),
           execute: Effect.gen(function*() {
-            const runs = yield* Effect.orElseSucceed(RunStates.list(workflow.name), () => [])
+            // The unfinished runs only (this one among them), in their order of submission: a finished run is not
+            // creating, and every run the database ever held was read in full at each look before.
+            const runs = yield* Effect.orElseSucceed(
+              RunStates.listPicked(workflow.name, (head) => head.finishedAt === undefined),
+              () => []
+            )
             const now = yield* DateTime.now
             const own = runs.findIndex((run) => run.executionId === executionId)
             const earlier = runs.slice(0, Math.max(0, own)).find((run) =>
