@@ -289,6 +289,7 @@ describe("the state file from the command line", () => {
           cutShort: path.join(dir, "cut.sqlite"),
           pagesOverwritten: path.join(dir, "overwritten.sqlite")
         }
+        fs.chmodSync(damaged.notADatabase, 0o644)
         fs.writeFileSync(damaged.cutShort, fs.readFileSync(orb.state).subarray(0, Math.floor(size / 2)))
         const copy = fs.readFileSync(orb.state)
         // Its pages after the schema's first two overwritten: the runs' tables are among them.
@@ -316,6 +317,10 @@ describe("the state file from the command line", () => {
             assert.notInclude(result.stderr, "Unexpected error", what)
           }
         }
+        // The file given by mistake is left as it was: its mode, and no lock or owner file beside it.
+        assert.strictEqual(mode(damaged.notADatabase), 0o644)
+        assert.isFalse(fs.existsSync(`${damaged.notADatabase}.lock`))
+        assert.isFalse(fs.existsSync(`${damaged.notADatabase}.owner`))
       }),
     120_000
   )

@@ -21,18 +21,22 @@ const failureOf = <A, E>(exit: Exit.Exit<A, E>) =>
   Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
 
 describe("a damaged state file", () => {
-  it.scopedLive("no database: the engine fails with StateDamaged at its start; the file is left as it was", () =>
+  it.scopedLive("no database: the engine fails with StateDamaged at its start, the file left as it was", () =>
     Effect.gen(function*() {
       const dir = yield* folder
       const file = path.join(dir, "events.ndjson")
       const content = "{\"event_name\":\"api_call\"}\n".repeat(200)
       fs.writeFileSync(file, content)
+      fs.chmodSync(file, 0o644)
       const exit = yield* Effect.exit(Layer.build(DurableEngine.layerSqlite({ filename: file })).pipe(Effect.scoped))
       const error = failureOf(exit) as DurableEngine.StateDamaged | undefined
       assert.strictEqual(error?._tag, "StateDamaged", String(exit))
       assert.strictEqual(error?.path, file)
       assert.include(error?.message, "it is not a SQLite database (SQLITE_NOTADB)")
       assert.strictEqual(fs.readFileSync(file, "utf8"), content)
+      // Refused before anything touches it: its mode as it was, no lock or owner file left beside it.
+      assert.strictEqual(fs.statSync(file).mode & 0o777, 0o644)
+      assert.deepStrictEqual(fs.readdirSync(dir), ["events.ndjson"])
     }))
 
   it.scopedLive("its pages overwritten: reading its runs under readingState fails with StateDamaged", () =>

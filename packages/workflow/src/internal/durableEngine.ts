@@ -58,6 +58,8 @@ const open = (filename: string, { StateDamaged, StateLocked, StateUnwritable }: 
         const reason = StateStore.unwritableReason(error, filename)
         return reason === undefined ? Effect.die(error) : Effect.fail(new StateUnwritable({ path: filename, reason }))
       }
+      const notADatabase = StateStore.notADatabase(filename)
+      if (notADatabase !== undefined) return Effect.fail(new StateDamaged({ path: filename, reason: notADatabase }))
       try {
         StateStore.makePrivate(filename)
       } catch (error) {

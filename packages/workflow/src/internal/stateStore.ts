@@ -97,6 +97,31 @@ export const unwritableReason = (error: unknown, filename: string): string | und
   return storageFailure(error, filename)
 }
 
+/** The first 16 bytes of every SQLite database. */
+const sqliteHeader = Buffer.from("SQLite format 3\0", "latin1")
+
+/**
+ * Why a file that exists is no SQLite database, from its first bytes (an empty one is a new database): found before
+ * anything opens it, so that a file given for the state file by mistake (the events file, say) is left as it was,
+ * its mode included, with no lock or owner file beside it.
+ */
+export const notADatabase = (filename: string): string | undefined => {
+  let fd: number | undefined
+  try {
+    fd = fs.openSync(filename, "r")
+    const head = Buffer.alloc(sqliteHeader.length)
+    const read = fs.readSync(fd, head, 0, head.length, 0)
+    return read === 0 || (read === head.length && head.equals(sqliteHeader))
+      ? undefined
+      : damagedReason({ code: "SQLITE_NOTADB" })
+  } catch {
+    // Missing (a new state file), or unreadable: the opening says why.
+    return undefined
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd)
+  }
+}
+
 /**
  * Why the state file cannot be read, when that is the failure: SQLite finds it is no database (another file given
  * for it, or one damaged from its first page) or a damaged one (a copy cut short, a disk that corrupted it). Neither
