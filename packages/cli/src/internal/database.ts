@@ -106,12 +106,8 @@ export class DatabaseUnreachable
  */
 const patience = Duration.seconds(10)
 
-/**
- * What a failure to answer in time says, whichever of the driver and this process saw it first.
- *
- * @category errors
- */
-export const silence = `no answer within ${Duration.toSeconds(patience)} seconds`
+/** What a failure to answer in time says, whichever of the driver and this process saw it first. */
+const silence = `no answer within ${Duration.toSeconds(patience)} seconds`
 
 /**
  * A look at the database (the runs, a run's outcome) that fails when it gets no answer within 10 seconds: a query on a

@@ -213,7 +213,7 @@ export const withOrb = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
  * none): on a state file, that file being no database or a damaged one is its sentence (`StateDamaged`), wherever it
  * is found.
  */
-const onState = <A, E, R>(state: State, effect: Effect.Effect<A, E, R>, orb = true) => {
+const onState = (state: State, orb = true) => <A, E, R>(effect: Effect.Effect<A, E, R>) => {
   const reading = state.database !== undefined ? effect : DurableEngine.readingState(state.path)(effect)
   return orb ? withOrb(reading) : reading
 }
@@ -346,12 +346,9 @@ const awaitEnd = (
       const polled = DurableEngine.throughStorageFailures(DurableRun.BackfillRun.poll(run.executionId), waits)
       const result = elsewhere === undefined
         ? yield* polled
-        : Option.getOrUndefined(
-          yield* Effect.timeoutOption(Effect.disconnect(polled), "10 seconds").pipe(
-            // Said as a failure of the database is: a query on a dropped connection fails no other way.
-            Effect.tap((answer) => Option.isNone(answer) ? waits!(new Error(Database.silence)) : Effect.void)
-          )
-        )
+        // No answer in time is said as a failure of the database is: a query on a dropped connection fails no other
+        // way.
+        : yield* Database.answered(polled).pipe(Effect.catchAll((silence) => Effect.as(waits!(silence), undefined)))
       if (result !== undefined && result._tag === "Complete") {
         yield* stopShowing(progress, result.exit)
         return yield* result.exit
@@ -609,89 +606,86 @@ export const run = (settings: RunSettings): Effect.Effect<
   RunError | CliError.UsageError | Backfills.Error,
   Output.Output | Backend.Backend | Backfills.Backfills | FileSystem.FileSystem
 > =>
-  onState(
-    settings.state,
-    Effect.gen(function*() {
-      const { backfill, state } = settings
-      const source = yield* (settings.pinned ?? pin(settings))
-      const sha256 = RunSource.sha256Of(source)!
-      const file = Inputs.label(settings.files)
-      const csvTypes = settings.files.some((input) => input.format === "csv")
-        ? settings.csvTypes
-        : undefined
-      const baseKey = settings.runKey ??
-        runKeyOf(
-          sha256,
-          backfill,
-          csvTypes !== undefined && Object.keys(csvTypes).length > 0 ? csvTypes : undefined,
-          settings.only === true
-        )
-      // The close time is fixed here, in the payload: every attempt of the create sends the same request.
-      const checked = yield* DurableRun.payload({
-        ...backfill,
-        runKey: baseKey,
-        source,
-        expectedEvents: settings.expectedEvents,
-        batchSize: settings.batchSize,
-        concurrency: settings.concurrency,
-        quota: settings.quota,
-        maxTimeframe: settings.maxTimeframe,
-        overlapWait: settings.overlapWait,
-        invalidEvents: settings.skipInvalid ? "skip" : "fail",
-        until: settings.wait ? "reflected" : "closed"
-      })
-      return yield* Effect.gen(function*() {
-        const runs = yield* onRuns(state)(DurableRun.list)
-        const { before, runKey, why } = yield* chooseRun(runs, baseKey)
-        const payload = { ...checked, runKey }
-        if (before !== undefined && unfinished(before)) yield* ownRun(before)
-        if (why !== undefined && !settings.json) yield* Output.note(`${why}; starting a new run ${runKey}.`)
-        if (!settings.json) yield* noteOtherOrbs(runs, runKey, state)
-        if (before === undefined && !backfill.replaceExistingEvents) {
-          const earlier = yield* addedBefore(runs, sha256, backfill)
-          if (earlier !== undefined) {
-            const said = `the events of ${file} were already added by durable run ${earlier.runKey} ` +
-              `(backfill ${earlier.backfillIds.join(", ")}, ${Render.time(earlier.timeframeStart!)} to ${
-                Render.time(earlier.timeframeEnd!)
-              }), and Orb still counts them`
-            if (settings.addAgain !== true) {
-              return yield* new CliError.UsageError({
-                reason: `${said}: adding them again counts them twice. To add them again all the same, pass ` +
-                  "--add-again; to put the file's events in place of those in the timeframe, use --replace"
-              })
-            }
-            yield* Output.note(`Warning: ${said}; adding them again, as --add-again asks.`)
-          }
-        }
-        if (!settings.json) {
-          yield* Output.note(
-            before !== undefined
-              ? `Attaching to durable run ${runKey} (${before.stage}).`
-              : state.database !== undefined
-              ? `Durable run ${runKey}, submitted to ${state.path}: the workers there run it (orb-backfill worker).`
-              : `Durable run ${runKey} (resume it with: orb-backfill resume ${runKey}${stateFlag(state)}).`
-          )
-        }
-        if (state.database !== undefined) {
-          const result = yield* onWorkers(payload, state, settings, before?.executionId)
-          if (result === undefined) return undefined
-          return yield* afterRun(runKey, state, result, settings)
-        }
-        // An attach to a run that suspended itself (it met another Orb) wakes it.
-        if (before !== undefined) yield* DurableRun.BackfillRun.resume(before.executionId)
-        const progress = yield* Effect.fork(show(runKey, settings.json, {
-          total: settings.expectedEvents,
-          quota: settings.quota,
-          batchSize: settings.batchSize
-        }))
-        const result = yield* DurableRun.execute(payload).pipe(
-          Effect.onExit((exit) => stopShowing(progress, exit)),
-          Effect.onInterrupt(() => reportSuspension(runKey, state, Render.time(payload.closeTime)))
-        )
-        return yield* afterRun(runKey, state, result, settings)
-      }).pipe(Effect.provide(engine(state)))
+  onState(settings.state)(Effect.gen(function*() {
+    const { backfill, state } = settings
+    const source = yield* (settings.pinned ?? pin(settings))
+    const sha256 = RunSource.sha256Of(source)!
+    const file = Inputs.label(settings.files)
+    const csvTypes = settings.files.some((input) => input.format === "csv")
+      ? settings.csvTypes
+      : undefined
+    const baseKey = settings.runKey ??
+      runKeyOf(
+        sha256,
+        backfill,
+        csvTypes !== undefined && Object.keys(csvTypes).length > 0 ? csvTypes : undefined,
+        settings.only === true
+      )
+    // The close time is fixed here, in the payload: every attempt of the create sends the same request.
+    const checked = yield* DurableRun.payload({
+      ...backfill,
+      runKey: baseKey,
+      source,
+      expectedEvents: settings.expectedEvents,
+      batchSize: settings.batchSize,
+      concurrency: settings.concurrency,
+      quota: settings.quota,
+      maxTimeframe: settings.maxTimeframe,
+      overlapWait: settings.overlapWait,
+      invalidEvents: settings.skipInvalid ? "skip" : "fail",
+      until: settings.wait ? "reflected" : "closed"
     })
-  )
+    return yield* Effect.gen(function*() {
+      const runs = yield* onRuns(state)(DurableRun.list)
+      const { before, runKey, why } = yield* chooseRun(runs, baseKey)
+      const payload = { ...checked, runKey }
+      if (before !== undefined && unfinished(before)) yield* ownRun(before)
+      if (why !== undefined && !settings.json) yield* Output.note(`${why}; starting a new run ${runKey}.`)
+      if (!settings.json) yield* noteOtherOrbs(runs, runKey, state)
+      if (before === undefined && !backfill.replaceExistingEvents) {
+        const earlier = yield* addedBefore(runs, sha256, backfill)
+        if (earlier !== undefined) {
+          const said = `the events of ${file} were already added by durable run ${earlier.runKey} ` +
+            `(backfill ${earlier.backfillIds.join(", ")}, ${Render.time(earlier.timeframeStart!)} to ${
+              Render.time(earlier.timeframeEnd!)
+            }), and Orb still counts them`
+          if (settings.addAgain !== true) {
+            return yield* new CliError.UsageError({
+              reason: `${said}: adding them again counts them twice. To add them again all the same, pass ` +
+                "--add-again; to put the file's events in place of those in the timeframe, use --replace"
+            })
+          }
+          yield* Output.note(`Warning: ${said}; adding them again, as --add-again asks.`)
+        }
+      }
+      if (!settings.json) {
+        yield* Output.note(
+          before !== undefined
+            ? `Attaching to durable run ${runKey} (${before.stage}).`
+            : state.database !== undefined
+            ? `Durable run ${runKey}, submitted to ${state.path}: the workers there run it (orb-backfill worker).`
+            : `Durable run ${runKey} (resume it with: orb-backfill resume ${runKey}${stateFlag(state)}).`
+        )
+      }
+      if (state.database !== undefined) {
+        const result = yield* onWorkers(payload, state, settings, before?.executionId)
+        if (result === undefined) return undefined
+        return yield* afterRun(runKey, state, result, settings)
+      }
+      // An attach to a run that suspended itself (it met another Orb) wakes it.
+      if (before !== undefined) yield* DurableRun.BackfillRun.resume(before.executionId)
+      const progress = yield* Effect.fork(show(runKey, settings.json, {
+        total: settings.expectedEvents,
+        quota: settings.quota,
+        batchSize: settings.batchSize
+      }))
+      const result = yield* DurableRun.execute(payload).pipe(
+        Effect.onExit((exit) => stopShowing(progress, exit)),
+        Effect.onInterrupt(() => reportSuspension(runKey, state, Render.time(payload.closeTime)))
+      )
+      return yield* afterRun(runKey, state, result, settings)
+    }).pipe(Effect.provide(engine(state)))
+  }))
 
 /** What a run prints once it has ended: its result, its verification, and where Orb's reflection goes on. */
 const afterRun = (runKey: string, state: State, result: DurableRun.RunResult, settings: RunSettings) =>
@@ -811,32 +805,29 @@ export const runsTable = (
  * @category commands
  */
 export const list = (state: State, json: boolean) =>
-  onState(
-    state,
-    Effect.gen(function*() {
-      const { placed, runs } = state.database !== undefined
-        ? yield* Effect.all({ runs: DurableRun.list, placed: Database.placements }).pipe(
-          onRuns(state),
-          Effect.provide(engine(state))
-        )
-        : {
-          placed: undefined,
-          runs: fs.existsSync(state.path)
-            ? yield* DurableRun.list.pipe(Effect.provide(DurableEngine.layerSqliteReader({ filename: state.path })))
-            : []
-        }
-      const runners = placed === undefined ? undefined : runs.map((run) => {
-        const runner = unfinished(run) ? placed.get(run.executionId) : undefined
-        return runner === undefined ? null : Database.shownRunner(runner)
-      })
-      const matches = yield* Effect.forEach(runs, DurableRun.compareOrb)
-      if (json) {
-        return yield* Output.line(JSON.stringify(runs.map((run, i) => runJson(run, matches[i], runners?.[i]))))
+  onState(state)(Effect.gen(function*() {
+    const { placed, runs } = state.database !== undefined
+      ? yield* Effect.all({ runs: DurableRun.list, placed: Database.placements }).pipe(
+        onRuns(state),
+        Effect.provide(engine(state))
+      )
+      : {
+        placed: undefined,
+        runs: fs.existsSync(state.path)
+          ? yield* DurableRun.list.pipe(Effect.provide(DurableEngine.layerSqliteReader({ filename: state.path })))
+          : []
       }
-      if (runs.length === 0) return yield* Output.line(`No durable runs in ${state.path}.`)
-      yield* Output.line(runsTable(runs, matches, runners))
+    const runners = placed === undefined ? undefined : runs.map((run) => {
+      const runner = unfinished(run) ? placed.get(run.executionId) : undefined
+      return runner === undefined ? null : Database.shownRunner(runner)
     })
-  )
+    const matches = yield* Effect.forEach(runs, DurableRun.compareOrb)
+    if (json) {
+      return yield* Output.line(JSON.stringify(runs.map((run, i) => runJson(run, matches[i], runners?.[i]))))
+    }
+    if (runs.length === 0) return yield* Output.line(`No durable runs in ${state.path}.`)
+    yield* Output.line(runsTable(runs, matches, runners))
+  }))
 
 /**
  * A one-shot look at the runs (list them, ask a cancel): on a database, its failure, or no answer within 10 seconds,
@@ -860,56 +851,53 @@ const noSuchRun = (state: State, runKey: string) =>
  * @category commands
  */
 export const resume = (state: State, runKey: string | undefined, json: boolean) =>
-  onState(
-    state,
-    Effect.gen(function*() {
-      if (missing(state)) {
-        return yield* runKey === undefined
-          ? Output.line(`No durable runs in ${state.path}.`)
-          : Effect.fail(noSuchRun(state, runKey))
-      }
-      yield* Effect.gen(function*() {
-        const runs = yield* onRuns(state)(DurableRun.list)
-        const chosen = runKey === undefined ? runs.filter(unfinished) : runs.filter((run) => run.runKey === runKey)
-        if (runKey !== undefined && chosen.length === 0) return yield* noSuchRun(state, runKey)
-        if (chosen.length === 0) return yield* Output.line(`No unfinished durable runs in ${state.path}.`)
-        let failure: DurableRun.RunFailed | undefined
-        for (const run of chosen) {
-          if (runKey !== undefined) yield* ownRun(run)
-          else {
-            // Every unfinished run: those of another Orb are left for a resume against theirs.
-            const refused = yield* Effect.flip(ownRun(run)).pipe(Effect.option)
-            if (refused._tag === "Some") {
-              yield* Output.note(`Skipped: ${refused.value.reason}.`)
-              continue
-            }
+  onState(state)(Effect.gen(function*() {
+    if (missing(state)) {
+      return yield* runKey === undefined
+        ? Output.line(`No durable runs in ${state.path}.`)
+        : Effect.fail(noSuchRun(state, runKey))
+    }
+    yield* Effect.gen(function*() {
+      const runs = yield* onRuns(state)(DurableRun.list)
+      const chosen = runKey === undefined ? runs.filter(unfinished) : runs.filter((run) => run.runKey === runKey)
+      if (runKey !== undefined && chosen.length === 0) return yield* noSuchRun(state, runKey)
+      if (chosen.length === 0) return yield* Output.line(`No unfinished durable runs in ${state.path}.`)
+      let failure: DurableRun.RunFailed | undefined
+      for (const run of chosen) {
+        if (runKey !== undefined) yield* ownRun(run)
+        else {
+          // Every unfinished run: those of another Orb are left for a resume against theirs.
+          const refused = yield* Effect.flip(ownRun(run)).pipe(Effect.option)
+          if (refused._tag === "Some") {
+            yield* Output.note(`Skipped: ${refused.value.reason}.`)
+            continue
           }
-          if (!json) yield* Output.note(`Resuming durable run ${run.runKey} (${run.stage}).`)
-          const exit = yield* Effect.exit(
-            awaitEnd(run, json, undefined, state.database).pipe(
-              Effect.onInterrupt(() =>
-                Output.note(
-                  state.database !== undefined
-                    ? `\nDetached from durable run ${run.runKey}: the workers go on with it, nothing reverted.`
-                    : `\nInterrupted: durable run ${run.runKey} is suspended again, nothing reverted. Continue it ` +
-                      `with: orb-backfill resume ${run.runKey}${stateFlag(state)}`
-                )
+        }
+        if (!json) yield* Output.note(`Resuming durable run ${run.runKey} (${run.stage}).`)
+        const exit = yield* Effect.exit(
+          awaitEnd(run, json, undefined, state.database).pipe(
+            Effect.onInterrupt(() =>
+              Output.note(
+                state.database !== undefined
+                  ? `\nDetached from durable run ${run.runKey}: the workers go on with it, nothing reverted.`
+                  : `\nInterrupted: durable run ${run.runKey} is suspended again, nothing reverted. Continue it ` +
+                    `with: orb-backfill resume ${run.runKey}${stateFlag(state)}`
               )
             )
           )
-          if (Exit.isSuccess(exit)) yield* printResult(run.runKey, state, exit.value, json)
-          else if (Exit.isFailure(exit)) {
-            const error = yield* Effect.flip(exit)
-            // An unwritable state file stops every run on it: the next would only wait for it too.
-            if (runKey !== undefined || error._tag === "StateUnwritable") return yield* error
-            failure = error
-            yield* Output.note(`Error: ${CliError.messageOf(error)}`)
-          }
+        )
+        if (Exit.isSuccess(exit)) yield* printResult(run.runKey, state, exit.value, json)
+        else if (Exit.isFailure(exit)) {
+          const error = yield* Effect.flip(exit)
+          // An unwritable state file stops every run on it: the next would only wait for it too.
+          if (runKey !== undefined || error._tag === "StateUnwritable") return yield* error
+          failure = error
+          yield* Output.note(`Error: ${CliError.messageOf(error)}`)
         }
-        if (failure !== undefined) return yield* new CliError.Exit({ code: CliError.ExitCode.failure })
-      }).pipe(Effect.provide(engine(state)))
-    })
-  )
+      }
+      if (failure !== undefined) return yield* new CliError.Exit({ code: CliError.ExitCode.failure })
+    }).pipe(Effect.provide(engine(state)))
+  }))
 
 /** The run to cancel, unfinished: a run key of no run, or of one that has ended, is refused. */
 const toCancel = (state: State, runKey: string) =>
@@ -999,59 +987,56 @@ const cancelOnWorkers = (state: State, runKey: string, json: boolean) =>
  * @category commands
  */
 export const cancel = (state: State, runKey: string, json: boolean) =>
-  onState(
-    state,
-    Effect.gen(function*() {
-      if (missing(state)) return yield* noSuchRun(state, runKey)
-      let exit: Exit.Exit<DurableRun.RunResult, DurableRun.RunFailed | DurableEngine.StateUnwritable> | undefined
-      // Once asked beside another process, the run is awaited there; every 2 seconds this process tries to take the
-      // engine up, for should that process stop first, the run would wait for its next engine.
-      let requested: string | undefined
-      // On a database, the request is a row there, read by whichever worker runs the run (on any machine).
-      if (state.database !== undefined) exit = yield* cancelOnWorkers(state, runKey, json)
-      while (exit === undefined) {
-        const here = yield* Effect.either(
-          requested === undefined ? cancelByEngine(state, runKey, json) : engineAwait(state, runKey, requested)
-        )
-        if (here._tag === "Right") exit = here.right
-        else if (here.left._tag !== "StateLocked") return yield* Effect.fail(here.left)
-        else {
-          const beside = yield* cancelBeside(state, runKey, json, requested, 2_000)
-          requested = beside.executionId
-          exit = Option.getOrUndefined(beside.ended)
-        }
-      }
-      const error = Exit.isFailure(exit) ? yield* Effect.flip(exit) : undefined
-      if (error === undefined || error._tag === "StateUnwritable" || error.stage !== "cancel") {
-        // It finished, or failed on its own, before it saw the cancel.
-        return yield* error ??
-          new CliError.UsageError({ reason: `durable run ${runKey} finished before it was cancelled` })
-      }
-      if (json) {
-        return yield* Output.line(JSON.stringify({
-          cancelled: true,
-          run_key: runKey,
-          backfill_id: error.backfillId ?? null,
-          reverted: error.reverted
-        }))
-      }
-      const windows = error.windows ?? []
-      yield* Output.line(
-        `Cancelled durable run ${runKey}: ` +
-          (windows.length > 1
-            ? `${
-              error.reverted
-                ? "every window's backfill was reverted, so no usage changed"
-                : "NOT every window was reverted"
-            }:\n` + Render.windowsTable(windows.map((window) => ({ ...window, status: window.status ?? "-" })))
-            : error.backfillId === undefined
-            ? "no backfill had been created."
-            : error.reverted
-            ? `backfill ${error.backfillId} was reverted, so no usage changed.`
-            : `backfill ${error.backfillId} could not be confirmed reverted; revert it with: orb-backfill revert ${error.backfillId}`)
+  onState(state)(Effect.gen(function*() {
+    if (missing(state)) return yield* noSuchRun(state, runKey)
+    let exit: Exit.Exit<DurableRun.RunResult, DurableRun.RunFailed | DurableEngine.StateUnwritable> | undefined
+    // Once asked beside another process, the run is awaited there; every 2 seconds this process tries to take the
+    // engine up, for should that process stop first, the run would wait for its next engine.
+    let requested: string | undefined
+    // On a database, the request is a row there, read by whichever worker runs the run (on any machine).
+    if (state.database !== undefined) exit = yield* cancelOnWorkers(state, runKey, json)
+    while (exit === undefined) {
+      const here = yield* Effect.either(
+        requested === undefined ? cancelByEngine(state, runKey, json) : engineAwait(state, runKey, requested)
       )
-    })
-  )
+      if (here._tag === "Right") exit = here.right
+      else if (here.left._tag !== "StateLocked") return yield* Effect.fail(here.left)
+      else {
+        const beside = yield* cancelBeside(state, runKey, json, requested, 2_000)
+        requested = beside.executionId
+        exit = Option.getOrUndefined(beside.ended)
+      }
+    }
+    const error = Exit.isFailure(exit) ? yield* Effect.flip(exit) : undefined
+    if (error === undefined || error._tag === "StateUnwritable" || error.stage !== "cancel") {
+      // It finished, or failed on its own, before it saw the cancel.
+      return yield* error ??
+        new CliError.UsageError({ reason: `durable run ${runKey} finished before it was cancelled` })
+    }
+    if (json) {
+      return yield* Output.line(JSON.stringify({
+        cancelled: true,
+        run_key: runKey,
+        backfill_id: error.backfillId ?? null,
+        reverted: error.reverted
+      }))
+    }
+    const windows = error.windows ?? []
+    yield* Output.line(
+      `Cancelled durable run ${runKey}: ` +
+        (windows.length > 1
+          ? `${
+            error.reverted
+              ? "every window's backfill was reverted, so no usage changed"
+              : "NOT every window was reverted"
+          }:\n` + Render.windowsTable(windows.map((window) => ({ ...window, status: window.status ?? "-" })))
+          : error.backfillId === undefined
+          ? "no backfill had been created."
+          : error.reverted
+          ? `backfill ${error.backfillId} was reverted, so no usage changed.`
+          : `backfill ${error.backfillId} could not be confirmed reverted; revert it with: orb-backfill revert ${error.backfillId}`)
+    )
+  }))
 
 /**
  * Standard input spooled for the pruned runs (in the state file's `spool/` folder), removed unless a run kept still
@@ -1076,34 +1061,30 @@ const removeSpooled = (
  * @category commands
  */
 export const prune = (state: State, olderThanDays: number, json: boolean) =>
-  onState(
-    state,
-    Effect.gen(function*() {
-      if (missing(state)) {
-        return yield* json
-          ? Output.line(JSON.stringify({ pruned: [] }))
-          : Output.line(`No durable runs in ${state.path}.`)
-      }
-      const finishedBefore = DateTime.subtract(yield* DateTime.now, { days: olderThanDays })
-      // Without the engine, which would resume the unfinished runs; the lock refuses it beside a process running them.
-      // Not bounded in time as a look is: a prune of many runs, one transaction each, can take longer than 10 seconds.
-      const pruning = Effect.all({ pruned: DurableRun.prune({ finishedBefore }), kept: DurableRun.list }).pipe(
-        state.database === undefined ? Effect.orDie : Effect.mapError(Database.unreachable(state.database))
-      )
-      const { kept, pruned } = yield* (state.database !== undefined
-        // On a database, beside the workers: only finished runs are touched.
-        ? Effect.provide(pruning, Database.client(state.database))
-        : Effect.provide(pruning, DurableEngine.layerSqliteMaintenance({ filename: state.path })))
-      if (state.database === undefined) removeSpooled(state, pruned, kept)
-      if (json) return yield* Output.line(JSON.stringify({ pruned: pruned.map((run) => runJson(run)) }))
-      yield* Output.line(
-        pruned.length === 0
-          ? `No durable run of ${state.path} finished before ${Render.time(finishedBefore)}; nothing was pruned.`
-          : `Pruned ${Progress.plural(pruned.length, "durable run")} that finished before ${
-            Render.time(finishedBefore)
-          }: ` +
-            pruned.map((run) => run.runKey).join(", ") + ". Their run keys would now start new runs."
-      )
-    }),
-    false
-  )
+  onState(state, false)(Effect.gen(function*() {
+    if (missing(state)) {
+      return yield* json
+        ? Output.line(JSON.stringify({ pruned: [] }))
+        : Output.line(`No durable runs in ${state.path}.`)
+    }
+    const finishedBefore = DateTime.subtract(yield* DateTime.now, { days: olderThanDays })
+    // Without the engine, which would resume the unfinished runs; the lock refuses it beside a process running them.
+    // Not bounded in time as a look is: a prune of many runs, one transaction each, can take longer than 10 seconds.
+    const pruning = Effect.all({ pruned: DurableRun.prune({ finishedBefore }), kept: DurableRun.list }).pipe(
+      state.database === undefined ? Effect.orDie : Effect.mapError(Database.unreachable(state.database))
+    )
+    const { kept, pruned } = yield* (state.database !== undefined
+      // On a database, beside the workers: only finished runs are touched.
+      ? Effect.provide(pruning, Database.client(state.database))
+      : Effect.provide(pruning, DurableEngine.layerSqliteMaintenance({ filename: state.path })))
+    if (state.database === undefined) removeSpooled(state, pruned, kept)
+    if (json) return yield* Output.line(JSON.stringify({ pruned: pruned.map((run) => runJson(run)) }))
+    yield* Output.line(
+      pruned.length === 0
+        ? `No durable run of ${state.path} finished before ${Render.time(finishedBefore)}; nothing was pruned.`
+        : `Pruned ${Progress.plural(pruned.length, "durable run")} that finished before ${
+          Render.time(finishedBefore)
+        }: ` +
+          pruned.map((run) => run.runKey).join(", ") + ". Their run keys would now start new runs."
+    )
+  }))

@@ -41,6 +41,10 @@ const parse = (text: string | null): Json | undefined => {
 const exitOf = (reply: Json | undefined): Json | undefined =>
   reply?._tag === "Success" && reply.value?._tag === "Complete" ? reply.value.exit : undefined
 
+/** When a run finished, from its run message's reply (stamped by the process that ended it); `undefined` until then. */
+const finishedAtOf = (row: Pick<Row, "reply" | "reply_id">): number | undefined =>
+  exitOf(parse(row.reply)) !== undefined && row.reply_id !== null ? snowflakeMillis(row.reply_id) : undefined
+
 /** The first typed error of an encoded cause, in words. */
 const causeText = (cause: Json | undefined): string | undefined => {
   if (cause === undefined) return undefined
@@ -107,8 +111,7 @@ export const listPicked = (
       // A run's first run message is the run (as `entries` reads it).
       if (seen.has(head.entity_id)) continue
       seen.add(head.entity_id)
-      const finished = exitOf(parse(head.reply)) !== undefined && head.reply_id !== null
-      if (pick({ executionId: head.entity_id, finishedAt: finished ? snowflakeMillis(head.reply_id!) : undefined })) {
+      if (pick({ executionId: head.entity_id, finishedAt: finishedAtOf(head) })) {
         picked.push(head.entity_id)
       }
     }
@@ -221,6 +224,7 @@ const entries = (
       let finished = 0
       for (; ends.has(finished); finished++) totals.position = ends.get(finished)!
       const exit = exitOf(parse(run.reply))
+      const finishedAt = finishedAtOf(run)
       let inFlight = current !== undefined && exitOf(parse(latest.get(current)!.reply)) === undefined
       // A run journaling its segments in the table is ingesting from its last window's create to its close: the
       // step is the first segment not journaled, in flight until the run ends; once the last one is (the source's
@@ -265,9 +269,7 @@ const entries = (
         ...(step !== undefined ? { step, stepInFlight: inFlight } : {}),
         ...(stage === "creating" && waitingFor !== undefined ? { waitingFor } : {}),
         ...(lastError !== undefined ? { lastError } : {}),
-        ...(exit !== undefined && run.reply_id !== null
-          ? { finishedAt: DateTime.unsafeMake(snowflakeMillis(run.reply_id)) }
-          : {}),
+        ...(finishedAt !== undefined ? { finishedAt: DateTime.unsafeMake(finishedAt) } : {}),
         ...(typeof payload.orb?.baseUrl === "string" && typeof payload.orb.keyFingerprint === "string"
           ? { orb: { baseUrl: payload.orb.baseUrl, keyFingerprint: payload.orb.keyFingerprint } }
           : {}),
