@@ -2,12 +2,14 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
+import * as Metric from "effect/Metric"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Backfill from "../src/Backfill.js"
 import * as Backfills from "../src/Backfills.js"
 import * as IsoDateTime from "../src/internal/isoDateTime.js"
 import { sha256 } from "../src/internal/sha256.js"
+import * as Metrics from "../src/Metrics.js"
 import type * as OrbError from "../src/OrbError.js"
 import { inFixtureTime, makeRecordingTracer, type Recorded, recordingBackfills, wireBackfill } from "./utils.js"
 
@@ -311,10 +313,13 @@ describe("Backfills.ingestEncodedStream", () => {
     ]
     const { layer, requests } = recordingBackfills(ingestReplies)
     return Effect.gen(function*() {
+      const failedBefore = (yield* Metric.value(Metrics.eventsFailed)).count
       const summary = yield* Backfills.ingestEncodedStream("bf_1", Stream.fromIterable(input as Array<Wire>), {
         quota: false
       })
       assert.strictEqual(summary.read, 6)
+      // Set aside here, not by Orb: counted as failed all the same.
+      assert.strictEqual((yield* Metric.value(Metrics.eventsFailed)).count - failedBefore, 4)
       assert.strictEqual(summary.accepted, 2)
       assert.deepStrictEqual(summary.failures.map((f) => [f.position, f.idempotencyKey, f.refusedBy, f.reasons]), [
         [1, "k2", "local", [

@@ -201,28 +201,34 @@ export const ingestInto = <A, E, R>(
       onTargets === undefined ? Effect.void : Effect.suspend(() => onTargets(perTarget.map((t) => ({ ...t }))))
     )
 
-    /** `target`: the window of an event Orb refused; none for one refused before it was routed. */
-    const setAside = (
+    /**
+     * An event set aside, counted: with `onInvalid: "fail"`, the error the ingestion then fails with. `target`: the
+     * window of an event Orb refused; none for one refused before it was routed.
+     */
+    const recordFailure = (
       target: number | undefined,
       failure: Backfills.FailedEvent
-    ): Effect.Effect<void, OrbError.InvalidEvent> => {
+    ): OrbError.InvalidEvent | undefined => {
       counts.failed++
       if (target !== undefined) perTarget[target].failed++
       if (failures.length < maxFailuresKept) failures.push(failure)
-      const counted = Metric.increment(Metrics.eventsFailed)
       return onInvalid === "fail"
-        ? Effect.zipRight(
-          counted,
-          Effect.fail(
-            new OrbError.InvalidEvent({
-              backfillId: ids[target ?? 0],
-              ...failure,
-              idempotencyKey: failure.idempotencyKey
-            })
-          )
-        )
-        : counted
+        ? new OrbError.InvalidEvent({
+          backfillId: ids[target ?? 0],
+          ...failure,
+          idempotencyKey: failure.idempotencyKey
+        })
+        : undefined
     }
+    /** Events set aside, in the metric; the ingestion's failure with `onInvalid: "fail"`. */
+    const setAside = (
+      refused: number,
+      error: OrbError.InvalidEvent | undefined
+    ): Effect.Effect<void, OrbError.InvalidEvent> =>
+      Effect.zipRight(
+        Metric.incrementBy(Metrics.eventsFailed, refused),
+        error === undefined ? Effect.void : Effect.fail(error)
+      )
 
     const send = (batch: Batch): Effect.Effect<void, Backfills.Error | OrbError.InvalidEvent> =>
       Effect.gen(function*() {
@@ -266,12 +272,15 @@ export const ingestInto = <A, E, R>(
                 kept.positions.push(positions[i])
                 kept.wires.push(wires[i])
               } else {
-                yield* setAside(target, {
-                  position: positions[i],
-                  idempotencyKey: key,
-                  refusedBy: "orb",
-                  reasons: refused
-                })
+                yield* setAside(
+                  1,
+                  recordFailure(target, {
+                    position: positions[i],
+                    idempotencyKey: key,
+                    refusedBy: "orb",
+                    reasons: refused
+                  })
+                )
               }
             }
             if (kept.wires.length === wires.length) return yield* error
@@ -312,54 +321,54 @@ export const ingestInto = <A, E, R>(
         }
       })
 
-    // One stage checks the events and fills the batches, in a plain loop over each chunk the input gives: no
-    // object per event besides its wire form (when it needs one), no closure per event, no copy of a chunk.
-    const batches = Stream.suspend(() => {
-      const filling: Array<Batch> = ids.map((_, target) => ({ target, positions: [], wires: [] }))
-      const fill = (chunk: Chunk.Chunk<A>, now: number): Effect.Effect<Chunk.Chunk<Batch>, OrbError.InvalidEvent> => {
-        const full: Array<Batch> = []
-        for (const event of Chunk.toReadonlyArray(chunk)) {
-          // The position is the count of events read before this one.
-          const position = counts.read++
-          const checked = events.check(event, scope, now)
-          if (checked instanceof Events.Problem) {
-            // Refused before it is routed: counted in the totals only.
-            const refused = setAside(undefined, {
-              position,
-              idempotencyKey: events.keyOf(event),
-              refusedBy: "local",
-              reasons: [`events[${position}]${checked.field === "" ? "" : "."}${checked.field}: ${checked.reason}`]
-            })
-            if (onInvalid === "fail") return Effect.as(refused, Chunk.empty())
-            continue
-          }
-          const target = targetOf(checked)
-          perTarget[target].read++
-          const batch = filling[target]
-          batch.positions.push(position)
-          // Most events come with their keys; the others get one derived from their content, on a copy: the
-          // caller's objects stay the caller's.
-          batch.wires.push(Events.withSettledKey(checked))
-          if (batch.wires.length === batchSize) {
-            full.push(batch)
-            filling[target] = { target, positions: [], wires: [] }
-          }
+    // One loop checks the events and fills the batches, over each chunk the input gives: no object per event besides
+    // its wire form (when it needs one), no closure per event, no copy of a chunk.
+    const filling: Array<Batch> = ids.map((_, target) => ({ target, positions: [], wires: [] }))
+    // Events a chunk set aside before they were routed: counted in the metric once the chunk is filled.
+    let refusedLocally = 0
+    /** The batches a chunk filled; with `onInvalid: "fail"`, the error of its first event set aside instead. */
+    const fill = (chunk: Chunk.Chunk<A>, now: number): Array<Batch> | OrbError.InvalidEvent => {
+      const full: Array<Batch> = []
+      for (const event of Chunk.toReadonlyArray(chunk)) {
+        // The position is the count of events read before this one.
+        const position = counts.read++
+        const checked = events.check(event, scope, now)
+        if (checked instanceof Events.Problem) {
+          // Refused before it is routed: counted in the totals only.
+          refusedLocally++
+          const error = recordFailure(undefined, {
+            position,
+            idempotencyKey: events.keyOf(event),
+            refusedBy: "local",
+            reasons: [`events[${position}]${checked.field === "" ? "" : "."}${checked.field}: ${checked.reason}`]
+          })
+          if (error !== undefined) return error
+          continue
         }
-        return Effect.succeed(Chunk.unsafeFromArray(full))
+        const target = targetOf(checked)
+        perTarget[target].read++
+        const batch = filling[target]
+        batch.positions.push(position)
+        // Most events come with their keys; the others get one derived from their content, on a copy: the
+        // caller's objects stay the caller's.
+        batch.wires.push(Events.withSettledKey(checked))
+        if (batch.wires.length === batchSize) {
+          full.push(batch)
+          filling[target] = { target, positions: [], wires: [] }
+        }
       }
-      return input.pipe(
-        Stream.mapChunksEffect((chunk) => Effect.flatMap(Clock.currentTimeMillis, (now) => fill(chunk, now))),
-        Stream.concat(Stream.suspend(() => Stream.fromIterable(filling.filter((batch) => batch.wires.length > 0))))
-      )
-    })
+      return full
+    }
 
-    // At most `concurrency` batches in flight: the next batch waits for a free slot before the one after it is
-    // pulled, so the input is read only as fast as batches leave. Not `Stream.mapEffect` with `concurrency`: in
-    // this version of Effect it costs far more CPU per element than a semaphore and a fiber set (measured in the
-    // ingestion's profile: docs/performance.md, "What changed since the first run"). The first failure of a batch
-    // fails the whole and interrupts the others (the scope closes them). A batch frees its slot only when Orb has
-    // accepted it: were a failed batch to free its slot, the feed could take every slot back and win the race before
-    // the failure reached `join`, and a batch Orb never accepted would go unreported.
+    // At most `concurrency` batches in flight: the next batch waits for a free slot before the next chunk is pulled,
+    // so the input is read only as fast as batches leave. The input is pulled in a plain loop, not through
+    // `Stream.runForEach` and `Stream.mapChunksEffect`: a stream's stages cost some 800 of the Effect runtime's
+    // operations per ingestion and about 80 per chunk, more than the rest of the ingestion's own (counted: a durable
+    // run makes an ingestion per segment, docs/performance.md), and `Stream.mapEffect` with `concurrency` far more
+    // CPU per element than a semaphore and a fiber set. The first failure of a batch fails the whole and interrupts
+    // the others (the scope closes them). A batch frees its slot only when Orb has accepted it: were a failed batch
+    // to free its slot, the feed could take every slot back and win the race before the failure reached `join`, and
+    // a batch Orb never accepted would go unreported.
     yield* Effect.scoped(Effect.gen(function*() {
       const sending = yield* FiberSet.make<void, Backfills.Error | OrbError.InvalidEvent>()
       const slots = yield* Effect.makeSemaphore(concurrency)
@@ -369,12 +378,24 @@ export const ingestInto = <A, E, R>(
       const sendIn = shared === undefined
         ? send
         : (batch: Batch) => shared.withPermits(1)(send(batch))
-      const feed = Stream.runForEach(
-        batches,
-        (batch) =>
-          Effect.zipRight(slots.take(1), FiberSet.run(sending, Effect.zipRight(sendIn(batch), slots.release(1))))
-      )
-      yield* Effect.raceFirst(Effect.zipRight(feed, slots.take(concurrency)), FiberSet.join(sending))
+      const dispatch = (batch: Batch) =>
+        Effect.zipRight(slots.take(1), FiberSet.run(sending, Effect.zipRight(sendIn(batch), slots.release(1))))
+      const pull = yield* Stream.toPull(input)
+      const feed = Effect.gen(function*() {
+        while (true) {
+          const chunk = yield* Effect.catchAll(pull, Option.match({ onNone: () => Effect.void, onSome: Effect.fail }))
+          if (chunk === undefined) break
+          const full = fill(chunk, yield* Clock.currentTimeMillis)
+          const refused = refusedLocally
+          refusedLocally = 0
+          if (!Array.isArray(full)) return yield* setAside(refused, full)
+          if (refused > 0) yield* setAside(refused, undefined)
+          for (const batch of full) yield* dispatch(batch)
+        }
+        for (const batch of filling) if (batch.wires.length > 0) yield* dispatch(batch)
+        yield* slots.take(concurrency)
+      })
+      yield* Effect.raceFirst(feed, FiberSet.join(sending))
     }))
 
     const afters: Array<Backfill.Backfill> = []
