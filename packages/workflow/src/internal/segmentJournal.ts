@@ -106,13 +106,18 @@ export const record = (
   Effect.flatMap(
     SqlClient.SqlClient,
     (sql) =>
-      sql`INSERT INTO ${sql(table)} (execution_id, submission, segment, outcome)
+      // One statement when the row is new (the segment's usual case): a row comes back only if it was written.
+      sql<{ readonly outcome: string }>`INSERT INTO ${sql(table)} (execution_id, submission, segment, outcome)
       VALUES (${executionId}, ${submission}, ${segment}, ${outcome})
-      ON CONFLICT DO NOTHING`.pipe(
-        Effect.zipRight(sql<{ readonly outcome: string }>`
-        SELECT outcome FROM ${sql(table)}
-        WHERE execution_id = ${executionId} AND submission = ${submission} AND segment = ${segment}`),
-        Effect.map((rows) => rows[0]?.outcome ?? outcome)
+      ON CONFLICT DO NOTHING RETURNING outcome`.pipe(
+        Effect.flatMap((written) =>
+          written.length > 0 ? Effect.succeed(outcome) : Effect.map(
+            sql<{ readonly outcome: string }>`
+            SELECT outcome FROM ${sql(table)}
+            WHERE execution_id = ${executionId} AND submission = ${submission} AND segment = ${segment}`,
+            (rows) => rows[0]?.outcome ?? outcome
+          )
+        )
       )
   )
 
