@@ -121,7 +121,10 @@ const singleRunner = Sharding.layer.pipe(
     StateStore.watchStorage(Layer.merge(SqlMessageStorage.layer, Layer.orDie(SqlRunnerStorage.layer)))
   ),
   Layer.provide(RunnerHealth.layerNoop),
-  Layer.provide(ShardingConfig.layerFromEnv(shardingConfig))
+  // Every setting given, none read from the process environment (`layerFromEnv` reads `SHARDS_PER_GROUP`, `HOST`, ...
+  // in constant case): a variable set for something else must not change how a state file's runs are stored. It also
+  // spares the engine's start the parsing of twenty settings (about 1,000 of the Effect runtime's operations).
+  Layer.provide(ShardingConfig.layer(shardingConfig))
 )
 
 export const layerSqlite = (options: DurableEngine.SqliteOptions, errors: StateErrors) =>
