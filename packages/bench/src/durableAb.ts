@@ -5,12 +5,13 @@
  * - `npx tsx packages/bench/src/durableAb.ts build DIR`: this checkout's worker programs, bundled into DIR (run it in
  *   each checkout to compare, a `git worktree` of the commit before, say).
  * - `npx tsx packages/bench/src/durableAb.ts run ROUNDS LABEL=DIR:VARIANT ...`: the clients in alternation, ROUNDS
- *   times (in a turning order), each round a fresh simulator (from the first DIR) and a fresh client process with the durable scenario's
- *   settings (100,000 events, segments of 5,000, batches of 500, concurrency 4, no quota); VARIANT is `memory` or
- *   `durable`. Prints each client's median wall and CPU, and the median of its rounds' ratios to the first client's
- *   in the same round. With `AB_EVENTS=N` set, N events instead of 100,000; with `AB_SEGMENT=N`, segments of N
- *   events instead of 5,000 (to tell a segment's cost from an event's); with `AB_PROFILE=DIR` set, each client
- *   process writes a CPU profile into `DIR/LABEL`.
+ *   times (the order turned each round), each round a fresh simulator (from the first DIR) and a fresh client process
+ *   with the durable scenario's settings (100,000 events, segments of 5,000, batches of 500, concurrency 4, no quota);
+ *   VARIANT is `memory`, `durable`, or `engine-up` (a durable run timed on an engine built before it). Prints each
+ *   client's median wall and CPU, and the median of its rounds' ratios to the first client's in the same round. With
+ *   `AB_EVENTS=N` set, N events instead of 100,000; with `AB_SEGMENT=N`, segments of N events instead of 5,000 (to
+ *   tell a segment's cost from an event's); with `AB_PROFILE=DIR` set, each client process writes a CPU profile into
+ *   `DIR/LABEL`.
  */
 import { mkdirSync, rmSync } from "node:fs"
 import * as Path from "node:path"
@@ -31,14 +32,14 @@ const median = (values: ReadonlyArray<number>) => {
 
 const usage = () => {
   console.error(
-    "usage: durableAb.ts build DIR | durableAb.ts run ROUNDS LABEL=DIR:memory|durable [LABEL=DIR:VARIANT ...]"
+    "usage: durableAb.ts build DIR | durableAb.ts run ROUNDS LABEL=DIR:memory|durable|engine-up [LABEL=DIR:VARIANT ...]"
   )
   process.exit(2)
 }
 
 const run = async (rounds: number, specs: ReadonlyArray<string>) => {
   const clients = specs.map((spec) => {
-    const match = /^([^=]+)=(.+):(memory|durable)$/.exec(spec)
+    const match = /^([^=]+)=(.+):(memory|durable|engine-up)$/.exec(spec)
     if (match === null) return usage()
     return { label: match[1], dir: Path.resolve(match[2]), variant: match[3] }
   })

@@ -62,8 +62,10 @@ describe("bench --smoke", () => {
         "cli-list",
         "cli-list-served"
       ])
-      // The durable run beside the in-memory one, and the resume after kill -9: every event once.
+      // The durable runs (its engine's start timed, and on an engine already up) beside the in-memory one, and the
+      // resume after kill -9: every event once.
       assert.deepStrictEqual(results.durable?.clients.map((c) => c.runs[0]?.ops), [
+        results.durable?.events,
         results.durable?.events,
         results.durable?.events
       ])

@@ -6,6 +6,8 @@
  *
  * - `memory`, `durable`: the timed run, from building the layers to the result (the close; reflection is the
  *   simulator's own delay, the same for both, and is not waited for).
+ * - `engine-up`: the durable run timed from its source's pin, on an engine built before (as an application builds
+ *   it once): the run's own cost, without the engine's start.
  * - `crash`: a durable run whose ingest requests after the first `ingestsBeforeCrash` are held (never sent): it
  *   prints {@link crashMarker} then, for the harness to kill it with kill -9.
  * - `resume`: a new process on the crashed run's state file, which the engine resumes by itself as soon as its
@@ -94,7 +96,7 @@ const memory = (job: Job, run: DurableJob) =>
 
 const durable = (job: Job, run: DurableJob) =>
   Effect.gen(function*() {
-    const mark = start()
+    const started = start()
     // The engine is never shut down: the process ends right after the report, as a kill would end it, so that the
     // state file is measured as the run left it (with its write-ahead log).
     const scope = yield* Scope.make()
@@ -105,12 +107,20 @@ const durable = (job: Job, run: DurableJob) =>
       Layer.provideMerge(DurableEngine.layerSqlite({ filename: run.state })),
       Layer.provide(library(job, transport))
     )
+    // `engine-up`: the engine built and given a moment (its shards acquired) before the timed part, as in an
+    // application that builds its layers once, or an `orb-backfill worker`: what the run itself costs.
+    const up = job.variant === "engine-up"
+      ? yield* Effect.zipLeft(Layer.buildWithScope(app, scope), Effect.sleep("300 millis"))
+      : undefined
+    const mark = up === undefined ? started : start()
     // The source is pinned (its SHA-256: on a worker thread for a file this big) while the engine starts; the pin
     // goes first, to start its thread before the engine's start takes this one.
     let layerUpMs = 0
     const [source, context] = yield* Effect.all([
       job.variant === "resume" ? Effect.succeed(undefined) : RunSource.fromFile(job.file),
-      Effect.tap(Layer.buildWithScope(app, scope), () => Effect.sync(() => layerUpMs = performance.now()))
+      up !== undefined
+        ? Effect.succeed(up)
+        : Effect.tap(Layer.buildWithScope(app, scope), () => Effect.sync(() => layerUpMs = performance.now()))
     ], { concurrency: 2 })
     const payloadFile = `${run.state}.payload.json`
     const payload = source === undefined
