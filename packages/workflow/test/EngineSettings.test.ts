@@ -42,12 +42,13 @@ describe("the engine's settings", () => {
         )
         const simulator = yield* Layer.build(OrbSimulator.layer({ apiKey: "sk-sim", reflectionDelay: "1 hour" }))
         const source = yield* RunSource.fromFile(file)
-        // A submission whose shard among 300 is not the one shard a setting of 1 would give every run.
-        let payload: DurableRun.RunPayload
-        let executionId: string
-        do {
-          payload = yield* DurableRun.payload({
-            runKey: "settings",
+        // A run key whose shard among 300 is not the one shard a setting of 1 would give every run (the execution id,
+        // and so the shard, follows from the run key alone).
+        let payload: DurableRun.RunPayload | undefined
+        let executionId = ""
+        for (let i = 0; payload === undefined; i++) {
+          const candidate = yield* DurableRun.payload({
+            runKey: `settings-${i}`,
             source,
             timeframeStart: DateTime.unsafeMake(start),
             timeframeEnd: DateTime.unsafeMake(start + 86_400_000),
@@ -55,8 +56,9 @@ describe("the engine's settings", () => {
             quota: false,
             until: "closed"
           })
-          executionId = yield* DurableRun.BackfillRun.executionId(payload)
-        } while (shardOf(executionId) === 1)
+          executionId = yield* DurableRun.BackfillRun.executionId(candidate)
+          if (shardOf(executionId) !== 1) payload = candidate
+        }
         const before = process.env.SHARDS_PER_GROUP
         yield* Effect.acquireRelease(
           Effect.sync(() => {
@@ -69,7 +71,7 @@ describe("the engine's settings", () => {
             })
         )
         yield* Effect.gen(function*() {
-          const result = yield* DurableRun.execute(payload)
+          const result = yield* DurableRun.execute(payload!)
           assert.strictEqual(result.accepted, 1)
           const sql = yield* SqlClient.SqlClient
           const shards = yield* sql<{ readonly shard_id: string }>`SELECT DISTINCT shard_id FROM cluster_messages`
