@@ -23,7 +23,10 @@ export interface Job {
   readonly concurrency: number
   /** A client's own switch, e.g. `notrace` for ours without tracing. */
   readonly variant: string
-  /** durable: the run's settings (the variant says which run: `memory`, `durable`, `engine-up`, `crash` or `resume`). */
+  /**
+   * durable: the run's settings (the variant says which run: `memory`, `durable`, `engine-up`, `crash` or
+   * `resume`).
+   */
   readonly durable?: DurableJob | undefined
   /** budget: the runs of one process (the variant says which: `engine`, `beside`, `runner` or `submit`). */
   readonly budget?: BudgetJob | undefined

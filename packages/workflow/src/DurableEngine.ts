@@ -146,8 +146,9 @@ export interface SqliteOptions {
  * The embedded engine: a single runner on one SQLite file, resuming every unfinished run of that file as soon as
  * it is up. The file and those beside it (`-wal`, `-shm`, `.lock`, `.owner`) are readable by their owner only
  * (created so, tightened if they were not). The file is written once before the engine starts (`StateUnwritable`
- * when it cannot be, `StateDamaged` when it is no database or a damaged one); and after every step (an activity's result, a segment's, a run's outcome) and at shutdown,
- * the journal is copied into the main file, which alone then holds every run as of its last finished step.
+ * when it cannot be, `StateDamaged` when it is no database or a damaged one); and after every step (an activity's
+ * result, a segment's, a run's outcome) and at shutdown, the journal is copied into the main file, which alone then
+ * holds every run as of its last finished step.
  *
  * @since 0.1.0
  * @category layers

@@ -459,10 +459,11 @@ export const list: Effect.Effect<ReadonlyArray<RunState>, SqlError.SqlError, Sql
 
 /**
  * The runs still going (unless `unfinished: false`), and those that finished at or after `finishedSince` or are
- * among `executionIds`, as `list` reads them: the others are not read at all. For a process that watches runs over time (`orb-backfill worker` looks
- * every second): `list` reads every run the database ever held, in full (2,000 finished runs took about 115 ms each
- * time), where this reads one row of each and the few it keeps in full. A run finishes when its reply is written, by
- * the clock of the process that ran it: leave a margin for the clocks of other machines.
+ * among `executionIds`, as `list` reads them: the others are not read at all. For a process that watches runs over
+ * time (`orb-backfill worker` looks every second): `list` reads every run the database ever held, in full (2,000
+ * finished runs took about 115 ms each time), where this reads one row of each and the few it keeps in full. A run
+ * finishes when its reply is written, by the clock of the process that ran it: leave a margin for the clocks of other
+ * machines.
  *
  * @since 0.2.0
  * @category accessors

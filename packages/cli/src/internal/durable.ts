@@ -832,12 +832,17 @@ export const list = (state: State, json: boolean) =>
 /**
  * A one-shot look at the runs (list them, ask a cancel): on a database, its failure, or no answer within 10 seconds,
  * is the database's sentence (`DatabaseUnreachable`), as when it cannot be reached at the start; a state file's is a
- * defect (the engine's layer has opened and checked it).
+ * defect (the engine's layer has opened and checked it). Not `bounded`, for a write that may take longer (a prune of
+ * many runs, one transaction each), only the failure is mapped.
  */
-const onRuns = (state: State) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  state.database !== undefined
-    ? Database.answered(effect).pipe(Effect.mapError(Database.unreachable(state.database)))
-    : Effect.orDie(effect)
+const onRuns =
+  (state: State, options: { readonly bounded: boolean } = { bounded: true }) =>
+  <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    state.database !== undefined
+      ? (options.bounded ? Database.answered(effect) : effect).pipe(
+        Effect.mapError(Database.unreachable(state.database))
+      )
+      : Effect.orDie(effect)
 
 const unfinished = (run: DurableRun.RunState) => run.stage !== "done" && run.stage !== "failed"
 
@@ -1070,8 +1075,8 @@ export const prune = (state: State, olderThanDays: number, json: boolean) =>
     const finishedBefore = DateTime.subtract(yield* DateTime.now, { days: olderThanDays })
     // Without the engine, which would resume the unfinished runs; the lock refuses it beside a process running them.
     // Not bounded in time as a look is: a prune of many runs, one transaction each, can take longer than 10 seconds.
-    const pruning = Effect.all({ pruned: DurableRun.prune({ finishedBefore }), kept: DurableRun.list }).pipe(
-      state.database === undefined ? Effect.orDie : Effect.mapError(Database.unreachable(state.database))
+    const pruning = onRuns(state, { bounded: false })(
+      Effect.all({ pruned: DurableRun.prune({ finishedBefore }), kept: DurableRun.list })
     )
     const { kept, pruned } = yield* (state.database !== undefined
       // On a database, beside the workers: only finished runs are touched.

@@ -33,12 +33,6 @@ import * as StorageOutcome from "./storageOutcome.js"
  */
 const shardingConfig = { entityMessagePollInterval: "1 second", entityTerminationTimeout: "3 seconds" } as const
 
-/**
- * One process per state file: an exclusive SQLite lock on `<state>.lock` (the operating system drops it when the
- * process dies, even by kill -9, so it is never left stale), and `<state>.owner` naming the holder. Then the files
- * are made private and the state file is written once: a store that cannot be written is refused here, before the
- * engine starts and before anything is sent.
- */
 /** The state file's errors, declared by the public module. */
 export interface StateErrors {
   readonly StateLocked: typeof DurableEngine.StateLocked
@@ -46,6 +40,12 @@ export interface StateErrors {
   readonly StateDamaged: typeof DurableEngine.StateDamaged
 }
 
+/**
+ * One process per state file: an exclusive SQLite lock on `<state>.lock` (the operating system drops it when the
+ * process dies, even by kill -9, so it is never left stale), and `<state>.owner` naming the holder. Then the files
+ * are made private and the state file is written once: a store that cannot be written is refused here, before the
+ * engine starts and before anything is sent. A file that is no SQLite database is refused first, left as it was.
+ */
 const open = (filename: string, { StateDamaged, StateLocked, StateUnwritable }: StateErrors) =>
   Effect.acquireRelease(
     Effect.suspend((): Effect.Effect<

@@ -64,38 +64,41 @@ const diskIsFull = (filename: string) => {
   }
 }
 
-/** The causes that only room on the disk, or a writable one, cures: a retry cannot. */
-const storageFailure = (error: unknown, filename: string): string | undefined => {
-  for (let current = error, depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
-    const code = (current as { code?: unknown }).code
-    if (typeof code === "string") {
-      if (code === "SQLITE_FULL" || code === "ENOSPC") return `the disk is full (${code})`
-      if (code.startsWith("SQLITE_READONLY") || code === "EROFS") return `it is read-only (${code})`
-      if (code === "EACCES") return `it may not be written (${code})`
-      if (code.startsWith("SQLITE_IOERR") || code === "SQLITE_CANTOPEN" || code === "EIO") {
-        if (diskIsFull(filename)) return `the disk is full (${code})`
-        const message = (current as { message?: unknown }).message
-        return `the disk refuses it (${code}${typeof message === "string" ? `: ${message}` : ""})`
-      }
+/**
+ * The first reason `reasonOf` gives for a system or SQLite error code of `error`: each failure and defect of a cause,
+ * and each of the errors it was caused by (a few deep), in turn.
+ */
+const reasonOfCodes = (
+  error: unknown,
+  reasonOf: (code: string, failure: { readonly message?: unknown }) => string | undefined
+): string | undefined => {
+  const errors = Cause.isCause(error) ? [...Cause.failures(error), ...Cause.defects(error)] : [error]
+  for (const failure of errors) {
+    for (let current = failure, depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
+      const code = (current as { code?: unknown }).code
+      const reason = typeof code === "string" ? reasonOf(code, current as { message?: unknown }) : undefined
+      if (reason !== undefined) return reason
+      current = (current as { cause?: unknown }).cause
     }
-    current = (current as { cause?: unknown }).cause
   }
   return undefined
 }
 
 /**
- * Why the state file cannot be written, when that is the failure: the first storage failure of a cause.
+ * Why the state file cannot be written, when that is the failure: the first cause that only room on the disk, or a
+ * writable one, cures (a retry cannot).
  */
-export const unwritableReason = (error: unknown, filename: string): string | undefined => {
-  if (Cause.isCause(error)) {
-    for (const failure of [...Cause.failures(error), ...Cause.defects(error)]) {
-      const reason = storageFailure(failure, filename)
-      if (reason !== undefined) return reason
+export const unwritableReason = (error: unknown, filename: string): string | undefined =>
+  reasonOfCodes(error, (code, failure) => {
+    if (code === "SQLITE_FULL" || code === "ENOSPC") return `the disk is full (${code})`
+    if (code.startsWith("SQLITE_READONLY") || code === "EROFS") return `it is read-only (${code})`
+    if (code === "EACCES") return `it may not be written (${code})`
+    if (code.startsWith("SQLITE_IOERR") || code === "SQLITE_CANTOPEN" || code === "EIO") {
+      if (diskIsFull(filename)) return `the disk is full (${code})`
+      return `the disk refuses it (${code}${typeof failure.message === "string" ? `: ${failure.message}` : ""})`
     }
     return undefined
-  }
-  return storageFailure(error, filename)
-}
+  })
 
 /** The first 16 bytes of every SQLite database. */
 const sqliteHeader = Buffer.from("SQLite format 3\0", "latin1")
@@ -127,22 +130,13 @@ export const notADatabase = (filename: string): string | undefined => {
  * for it, or one damaged from its first page) or a damaged one (a copy cut short, a disk that corrupted it). Neither
  * a retry nor room on the disk cures that.
  */
-export const damagedReason = (error: unknown): string | undefined => {
-  const errors = Cause.isCause(error) ? [...Cause.failures(error), ...Cause.defects(error)] : [error]
-  for (const failure of errors) {
-    for (let current = failure, depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
-      const code = (current as { code?: unknown }).code
-      if (code === "SQLITE_NOTADB") {
-        return "it is not a SQLite database (SQLITE_NOTADB): another file given for it, or one damaged from its start"
-      }
-      if (typeof code === "string" && code.startsWith("SQLITE_CORRUPT")) {
-        return `it is damaged (${code}: the database disk image is malformed), a copy cut short or a disk's fault`
-      }
-      current = (current as { cause?: unknown }).cause
-    }
-  }
-  return undefined
-}
+export const damagedReason = (error: unknown): string | undefined =>
+  reasonOfCodes(error, (code) =>
+    code === "SQLITE_NOTADB"
+      ? "it is not a SQLite database (SQLITE_NOTADB): another file given for it, or one damaged from its start"
+      : code.startsWith("SQLITE_CORRUPT")
+      ? `it is damaged (${code}: the database disk image is malformed), a copy cut short or a disk's fault`
+      : undefined)
 
 /** The probe's table: a row of when the file was last opened, and the health's passing writes. */
 const probeTable = "effect_orb_state_probe"
