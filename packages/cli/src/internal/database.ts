@@ -124,6 +124,23 @@ export const answered = <A, E, R>(look: Effect.Effect<A, E, R>): Effect.Effect<A
   })
 
 /**
+ * A call that waits out the database's failures by itself, without a word (the engine's resume of a run takes itself
+ * again on any failure until the database answers), waited for to its end: `onSilence` is told once it has not ended
+ * within 10 seconds, as a look that gets no answer is ({@link answered}).
+ *
+ * @category combinators
+ */
+export const saidWhenSilent = <A, E, R, R2>(
+  call: Effect.Effect<A, E, R>,
+  onSilence: (silence: Error) => Effect.Effect<void, never, R2>
+): Effect.Effect<A, E, R | R2> =>
+  // The first to end: the call (the other side never ends, once it has said its word).
+  Effect.raceFirst(
+    call,
+    Effect.sleep(patience).pipe(Effect.zipRight(onSilence(new Error(silence))), Effect.zipRight(Effect.never))
+  )
+
+/**
  * Why a database failed, in words and without its secrets: the driver's own message, or its cause's.
  *
  * @category errors

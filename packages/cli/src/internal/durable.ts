@@ -334,7 +334,10 @@ const awaitEnd = (
   DurableEngine.whileWritable(Effect.gen(function*() {
     // A run that suspended itself (it met another Orb) waits for a resume; one that runs goes on as it was.
     const waits = elsewhere === undefined ? undefined : databaseWaits(elsewhere, "to follow the run")
-    yield* DurableEngine.throughStorageFailures(DurableRun.BackfillRun.resume(run.executionId), waits)
+    const resumed = DurableEngine.throughStorageFailures(DurableRun.BackfillRun.resume(run.executionId), waits)
+    // The engine's resume waits out the database's failures by itself, without a word: a database down or silent
+    // meanwhile is said once it has not answered in time, as a poll's silence is below.
+    yield* waits === undefined ? resumed : Database.saidWhenSilent(resumed, waits)
     const following: Effect.Effect<never, never, Output.Output | SqlClient.SqlClient | DurableRun.RunProgresses> =
       elsewhere !== undefined
         ? followJournal(run, quiet, quota, elsewhere)
