@@ -100,6 +100,28 @@ const quarterPace = [
 
 const runKeyIn = (text: string) => /[Dd]urable run (run-[0-9a-f]{20}(?:-\d+)?)/.exec(text)![1]
 
+/**
+ * A worker, and a run of 4,000 events at a quarter's pace submitted to it from another process (`file`), once it has
+ * sent its first 500.
+ */
+const sending = (server: OrbSimulator.Server, file: string) =>
+  Effect.gen(function*() {
+    const w = yield* worker(server.url)
+    const submitted = yield* ran(
+      server.url,
+      ["run", "--file", tempFile(file, ndjson(4_000)), ...timeframe, "--add", ...quarterPace, "--submit"],
+      { ORB_BACKFILL_DATABASE_URL: url }
+    )
+    assert.strictEqual(submitted.code, 0, submitted.stderr)
+    const runKey = runKeyIn(submitted.stdout)
+    yield* until(
+      Effect.map(server.simulator.backfills, (backfills) => (backfills[0]?.eventsIngested ?? 0) >= 500),
+      "the run to send its first events",
+      output([w])
+    )
+    return { runKey, w }
+  })
+
 /** The events sent under a backfill, each once. */
 const sentOnce = (simulator: OrbSimulator.OrbSimulator) =>
   Effect.map(simulator.events, (events) => {
@@ -435,20 +457,7 @@ describe("the CLI on Postgres", () => {
       Effect.gen(function*() {
         // A revert that takes 20 seconds: the outage falls while the cancel waits for it.
         const server = yield* OrbSimulator.serve({ apiKey, reflectionDelay: "1 second", revertDelay: "20 seconds" })
-        const w = yield* worker(server.url)
-        const file = tempFile("cancel-outage.ndjson", ndjson(4_000))
-        const submitted = yield* ran(
-          server.url,
-          ["run", "--file", file, ...timeframe, "--add", ...quarterPace, "--submit"],
-          { ORB_BACKFILL_DATABASE_URL: url }
-        )
-        assert.strictEqual(submitted.code, 0, submitted.stderr)
-        const runKey = runKeyIn(submitted.stdout)
-        yield* until(
-          Effect.map(server.simulator.backfills, (backfills) => (backfills[0]?.eventsIngested ?? 0) >= 500),
-          "the run to send its first events",
-          output([w])
-        )
+        const { runKey, w } = yield* sending(server, "cancel-outage.ndjson")
         const cancelling = yield* spawn(server.url, ["runs", "cancel", runKey], { ORB_BACKFILL_DATABASE_URL: url })
         const all = output([w, cancelling])
         yield* until(
@@ -485,20 +494,7 @@ describe("the CLI on Postgres", () => {
     () =>
       Effect.gen(function*() {
         const server = yield* served
-        const w = yield* worker(server.url)
-        const file = tempFile("cancel-silence.ndjson", ndjson(4_000))
-        const submitted = yield* ran(
-          server.url,
-          ["run", "--file", file, ...timeframe, "--add", ...quarterPace, "--submit"],
-          { ORB_BACKFILL_DATABASE_URL: url }
-        )
-        assert.strictEqual(submitted.code, 0, submitted.stderr)
-        const runKey = runKeyIn(submitted.stdout)
-        yield* until(
-          Effect.map(server.simulator.backfills, (backfills) => (backfills[0]?.eventsIngested ?? 0) >= 500),
-          "the run to send its first events",
-          output([w])
-        )
+        const { runKey, w } = yield* sending(server, "cancel-silence.ndjson")
         // The cancel reaches the database through a proxy that passes its request, then nothing more: its next
         // looks (the engine's resume of the run first) get no answer, as from a server that stopped answering.
         const proxy = yield* freezingProxy(port, `INSERT INTO "effect_orb_cancelled_runs"`)

@@ -10,7 +10,6 @@ import * as ShardingConfig from "@effect/cluster/ShardingConfig"
 import * as SqlMessageStorage from "@effect/cluster/SqlMessageStorage"
 import * as SqlRunnerStorage from "@effect/cluster/SqlRunnerStorage"
 import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
-import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as SqlClient from "@effect/sql/SqlClient"
 import Database from "better-sqlite3"
@@ -23,6 +22,7 @@ import * as Option from "effect/Option"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import type * as DurableEngine from "../DurableEngine.js"
+import * as PgPool from "./pgPool.js"
 import * as StateStore from "./stateStore.js"
 import * as StorageOutcome from "./storageOutcome.js"
 
@@ -217,24 +217,11 @@ const address = (option: string, value: DurableEngine.RunnerAddress) =>
  */
 const defaultConnectTimeout = Duration.seconds(10)
 
-const pgConfig = (options: DurableEngine.PostgresOptions): PgClient.PgClientConfig => {
-  const connection = options.postgres
-  const common = {
-    applicationName: options.applicationName ?? "effect-orb-workflow",
-    connectTimeout: options.connectTimeout ?? defaultConnectTimeout
-  }
-  return "url" in connection
-    ? { url: connection.url, ...common }
-    : {
-      host: connection.host,
-      port: connection.port,
-      database: connection.database,
-      username: connection.username,
-      password: connection.password,
-      ssl: connection.ssl,
-      ...common
-    }
-}
+/**
+ * How long a query on an open connection may go without its answer before the connection is dropped, when the
+ * options do not say (`internal/pgPool.ts`): well above what the engine's own statements take on a busy server.
+ */
+const defaultQueryTimeout = Duration.seconds(30)
 
 export const layerPostgres = (options: DurableEngine.PostgresOptions) =>
   Layer.unwrapEffect(Effect.gen(function*() {
@@ -254,6 +241,11 @@ export const layerPostgres = (options: DurableEngine.PostgresOptions) =>
       })
     return ClusterWorkflowEngine.layer.pipe(
       Layer.provide(sockets),
-      Layer.provideMerge(PgClient.layer(pgConfig(options)))
+      Layer.provideMerge(PgPool.layer({
+        connection: options.postgres,
+        applicationName: options.applicationName ?? "effect-orb-workflow",
+        connectTimeout: Duration.decode(options.connectTimeout ?? defaultConnectTimeout),
+        queryTimeout: Duration.decode(options.queryTimeout ?? defaultQueryTimeout)
+      }))
     )
   }))
