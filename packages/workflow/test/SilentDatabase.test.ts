@@ -8,23 +8,35 @@
  * And a Postgres that stops answering on a connection already open (a failover that leaves the old server's
  * connections hanging, a network cut, a hung server): a query there fails once its query timeout has passed, its
  * connection is dropped, and the next query gets a new one. It waited for the system's TCP timeout (about 15
- * minutes), or for ever when the other end still takes the bytes.
+ * minutes), or for ever when the other end still takes the bytes: a runner whose database failed over mid-run (its
+ * open connections left hanging, new ones answered) never went on with its run.
  */
+import { OrbSimulator } from "@effect-orb/simulator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
+import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import { DurableEngine } from "../src/index.js"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { DurableEngine, DurableRun, RunSource } from "../src/index.js"
+import { runner } from "./support/clusterRunner.js"
 import { freezingProxy } from "./support/freezingProxy.js"
 import { postgres } from "./support/postgres.js"
+import { until } from "./support/processes.js"
 import { silentServer } from "./support/silentServer.js"
 
-describe("a Postgres that never answers", () => {
+const apiKey = "sk-silent-database"
+const failoverEvents = 3_000
+const october = Date.parse("2026-10-01T00:00:00Z")
+
+describe("a Postgres that never answers, or stops answering", () => {
   it.scopedLive("the engine's layer fails with a SqlError after its connect timeout", () =>
     Effect.gen(function*() {
       const { port } = yield* silentServer
@@ -77,5 +89,96 @@ describe("a Postgres that never answers", () => {
         assert.deepStrictEqual(yield* sql`SELECT 2 AS two`.pipe(Effect.timeout("20 seconds")), [{ two: 2 }])
       }),
     120_000
+  )
+
+  it.scopedLive(
+    "a runner whose database fails over mid-run (its open connections hang, new ones are answered): the run goes on " +
+      "and ends with every event counted once",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* Effect.acquireRelease(
+          Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "effect-orb-failover-"))),
+          (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+        )
+        const database = yield* postgres()
+        const proxy = yield* freezingProxy(database.port)
+        const server = yield* OrbSimulator.serve({ apiKey, reflectionDelay: "1 second" })
+        // The runner reaches the database through the proxy; this process submits and polls directly.
+        const worker = yield* runner("a", {
+          PG_URL: database.url.replace(`:${database.port}/`, `:${proxy.port}/`),
+          ORB_URL: server.url,
+          ORB_KEY: apiKey,
+          QUERY_TIMEOUT: "2 seconds"
+        })
+        yield* Effect.gen(function*() {
+          const sql = yield* SqlClient.SqlClient
+          yield* until(
+            Effect.map(
+              sql<{ readonly n: number }>`
+                SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted`,
+              (rows) => rows[0].n >= 100
+            ),
+            `the runner holding its shards\n${worker.output().slice(-3_000)}`,
+            40_000
+          )
+          const file = path.join(dir, "events.ndjson")
+          fs.writeFileSync(
+            file,
+            Array.from({ length: failoverEvents }, (_, i) =>
+              JSON.stringify({
+                event_name: "api_call",
+                timestamp: new Date(october + i * 60_000).toISOString(),
+                external_customer_id: "acme",
+                idempotency_key: `failover-${i}`,
+                properties: { units: 1 }
+              })).join("\n") + "\n"
+          )
+          // About 250 events a second: the run is still sending when its database fails over.
+          const payload = yield* DurableRun.payload({
+            runKey: "failover",
+            source: yield* RunSource.fromFile(file),
+            timeframeStart: DateTime.unsafeMake(october),
+            timeframeEnd: DateTime.unsafeMake(october + 7 * 86_400_000),
+            replaceExistingEvents: false,
+            segmentEvents: 250,
+            batchSize: 50,
+            concurrency: 1,
+            quota: { requestsPerSecond: 5, eventsPerMinute: 6_000_000 },
+            until: "closed"
+          })
+          const executionId = yield* DurableRun.BackfillRun.execute(payload, { discard: true })
+          yield* until(
+            Effect.map(server.simulator.backfills, (backfills) => (backfills[0]?.eventsIngested ?? 0) >= 500),
+            `the run to send its first events\n${worker.output().slice(-3_000)}`,
+            40_000
+          )
+          yield* proxy.failover
+          const exit: Exit.Exit<unknown, unknown> = yield* Effect.gen(function*() {
+            const started = Date.now()
+            while (true) {
+              const polled = yield* DurableRun.BackfillRun.poll(executionId).pipe(Effect.exit)
+              if (Exit.isFailure(polled)) return polled as Exit.Exit<unknown, unknown>
+              if (polled.value?._tag === "Complete") return polled.value.exit as Exit.Exit<unknown, unknown>
+              if (Date.now() - started > 60_000) {
+                const [backfill] = yield* server.simulator.backfills
+                return yield* Effect.dieMessage(
+                  `the run did not end in 60 s after the failover (${backfill.eventsIngested} of ${failoverEvents} ` +
+                    `events sent)\n${worker.output().slice(-3_000)}`
+                )
+              }
+              yield* Effect.sleep("200 millis")
+            }
+          })
+          assert.isTrue(Exit.isSuccess(exit), `the run ended with ${Exit.isFailure(exit) ? String(exit.cause) : ""}`)
+          assert.strictEqual((exit as Exit.Success<DurableRun.RunResult, never>).value.accepted, failoverEvents)
+          const [backfill] = yield* server.simulator.backfills
+          assert.strictEqual(backfill.eventsIngested, failoverEvents)
+        }).pipe(
+          Effect.provide(
+            DurableEngine.layerPostgres({ postgres: { url: Redacted.make(database.url) }, clientOnly: true })
+          )
+        )
+      }),
+    150_000
   )
 })
