@@ -18,6 +18,14 @@ import * as Output from "./Output.js"
 
 hideDriverNotices()
 
+// A reader that went away (`| head`, a closed terminal) fails the writes to it: what the command prints there is then
+// dropped and the command goes on to its end. Unheard, the failed write killed the process mid-run, saying nothing,
+// with its backfill left open.
+for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {})
+// A closed terminal (SIGHUP) stops the command as SIGTERM does: an in-memory run reverts its open backfill, a durable
+// run is suspended. By default it killed the process at once, with the backfill left open.
+process.once("SIGHUP", () => process.kill(process.pid, "SIGTERM"))
+
 const main = Cli.run(process.argv.slice(2)).pipe(
   Effect.provide(Layer.mergeAll(Backend.layerFromEnv, NodeContext.layer, Output.layerProcess)),
   // Only a malformed ORB_BASE_URL can fail here, before any command runs: that is bad configuration.

@@ -4,6 +4,7 @@
  * standard output holds only what the command prints, a relative `--file` is read from the caller's folder,
  * Ctrl-C reaches the command, and the bundle's startup leaves the durable machinery unloaded.
  */
+import { Backfill } from "@effect-orb/backfills"
 import { OrbSimulator } from "@effect-orb/simulator"
 import { assert, beforeAll, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -12,7 +13,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { ndjson, timeframe } from "./support.js"
+import { ndjson, tempFile, timeframe, wireEvent } from "./support.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..")
 const launcher = path.join(root, "bin", "orb-backfill")
@@ -166,6 +167,74 @@ describe("bin/orb-backfill", () => {
         assert.strictEqual(interrupted.code, 130, interrupted.stderr)
       }),
     60_000
+  )
+
+  it.scopedLive(
+    "a run whose output's reader goes away (| head, a closed terminal) goes on to its end; SIGHUP stops it as " +
+      "SIGTERM does",
+    () =>
+      Effect.gen(function*() {
+        const apiKey = "sk-launcher-closed-output"
+        const server = yield* OrbSimulator.serve({ apiKey, revertDelay: "100 millis" })
+        const dir = yield* folder("orb-backfill-launcher-")
+        // Each run its own events (Orb would count the same keys once).
+        const slowRun = (mode: string) =>
+          launch(
+            [
+              "run",
+              "--file",
+              tempFile(
+                `${mode}.ndjson`,
+                ndjson(300, (i) => JSON.stringify(wireEvent(i, { idempotency_key: `${mode}-${i}` })))
+              ),
+              ...timeframe,
+              "--add",
+              ...(mode === "durable" ? ["--state", path.join(dir, "state.sqlite")] : ["--ephemeral"]),
+              "--no-wait",
+              "--no-verify",
+              "--batch-size",
+              "10",
+              "--concurrency",
+              "1",
+              "--requests-per-second",
+              "20"
+            ],
+            { cwd: dir, env: { ORB_API_KEY: apiKey, ORB_BASE_URL: server.url } }
+          )
+        // The simulator lists the newest first.
+        const ingested = (index: number) => Effect.map(server.simulator.backfills, (all) => [...all].reverse()[index])
+
+        for (const [index, mode] of ["ephemeral", "durable"].entries()) {
+          const started = slowRun(mode)
+          yield* until(
+            Effect.map(ingested(index), (backfill) => (backfill?.eventsIngested ?? 0) >= 20),
+            `some events in (${mode})`,
+            started.stderr
+          )
+          // Its reader goes away: every write from now on fails (EPIPE).
+          started.child.stdout!.destroy()
+          started.child.stderr!.destroy()
+          const code = yield* Effect.promise(() => started.exit)
+          const backfill = yield* ingested(index)
+          assert.strictEqual(code, 0, `${mode}: exit ${code}`)
+          assert.strictEqual(backfill.eventsIngested, 300, mode)
+          assert.isFalse(Backfill.isOpen(backfill, Date.now()), `${mode}: the backfill was left open`)
+        }
+
+        const hungUp = slowRun("hung-up")
+        yield* until(
+          Effect.map(ingested(2), (backfill) => (backfill?.eventsIngested ?? 0) >= 20),
+          "some events in (SIGHUP)",
+          hungUp.stderr
+        )
+        hungUp.child.kill("SIGHUP")
+        const stopped = yield* ran(hungUp)
+        const reverted = yield* ingested(2)
+        assert.strictEqual(reverted.status, "reverted", stopped.stderr)
+        assert.include(stopped.stderr, `Interrupted: backfill ${reverted.id} was reverted, so no usage changed.`)
+        assert.strictEqual(stopped.code, 130, stopped.stderr)
+      }),
+    90_000
   )
 
   it.scopedLive("simulate takes its key from ORB_SIMULATOR_API_KEY and never prints it", () =>
