@@ -246,11 +246,12 @@ export type PostgresOptions =
      */
     readonly connectTimeout?: Duration.DurationInput | undefined
     /**
-     * How long a query on a connection already open may go without its answer; default 30 seconds. Then the
-     * connection is dropped: the query fails (a `SqlError`, waited out as any failure of the database) and the next
-     * one gets a new connection. A server that stops answering on open connections (a failover that leaves the old
-     * server's connections hanging, a network cut, a hung server) otherwise holds the runs' steps for the system's TCP
-     * timeout (about 15 minutes), or for ever. Keep it above the longest statement the engine's database may take.
+     * How long a connection may wait for an answer while hearing nothing from the server; default 30 seconds. Then
+     * the connection is dropped: its queries fail (a `SqlError`, waited out as any failure of the database) and the
+     * next ones get a new connection. A server that stops answering on open connections (a failover that leaves the
+     * old server's connections hanging, a network cut, a hung server) otherwise holds the runs' steps for the
+     * system's TCP timeout (about 15 minutes), or for ever. Keep it above the longest statement the engine's database
+     * may take; `Duration.infinity` (or zero) turns it off.
      *
      * @since 0.2.0
      */

@@ -17,6 +17,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -69,10 +70,17 @@ describe("a Postgres that never answers, or stops answering", () => {
           queryTimeout: "2 seconds"
         }))
         const sql = Context.get(context, SqlClient.SqlClient)
-        assert.deepStrictEqual(yield* sql`SELECT 'last answered' AS said`, [{ said: "last answered" }])
+        // One connection of the pool for both (the engine's own queries take others meanwhile).
+        const connection = yield* sql.reserve
+        assert.deepStrictEqual(
+          yield* connection.execute("SELECT 'last answered' AS said", [], undefined),
+          [{ said: "last answered" }]
+        )
         assert.isTrue(proxy.holding())
         const started = Date.now()
-        const exit = yield* Effect.exit(sql`SELECT 1 AS one`.pipe(Effect.timeout("20 seconds")))
+        const exit = yield* Effect.exit(
+          connection.execute("SELECT 1 AS one", [], undefined).pipe(Effect.timeout("20 seconds"))
+        )
         const waited = Date.now() - started
         assert.isTrue(Exit.isFailure(exit), "a query got an answer through a proxy that held it")
         const error = Exit.isFailure(exit) ? JSON.stringify(exit.cause.toJSON()) : ""
@@ -89,6 +97,27 @@ describe("a Postgres that never answers, or stops answering", () => {
         assert.deepStrictEqual(yield* sql`SELECT 2 AS two`.pipe(Effect.timeout("20 seconds")), [{ two: 2 }])
       }),
     120_000
+  )
+
+  it.scopedLive(
+    "a query timeout of infinity, or of zero, is none: the engine's queries are answered",
+    () =>
+      Effect.gen(function*() {
+        const database = yield* postgres()
+        for (const queryTimeout of [Duration.infinity, Duration.zero]) {
+          // A Node timer of more than 2^31 - 1 ms (infinity too) fires at once: every query was dropped.
+          const answered = yield* Effect.scoped(Effect.gen(function*() {
+            const context = yield* Layer.build(DurableEngine.layerPostgres({
+              postgres: { url: Redacted.make(database.url) },
+              clientOnly: true,
+              queryTimeout
+            }))
+            return yield* Context.get(context, SqlClient.SqlClient)`SELECT 3 AS three`
+          }))
+          assert.deepStrictEqual(answered, [{ three: 3 }], Duration.format(queryTimeout))
+        }
+      }),
+    60_000
   )
 
   it.scopedLive(
