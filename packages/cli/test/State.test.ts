@@ -5,6 +5,7 @@
  */
 import { OrbSimulator } from "@effect-orb/simulator"
 import { assert, describe, it } from "@effect/vitest"
+import Database from "better-sqlite3"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as child from "node:child_process"
@@ -323,6 +324,61 @@ describe("the state file from the command line", () => {
         assert.isFalse(fs.existsSync(`${damaged.notADatabase}.owner`))
       }),
     120_000
+  )
+
+  it.scopedLive(
+    "another application's SQLite database given for the state file: every command refuses it in one sentence and " +
+      "leaves it as it was; an empty file holds no runs",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* folder
+        const orb = yield* served(dir)
+        const events = tempFile("foreign.ndjson", ndjson(10))
+        const foreign = path.join(dir, "app.sqlite")
+        const db = new Database(foreign)
+        db.exec(
+          "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers (name) VALUES ('acme')"
+        )
+        db.close()
+        fs.chmodSync(foreign, 0o644)
+        const before = fs.readFileSync(foreign)
+        for (
+          const args of [
+            ["runs"],
+            ["resume"],
+            ["runs", "cancel", "run-0"],
+            ["runs", "prune", "--older-than", "1"],
+            ["run", "--file", events, ...timeframe, "--add"]
+          ]
+        ) {
+          // Before: `runs` ended with `Unexpected error: attempt to write a readonly database.`; `resume` and
+          // `runs prune` added the engine's tables to the file and made it private.
+          const result = yield* orb.run([...args, "--state", foreign])
+          const what = `${args[0]} ${args[1] ?? ""}: ${result.stderr}`
+          assert.strictEqual(result.code, 1, what)
+          assert.include(
+            result.stderr,
+            `Error: The state file ${foreign} cannot be read: it is a SQLite database of something else (its tables: ` +
+              "customers), not a state file of durable runs",
+            what
+          )
+          assert.notInclude(result.stderr, "Unexpected error", what)
+        }
+        assert.isTrue(fs.readFileSync(foreign).equals(before), "the file was changed")
+        assert.strictEqual(mode(foreign), 0o644)
+        assert.isFalse(fs.existsSync(`${foreign}.lock`))
+        assert.isFalse(fs.existsSync(`${foreign}-wal`))
+
+        const empty = path.join(dir, "empty.sqlite")
+        fs.writeFileSync(empty, "")
+        const listed = yield* orb.run(["runs", "--state", empty])
+        assert.strictEqual(listed.code, 0, listed.stderr)
+        assert.include(listed.stdout, `No durable runs in ${empty}.`)
+        const json = yield* orb.run(["runs", "--state", empty, "--json"])
+        assert.strictEqual(json.code, 0, json.stderr)
+        assert.deepStrictEqual(JSON.parse(json.stdout), [])
+      }),
+    60_000
   )
 
   it.scopedLive(

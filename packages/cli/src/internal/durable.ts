@@ -816,7 +816,8 @@ export const list = (state: State, json: boolean) =>
       )
       : {
         placed: undefined,
-        runs: fs.existsSync(state.path)
+        // A missing or empty file is a state file with no runs yet.
+        runs: fs.existsSync(state.path) && fs.statSync(state.path).size > 0
           ? yield* DurableRun.list.pipe(Effect.provide(DurableEngine.layerSqliteReader({ filename: state.path })))
           : []
       }

@@ -58,8 +58,8 @@ const open = (filename: string, { StateDamaged, StateLocked, StateUnwritable }: 
         const reason = StateStore.unwritableReason(error, filename)
         return reason === undefined ? Effect.die(error) : Effect.fail(new StateUnwritable({ path: filename, reason }))
       }
-      const notADatabase = StateStore.notADatabase(filename)
-      if (notADatabase !== undefined) return Effect.fail(new StateDamaged({ path: filename, reason: notADatabase }))
+      const notAStateFile = StateStore.notAStateFile(filename)
+      if (notAStateFile !== undefined) return Effect.fail(new StateDamaged({ path: filename, reason: notAStateFile }))
       try {
         StateStore.makePrivate(filename)
       } catch (error) {
@@ -143,8 +143,10 @@ export const layerSqliteMaintenance = (options: DurableEngine.SqliteOptions, err
 export const layerSqliteBeside = (options: DurableEngine.SqliteOptions) =>
   SqliteClient.layer({ filename: options.filename })
 
+// Read-only, and without `journal_mode = WAL`: a reader changes nothing of the file (a file of something else, say,
+// whose journal mode it could not set: "attempt to write a readonly database").
 export const layerSqliteReader = (options: DurableEngine.SqliteOptions) =>
-  SqliteClient.layer({ filename: options.filename, readonly: true })
+  SqliteClient.layer({ filename: options.filename, readonly: true, disableWAL: true })
 
 export const throughStorageFailures = <A, E, R, R2 = never>(
   effect: Effect.Effect<A, E, R>,
@@ -160,7 +162,8 @@ export const readingState = (filename: string, StateDamaged: typeof DurableEngin
     effect,
     (cause): Effect.Effect<never, E | DurableEngine.StateDamaged> => {
       if (Cause.isInterruptedOnly(cause)) return Effect.failCause(cause)
-      const reason = StateStore.damagedReason(cause)
+      // A read that failed on a file of something else (its tables are not there) says so.
+      const reason = StateStore.damagedReason(cause) ?? StateStore.notAStateFile(filename)
       return reason === undefined ? Effect.failCause(cause) : Effect.fail(new StateDamaged({ path: filename, reason }))
     }
   )

@@ -103,25 +103,43 @@ export const unwritableReason = (error: unknown, filename: string): string | und
 /** The first 16 bytes of every SQLite database. */
 const sqliteHeader = Buffer.from("SQLite format 3\0", "latin1")
 
+/** The tables of a state file: the cluster's, and ours beside them. */
+const isStateTable = (name: string) => name.startsWith("cluster_") || name.startsWith("effect_orb_")
+
 /**
- * Why a file that exists is no SQLite database, from its first bytes (an empty one is a new database): found before
- * anything opens it, so that a file given for the state file by mistake (the events file, say) is left as it was,
- * its mode included, with no lock or owner file beside it.
+ * Why a file that exists is not a state file, found before anything opens it to write, so that a file given for the
+ * state file by mistake is left as it was, its mode included, with no lock or owner file beside it: no SQLite
+ * database, from its first bytes (the events file, say; an empty one is a new database), or a SQLite database of
+ * something else, from its tables (another application's: the engine would add its tables to it). A database with no
+ * tables is a new state file; one that cannot be read here is the opening's to explain.
  */
-export const notADatabase = (filename: string): string | undefined => {
+export const notAStateFile = (filename: string): string | undefined => {
   let fd: number | undefined
   try {
     fd = fs.openSync(filename, "r")
     const head = Buffer.alloc(sqliteHeader.length)
     const read = fs.readSync(fd, head, 0, head.length, 0)
-    return read === 0 || (read === head.length && head.equals(sqliteHeader))
-      ? undefined
-      : damagedReason({ code: "SQLITE_NOTADB" })
+    if (read === 0) return undefined
+    if (read !== head.length || !head.equals(sqliteHeader)) return damagedReason({ code: "SQLITE_NOTADB" })
   } catch {
     // Missing (a new state file), or unreadable: the opening says why.
     return undefined
   } finally {
     if (fd !== undefined) fs.closeSync(fd)
+  }
+  let db: Database.Database | undefined
+  try {
+    db = new Database(filename, { readonly: true, fileMustExist: true })
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck()
+      .all() as Array<string>
+    if (tables.length === 0 || tables.some(isStateTable)) return undefined
+    const shown = tables.slice(0, 5).join(", ") + (tables.length > 5 ? `, and ${tables.length - 5} more` : "")
+    return `it is a SQLite database of something else (its tables: ${shown}), not a state file of durable runs`
+  } catch {
+    // Damaged, or not to be read here: what opens it says why.
+    return undefined
+  } finally {
+    db?.close()
   }
 }
 
