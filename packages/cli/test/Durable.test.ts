@@ -170,6 +170,38 @@ describe("orb-backfill run, durable", () => {
     40_000
   )
 
+  it.scopedLive(
+    "resume --json of every unfinished run prints one document: an array of their results",
+    () =>
+      Effect.gen(function*() {
+        const { fork, run, simulator, state } = yield* served
+        // Nothing to resume yet (no state file): an empty array, not a sentence.
+        const none = yield* run(["resume", "--state", state, "--json"])
+        assert.strictEqual(none.code, 0, none.stderr)
+        assert.deepStrictEqual(JSON.parse(none.stdout), [])
+        const file = tempFile("resume-json.ndjson", ndjson(1_000))
+        const started = yield* fork(["run", "--file", file, ...timeframe, "--add", "--state", state, ...slowPace])
+        yield* until(
+          Effect.map(simulator.backfills, (all) => (all[0]?.eventsIngested ?? 0) >= 200),
+          "some events in",
+          started.stderr
+        )
+        yield* Fiber.interrupt(started.fiber)
+        const runKey = runKeyIn(started.stderr())
+        const resumed = yield* run(["resume", "--state", state, "--json"])
+        assert.strictEqual(resumed.code, 0, resumed.stderr)
+        const documents = JSON.parse(resumed.stdout)
+        assert.isArray(documents, resumed.stdout)
+        assert.strictEqual(documents.length, 1, resumed.stdout)
+        assert.strictEqual(documents[0].run.run_key, runKey)
+        assert.strictEqual(documents[0].ingestion.accepted, 1_000)
+        // Nothing left: an empty array again.
+        const nothingLeft = yield* run(["resume", "--state", state, "--json"])
+        assert.deepStrictEqual(JSON.parse(nothingLeft.stdout), [])
+      }),
+    40_000
+  )
+
   it.scopedLive("runs cancel reverts a suspended run's backfill and ends the run", () =>
     Effect.gen(function*() {
       const { fork, run, simulator, state } = yield* served

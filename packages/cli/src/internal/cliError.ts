@@ -185,6 +185,15 @@ const detailOf = (error: unknown): string => {
 }
 
 /**
+ * A failure as `--json` prints it: its tag, its sentence and its exit code.
+ *
+ * @category errors
+ */
+export const json = (error: unknown, message = messageOf(error)) => ({
+  error: { tag: tagOf(error) ?? "Defect", message, exitCode: exitCodeOf(error) }
+})
+
+/**
  * Turns a command's failure into its one sentence on standard error (with details under `--verbose`, and a
  * JSON document on standard output under `--json`) and an {@link Exit}. An interruption passes through.
  *
@@ -208,7 +217,8 @@ export const report =
           yield* Output.note("Run again with --verbose for details.")
         }
         if (options.json) {
-          yield* Output.line(JSON.stringify({ error: { tag: tagOf(error) ?? "Defect", message, exitCode: code } }))
+          const document = json(error, message)
+          yield* Output.line(JSON.stringify({ error: { ...document.error, exitCode: code } }))
         }
         return yield* new Exit({ code })
       })

@@ -372,26 +372,31 @@ const printResult = (
   options: { readonly validation?: unknown; readonly reflecting?: boolean; readonly extra?: Record<string, unknown> } =
     {}
 ) =>
-  Effect.gen(function*() {
-    const windows = yield* Effect.forEach(result.windows, (window) =>
-      Effect.map(Backfills.fetch(window.backfillId ?? result.backfillId), (backfill) => ({ window, backfill })))
-    yield* RunResult.print(
-      {
-        windows,
-        status: result.status,
-        durable: { runKey, state: state.path },
-        ingestion: {
-          accepted: result.accepted,
-          leftOut: result.failed,
-          json: { read: result.read, accepted: result.accepted, failed: result.failed, segments: result.segments }
-        },
-        validation: options.validation,
-        reflecting: options.reflecting ?? false
+  Effect.flatMap(resultOf(runKey, state, result, options), (printed) => RunResult.print(printed, json, options.extra))
+
+/** A durable run's result as the printer takes it, each window's backfill fetched as it is now. */
+const resultOf = (
+  runKey: string,
+  state: State,
+  result: DurableRun.RunResult,
+  options: { readonly validation?: unknown; readonly reflecting?: boolean } = {}
+) =>
+  Effect.map(
+    Effect.forEach(result.windows, (window) =>
+      Effect.map(Backfills.fetch(window.backfillId ?? result.backfillId), (backfill) => ({ window, backfill }))),
+    (windows): RunResult.RunResult => ({
+      windows,
+      status: result.status,
+      durable: { runKey, state: state.path },
+      ingestion: {
+        accepted: result.accepted,
+        leftOut: result.failed,
+        json: { read: result.read, accepted: result.accepted, failed: result.failed, segments: result.segments }
       },
-      json,
-      options.extra
-    )
-  })
+      validation: options.validation,
+      reflecting: options.reflecting ?? false
+    })
+  )
 
 // Ctrl-C, SIGTERM or a shutdown suspends a durable run: nothing is reverted, and `resume` continues it. What that
 // leaves in Orb depends on the stage: before the close the backfill stays open (and closes by itself, half filled, at
@@ -861,16 +866,24 @@ const noSuchRun = (state: State, runKey: string) =>
  */
 export const resume = (state: State, runKey: string | undefined, json: boolean) =>
   onState(state)(Effect.gen(function*() {
+    // Every unfinished run (no RUN), with `--json`: one document, an array of their results (of failures, each the
+    // error's document).
+    const documents: Array<unknown> = []
+    const every = runKey === undefined && json
     if (missing(state)) {
-      return yield* runKey === undefined
-        ? Output.line(`No durable runs in ${state.path}.`)
-        : Effect.fail(noSuchRun(state, runKey))
+      return yield* runKey !== undefined
+        ? Effect.fail(noSuchRun(state, runKey))
+        : every
+        ? Output.line("[]")
+        : Output.line(`No durable runs in ${state.path}.`)
     }
     yield* Effect.gen(function*() {
       const runs = yield* onRuns(state)(DurableRun.list)
       const chosen = runKey === undefined ? runs.filter(unfinished) : runs.filter((run) => run.runKey === runKey)
       if (runKey !== undefined && chosen.length === 0) return yield* noSuchRun(state, runKey)
-      if (chosen.length === 0) return yield* Output.line(`No unfinished durable runs in ${state.path}.`)
+      if (chosen.length === 0) {
+        return yield* Output.line(every ? "[]" : `No unfinished durable runs in ${state.path}.`)
+      }
       let failure: DurableRun.RunFailed | undefined
       for (const run of chosen) {
         if (runKey !== undefined) yield* ownRun(run)
@@ -895,15 +908,19 @@ export const resume = (state: State, runKey: string | undefined, json: boolean) 
             )
           )
         )
-        if (Exit.isSuccess(exit)) yield* printResult(run.runKey, state, exit.value, json)
-        else if (Exit.isFailure(exit)) {
+        if (Exit.isSuccess(exit)) {
+          if (every) documents.push(RunResult.json(yield* resultOf(run.runKey, state, exit.value)))
+          else yield* printResult(run.runKey, state, exit.value, json)
+        } else if (Exit.isFailure(exit)) {
           const error = yield* Effect.flip(exit)
           // An unwritable state file stops every run on it: the next would only wait for it too.
           if (runKey !== undefined || error._tag === "StateUnwritable") return yield* error
           failure = error
           yield* Output.note(`Error: ${CliError.messageOf(error)}`)
+          if (every) documents.push({ run: { run_key: run.runKey, state: state.path }, ...CliError.json(error) })
         }
       }
+      if (every) yield* Output.line(JSON.stringify(documents))
       if (failure !== undefined) return yield* new CliError.Exit({ code: CliError.ExitCode.failure })
     }).pipe(Effect.provide(engine(state)))
   }))
