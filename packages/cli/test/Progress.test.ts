@@ -2,6 +2,7 @@ import type { Backfill } from "@effect-orb/backfills"
 import { OrbSimulator } from "@effect-orb/simulator"
 import { assert, describe, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
+import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
@@ -165,6 +166,46 @@ describe("Progress.reporter never goes silent", () => {
       yield* reporter.stopWaiting
       yield* TestClock.adjust("30 seconds")
       assert.strictEqual(memory.stderr().split("\n").length, 3)
+    }))
+})
+
+describe("a resumed durable run's total", () => {
+  it.scoped("is estimated from its finished segments, not from the events of the segments in flight", () =>
+    Effect.gen(function*() {
+      const memory = Output.memory({ isTTY: false, columns: 100 })
+      const traffic: Backend.Traffic = {
+        current: Effect.succeed({
+          inFlight: 0,
+          oldestSentAt: undefined,
+          lastTrouble: undefined,
+          lastSuccessAt: undefined
+        })
+      }
+      const reporter = yield* Progress.reporter("plain", undefined, { traffic }).pipe(
+        Effect.provideService(Output.Output, memory.output)
+      )
+      // A file of 1,200,000 bytes (12,000 events): the finished segments read 5,000 events, 500,000 bytes; with the
+      // two segments in flight, 9,000 events are done.
+      yield* reporter.onRun({
+        runKey: "run-resumed",
+        stage: "ingesting",
+        windows: [{
+          timeframeStart: DateTime.unsafeMake("2026-10-01T00:00:00Z"),
+          timeframeEnd: DateTime.unsafeMake("2026-10-08T00:00:00Z"),
+          backfillId: "bf_1",
+          status: "pending"
+        }],
+        read: 5_000,
+        accepted: 9_000,
+        failed: 0,
+        position: 500_000,
+        size: 1_200_000,
+        sending: { since: 0, from: 3_000 },
+        quota: false,
+        batchSize: 500
+      }).pipe(Effect.provideService(Output.Output, memory.output))
+      // It said 21,600 (9,000 done over 500,000 bytes), then less as the segments finished.
+      assert.match(memory.stderr(), /sent 9,000 of 12,000 events \(75%\)/, memory.stderr())
     }))
 })
 

@@ -234,11 +234,15 @@ export interface RunProgress {
       readonly status?: Backfill.BackfillStatus | undefined
     }
   >
-  /** Events read, accepted by Orb, and set aside, so far (the segment being sent included). */
+  /** Events read by the finished segments (as far as `position`). */
   readonly read: number
+  /** Events accepted by Orb, and set aside, so far (the segments being sent included). */
   readonly accepted: number
   readonly failed: number
-  /** How far into the source the run has read, and its size (0 when unknown), in its unit (as in `RunState`). */
+  /**
+   * How far into the source the finished segments reach, and its size (0 when unknown), in its unit (as in
+   * `RunState`).
+   */
   readonly position: number
   readonly size: number
   /**

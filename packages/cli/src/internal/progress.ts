@@ -550,8 +550,10 @@ export const reporter = (
         durable = true
         if (options.quota === undefined) pace = paceOf(run.quota, run.batchSize)
         const done = run.accepted + run.failed
+        // From the finished segments alone (their events read, and how far they reach into the file): the events of
+        // the segments in flight are counted done before the position moves past them.
         if (initialTotal === undefined && run.position > 0 && run.size > 0) {
-          total = Math.max(done, Math.round((done * run.size) / run.position))
+          total = Math.max(done, Math.round((run.read * run.size) / run.position))
         }
         const count = run.windows.length
         const several = count > 1
