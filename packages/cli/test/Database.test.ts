@@ -5,9 +5,12 @@
  * never appears in anything a process prints.
  */
 import { OrbSimulator } from "@effect-orb/simulator"
+import { DurableEngine } from "@effect-orb/workflow"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
 import * as child from "node:child_process"
 import { fileURLToPath } from "node:url"
@@ -523,6 +526,48 @@ describe("the CLI on Postgres", () => {
         noSecret([cancelling.stdout(), cancelling.stderr(), w.stdout(), w.stderr()])
       }),
     180_000
+  )
+
+  it.scopedLive(
+    "no worker up: run --submit and runs cancel say so; the cancel ends once a worker takes the run up",
+    () =>
+      Effect.gen(function*() {
+        const server = yield* served
+        const env = { ORB_BACKFILL_DATABASE_URL: url }
+        const file = tempFile("no-worker.ndjson", ndjson(500))
+        // A database with no worker up (those of the tests before were killed with their scopes: their heartbeats
+        // stop counting after 10 seconds).
+        const look = yield* Layer.build(
+          DurableEngine.layerPostgres({ postgres: { url: Redacted.make(url) }, clientOnly: true })
+        )
+        yield* until(
+          Effect.map(Effect.provide(Database.runnersUp, look), (n) => n === 0),
+          "the workers of the tests before to be gone"
+        )
+        const submitted = yield* ran(server.url, ["run", "--file", file, ...timeframe, "--add", "--submit"], env)
+        assert.strictEqual(submitted.code, 0, submitted.stderr)
+        assert.include(submitted.stderr, "No worker is up on postgres://postgres:***@", submitted.stderr)
+        assert.include(submitted.stderr, ": the run waits for one (start one with: orb-backfill worker).")
+        const runKey = runKeyIn(submitted.stdout)
+        const cancelling = yield* spawn(server.url, ["runs", "cancel", runKey], env)
+        // Before, it said only that its worker would revert the run, and waited in silence for one.
+        yield* until(
+          Effect.sync(() => cancelling.stderr().includes("the cancel waits for one to revert and end the run")),
+          "the cancel to say that no worker is up",
+          output([cancelling])
+        )
+        const w = yield* worker(server.url)
+        const code = yield* Effect.promise(() => cancelling.exited).pipe(Effect.timeout("60 seconds"), Effect.orDie)
+        assert.strictEqual(code, 0, output([w, cancelling])())
+        // The run's first step, its create, comes before its first look at a cancel: its backfill is then reverted.
+        assert.include(cancelling.stdout(), `Cancelled durable run ${runKey}: `, cancelling.stdout())
+        assert.isTrue(
+          (yield* server.simulator.backfills).every((backfill) => backfill.status === "reverted"),
+          cancelling.stdout()
+        )
+        noSecret([submitted.stderr, cancelling.stdout(), cancelling.stderr(), w.stdout(), w.stderr()])
+      }),
+    120_000
   )
 })
 

@@ -728,12 +728,7 @@ const onWorkers = (
       DurableRun.BackfillRun.execute(payload, { discard: true }),
       state.database === undefined ? undefined : databaseWaits(state.database, "to submit the run")
     ))
-    if (!settings.json && (yield* Database.runnersUp) === 0) {
-      yield* Output.note(
-        `No worker is up on ${state.path}: the run waits for one (start one with: orb-backfill worker` +
-          `${stateFlag(state)}).`
-      )
-    }
+    if (!settings.json) yield* noWorkerSaid(state, "the run waits for one")
     const later = `Follow it with: orb-backfill runs${stateFlag(state)}; stop it with: orb-backfill runs cancel ` +
       `${payload.runKey}${stateFlag(state)}`
     if (settings.submit === true) {
@@ -991,6 +986,15 @@ const cancelBeside = (
     return { executionId, ended: Option.none() }
   }).pipe(Effect.provide(DurableEngine.layerSqliteBeside({ filename: state.path })))
 
+/** Says so when no worker is up on the database: what the command waits for (`waits`) then waits for one. */
+const noWorkerSaid = (state: State, waits: string) =>
+  Effect.flatMap(Database.runnersUp, (up) =>
+    up === 0
+      ? Output.note(
+        `No worker is up on ${state.path}: ${waits} (start one with: orb-backfill worker${stateFlag(state)}).`
+      )
+      : Effect.void)
+
 /** The cancel of a run on a database: the request written there, then the run's end read as a worker records it. */
 const cancelOnWorkers = (state: State, runKey: string, json: boolean) =>
   Effect.gen(function*() {
@@ -998,6 +1002,7 @@ const cancelOnWorkers = (state: State, runKey: string, json: boolean) =>
     if (!(yield* onRuns(state)(DurableRun.cancel(run.executionId)))) return yield* alreadyEnded(run)
     if (!json) {
       yield* Output.note(`Cancelling durable run ${runKey}: its worker reverts and ends it before its next step…`)
+      yield* noWorkerSaid(state, "the cancel waits for one to revert and end the run")
     }
     // Its end as a worker records it, waited for through an outage of the database (said, not silent).
     return yield* Effect.exit(awaitEnd(run, true, undefined, state.database))
