@@ -232,6 +232,9 @@ describe("orb-backfill run, durable", () => {
       const again = yield* run(["runs", "cancel", runKey, "--state", state])
       assert.strictEqual(again.code, 2)
       assert.include(again.stderr, "has already ended")
+      // Not `revert` it: Orb would refuse that (it is reverted already).
+      assert.include(again.stderr, "nothing to cancel, and its backfill is reverted", again.stderr)
+      assert.notInclude(again.stderr, "orb-backfill revert", again.stderr)
       assert.include((yield* run(["resume", "--state", state])).stdout, "No unfinished durable runs")
     }), 40_000)
 

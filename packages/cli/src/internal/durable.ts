@@ -930,11 +930,28 @@ const toCancel = (state: State, runKey: string) =>
     return run
   })
 
+/**
+ * Refuses the cancel of a run that has ended; how to undo its backfill, unless Orb has it reverted already (a failed
+ * or cancelled run reverts it: `revert` would be refused).
+ */
 const alreadyEnded = (run: DurableRun.RunState) =>
-  new CliError.UsageError({
-    reason: `durable run ${run.runKey} has already ended (${run.stage}` +
-      (run.backfillId !== undefined ? `, backfill ${run.backfillId}` : "") + `); nothing to cancel` +
-      (run.backfillId !== undefined ? `. To undo its backfill: orb-backfill revert ${run.backfillId}` : "")
+  Effect.gen(function*() {
+    const id = run.backfillId
+    const status = id === undefined
+      ? undefined
+      : yield* Backfills.fetch(id).pipe(
+        Effect.map((backfill) => backfill.status),
+        Effect.orElseSucceed(() => undefined)
+      )
+    return yield* new CliError.UsageError({
+      reason: `durable run ${run.runKey} has already ended (${run.stage}` +
+        (id !== undefined ? `, backfill ${id}` : "") + `); nothing to cancel` +
+        (id === undefined
+          ? ""
+          : status !== undefined && Backfill.isReverted(status)
+          ? `, and its backfill is ${status.replace("_", " ")}`
+          : `. To undo its backfill: orb-backfill revert ${id}`)
+    })
   })
 
 /** The end of a run whose cancel was asked, awaited on this process's own engine (which resumes it if need be). */
