@@ -169,8 +169,8 @@ describe("Progress.reporter never goes silent", () => {
     }))
 })
 
-describe("a resumed durable run's total", () => {
-  it.scoped("is estimated from its finished segments, not from the events of the segments in flight", () =>
+describe("a resumed durable run's progress", () => {
+  it.scoped("its total is estimated from its finished segments, not from the events of the segments in flight", () =>
     Effect.gen(function*() {
       const memory = Output.memory({ isTTY: false, columns: 100 })
       const traffic: Backend.Traffic = {
@@ -206,6 +206,47 @@ describe("a resumed durable run's total", () => {
       }).pipe(Effect.provideService(Output.Output, memory.output))
       // It said 21,600 (9,000 done over 500,000 bytes), then less as the segments finished.
       assert.match(memory.stderr(), /sent 9,000 of 12,000 events \(75%\)/, memory.stderr())
+      // Its backfill was made before this process followed it: named, not said created.
+      assert.match(memory.stderr(), /^Backfill bf_1; sending events…$/m, memory.stderr())
+      assert.notInclude(memory.stderr(), "Created backfill")
+    }))
+
+  it.scoped("resumed once closed, it says neither that it made its backfill nor that it closed it", () =>
+    Effect.gen(function*() {
+      const memory = Output.memory({ isTTY: false, columns: 100 })
+      const traffic: Backend.Traffic = {
+        current: Effect.succeed({
+          inFlight: 0,
+          oldestSentAt: undefined,
+          lastTrouble: undefined,
+          lastSuccessAt: undefined
+        })
+      }
+      const reporter = yield* Progress.reporter("plain", undefined, { traffic }).pipe(
+        Effect.provideService(Output.Output, memory.output)
+      )
+      yield* reporter.onRun({
+        runKey: "run-closed",
+        stage: "awaiting reflection",
+        windows: [{
+          timeframeStart: DateTime.unsafeMake("2026-10-01T00:00:00Z"),
+          timeframeEnd: DateTime.unsafeMake("2026-10-08T00:00:00Z"),
+          backfillId: "bf_2",
+          status: "pending"
+        }],
+        read: 4_000,
+        accepted: 4_000,
+        failed: 0,
+        position: 400_000,
+        size: 400_000,
+        quota: false,
+        batchSize: 500,
+        waiting: { _tag: "Reflection", backfillIds: ["bf_2"] }
+      }).pipe(Effect.provideService(Output.Output, memory.output))
+      // It said `Created backfill bf_2; sending events…` and `Sent 4,000 events; closed backfill bf_2.`
+      assert.notInclude(memory.stderr(), "Created backfill", memory.stderr())
+      assert.notInclude(memory.stderr(), "closed backfill", memory.stderr())
+      assert.include(memory.stderr(), "Waiting for Orb to mark backfill bf_2 reflected", memory.stderr())
     }))
 })
 

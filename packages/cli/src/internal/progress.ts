@@ -536,6 +536,10 @@ export const reporter = (
     // A durable run: what it said last, so that each line comes once.
     const created = new Set<string>()
     let closedSaid = false
+    // A run followed from its start, or resumed: what it did before this process followed it is not said again (its
+    // backfills made, its close).
+    let first = true
+    let openSeen = false
     let label: string | undefined
     const showWait = (next: string) =>
       next === label ? Effect.void : Effect.zipRight(stopWaiting, Effect.sync(() => (label = next))).pipe(
@@ -559,12 +563,20 @@ export const reporter = (
         const several = count > 1
         const which = (index: number) =>
           several ? ` (window ${index + 1} of ${count}: ${windowSpan(run.windows[index])})` : ""
+        const before = first
+        first = false
+        if (run.stage === "creating" || run.stage === "ingesting" || run.stage === "closing") openSeen = true
         for (let index = 0; index < count; index++) {
           const id = run.windows[index].backfillId
           if (id === undefined || created.has(id)) continue
           created.add(id)
+          const last = index === count - 1
+          // Made before this process followed the run: named once, as the backfill it sends to, if it still does.
+          if (before && run.stage !== "ingesting") continue
           yield* endWait
-          yield* say(`Created backfill ${id}${which(index)}${index === count - 1 ? "; sending events…" : ""}`)
+          yield* say(
+            `${before ? "Backfill" : "Created backfill"} ${id}${which(index)}${last ? "; sending events…" : ""}`
+          )
         }
         const wait = run.waiting
         retry = wait?._tag === "Retry" ? wait : undefined
@@ -582,7 +594,7 @@ export const reporter = (
           }, run.sending.from)
         }
         const closed = run.stage === "awaiting reflection" || run.stage === "done"
-        if (closed && !closedSaid && created.size > 0) {
+        if (closed && !closedSaid && created.size > 0 && openSeen) {
           closedSaid = true
           yield* Ref.set(phase, { _tag: "idle" })
           if (mode === "tty" && run.sending !== undefined) {
