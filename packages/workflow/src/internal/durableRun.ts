@@ -465,7 +465,8 @@ export const layer = Layer.unwrapScoped(Effect.gen(function*() {
               const polled = yield* pollBlocker(blocker.id, window, attempt, index)
               status = polled.status ?? status
               at = polled.at
-              yield* overlapping(status)
+              // Reported while it is in the way: once reflected or reverted, it is no longer waited for.
+              if (status === "pending" || status === "pending_revert") yield* overlapping(status)
             }
             // Runs of this engine that overlap are admitted in submission order: one submitted earlier that has
             // not created yet goes first (this create is then refused by its backfill, and waits for it).
