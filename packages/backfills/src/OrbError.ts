@@ -839,7 +839,8 @@ export class AwaitTimeout
 /**
  * A create that Orb refused because its timeframe overlaps a pending backfill (Orb allows no two backfills in
  * `pending` or `pending_revert` with overlapping timeframes, whatever their customers) waited `overlapWait` for that
- * backfill to be reflected or reverted, and it still blocks. Nothing was created.
+ * backfill to be reflected or reverted, and it still blocks. The backfill that waited was not created (a run over
+ * several windows reverts those it created before).
  *
  * @since 0.2.0
  * @category errors
@@ -865,7 +866,8 @@ export class OverlapWaitTimeout
     } to ${
       DateTime.formatIso(this.timeframeEnd)
     }, ${this.status}) to be reflected or reverted: Orb refuses a backfill whose timeframe overlaps a pending ` +
-      "one, and it is still pending; nothing was created. Run again once it is reflected, or give a longer overlap wait"
+      "one, and it is still pending; the backfill that waited for it was not created. Run again once it is reflected, " +
+      "or give a longer overlap wait"
   }
 }
 

@@ -305,6 +305,9 @@ describe("a window's create waiting for an overlap", () => {
         assert.isTrue(runFailed.reverted)
         assert.strictEqual((runFailed.cause as OrbError.OverlapWaitTimeout)._tag, "OverlapWaitTimeout")
         assert.strictEqual((runFailed.cause as OrbError.OverlapWaitTimeout).backfillId, other.id)
+        // Two windows' backfills were created (and reverted): the message does not say that nothing was.
+        assert.notInclude(runFailed.message, "nothing was created", runFailed.message)
+        assert.include(runFailed.message, "the backfill that waited for it was not created", runFailed.message)
         const sim = yield* OrbSimulator.OrbSimulator
         const statuses = new Map((yield* sim.backfills).map((b) => [b.id as string, b.status]))
         assert.strictEqual(statuses.get(other.id), "pending", "the other backfill was not touched")
