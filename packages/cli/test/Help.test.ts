@@ -70,6 +70,9 @@ describe("orb-backfill --help", () => {
       const resume = yield* cli(["resume", "--help"], { columns: 80 })
       assert.match(resume.stdout, /^Usage: orb-backfill resume \[RUN\] \[flags\]$/m)
       const runs = yield* cli(["runs", "--help"], { columns: 80 })
+      // Its two forms under one `Usage:` (it said `Usage:` twice).
+      assert.match(runs.stdout, /^Usage: orb-backfill runs \[flags\]\n {7}orb-backfill runs <command> \[flags\]$/m)
+      assert.strictEqual(runs.stdout.split("Usage:").length, 2, runs.stdout)
       assert.match(runs.stdout, /^ {2}cancel {2,}\S/m)
       assert.match(runs.stdout, /^ {2}prune {2,}\S/m)
       const prune = yield* cli(["runs", "prune", "--help"], { columns: 80 })

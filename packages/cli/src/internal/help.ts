@@ -300,10 +300,10 @@ const flagText = (flag: Flag) =>
     : `${flag.description}${/[.!?]$/.test(flag.description) ? "" : "."}` +
       (flag.defaultValue === undefined ? "" : ` Default: ${flag.defaultValue}`)
 
-/** The usage line, wrapped with its continuation indented. */
-const usageLines = (words: ReadonlyArray<string>, width: number): Array<string> => {
+/** The usage line, wrapped with its continuation indented; `also`: a second form, under the first (no `Usage:`). */
+const usageLines = (words: ReadonlyArray<string>, width: number, also = false): Array<string> => {
   const lines: Array<string> = []
-  let line = "Usage:"
+  let line = also ? "      " : "Usage:"
   for (const word of words) {
     if (line.length + 1 + word.length <= width || line.trim().length === 0) line += ` ${word}`
     else {
@@ -349,7 +349,7 @@ export const render = (program: string, path: ReadonlyArray<Node>, columns: numb
         width
       )
     )
-    if (children.length > 0) append(out, usageLines([command, "<command>", "[flags]"], width))
+    if (children.length > 0) append(out, usageLines([command, "<command>", "[flags]"], width, true))
   }
   out.push("")
   append(out, wrap(node.description ?? node.summary, width))
