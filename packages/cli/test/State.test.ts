@@ -132,11 +132,24 @@ describe("the state file from the command line", () => {
         assert.strictEqual(yield* ingests(orb.simulator), sent, "nothing sent")
 
         fs.rmSync(filler)
+        // As the last process on it leaves it: checkpointed, its `-wal` and `-shm` gone.
+        const db = new Database(orb.state)
+        db.pragma("wal_checkpoint(TRUNCATE)")
+        db.close()
+        assert.deepStrictEqual(
+          [fs.existsSync(`${orb.state}-wal`) && fs.statSync(`${orb.state}-wal`).size, fs.existsSync(`${orb.state}-shm`)],
+          [false, false]
+        )
         child.execFileSync("mount", ["-o", "remount,ro", dir])
         const readOnly = yield* orb.spawn(["resume", "--state", orb.state])
         assert.strictEqual(readOnly.code, 1, readOnly.stderr)
         assert.match(readOnly.stderr, /^Error: The state file \S+ cannot be written: it is read-only \(/m)
         assert.strictEqual(yield* ingests(orb.simulator), sent, "nothing sent")
+        // `runs` only reads: it lists the run from a read-only disk (it ended with "unable to open database file":
+        // SQLite makes a file beside a state file to read it).
+        const listed = yield* orb.spawn(["runs", "--state", orb.state])
+        assert.strictEqual(listed.code, 0, listed.stderr)
+        assert.include(listed.stdout, runKey, listed.stdout)
         child.execFileSync("mount", ["-o", "remount,rw", dir])
 
         const resumed = yield* orb.run(["resume", runKey, "--state", orb.state])

@@ -186,7 +186,9 @@ export const layerSqliteBeside = (options: SqliteOptions): Layer.Layer<SqlClient
 
 /**
  * The state file opened read-only, without the engine, for reading where runs are (`DurableRun.list`) beside the
- * process that runs them.
+ * process that runs them. It changes nothing of the file; where its folder may not be written (a read-only disk,
+ * another user's folder), it reads a copy, removed with the layer (SQLite reads a file in WAL mode only with a file
+ * of its own beside it).
  *
  * @since 0.1.0
  * @category layers

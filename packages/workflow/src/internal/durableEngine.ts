@@ -21,6 +21,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as fs from "node:fs"
 import * as os from "node:os"
+import * as path from "node:path"
 import type * as DurableEngine from "../DurableEngine.js"
 import * as PgPool from "./pgPool.js"
 import * as StateStore from "./stateStore.js"
@@ -143,10 +144,42 @@ export const layerSqliteMaintenance = (options: DurableEngine.SqliteOptions, err
 export const layerSqliteBeside = (options: DurableEngine.SqliteOptions) =>
   SqliteClient.layer({ filename: options.filename })
 
+/**
+ * The state file as a reader may open it: the file itself, or, when its folder may not be written (a read-only disk,
+ * another user's folder), a copy of it and of its journal in a temporary folder of this process's, removed with the
+ * scope. SQLite reads a file in WAL mode only with its shared-memory file (`-shm`) beside it, which it makes when it
+ * is missing ("unable to open database file"); and no process writes a file whose folder may not be written.
+ */
+const readable = (filename: string) =>
+  Effect.gen(function*() {
+    try {
+      fs.accessSync(path.dirname(path.resolve(filename)), fs.constants.W_OK)
+      return filename
+    } catch {
+      // Copied below.
+    }
+    const copy = yield* Effect.acquireRelease(
+      Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "effect-orb-state-"))),
+      (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+    )
+    const copied = path.join(copy, path.basename(filename))
+    try {
+      fs.copyFileSync(filename, copied)
+      if (fs.existsSync(`${filename}-wal`)) fs.copyFileSync(`${filename}-wal`, `${copied}-wal`)
+      return copied
+    } catch {
+      // Not to be read (missing, say): what opens it says why.
+      return filename
+    }
+  })
+
 // Read-only, and without `journal_mode = WAL`: a reader changes nothing of the file (a file of something else, say,
 // whose journal mode it could not set: "attempt to write a readonly database").
 export const layerSqliteReader = (options: DurableEngine.SqliteOptions) =>
-  SqliteClient.layer({ filename: options.filename, readonly: true, disableWAL: true })
+  Layer.unwrapScoped(
+    Effect.map(readable(options.filename), (filename) =>
+      SqliteClient.layer({ filename, readonly: true, disableWAL: true }))
+  )
 
 export const throughStorageFailures = <A, E, R, R2 = never>(
   effect: Effect.Effect<A, E, R>,
