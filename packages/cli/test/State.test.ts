@@ -137,7 +137,10 @@ describe("the state file from the command line", () => {
         db.pragma("wal_checkpoint(TRUNCATE)")
         db.close()
         assert.deepStrictEqual(
-          [fs.existsSync(`${orb.state}-wal`) && fs.statSync(`${orb.state}-wal`).size, fs.existsSync(`${orb.state}-shm`)],
+          [
+            fs.existsSync(`${orb.state}-wal`) && fs.statSync(`${orb.state}-wal`).size,
+            fs.existsSync(`${orb.state}-shm`)
+          ],
           [false, false]
         )
         child.execFileSync("mount", ["-o", "remount,ro", dir])
