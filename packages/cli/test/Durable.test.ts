@@ -49,6 +49,22 @@ const assertOnce = (simulator: OrbSimulator.OrbSimulator, count: number) =>
 
 const runKeyIn = (text: string) => /[Dd]urable run (run-[0-9a-f]{20})/.exec(text)![1]
 
+/** A durable run started with `args` in this process, interrupted (suspended) once 200 of its events are in: its key. */
+const suspendedAfter = (
+  orb: Pick<Effect.Effect.Success<typeof served>, "fork" | "simulator">,
+  args: ReadonlyArray<string>
+) =>
+  Effect.gen(function*() {
+    const started = yield* orb.fork(args)
+    yield* until(
+      Effect.map(orb.simulator.backfills, (all) => (all[0]?.eventsIngested ?? 0) >= 200),
+      "some events in",
+      started.stderr
+    )
+    yield* Fiber.interrupt(started.fiber)
+    return runKeyIn(started.stderr())
+  })
+
 describe("orb-backfill run, durable", () => {
   it("the state file is under the user's state directory", () => {
     assert.strictEqual(
@@ -180,14 +196,10 @@ describe("orb-backfill run, durable", () => {
         assert.strictEqual(none.code, 0, none.stderr)
         assert.deepStrictEqual(JSON.parse(none.stdout), [])
         const file = tempFile("resume-json.ndjson", ndjson(1_000))
-        const started = yield* fork(["run", "--file", file, ...timeframe, "--add", "--state", state, ...slowPace])
-        yield* until(
-          Effect.map(simulator.backfills, (all) => (all[0]?.eventsIngested ?? 0) >= 200),
-          "some events in",
-          started.stderr
+        const runKey = yield* suspendedAfter(
+          { fork, simulator },
+          ["run", "--file", file, ...timeframe, "--add", "--state", state, ...slowPace]
         )
-        yield* Fiber.interrupt(started.fiber)
-        const runKey = runKeyIn(started.stderr())
         const resumed = yield* run(["resume", "--state", state, "--json"])
         assert.strictEqual(resumed.code, 0, resumed.stderr)
         const documents = JSON.parse(resumed.stdout)
@@ -206,14 +218,10 @@ describe("orb-backfill run, durable", () => {
     Effect.gen(function*() {
       const { fork, run, simulator, state } = yield* served
       const file = tempFile("cancel.ndjson", ndjson(2_000))
-      const started = yield* fork(["run", "--file", file, ...timeframe, "--replace", "--state", state, ...slowPace])
-      yield* until(
-        Effect.map(simulator.backfills, (all) => (all[0]?.eventsIngested ?? 0) >= 200),
-        "some events in",
-        started.stderr
+      const runKey = yield* suspendedAfter(
+        { fork, simulator },
+        ["run", "--file", file, ...timeframe, "--replace", "--state", state, ...slowPace]
       )
-      yield* Fiber.interrupt(started.fiber)
-      const runKey = runKeyIn(started.stderr())
 
       const cancelled = yield* run(["runs", "cancel", runKey, "--state", state])
       assert.strictEqual(cancelled.code, 0, cancelled.stderr)

@@ -1,5 +1,6 @@
 import type { Backfill } from "@effect-orb/backfills"
 import { OrbSimulator } from "@effect-orb/simulator"
+import type { DurableRun } from "@effect-orb/workflow"
 import { assert, describe, it } from "@effect/vitest"
 import * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
@@ -170,7 +171,8 @@ describe("Progress.reporter never goes silent", () => {
 })
 
 describe("a resumed durable run's progress", () => {
-  it.scoped("its total is estimated from its finished segments, not from the events of the segments in flight", () =>
+  /** A plain reporter's lines for one report of a run resumed with backfill `id` over October's first week. */
+  const reported = (id: string, report: Omit<DurableRun.RunProgress, "runKey" | "windows" | "quota" | "batchSize">) =>
     Effect.gen(function*() {
       const memory = Output.memory({ isTTY: false, columns: 100 })
       const traffic: Backend.Traffic = {
@@ -181,72 +183,59 @@ describe("a resumed durable run's progress", () => {
           lastSuccessAt: undefined
         })
       }
-      const reporter = yield* Progress.reporter("plain", undefined, { traffic }).pipe(
-        Effect.provideService(Output.Output, memory.output)
-      )
+      yield* Effect.gen(function*() {
+        const reporter = yield* Progress.reporter("plain", undefined, { traffic })
+        yield* reporter.onRun({
+          runKey: "run-resumed",
+          windows: [{
+            timeframeStart: DateTime.unsafeMake("2026-10-01T00:00:00Z"),
+            timeframeEnd: DateTime.unsafeMake("2026-10-08T00:00:00Z"),
+            backfillId: id,
+            status: "pending"
+          }],
+          quota: false,
+          batchSize: 500,
+          ...report
+        })
+      }).pipe(Effect.provideService(Output.Output, memory.output))
+      return memory.stderr()
+    })
+
+  it.scoped("its total is estimated from its finished segments, not from the events of the segments in flight", () =>
+    Effect.gen(function*() {
       // A file of 1,200,000 bytes (12,000 events): the finished segments read 5,000 events, 500,000 bytes; with the
       // two segments in flight, 9,000 events are done.
-      yield* reporter.onRun({
-        runKey: "run-resumed",
+      const said = yield* reported("bf_1", {
         stage: "ingesting",
-        windows: [{
-          timeframeStart: DateTime.unsafeMake("2026-10-01T00:00:00Z"),
-          timeframeEnd: DateTime.unsafeMake("2026-10-08T00:00:00Z"),
-          backfillId: "bf_1",
-          status: "pending"
-        }],
         read: 5_000,
         accepted: 9_000,
         failed: 0,
         position: 500_000,
         size: 1_200_000,
-        sending: { since: 0, from: 3_000 },
-        quota: false,
-        batchSize: 500
-      }).pipe(Effect.provideService(Output.Output, memory.output))
+        sending: { since: 0, from: 3_000 }
+      })
       // It said 21,600 (9,000 done over 500,000 bytes), then less as the segments finished.
-      assert.match(memory.stderr(), /sent 9,000 of 12,000 events \(75%\)/, memory.stderr())
+      assert.match(said, /sent 9,000 of 12,000 events \(75%\)/, said)
       // Its backfill was made before this process followed it: named, not said created.
-      assert.match(memory.stderr(), /^Backfill bf_1; sending events…$/m, memory.stderr())
-      assert.notInclude(memory.stderr(), "Created backfill")
+      assert.match(said, /^Backfill bf_1; sending events…$/m, said)
+      assert.notInclude(said, "Created backfill")
     }))
 
   it.scoped("resumed once closed, it says neither that it made its backfill nor that it closed it", () =>
     Effect.gen(function*() {
-      const memory = Output.memory({ isTTY: false, columns: 100 })
-      const traffic: Backend.Traffic = {
-        current: Effect.succeed({
-          inFlight: 0,
-          oldestSentAt: undefined,
-          lastTrouble: undefined,
-          lastSuccessAt: undefined
-        })
-      }
-      const reporter = yield* Progress.reporter("plain", undefined, { traffic }).pipe(
-        Effect.provideService(Output.Output, memory.output)
-      )
-      yield* reporter.onRun({
-        runKey: "run-closed",
+      const said = yield* reported("bf_2", {
         stage: "awaiting reflection",
-        windows: [{
-          timeframeStart: DateTime.unsafeMake("2026-10-01T00:00:00Z"),
-          timeframeEnd: DateTime.unsafeMake("2026-10-08T00:00:00Z"),
-          backfillId: "bf_2",
-          status: "pending"
-        }],
         read: 4_000,
         accepted: 4_000,
         failed: 0,
         position: 400_000,
         size: 400_000,
-        quota: false,
-        batchSize: 500,
         waiting: { _tag: "Reflection", backfillIds: ["bf_2"] }
-      }).pipe(Effect.provideService(Output.Output, memory.output))
+      })
       // It said `Created backfill bf_2; sending events…` and `Sent 4,000 events; closed backfill bf_2.`
-      assert.notInclude(memory.stderr(), "Created backfill", memory.stderr())
-      assert.notInclude(memory.stderr(), "closed backfill", memory.stderr())
-      assert.include(memory.stderr(), "Waiting for Orb to mark backfill bf_2 reflected", memory.stderr())
+      assert.notInclude(said, "Created backfill", said)
+      assert.notInclude(said, "closed backfill", said)
+      assert.include(said, "Waiting for Orb to mark backfill bf_2 reflected", said)
     }))
 })
 

@@ -90,6 +90,35 @@ const isRoot = process.getuid?.() === 0
 
 const mode = (file: string) => fs.statSync(file).mode & 0o777
 
+/**
+ * Every command on the state file `file` (`run` with `events`) ends with one sentence, that it cannot be read and
+ * why (`said`), exit code 1.
+ */
+const refusedByEvery = (
+  orb: Effect.Effect.Success<ReturnType<typeof served>>,
+  file: string,
+  events: string,
+  said: string
+) =>
+  Effect.gen(function*() {
+    for (
+      const args of [
+        ["runs"],
+        ["resume"],
+        ["runs", "cancel", "run-0"],
+        ["runs", "prune", "--older-than", "1"],
+        ["run", "--file", events, ...timeframe, "--add"]
+      ]
+    ) {
+      const result = yield* orb.run([...args, "--state", file])
+      const what = `${file}, ${args[0]} ${args[1] ?? ""}: ${result.stderr}`
+      assert.strictEqual(result.code, 1, what)
+      assert.include(result.stderr, `Error: The state file ${file} cannot be read: ${said}`, what)
+      assert.include(result.stderr, "Give the right file with --state PATH, or restore it from a backup", what)
+      assert.notInclude(result.stderr, "Unexpected error", what)
+    }
+  })
+
 describe("the state file from the command line", () => {
   it.scopedLive.skipIf(!isRoot)(
     "a full disk, then a read-only one: resume ends at once with one Error line, nothing sent; with room it resumes",
@@ -316,23 +345,8 @@ describe("the state file from the command line", () => {
           const said = kind === "notADatabase"
             ? "it is not a SQLite database (SQLITE_NOTADB)"
             : "it is damaged (SQLITE_CORRUPT"
-          for (
-            const args of [
-              ["runs"],
-              ["resume"],
-              ["runs", "cancel", "run-0"],
-              ["runs", "prune", "--older-than", "1"],
-              ["run", "--file", events, ...timeframe, "--add"]
-            ]
-          ) {
-            // Before: `Unexpected error: file is not a database.`, or `Error: Failed to execute statement.`
-            const result = yield* orb.run([...args, "--state", file])
-            const what = `${kind}, ${args[0]} ${args[1] ?? ""}: ${result.stderr}`
-            assert.strictEqual(result.code, 1, what)
-            assert.include(result.stderr, `Error: The state file ${file} cannot be read: ${said}`, what)
-            assert.include(result.stderr, "Give the right file with --state PATH, or restore it from a backup", what)
-            assert.notInclude(result.stderr, "Unexpected error", what)
-          }
+          // Before: `Unexpected error: file is not a database.`, or `Error: Failed to execute statement.`
+          yield* refusedByEvery(orb, file, events, said)
         }
         // The file given by mistake is left as it was: its mode, and no lock or owner file beside it.
         assert.strictEqual(mode(damaged.notADatabase), 0o644)
@@ -358,28 +372,14 @@ describe("the state file from the command line", () => {
         db.close()
         fs.chmodSync(foreign, 0o644)
         const before = fs.readFileSync(foreign)
-        for (
-          const args of [
-            ["runs"],
-            ["resume"],
-            ["runs", "cancel", "run-0"],
-            ["runs", "prune", "--older-than", "1"],
-            ["run", "--file", events, ...timeframe, "--add"]
-          ]
-        ) {
-          // Before: `runs` ended with `Unexpected error: attempt to write a readonly database.`; `resume` and
-          // `runs prune` added the engine's tables to the file and made it private.
-          const result = yield* orb.run([...args, "--state", foreign])
-          const what = `${args[0]} ${args[1] ?? ""}: ${result.stderr}`
-          assert.strictEqual(result.code, 1, what)
-          assert.include(
-            result.stderr,
-            `Error: The state file ${foreign} cannot be read: it is a SQLite database of something else (its tables: ` +
-              "customers), not a state file of durable runs",
-            what
-          )
-          assert.notInclude(result.stderr, "Unexpected error", what)
-        }
+        // Before: `runs` ended with `Unexpected error: attempt to write a readonly database.`; `resume` and `runs prune`
+        // added the engine's tables to the file and made it private.
+        yield* refusedByEvery(
+          orb,
+          foreign,
+          events,
+          "it is a SQLite database of something else (its tables: customers), not a state file of durable runs"
+        )
         assert.isTrue(fs.readFileSync(foreign).equals(before), "the file was changed")
         assert.strictEqual(mode(foreign), 0o644)
         assert.isFalse(fs.existsSync(`${foreign}.lock`))

@@ -27,7 +27,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { DurableEngine, DurableRun, RunSource } from "../src/index.js"
-import { runner } from "./support/clusterRunner.js"
+import { eventsFile, holdingShards, runEnd, runner } from "./support/clusterRunner.js"
 import { freezingProxy } from "./support/freezingProxy.js"
 import { postgres } from "./support/postgres.js"
 import { until } from "./support/processes.js"
@@ -140,28 +140,8 @@ describe("a Postgres that never answers, or stops answering", () => {
           QUERY_TIMEOUT: "2 seconds"
         })
         yield* Effect.gen(function*() {
-          const sql = yield* SqlClient.SqlClient
-          yield* until(
-            Effect.map(
-              sql<{ readonly n: number }>`
-                SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted`,
-              (rows) => rows[0].n >= 100
-            ),
-            `the runner holding its shards\n${worker.output().slice(-3_000)}`,
-            40_000
-          )
-          const file = path.join(dir, "events.ndjson")
-          fs.writeFileSync(
-            file,
-            Array.from({ length: failoverEvents }, (_, i) =>
-              JSON.stringify({
-                event_name: "api_call",
-                timestamp: new Date(october + i * 60_000).toISOString(),
-                external_customer_id: "acme",
-                idempotency_key: `failover-${i}`,
-                properties: { units: 1 }
-              })).join("\n") + "\n"
-          )
+          yield* holdingShards(worker)
+          const file = eventsFile(path.join(dir, "events.ndjson"), failoverEvents, "failover")
           // About 250 events a second: the run is still sending when its database fails over.
           const payload = yield* DurableRun.payload({
             runKey: "failover",
@@ -182,22 +162,14 @@ describe("a Postgres that never answers, or stops answering", () => {
             40_000
           )
           yield* proxy.failover
-          const exit: Exit.Exit<unknown, unknown> = yield* Effect.gen(function*() {
-            const started = Date.now()
-            while (true) {
-              const polled = yield* DurableRun.BackfillRun.poll(executionId).pipe(Effect.exit)
-              if (Exit.isFailure(polled)) return polled as Exit.Exit<unknown, unknown>
-              if (polled.value?._tag === "Complete") return polled.value.exit as Exit.Exit<unknown, unknown>
-              if (Date.now() - started > 60_000) {
-                const [backfill] = yield* server.simulator.backfills
-                return yield* Effect.dieMessage(
-                  `the run did not end in 60 s after the failover (${backfill.eventsIngested} of ${failoverEvents} ` +
-                    `events sent)\n${worker.output().slice(-3_000)}`
-                )
-              }
-              yield* Effect.sleep("200 millis")
-            }
-          })
+          const exit = yield* runEnd(
+            executionId,
+            worker,
+            60_000,
+            Effect.map(server.simulator.backfills, ([backfill]) =>
+              `the run did not end in 60 s after the failover (${backfill.eventsIngested} of ${failoverEvents} ` +
+              "events sent)")
+          )
           assert.isTrue(Exit.isSuccess(exit), `the run ended with ${Exit.isFailure(exit) ? String(exit.cause) : ""}`)
           assert.strictEqual((exit as Exit.Success<DurableRun.RunResult, never>).value.accepted, failoverEvents)
           const [backfill] = yield* server.simulator.backfills

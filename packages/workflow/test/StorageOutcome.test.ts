@@ -15,9 +15,8 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { DurableEngine, DurableRun, RunSource } from "../src/index.js"
-import { runner } from "./support/clusterRunner.js"
+import { eventsFile, holdingShards, runEnd, runner } from "./support/clusterRunner.js"
 import { postgres } from "./support/postgres.js"
-import { until } from "./support/processes.js"
 
 const apiKey = "sk-storage-outcome"
 const events = 600
@@ -39,15 +38,7 @@ describe("a run on Postgres whose database fails once", () => {
         const client = DurableEngine.layerPostgres({ postgres: { url: Redacted.make(database.url) }, clientOnly: true })
         yield* Effect.gen(function*() {
           const sql = yield* SqlClient.SqlClient
-          yield* until(
-            Effect.map(
-              sql<{ readonly n: number }>`
-              SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted`,
-              (rows) => rows[0].n >= 100
-            ),
-            `the runner holding its shards\n${worker.output().slice(-3_000)}`,
-            40_000
-          )
+          yield* holdingShards(worker)
           // The first write of the run's close step fails, once: a sequence, which a failed statement does not roll
           // back, counts the attempts.
           yield* sql.unsafe(`
@@ -63,18 +54,7 @@ describe("a run on Postgres whose database fails once", () => {
             CREATE TRIGGER test_fail_first_close BEFORE INSERT ON cluster_messages
               FOR EACH ROW EXECUTE FUNCTION test_fail_first_close();
           `)
-          const file = path.join(dir, "events.ndjson")
-          fs.writeFileSync(
-            file,
-            Array.from({ length: events }, (_, i) =>
-              JSON.stringify({
-                event_name: "api_call",
-                timestamp: new Date(october + i * 60_000).toISOString(),
-                external_customer_id: "acme",
-                idempotency_key: `outcome-${i}`,
-                properties: { units: 1 }
-              })).join("\n") + "\n"
-          )
+          const file = eventsFile(path.join(dir, "events.ndjson"), events, "outcome")
           const payload = yield* DurableRun.payload({
             runKey: "storage-outcome",
             source: yield* RunSource.fromFile(file),
@@ -86,18 +66,7 @@ describe("a run on Postgres whose database fails once", () => {
             until: "closed"
           })
           const executionId = yield* DurableRun.BackfillRun.execute(payload, { discard: true })
-          const exit: Exit.Exit<unknown, unknown> = yield* Effect.gen(function*() {
-            const started = Date.now()
-            while (true) {
-              const polled = yield* DurableRun.BackfillRun.poll(executionId).pipe(Effect.exit)
-              if (Exit.isFailure(polled)) return polled as Exit.Exit<unknown, unknown>
-              if (polled.value?._tag === "Complete") return polled.value.exit as Exit.Exit<unknown, unknown>
-              if (Date.now() - started > 40_000) {
-                return yield* Effect.dieMessage(`the run did not end in 40 s\n${worker.output().slice(-3_000)}`)
-              }
-              yield* Effect.sleep("200 millis")
-            }
-          })
+          const exit = yield* runEnd(executionId, worker, 40_000, Effect.succeed("the run did not end in 40 s"))
           const writes = yield* sql<{ readonly n: number }>`SELECT last_value::int AS n FROM test_close_writes`
           assert.isAtLeast(writes[0].n, 2, "the close's write failed once, then was made")
           assert.isTrue(Exit.isSuccess(exit), `the run ended with ${Exit.isFailure(exit) ? String(exit.cause) : ""}`)
