@@ -20,11 +20,20 @@ hideDriverNotices()
 
 // A reader that went away (`| head`, a closed terminal) fails the writes to it: what the command prints there is then
 // dropped and the command goes on to its end. Unheard, the failed write killed the process mid-run, saying nothing,
-// with its backfill left open.
-for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {})
+// with its backfill left open. Any other failure to write (a full disk under `> out.json`) still fails the command.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE" || error.code === "EIO") return
+    process.exitCode = CliError.ExitCode.failure
+    if (stream === process.stdout) process.stderr.write(`Error: standard output cannot be written: ${error.message}\n`)
+  })
+}
 // A closed terminal (SIGHUP) stops the command as SIGTERM does: an in-memory run reverts its open backfill, a durable
-// run is suspended. By default it killed the process at once, with the backfill left open.
-process.once("SIGHUP", () => process.kill(process.pid, "SIGTERM"))
+// run is suspended. By default it killed the process at once, with the backfill left open. A closed terminal often
+// sends it twice (the shell, then the kernel): once the command stops (its SIGTERM listener gone), it is ignored.
+process.on("SIGHUP", () => {
+  if (process.listenerCount("SIGTERM") > 0) process.emit("SIGTERM", "SIGTERM")
+})
 
 const main = Cli.run(process.argv.slice(2)).pipe(
   Effect.provide(Layer.mergeAll(Backend.layerFromEnv, NodeContext.layer, Output.layerProcess)),

@@ -214,6 +214,29 @@ describe("orb-backfill run, durable", () => {
     40_000
   )
 
+  it.scopedLive(
+    "resume --json of a run that fails: the array holds its error's document, exit code 1",
+    () =>
+      Effect.gen(function*() {
+        const { fork, run, simulator, state } = yield* served
+        const file = tempFile("resume-json-fails.ndjson", ndjson(6_000))
+        const runKey = yield* suspendedAfter(
+          { fork, simulator },
+          ["run", "--file", file, ...timeframe, "--add", "--state", state, ...slowPace]
+        )
+        // The file changed while the run was suspended: the run fails, and reverts.
+        fs.appendFileSync(file, JSON.stringify(wireEvent(9_000)) + "\n")
+        const resumed = yield* run(["resume", "--state", state, "--json"])
+        assert.strictEqual(resumed.code, 1, resumed.stderr)
+        const documents = JSON.parse(resumed.stdout)
+        assert.lengthOf(documents, 1, resumed.stdout)
+        assert.strictEqual(documents[0].run.run_key, runKey)
+        assert.strictEqual(documents[0].error.tag, "DurableRunFailed", resumed.stdout)
+        assert.include(documents[0].error.message, "changed", resumed.stdout)
+      }),
+    40_000
+  )
+
   it.scopedLive("runs cancel reverts a suspended run's backfill and ends the run", () =>
     Effect.gen(function*() {
       const { fork, run, simulator, state } = yield* served

@@ -8,7 +8,7 @@ import { Backfill } from "@effect-orb/backfills"
 import { OrbSimulator } from "@effect-orb/simulator"
 import { assert, beforeAll, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { type ChildProcess, spawn } from "node:child_process"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -227,6 +227,9 @@ describe("bin/orb-backfill", () => {
           "some events in (SIGHUP)",
           hungUp.stderr
         )
+        // Twice, as a closed terminal often sends it (the shell, then the kernel): the second one is not the end.
+        hungUp.child.kill("SIGHUP")
+        yield* Effect.sleep("50 millis")
         hungUp.child.kill("SIGHUP")
         const stopped = yield* ran(hungUp)
         const reverted = yield* ingested(2)
@@ -236,6 +239,22 @@ describe("bin/orb-backfill", () => {
       }),
     90_000
   )
+
+  it.live("a result that cannot be written (a full disk under > out.json) fails the command, saying so", () =>
+    Effect.sync(() => {
+      const full = fs.openSync("/dev/full", "w")
+      try {
+        const result = spawnSync(launcher, ["--version"], {
+          cwd: root,
+          env: environment({}),
+          stdio: ["ignore", full, "pipe"]
+        })
+        assert.strictEqual(result.status, 1, String(result.stderr))
+        assert.include(String(result.stderr), "Error: standard output cannot be written: ENOSPC")
+      } finally {
+        fs.closeSync(full)
+      }
+    }))
 
   it.scopedLive("simulate takes its key from ORB_SIMULATOR_API_KEY and never prints it", () =>
     Effect.gen(function*() {

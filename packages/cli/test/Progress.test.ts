@@ -171,7 +171,10 @@ describe("Progress.reporter never goes silent", () => {
 })
 
 describe("a resumed durable run's progress", () => {
-  /** A plain reporter's lines for one report of a run resumed with backfill `id` over October's first week. */
+  /**
+   * A plain reporter's lines for a run resumed with backfill `id` over October's first week: the journaled steps its
+   * workflow replays (created, its backfill made), then `report`.
+   */
   const reported = (id: string, report: Omit<DurableRun.RunProgress, "runKey" | "windows" | "quota" | "batchSize">) =>
     Effect.gen(function*() {
       const memory = Output.memory({ isTTY: false, columns: 100 })
@@ -183,18 +186,24 @@ describe("a resumed durable run's progress", () => {
           lastSuccessAt: undefined
         })
       }
+      const timeframe = {
+        timeframeStart: DateTime.unsafeMake("2026-10-01T00:00:00Z"),
+        timeframeEnd: DateTime.unsafeMake("2026-10-08T00:00:00Z")
+      }
+      const base = { runKey: "run-resumed", quota: false as const, batchSize: 500, position: 0, size: report.size }
+      const counts = { read: 0, accepted: 0, failed: 0 }
       yield* Effect.gen(function*() {
-        const reporter = yield* Progress.reporter("plain", undefined, { traffic })
+        const reporter = yield* Progress.reporter("plain", undefined, { traffic, resumed: true })
+        yield* reporter.onRun({ ...base, ...counts, stage: "creating", windows: [timeframe] })
         yield* reporter.onRun({
-          runKey: "run-resumed",
-          windows: [{
-            timeframeStart: DateTime.unsafeMake("2026-10-01T00:00:00Z"),
-            timeframeEnd: DateTime.unsafeMake("2026-10-08T00:00:00Z"),
-            backfillId: id,
-            status: "pending"
-          }],
-          quota: false,
-          batchSize: 500,
+          ...base,
+          ...counts,
+          stage: "creating",
+          windows: [{ ...timeframe, backfillId: id, status: "pending" }]
+        })
+        yield* reporter.onRun({
+          ...base,
+          windows: [{ ...timeframe, backfillId: id, status: "pending" }],
           ...report
         })
       }).pipe(Effect.provideService(Output.Output, memory.output))

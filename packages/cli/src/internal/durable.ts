@@ -13,6 +13,7 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import { identity } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -240,6 +241,8 @@ const show = (
     readonly total?: number | undefined
     readonly quota?: Backfills.IngestQuota | false | undefined
     readonly batchSize?: number | undefined
+    /** A run this process did not start (resumed, attached to). */
+    readonly resumed?: boolean | undefined
   } = {}
 ) =>
   json ? Effect.never : Effect.scoped(Effect.gen(function*() {
@@ -248,7 +251,8 @@ const show = (
     const reporter = yield* Progress.reporter(output.isTTY ? "tty" : "plain", options.total, {
       traffic: Option.getOrUndefined(backend)?.traffic,
       quota: options.quota,
-      batchSize: options.batchSize
+      batchSize: options.batchSize,
+      resumed: options.resumed
     })
     yield* Stream.runForEach(DurableRun.progress(runKey), reporter.onRun)
     return yield* Effect.never
@@ -341,7 +345,7 @@ const awaitEnd = (
     const following: Effect.Effect<never, never, Output.Output | SqlClient.SqlClient | DurableRun.RunProgresses> =
       elsewhere !== undefined
         ? followJournal(run, quiet, quota, elsewhere)
-        : show(run.runKey, quiet, { quota })
+        : show(run.runKey, quiet, { quota, resumed: true })
     const progress = yield* Effect.fork(following)
     for (;;) {
       // The database failing (a restart, a failover) is waited out as the run's own steps wait it out.
@@ -685,7 +689,8 @@ export const run = (settings: RunSettings): Effect.Effect<
       const progress = yield* Effect.fork(show(runKey, settings.json, {
         total: settings.expectedEvents,
         quota: settings.quota,
-        batchSize: settings.batchSize
+        batchSize: settings.batchSize,
+        resumed: before !== undefined
       }))
       const result = yield* DurableRun.execute(payload).pipe(
         Effect.onExit((exit) => stopShowing(progress, exit)),
@@ -865,6 +870,8 @@ export const resume = (state: State, runKey: string | undefined, json: boolean) 
     // error's document).
     const documents: Array<unknown> = []
     const every = runKey === undefined && json
+    // Once the runs are read: a failure before (the state file's, the database's) is the error's document alone.
+    let listed = false
     if (missing(state)) {
       return yield* runKey !== undefined
         ? Effect.fail(noSuchRun(state, runKey))
@@ -875,9 +882,13 @@ export const resume = (state: State, runKey: string | undefined, json: boolean) 
     yield* Effect.gen(function*() {
       const runs = yield* onRuns(state)(DurableRun.list)
       const chosen = runKey === undefined ? runs.filter(unfinished) : runs.filter((run) => run.runKey === runKey)
+      listed = true
       if (runKey !== undefined && chosen.length === 0) return yield* noSuchRun(state, runKey)
+      // With `--json`, the array is printed however this ends (below).
       if (chosen.length === 0) {
-        return yield* Output.line(every ? "[]" : `No unfinished durable runs in ${state.path}.`)
+        return every
+          ? undefined
+          : yield* Output.line(`No unfinished durable runs in ${state.path}.`)
       }
       let failure: DurableRun.RunFailed | undefined
       for (const run of chosen) {
@@ -908,16 +919,27 @@ export const resume = (state: State, runKey: string | undefined, json: boolean) 
           else yield* printResult(run.runKey, state, exit.value, json)
         } else if (Exit.isFailure(exit)) {
           const error = yield* Effect.flip(exit)
+          const document = { run: { run_key: run.runKey, state: state.path }, ...CliError.json(error) }
           // An unwritable state file stops every run on it: the next would only wait for it too.
-          if (runKey !== undefined || error._tag === "StateUnwritable") return yield* error
+          if (runKey !== undefined || error._tag === "StateUnwritable") {
+            if (!every) return yield* error
+            documents.push(document)
+            yield* Output.note(`Error: ${CliError.messageOf(error)}`)
+            return yield* new CliError.Exit({ code: CliError.exitCodeOf(error) })
+          }
           failure = error
           yield* Output.note(`Error: ${CliError.messageOf(error)}`)
-          if (every) documents.push({ run: { run_key: run.runKey, state: state.path }, ...CliError.json(error) })
+          if (every) documents.push(document)
         }
       }
-      if (every) yield* Output.line(JSON.stringify(documents))
       if (failure !== undefined) return yield* new CliError.Exit({ code: CliError.ExitCode.failure })
-    }).pipe(Effect.provide(engine(state)))
+    }).pipe(
+      Effect.provide(engine(state)),
+      // Every run's document so far, however the command ends (a failure, Ctrl-C): one array.
+      every
+        ? Effect.ensuring(Effect.suspend(() => listed ? Output.line(JSON.stringify(documents)) : Effect.void))
+        : identity
+    )
   }))
 
 /** The run to cancel, unfinished: a run key of no run, or of one that has ended, is refused. */
@@ -925,8 +947,8 @@ const toCancel = (state: State, runKey: string) =>
   Effect.gen(function*() {
     const run = find(yield* onRuns(state)(DurableRun.list), runKey)
     if (run === undefined) return yield* noSuchRun(state, runKey)
-    if (!unfinished(run)) return yield* alreadyEnded(run)
     yield* ownRun(run)
+    if (!unfinished(run)) return yield* alreadyEnded(run)
     return run
   })
 
@@ -939,8 +961,11 @@ const alreadyEnded = (run: DurableRun.RunState) =>
     const id = run.backfillId
     const status = id === undefined
       ? undefined
+      // A look, not a wait: an Orb that does not answer at once leaves the command as it would have been.
       : yield* Backfills.fetch(id).pipe(
         Effect.map((backfill) => backfill.status),
+        Effect.timeoutOption("5 seconds"),
+        Effect.map(Option.getOrUndefined),
         Effect.orElseSucceed(() => undefined)
       )
     return yield* new CliError.UsageError({

@@ -320,6 +320,11 @@ export const reporter = (
     readonly traffic?: Backend.Traffic | undefined
     readonly quota?: Backfills.IngestQuota | false | undefined
     readonly batchSize?: number | undefined
+    /**
+     * A durable run this process did not start (resumed, attached to): its journaled steps, reported again as the
+     * workflow replays them, are not said again (its backfills made, its close): only what it does from here.
+     */
+    readonly resumed?: boolean | undefined
   } = {}
 ): Effect.Effect<Reporter, never, Output.Output | Scope.Scope> =>
   Effect.gen(function*() {
@@ -534,12 +539,9 @@ export const reporter = (
     }
 
     // A durable run: what it said last, so that each line comes once.
-    const created = new Set<string>()
+    const named = new Set<string>()
     let closedSaid = false
-    // A run followed from its start, or resumed: what it did before this process followed it is not said again (its
-    // backfills made, its close).
-    let first = true
-    let openSeen = false
+    const resumed = options.resumed === true
     let label: string | undefined
     const showWait = (next: string) =>
       next === label ? Effect.void : Effect.zipRight(stopWaiting, Effect.sync(() => (label = next))).pipe(
@@ -563,19 +565,16 @@ export const reporter = (
         const several = count > 1
         const which = (index: number) =>
           several ? ` (window ${index + 1} of ${count}: ${windowSpan(run.windows[index])})` : ""
-        const before = first
-        first = false
-        if (run.stage === "creating" || run.stage === "ingesting" || run.stage === "closing") openSeen = true
         for (let index = 0; index < count; index++) {
           const id = run.windows[index].backfillId
-          if (id === undefined || created.has(id)) continue
-          created.add(id)
-          const last = index === count - 1
-          // Made before this process followed the run: named once, as the backfill it sends to, if it still does.
-          if (before && run.stage !== "ingesting") continue
+          if (id === undefined || named.has(id)) continue
+          // A resumed run's backfills were made before: each named once, as the backfill it sends to, if it still does.
+          if (resumed && run.stage !== "ingesting") continue
+          named.add(id)
           yield* endWait
+          const last = index === count - 1
           yield* say(
-            `${before ? "Backfill" : "Created backfill"} ${id}${which(index)}${last ? "; sending events…" : ""}`
+            `${resumed ? "Backfill" : "Created backfill"} ${id}${which(index)}${last ? "; sending events…" : ""}`
           )
         }
         const wait = run.waiting
@@ -594,7 +593,8 @@ export const reporter = (
           }, run.sending.from)
         }
         const closed = run.stage === "awaiting reflection" || run.stage === "done"
-        if (closed && !closedSaid && created.size > 0 && openSeen) {
+        // A resumed run closed by this process: it has sent events here (`sending`) before its close.
+        if (closed && !closedSaid && named.size > 0 && (!resumed || run.sending !== undefined)) {
           closedSaid = true
           yield* Ref.set(phase, { _tag: "idle" })
           if (mode === "tty" && run.sending !== undefined) {

@@ -480,7 +480,7 @@ export const layer = Layer.unwrapScoped(Effect.gen(function*() {
                     `waited ${
                       Duration.format(Duration.millis(earlier.at - start))
                     } for durable run ${earlier.runKey}, submitted earlier over an overlapping timeframe, to create ` +
-                    "its backfill; nothing was created"
+                    "its backfill; this window's backfill was not created"
                 })
               }
               if (index === 0) {
