@@ -366,6 +366,8 @@ describe("the state file from the command line", () => {
         const events = tempFile("foreign.ndjson", ndjson(10))
         const foreign = path.join(dir, "app.sqlite")
         const db = new Database(foreign)
+        // In WAL mode, as applications often leave theirs: a read-only open makes its `-wal` and `-shm` beside it.
+        db.pragma("journal_mode = WAL")
         db.exec(
           "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers (name) VALUES ('acme')"
         )
@@ -384,6 +386,7 @@ describe("the state file from the command line", () => {
         assert.strictEqual(mode(foreign), 0o644)
         assert.isFalse(fs.existsSync(`${foreign}.lock`))
         assert.isFalse(fs.existsSync(`${foreign}-wal`))
+        assert.isFalse(fs.existsSync(`${foreign}-shm`))
 
         const empty = path.join(dir, "empty.sqlite")
         fs.writeFileSync(empty, "")

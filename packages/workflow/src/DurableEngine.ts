@@ -188,13 +188,16 @@ export const layerSqliteBeside = (options: SqliteOptions): Layer.Layer<SqlClient
  * The state file opened read-only, without the engine, for reading where runs are (`DurableRun.list`) beside the
  * process that runs them. It changes nothing of the file; where its folder may not be written (a read-only disk,
  * another user's folder), it reads a copy, removed with the layer (SQLite reads a file in WAL mode only with a file
- * of its own beside it).
+ * of its own beside it). A file that is no state file (no database, or another application's) fails it with
+ * `StateDamaged`, unopened.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerSqliteReader = (options: SqliteOptions): Layer.Layer<SqlClient.SqlClient, ConfigError.ConfigError> =>
-  internal.layerSqliteReader(options)
+export const layerSqliteReader = (
+  options: SqliteOptions
+): Layer.Layer<SqlClient.SqlClient, ConfigError.ConfigError | StateDamaged> =>
+  internal.layerSqliteReader(options, StateDamaged)
 
 /**
  * Where the Postgres database is: a connection URL (`Redacted`, as it may hold the password), or its fields.

@@ -148,7 +148,7 @@ export const layerSqliteBeside = (options: DurableEngine.SqliteOptions) =>
  * The state file as a reader may open it: the file itself, or, when its folder may not be written (a read-only disk,
  * another user's folder), a copy of it and of its journal in a temporary folder of this process's, removed with the
  * scope. SQLite reads a file in WAL mode only with its shared-memory file (`-shm`) beside it, which it makes when it
- * is missing ("unable to open database file"); and no process writes a file whose folder may not be written.
+ * is missing ("unable to open database file").
  */
 const readable = (filename: string) =>
   Effect.gen(function*() {
@@ -159,27 +159,58 @@ const readable = (filename: string) =>
       // Copied below.
     }
     const copy = yield* Effect.acquireRelease(
-      Effect.sync(() => fs.mkdtempSync(path.join(os.tmpdir(), "effect-orb-state-"))),
-      (dir) => Effect.sync(() => fs.rmSync(dir, { recursive: true, force: true }))
+      Effect.sync(() => {
+        try {
+          return fs.mkdtempSync(path.join(os.tmpdir(), "effect-orb-state-"))
+        } catch {
+          return undefined
+        }
+      }),
+      (dir) => Effect.sync(() => dir !== undefined && fs.rmSync(dir, { recursive: true, force: true }))
     )
+    // No room for a copy: the file itself, and what opens it says why it cannot.
+    if (copy === undefined) return filename
     const copied = path.join(copy, path.basename(filename))
-    try {
-      fs.copyFileSync(filename, copied)
-      if (fs.existsSync(`${filename}-wal`)) fs.copyFileSync(`${filename}-wal`, `${copied}-wal`)
-      return copied
-    } catch {
-      // Not to be read (missing, say): what opens it says why.
-      return filename
+    // A process may be writing it (from a folder this one may not write): copied again until neither the file nor
+    // its journal changed while it was copied, the journal first.
+    const seen = () =>
+      [filename, `${filename}-wal`].map((file) => {
+        try {
+          const stat = fs.statSync(file)
+          return `${stat.size}:${stat.mtimeMs}`
+        } catch {
+          return "-"
+        }
+      }).join(",")
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        const before = seen()
+        fs.rmSync(`${copied}-wal`, { force: true })
+        if (fs.existsSync(`${filename}-wal`)) fs.copyFileSync(`${filename}-wal`, `${copied}-wal`)
+        fs.copyFileSync(filename, copied)
+        if (seen() === before) return copied
+      } catch {
+        // Not to be read (missing, say): what opens it says why.
+        return filename
+      }
     }
+    return copied
   })
 
 // Read-only, and without `journal_mode = WAL`: a reader changes nothing of the file (a file of something else, say,
 // whose journal mode it could not set: "attempt to write a readonly database").
-export const layerSqliteReader = (options: DurableEngine.SqliteOptions) =>
-  Layer.unwrapScoped(
-    Effect.map(readable(options.filename), (filename) =>
-      SqliteClient.layer({ filename, readonly: true, disableWAL: true }))
-  )
+export const layerSqliteReader = (
+  options: DurableEngine.SqliteOptions,
+  StateDamaged: typeof DurableEngine.StateDamaged
+) =>
+  Layer.unwrapScoped(Effect.gen(function*() {
+    // Not opened at all when it is no state file (opening another application's database in WAL mode leaves files
+    // beside it).
+    const notAStateFile = StateStore.notAStateFile(options.filename)
+    if (notAStateFile !== undefined) return yield* new StateDamaged({ path: options.filename, reason: notAStateFile })
+    const filename = yield* readable(options.filename)
+    return SqliteClient.layer({ filename, readonly: true, disableWAL: true })
+  }))
 
 export const throughStorageFailures = <A, E, R, R2 = never>(
   effect: Effect.Effect<A, E, R>,

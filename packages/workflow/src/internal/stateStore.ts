@@ -103,6 +103,31 @@ export const unwritableReason = (error: unknown, filename: string): string | und
 /** The first 16 bytes of every SQLite database. */
 const sqliteHeader = Buffer.from("SQLite format 3\0", "latin1")
 
+/** Up to this size, a database in WAL mode is looked at in memory; a bigger one is not looked at. */
+const inMemoryBytes = 64 * 1024 * 1024
+
+/**
+ * A connection to read a database's tables that leaves no file beside it: SQLite opens a database in WAL mode (its
+ * header's bytes 18 and 19 are 2) only with a `-wal` and a `-shm` beside it, which it makes, and a read-only
+ * connection leaves them; such a database is read from a copy in memory, marked as not in WAL mode (what its `-wal`
+ * holds, if it has one, is not seen: the tables of an application's database are in its main file).
+ */
+const tablesReader = (filename: string): Database.Database | undefined => {
+  const header = Buffer.alloc(20)
+  const fd = fs.openSync(filename, "r")
+  try {
+    fs.readSync(fd, header, 0, header.length, 0)
+  } finally {
+    fs.closeSync(fd)
+  }
+  if (header[18] !== 2 && header[19] !== 2) return new Database(filename, { readonly: true, fileMustExist: true })
+  if (fs.statSync(filename).size > inMemoryBytes) return undefined
+  const bytes = fs.readFileSync(filename)
+  bytes[18] = 1
+  bytes[19] = 1
+  return new Database(bytes)
+}
+
 /** The tables of a state file: the cluster's, and ours beside them. */
 const isStateTable = (name: string) => name.startsWith("cluster_") || name.startsWith("effect_orb_")
 
@@ -129,7 +154,8 @@ export const notAStateFile = (filename: string): string | undefined => {
   }
   let db: Database.Database | undefined
   try {
-    db = new Database(filename, { readonly: true, fileMustExist: true })
+    db = tablesReader(filename)
+    if (db === undefined) return undefined
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck()
       .all() as Array<string>
     if (tables.length === 0 || tables.some(isStateTable)) return undefined
