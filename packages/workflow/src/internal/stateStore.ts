@@ -152,6 +152,8 @@ export const notAStateFile = (filename: string): string | undefined => {
   } finally {
     if (fd !== undefined) fs.closeSync(fd)
   }
+  // One the engine has opened before (its lock file beside it) is a state file: its tables are not read again.
+  if (fs.existsSync(`${filename}.lock`)) return undefined
   let db: Database.Database | undefined
   try {
     db = tablesReader(filename)
