@@ -278,6 +278,49 @@ describe("the state file from the command line", () => {
   )
 
   it.scopedLive(
+    "runs cancel interrupted once asked says the cancel stands; the process running the run reverts it",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* folder
+        const orb = yield* served(dir)
+        const file = tempFile("stands.ndjson", ndjson(3_000))
+        const started = yield* orb.fork([
+          "run",
+          "--file",
+          file,
+          ...timeframe,
+          "--replace",
+          "--state",
+          orb.state,
+          ...slowPace
+        ])
+        yield* until(
+          Effect.map(orb.simulator.backfills, (all) => (all[0]?.eventsIngested ?? 0) >= 200),
+          "some events in",
+          started.stderr
+        )
+        const runKey = runKeyIn(started.stderr())
+        const cancelling = yield* orb.fork(["runs", "cancel", runKey, "--state", orb.state])
+        yield* until(
+          Effect.sync(() => cancelling.stderr().includes("which another process is running")),
+          "the cancel to be asked",
+          cancelling.stderr
+        )
+        // Ctrl-C: it said nothing, and exited 130.
+        yield* Fiber.interrupt(cancelling.fiber)
+        assert.include(
+          cancelling.stderr(),
+          `Interrupted: the cancel of durable run ${runKey} stands. The process running it reverts its backfill and ` +
+            `ends it before its next step (follow it with: orb-backfill runs --state ${orb.state}).`
+        )
+        assert.strictEqual(yield* Fiber.join(started.fiber), 1, "the run ended, failed at cancel")
+        const [backfill] = yield* orb.simulator.backfills
+        assert.strictEqual(backfill.status, "reverted")
+      }),
+    40_000
+  )
+
+  it.scopedLive(
     "runs cancel beside a run whose process stops before it sees the cancel takes the run up, and reverts",
     () =>
       Effect.gen(function*() {

@@ -988,10 +988,11 @@ const engineAwait = (state: State, runKey: string, executionId: string) =>
   }).pipe(Effect.provide(engine(state)))
 
 /** The cancel by this process's own engine, which resumes the run: the run's exit. */
-const cancelByEngine = (state: State, runKey: string, json: boolean) =>
+const cancelByEngine = (state: State, runKey: string, json: boolean, asked: Asked) =>
   Effect.gen(function*() {
     const run = yield* toCancel(state, runKey)
     if (!(yield* DurableRun.cancel(run.executionId))) return yield* alreadyEnded(run)
+    asked.by = "here"
     if (!json) yield* Output.note(`Cancelling durable run ${runKey}…`)
     return yield* Effect.exit(awaitEnd(run, true))
   }).pipe(Effect.provide(engine(state)))
@@ -1006,13 +1007,15 @@ const cancelBeside = (
   runKey: string,
   json: boolean,
   requested: string | undefined,
-  millis: number
+  millis: number,
+  asked: Asked
 ) =>
   Effect.gen(function*() {
     let executionId = requested
     if (executionId === undefined) {
       executionId = (yield* toCancel(state, runKey)).executionId
       yield* Effect.orDie(DurableRun.requestCancel(executionId))
+      asked.by = "beside"
       if (!json) {
         yield* Output.note(
           `Cancelling durable run ${runKey}, which another process is running: it reverts and ends the run before ` +
@@ -1038,10 +1041,11 @@ const noWorkerSaid = (state: State, waits: string) =>
       : Effect.void)
 
 /** The cancel of a run on a database: the request written there, then the run's end read as a worker records it. */
-const cancelOnWorkers = (state: State, runKey: string, json: boolean) =>
+const cancelOnWorkers = (state: State, runKey: string, json: boolean, asked: Asked) =>
   Effect.gen(function*() {
     const run = yield* toCancel(state, runKey)
     if (!(yield* onRuns(state)(DurableRun.cancel(run.executionId)))) return yield* alreadyEnded(run)
+    asked.by = "workers"
     if (!json) {
       yield* Output.note(`Cancelling durable run ${runKey}: its worker reverts and ends it before its next step…`)
       yield* noWorkerSaid(state, "the cancel waits for one to revert and end the run")
@@ -1059,23 +1063,24 @@ const cancelOnWorkers = (state: State, runKey: string, json: boolean) =>
  *
  * @category commands
  */
-export const cancel = (state: State, runKey: string, json: boolean) =>
-  onState(state)(Effect.gen(function*() {
+export const cancel = (state: State, runKey: string, json: boolean) => {
+  const asked: Asked = { by: undefined }
+  return onState(state)(Effect.gen(function*() {
     if (missing(state)) return yield* noSuchRun(state, runKey)
     let exit: Exit.Exit<DurableRun.RunResult, DurableRun.RunFailed | DurableEngine.StateUnwritable> | undefined
     // Once asked beside another process, the run is awaited there; every 2 seconds this process tries to take the
     // engine up, for should that process stop first, the run would wait for its next engine.
     let requested: string | undefined
     // On a database, the request is a row there, read by whichever worker runs the run (on any machine).
-    if (state.database !== undefined) exit = yield* cancelOnWorkers(state, runKey, json)
+    if (state.database !== undefined) exit = yield* cancelOnWorkers(state, runKey, json, asked)
     while (exit === undefined) {
       const here = yield* Effect.either(
-        requested === undefined ? cancelByEngine(state, runKey, json) : engineAwait(state, runKey, requested)
+        requested === undefined ? cancelByEngine(state, runKey, json, asked) : engineAwait(state, runKey, requested)
       )
       if (here._tag === "Right") exit = here.right
       else if (here.left._tag !== "StateLocked") return yield* Effect.fail(here.left)
       else {
-        const beside = yield* cancelBeside(state, runKey, json, requested, 2_000)
+        const beside = yield* cancelBeside(state, runKey, json, requested, 2_000, asked)
         requested = beside.executionId
         exit = Option.getOrUndefined(beside.ended)
       }
@@ -1109,7 +1114,29 @@ export const cancel = (state: State, runKey: string, json: boolean) =>
           ? `backfill ${error.backfillId} was reverted, so no usage changed.`
           : `backfill ${error.backfillId} could not be confirmed reverted; revert it with: orb-backfill revert ${error.backfillId}`)
     )
-  }))
+  })).pipe(
+    // Interrupted once asked: the request stands (a row beside the run), and whoever runs the run next acts on it.
+    Effect.onInterrupt(() =>
+      asked.by === undefined || json ? Effect.void : Output.note(cancelStands(state, runKey, asked.by))
+    )
+  )
+}
+
+/** Where a cancel was asked: by this process's engine, beside another process, or of the database's workers. */
+interface Asked {
+  by: "here" | "beside" | "workers" | undefined
+}
+
+/** What an interrupted cancel leaves: the request stands, and who acts on it. */
+const cancelStands = (state: State, runKey: string, by: "here" | "beside" | "workers") =>
+  `\nInterrupted: the cancel of durable run ${runKey} stands. ` + (by === "here"
+    ? `The run is suspended: it reverts its backfill and ends as soon as it resumes (orb-backfill resume ${runKey}` +
+      `${stateFlag(state)}).`
+    : by === "beside"
+    ? `The process running it reverts its backfill and ends it before its next step (follow it with: orb-backfill runs` +
+      `${stateFlag(state)}).`
+    : `Its worker reverts its backfill and ends it before its next step (follow it with: orb-backfill runs` +
+      `${stateFlag(state)}).`)
 
 /**
  * Standard input spooled for the pruned runs (in the state file's `spool/` folder), removed unless a run kept still
