@@ -443,6 +443,8 @@ describe("the CLI on Postgres", () => {
         assert.strictEqual(followed, 0, follower.stderr())
         assert.include(follower.stdout(), `Sent 4,000 events (durable run ${runKey})`)
         assert.include(follower.stderr(), `Attaching to durable run ${runKey}`)
+        // Its flags now shape nothing of a run submitted before: it says so (it said nothing).
+        assert.include(follower.stderr(), "it goes on as it was submitted, its pace, batches and overlap wait included")
         assert.match(follower.stderr(), new RegExp(`^Run ${runKey}: ingesting, backfill \\S+, `, "m"))
         assert.match(
           follower.stderr(),

@@ -673,7 +673,10 @@ export const run = (settings: RunSettings): Effect.Effect<
       if (!settings.json) {
         yield* Output.note(
           before !== undefined
-            ? `Attaching to durable run ${runKey} (${before.stage}).`
+            ? `Attaching to durable run ${runKey} (${before.stage})` + (unfinished(before)
+              ? ": it goes on as it was submitted, its pace, batches and overlap wait included, whatever the flags " +
+                "given now."
+              : ".")
             : state.database !== undefined
             ? `Durable run ${runKey}, submitted to ${state.path}: the workers there run it (orb-backfill worker).`
             : `Durable run ${runKey} (resume it with: orb-backfill resume ${runKey}${stateFlag(state)}).`
