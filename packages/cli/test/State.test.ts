@@ -119,6 +119,27 @@ const refusedByEvery = (
     }
   })
 
+/** A durable run of 3,000 events in this process (`--replace`, at about 1,000 a second), once 200 are in. */
+const runningHere = (orb: Effect.Effect.Success<ReturnType<typeof served>>, name: string) =>
+  Effect.gen(function*() {
+    const started = yield* orb.fork([
+      "run",
+      "--file",
+      tempFile(name, ndjson(3_000)),
+      ...timeframe,
+      "--replace",
+      "--state",
+      orb.state,
+      ...slowPace
+    ])
+    yield* until(
+      Effect.map(orb.simulator.backfills, (all) => (all[0]?.eventsIngested ?? 0) >= 200),
+      "some events in",
+      started.stderr
+    )
+    return { started, runKey: runKeyIn(started.stderr()) }
+  })
+
 describe("the state file from the command line", () => {
   it.scopedLive.skipIf(!isRoot)(
     "a full disk, then a read-only one: resume ends at once with one Error line, nothing sent; with room it resumes",
@@ -237,23 +258,7 @@ describe("the state file from the command line", () => {
       Effect.gen(function*() {
         const dir = yield* folder
         const orb = yield* served(dir)
-        const file = tempFile("beside.ndjson", ndjson(3_000))
-        const started = yield* orb.fork([
-          "run",
-          "--file",
-          file,
-          ...timeframe,
-          "--replace",
-          "--state",
-          orb.state,
-          ...slowPace
-        ])
-        yield* until(
-          Effect.map(orb.simulator.backfills, (all) => (all[0]?.eventsIngested ?? 0) >= 200),
-          "some events in",
-          started.stderr
-        )
-        const runKey = runKeyIn(started.stderr())
+        const { runKey, started } = yield* runningHere(orb, "beside.ndjson")
 
         const refused = yield* orb.run(["resume", "--state", orb.state])
         assert.strictEqual(refused.code, 1)
@@ -283,23 +288,7 @@ describe("the state file from the command line", () => {
       Effect.gen(function*() {
         const dir = yield* folder
         const orb = yield* served(dir)
-        const file = tempFile("stands.ndjson", ndjson(3_000))
-        const started = yield* orb.fork([
-          "run",
-          "--file",
-          file,
-          ...timeframe,
-          "--replace",
-          "--state",
-          orb.state,
-          ...slowPace
-        ])
-        yield* until(
-          Effect.map(orb.simulator.backfills, (all) => (all[0]?.eventsIngested ?? 0) >= 200),
-          "some events in",
-          started.stderr
-        )
-        const runKey = runKeyIn(started.stderr())
+        const { runKey, started } = yield* runningHere(orb, "stands.ndjson")
         const cancelling = yield* orb.fork(["runs", "cancel", runKey, "--state", orb.state])
         yield* until(
           Effect.sync(() => cancelling.stderr().includes("which another process is running")),
@@ -326,23 +315,7 @@ describe("the state file from the command line", () => {
       Effect.gen(function*() {
         const dir = yield* folder
         const orb = yield* served(dir)
-        const file = tempFile("taken-up.ndjson", ndjson(3_000))
-        const started = yield* orb.fork([
-          "run",
-          "--file",
-          file,
-          ...timeframe,
-          "--replace",
-          "--state",
-          orb.state,
-          ...slowPace
-        ])
-        yield* until(
-          Effect.map(orb.simulator.backfills, (all) => (all[0]?.eventsIngested ?? 0) >= 200),
-          "some events in",
-          started.stderr
-        )
-        const runKey = runKeyIn(started.stderr())
+        const { runKey, started } = yield* runningHere(orb, "taken-up.ndjson")
         const cancelling = yield* orb.fork(["runs", "cancel", runKey, "--state", orb.state])
         yield* until(
           Effect.sync(() => cancelling.stderr().includes("which another process is running")),
